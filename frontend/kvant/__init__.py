@@ -1,0 +1,59 @@
+"""kvant: a just-in-time compiler for differentiable hybrid quantum-classical programs.
+
+>>> import kvant, pennylane as qml
+>>> dev = qml.device("kvant.qubit", wires=1)
+>>> @qml.qnode(dev)
+... def circuit(x):
+...     qml.RX(x, wires=0)
+...     return qml.expval(qml.PauliZ(0))
+>>> @kvant.qjit
+... def dcircuit(x):
+...     return kvant.grad(circuit, method="fd")(x)
+
+This module is also PennyLane's ``kvant.ops`` entry point: while kvant traces a program,
+``qml.grad``, ``qml.jacobian``, ``qml.adjoint``, ... call the functions of the same name here.
+"""
+
+from __future__ import annotations
+
+import jax as _jax
+
+# Quantum programs need double precision; JAX defaults to single.
+_jax.config.update("jax_enable_x64", True)
+
+from kvant.api.differentiation import grad, jacobian  # noqa: E402
+from kvant.api.pennylane_ops import (  # noqa: E402
+    adjoint,
+    cond,
+    ctrl,
+    for_loop,
+    jvp,
+    measure,
+    value_and_grad,
+    vjp,
+    while_loop,
+)
+from kvant.api.qjit import QJIT, qjit  # noqa: E402
+from kvant.errors import CompileError, KvantError, KvantRuntimeError, UnsupportedError  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "QJIT",
+    "CompileError",
+    "KvantError",
+    "KvantRuntimeError",
+    "UnsupportedError",
+    "adjoint",
+    "cond",
+    "ctrl",
+    "for_loop",
+    "grad",
+    "jacobian",
+    "jvp",
+    "measure",
+    "qjit",
+    "value_and_grad",
+    "vjp",
+    "while_loop",
+]

@@ -1,0 +1,1 @@
+"""kvant's user-facing functions."""

@@ -1,0 +1,230 @@
+"""``grad`` and ``jacobian``: inside ``qjit`` they emit a ``kvant_grad`` equation (compiled to a
+``gradient.grad`` op); outside, they evaluate eagerly with JAX.
+
+Argument conventions follow ``../shared/reference/grad-semantics.md``: ``argnums`` (or the older
+spelling ``argnum``) is ``None`` (argument 0), an ``int`` (the result is unpacked) or a sequence
+(the result is a tuple); each differentiated argument may be a pytree of float arrays.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.tree_util import tree_flatten, tree_structure, tree_unflatten
+
+from kvant.errors import UnsupportedError
+from kvant.tracing.context import TracingContext
+from kvant.tracing.primitives import grad_p
+from kvant.tracing.subjaxpr import trace_subjaxpr
+
+METHODS = ("auto", "fd")
+DEFAULT_FD_STEP = 1e-7
+
+
+def _check_options(fn, argnums, argnum, method, h):
+    if not callable(fn):
+        raise TypeError(f"the function to differentiate must be callable, got {type(fn).__name__}")
+    if argnum is not None and argnums is not None:
+        raise TypeError("pass either argnums or argnum, not both")
+    if argnums is None:
+        argnums = argnum
+    if argnums is not None and not isinstance(argnums, int):
+        if not isinstance(argnums, Sequence) or isinstance(argnums, str) or not all(
+            isinstance(a, int) and not isinstance(a, bool) for a in argnums
+        ):
+            raise ValueError("argnums should be an integer or a Sequence of integers")
+        argnums = tuple(argnums)
+    if isinstance(argnums, bool):
+        raise ValueError("argnums should be an integer or a Sequence of integers")
+    method = "auto" if method is None else method
+    if method not in METHODS:
+        raise ValueError(f"invalid differentiation method {method!r}; valid methods are {list(METHODS)}")
+    if h is not None:
+        if isinstance(h, bool) or not isinstance(h, numbers.Real) or not np.isfinite(h) or h <= 0:
+            raise ValueError(f"invalid finite-difference step h={h!r}: it must be a positive real number")
+        if method != "fd":
+            warnings.warn("h has no effect unless method='fd'", stacklevel=3)
+    return argnums, method, h
+
+
+class _Derivative:
+    """Shared machinery of ``grad`` and ``jacobian``."""
+
+    scalar_output = False
+    kind = "jacobian"
+
+    def __init__(self, fn, argnums=None, method=None, h=None, *, argnum=None):
+        self.fn = fn
+        self.argnums, self.method, self.h = _check_options(fn, argnums, argnum, method, h)
+        self.forward = None
+
+    # -- argument selection -------------------------------------------------------------------
+    def _selected(self, num_args):
+        selected = (0,) if self.argnums is None else (
+            (self.argnums,) if isinstance(self.argnums, int) else self.argnums
+        )
+        for i in selected:
+            if not -num_args <= i < num_args:
+                raise ValueError(
+                    f"argnums={i} is out of range: the function was called with {num_args} "
+                    "positional argument(s)"
+                )
+        return tuple(i % num_args for i in selected)
+
+    def _pack(self, per_arg):
+        """Per differentiated argument results → int argnums: unpacked; sequence: tuple."""
+        if self.argnums is None or isinstance(self.argnums, int):
+            return per_arg[0]
+        return tuple(per_arg)
+
+    def __call__(self, *args, **kwargs):
+        if TracingContext.is_tracing():
+            return self._traced(args, kwargs)
+        return self._eager(args, kwargs)
+
+    # -- inside qjit ------------------------------------------------------------------------------
+    def _traced(self, args, kwargs):
+        selected = self._selected(len(args))
+        leaves_per_arg = [tree_flatten(a)[0] for a in args]
+        flat_args, in_tree = tree_flatten((args, kwargs))
+        offsets = np.cumsum([0] + [len(leaves) for leaves in leaves_per_arg])
+        diff_leaves = []
+        for i in selected:
+            for j, leaf in enumerate(leaves_per_arg[i]):
+                dtype = jnp.result_type(leaf)
+                if not jnp.issubdtype(dtype, jnp.floating):
+                    raise TypeError(
+                        f"{self.kind}: argument {i} has dtype {dtype}; only floating-point "
+                        "arguments are differentiable"
+                    )
+                diff_leaves.append(int(offsets[i]) + j)
+        flat_args = [jnp.asarray(x) for x in flat_args]
+        out_tree_box = []
+
+        def flat_fn(*flat):
+            a, kw = tree_unflatten(in_tree, flat)
+            out = self.fn(*a, **kw)
+            leaves, out_tree = tree_flatten(out)
+            out_tree_box.append(out_tree)
+            return [jnp.asarray(x) for x in leaves]
+
+        name = getattr(self.fn, "__name__", "function")
+        jaxpr, consts = trace_subjaxpr(flat_fn, flat_args, name=name)
+        out_avals = jaxpr.out_avals
+        for aval in out_avals:
+            if not jnp.issubdtype(aval.dtype, jnp.floating):
+                raise TypeError(
+                    f"{self.kind}: the function returns a value of dtype {aval.dtype}; only real "
+                    "floating-point results are differentiable"
+                )
+        if self.scalar_output and (len(out_avals) != 1 or out_avals[0].shape != ()):
+            shapes = [a.shape for a in out_avals]
+            raise TypeError(
+                f"grad needs a function with one scalar output, got outputs of shapes {shapes}; "
+                "use jacobian for vector or multiple outputs"
+            )
+        if self.method == "auto":
+            raise UnsupportedError(
+                f"{self.kind} with method='auto' is not available yet in kvant; use method='fd'"
+            )
+        results = grad_p.bind(
+            *consts,
+            *flat_args,
+            jaxpr=jaxpr,
+            method=self.method,
+            h=None if self.h is None else float(self.h),
+            diff_args=tuple(len(consts) + k for k in diff_leaves),
+            name=name,
+        )
+        return self._assemble(results, selected, args, out_tree_box[0], len(diff_leaves))
+
+    def _assemble(self, results, selected, args, out_tree, num_diff_leaves):
+        """Output-major flat Jacobians → the user's structure."""
+        per_output = [results[k * num_diff_leaves:(k + 1) * num_diff_leaves] for k in range(out_tree.num_leaves)]
+        per_output_per_arg = []
+        for blocks in per_output:
+            start, packed = 0, []
+            for i in selected:
+                arg_tree = tree_structure(args[i])
+                packed.append(tree_unflatten(arg_tree, blocks[start:start + arg_tree.num_leaves]))
+                start += arg_tree.num_leaves
+            per_output_per_arg.append(self._pack(packed))
+        if self.scalar_output:
+            return per_output_per_arg[0]
+        return tree_unflatten(out_tree, per_output_per_arg)
+
+    # -- outside qjit -----------------------------------------------------------------------------
+    def _eager(self, args, kwargs):
+        selected = self._selected(len(args))
+        jax_argnums = selected[0] if (self.argnums is None or isinstance(self.argnums, int)) else selected
+        if self.method == "fd":
+            return self._eager_fd(args, kwargs, selected)
+        transform = jax.grad if self.scalar_output else jax.jacobian
+        value_box = []
+
+        def with_forward(*a):
+            out = self.fn(*a, **kwargs)
+            value_box.append(out)
+            return out
+
+        result = transform(with_forward, argnums=jax_argnums)(*args)
+        self.forward = jax.tree_util.tree_map(
+            lambda x: getattr(x, "primal", x), value_box[-1]
+        ) if value_box else None
+        return result
+
+    def _eager_fd(self, args, kwargs, selected):
+        h = DEFAULT_FD_STEP if self.h is None else self.h
+        args = [jax.tree_util.tree_map(jnp.asarray, a) for a in args]
+        base = self.fn(*args, **kwargs)
+        self.forward = base
+        base_leaves, out_tree = tree_flatten(base)
+        if self.scalar_output and (len(base_leaves) != 1 or jnp.shape(base_leaves[0]) != ()):
+            raise TypeError("grad needs a function with one scalar output; use jacobian")
+        per_arg = []
+        for i in selected:
+            leaves, arg_tree = tree_flatten(args[i])
+            jac_leaves = []
+            for j, leaf in enumerate(leaves):
+                columns = []
+                for k in range(leaf.size):
+                    bumped = leaf.reshape(-1).at[k].add(h).reshape(leaf.shape)
+                    new_leaves = list(leaves)
+                    new_leaves[j] = bumped
+                    new_args = list(args)
+                    new_args[i] = tree_unflatten(arg_tree, new_leaves)
+                    out = tree_flatten(self.fn(*new_args, **kwargs))[0]
+                    columns.append([(o - b) / h for o, b in zip(out, base_leaves)])
+                jac_leaves.append([
+                    jnp.stack([c[o] for c in columns], axis=-1).reshape(
+                        jnp.shape(base_leaves[o]) + leaf.shape
+                    )
+                    for o in range(len(base_leaves))
+                ])
+            per_arg.append((arg_tree, jac_leaves))
+        per_output = []
+        for o in range(len(base_leaves)):
+            packed = [tree_unflatten(tree, [jl[o] for jl in jac]) for tree, jac in per_arg]
+            per_output.append(self._pack(packed))
+        if self.scalar_output:
+            return per_output[0]
+        return tree_unflatten(out_tree, per_output)
+
+
+class grad(_Derivative):
+    """The gradient of a function with one real scalar output; see the module docstring."""
+
+    scalar_output = True
+    kind = "grad"
+
+
+class jacobian(_Derivative):
+    """The Jacobian of a function: per output leaf, an array of shape ``out.shape + arg.shape``."""
+
+    scalar_output = False
+    kind = "jacobian"

@@ -1,0 +1,41 @@
+"""The rest of PennyLane's ``ops`` interface (``../shared/reference/pennylane-compiler-interface.md``).
+
+``adjoint`` and ``ctrl`` build PennyLane operators, which the QNode capture understands. The
+others arrive with later work (control flow, the full differentiation API); until then they fail
+with a message that says so, rather than with an AttributeError inside PennyLane.
+"""
+
+from __future__ import annotations
+
+from pennylane.ops.op_math.adjoint import create_adjoint_op
+from pennylane.ops.op_math.controlled import create_controlled_op
+
+from kvant.errors import UnsupportedError
+
+
+def adjoint(fn, lazy=True):
+    return create_adjoint_op(fn, lazy)
+
+
+def ctrl(op, control, control_values=None, work_wires=None, work_wire_type="borrowed"):
+    return create_controlled_op(
+        op, control, control_values=control_values, work_wires=work_wires,
+        work_wire_type=work_wire_type,
+    )
+
+
+def _not_yet(name, what):
+    def unavailable(*args, **kwargs):
+        raise UnsupportedError(f"{name} is not available in kvant yet ({what})")
+
+    unavailable.__name__ = name
+    return unavailable
+
+
+value_and_grad = _not_yet("value_and_grad", "it comes with method='auto' differentiation")
+vjp = _not_yet("vjp", "it comes with method='auto' differentiation")
+jvp = _not_yet("jvp", "it comes with method='auto' differentiation")
+for_loop = _not_yet("for_loop", "compiled control flow; use a Python loop for now")
+while_loop = _not_yet("while_loop", "compiled control flow")
+cond = _not_yet("cond", "compiled control flow; use Python if on static values for now")
+measure = _not_yet("measure", "mid-circuit measurement")

@@ -1,0 +1,170 @@
+"""``@qjit``: trace a hybrid function, compile it, cache it per signature, and call it."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.tree_util import tree_flatten, tree_unflatten
+
+from kvant.errors import CompileError
+from kvant.tracing.context import TracingContext
+
+
+@dataclass
+class CompiledProgram:
+    """One compiled specialisation of a qjit function (one input signature)."""
+
+    jaxpr: Any
+    mlir: str
+    mlir_lowered: str | None
+    llvm_ir: str | None
+    library: Any
+    out_tree: Any
+    from_cache: bool
+
+
+def _abstract_leaf(x):
+    """The static type of one argument leaf: what a compiled specialisation depends on."""
+    if isinstance(x, (jax.Array, np.ndarray, np.generic)):
+        return x.shape, np.dtype(x.dtype)
+    if isinstance(x, bool):
+        return (), np.dtype(np.bool_)
+    if isinstance(x, int):
+        return (), np.dtype(np.int64)
+    if isinstance(x, float):
+        return (), np.dtype(np.float64)
+    if isinstance(x, complex):
+        return (), np.dtype(np.complex128)
+    try:
+        array = np.asarray(x)
+    except Exception:
+        raise TypeError(f"kvant.qjit cannot pass an argument of type {type(x).__name__}") from None
+    if array.dtype == object:
+        raise TypeError(f"kvant.qjit cannot pass an argument of type {type(x).__name__}")
+    return array.shape, array.dtype
+
+
+class QJIT:
+    """A function compiled by kvant; see :func:`qjit`."""
+
+    def __init__(self, fn: Callable, *, static_argnums=(), keep_intermediate: bool = False,
+                 opt_level: int = 2):
+        if not callable(fn):
+            raise TypeError(f"qjit needs a callable, got {type(fn).__name__}")
+        functools.update_wrapper(self, fn)
+        self.original_function = fn
+        if isinstance(static_argnums, int):
+            static_argnums = (static_argnums,)
+        self.static_argnums = tuple(sorted(static_argnums))
+        self.keep_intermediate = keep_intermediate
+        self.opt_level = opt_level
+        self._programs: dict = {}
+        self._last: CompiledProgram | None = None
+
+    # -- stages of the last compilation -------------------------------------------------------
+    @property
+    def jaxpr(self):
+        return self._last.jaxpr if self._last else None
+
+    @property
+    def mlir(self) -> str | None:
+        return self._last.mlir if self._last else None
+
+    @property
+    def mlir_lowered(self) -> str | None:
+        return self._last.mlir_lowered if self._last else None
+
+    @property
+    def llvm_ir(self) -> str | None:
+        return self._last.llvm_ir if self._last else None
+
+    # -- calling ------------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        if TracingContext.is_tracing():
+            # A qjit function called from another one is traced into its caller.
+            return self.original_function(*args, **kwargs)
+        static, dynamic = self._split_static(args)
+        flat, in_tree = tree_flatten((dynamic, kwargs))
+        signature = (in_tree, static, tuple(_abstract_leaf(x) for x in flat))
+        program = self._programs.get(signature)
+        if program is None:
+            program = self._compile(static, dynamic, kwargs, flat, in_tree)
+            self._programs[signature] = program
+        self._last = program
+        outputs = program.library(*flat)
+        return tree_unflatten(program.out_tree, [jnp.asarray(o) for o in outputs])
+
+    def _split_static(self, args):
+        for i in self.static_argnums:
+            if i >= len(args):
+                raise ValueError(f"static_argnums names argument {i}, but only {len(args)} were given")
+        static = tuple((i, args[i]) for i in self.static_argnums)
+        try:
+            hash(static)
+        except TypeError:
+            raise TypeError("static arguments must be hashable") from None
+        dynamic = tuple(a for i, a in enumerate(args) if i not in self.static_argnums)
+        return static, dynamic
+
+    def _merge_static(self, static, dynamic):
+        args = list(dynamic)
+        for i, value in static:
+            args.insert(i, value)
+        return args
+
+    def _compile(self, static, dynamic, kwargs, flat, in_tree) -> CompiledProgram:
+        from kvant import _mlir
+        from kvant.compiler import driver
+        from kvant.execution.library import CompiledLibrary
+        from kvant.lowering import lower_program
+
+        specs = [jax.ShapeDtypeStruct(*_abstract_leaf(x)) for x in flat]
+        out_tree_box = []
+
+        def flat_fn(*flat_args):
+            dyn, kw = tree_unflatten(in_tree, flat_args)
+            result = self.original_function(*self._merge_static(static, dyn), **kw)
+            leaves, out_tree = tree_flatten(result)
+            out_tree_box.append(out_tree)
+            return leaves
+
+        with TracingContext.tracing():
+            closed_jaxpr = jax.make_jaxpr(flat_fn)(*specs)
+        name = "jit_" + getattr(self.original_function, "__name__", "function")
+        module = lower_program(closed_jaxpr, name, _mlir.new_context())
+        mlir_text = str(module)
+        artifact = driver.compile_mlir(
+            mlir_text, keep_stages=self.keep_intermediate, opt_level=self.opt_level
+        )
+        library = CompiledLibrary(
+            artifact.library,
+            "".join(c if c.isalnum() or c == "_" else "_" for c in name),
+            [v.aval for v in closed_jaxpr.jaxpr.invars],
+            [v.aval for v in closed_jaxpr.jaxpr.outvars],
+        )
+        return CompiledProgram(
+            closed_jaxpr, mlir_text, artifact.mlir_lowered, artifact.llvm_ir, library,
+            out_tree_box[0], artifact.from_cache,
+        )
+
+
+def qjit(fn=None, *, static_argnums=(), keep_intermediate: bool = False, opt_level: int = 2,
+         **unsupported):
+    """Compile a hybrid quantum-classical function with kvant.
+
+    Usable as ``@qjit``, ``@qjit(static_argnums=...)`` and ``qjit(fn=f)`` (PennyLane's
+    ``qml.qjit(compiler="kvant")`` calls it that way).
+    """
+    if unsupported:
+        raise TypeError(f"kvant.qjit got unsupported options: {', '.join(sorted(unsupported))}")
+    options = dict(static_argnums=static_argnums, keep_intermediate=keep_intermediate,
+                   opt_level=opt_level)
+    if fn is None:
+        return lambda f: QJIT(f, **options)
+    return QJIT(fn, **options)

@@ -1,0 +1,47 @@
+"""The pass pipeline from kvant's MLIR (tensors, ``quantum``, ``gradient``) to the LLVM dialect.
+
+Stages, in order (each a textual pipeline that ``kvant-opt --pass-pipeline=...`` accepts too):
+
+1. ``gradient``: expand every ``gradient.*`` op into ordinary code;
+2. ``quantum``: turn ``quantum.*`` ops into calls of the runtime's C API;
+3. ``bufferize``: tensors → buffers, results → caller-provided out-parameters (the entry point's
+   outputs are NumPy arrays kvant allocates), deallocation of temporaries;
+4. ``llvm``: loops, control flow, math, memrefs → LLVM dialect.
+"""
+
+from __future__ import annotations
+
+STAGES: dict[str, list[str]] = {
+    "gradient": ["gradient-expand-fd", "symbol-dce"],
+    "quantum": ["convert-quantum-to-runtime"],
+    "bufferize": [
+        "canonicalize",
+        "func.func(convert-elementwise-to-linalg)",
+        "one-shot-bufferize{bufferize-function-boundaries "
+        "function-boundary-type-conversion=identity-layout-map}",
+        "buffer-results-to-out-params{hoist-static-allocs modify-public-functions}",
+        "func.func(buffer-hoisting)",
+        "buffer-deallocation-pipeline",
+    ],
+    "llvm": [
+        # before linalg-to-loops: strided copies become linalg.copy loops rather than calls of
+        # memrefCopy from MLIR's runner library, which compiled programs do not link
+        "kvant-lower-strided-copies",
+        "convert-linalg-to-loops",
+        "expand-strided-metadata",
+        "lower-affine",
+        "convert-scf-to-cf",
+        "convert-complex-to-standard",
+        "convert-math-to-llvm",
+        "convert-math-to-libm",
+        "finalize-memref-to-llvm",
+        "convert-to-llvm",
+        "reconcile-unrealized-casts",
+        "canonicalize",
+    ],
+}
+
+
+def pipeline(stages=tuple(STAGES)) -> str:
+    passes = [p for stage in stages for p in STAGES[stage]]
+    return "builtin.module(" + ",".join(passes) + ")"

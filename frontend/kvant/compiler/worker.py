@@ -1,0 +1,79 @@
+"""The compiler worker: a separate process that runs the MLIR pass pipeline, emits the object
+file and links the shared library.
+
+It runs apart from the user's interpreter because MLIR and LLVM are built with assertions, and an
+assertion aborts the whole process: here, that ends only the worker, and the client turns it into
+a ``CompileError``. Requests and replies are ``protocol`` messages on stdin/stdout.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def link_shared_library(obj: Path, out: Path, runtime_dir: Path) -> None:
+    cc = os.environ.get("CC", "cc")
+    cmd = [cc, "-shared", "-o", str(out), str(obj), f"-L{runtime_dir}", "-lkvant_rt",
+           f"-Wl,-rpath,{runtime_dir}", "-lm"]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"linking failed ({' '.join(cmd)}):\n{done.stderr}")
+
+
+def compile_module(request: dict) -> dict:
+    from mlir import ir, passmanager
+
+    from kvant import _mlir, _paths
+
+    ext = _mlir.extension()
+    timings = {}
+    context = _mlir.new_context()
+    with context:
+        t0 = time.perf_counter()
+        module = ir.Module.parse(request["mlir"])
+        pm = passmanager.PassManager.parse(request["pipeline"])
+        pm.run(module.operation)
+        timings["passes"] = time.perf_counter() - t0
+        reply = {"ok": True}
+        if request.get("keep_stages"):
+            reply["mlir_lowered"] = str(module)
+            reply["llvm_ir"] = ext.translate_to_llvm_ir(module)
+        workdir = Path(request["workdir"])
+        obj = workdir / "program.o"
+        t0 = time.perf_counter()
+        ext.emit_object(module, str(obj), int(request.get("opt_level", 2)))
+        timings["codegen"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if request.get("link", True):
+        link_shared_library(obj, workdir / "program.so", _paths.runtime_library().parent)
+        obj.unlink()
+    timings["link"] = time.perf_counter() - t0
+    reply["timings"] = timings
+    return reply
+
+
+def main() -> None:
+    from kvant.compiler import protocol
+
+    # Replies own the real stdout; anything else printed goes to stderr.
+    channel = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    sys.stdout = sys.stderr
+    requests = sys.stdin.buffer
+    while True:
+        try:
+            request = protocol.receive(requests)
+        except EOFError:
+            return
+        try:
+            reply = compile_module(request)
+        except Exception as exc:  # every failure goes back to the client as text
+            reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        protocol.send(channel, reply)
+
+
+if __name__ == "__main__":
+    main()

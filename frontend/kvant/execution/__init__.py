@@ -1,0 +1,1 @@
+"""Loading compiled programs and calling them with NumPy/JAX arrays."""

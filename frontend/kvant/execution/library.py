@@ -1,0 +1,84 @@
+"""A compiled program: a shared library with one entry point following MLIR's C interface.
+
+After bufferization with results turned into out-parameters, the entry point is
+``void _mlir_ciface_<name>(desc *arg0, ..., desc *out0, ...)`` where each ``desc`` is a strided
+memref descriptor ``{allocated, aligned, offset, sizes[rank], strides[rank]}``. Inputs and outputs
+are NumPy arrays that kvant owns; the compiled code reads and writes them in place.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import threading
+
+import numpy as np
+
+from kvant import _paths
+from kvant.errors import KvantRuntimeError
+
+
+@functools.cache
+def _descriptor_type(rank: int):
+    fields = [
+        ("allocated", ctypes.c_void_p),
+        ("aligned", ctypes.c_void_p),
+        ("offset", ctypes.c_int64),
+    ]
+    if rank:
+        fields += [("sizes", ctypes.c_int64 * rank), ("strides", ctypes.c_int64 * rank)]
+    return type(f"MemRef{rank}D", (ctypes.Structure,), {"_fields_": fields})
+
+
+def _descriptor(array: np.ndarray):
+    desc = _descriptor_type(array.ndim)()
+    ptr = array.ctypes.data
+    desc.allocated = ptr
+    desc.aligned = ptr
+    desc.offset = 0
+    if array.ndim:
+        desc.sizes[:] = list(array.shape)
+        desc.strides[:] = [s // array.itemsize for s in array.strides]
+    return desc
+
+
+@functools.cache
+def runtime():
+    """The runtime library, loaded once with global symbols so compiled programs bind to it."""
+    lib = ctypes.CDLL(str(_paths.runtime_library()), mode=ctypes.RTLD_GLOBAL)
+    lib.kvant_rt_error.restype = ctypes.c_char_p
+    lib.kvant_rt_error.argtypes = []
+    lib.kvant_rt_clear_error.restype = None
+    return lib
+
+
+class CompiledLibrary:
+    """A loaded program and its entry point's signature (shapes and dtypes in and out)."""
+
+    def __init__(self, path, entry: str, in_avals, out_avals):
+        runtime()
+        self._lib = ctypes.CDLL(str(path))
+        self._fn = getattr(self._lib, f"_mlir_ciface_{entry}")
+        self._fn.restype = None
+        self.in_avals = list(in_avals)
+        self.out_avals = list(out_avals)
+        self._lock = threading.Lock()
+
+    def __call__(self, *args: np.ndarray) -> list[np.ndarray]:
+        inputs = [
+            np.ascontiguousarray(a, dtype=aval.dtype).reshape(aval.shape)
+            for a, aval in zip(args, self.in_avals)
+        ]
+        outputs = [np.empty(aval.shape, dtype=aval.dtype) for aval in self.out_avals]
+        descriptors = [_descriptor(a) for a in inputs + outputs]
+        rt = runtime()
+        # The runtime keeps its error slot per thread; one call at a time per program keeps the
+        # check below about this call.
+        with self._lock:
+            rt.kvant_rt_clear_error()
+            self._fn(*[ctypes.byref(d) for d in descriptors])
+            message = rt.kvant_rt_error()
+            if message is not None:
+                rt.kvant_rt_clear_error()
+                raise KvantRuntimeError(message.decode(errors="replace"))
+        return outputs

@@ -1,0 +1,163 @@
+"""Small builders of upstream MLIR ops on tensors, shared by the lowering rules."""
+
+from __future__ import annotations
+
+import numpy as np
+from mlir import ir
+from mlir.dialects import arith, linalg, tensor
+
+from kvant.lowering import types
+
+
+def ranked(value: ir.Value) -> ir.RankedTensorType:
+    return ir.RankedTensorType(value.type)
+
+
+def tensor_of(shape, elt: ir.Type) -> ir.RankedTensorType:
+    return ir.RankedTensorType.get(list(shape), elt)
+
+
+def scalar_attr(elt: ir.Type, value) -> ir.Attribute:
+    if isinstance(elt, ir.IntegerType):
+        return ir.IntegerAttr.get(elt, int(value))
+    return ir.FloatAttr.get(elt, float(value))
+
+
+def full(shape, elt: ir.Type, value) -> ir.Value:
+    ttype = tensor_of(shape, elt)
+    return arith.ConstantOp(ttype, ir.DenseElementsAttr.get_splat(ttype, scalar_attr(elt, value))).result
+
+
+def scalar_constant(elt: ir.Type, value) -> ir.Value:
+    return arith.ConstantOp(elt, scalar_attr(elt, value)).result
+
+
+def extract_scalar(value: ir.Value) -> ir.Value:
+    """The element of a rank-0 tensor."""
+    return tensor.ExtractOp(value, []).result
+
+
+def from_scalar(scalar: ir.Value) -> ir.Value:
+    """A rank-0 tensor holding ``scalar``."""
+    return tensor.FromElementsOp(tensor_of([], scalar.type), [scalar]).result
+
+
+def broadcast_scalar(value: ir.Value, shape) -> ir.Value:
+    """A rank-0 tensor repeated to ``shape``."""
+    elt = ranked(value).element_type
+    return tensor.SplatOp(tensor_of(shape, elt), extract_scalar(value), []).result
+
+
+def empty(shape, elt: ir.Type) -> ir.Value:
+    return tensor.EmptyOp(list(shape), elt).result
+
+
+def filled(shape, elt: ir.Type, value) -> ir.Value:
+    """A tensor to accumulate into (``tensor.empty`` + ``linalg.fill``)."""
+    return value_of(linalg.fill(scalar_constant(elt, value), outs=[empty(shape, elt)]))
+
+
+def reshape(value: ir.Value, new_shape) -> ir.Value:
+    """Reshape a static tensor (row-major order preserved) with collapse/expand_shape."""
+    src = ranked(value)
+    old_shape = list(src.shape)
+    new_shape = list(new_shape)
+    if old_shape == new_shape:
+        return value
+    elt = src.element_type
+    if int(np.prod(old_shape)) != int(np.prod(new_shape)):
+        raise ValueError(f"cannot reshape {old_shape} to {new_shape}")
+    if len(old_shape) == 0:
+        return _expand(value, new_shape, [])
+    if len(new_shape) == 0:
+        return tensor.CollapseShapeOp(tensor_of([], elt), value, ir.ArrayAttr.get([])).result
+    flat = value
+    if len(old_shape) != 1:
+        flat = tensor.CollapseShapeOp(
+            tensor_of([int(np.prod(old_shape))], elt), value, _reassociation([list(range(len(old_shape)))])
+        ).result
+    if len(new_shape) == 1:
+        return flat
+    return _expand(flat, new_shape, [list(range(len(new_shape)))])
+
+
+def _reassociation(groups) -> ir.ArrayAttr:
+    i64 = ir.IntegerType.get_signless(64)
+    return ir.ArrayAttr.get(
+        [ir.ArrayAttr.get([ir.IntegerAttr.get(i64, d) for d in g]) for g in groups]
+    )
+
+
+def _expand(value, new_shape, groups):
+    elt = ranked(value).element_type
+    return tensor.ExpandShapeOp(
+        tensor_of(new_shape, elt), value, _reassociation(groups), [], new_shape
+    ).result
+
+
+def iterator_types(kinds) -> ir.ArrayAttr:
+    return ir.ArrayAttr.get([ir.Attribute.parse(f"#linalg.iterator_type<{k}>") for k in kinds])
+
+
+def affine_map(num_dims: int, results) -> ir.AffineMapAttr:
+    return ir.AffineMapAttr.get(
+        ir.AffineMap.get(num_dims, 0, [ir.AffineDimExpr.get(d) for d in results])
+    )
+
+
+def broadcast_to(value: ir.Value, shape) -> ir.Value:
+    """NumPy-style broadcast of an operand of equal rank (or rank 0) to ``shape``."""
+    src = list(ranked(value).shape)
+    shape = list(shape)
+    if src == shape:
+        return value
+    if not src:
+        return broadcast_scalar(value, shape)
+    if len(src) != len(shape):
+        raise ValueError(f"cannot broadcast {src} to {shape}")
+    kept = [d for d in range(len(src)) if src[d] == shape[d]]
+    squeezed = reshape(value, [src[d] for d in kept])
+    if not kept:
+        return broadcast_scalar(squeezed, shape)
+    added = [d for d in range(len(shape)) if d not in kept]
+    out = linalg.broadcast(squeezed, outs=[empty(shape, ranked(value).element_type)], dimensions=added)
+    return value_of(out)
+
+
+def value_of(built) -> ir.Value:
+    """The single result of an op builder that may return a value, an op or a result list."""
+    if isinstance(built, ir.Value):
+        return built
+    if isinstance(built, ir.OpResultList):
+        return built[0]
+    return built.results[0]  # ops with variadic results give a list even from `.result`
+
+
+def elementwise(result_type, inputs, body):
+    """A parallel ``linalg.generic`` over same-shaped tensors; ``body(*scalars) -> scalar``."""
+    rank = len(result_type.shape)
+    init = empty(result_type.shape, result_type.element_type)
+    maps = [affine_map(rank, range(rank))] * (len(inputs) + 1)
+
+    def full_body(*args):
+        return body(*args[:-1])
+
+    return generic(result_type, inputs, init, maps, ["parallel"] * rank, full_body)
+
+
+def generic(result_type, inputs, init, maps, iterators, body):
+    """A ``linalg.generic`` with one output; ``body(*block_args) -> yielded value``."""
+    op = linalg.GenericOp([result_type], inputs, [init], ir.ArrayAttr.get(maps), iterator_types(iterators))
+    elts = [ranked(v).element_type for v in list(inputs) + [init]]
+    block = op.regions[0].blocks.append(*elts)
+    with ir.InsertionPoint(block):
+        linalg.YieldOp([body(*block.arguments)])
+    return op.result
+
+
+def match_element_ops(dtype, float_op: str, int_op: str, uint_op: str | None = None) -> str:
+    if types.is_float(dtype):
+        return float_op
+    if uint_op is not None and (types.is_unsigned(dtype) or types.is_bool(dtype)):
+        return uint_op
+    return int_op

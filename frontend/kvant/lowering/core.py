@@ -1,0 +1,156 @@
+"""JAXPR → MLIR: walks equations and applies the rule registered for each primitive.
+
+One ``ModuleLowering`` builds one module. The traced program becomes a public entry function;
+sub-JAXPRs that kvant calls (QNodes, differentiated functions, nested ``pjit``) become private
+functions of the same module, lowered once each.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+from jax._src import core as jax_core
+from jax.extend import core as jex_core
+from mlir import ir
+from mlir.dialects import arith, func
+
+from kvant.errors import KvantError, UnsupportedError, user_location
+from kvant.lowering import types
+from kvant.lowering.registry import RULES
+
+
+@dataclasses.dataclass
+class RuleContext:
+    """What a lowering rule may use besides its operands."""
+
+    lowering: "ModuleLowering"
+    eqn: Any
+    #: the quantum state of the QNode being lowered (``None`` outside QNode bodies)
+    quantum: Any
+
+    @property
+    def avals_in(self):
+        return [v.aval for v in self.eqn.invars]
+
+    @property
+    def avals_out(self):
+        return [v.aval for v in self.eqn.outvars]
+
+    @property
+    def where(self) -> str:
+        loc = user_location(self.eqn.source_info)
+        return f" (at {loc})" if loc else ""
+
+
+def constant(value, aval=None) -> ir.Value:
+    """An ``arith.constant`` holding a NumPy/JAX array or Python scalar."""
+    array = np.asarray(value)
+    if aval is not None:
+        array = array.astype(aval.dtype).reshape(aval.shape)
+    ttype = ir.RankedTensorType.get(list(array.shape), types.element_type(array.dtype))
+    if array.dtype == np.bool_:
+        array = array.astype(np.int8)  # booleans are i8 tensors (see types.element_type)
+    attr = ir.DenseElementsAttr.get(np.ascontiguousarray(array), type=ttype)
+    return arith.ConstantOp(ttype, attr).result
+
+
+def location(eqn) -> ir.Location:
+    from jax._src import source_info_util
+
+    frame = source_info_util.user_frame(eqn.source_info.traceback) if eqn.source_info else None
+    if frame is None:
+        return ir.Location.name(eqn.primitive.name)
+    inner = ir.Location.file(frame.file_name, frame.start_line, max(frame.start_column, 0))
+    return ir.Location.name(eqn.primitive.name, childLoc=inner)
+
+
+class ModuleLowering:
+    """Builds one module; its methods run inside the module's context and a default location."""
+
+    def __init__(self):
+        self.module = ir.Module.create()
+        self._symbols: set[str] = set()
+        self._lowered: dict[tuple, str] = {}
+
+    def unique_symbol(self, base: str) -> str:
+        base = "".join(c if c.isalnum() or c == "_" else "_" for c in base) or "f"
+        name, k = base, 0
+        while name in self._symbols:
+            k += 1
+            name = f"{base}_{k}"
+        self._symbols.add(name)
+        return name
+
+    def function(self, key, base_name: str, closed_jaxpr, *, public=False, attributes=None,
+                 body=None) -> str:
+        """Lower ``closed_jaxpr`` into a function once per ``key``; return its symbol name.
+
+        ``body(block_arguments) -> results`` overrides how the body is built (QNodes wrap the
+        equations between an allocation and a deallocation of their register).
+        """
+        if key is not None and key in self._lowered:
+            return self._lowered[key]
+        name = self.unique_symbol(base_name)
+        if key is not None:
+            self._lowered[key] = name
+        jaxpr = closed_jaxpr.jaxpr
+        in_types = [types.tensor_type(v.aval) for v in jaxpr.invars]
+        out_types = [types.tensor_type(v.aval) for v in jaxpr.outvars]
+        with ir.InsertionPoint.at_block_begin(self.module.body):
+            fn = func.FuncOp(name, (in_types, out_types))
+            if not public:
+                fn.attributes["sym_visibility"] = ir.StringAttr.get("private")
+            else:
+                # The caller's arrays are inputs only: bufferization must copy before writing.
+                read_only = ir.DictAttr.get({"bufferization.writable": ir.BoolAttr.get(False)})
+                fn.arg_attrs = ir.ArrayAttr.get([read_only] * len(in_types))
+            for attr_name, attr in (attributes or {}).items():
+                fn.attributes[attr_name] = attr
+            block = fn.add_entry_block()
+            with ir.InsertionPoint(block):
+                args = list(block.arguments)
+                if body is None:
+                    results = self.lower_jaxpr(jaxpr, closed_jaxpr.consts, args)
+                else:
+                    results = body(args)
+                func.ReturnOp(results)
+        return name
+
+    def lower_jaxpr(self, jaxpr, consts, args, quantum=None) -> list[ir.Value]:
+        env: dict = {}
+
+        def read(v):
+            if isinstance(v, jex_core.Literal):
+                return constant(v.val, v.aval)
+            return env[v]
+
+        for var, value in zip(jaxpr.constvars, consts):
+            env[var] = constant(value, var.aval)
+        for var, value in zip(jaxpr.invars, args):
+            env[var] = value
+        for eqn in jaxpr.eqns:
+            name = eqn.primitive.name
+            rule = RULES.get(name)
+            ctx = RuleContext(self, eqn, quantum)
+            if rule is None:
+                raise UnsupportedError(
+                    f"kvant cannot compile the JAX primitive '{name}' yet{ctx.where}"
+                )
+            operands = [read(v) for v in eqn.invars]
+            try:
+                with location(eqn):
+                    outs = rule(ctx, *operands, **eqn.params)
+            except KvantError as exc:
+                if ctx.where and ctx.where not in str(exc):
+                    raise type(exc)(f"{exc}{ctx.where}") from exc
+                raise
+            if not isinstance(outs, (list, tuple)):
+                outs = [outs]
+            if len(outs) != len(eqn.outvars):
+                raise AssertionError(f"lowering rule for '{name}' returned {len(outs)} values")
+            for var, value in zip(eqn.outvars, outs):
+                if not isinstance(var, jax_core.DropVar):
+                    env[var] = value
+        return [read(v) for v in jaxpr.outvars]

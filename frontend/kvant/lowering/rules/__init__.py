@@ -1,0 +1,3 @@
+"""Lowering rules; importing this package fills ``kvant.lowering.registry.RULES``."""
+
+from kvant.lowering.rules import calls, elementwise, quantum, structural  # noqa: F401

@@ -1,0 +1,72 @@
+"""Rules for primitives that call a sub-JAXPR: nested jit, custom derivatives (primal only),
+QNode calls and derivatives."""
+
+from __future__ import annotations
+
+from mlir import ir
+from mlir.dialects import func
+
+from kvant.lowering import types
+from kvant.lowering.registry import register
+from kvant.lowering.rules.quantum import QuantumState
+
+
+def _call(ctx, symbol, operands):
+    out_types = [types.tensor_type(a) for a in ctx.avals_out]
+    return list(func.CallOp(out_types, ir.FlatSymbolRefAttr.get(symbol), list(operands)).results)
+
+
+@register("pjit", "jit")
+def _pjit(ctx, *args, jaxpr, name="jit", **params):
+    symbol = ctx.lowering.function(("jit", id(jaxpr)), name, jaxpr)
+    return _call(ctx, symbol, args)
+
+
+@register("closed_call", "core_call")
+def _closed_call(ctx, *args, call_jaxpr, **params):
+    return ctx.lowering.lower_jaxpr(call_jaxpr.jaxpr, call_jaxpr.consts, list(args), ctx.quantum)
+
+
+@register("custom_jvp_call")
+def _custom_jvp_call(ctx, *args, call_jaxpr, **params):
+    # The primal computation; kvant's own differentiation rules apply to what it contains.
+    return ctx.lowering.lower_jaxpr(call_jaxpr.jaxpr, call_jaxpr.consts, list(args), ctx.quantum)
+
+
+@register("custom_vjp_call")
+def _custom_vjp_call(ctx, *args, call_jaxpr, **params):
+    return ctx.lowering.lower_jaxpr(call_jaxpr.jaxpr, call_jaxpr.consts, list(args), ctx.quantum)
+
+
+@register("kvant_qnode")
+def _qnode(ctx, *args, jaxpr, num_wires, device, diff_method, name):
+    def body(block_args):
+        state = QuantumState(num_wires)
+        results = ctx.lowering.lower_jaxpr(jaxpr.jaxpr, jaxpr.consts, block_args, quantum=state)
+        state.release()
+        return results
+
+    attributes = {
+        "quantum.node": ir.UnitAttr.get(),
+        "quantum.device": ir.StringAttr.get(device),
+        "quantum.diff_method": ir.StringAttr.get(str(diff_method)),
+    }
+    symbol = ctx.lowering.function(
+        ("qnode", id(jaxpr)), f"qnode_{name}", jaxpr, attributes=attributes, body=body
+    )
+    return _call(ctx, symbol, args)
+
+
+@register("kvant_grad")
+def _grad(ctx, *args, jaxpr, method, h, diff_args, name):
+    symbol = ctx.lowering.function(("grad_callee", id(jaxpr)), name, jaxpr)
+    out_types = [types.tensor_type(a) for a in ctx.avals_out]
+    attributes = {
+        "method": ir.StringAttr.get(method),
+        "callee": ir.FlatSymbolRefAttr.get(symbol),
+        "diffArgIndices": ir.DenseI64ArrayAttr.get(list(diff_args)),
+    }
+    if h is not None:
+        attributes["finiteDiffParam"] = ir.FloatAttr.get_f64(float(h))
+    op = ir.Operation.create("gradient.grad", results=out_types, operands=list(args), attributes=attributes)
+    return list(op.results)

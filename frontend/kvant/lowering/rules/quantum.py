@@ -1,0 +1,165 @@
+"""Rules for the quantum primitives inside a QNode body, emitting the ``quantum`` dialect.
+
+Qubits have value semantics in the dialect: every gate consumes qubit values and produces new
+ones. ``QuantumState`` tracks the current value of each wire of the QNode's register, extracting
+a qubit on first use and inserting all of them back before the register is released.
+"""
+
+from __future__ import annotations
+
+from mlir import ir
+
+from kvant.errors import UnsupportedError
+from kvant.lowering import builders as b
+from kvant.lowering import types
+from kvant.lowering.registry import register
+
+
+def _t(name):
+    return ir.Type.parse(f"!quantum.{name}")
+
+
+def _i64_attr(v):
+    return ir.IntegerAttr.get(ir.IntegerType.get_signless(64), int(v))
+
+
+def _segments(*sizes):
+    return ir.DenseI32ArrayAttr.get(list(sizes))
+
+
+class QuantumState:
+    """The register of one QNode body being lowered."""
+
+    def __init__(self, num_wires: int):
+        self.num_wires = num_wires
+        self.register = ir.Operation.create(
+            "quantum.alloc", results=[_t("reg")], attributes={"nqubits": _i64_attr(num_wires)}
+        ).result
+        self.qubits: dict[int, ir.Value] = {}
+
+    def qubit(self, wire: int) -> ir.Value:
+        if not 0 <= wire < self.num_wires:
+            raise ValueError(f"wire {wire} is out of range for a register of {self.num_wires} wires")
+        if wire not in self.qubits:
+            self.qubits[wire] = ir.Operation.create(
+                "quantum.extract",
+                results=[_t("bit")],
+                operands=[self.register],
+                attributes={"idx_attr": _i64_attr(wire)},
+            ).result
+        return self.qubits[wire]
+
+    def release(self):
+        reg = self.register
+        for wire, qubit in sorted(self.qubits.items()):
+            reg = ir.Operation.create(
+                "quantum.insert",
+                results=[_t("reg")],
+                operands=[reg, qubit],
+                attributes={"idx_attr": _i64_attr(wire)},
+            ).result
+        ir.Operation.create("quantum.dealloc", results=[], operands=[reg])
+        self.qubits.clear()
+
+
+def _state(ctx) -> QuantumState:
+    if ctx.quantum is None:
+        raise UnsupportedError(f"quantum operation '{ctx.eqn.primitive.name}' outside a QNode")
+    return ctx.quantum
+
+
+def _apply(ctx, name, params, matrix, wires, adjoint, ctrl_wires, ctrl_values):
+    state = _state(ctx)
+    if len(set(wires) | set(ctrl_wires)) != len(wires) + len(ctrl_wires):
+        raise ValueError(f"{name}: wires {list(wires)} and control wires {list(ctrl_wires)} overlap")
+    qubits = [state.qubit(w) for w in wires]
+    ctrls = [state.qubit(w) for w in ctrl_wires]
+    i1 = ir.IntegerType.get_signless(1)
+    values = [b.scalar_constant(i1, int(v)) for v in ctrl_values]
+    attributes = {
+        "operandSegmentSizes": _segments(len(params) if matrix is None else 1, len(qubits), len(ctrls), len(values)),
+        "resultSegmentSizes": _segments(len(qubits), len(ctrls)),
+    }
+    if adjoint:
+        attributes["adjoint"] = ir.UnitAttr.get()
+    if matrix is None:
+        attributes["gate_name"] = ir.StringAttr.get(name)
+        op_name, first = "quantum.custom", params
+    else:
+        op_name, first = "quantum.unitary", [matrix]
+    op = ir.Operation.create(
+        op_name,
+        results=[_t("bit")] * (len(qubits) + len(ctrls)),
+        operands=first + qubits + ctrls + values,
+        attributes=attributes,
+    )
+    for wire, value in zip(list(wires) + list(ctrl_wires), op.results):
+        state.qubits[wire] = value
+    return []
+
+
+@register("kvant_gate")
+def _gate(ctx, *params, name, wires, adjoint, ctrl_wires, ctrl_values):
+    scalars = [b.extract_scalar(p) for p in params]
+    return _apply(ctx, name, scalars, None, wires, adjoint, ctrl_wires, ctrl_values)
+
+
+@register("kvant_unitary")
+def _unitary(ctx, matrix, *, wires, adjoint, ctrl_wires, ctrl_values):
+    return _apply(ctx, "QubitUnitary", [], matrix, wires, adjoint, ctrl_wires, ctrl_values)
+
+
+def _observable(state, desc, operands) -> ir.Value:
+    kind = desc[0]
+    obs = _t("obs")
+    if kind == "named":
+        return ir.Operation.create(
+            "quantum.namedobs", results=[obs], operands=[state.qubit(desc[2])],
+            attributes={"type": ir.StringAttr.get(desc[1])},
+        ).result
+    if kind == "tensor":
+        factors = [_observable(state, d, operands) for d in desc[1]]
+        return ir.Operation.create("quantum.tensorobs", results=[obs], operands=factors).result
+    if kind == "hermitian":
+        qubits = [state.qubit(w) for w in desc[2]]
+        return ir.Operation.create(
+            "quantum.hermitian", results=[obs], operands=[operands[desc[1]]] + qubits
+        ).result
+    if kind == "hamiltonian":
+        terms = [_observable(state, d, operands) for d in desc[2]]
+        return ir.Operation.create(
+            "quantum.hamiltonian", results=[obs], operands=[operands[desc[1]]] + terms
+        ).result
+    raise AssertionError(kind)
+
+
+def _scalar_measurement(op_name):
+    def rule(ctx, *operands, obs):
+        state = _state(ctx)
+        handle = _observable(state, obs, list(operands))
+        value = ir.Operation.create(op_name, results=[ir.F64Type.get()], operands=[handle]).result
+        return b.from_scalar(value)
+
+    return rule
+
+
+register("kvant_expval")(_scalar_measurement("quantum.expval"))
+register("kvant_var")(_scalar_measurement("quantum.var"))
+
+
+@register("kvant_probs")
+def _probs(ctx, *, wires):
+    state = _state(ctx)
+    qubits = [state.qubit(w) for w in wires]
+    return ir.Operation.create(
+        "quantum.probs", results=[types.tensor_type(ctx.avals_out[0])], operands=qubits
+    ).result
+
+
+@register("kvant_state")
+def _state_measurement(ctx, *, num_wires):
+    state = _state(ctx)
+    qubits = [state.qubit(w) for w in range(num_wires)]
+    return ir.Operation.create(
+        "quantum.state", results=[types.tensor_type(ctx.avals_out[0])], operands=qubits
+    ).result

@@ -1,0 +1,40 @@
+"""PennyLane observables → a static description plus array operands.
+
+The description is a nested tuple that JAX can hash as a primitive parameter:
+
+* ``("named", name, wire)`` — a single-wire observable of the runtime's table;
+* ``("tensor", (desc, ...))`` — a tensor product of observables on distinct wires;
+* ``("hermitian", k, wires)`` — a Hermitian matrix, the k-th operand;
+* ``("hamiltonian", k, (desc, ...))`` — ``sum_i c_i O_i`` with coefficients the k-th operand.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import pennylane as qml
+
+from kvant.errors import UnsupportedError
+
+NAMED_OBSERVABLES = ("Identity", "PauliX", "PauliY", "PauliZ", "Hadamard")
+
+
+def describe(obs, wire_index) -> tuple[tuple, list]:
+    """Return ``(description, operands)`` for a PennyLane observable."""
+    operands: list = []
+
+    def visit(o):
+        if o.name in NAMED_OBSERVABLES and len(o.wires) == 1:
+            return ("named", o.name, wire_index(o.wires[0]))
+        if isinstance(o, qml.ops.Prod):
+            return ("tensor", tuple(visit(f) for f in o.operands))
+        if isinstance(o, qml.Hermitian):
+            operands.append(jnp.asarray(o.data[0], dtype=jnp.complex128))
+            return ("hermitian", len(operands) - 1, tuple(wire_index(w) for w in o.wires))
+        if isinstance(o, (qml.ops.Sum, qml.ops.SProd, qml.ops.LinearCombination)):
+            coeffs, terms = o.terms()
+            operands.append(jnp.stack([jnp.asarray(c, dtype=jnp.float64) for c in coeffs]))
+            k = len(operands) - 1
+            return ("hamiltonian", k, tuple(visit(t) for t in terms))
+        raise UnsupportedError(f"kvant cannot measure the observable {o!r} yet")
+
+    return visit(obs), operands

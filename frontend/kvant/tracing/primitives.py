@@ -1,0 +1,140 @@
+"""JAX primitives that kvant adds to JAXPR.
+
+Two families:
+
+* call-like primitives that appear in the traced program: ``kvant_qnode`` (a QNode call whose
+  body is a sub-JAXPR of quantum primitives) and ``kvant_grad`` (a derivative of a sub-JAXPR);
+* quantum primitives that appear only inside a ``kvant_qnode`` body: gates and measurements.
+  They act on the simulator state, which is not a JAX value, so they carry an effect: JAX keeps
+  them, in order, even when no value flows out of them.
+
+Each primitive is defined here next to its abstract evaluation (JAX's habit); the lowering rule
+for each lives in ``kvant.lowering.rules``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from jax._src import core as jax_core
+from jax._src import effects
+from jax.extend.core import Primitive
+
+
+class QuantumEffect(effects.Effect):
+    """Reads or changes the state of the simulator."""
+
+    def __str__(self):
+        return "Quantum"
+
+
+quantum_effect = QuantumEffect()
+for _effect_set in (
+    effects.lowerable_effects,
+    effects.control_flow_allowed_effects,
+    effects.custom_derivatives_allowed_effects,
+    effects.remat_allowed_effects,
+):
+    _effect_set.add_type(QuantumEffect)
+
+
+def _f64():
+    return np.dtype("float64")
+
+
+# ---------------------------------------------------------------------------------------------
+# Gates
+# ---------------------------------------------------------------------------------------------
+
+#: ``gate(*params, name, wires, adjoint, ctrl_wires, ctrl_values)``: a named gate of the runtime's
+#: gate table; ``params`` are f64 scalars, wires are static register indices.
+gate_p = Primitive("kvant_gate")
+gate_p.multiple_results = True
+
+
+@gate_p.def_effectful_abstract_eval
+def _gate_abstract_eval(*params, name, wires, adjoint, ctrl_wires, ctrl_values):
+    del params, name, wires, adjoint, ctrl_wires, ctrl_values
+    return [], {quantum_effect}
+
+
+#: ``unitary(matrix, wires, adjoint, ctrl_wires, ctrl_values)``: a dense matrix gate.
+unitary_p = Primitive("kvant_unitary")
+unitary_p.multiple_results = True
+
+
+@unitary_p.def_effectful_abstract_eval
+def _unitary_abstract_eval(matrix, *, wires, adjoint, ctrl_wires, ctrl_values):
+    del matrix, wires, adjoint, ctrl_wires, ctrl_values
+    return [], {quantum_effect}
+
+
+# ---------------------------------------------------------------------------------------------
+# Measurements
+#
+# An observable travels as a static, hashable description (see ``tracing.observables``); its
+# array data (Hermitian matrices, Hamiltonian coefficients) are the primitive's operands, which
+# the description refers to by position.
+# ---------------------------------------------------------------------------------------------
+
+expval_p = Primitive("kvant_expval")
+var_p = Primitive("kvant_var")
+
+
+def _scalar_measurement_abstract_eval(*obs_data, obs):
+    del obs_data, obs
+    return jax_core.ShapedArray((), _f64()), {quantum_effect}
+
+
+expval_p.def_effectful_abstract_eval(_scalar_measurement_abstract_eval)
+var_p.def_effectful_abstract_eval(_scalar_measurement_abstract_eval)
+
+probs_p = Primitive("kvant_probs")
+
+
+@probs_p.def_effectful_abstract_eval
+def _probs_abstract_eval(*, wires):
+    return jax_core.ShapedArray((2 ** len(wires),), _f64()), {quantum_effect}
+
+
+state_p = Primitive("kvant_state")
+
+
+@state_p.def_effectful_abstract_eval
+def _state_abstract_eval(*, num_wires):
+    return jax_core.ShapedArray((2**num_wires,), np.dtype("complex128")), {quantum_effect}
+
+
+# ---------------------------------------------------------------------------------------------
+# Calls
+# ---------------------------------------------------------------------------------------------
+
+#: ``qnode(*consts, *args, jaxpr, num_wires, device, diff_method, name)``: one execution of a
+#: circuit. ``jaxpr`` is a closed JAXPR (constants turned into leading inputs) whose equations
+#: are classical primitives and the quantum primitives above.
+qnode_p = Primitive("kvant_qnode")
+qnode_p.multiple_results = True
+
+
+@qnode_p.def_abstract_eval
+def _qnode_abstract_eval(*args, jaxpr, num_wires, device, diff_method, name):
+    del args, num_wires, device, diff_method, name
+    return list(jaxpr.out_avals)
+
+
+#: ``grad(*consts, *args, jaxpr, method, h, diff_args)``: the Jacobians of ``jaxpr`` (a closed
+#: JAXPR of flat inputs) with respect to its flat inputs at positions ``diff_args``. Outputs are
+#: ordered output-major: for each output o, for each differentiated input a, an array of shape
+#: ``o.shape + a.shape``.
+grad_p = Primitive("kvant_grad")
+grad_p.multiple_results = True
+
+
+@grad_p.def_abstract_eval
+def _grad_abstract_eval(*args, jaxpr, method, h, diff_args, name):
+    del method, h, name
+    in_avals = jaxpr.in_avals
+    return [
+        jax_core.ShapedArray(out.shape + in_avals[a].shape, in_avals[a].dtype)
+        for out in jaxpr.out_avals
+        for a in diff_args
+    ]

@@ -1,0 +1,21 @@
+//===- GradientDialect.td - the `gradient` dialect ----------------------*- tablegen -*-===//
+
+#ifndef KVANT_GRADIENT_DIALECT_TD
+#define KVANT_GRADIENT_DIALECT_TD
+
+include "mlir/IR/OpBase.td"
+
+def Gradient_Dialect : Dialect {
+  let name = "gradient";
+  let summary = "Differentiation of functions (classical, quantum and hybrid)";
+  let description = [{
+    High-level differentiation requests that name a `func.func` callee. Passes expand them into
+    ordinary code: `gradient-expand-fd` for method "fd"; method "auto" is left to the AD passes.
+  }];
+  let cppNamespace = "::kvant::gradient";
+}
+
+class Gradient_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Gradient_Dialect, mnemonic, traits>;
+
+#endif // KVANT_GRADIENT_DIALECT_TD

@@ -1,0 +1,47 @@
+//===- GradientOps.td - ops of the `gradient` dialect -------------------*- tablegen -*-===//
+//
+// Attribute/operand names are the contract with the Python frontend (generic Operation.create).
+//
+// Room is left for `gradient.value_and_grad`, `gradient.jvp`, `gradient.vjp` and internal ops
+// (e.g. an adjoint-sweep op): they will share Gradient_DiffArgs below and the C++ helper
+// `verifyDifferentiationRequest` in GradientOps.cpp.
+//
+//===----------------------------------------------------------------------------------===//
+
+#ifndef KVANT_GRADIENT_OPS_TD
+#define KVANT_GRADIENT_OPS_TD
+
+include "kvant/Gradient/IR/GradientDialect.td"
+include "mlir/IR/SymbolInterfaces.td"
+include "mlir/IR/CommonTypeConstraints.td"
+include "mlir/IR/CommonAttrConstraints.td"
+
+def Gradient_GradOp : Gradient_Op<"grad", [
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "Jacobians of a function with respect to some of its arguments";
+  let description = [{
+    Differentiates `callee` at `operands` with respect to the arguments listed in
+    `diffArgIndices`. `method` is "auto" (AD passes) or "fd" (forward differences with step
+    `finiteDiffParam`, default 1e-7).
+
+    Results are result-major: for each callee result r, for each differentiated argument a (in
+    `diffArgIndices` order), one Jacobian `tensor<[shape(r)..., shape(a)...] x elt(r)>`.
+
+    ```mlir
+    %j = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: 0>}
+           : (tensor<3xf64>) -> tensor<3xf64>
+    ```
+  }];
+  let arguments = (ins StrAttr:$method,
+                       FlatSymbolRefAttr:$callee,
+                       DenseI64ArrayAttr:$diffArgIndices,
+                       OptionalAttr<F64Attr>:$finiteDiffParam,
+                       Variadic<AnyType>:$operands);
+  let results = (outs Variadic<RankedTensorOf<[AnyFloat]>>:$jacobians);
+  let assemblyFormat = [{
+    $method $callee `(` $operands `)` attr-dict `:` functional-type($operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // KVANT_GRADIENT_OPS_TD

@@ -1,0 +1,26 @@
+//===- Passes.td - passes of the `gradient` dialect ---------------------*- tablegen -*-===//
+
+#ifndef KVANT_GRADIENT_PASSES_TD
+#define KVANT_GRADIENT_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ExpandFiniteDifferencePass : Pass<"gradient-expand-fd", "mlir::ModuleOp"> {
+  let summary = "Expand gradient.grad with method \"fd\" into forward differences";
+  let description = [{
+    Replaces every `gradient.grad "fd"` by (f(x + h e_i) - f(x)) / h, h = `finiteDiffParam`
+    (default 1e-7): one base call of the callee shared by all derivatives, then for each
+    differentiated argument an `scf.for` over its flattened elements that perturbs one element,
+    calls the callee and writes column i of a flat [#result elements, #argument elements]
+    Jacobian, reshaped to [result shape..., argument shape...] at the end. Tensor-level IR only.
+    Ops with method "auto" are left untouched.
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect",
+    "mlir::func::FuncDialect",
+    "mlir::scf::SCFDialect",
+    "mlir::tensor::TensorDialect",
+  ];
+}
+
+#endif // KVANT_GRADIENT_PASSES_TD

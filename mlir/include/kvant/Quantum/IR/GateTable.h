@@ -1,0 +1,37 @@
+//===- GateTable.h - gates.def / observables.def as C++ tables -------------------------===//
+//
+// The single source of truth for gate names, arities and C ABI ids is the runtime's X-macro
+// tables; the verifier, the runtime lowering and the Python extension all read them from here.
+//
+//===----------------------------------------------------------------------------------===//
+#ifndef KVANT_QUANTUM_IR_GATETABLE_H
+#define KVANT_QUANTUM_IR_GATETABLE_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <optional>
+
+namespace kvant::quantum {
+
+struct GateInfo {
+  llvm::StringRef name;
+  int64_t id;        // kvant_gate_t value
+  int64_t numParams;
+  int64_t numWires;  // -1: any number >= 1 (GlobalPhase: >= 0)
+};
+
+struct ObservableInfo {
+  llvm::StringRef name;
+  int64_t id; // kvant_observable_t value
+};
+
+llvm::ArrayRef<GateInfo> getGateTable();
+llvm::ArrayRef<ObservableInfo> getObservableTable();
+std::optional<GateInfo> lookupGate(llvm::StringRef name);
+std::optional<ObservableInfo> lookupObservable(llvm::StringRef name);
+
+} // namespace kvant::quantum
+
+#endif // KVANT_QUANTUM_IR_GATETABLE_H

@@ -1,0 +1,187 @@
+//===- QuantumOps.td - ops of the `quantum` dialect ---------------------*- tablegen -*-===//
+//
+// Operand/attribute names are part of the contract with the Python frontend, which builds these
+// ops generically (`Operation.create`): rename nothing without changing it too.
+//
+// None of these ops is marked Pure: after lowering each one is a call that mutates the simulator,
+// so CSE/DCE must not merge or drop them even when their SSA results look unused.
+//
+//===----------------------------------------------------------------------------------===//
+
+#ifndef KVANT_QUANTUM_OPS_TD
+#define KVANT_QUANTUM_OPS_TD
+
+include "kvant/Quantum/IR/QuantumDialect.td"
+include "kvant/Quantum/IR/QuantumTypes.td"
+include "kvant/Quantum/IR/QuantumInterfaces.td"
+include "mlir/IR/CommonTypeConstraints.td"
+include "mlir/IR/CommonAttrConstraints.td"
+
+def Quantum_ComplexMatrix : RankedTensorOf<[Complex<F64>]>;
+
+//===----------------------------------------------------------------------------------===//
+// Registers and qubits
+//===----------------------------------------------------------------------------------===//
+
+def Quantum_AllocOp : Quantum_Op<"alloc"> {
+  let summary = "Allocate a register of `nqubits` qubits in |0...0>";
+  let arguments = (ins I64Attr:$nqubits);
+  let results = (outs Quantum_RegType:$reg);
+  let assemblyFormat = "`(` $nqubits `)` attr-dict";
+  let hasVerifier = 1;
+}
+
+def Quantum_DeallocOp : Quantum_Op<"dealloc"> {
+  let summary = "Free a register (and every observable created on it)";
+  let arguments = (ins Quantum_RegType:$reg);
+  let assemblyFormat = "$reg attr-dict";
+}
+
+def Quantum_ExtractOp : Quantum_Op<"extract"> {
+  let summary = "Take qubit `idx` (dynamic operand or static attribute) out of a register";
+  let arguments = (ins Quantum_RegType:$reg, Optional<I64>:$idx,
+                       OptionalAttr<I64Attr>:$idx_attr);
+  let results = (outs Quantum_BitType:$qubit);
+  let assemblyFormat = "$reg `[` custom<QubitIndex>($idx, $idx_attr) `]` attr-dict";
+  let hasVerifier = 1;
+}
+
+def Quantum_InsertOp : Quantum_Op<"insert"> {
+  // Only one operand group is optional, so ODS derives its size: no operandSegmentSizes here.
+  let summary = "Put a qubit back into a register at `idx`";
+  let arguments = (ins Quantum_RegType:$in_reg, Optional<I64>:$idx,
+                       Quantum_BitType:$qubit, OptionalAttr<I64Attr>:$idx_attr);
+  let results = (outs Quantum_RegType:$out_reg);
+  let assemblyFormat =
+      "$in_reg `[` custom<QubitIndex>($idx, $idx_attr) `]` `,` $qubit attr-dict";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------------------===//
+// Gates
+//===----------------------------------------------------------------------------------===//
+
+def Quantum_CustomOp : Quantum_Op<"custom", [
+    AttrSizedOperandSegments, AttrSizedResultSegments,
+    QuantumGateInterface, DifferentiableGateInterface]> {
+  let summary = "A named gate from gates.def";
+  let description = [{
+    Applies `gate_name` (a PennyLane name listed in `gates.def`) with `params` to `in_qubits`,
+    controlled on `in_ctrl_qubits` having the values `in_ctrl_values`, as U^dagger when
+    `adjoint` is set. Results are the updated qubits in input order.
+
+    ```mlir
+    %q1 = quantum.custom "RX"(%theta) %q0 : !quantum.bit
+    %a1, %b1 = quantum.custom "CNOT"() %a0, %b0 : !quantum.bit, !quantum.bit
+    %t1, %c1 = quantum.custom "RY"(%x) %t0 adj ctrls(%c0) ctrlvals(%true)
+                 : !quantum.bit ctrls !quantum.bit
+    quantum.custom "GlobalPhase"(%phi) ()
+    ```
+    An empty target list is written `()`: a bare empty list would make the parser read the
+    result of the next op as a target qubit.
+  }];
+  let arguments = (ins Variadic<F64>:$params,
+                       Variadic<Quantum_BitType>:$in_qubits,
+                       Variadic<Quantum_BitType>:$in_ctrl_qubits,
+                       Variadic<I1>:$in_ctrl_values,
+                       StrAttr:$gate_name,
+                       UnitAttr:$adjoint);
+  let results = (outs Variadic<Quantum_BitType>:$out_qubits,
+                      Variadic<Quantum_BitType>:$out_ctrl_qubits);
+  let assemblyFormat = [{
+    $gate_name `(` $params `)` custom<GateQubits>($in_qubits) (`adj` $adjoint^)?
+    (`ctrls` `(` $in_ctrl_qubits^ `)`)? (`ctrlvals` `(` $in_ctrl_values^ `)`)?
+    attr-dict (`:` type($out_qubits)^)? (`ctrls` type($out_ctrl_qubits)^)?
+  }];
+  let hasVerifier = 1;
+}
+
+def Quantum_UnitaryOp : Quantum_Op<"unitary", [
+    AttrSizedOperandSegments, AttrSizedResultSegments, QuantumGateInterface]> {
+  let summary = "A gate given by its 2^k x 2^k matrix (row-major, wire 0 most significant)";
+  let arguments = (ins Quantum_ComplexMatrix:$matrix,
+                       Variadic<Quantum_BitType>:$in_qubits,
+                       Variadic<Quantum_BitType>:$in_ctrl_qubits,
+                       Variadic<I1>:$in_ctrl_values,
+                       UnitAttr:$adjoint);
+  let results = (outs Variadic<Quantum_BitType>:$out_qubits,
+                      Variadic<Quantum_BitType>:$out_ctrl_qubits);
+  let assemblyFormat = [{
+    `(` $matrix `:` type($matrix) `)` custom<GateQubits>($in_qubits) (`adj` $adjoint^)?
+    (`ctrls` `(` $in_ctrl_qubits^ `)`)? (`ctrlvals` `(` $in_ctrl_values^ `)`)?
+    attr-dict (`:` type($out_qubits)^)? (`ctrls` type($out_ctrl_qubits)^)?
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------------------===//
+// Observables
+//===----------------------------------------------------------------------------------===//
+
+def Quantum_NamedObsOp : Quantum_Op<"namedobs"> {
+  let summary = "A named single-qubit observable from observables.def";
+  let arguments = (ins Quantum_BitType:$qubit, StrAttr:$type);
+  let results = (outs Quantum_ObsType:$obs);
+  let assemblyFormat = "$type $qubit attr-dict";
+  let hasVerifier = 1;
+}
+
+def Quantum_TensorObsOp : Quantum_Op<"tensorobs"> {
+  let summary = "Tensor product of observables";
+  let arguments = (ins Variadic<Quantum_ObsType>:$terms);
+  let results = (outs Quantum_ObsType:$obs);
+  let assemblyFormat = "$terms attr-dict";
+  let hasVerifier = 1;
+}
+
+def Quantum_HermitianOp : Quantum_Op<"hermitian"> {
+  let summary = "A Hermitian observable given by its 2^k x 2^k matrix";
+  let arguments = (ins Quantum_ComplexMatrix:$matrix, Variadic<Quantum_BitType>:$qubits);
+  let results = (outs Quantum_ObsType:$obs);
+  let assemblyFormat = "`(` $matrix `:` type($matrix) `)` $qubits attr-dict";
+  let hasVerifier = 1;
+}
+
+def Quantum_HamiltonianOp : Quantum_Op<"hamiltonian"> {
+  let summary = "sum_i coeffs[i] * terms[i]";
+  let arguments = (ins 1DTensorOf<[F64]>:$coeffs, Variadic<Quantum_ObsType>:$terms);
+  let results = (outs Quantum_ObsType:$obs);
+  let assemblyFormat = "`(` $coeffs `:` type($coeffs) `)` $terms attr-dict";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------------------===//
+// Measurements
+//===----------------------------------------------------------------------------------===//
+
+def Quantum_ExpvalOp : Quantum_Op<"expval"> {
+  let summary = "Expectation value of an observable in the current state";
+  let arguments = (ins Quantum_ObsType:$obs);
+  let results = (outs F64:$expval);
+  let assemblyFormat = "$obs attr-dict";
+}
+
+def Quantum_VarOp : Quantum_Op<"var"> {
+  let summary = "Variance of an observable in the current state";
+  let arguments = (ins Quantum_ObsType:$obs);
+  let results = (outs F64:$variance);
+  let assemblyFormat = "$obs attr-dict";
+}
+
+def Quantum_ProbsOp : Quantum_Op<"probs"> {
+  let summary = "Probabilities of the 2^k basis states of `qubits` (first qubit most significant)";
+  let arguments = (ins Variadic<Quantum_BitType>:$qubits);
+  let results = (outs 1DTensorOf<[F64]>:$probabilities);
+  let assemblyFormat = "$qubits attr-dict `:` type($probabilities)";
+  let hasVerifier = 1;
+}
+
+def Quantum_StateOp : Quantum_Op<"state"> {
+  let summary = "The 2^n amplitudes of the register; `qubits` are all of its qubits";
+  let arguments = (ins Variadic<Quantum_BitType>:$qubits);
+  let results = (outs 1DTensorOf<[Complex<F64>]>:$state);
+  let assemblyFormat = "$qubits attr-dict `:` type($state)";
+  let hasVerifier = 1;
+}
+
+#endif // KVANT_QUANTUM_OPS_TD

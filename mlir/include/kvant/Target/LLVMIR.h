@@ -1,0 +1,29 @@
+//===- LLVMIR.h - LLVM-dialect module -> LLVM IR text / host object file ---------------===//
+//
+// Used by the Python extension. Errors are returned as strings (never abort), so the caller can
+// turn them into Python exceptions.
+//
+//===----------------------------------------------------------------------------------===//
+#ifndef KVANT_TARGET_LLVMIR_H
+#define KVANT_TARGET_LLVMIR_H
+
+#include <string>
+
+namespace mlir {
+class Operation;
+} // namespace mlir
+
+namespace kvant {
+
+/// Translates `module` (LLVM dialect only) to LLVM IR text. Registers the builtin and LLVM
+/// translation interfaces into the module's context. Returns false and sets `error` on failure.
+bool translateToLLVMIR(mlir::Operation *module, std::string &irText, std::string &error);
+
+/// Translates `module`, optimises at `optLevel` (0-3, new pass manager) for the host CPU and
+/// writes a position-independent object file to `path`.
+bool emitObjectFile(mlir::Operation *module, const std::string &path, int optLevel,
+                    std::string &error);
+
+} // namespace kvant
+
+#endif // KVANT_TARGET_LLVMIR_H

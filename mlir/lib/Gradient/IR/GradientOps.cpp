@@ -1,0 +1,133 @@
+//===- GradientOps.cpp - the `gradient` dialect and its verifiers ---------------------===//
+
+#include "kvant/Gradient/IR/GradientOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/DenseSet.h"
+
+using namespace mlir;
+using namespace kvant::gradient;
+
+#include "kvant/Gradient/IR/GradientDialect.cpp.inc"
+
+void GradientDialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "kvant/Gradient/IR/GradientOps.cpp.inc"
+      >();
+}
+
+#define GET_OP_CLASSES
+#include "kvant/Gradient/IR/GradientOps.cpp.inc"
+
+namespace {
+
+/// A ranked tensor with a float element type (rank 0 stands for a scalar).
+bool isRankedFloatTensor(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  return tensor && isa<FloatType>(tensor.getElementType());
+}
+
+/// Checks that do not need the callee. Shared by every differentiation op (grad now;
+/// value_and_grad/jvp/vjp later).
+LogicalResult verifyDifferentiationAttrs(Operation *op, StringRef method,
+                                         ArrayRef<int64_t> diffArgIndices,
+                                         std::optional<APFloat> finiteDiffParam) {
+  if (method != "auto" && method != "fd")
+    return op->emitOpError() << "method must be \"auto\" or \"fd\", got \"" << method << "\"";
+  if (diffArgIndices.empty())
+    return op->emitOpError() << "needs at least one differentiated argument";
+  llvm::SmallDenseSet<int64_t> seen;
+  for (int64_t index : diffArgIndices) {
+    if (index < 0)
+      return op->emitOpError() << "differentiated argument index " << index
+                               << " is negative";
+    if (!seen.insert(index).second)
+      return op->emitOpError() << "differentiated argument index " << index
+                               << " appears more than once";
+  }
+  if (finiteDiffParam && !(finiteDiffParam->convertToDouble() > 0.0))
+    return op->emitOpError() << "finiteDiffParam must be > 0, got "
+                             << finiteDiffParam->convertToDouble();
+  return success();
+}
+
+/// Checks against the callee: existence, signature, float types; returns it on success.
+FailureOr<func::FuncOp> verifyCallee(Operation *op, SymbolTableCollection &symbolTable,
+                                     FlatSymbolRefAttr calleeAttr, ValueRange operands,
+                                     ArrayRef<int64_t> diffArgIndices) {
+  Operation *symbol = symbolTable.lookupNearestSymbolFrom(op, calleeAttr);
+  if (!symbol)
+    return op->emitOpError() << "callee " << calleeAttr << " does not exist";
+  auto callee = dyn_cast<func::FuncOp>(symbol);
+  if (!callee)
+    return op->emitOpError() << "callee " << calleeAttr << " must be a func.func, got '"
+                             << symbol->getName() << "'";
+  FunctionType fnType = callee.getFunctionType();
+  if (fnType.getNumInputs() != operands.size())
+    return op->emitOpError() << "has " << operands.size() << " operand(s) but callee "
+                             << calleeAttr << " takes " << fnType.getNumInputs();
+  for (auto [i, operand, expected] : llvm::enumerate(operands, fnType.getInputs()))
+    if (operand.getType() != expected)
+      return op->emitOpError() << "operand " << i << " has type " << operand.getType()
+                               << " but callee " << calleeAttr << " expects " << expected;
+  for (int64_t index : diffArgIndices) {
+    if (index >= int64_t(fnType.getNumInputs()))
+      return op->emitOpError() << "differentiated argument index " << index
+                               << " is out of range: callee " << calleeAttr << " has "
+                               << fnType.getNumInputs() << " argument(s)";
+    Type argType = fnType.getInput(index);
+    if (!isRankedFloatTensor(argType))
+      return op->emitOpError() << "differentiated argument " << index
+                               << " must be a ranked tensor of floats, got " << argType;
+  }
+  for (auto [i, resultType] : llvm::enumerate(fnType.getResults()))
+    if (!isRankedFloatTensor(resultType))
+      return op->emitOpError() << "callee result " << i
+                               << " must be a ranked tensor of floats, got " << resultType;
+  return callee;
+}
+
+/// The Jacobian of callee result `result` w.r.t. argument `arg`: shape [result..., arg...],
+/// element type of the result.
+RankedTensorType jacobianType(Type result, Type arg) {
+  auto resultType = cast<RankedTensorType>(result);
+  auto argType = cast<RankedTensorType>(arg);
+  SmallVector<int64_t> shape(resultType.getShape());
+  llvm::append_range(shape, argType.getShape());
+  return RankedTensorType::get(shape, resultType.getElementType());
+}
+
+} // namespace
+
+LogicalResult GradOp::verify() {
+  return verifyDifferentiationAttrs(*this, getMethod(), getDiffArgIndices(),
+                                    getFiniteDiffParam());
+}
+
+LogicalResult GradOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  FailureOr<func::FuncOp> callee = verifyCallee(*this, symbolTable, getCalleeAttr(),
+                                                getOperands(), getDiffArgIndices());
+  if (failed(callee))
+    return failure();
+  FunctionType fnType = callee->getFunctionType();
+  size_t expected = fnType.getNumResults() * getDiffArgIndices().size();
+  if (getNumResults() != expected)
+    return emitOpError() << "must have " << expected << " result(s) (" << fnType.getNumResults()
+                         << " callee result(s) x " << getDiffArgIndices().size()
+                         << " differentiated argument(s)), got " << getNumResults();
+  unsigned position = 0;
+  for (auto [r, resultType] : llvm::enumerate(fnType.getResults())) {
+    for (int64_t arg : getDiffArgIndices()) {
+      RankedTensorType want = jacobianType(resultType, fnType.getInput(arg));
+      Type got = getResult(position).getType();
+      if (got != want)
+        return emitOpError() << "result " << position << " (d result " << r
+                             << " / d argument " << arg << ") must have type " << want
+                             << ", got " << got;
+      ++position;
+    }
+  }
+  return success();
+}

@@ -1,0 +1,506 @@
+//===- ConvertQuantumToRuntime.cpp - quantum ops -> calls into runtime.h --------------===//
+//
+// A dialect conversion. Types:
+//   !quantum.reg -> i64  handle returned by kvant_rt_qalloc
+//   !quantum.bit -> i64  wire index in the active register (the runtime has one active
+//                        register per thread, so a qubit is just its index)
+//   !quantum.obs -> i64  handle returned by kvant_rt_obs_*
+// also through func signatures/calls/returns and scf.for/while/if regions (structural
+// conversion patterns).
+//
+// Each op becomes a `func.call` to a private declaration of its C function, with C types mapped
+// as int64_t -> i64, double -> f64, int8_t -> i8, pointers -> !llvm.ptr. Arrays are passed as
+// pointers into buffers:
+//   - small arrays (params, wires, control values, observable handles, coefficients) live in
+//     stack buffers. The patterns create them next to the op (memref.alloca tagged with a slot
+//     number); afterwards the pass hoists them to the entry block of the enclosing function and
+//     merges those with equal (type, slot). So a gate inside an scf.for does not grow the stack
+//     at every iteration (memref.alloca_scope does not help: canonicalize inlines a scope that
+//     ends a loop body), and a function with many gates needs only a few buffers. Sharing is
+//     safe because an op only uses its buffers between filling them and its call, and ops run
+//     one after the other (revisit if quantum ops ever run inside parallel regions);
+//   - complex matrices (unitary/hermitian) can be large (4^k entries), so they are copied
+//     element by element from their tensor into a heap buffer freed right after the call.
+//     The copy also makes the data contiguous and row-major whatever layout bufferization
+//     later picks for the tensor;
+//   - control values are stored as i8: storing i1 into memref crashes finalize-memref-to-llvm
+//     in MLIR 22.1.8 (see TOOLCHAIN.md), and the C API takes int8_t anyway.
+// The runtime must copy whatever it keeps (e.g. Hermitian matrices): buffers are reused or
+// freed after the call.
+//
+// probs/state produce tensors: the result lives in a memref.alloc that the runtime fills, then
+// `bufferization.to_tensor ... restrict writable` hands it to tensor-land so one-shot-bufferize
+// can adopt the buffer without a copy.
+//
+//===----------------------------------------------------------------------------------===//
+
+#include "kvant/Quantum/IR/GateTable.h"
+#include "kvant/Quantum/IR/QuantumOps.h"
+#include "kvant/Quantum/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Func/Transforms/FuncConversions.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/Patterns.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace kvant::quantum {
+#define GEN_PASS_DEF_CONVERTQUANTUMTORUNTIMEPASS
+#include "kvant/Quantum/Transforms/Passes.h.inc"
+} // namespace kvant::quantum
+
+using namespace mlir;
+using namespace kvant::quantum;
+
+namespace {
+
+//===----------------------------------------------------------------------------------===//
+// Building blocks
+//===----------------------------------------------------------------------------------===//
+
+Type i64Type(MLIRContext *ctx) { return IntegerType::get(ctx, 64); }
+Type i8Type(MLIRContext *ctx) { return IntegerType::get(ctx, 8); }
+Type ptrType(MLIRContext *ctx) { return LLVM::LLVMPointerType::get(ctx); }
+
+/// Returns the private declaration of runtime function `name`, creating it on first use.
+/// int8_t parameters get `llvm.signext` like a C compiler would emit for them.
+func::FuncOp getRuntimeFunc(OpBuilder &builder, Operation *anchor, StringRef name,
+                            TypeRange inputs, TypeRange results) {
+  auto module = anchor->getParentOfType<ModuleOp>();
+  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
+    return existing;
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(module.getBody());
+  auto fn = func::FuncOp::create(builder, module.getLoc(), name,
+                                 builder.getFunctionType(inputs, results));
+  fn.setPrivate();
+  for (auto [i, type] : llvm::enumerate(inputs))
+    if (type.isInteger(8))
+      fn.setArgAttr(i, "llvm.signext", builder.getUnitAttr());
+  return fn;
+}
+
+Value constI64(OpBuilder &b, Location loc, int64_t value) {
+  return arith::ConstantIntOp::create(b, loc, value, 64);
+}
+
+Value constI8(OpBuilder &b, Location loc, int64_t value) {
+  return arith::ConstantIntOp::create(b, loc, value, 8);
+}
+
+/// The aligned base address of `memref` as an !llvm.ptr (what a C `T *` parameter expects).
+Value pointerTo(OpBuilder &b, Location loc, Value memref) {
+  Value index = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+  Value address = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
+  return LLVM::IntToPtrOp::create(b, loc, ptrType(b.getContext()), address);
+}
+
+/// Marks a stack buffer for hoisting and sharing; the value is its slot within the op.
+constexpr StringLiteral kStackSlotAttr = "kvant.stack_slot";
+
+/// A stack buffer of `type` for array number `slot` of the op being lowered.
+Value stackBuffer(OpBuilder &b, Location loc, MemRefType type, unsigned slot) {
+  auto alloca = memref::AllocaOp::create(b, loc, type);
+  alloca->setAttr(kStackSlotAttr, b.getI64IntegerAttr(slot));
+  return alloca;
+}
+
+/// A stack array holding `values` (all of type `elementType`); null when empty, since a
+/// zero-length array is never read by the runtime.
+Value stackArray(OpBuilder &b, Location loc, Type elementType, ValueRange values,
+                 unsigned slot) {
+  if (values.empty())
+    return LLVM::ZeroOp::create(b, loc, ptrType(b.getContext()));
+  Value buffer =
+      stackBuffer(b, loc, MemRefType::get({int64_t(values.size())}, elementType), slot);
+  for (auto [i, value] : llvm::enumerate(values)) {
+    Value index = arith::ConstantIndexOp::create(b, loc, i);
+    memref::StoreOp::create(b, loc, value, buffer, ValueRange{index});
+  }
+  return pointerTo(b, loc, buffer);
+}
+
+/// Moves the tagged stack buffers to the entry block of their function and merges buffers of
+/// equal (type, slot) within a function. Legal because they have static sizes and no operands.
+void hoistAndShareStackBuffers(Operation *root) {
+  SmallVector<memref::AllocaOp> buffers;
+  root->walk([&](memref::AllocaOp alloca) {
+    if (alloca->hasAttr(kStackSlotAttr))
+      buffers.push_back(alloca);
+  });
+  DenseMap<std::tuple<Operation *, Type, int64_t>, memref::AllocaOp> shared;
+  for (memref::AllocaOp alloca : buffers) {
+    int64_t slot = cast<IntegerAttr>(alloca->getAttr(kStackSlotAttr)).getInt();
+    alloca->removeAttr(kStackSlotAttr);
+    // The function, not the nearest AutomaticAllocationScope: scf.for claims that trait, but
+    // convert-scf-to-cf leaves an alloca in a loop body as a per-iteration stack allocation.
+    auto scope = alloca->getParentOfType<FunctionOpInterface>();
+    if (!scope || scope->getRegion(0).empty())
+      continue; // leave it where it is
+    auto [it, inserted] = shared.try_emplace({scope, alloca.getType(), slot}, alloca);
+    if (inserted) {
+      alloca->moveBefore(&scope->getRegion(0).front(), scope->getRegion(0).front().begin());
+      continue;
+    }
+    alloca.getResult().replaceAllUsesWith(it->second.getResult());
+    alloca->erase();
+  }
+}
+
+/// Copies the first `shape` elements of tensor `source` into `buffer` (row-major, contiguous).
+void copyTensorToBuffer(OpBuilder &b, Location loc, Value source, Value buffer,
+                        ArrayRef<int64_t> shape) {
+  SmallVector<Value> lbs, ubs, steps;
+  for (int64_t dim : shape) {
+    lbs.push_back(arith::ConstantIndexOp::create(b, loc, 0));
+    ubs.push_back(arith::ConstantIndexOp::create(b, loc, dim));
+    steps.push_back(arith::ConstantIndexOp::create(b, loc, 1));
+  }
+  scf::buildLoopNest(b, loc, lbs, ubs, steps,
+                     [&](OpBuilder &nb, Location l, ValueRange ivs) {
+                       Value element = tensor::ExtractOp::create(nb, l, source, ivs);
+                       memref::StoreOp::create(nb, l, element, buffer, ivs);
+                     });
+}
+
+/// A contiguous heap copy of a static complex matrix tensor. The caller frees it.
+Value heapMatrixCopy(OpBuilder &b, Location loc, Value matrix) {
+  auto type = cast<RankedTensorType>(matrix.getType());
+  auto bufferType = MemRefType::get(type.getShape(), type.getElementType());
+  Value buffer = memref::AllocOp::create(b, loc, bufferType);
+  copyTensorToBuffer(b, loc, matrix, buffer, type.getShape());
+  return buffer;
+}
+
+/// In a gate, outputs are the inputs: a qubit is its wire index before and after.
+SmallVector<Value> gateResults(ValueRange targets, ValueRange controls) {
+  SmallVector<Value> results(targets);
+  llvm::append_range(results, controls);
+  return results;
+}
+
+/// Control values (i1) widened to the i8 the C API takes.
+SmallVector<Value> ctrlValuesAsI8(OpBuilder &b, Location loc, ValueRange values) {
+  SmallVector<Value> widened;
+  for (Value v : values)
+    widened.push_back(arith::ExtUIOp::create(b, loc, i8Type(b.getContext()), v));
+  return widened;
+}
+
+//===----------------------------------------------------------------------------------===//
+// Registers and qubits
+//===----------------------------------------------------------------------------------===//
+
+struct AllocLowering : OpConversionPattern<AllocOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(AllocOp op, OpAdaptor, ConversionPatternRewriter &rewriter)
+      const override {
+    MLIRContext *ctx = getContext();
+    auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_qalloc", {i64Type(ctx)}, {i64Type(ctx)});
+    Value n = constI64(rewriter, op.getLoc(), op.getNqubits());
+    rewriter.replaceOpWithNewOp<func::CallOp>(op, fn, ValueRange{n});
+    return success();
+  }
+};
+
+struct DeallocLowering : OpConversionPattern<DeallocOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(DeallocOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_qdealloc", {i64Type(getContext())}, {});
+    rewriter.replaceOpWithNewOp<func::CallOp>(op, fn, ValueRange{adaptor.getReg()});
+    return success();
+  }
+};
+
+/// The qubit is its index; no runtime call.
+struct ExtractLowering : OpConversionPattern<ExtractOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(ExtractOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Value index = adaptor.getIdx();
+    if (!index)
+      index = constI64(rewriter, op.getLoc(), *op.getIdxAttr());
+    rewriter.replaceOp(op, index);
+    return success();
+  }
+};
+
+/// Putting a qubit back changes nothing in the runtime: the register handle flows on.
+struct InsertLowering : OpConversionPattern<InsertOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(InsertOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(op, adaptor.getInReg());
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------------------===//
+// Gates
+//===----------------------------------------------------------------------------------===//
+
+struct CustomLowering : OpConversionPattern<CustomOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(CustomOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    std::optional<GateInfo> gate = lookupGate(op.getGateName());
+    if (!gate)
+      return rewriter.notifyMatchFailure(op, "unknown gate");
+    MLIRContext *ctx = getContext();
+    Location loc = op.getLoc();
+    Type i64 = i64Type(ctx), ptr = ptrType(ctx), i8 = i8Type(ctx);
+    // void kvant_rt_gate(int64_t gate, const double *params, int64_t num_params,
+    //                    const int64_t *wires, int64_t num_wires, const int64_t *ctrl_wires,
+    //                    const int8_t *ctrl_values, int64_t num_ctrls, int8_t adjoint)
+    auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_gate",
+                             {i64, ptr, i64, ptr, i64, ptr, ptr, i64, i8}, {});
+    Value params = stackArray(rewriter, loc, rewriter.getF64Type(), adaptor.getParams(), 0);
+    Value wires = stackArray(rewriter, loc, i64, adaptor.getInQubits(), 1);
+    Value ctrls = stackArray(rewriter, loc, i64, adaptor.getInCtrlQubits(), 2);
+    Value ctrlValues = stackArray(rewriter, loc, i8,
+                                  ctrlValuesAsI8(rewriter, loc, adaptor.getInCtrlValues()), 3);
+    func::CallOp::create(rewriter, loc, fn,
+                         ValueRange{constI64(rewriter, loc, gate->id), params,
+                                    constI64(rewriter, loc, adaptor.getParams().size()), wires,
+                                    constI64(rewriter, loc, adaptor.getInQubits().size()), ctrls,
+                                    ctrlValues,
+                                    constI64(rewriter, loc, adaptor.getInCtrlQubits().size()),
+                                    constI8(rewriter, loc, op.getAdjoint() ? 1 : 0)});
+    rewriter.replaceOp(op, gateResults(adaptor.getInQubits(), adaptor.getInCtrlQubits()));
+    return success();
+  }
+};
+
+struct UnitaryLowering : OpConversionPattern<UnitaryOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(UnitaryOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    MLIRContext *ctx = getContext();
+    Location loc = op.getLoc();
+    Type i64 = i64Type(ctx), ptr = ptrType(ctx), i8 = i8Type(ctx);
+    // void kvant_rt_unitary(const double *matrix, const int64_t *wires, int64_t num_wires,
+    //                       const int64_t *ctrl_wires, const int8_t *ctrl_values,
+    //                       int64_t num_ctrls, int8_t adjoint)
+    auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_unitary",
+                             {ptr, ptr, i64, ptr, ptr, i64, i8}, {});
+    Value matrix = heapMatrixCopy(rewriter, loc, adaptor.getMatrix());
+    Value wires = stackArray(rewriter, loc, i64, adaptor.getInQubits(), 0);
+    Value ctrls = stackArray(rewriter, loc, i64, adaptor.getInCtrlQubits(), 1);
+    Value ctrlValues = stackArray(rewriter, loc, i8,
+                                  ctrlValuesAsI8(rewriter, loc, adaptor.getInCtrlValues()), 2);
+    func::CallOp::create(rewriter, loc, fn,
+                         ValueRange{pointerTo(rewriter, loc, matrix), wires,
+                                    constI64(rewriter, loc, adaptor.getInQubits().size()), ctrls,
+                                    ctrlValues,
+                                    constI64(rewriter, loc, adaptor.getInCtrlQubits().size()),
+                                    constI8(rewriter, loc, op.getAdjoint() ? 1 : 0)});
+    memref::DeallocOp::create(rewriter, loc, matrix);
+    rewriter.replaceOp(op, gateResults(adaptor.getInQubits(), adaptor.getInCtrlQubits()));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------------------===//
+// Observables
+//===----------------------------------------------------------------------------------===//
+
+struct NamedObsLowering : OpConversionPattern<NamedObsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(NamedObsOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    std::optional<ObservableInfo> obs = lookupObservable(op.getType());
+    if (!obs)
+      return rewriter.notifyMatchFailure(op, "unknown observable");
+    Type i64 = i64Type(getContext());
+    // int64_t kvant_rt_obs_named(int64_t kind, int64_t wire)
+    auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_obs_named", {i64, i64}, {i64});
+    Value kind = constI64(rewriter, op.getLoc(), obs->id);
+    rewriter.replaceOpWithNewOp<func::CallOp>(op, fn, ValueRange{kind, adaptor.getQubit()});
+    return success();
+  }
+};
+
+struct TensorObsLowering : OpConversionPattern<TensorObsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(TensorObsOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Type i64 = i64Type(getContext()), ptr = ptrType(getContext());
+    Location loc = op.getLoc();
+    // int64_t kvant_rt_obs_tensor(const int64_t *factors, int64_t num_factors)
+    auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_obs_tensor", {ptr, i64}, {i64});
+    Value factors = stackArray(rewriter, loc, i64, adaptor.getTerms(), 0);
+    Value count = constI64(rewriter, loc, adaptor.getTerms().size());
+    rewriter.replaceOpWithNewOp<func::CallOp>(op, fn, ValueRange{factors, count});
+    return success();
+  }
+};
+
+struct HermitianLowering : OpConversionPattern<HermitianOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(HermitianOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Type i64 = i64Type(getContext()), ptr = ptrType(getContext());
+    Location loc = op.getLoc();
+    // int64_t kvant_rt_obs_hermitian(const double *matrix, const int64_t *wires,
+    //                                int64_t num_wires)
+    auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_obs_hermitian", {ptr, ptr, i64}, {i64});
+    Value matrix = heapMatrixCopy(rewriter, loc, adaptor.getMatrix());
+    Value wires = stackArray(rewriter, loc, i64, adaptor.getQubits(), 0);
+    Value count = constI64(rewriter, loc, adaptor.getQubits().size());
+    Value handle = func::CallOp::create(rewriter, loc, fn,
+                                        ValueRange{pointerTo(rewriter, loc, matrix), wires, count})
+                       .getResult(0);
+    memref::DeallocOp::create(rewriter, loc, matrix);
+    rewriter.replaceOp(op, handle);
+    return success();
+  }
+};
+
+struct HamiltonianLowering : OpConversionPattern<HamiltonianOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(HamiltonianOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Type i64 = i64Type(getContext()), ptr = ptrType(getContext());
+    Location loc = op.getLoc();
+    // int64_t kvant_rt_obs_hamiltonian(const double *coeffs, const int64_t *terms,
+    //                                  int64_t num_terms)
+    auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_obs_hamiltonian", {ptr, ptr, i64}, {i64});
+    int64_t numTerms = adaptor.getTerms().size();
+    // The verifier matched static lengths; a dynamic coefficient tensor is read for exactly
+    // #terms entries.
+    Value coeffs =
+        stackBuffer(rewriter, loc, MemRefType::get({numTerms}, rewriter.getF64Type()), 0);
+    copyTensorToBuffer(rewriter, loc, adaptor.getCoeffs(), coeffs, {numTerms});
+    Value terms = stackArray(rewriter, loc, i64, adaptor.getTerms(), 1);
+    Value count = constI64(rewriter, loc, numTerms);
+    Value handle = func::CallOp::create(rewriter, loc, fn,
+                                        ValueRange{pointerTo(rewriter, loc, coeffs), terms, count})
+                       .getResult(0);
+    rewriter.replaceOp(op, handle);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------------------===//
+// Measurements
+//===----------------------------------------------------------------------------------===//
+
+template <typename OpTy>
+struct ScalarMeasurementLowering : OpConversionPattern<OpTy> {
+  ScalarMeasurementLowering(const TypeConverter &converter, MLIRContext *ctx, StringRef callee)
+      : OpConversionPattern<OpTy>(converter, ctx), callee(callee) {}
+  LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    // double kvant_rt_expval(int64_t obs) / double kvant_rt_var(int64_t obs)
+    auto fn = getRuntimeFunc(rewriter, op, callee, {i64Type(op.getContext())},
+                             {rewriter.getF64Type()});
+    rewriter.replaceOpWithNewOp<func::CallOp>(op, fn, ValueRange{adaptor.getObs()});
+    return success();
+  }
+  StringRef callee;
+};
+
+/// A heap buffer for a measurement result, adopted by tensor-land afterwards.
+Value resultBuffer(OpBuilder &b, Location loc, Type tensorType) {
+  auto type = cast<RankedTensorType>(tensorType);
+  return memref::AllocOp::create(b, loc, MemRefType::get(type.getShape(), type.getElementType()));
+}
+
+Value adoptBuffer(OpBuilder &b, Location loc, Type tensorType, Value buffer) {
+  return bufferization::ToTensorOp::create(b, loc, tensorType, buffer, /*restrict=*/true,
+                                           /*writable=*/true);
+}
+
+struct ProbsLowering : OpConversionPattern<ProbsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(ProbsOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Type i64 = i64Type(getContext()), ptr = ptrType(getContext());
+    Location loc = op.getLoc();
+    // void kvant_rt_probs(double *out, const int64_t *wires, int64_t num_wires)
+    auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_probs", {ptr, ptr, i64}, {});
+    Type tensorType = op.getType();
+    Value buffer = resultBuffer(rewriter, loc, tensorType);
+    Value wires = stackArray(rewriter, loc, i64, adaptor.getQubits(), 0);
+    Value count = constI64(rewriter, loc, adaptor.getQubits().size());
+    func::CallOp::create(rewriter, loc, fn,
+                         ValueRange{pointerTo(rewriter, loc, buffer), wires, count});
+    rewriter.replaceOp(op, adoptBuffer(rewriter, loc, tensorType, buffer));
+    return success();
+  }
+};
+
+struct StateLowering : OpConversionPattern<StateOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(StateOp op, OpAdaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Type i64 = i64Type(getContext()), ptr = ptrType(getContext());
+    Location loc = op.getLoc();
+    // void kvant_rt_state(double *out, int64_t num_amplitudes)
+    auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_state", {ptr, i64}, {});
+    auto tensorType = cast<RankedTensorType>(op.getType());
+    Value buffer = resultBuffer(rewriter, loc, tensorType);
+    func::CallOp::create(rewriter, loc, fn,
+                         ValueRange{pointerTo(rewriter, loc, buffer),
+                                    constI64(rewriter, loc, tensorType.getDimSize(0))});
+    rewriter.replaceOp(op, adoptBuffer(rewriter, loc, tensorType, buffer));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------------------===//
+// The pass
+//===----------------------------------------------------------------------------------===//
+
+struct ConvertQuantumToRuntimePass
+    : public kvant::quantum::impl::ConvertQuantumToRuntimePassBase<
+          ConvertQuantumToRuntimePass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+
+    TypeConverter converter;
+    converter.addConversion([](Type type) { return type; });
+    // Tried before the identity conversion above (last added wins).
+    converter.addConversion([](RegisterType type) -> Type { return i64Type(type.getContext()); });
+    converter.addConversion([](BitType type) -> Type { return i64Type(type.getContext()); });
+    converter.addConversion(
+        [](ObservableType type) -> Type { return i64Type(type.getContext()); });
+
+    ConversionTarget target(*ctx);
+    target.addIllegalDialect<QuantumDialect>();
+    target.addLegalDialect<arith::ArithDialect, bufferization::BufferizationDialect,
+                           LLVM::LLVMDialect, memref::MemRefDialect, tensor::TensorDialect>();
+    target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp op) {
+      return converter.isSignatureLegal(op.getFunctionType()) &&
+             converter.isLegal(&op.getBody());
+    });
+    target.addDynamicallyLegalOp<func::CallOp, func::ReturnOp>(
+        [&](Operation *op) { return converter.isLegal(op); });
+
+    RewritePatternSet patterns(ctx);
+    patterns.add<AllocLowering, DeallocLowering, ExtractLowering, InsertLowering,
+                 CustomLowering, UnitaryLowering, NamedObsLowering, TensorObsLowering,
+                 HermitianLowering, HamiltonianLowering, ProbsLowering, StateLowering>(
+        converter, ctx);
+    patterns.add<ScalarMeasurementLowering<ExpvalOp>>(converter, ctx, "kvant_rt_expval");
+    patterns.add<ScalarMeasurementLowering<VarOp>>(converter, ctx, "kvant_rt_var");
+    populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns, converter);
+    populateCallOpTypeConversionPattern(patterns, converter);
+    populateReturnOpTypeConversionPattern(patterns, converter);
+    scf::populateSCFStructuralTypeConversionsAndLegality(converter, patterns, target);
+
+    if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
+      return signalPassFailure();
+    hoistAndShareStackBuffers(getOperation());
+  }
+};
+
+} // namespace

@@ -1,0 +1,188 @@
+//===- LLVMIR.cpp - LLVM-dialect module -> LLVM IR / optimised host object file -------===//
+//
+// Every failure is reported through `error` (MLIR diagnostics are captured with a scoped
+// handler) so the Python extension can raise instead of the interpreter dying.
+//
+//===----------------------------------------------------------------------------------===//
+
+#include "kvant/Target/LLVMIR.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+
+#include "llvm/ADT/StringMap.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/IR/Verifier.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/OptimizationLevel.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Target/TargetOptions.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/Triple.h"
+
+#include <memory>
+#include <mutex>
+
+using namespace mlir;
+
+namespace {
+
+/// Collects MLIR diagnostics emitted while alive into `sink` instead of printing them.
+struct DiagnosticCollector {
+  DiagnosticCollector(MLIRContext *ctx, std::string &sink)
+      : handler(ctx, [&sink](Diagnostic &diag) {
+          if (!sink.empty())
+            sink += "\n";
+          llvm::raw_string_ostream os(sink);
+          os << diag.getLocation() << ": " << diag;
+          for (const Diagnostic &note : diag.getNotes())
+            os << "\n  note: " << note;
+          return success();
+        }) {}
+  ScopedDiagnosticHandler handler;
+};
+
+std::unique_ptr<llvm::Module> translate(Operation *op, llvm::LLVMContext &llvmContext,
+                                        std::string &error) {
+  if (!isa<ModuleOp>(op)) {
+    error = "expected a builtin.module";
+    return nullptr;
+  }
+  MLIRContext *ctx = op->getContext();
+  DialectRegistry registry;
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  ctx->appendDialectRegistry(registry);
+
+  DiagnosticCollector collector(ctx, error);
+  if (failed(verify(op))) {
+    if (error.empty())
+      error = "module failed to verify";
+    return nullptr;
+  }
+  std::unique_ptr<llvm::Module> module = translateModuleToLLVMIR(op, llvmContext, "kvant");
+  if (!module) {
+    if (error.empty())
+      error = "translation to LLVM IR failed (is the module fully in the LLVM dialect?)";
+    return nullptr;
+  }
+  std::string verifierMessages;
+  llvm::raw_string_ostream os(verifierMessages);
+  if (llvm::verifyModule(*module, &os)) {
+    error = "invalid LLVM IR after translation: " + verifierMessages;
+    return nullptr;
+  }
+  return module;
+}
+
+void initializeNativeTarget() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+}
+
+} // namespace
+
+bool kvant::translateToLLVMIR(Operation *module, std::string &irText, std::string &error) {
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule = translate(module, llvmContext, error);
+  if (!llvmModule)
+    return false;
+  llvm::raw_string_ostream os(irText);
+  llvmModule->print(os, nullptr);
+  return true;
+}
+
+bool kvant::emitObjectFile(Operation *module, const std::string &path, int optLevel,
+                           std::string &error) {
+  if (optLevel < 0 || optLevel > 3) {
+    error = "opt_level must be 0, 1, 2 or 3, got " + std::to_string(optLevel);
+    return false;
+  }
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule = translate(module, llvmContext, error);
+  if (!llvmModule)
+    return false;
+
+  // Code for this machine: objects are cached locally and loaded in this process' host.
+  initializeNativeTarget();
+  llvm::Triple triple(llvm::sys::getProcessTriple());
+  std::string lookupError;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, lookupError);
+  if (!target) {
+    error = "no LLVM target for " + triple.str() + ": " + lookupError;
+    return false;
+  }
+  std::string features;
+  for (const auto &feature : llvm::sys::getHostCPUFeatures())
+    features += (feature.second ? "+" : "-") + feature.first().str() + ",";
+  static const llvm::CodeGenOptLevel codegenLevels[] = {
+      llvm::CodeGenOptLevel::None, llvm::CodeGenOptLevel::Less,
+      llvm::CodeGenOptLevel::Default, llvm::CodeGenOptLevel::Aggressive};
+  // PIC: the object is linked into a shared library together with the runtime.
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      triple, llvm::sys::getHostCPUName(), features, llvm::TargetOptions(), llvm::Reloc::PIC_,
+      std::nullopt, codegenLevels[optLevel]));
+  if (!machine) {
+    error = "cannot create a target machine for " + triple.str();
+    return false;
+  }
+  llvmModule->setDataLayout(machine->createDataLayout());
+  llvmModule->setTargetTriple(triple);
+
+  // Middle end: the new pass manager's default pipeline for the level.
+  {
+    llvm::LoopAnalysisManager lam;
+    llvm::FunctionAnalysisManager fam;
+    llvm::CGSCCAnalysisManager cgam;
+    llvm::ModuleAnalysisManager mam;
+    llvm::PassBuilder builder(machine.get());
+    builder.registerModuleAnalyses(mam);
+    builder.registerCGSCCAnalyses(cgam);
+    builder.registerFunctionAnalyses(fam);
+    builder.registerLoopAnalyses(lam);
+    builder.crossRegisterProxies(lam, fam, cgam, mam);
+    static const llvm::OptimizationLevel levels[] = {
+        llvm::OptimizationLevel::O0, llvm::OptimizationLevel::O1, llvm::OptimizationLevel::O2,
+        llvm::OptimizationLevel::O3};
+    llvm::ModulePassManager passes =
+        optLevel == 0 ? builder.buildO0DefaultPipeline(levels[0])
+                      : builder.buildPerModuleDefaultPipeline(levels[optLevel]);
+    passes.run(*llvmModule, mam);
+  }
+
+  // Back end: code generation still goes through the legacy pass manager.
+  std::error_code ec;
+  llvm::raw_fd_ostream out(path, ec, llvm::sys::fs::OF_None);
+  if (ec) {
+    error = "cannot open " + path + ": " + ec.message();
+    return false;
+  }
+  llvm::legacy::PassManager codegen;
+  if (machine->addPassesToEmitFile(codegen, out, nullptr, llvm::CodeGenFileType::ObjectFile)) {
+    error = "the target cannot emit object files";
+    return false;
+  }
+  codegen.run(*llvmModule);
+  out.close();
+  if (out.has_error()) {
+    error = "error writing " + path + ": " + out.error().message();
+    out.clear_error();
+    return false;
+  }
+  return true;
+}

@@ -1,0 +1,92 @@
+//===- KvantMlirExtension.cpp - the `_kvant_mlir` Python module -----------------------===//
+//
+// Bridges kvant's MLIR library into the upstream `mlir` Python bindings. `mlir.ir` objects
+// arrive as MLIR C API handles through NanobindAdaptors' capsule casters, so this module shares
+// no C++ types with the bindings; everything MLIR-side goes through kvant-c/Kvant.h.
+//
+//===----------------------------------------------------------------------------------===//
+
+#include "kvant-c/Kvant.h"
+#include "kvant/Quantum/IR/GateTable.h"
+
+#include "mlir/Bindings/Python/NanobindAdaptors.h"
+
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/vector.h>
+
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace nb = nanobind;
+
+namespace {
+
+void appendTo(MlirStringRef text, void *userData) {
+  static_cast<std::string *>(userData)->append(text.data, text.length);
+}
+
+} // namespace
+
+NB_MODULE(_kvant_mlir, m) {
+  m.doc() = "kvant's MLIR dialects (quantum, gradient), passes and LLVM emission";
+
+  m.def(
+      "register_dialects",
+      [](MlirContext context) { kvantRegisterDialects(context); }, nb::arg("context"),
+      "Register and load the quantum and gradient dialects into an mlir.ir.Context, and "
+      "register kvant's passes (once per process) so PassManager.parse finds them.");
+
+  m.def(
+      "register_passes", []() { kvantRegisterPasses(); },
+      "Register kvant's passes in the global pass registry (idempotent).");
+
+  m.def(
+      "translate_to_llvm_ir",
+      [](MlirModule module) {
+        std::string text;
+        if (mlirLogicalResultIsFailure(kvantTranslateToLLVMIR(module, appendTo, &text)))
+          throw std::runtime_error("kvant: translation to LLVM IR failed: " + text);
+        return text;
+      },
+      nb::arg("module"), "Translate an LLVM-dialect mlir.ir.Module to LLVM IR text.");
+
+  m.def(
+      "emit_object",
+      [](MlirModule module, const std::string &path, int optLevel) {
+        std::string error;
+        // The GIL stays held: translation mutates the module's context (registries,
+        // diagnostic handlers), which other Python threads may be using.
+        MlirLogicalResult result = kvantEmitObject(
+            module, mlirStringRefCreate(path.data(), path.size()), optLevel, appendTo, &error);
+        if (mlirLogicalResultIsFailure(result))
+          throw std::runtime_error("kvant: object emission failed: " + error);
+      },
+      nb::arg("module"), nb::arg("path"), nb::arg("opt_level") = 2,
+      "Translate an LLVM-dialect module, optimise it at opt_level (0-3, LLVM new pass "
+      "manager) and write a position-independent object file for the host to `path`.");
+
+  m.def(
+      "gate_table",
+      []() {
+        std::vector<std::tuple<std::string, int64_t, int64_t>> table;
+        for (const kvant::quantum::GateInfo &gate : kvant::quantum::getGateTable())
+          table.emplace_back(gate.name.str(), gate.numParams, gate.numWires);
+        return table;
+      },
+      "[(name, num_params, num_wires)] from gates.def, in kvant_gate_t order; num_wires -1 "
+      "means any number >= 1 (GlobalPhase: >= 0).");
+
+  m.def(
+      "observable_names",
+      []() {
+        std::vector<std::string> names;
+        for (const kvant::quantum::ObservableInfo &obs : kvant::quantum::getObservableTable())
+          names.push_back(obs.name.str());
+        return names;
+      },
+      "Named observables from observables.def, in kvant_observable_t order.");
+}

@@ -1,0 +1,146 @@
+/* kvant runtime — the C API that compiled programs call.
+ *
+ * Conventions
+ * - One simulator ("register") is active per thread at a time. kvant_rt_qalloc creates a new
+ *   register in |0...0>, makes it active (the previously active one, if any, is restored by
+ *   kvant_rt_qdealloc), and returns an opaque non-zero handle. Every gate, observable and
+ *   measurement call acts on the active register; a qubit is named by its wire index in it.
+ * - Basis-state order follows PennyLane: wire 0 is the most significant bit of the index.
+ *   Probabilities over wires (w_0, ..., w_{k-1}) are indexed the same way (w_0 most significant).
+ * - Complex numbers cross the ABI as interleaved (re, im) doubles, row-major for matrices.
+ * - Errors never abort. A failing call records a message in a thread-local slot and makes every
+ *   later call a no-op (returning 0 / NaN) until kvant_rt_clear_error(); deallocation always
+ *   frees. The caller (the Python frontend) checks kvant_rt_error() after each program run.
+ */
+#ifndef KVANT_RUNTIME_H
+#define KVANT_RUNTIME_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+#define KVANT_GATE(id, name, nparams, nwires) KVANT_GATE_##id,
+#include "kvant/gates.def"
+#undef KVANT_GATE
+  KVANT_GATE_COUNT
+} kvant_gate_t;
+
+typedef enum {
+#define KVANT_OBSERVABLE(id, name) KVANT_OBS_##id,
+#include "kvant/observables.def"
+#undef KVANT_OBSERVABLE
+  KVANT_OBS_COUNT
+} kvant_observable_t;
+
+/* ---- registers ---- */
+int64_t kvant_rt_qalloc(int64_t num_qubits);
+void kvant_rt_qdealloc(int64_t reg);
+
+/* ---- gates ----
+ * Apply gate `gate` (a kvant_gate_t) with `num_params` parameters to `wires` (target wires in
+ * PennyLane's order for that gate, e.g. CNOT = [control, target]), controlled additionally on
+ * `ctrl_wires` having the values `ctrl_values` (0 or 1 each). `adjoint` != 0 applies U^dagger. */
+void kvant_rt_gate(int64_t gate, const double *params, int64_t num_params, const int64_t *wires,
+                   int64_t num_wires, const int64_t *ctrl_wires, const int8_t *ctrl_values,
+                   int64_t num_ctrls, int8_t adjoint);
+
+/* Apply a dense 2^k x 2^k unitary (interleaved complex, row-major) to k = num_wires wires;
+ * wires[0] is the most significant bit of the matrix index. */
+void kvant_rt_unitary(const double *matrix, const int64_t *wires, int64_t num_wires,
+                      const int64_t *ctrl_wires, const int8_t *ctrl_values, int64_t num_ctrls,
+                      int8_t adjoint);
+
+/* ---- observables (handles owned by the active register, freed with it) ---- */
+int64_t kvant_rt_obs_named(int64_t kind, int64_t wire);
+int64_t kvant_rt_obs_tensor(const int64_t *factors, int64_t num_factors);
+int64_t kvant_rt_obs_hermitian(const double *matrix, const int64_t *wires, int64_t num_wires);
+int64_t kvant_rt_obs_hamiltonian(const double *coeffs, const int64_t *terms, int64_t num_terms);
+
+/* ---- measurements ---- */
+double kvant_rt_expval(int64_t obs);
+double kvant_rt_var(int64_t obs);
+/* out: 2^num_wires doubles. */
+void kvant_rt_probs(double *out, const int64_t *wires, int64_t num_wires);
+/* out: 2^n complex amplitudes (2 * 2^n doubles) of the whole active register. */
+void kvant_rt_state(double *out, int64_t num_amplitudes);
+
+/* ======================================================================================
+ * Additions (issue #3). Same error model as above: a failing call records the sticky error,
+ * writes nothing to its outputs, and returns 0 where it returns a value.
+ * ====================================================================================== */
+
+/* ---- state preparation ----
+ * Both discard the previous state of the active register (PennyLane applies them at the start
+ * of a circuit): afterwards the listed wires hold the given state and every other wire is |0>.
+ * kvant_rt_basis_state: bits[i] (0 or 1) is the value of wires[i].
+ * kvant_rt_state_prep: 2^num_wires interleaved complex amplitudes (num_amplitudes of them),
+ * wires[0] the most significant bit of their index; the vector must have norm 1 (within
+ * 1e-8 relative), else an error. */
+void kvant_rt_basis_state(const int8_t *bits, const int64_t *wires, int64_t num_wires);
+void kvant_rt_state_prep(const double *amplitudes, int64_t num_amplitudes, const int64_t *wires,
+                         int64_t num_wires);
+
+/* ---- sampling and mid-circuit measurement ----
+ * Randomness comes from a per-thread generator (mt19937_64). kvant_rt_set_seed makes every
+ * later sample / counts / measure on this thread reproducible; without it the generator is
+ * seeded from std::random_device on first use. */
+void kvant_rt_set_seed(uint64_t seed);
+/* shots >= 1 samples of the computational-basis values of `wires` (num_wires >= 1), without
+ * changing the state: out[s * num_wires + j] is the bit of wires[j] in sample s. */
+void kvant_rt_sample(int64_t *out, int64_t shots, const int64_t *wires, int64_t num_wires);
+void kvant_rt_sample_f64(double *out, int64_t shots, const int64_t *wires, int64_t num_wires);
+/* counts_out: 2^num_wires entries, the number of the `shots` samples that gave each outcome
+ * (wires[0] the most significant bit of the outcome index). */
+void kvant_rt_counts(int64_t *counts_out, int64_t shots, const int64_t *wires,
+                     int64_t num_wires);
+/* Measures `wire` in the computational basis and returns the outcome (0 or 1); the state
+ * collapses and is renormalised. reset != 0: the wire is then flipped back to |0> if the
+ * outcome was 1. postselect = 0 or 1 forces that outcome (error if its probability is below
+ * 1e-14 -- the frontend raises it); postselect = -1: no postselection. */
+int8_t kvant_rt_measure(int64_t wire, int8_t reset, int8_t postselect);
+
+/* ---- adjoint differentiation ----
+ * kvant_rt_tape_begin starts recording on the active register: every gate and unitary applied
+ * afterwards (until kvant_rt_tape_end) is recorded, with its parameters, adjoint flag and
+ * controls. A new begin discards the previous tape. The recorded parameters are numbered in
+ * the order the gates were applied, each gate's in its own order (Rot(phi, theta, omega)
+ * contributes 3); QubitUnitary and parameterless gates contribute none.
+ *
+ * The differentiation calls below work on the register's current state, which must be the
+ * state right after the recorded gates: applying a gate, a state preparation or a measurement
+ * after kvant_rt_tape_end is an error for them (expval/var/probs/state/sample in between are
+ * fine). Mid-circuit measurements and state preparations after the first recorded gate cannot
+ * be differentiated: they make these calls fail. The state is not changed. Cost: one backward
+ * pass over the tape, touching 1 + num_obs state vectors (Jones & Gacon, arXiv:2009.02823).
+ * num_params must equal kvant_rt_tape_num_params(). */
+void kvant_rt_tape_begin(void);
+void kvant_rt_tape_end(void);
+int64_t kvant_rt_tape_num_params(void);
+/* jac_out[k * num_params + p] = d <obs[k]> / d theta_p. */
+void kvant_rt_adjoint_jacobian(const int64_t *obs, int64_t num_obs, double *jac_out,
+                               int64_t num_params);
+/* grad_out[p] = sum_k cotangent[k] d <obs[k]> / d theta_p, in one backward pass (with the
+ * weighted observable sum_k cotangent[k] obs[k]). */
+void kvant_rt_adjoint_vjp(const int64_t *obs, const double *cotangent, int64_t num_obs,
+                          double *grad_out, int64_t num_params);
+/* grad_out[p] = sum_i cotangent[i] d probs(wires)[i] / d theta_p; cotangent has 2^num_wires
+ * entries in kvant_rt_probs order. */
+void kvant_rt_adjoint_vjp_probs(const int64_t *wires, int64_t num_wires,
+                                const double *cotangent, double *grad_out, int64_t num_params);
+/* grad_out[p] = sum_k cotangent[k] d var(obs[k]) / d theta_p. */
+void kvant_rt_adjoint_vjp_var(const int64_t *obs, const double *cotangent, int64_t num_obs,
+                              double *grad_out, int64_t num_params);
+
+/* ---- errors ---- */
+/* The message of the first error since the last clear, or NULL. */
+const char *kvant_rt_error(void);
+void kvant_rt_clear_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KVANT_RUNTIME_H */

@@ -1,0 +1,132 @@
+#include "StateVector.hpp"
+
+#include "Parallel.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <new>
+
+namespace kvant::rt {
+
+namespace {
+Complex *allocateAmplitudes(std::size_t n) {
+  void *p = std::aligned_alloc(64, std::max<std::size_t>(n * sizeof(Complex), 64));
+  if (!p)
+    throw std::bad_alloc();
+  return static_cast<Complex *>(p);
+}
+} // namespace
+
+StateVector::StateVector(std::size_t numQubits) : numQubits_(numQubits), size_(0), amps_(nullptr) {
+  if (numQubits < 1 || numQubits > kMaxQubits)
+    throw Error("number of qubits must be between 1 and " + std::to_string(kMaxQubits) +
+                ", got " + std::to_string(numQubits));
+  size_ = std::size_t{1} << numQubits;
+  amps_ = allocateAmplitudes(size_);
+  zero();
+  amps_[0] = 1.0;
+}
+
+StateVector::StateVector(const StateVector &other)
+    : numQubits_(other.numQubits_), size_(other.size_), amps_(allocateAmplitudes(other.size_)) {
+  copyFrom(other);
+}
+
+StateVector &StateVector::operator=(const StateVector &other) {
+  if (this == &other)
+    return *this;
+  if (size_ != other.size_) {
+    Complex *fresh = allocateAmplitudes(other.size_);
+    std::free(amps_);
+    amps_ = fresh;
+    size_ = other.size_;
+    numQubits_ = other.numQubits_;
+  }
+  copyFrom(other);
+  return *this;
+}
+
+StateVector::StateVector(StateVector &&other) noexcept
+    : numQubits_(other.numQubits_), size_(other.size_), amps_(other.amps_) {
+  other.amps_ = nullptr;
+  other.size_ = 0;
+}
+
+StateVector &StateVector::operator=(StateVector &&other) noexcept {
+  std::swap(numQubits_, other.numQubits_);
+  std::swap(size_, other.size_);
+  std::swap(amps_, other.amps_);
+  return *this;
+}
+
+StateVector::~StateVector() { std::free(amps_); }
+
+void StateVector::zero() {
+  Complex *d = amps_;
+  par::forRange(size_, [d](std::uint64_t i) { d[i] = Complex{0.0, 0.0}; });
+}
+
+void StateVector::copyFrom(const StateVector &other) {
+  if (other.size_ != size_)
+    throw Error("internal: copying between states of different sizes");
+  Complex *d = amps_;
+  const Complex *s = other.amps_;
+  par::forRange(size_, [d, s](std::uint64_t i) { d[i] = s[i]; });
+}
+
+double StateVector::normSquared() const {
+  const par::GroupSpace all(static_cast<unsigned>(numQubits_), {}, 0);
+  const Complex *d = amps_;
+  return par::reduceGroups<1>(all, [d](std::uint64_t i, double *acc) {
+    acc[0] += d[i].real() * d[i].real() + d[i].imag() * d[i].imag();
+  })[0];
+}
+
+std::string formatWires(const std::vector<std::size_t> &wires) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < wires.size(); ++i) {
+    if (i)
+      s += ", ";
+    s += std::to_string(wires[i]);
+  }
+  return s + "]";
+}
+
+void checkWires(const std::vector<std::size_t> &wires, std::size_t numQubits, const char *what) {
+  for (std::size_t w : wires)
+    if (w >= numQubits)
+      throw Error(std::string(what) + " " + formatWires(wires) + ": wire " + std::to_string(w) +
+                  " out of range for a register of " + std::to_string(numQubits) + " qubits");
+  std::vector<std::size_t> sorted = wires;
+  std::sort(sorted.begin(), sorted.end());
+  auto dup = std::adjacent_find(sorted.begin(), sorted.end());
+  if (dup != sorted.end())
+    throw Error(std::string(what) + " " + formatWires(wires) + ": wire " + std::to_string(*dup) +
+                " repeated");
+}
+
+void checkDisjoint(const std::vector<std::size_t> &a, const std::vector<std::size_t> &b,
+                   const char *what) {
+  for (std::size_t w : a)
+    if (std::find(b.begin(), b.end(), w) != b.end())
+      throw Error(std::string(what) + ": wire " + std::to_string(w) +
+                  " is both a target and a control");
+}
+
+} // namespace kvant::rt
+
+namespace kvant::rt::par {
+unsigned minParallelQubits() {
+  static const unsigned value = [] {
+    // Read once; a malformed value falls back to the default rather than failing a program.
+    if (const char *env = std::getenv("KVANT_RT_MIN_PARALLEL_QUBITS")) {
+      char *end = nullptr;
+      const long v = std::strtol(env, &end, 10);
+      if (end != env && *end == '\0' && v >= 0 && v <= 64)
+        return static_cast<unsigned>(v);
+    }
+    return 15u;
+  }();
+  return value;
+}
+} // namespace kvant::rt::par

@@ -1,0 +1,165 @@
+"""qjit: forward values against default.qubit, caching, and the stage attributes."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pennylane as qml
+import pytest
+
+import kvant
+
+
+def make_circuit(device_name, wires=3):
+    @qml.qnode(qml.device(device_name, wires=wires))
+    def circuit(x, y):
+        qml.Hadamard(wires=0)
+        qml.RX(x[0], wires=0)
+        qml.RY(x[1], wires=1)
+        qml.RZ(y, wires=2)
+        qml.CNOT(wires=[0, 1])
+        qml.CZ(wires=[1, 2])
+        qml.adjoint(qml.S)(wires=1)
+        qml.ctrl(qml.RY, control=0)(y / 2, wires=2)
+        qml.Rot(x[0], y, x[1], wires=1)
+        qml.IsingXX(0.3, wires=[0, 2])
+        return (
+            qml.expval(qml.PauliZ(0)),
+            qml.expval(qml.PauliX(1) @ qml.PauliY(2)),
+            qml.var(qml.PauliX(0)),
+            qml.probs(wires=[2, 0]),
+            qml.state(),
+        )
+
+    return circuit
+
+
+def test_forward_values_match_default_qubit():
+    compiled = kvant.qjit(make_circuit("kvant.qubit"))
+    reference = make_circuit("default.qubit")
+    x, y = np.array([0.3, -1.1]), 0.8
+    got = compiled(x, y)
+    want = reference(jnp.asarray(x), y)
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, atol=1e-10)
+
+
+def test_hybrid_pre_and_post_processing():
+    circuit = make_circuit("kvant.qubit")
+    ref_circuit = make_circuit("default.qubit")
+
+    def program(circuit):
+        def f(a, b):
+            x = jnp.stack([jnp.cos(a) * b, a**2 - b])
+            z, xy, _, probs, _ = circuit(x, jnp.tanh(b))
+            return z * xy + jnp.sum(probs * jnp.arange(4.0)), jnp.sqrt(jnp.abs(xy)) + 1.0
+
+        return f
+
+    compiled = kvant.qjit(program(circuit))
+    got = compiled(0.7, 1.9)
+    want = program(ref_circuit)(0.7, 1.9)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, atol=1e-10)
+
+
+def test_returns_jax_arrays_and_pytrees():
+    @qml.qnode(qml.device("kvant.qubit", wires=1))
+    def circuit(x):
+        qml.RY(x, wires=0)
+        return {"z": qml.expval(qml.PauliZ(0)), "p": qml.probs(wires=0)}
+
+    out = kvant.qjit(circuit)(0.5)
+    assert isinstance(out["z"], jax.Array) and isinstance(out["p"], jax.Array)
+    np.testing.assert_allclose(out["z"], np.cos(0.5), atol=1e-12)
+    np.testing.assert_allclose(out["p"], [np.cos(0.25) ** 2, np.sin(0.25) ** 2], atol=1e-12)
+
+
+def test_in_memory_cache_per_signature():
+    calls = []
+
+    @kvant.qjit
+    def f(x):
+        calls.append(1)
+        return jnp.sin(x) * 2.0
+
+    f(1.0)
+    f(2.0)
+    assert len(calls) == 1  # same signature: traced once
+    np.testing.assert_allclose(f(np.ones(3)), 2 * np.sin(np.ones(3)))
+    assert len(calls) == 2  # new shape: traced again
+
+
+def test_stage_attributes():
+    @kvant.qjit(keep_intermediate=True)
+    def f(x):
+        return kvant.grad(lambda x: jnp.cos(x) ** 2, method="fd")(x)
+
+    assert f.jaxpr is None and f.mlir is None
+    f(0.3)
+    assert "kvant_grad" in str(f.jaxpr)
+    assert "gradient.grad" in f.mlir
+    assert "llvm.func" in f.mlir_lowered and "gradient.grad" not in f.mlir_lowered
+    assert "define" in f.llvm_ir
+
+
+def test_disk_cache_is_reused_by_a_new_process(tmp_path):
+    script = textwrap.dedent(
+        """
+        import pennylane as qml, kvant
+        @qml.qnode(qml.device("kvant.qubit", wires=1))
+        def circuit(x):
+            qml.RX(x, wires=0)
+            return qml.expval(qml.PauliZ(0))
+        f = kvant.qjit(circuit)
+        print(float(f(0.25)), f._last.from_cache)
+        """
+    )
+    env = dict(os.environ, KVANT_CACHE_DIR=str(tmp_path))
+    runs = [
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+        for _ in range(2)
+    ]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    (v1, hit1), (v2, hit2) = (r.stdout.split() for r in runs)
+    assert abs(float(v1) - np.cos(0.25)) < 1e-12 and v1 == v2
+    assert (hit1, hit2) == ("False", "True")
+
+
+def test_qjit_as_pennylane_compiler():
+    @qml.qjit(compiler="kvant")
+    @qml.qnode(qml.device("lightning.qubit", wires=2))
+    def circuit(x):
+        qml.RX(x, wires=0)
+        qml.CNOT(wires=[0, 1])
+        return qml.expval(qml.PauliZ(1))
+
+    assert isinstance(circuit, kvant.QJIT)
+    assert abs(float(circuit(0.9)) - np.cos(0.9)) < 1e-12
+
+
+def test_active_compiler_is_kvant_only_while_tracing():
+    seen = []
+
+    @kvant.qjit
+    def f(x):
+        seen.append(qml.compiler.active_compiler())
+        return x + 1.0
+
+    f(1.0)
+    assert seen == ["kvant"]
+    assert qml.compiler.active_compiler() is None
+
+
+def test_qnode_outside_qjit_is_untouched():
+    circuit = make_circuit("kvant.qubit")
+    kvant.qjit(circuit)(np.array([0.1, 0.2]), 0.3)
+    # After tracing, calling the QNode runs PennyLane as usual.
+    z = circuit(jnp.array([0.1, 0.2]), 0.3)[0]
+    assert isinstance(z, jax.Array)

@@ -1,0 +1,117 @@
+"""Bad input becomes a Python exception; a compiler crash does not take the interpreter down."""
+
+import jax.numpy as jnp
+import numpy as np
+import pennylane as qml
+import pytest
+
+import kvant
+from kvant.compiler import driver
+
+# memref.store into an i1 memref trips an assertion inside MLIR 22's finalize-memref-to-llvm
+# (TOOLCHAIN.md): with assertions on, it aborts whatever process runs the pass.
+ASSERTING_MODULE = """
+func.func @jit_crash(%arg0: memref<4xi1>) attributes {llvm.emit_c_interface} {
+  %c0 = arith.constant 0 : index
+  %true = arith.constant true
+  memref.store %true, %arg0[%c0] : memref<4xi1>
+  return
+}
+"""
+
+
+def test_compiler_assertion_becomes_compile_error_and_process_survives():
+    with pytest.raises(kvant.CompileError, match="crashed"):
+        driver.compile_mlir(ASSERTING_MODULE, use_cache=False)
+    # The interpreter is alive and the next compilation works (a fresh worker).
+    f = kvant.qjit(lambda x: x * 3.0)
+    assert float(f(2.0)) == 6.0
+
+
+def test_invalid_ir_is_a_readable_compile_error():
+    with pytest.raises(kvant.CompileError, match="could not compile"):
+        driver.compile_mlir("func.func @f( {", use_cache=False)
+
+
+def test_unsupported_primitive_names_primitive_and_line():
+    @kvant.qjit
+    def f(x):
+        return jnp.linalg.eigh(x)[0]
+
+    with pytest.raises(kvant.UnsupportedError, match=r"'eigh'.*test_reliability.py:\d+"):
+        f(np.eye(2))
+
+
+def test_wire_not_on_device():
+    @qml.qnode(qml.device("kvant.qubit", wires=1))
+    def circuit(x):
+        qml.RX(x, wires=3)
+        return qml.expval(qml.PauliZ(0))
+
+    with pytest.raises(ValueError, match="wire 3"):
+        kvant.qjit(circuit)(0.1)
+
+
+def test_non_measurement_return():
+    @qml.qnode(qml.device("kvant.qubit", wires=1))
+    def circuit(x):
+        qml.RX(x, wires=0)
+        return x
+
+    with pytest.raises(TypeError, match="must return measurements"):
+        kvant.qjit(circuit)(0.1)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, fragment",
+    [
+        ({"method": "nope"}, ValueError, "valid methods"),
+        ({"method": "fd", "h": "abc"}, ValueError, "invalid finite-difference step"),
+        ({"method": "fd", "h": -1.0}, ValueError, "invalid finite-difference step"),
+        ({"method": "fd", "argnums": 1.5}, ValueError, "argnums should be an integer"),
+    ],
+)
+def test_grad_option_errors(kwargs, error, fragment):
+    with pytest.raises(error, match=fragment):
+        kvant.grad(lambda x: x, **kwargs)
+
+
+def test_grad_of_non_callable():
+    with pytest.raises(TypeError, match="callable"):
+        kvant.grad("string")
+
+
+def test_grad_needs_scalar_output():
+    @kvant.qjit
+    def f(x):
+        return kvant.grad(lambda x: jnp.stack([x, x]), method="fd")(x)
+
+    with pytest.raises(TypeError, match="use jacobian"):
+        f(1.0)
+
+
+def test_grad_of_integer_argument():
+    @kvant.qjit
+    def f(x, n):
+        return kvant.grad(lambda x, n: x * n, argnums=1, method="fd")(x, n)
+
+    with pytest.raises(TypeError, match="argument 1 .*floating-point"):
+        f(1.0, 3)
+
+
+def test_grad_argnums_out_of_range():
+    @kvant.qjit
+    def f(x):
+        return kvant.grad(lambda x: x, argnums=2, method="fd")(x)
+
+    with pytest.raises(ValueError, match="out of range"):
+        f(1.0)
+
+
+def test_method_auto_is_refused_clearly_for_now():
+    @kvant.qjit
+    def f(x):
+        return kvant.grad(lambda x: x**2)(x)
+
+    with pytest.raises(kvant.UnsupportedError, match="method='fd'"):
+        f(1.0)
