@@ -163,3 +163,65 @@ def test_qnode_outside_qjit_is_untouched():
     # After tracing, calling the QNode runs PennyLane as usual.
     z = circuit(jnp.array([0.1, 0.2]), 0.3)[0]
     assert isinstance(z, jax.Array)
+
+
+def observables_circuit(device_name):
+    hermitian = np.array([[1.0, 0.5 - 0.2j], [0.5 + 0.2j, -0.3]])
+    unitary = np.array([[0.5 + 0.5j, -0.5 - 0.5j], [0.5 - 0.5j, 0.5 - 0.5j]])
+
+    @qml.qnode(qml.device(device_name, wires=3))
+    def circuit(x):
+        qml.RX(x, wires=0)
+        qml.QubitUnitary(unitary, wires=1)
+        qml.CRY(2 * x, wires=[0, 2])
+        qml.MultiRZ(x / 3, wires=[0, 1, 2])
+        qml.Toffoli(wires=[0, 1, 2])
+        qml.SingleExcitation(x, wires=[1, 2])
+        return (
+            qml.expval(qml.Hermitian(hermitian, wires=1)),
+            qml.expval(0.3 * qml.PauliZ(0) @ qml.PauliX(2) - 1.2 * qml.PauliY(1) + 0.5 * qml.Identity(0)),
+            qml.var(qml.Hermitian(hermitian, wires=2)),
+        )
+
+    return circuit
+
+
+@pytest.mark.parametrize("x", [0.3, -1.7])
+def test_hermitian_hamiltonian_and_unitary_match_default_qubit(x):
+    got = kvant.qjit(observables_circuit("kvant.qubit"))(x)
+    want = observables_circuit("default.qubit")(x)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, atol=1e-10)
+
+
+def test_decomposed_gate_matches_default_qubit():
+    """A gate without a runtime kernel (QFT) runs through PennyLane's decomposition."""
+
+    def make(device_name):
+        @qml.qnode(qml.device(device_name, wires=3))
+        def circuit(x):
+            qml.RY(x, wires=0)
+            qml.Hadamard(wires=1)
+            qml.QFT(wires=[0, 1, 2])
+            return qml.probs(wires=[0, 1, 2])
+
+        return circuit
+
+    np.testing.assert_allclose(kvant.qjit(make("kvant.qubit"))(0.9), make("default.qubit")(0.9), atol=1e-10)
+
+
+def test_repeated_calls_do_not_grow_memory():
+    """Temporaries of compiled programs are freed: a million-element intermediate, 200 calls."""
+    import resource
+
+    @kvant.qjit
+    def f(x):
+        big = jnp.sin(jnp.broadcast_to(x, (1_000_000,)))  # 8 MB temporary
+        return jnp.sum(big * big)
+
+    f(0.5)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for _ in range(200):
+        f(0.5)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 100, f"resident memory grew by {grown_mb:.0f} MB over 200 calls"

@@ -21,6 +21,16 @@ import jax as _jax
 # Quantum programs need double precision; JAX defaults to single.
 _jax.config.update("jax_enable_x64", True)
 
+# Error locations point at the user's code: kvant's and PennyLane's frames are skipped like
+# JAX's own.
+import os as _os  # noqa: E402
+
+import pennylane as _pennylane  # noqa: E402
+from jax._src import source_info_util as _source_info_util  # noqa: E402
+
+_source_info_util.register_exclusion(_os.path.dirname(__file__))
+_source_info_util.register_exclusion(_os.path.dirname(_pennylane.__file__))
+
 from kvant.api.differentiation import grad, jacobian  # noqa: E402
 from kvant.api.pennylane_ops import (  # noqa: E402
     adjoint,

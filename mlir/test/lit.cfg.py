@@ -46,3 +46,11 @@ config.environment["PYTHONPATH"] = config.kvant_python_dir
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%mlir_translate", os.path.join(config.mlir_tools_dir,
                                                              "mlir-translate")))
+# The pipeline the frontend runs, defined once in frontend/kvant/compiler/pipeline.py (a module
+# without imports): the end-to-end lowering test runs exactly that.
+_pipeline_source = os.path.join(config.test_source_root, os.pardir, os.pardir, "frontend", "kvant",
+                                "compiler", "pipeline.py")
+_pipeline_namespace = {}
+with open(_pipeline_source) as _f:
+    exec(compile(_f.read(), _pipeline_source, "exec"), _pipeline_namespace)
+config.substitutions.append(("%kvant_pipeline", _pipeline_namespace["pipeline"]()))

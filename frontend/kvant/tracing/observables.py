@@ -23,6 +23,9 @@ def describe(obs, wire_index) -> tuple[tuple, list]:
     operands: list = []
 
     def visit(o):
+        if o.name == "Identity" and len(o.wires) == 0:
+            # Hamiltonian terms simplify constants to a wire-less I(); ⟨I⟩ = 1 on any wire.
+            return ("named", "Identity", 0)
         if o.name in NAMED_OBSERVABLES and len(o.wires) == 1:
             return ("named", o.name, wire_index(o.wires[0]))
         if isinstance(o, qml.ops.Prod):

@@ -1,7 +1,7 @@
-// The whole path a kvant program takes: fd expansion, runtime lowering, bufferization and the
-// upstream lowering to the LLVM dialect, then LLVM IR. This is the pipeline the frontend uses
-// (see mlir/README.md); keep the two in sync.
-// RUN: kvant-opt %s --pass-pipeline="builtin.module(gradient-expand-fd,convert-quantum-to-runtime,canonicalize,convert-elementwise-to-linalg,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},convert-linalg-to-loops,convert-scf-to-cf,expand-strided-metadata,lower-affine,finalize-memref-to-llvm,convert-to-llvm,reconcile-unrealized-casts,canonicalize)" -o %t.mlir
+// The whole path a kvant program takes, with the frontend's own pass pipeline
+// (frontend/kvant/compiler/pipeline.py): fd expansion, runtime lowering, bufferization and
+// the upstream lowering to the LLVM dialect, then LLVM IR.
+// RUN: kvant-opt %s --pass-pipeline="%kvant_pipeline" -o %t.mlir
 // RUN: FileCheck %s --check-prefix=LLVM < %t.mlir
 // RUN: %mlir_translate --mlir-to-llvmir %t.mlir | FileCheck %s --check-prefix=IR
 // RUN: %mlir_translate --mlir-to-llvmir %t.mlir | FileCheck %s --check-prefix=NOLIB

@@ -170,13 +170,14 @@ void copyTensorToBuffer(OpBuilder &b, Location loc, Value source, Value buffer,
                      });
 }
 
-/// A contiguous heap copy of a static complex matrix tensor. The caller frees it.
-Value heapMatrixCopy(OpBuilder &b, Location loc, Value matrix) {
+/// The buffer behind a static complex matrix tensor, read in place by the runtime.
+/// bufferization.to_buffer (read-only, identity layout) lets one-shot-bufferize hand over the
+/// tensor's own buffer, copying only when that buffer is not contiguous; no allocation or
+/// deallocation is created here, so the deallocation pipeline sees plain bufferized IR.
+Value matrixBuffer(OpBuilder &b, Location loc, Value matrix) {
   auto type = cast<RankedTensorType>(matrix.getType());
   auto bufferType = MemRefType::get(type.getShape(), type.getElementType());
-  Value buffer = memref::AllocOp::create(b, loc, bufferType);
-  copyTensorToBuffer(b, loc, matrix, buffer, type.getShape());
-  return buffer;
+  return bufferization::ToBufferOp::create(b, loc, bufferType, matrix, /*read_only=*/true);
 }
 
 /// In a gate, outputs are the inputs: a qubit is its wire index before and after.
@@ -291,7 +292,7 @@ struct UnitaryLowering : OpConversionPattern<UnitaryOp> {
     //                       int64_t num_ctrls, int8_t adjoint)
     auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_unitary",
                              {ptr, ptr, i64, ptr, ptr, i64, i8}, {});
-    Value matrix = heapMatrixCopy(rewriter, loc, adaptor.getMatrix());
+    Value matrix = matrixBuffer(rewriter, loc, adaptor.getMatrix());
     Value wires = stackArray(rewriter, loc, i64, adaptor.getInQubits(), 0);
     Value ctrls = stackArray(rewriter, loc, i64, adaptor.getInCtrlQubits(), 1);
     Value ctrlValues = stackArray(rewriter, loc, i8,
@@ -302,7 +303,6 @@ struct UnitaryLowering : OpConversionPattern<UnitaryOp> {
                                     ctrlValues,
                                     constI64(rewriter, loc, adaptor.getInCtrlQubits().size()),
                                     constI8(rewriter, loc, op.getAdjoint() ? 1 : 0)});
-    memref::DeallocOp::create(rewriter, loc, matrix);
     rewriter.replaceOp(op, gateResults(adaptor.getInQubits(), adaptor.getInCtrlQubits()));
     return success();
   }
@@ -352,13 +352,12 @@ struct HermitianLowering : OpConversionPattern<HermitianOp> {
     // int64_t kvant_rt_obs_hermitian(const double *matrix, const int64_t *wires,
     //                                int64_t num_wires)
     auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_obs_hermitian", {ptr, ptr, i64}, {i64});
-    Value matrix = heapMatrixCopy(rewriter, loc, adaptor.getMatrix());
+    Value matrix = matrixBuffer(rewriter, loc, adaptor.getMatrix());
     Value wires = stackArray(rewriter, loc, i64, adaptor.getQubits(), 0);
     Value count = constI64(rewriter, loc, adaptor.getQubits().size());
     Value handle = func::CallOp::create(rewriter, loc, fn,
                                         ValueRange{pointerTo(rewriter, loc, matrix), wires, count})
                        .getResult(0);
-    memref::DeallocOp::create(rewriter, loc, matrix);
     rewriter.replaceOp(op, handle);
     return success();
   }
