@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import tree_flatten, tree_unflatten
 
-from kvant.errors import CompileError
+from kvant.execution.library import to_jax
 from kvant.tracing.context import TracingContext
 
 
@@ -98,7 +97,7 @@ class QJIT:
             self._programs[signature] = program
         self._last = program
         outputs = program.library(*flat)
-        return tree_unflatten(program.out_tree, [jnp.asarray(o) for o in outputs])
+        return tree_unflatten(program.out_tree, [to_jax(o) for o in outputs])
 
     def _split_static(self, args):
         for i in self.static_argnums:
