@@ -40,6 +40,9 @@ PROGRAMS = {
     ),
     "concatenate and stack": (lambda x, y: (jnp.concatenate([x, y]), jnp.stack([x, y])), (V, V * 2)),
     "nested jit": (lambda x: jax.jit(lambda z: jnp.sin(z) * 2)(x) + jax.jit(jnp.cos)(x), (V,)),
+    # jnp.remainder is a nested jit named `remainder`, like the libm function: it must not bind
+    # to libm when the program is loaded
+    "modulo": (lambda n, x: (n % 3, x % 0.3, jnp.floor_divide(n, 4)), (np.arange(-5, 6), V)),
 }
 
 

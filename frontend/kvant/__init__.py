@@ -31,18 +31,9 @@ from jax._src import source_info_util as _source_info_util  # noqa: E402
 _source_info_util.register_exclusion(_os.path.dirname(__file__))
 _source_info_util.register_exclusion(_os.path.dirname(_pennylane.__file__))
 
+from kvant.api.control_flow import cond, for_loop, while_loop  # noqa: E402
 from kvant.api.differentiation import grad, jacobian  # noqa: E402
-from kvant.api.pennylane_ops import (  # noqa: E402
-    adjoint,
-    cond,
-    ctrl,
-    for_loop,
-    jvp,
-    measure,
-    value_and_grad,
-    vjp,
-    while_loop,
-)
+from kvant.api.pennylane_ops import adjoint, ctrl, jvp, measure, value_and_grad, vjp  # noqa: E402
 from kvant.api.qjit import QJIT, qjit  # noqa: E402
 from kvant.errors import CompileError, KvantError, KvantRuntimeError, UnsupportedError  # noqa: E402
 

@@ -1,8 +1,9 @@
 """The rest of PennyLane's ``ops`` interface (``../shared/reference/pennylane-compiler-interface.md``).
 
-``adjoint`` and ``ctrl`` build PennyLane operators, which the QNode capture understands. The
-others arrive with later work (control flow, the full differentiation API); until then they fail
-with a message that says so, rather than with an AttributeError inside PennyLane.
+``adjoint`` and ``ctrl`` build PennyLane operators, which the QNode capture understands; the
+control flow lives in ``api.control_flow``. The rest arrives with later work (the full
+differentiation API, mid-circuit measurement); until then it fails with a message that says so,
+rather than with an AttributeError inside PennyLane.
 """
 
 from __future__ import annotations
@@ -35,7 +36,4 @@ def _not_yet(name, what):
 value_and_grad = _not_yet("value_and_grad", "it comes with method='auto' differentiation")
 vjp = _not_yet("vjp", "it comes with method='auto' differentiation")
 jvp = _not_yet("jvp", "it comes with method='auto' differentiation")
-for_loop = _not_yet("for_loop", "compiled control flow; use a Python loop for now")
-while_loop = _not_yet("while_loop", "compiled control flow")
-cond = _not_yet("cond", "compiled control flow; use Python if on static values for now")
 measure = _not_yet("measure", "mid-circuit measurement")

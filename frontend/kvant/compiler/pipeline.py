@@ -17,7 +17,8 @@ STAGES: dict[str, list[str]] = {
     "bufferize": [
         "canonicalize",
         "func.func(convert-elementwise-to-linalg)",
-        "one-shot-bufferize{bufferize-function-boundaries "
+        # loops may yield fresh tensors each iteration (scf.while bodies do)
+        "one-shot-bufferize{bufferize-function-boundaries allow-return-allocs-from-loops "
         "function-boundary-type-conversion=identity-layout-map}",
         "buffer-results-to-out-params{hoist-static-allocs modify-public-functions}",
         "func.func(buffer-hoisting)",

@@ -102,6 +102,10 @@ class ModuleLowering:
             fn = func.FuncOp(name, (in_types, out_types))
             if not public:
                 fn.attributes["sym_visibility"] = ir.StringAttr.get("private")
+                # Internal linkage in the shared library: a function named like a C library one
+                # (JAX names nested jits after their Python functions, e.g. `remainder`) must
+                # not bind to libm's symbol of that name at load time.
+                fn.attributes["llvm.linkage"] = ir.Attribute.parse("#llvm.linkage<internal>")
             else:
                 # The caller's arrays are inputs only: bufferization must copy before writing.
                 read_only = ir.DictAttr.get({"bufferization.writable": ir.BoolAttr.get(False)})

@@ -45,8 +45,10 @@ def _f64():
 # Gates
 # ---------------------------------------------------------------------------------------------
 
-#: ``gate(*params, name, wires, adjoint, ctrl_wires, ctrl_values)``: a named gate of the runtime's
-#: gate table; ``params`` are f64 scalars, wires are static register indices.
+#: ``gate(*params, *dynamic_wires, name, wires, adjoint, ctrl_wires, ctrl_values)``: a named gate
+#: of the runtime's gate table; ``params`` are f64 scalars; ``wires``/``ctrl_wires`` hold static
+#: register indices, or ``None`` for a wire known only at run time, which is then an int64
+#: operand after the parameters (targets first, then controls).
 gate_p = Primitive("kvant_gate")
 gate_p.multiple_results = True
 
@@ -63,8 +65,8 @@ unitary_p.multiple_results = True
 
 
 @unitary_p.def_effectful_abstract_eval
-def _unitary_abstract_eval(matrix, *, wires, adjoint, ctrl_wires, ctrl_values):
-    del matrix, wires, adjoint, ctrl_wires, ctrl_values
+def _unitary_abstract_eval(matrix, *dynamic_wires, wires, adjoint, ctrl_wires, ctrl_values):
+    del matrix, dynamic_wires, wires, adjoint, ctrl_wires, ctrl_values
     return [], {quantum_effect}
 
 
@@ -138,3 +140,50 @@ def _grad_abstract_eval(*args, jaxpr, method, h, diff_args, name):
         for out in jaxpr.out_avals
         for a in diff_args
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Control flow
+#
+# Each region is a closed JAXPR whose constants were turned into leading inputs; the primitive's
+# operands carry those constants. ``quantum=True`` when the region was traced inside a QNode:
+# the lowering then threads the QNode's register through the region.
+# ---------------------------------------------------------------------------------------------
+
+
+def _region_effects(quantum: bool):
+    return {quantum_effect} if quantum else set()
+
+
+#: ``for(lower, upper, step, *consts, *init, body, num_consts, quantum)``: ``body(*consts, i,
+#: *carry) -> carry`` for i = lower, lower+step, ... while i < upper (i > upper if step < 0).
+for_p = Primitive("kvant_for")
+for_p.multiple_results = True
+
+
+@for_p.def_effectful_abstract_eval
+def _for_abstract_eval(*operands, body, num_consts, quantum):
+    return list(body.out_avals), _region_effects(quantum)
+
+
+#: ``while(*cond_consts, *body_consts, *init, cond, body, num_cond_consts, num_body_consts,
+#: quantum)``: ``carry = body(carry)`` while ``cond(carry)``.
+while_p = Primitive("kvant_while")
+while_p.multiple_results = True
+
+
+@while_p.def_effectful_abstract_eval
+def _while_abstract_eval(*operands, cond, body, num_cond_consts, num_body_consts, quantum):
+    return list(body.out_avals), _region_effects(quantum)
+
+
+#: ``cond(*preds, *consts_0, ..., *consts_k, *args, branches, const_counts, quantum)``: the first
+#: branch whose predicate holds runs on ``args``; the last branch (one more than predicates) is
+#: the ``otherwise`` branch.
+cond_p = Primitive("kvant_cond")
+cond_p.multiple_results = True
+
+
+@cond_p.def_effectful_abstract_eval
+def _cond_abstract_eval(*operands, branches, const_counts, quantum):
+    return list(branches[0].out_avals), _region_effects(quantum)

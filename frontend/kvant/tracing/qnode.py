@@ -9,6 +9,9 @@ sub-JAXPR, in front of the gates that use it.
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 import jax
 import jax.numpy as jnp
 import pennylane as qml
@@ -34,6 +37,62 @@ from kvant.tracing.primitives import (
     var_p,
 )
 from kvant.tracing.subjaxpr import trace_subjaxpr
+
+_scopes = threading.local()
+
+
+class QuantumScope:
+    """The QNode being captured: its wires, and the operations queued but not yet emitted.
+
+    PennyLane queues an operation when it is created and may take it back (``qml.adjoint(op)``
+    replaces ``op`` by its adjoint), so operations are emitted in batches: when the quantum
+    function (or a control-flow region inside it) ends, and before a control-flow primitive is
+    bound, so that everything queued before a loop is applied before the loop.
+    """
+
+    def __init__(self, name: str, wire_index, num_wires: int):
+        self.name = name
+        self.wire_index = wire_index
+        self.num_wires = num_wires
+        self._queues: list = []
+
+    @contextlib.contextmanager
+    def region(self):
+        """A queue of its own for the region traced inside the block."""
+        with qml.queuing.AnnotatedQueue() as queue:
+            self._queues.append(queue)
+            try:
+                yield queue
+            finally:
+                self._queues.pop()
+
+    def flush(self):
+        """Emit, in order, the operations queued in the innermost region so far."""
+        queue = self._queues[-1]
+        operations = qml.tape.QuantumScript.from_queue(queue).operations
+        for op in operations:
+            _emit_operation(op, self.wire_index, adjoint=False)
+        for op in operations:
+            queue.remove(op)
+
+
+def current_scope() -> QuantumScope | None:
+    """The QNode being captured on this thread, if any."""
+    stack = getattr(_scopes, "stack", None)
+    return stack[-1] if stack else None
+
+
+@contextlib.contextmanager
+def _entered(scope: QuantumScope):
+    stack = getattr(_scopes, "stack", None)
+    if stack is None:
+        stack = _scopes.stack = []
+    stack.append(scope)
+    try:
+        yield scope
+    finally:
+        stack.pop()
+
 
 #: diff_method values kvant understands; the derivative passes pick the rule from it.
 DIFF_METHODS = ("best", "adjoint", "parameter-shift", "finite-diff", "device", "spsa", "hadamard", None)
@@ -61,6 +120,9 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
     num_wires = len(wire_labels)
 
     def wire_index(label):
+        if isinstance(label, jax.core.Tracer):
+            # A wire computed at run time (e.g. from a loop index): the register index itself.
+            return label
         try:
             return wire_labels.index(label)
         except ValueError:
@@ -74,11 +136,10 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
 
     def circuit(*flat):
         call_args, call_kwargs = tree_unflatten(in_tree, flat)
-        with qml.queuing.AnnotatedQueue() as queue:
+        scope = QuantumScope(_name(qnode), wire_index, num_wires)
+        with _entered(scope), scope.region():
             result = qnode.func(*call_args, **call_kwargs)
-        tape = qml.tape.QuantumScript.from_queue(queue)
-        for op in tape.operations:
-            _emit_operation(op, wire_index, adjoint=False)
+            scope.flush()
         leaves, out_tree = tree_flatten(
             result, is_leaf=lambda x: isinstance(x, MeasurementProcess)
         )
@@ -128,6 +189,8 @@ def _emit_operation(op, wire_index, adjoint: bool, ctrl_wires=(), ctrl_values=()
             op.base, wire_index, adjoint, ctrl_wires + new_ctrls, ctrl_values + new_vals
         )
     wires = tuple(wire_index(w) for w in op.wires)
+    if not all(isinstance(w, int) for w in wires + ctrl_wires):
+        _require_flat_gate(op)
     if op.name in GATES:
         nparams, nwires = GATES[op.name]
         if nwires != -1 and len(wires) != nwires:
@@ -139,25 +202,46 @@ def _emit_operation(op, wire_index, adjoint: bool, ctrl_wires=(), ctrl_values=()
                     f"{op.name}: parameter broadcasting (a parameter of shape {p.shape}) is not "
                     "supported; use kvant.vmap"
                 )
+        static_wires, static_ctrls, dynamic = _split_wires(wires, ctrl_wires)
         gate_p.bind(
             *params,
+            *dynamic,
             name=op.name,
-            wires=wires,
+            wires=static_wires,
             adjoint=adjoint,
-            ctrl_wires=ctrl_wires,
+            ctrl_wires=static_ctrls,
             ctrl_values=ctrl_values,
         )
         return None
     if isinstance(op, qml.QubitUnitary):
         matrix = jnp.asarray(op.data[0], dtype=jnp.complex128)
+        static_wires, static_ctrls, dynamic = _split_wires(wires, ctrl_wires)
         unitary_p.bind(
-            matrix, wires=wires, adjoint=adjoint, ctrl_wires=ctrl_wires, ctrl_values=ctrl_values
+            matrix, *dynamic, wires=static_wires, adjoint=adjoint, ctrl_wires=static_ctrls,
+            ctrl_values=ctrl_values,
         )
         return None
     parts = _decompose(op)
     for part in reversed(parts) if adjoint else parts:
         _emit_operation(part, wire_index, adjoint, ctrl_wires, ctrl_values)
     return None
+
+
+def _split_wires(wires, ctrl_wires):
+    """Static wires stay primitive parameters; a run-time wire becomes ``None`` there and an
+    int64 operand (in order, targets then controls)."""
+    dynamic = [jnp.asarray(w, dtype=jnp.int64) for w in wires + ctrl_wires if not isinstance(w, int)]
+    static = lambda ws: tuple(w if isinstance(w, int) else None for w in ws)  # noqa: E731
+    return static(wires), static(ctrl_wires), dynamic
+
+
+def _require_flat_gate(op):
+    if op.name not in GATES and not isinstance(op, (qml.QubitUnitary, qml.ops.op_math.Adjoint,
+                                                    qml.ops.op_math.Controlled)):
+        raise UnsupportedError(
+            f"{op.name} on wires computed at run time: kvant applies run-time wires only to gates "
+            "of its simulator, not through decompositions"
+        )
 
 
 def _decompose(op):

@@ -30,12 +30,18 @@ def _segments(*sizes):
 class QuantumState:
     """The register of one QNode body being lowered."""
 
-    def __init__(self, num_wires: int):
+    def __init__(self, num_wires: int, register: ir.Value | None = None):
         self.num_wires = num_wires
-        self.register = ir.Operation.create(
-            "quantum.alloc", results=[_t("reg")], attributes={"nqubits": _i64_attr(num_wires)}
-        ).result
+        if register is None:
+            register = ir.Operation.create(
+                "quantum.alloc", results=[_t("reg")], attributes={"nqubits": _i64_attr(num_wires)}
+            ).result
+        self.register = register
         self.qubits: dict[int, ir.Value] = {}
+
+    @staticmethod
+    def register_type() -> ir.Type:
+        return _t("reg")
 
     def qubit(self, wire: int) -> ir.Value:
         if not 0 <= wire < self.num_wires:
@@ -49,7 +55,12 @@ class QuantumState:
             ).result
         return self.qubits[wire]
 
-    def release(self):
+    def flush(self) -> ir.Value:
+        """Insert every extracted qubit back; return the register, now the whole state.
+
+        Control-flow regions take and give back the register alone, so qubit values never
+        cross a region boundary.
+        """
         reg = self.register
         for wire, qubit in sorted(self.qubits.items()):
             reg = ir.Operation.create(
@@ -58,8 +69,12 @@ class QuantumState:
                 operands=[reg, qubit],
                 attributes={"idx_attr": _i64_attr(wire)},
             ).result
-        ir.Operation.create("quantum.dealloc", results=[], operands=[reg])
+        self.register = reg
         self.qubits.clear()
+        return reg
+
+    def release(self):
+        ir.Operation.create("quantum.dealloc", results=[], operands=[self.flush()])
 
 
 def _state(ctx) -> QuantumState:
@@ -68,12 +83,34 @@ def _state(ctx) -> QuantumState:
     return ctx.quantum
 
 
+def _qubit_op(name, operands, attributes, register=None, index=None):
+    """quantum.extract / quantum.insert with a static index (int) or a run-time one (i64)."""
+    if isinstance(index, int):
+        attributes = dict(attributes, idx_attr=_i64_attr(index))
+        index_operands = []
+    else:
+        index_operands = [index]
+    return ir.Operation.create(name, results=[_t("reg" if name == "quantum.insert" else "bit")],
+                               operands=operands[:1] + index_operands + operands[1:],
+                               attributes=attributes).result
+
+
 def _apply(ctx, name, params, matrix, wires, adjoint, ctrl_wires, ctrl_values):
+    """Apply one gate. ``wires``/``ctrl_wires`` hold ints (static) or i64 values (run time)."""
     state = _state(ctx)
-    if len(set(wires) | set(ctrl_wires)) != len(wires) + len(ctrl_wires):
+    static = [w for w in list(wires) + list(ctrl_wires) if isinstance(w, int)]
+    if len(set(static)) != len(static):
         raise ValueError(f"{name}: wires {list(wires)} and control wires {list(ctrl_wires)} overlap")
-    qubits = [state.qubit(w) for w in wires]
-    ctrls = [state.qubit(w) for w in ctrl_wires]
+    dynamic = len(static) != len(wires) + len(ctrl_wires)
+    if dynamic:
+        # A run-time index may name any wire: the register must hold every qubit, and the
+        # gate's qubits go back into it right after the gate.
+        state.flush()
+        qubits = [_qubit_op("quantum.extract", [state.register], {}, index=w) for w in wires]
+        ctrls = [_qubit_op("quantum.extract", [state.register], {}, index=w) for w in ctrl_wires]
+    else:
+        qubits = [state.qubit(w) for w in wires]
+        ctrls = [state.qubit(w) for w in ctrl_wires]
     i1 = ir.IntegerType.get_signless(1)
     values = [b.scalar_constant(i1, int(v)) for v in ctrl_values]
     attributes = {
@@ -93,19 +130,36 @@ def _apply(ctx, name, params, matrix, wires, adjoint, ctrl_wires, ctrl_values):
         operands=first + qubits + ctrls + values,
         attributes=attributes,
     )
-    for wire, value in zip(list(wires) + list(ctrl_wires), op.results):
-        state.qubits[wire] = value
+    if dynamic:
+        reg = state.register
+        for wire, value in zip(list(wires) + list(ctrl_wires), op.results):
+            reg = _qubit_op("quantum.insert", [reg, value], {}, index=wire)
+        state.register = reg
+    else:
+        for wire, value in zip(list(wires) + list(ctrl_wires), op.results):
+            state.qubits[wire] = value
     return []
 
 
+def _resolve_wires(wires, ctrl_wires, dynamic_operands):
+    """Static ints stay; each ``None`` takes the next run-time wire operand (as i64)."""
+    dynamic = iter(b.extract_scalar(v) for v in dynamic_operands)
+    resolve = lambda ws: [w if w is not None else next(dynamic) for w in ws]  # noqa: E731
+    return resolve(wires), resolve(ctrl_wires)
+
+
 @register("kvant_gate")
-def _gate(ctx, *params, name, wires, adjoint, ctrl_wires, ctrl_values):
+def _gate(ctx, *operands, name, wires, adjoint, ctrl_wires, ctrl_values):
+    num_dynamic = sum(w is None for w in wires + ctrl_wires)
+    params = operands[:len(operands) - num_dynamic]
+    wires, ctrl_wires = _resolve_wires(wires, ctrl_wires, operands[len(params):])
     scalars = [b.extract_scalar(p) for p in params]
     return _apply(ctx, name, scalars, None, wires, adjoint, ctrl_wires, ctrl_values)
 
 
 @register("kvant_unitary")
-def _unitary(ctx, matrix, *, wires, adjoint, ctrl_wires, ctrl_values):
+def _unitary(ctx, matrix, *dynamic, wires, adjoint, ctrl_wires, ctrl_values):
+    wires, ctrl_wires = _resolve_wires(wires, ctrl_wires, dynamic)
     return _apply(ctx, "QubitUnitary", [], matrix, wires, adjoint, ctrl_wires, ctrl_values)
 
 

@@ -1,0 +1,198 @@
+"""Tracing of kvant's control flow (``for_loop``, ``while_loop``, ``cond``) into primitives
+with sub-JAXPR regions, inside or outside QNodes. Nothing is unrolled: each region is traced
+once and lowered to ``scf``.
+
+Inside a QNode, a region gets its own operation queue: the gates its body creates are emitted
+inside the region's JAXPR, and the operations queued before the control flow are emitted first.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pennylane as qml
+from jax._src import core as jax_core
+from jax.tree_util import tree_flatten, tree_unflatten
+
+from kvant.tracing.primitives import cond_p, for_p, while_p
+from kvant.tracing.qnode import current_scope
+from kvant.tracing.subjaxpr import trace_subjaxpr
+
+
+def _aval(x):
+    aval = jax_core.get_aval(x)
+    # Loop state keeps its dtype across iterations; weak types only decide promotion in JAX.
+    return jax_core.ShapedArray(aval.shape, aval.dtype)
+
+
+def _region(fn, scope):
+    """``fn`` traced with its own operation queue when inside a QNode."""
+    if scope is None:
+        return fn
+
+    def in_region(*args):
+        with scope.region():
+            out = fn(*args)
+            scope.flush()
+        return out
+
+    return in_region
+
+
+def _match_state(kind, new_leaves, new_tree, avals, tree):
+    if new_tree != tree:
+        raise TypeError(
+            f"{kind}: the body must return the loop state with the structure it received "
+            f"({tree}), got {new_tree}"
+        )
+    out = []
+    for leaf, aval in zip(new_leaves, avals):
+        leaf = jnp.asarray(leaf)
+        if leaf.shape != aval.shape:
+            raise TypeError(
+                f"{kind}: a loop-state value changed shape from {aval.shape} to {leaf.shape}"
+            )
+        out.append(leaf.astype(aval.dtype))
+    return out
+
+
+def _pack_state(values, single: bool):
+    return values[0] if single else tuple(values)
+
+
+def trace_for(lower, upper, step, body, init):
+    scope = current_scope()
+    if scope is not None:
+        scope.flush()
+    bounds = [jnp.asarray(v, dtype=jnp.int64) for v in (lower, upper, step)]
+    for name, b in zip(("lower", "upper", "step"), bounds):
+        if b.shape != ():
+            raise TypeError(f"for_loop: {name} must be an integer scalar")
+    if isinstance(step, (int, np.integer)) and step == 0:
+        raise ValueError("for_loop: step must not be zero")
+    single = len(init) == 1
+    flat_init, tree = tree_flatten(init)
+    avals = [_aval(x) for x in flat_init]
+
+    def body_flat(i, *carry):
+        state = tree_unflatten(tree, carry)
+        new = body(i, *state)
+        if len(init) == 0:
+            new = ()
+        elif single:
+            new = (new,)
+        leaves, new_tree = tree_flatten(tuple(new) if isinstance(new, list) else new)
+        return _match_state("for_loop", leaves, new_tree, avals, tree)
+
+    index_aval = jax_core.ShapedArray((), np.dtype("int64"))
+    jaxpr, consts = trace_subjaxpr(
+        _region(body_flat, scope), [bounds[0]] + flat_init, "for_loop_body",
+        in_avals=[index_aval] + avals,
+    )
+    outs = for_p.bind(
+        *bounds, *consts, *flat_init, body=jaxpr, num_consts=len(consts), quantum=scope is not None
+    )
+    result = tree_unflatten(tree, outs)
+    return None if len(init) == 0 else _pack_state(list(result), single)
+
+
+def trace_while(cond_fn, body, init):
+    scope = current_scope()
+    if scope is not None:
+        scope.flush()
+    single = len(init) == 1
+    flat_init, tree = tree_flatten(init)
+    avals = [_aval(x) for x in flat_init]
+
+    def cond_flat(*carry):
+        pred = jnp.asarray(cond_fn(*tree_unflatten(tree, carry)))
+        if pred.shape != () or not (pred.dtype == jnp.bool_ or jnp.issubdtype(pred.dtype, jnp.integer)):
+            raise TypeError(
+                f"while_loop: the condition must return a boolean scalar, got {pred.dtype}{list(pred.shape)}"
+            )
+        return [pred.astype(jnp.bool_)]
+
+    def body_flat(*carry):
+        new = body(*tree_unflatten(tree, carry))
+        if len(init) == 0:
+            new = ()
+        elif single:
+            new = (new,)
+        leaves, new_tree = tree_flatten(tuple(new) if isinstance(new, list) else new)
+        return _match_state("while_loop", leaves, new_tree, avals, tree)
+
+    cond_jaxpr, cond_consts = trace_subjaxpr(cond_flat, flat_init, "while_loop_cond", in_avals=avals)
+    body_jaxpr, body_consts = trace_subjaxpr(
+        _region(body_flat, scope), flat_init, "while_loop_body", in_avals=avals
+    )
+    outs = while_p.bind(
+        *cond_consts, *body_consts, *flat_init,
+        cond=cond_jaxpr, body=body_jaxpr,
+        num_cond_consts=len(cond_consts), num_body_consts=len(body_consts),
+        quantum=scope is not None,
+    )
+    result = tree_unflatten(tree, outs)
+    return None if len(init) == 0 else _pack_state(list(result), single)
+
+
+def trace_cond(predicates, branches, otherwise, args, kwargs):
+    """``branches[k]`` runs if ``predicates[k]`` is the first true one; else ``otherwise``."""
+    scope = current_scope()
+    if scope is not None:
+        scope.flush()
+    preds = []
+    for p in predicates:
+        p = jnp.asarray(p)
+        if p.shape != ():
+            raise TypeError(f"cond: the predicate must be a scalar, got shape {p.shape}")
+        preds.append(p.astype(jnp.bool_))
+    leaves, in_tree = tree_flatten((args, kwargs))
+    # Python numbers among the arguments stay static (qml.cond(p, qml.RX)(x, wires=1) keeps its
+    # wire static); arrays and tracers become operands of the branches.
+    is_dynamic = [isinstance(x, (jax.Array, np.ndarray, jax_core.Tracer)) for x in leaves]
+    flat_args = [x for x, d in zip(leaves, is_dynamic) if d]
+    avals = [_aval(x) for x in flat_args]
+    out_trees = []
+
+    def flat_branch(fn):
+        def run(*flat):
+            values = iter(flat)
+            merged = [next(values) if d else x for x, d in zip(leaves, is_dynamic)]
+            a, kw = tree_unflatten(in_tree, merged)
+            out = fn(*a, **kw)
+            if scope is not None and isinstance(out, qml.operation.Operator):
+                out = None  # qml.cond(p, qml.PauliX)(wires=0) returns the operator it queued
+            leaves_out, out_tree = tree_flatten(out)
+            out_trees.append(out_tree)
+            return [jnp.asarray(x) for x in leaves_out]
+
+        return run
+
+    functions = list(branches) + [otherwise if otherwise is not None else (lambda *a, **k: None)]
+    traced = [
+        trace_subjaxpr(_region(flat_branch(fn), scope), flat_args, f"cond_branch_{k}", in_avals=avals)
+        for k, fn in enumerate(functions)
+    ]
+    if any(t != out_trees[0] for t in out_trees):
+        if otherwise is None:
+            raise TypeError(
+                "cond: a branch returns a value, so an otherwise branch is needed (the result "
+                "must be defined whichever branch runs)"
+            )
+        raise TypeError(f"cond: branches return different structures: {out_trees}")
+    reference = [(a.shape, a.dtype) for a in traced[0][0].out_avals]
+    for jaxpr, _ in traced[1:]:
+        if [(a.shape, a.dtype) for a in jaxpr.out_avals] != reference:
+            raise TypeError(
+                "cond: branches return values of different shapes or dtypes: "
+                f"{reference} vs {[(a.shape, a.dtype) for a in jaxpr.out_avals]}"
+            )
+    consts = [c for _, cs in traced for c in cs]
+    outs = cond_p.bind(
+        *preds, *consts, *flat_args,
+        branches=tuple(j for j, _ in traced),
+        const_counts=tuple(len(cs) for _, cs in traced),
+        quantum=scope is not None,
+    )
+    return tree_unflatten(out_trees[0], outs)
