@@ -1,36 +1,129 @@
 """The ``kvant`` command line: ahead-of-time compilation.
 
-    kvant compile program.mlir -o program.so      # kvant MLIR → shared library
-    kvant compile program.mlir --emit llvm        # print a stage instead
-    kvant pipeline                                # print the pass pipeline kvant runs
+    kvant compile prog.py:cost --args "f64[4], f64" -o cost.so   # a Python function → library + header
+    kvant compile prog.py:cost --args "f64[4], f64" --emit mlir  # print a stage instead
+    kvant compile program.mlir -o program.so                     # kvant MLIR → library
+    kvant pipeline                                               # the pass pipeline kvant runs
 
-Compiling a Python function (``file.py:function`` with an argument signature) comes with the
-frontend work; today the input is MLIR in kvant's dialects, e.g. a ``.mlir`` attribute saved from
-``@kvant.qjit``.
+--args lists the positional arguments' types: a dtype (f32, f64, i32, i64, bool, c64, c128)
+with an optional shape in brackets, e.g. "f64[3,2]". --emit takes jaxpr, mlir, mlir-lowered or
+llvm. A library comes with a C header (same name, .h) declaring its entry point.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import re
 import shutil
 import sys
 from pathlib import Path
 
+DTYPES = {"f32": "float32", "f64": "float64", "i32": "int32", "i64": "int64", "bool": "bool",
+          "c64": "complex64", "c128": "complex128"}
+
+
+def parse_signature(text: str):
+    """'f64[3], i64' → [ShapeDtypeStruct((3,), float64), ShapeDtypeStruct((), int64)]."""
+    import jax
+
+    specs = []
+    for item in filter(None, (t.strip() for t in re.split(r",(?![^\[]*\])", text))):
+        match = re.fullmatch(r"(\w+)(?:\[([\d,\s]*)\])?", item)
+        if not match or match.group(1) not in DTYPES:
+            raise ValueError(f"bad argument type {item!r}: use e.g. f64, i64[3] or c128[2,2] "
+                             f"(dtypes: {', '.join(DTYPES)})")
+        shape = tuple(int(d) for d in match.group(2).split(",") if d.strip()) if match.group(2) else ()
+        specs.append(jax.ShapeDtypeStruct(shape, DTYPES[match.group(1)]))
+    return specs
+
+
+def load_function(target: str):
+    path, _, name = target.rpartition(":")
+    if not path or not name:
+        raise ValueError(f"expected FILE.py:FUNCTION, got {target!r}")
+    spec = importlib.util.spec_from_file_location(Path(path).stem, path)
+    if spec is None:
+        raise ValueError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(Path(path).resolve().parent))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.pop(0)
+    if not hasattr(module, name):
+        raise ValueError(f"{path} has no function {name!r}")
+    return getattr(module, name)
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kvant", description=__doc__.splitlines()[0],
+    doc = __doc__.splitlines()
+    parser = argparse.ArgumentParser(prog="kvant", description=doc[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[2:]))
+                                     epilog="\n".join(doc[2:]))
     parser.add_argument("--version", action="store_true", help="print kvant's version")
     sub = parser.add_subparsers(dest="command")
-    comp = sub.add_parser("compile", help="compile an .mlir file to a shared library")
-    comp.add_argument("input", help="an .mlir file in kvant's dialects")
-    comp.add_argument("-o", "--output", help="the shared library to write (default: INPUT.so)")
-    comp.add_argument("--emit", choices=["mlir-lowered", "llvm"],
+    comp = sub.add_parser("compile", help="compile FILE.py:FUNCTION or an .mlir file",
+                          formatter_class=argparse.RawDescriptionHelpFormatter,
+                          epilog="\n".join(doc[2:]))
+    comp.add_argument("input", help="FILE.py:FUNCTION, or an .mlir file in kvant's dialects")
+    comp.add_argument("--args", default="", help='argument types of FUNCTION, e.g. "f64[3], i64"')
+    comp.add_argument("-o", "--output", help="the shared library to write (default: NAME.so)")
+    comp.add_argument("--emit", choices=["jaxpr", "mlir", "mlir-lowered", "llvm"],
                       help="print this stage to stdout instead of writing a library")
     comp.add_argument("-O", dest="opt_level", type=int, default=2, choices=[0, 1, 2, 3])
     sub.add_parser("pipeline", help="print the pass pipeline (for kvant-opt --pass-pipeline=...)")
     return parser
+
+
+def _compile_python(args):
+    import kvant
+
+    fn = load_function(args.input)
+    program_fn = fn if isinstance(fn, kvant.QJIT) else kvant.qjit(fn)
+    program_fn.keep_intermediate = args.emit in ("mlir-lowered", "llvm")
+    program_fn.opt_level = args.opt_level
+    program = program_fn.compile(*parse_signature(args.args))
+    stages = {"jaxpr": str(program.jaxpr), "mlir": program.mlir,
+              "mlir-lowered": program.mlir_lowered, "llvm": program.llvm_ir}
+    in_avals = [v.aval for v in program.jaxpr.jaxpr.invars]
+    out_avals = [v.aval for v in program.jaxpr.jaxpr.outvars]
+    default = Path(args.input.rpartition(":")[2] + ".so")
+    return program.library_path, program.entry, (in_avals, out_avals), stages, default
+
+
+def _compile_mlir(args):
+    from kvant.compiler import driver
+
+    text = Path(args.input).read_text()
+    artifact = driver.compile_mlir(text, keep_stages=args.emit is not None, opt_level=args.opt_level)
+    stages = {"mlir": text, "mlir-lowered": artifact.mlir_lowered, "llvm": artifact.llvm_ir}
+    return artifact.library, None, None, stages, Path(args.input).with_suffix(".so")
+
+
+def _compile(args) -> int:
+    from kvant.errors import KvantError
+    from kvant.execution.c_header import header
+
+    is_python = ":" in args.input and not args.input.endswith(".mlir")
+    try:
+        library, entry, avals, stages, default = (_compile_python if is_python else _compile_mlir)(args)
+    except (KvantError, ValueError, TypeError, OSError) as exc:
+        print(f"kvant: {exc}", file=sys.stderr)
+        return 1
+    if args.emit:
+        if stages.get(args.emit) is None:
+            print(f"kvant: --emit {args.emit} is not available for this input", file=sys.stderr)
+            return 2
+        print(stages[args.emit])
+        return 0
+    output = Path(args.output) if args.output else default
+    shutil.copyfile(library, output)
+    print(f"kvant: wrote {output}")
+    if entry is not None:
+        output.with_suffix(".h").write_text(header(entry, *avals, source=args.input))
+        print(f"kvant: wrote {output.with_suffix('.h')} (entry point _mlir_ciface_{entry})")
+    return 0
 
 
 def main(argv=None) -> int:
@@ -46,29 +139,7 @@ def main(argv=None) -> int:
         print(pipeline())
         return 0
     if args.command == "compile":
-        from kvant.compiler import driver
-        from kvant.errors import KvantError
-
-        source = Path(args.input)
-        try:
-            text = source.read_text()
-        except OSError as exc:
-            print(f"kvant: cannot read {source}: {exc.strerror}", file=sys.stderr)
-            return 2
-        try:
-            artifact = driver.compile_mlir(text, keep_stages=bool(args.emit), opt_level=args.opt_level)
-        except KvantError as exc:
-            print(f"kvant: {exc}", file=sys.stderr)
-            return 1
-        if args.emit == "mlir-lowered":
-            print(artifact.mlir_lowered)
-        elif args.emit == "llvm":
-            print(artifact.llvm_ir)
-        else:
-            output = Path(args.output) if args.output else source.with_suffix(".so")
-            shutil.copyfile(artifact.library, output)
-            print(f"kvant: wrote {output}")
-        return 0
+        return _compile(args)
     _parser().print_help()
     return 2
 

@@ -19,6 +19,8 @@ from kvant.tracing.context import TracingContext
 class CompiledProgram:
     """One compiled specialisation of a qjit function (one input signature)."""
 
+    entry: str
+    library_path: Any
     jaxpr: Any
     mlir: str
     mlir_lowered: str | None
@@ -30,8 +32,8 @@ class CompiledProgram:
 
 def _abstract_leaf(x):
     """The static type of one argument leaf: what a compiled specialisation depends on."""
-    if isinstance(x, (jax.Array, np.ndarray, np.generic)):
-        return x.shape, np.dtype(x.dtype)
+    if isinstance(x, (jax.Array, np.ndarray, np.generic, jax.ShapeDtypeStruct)):
+        return tuple(x.shape), np.dtype(x.dtype)
     if isinstance(x, bool):
         return (), np.dtype(np.bool_)
     if isinstance(x, int):
@@ -65,6 +67,10 @@ class QJIT:
         self.opt_level = opt_level
         self._programs: dict = {}
         self._last: CompiledProgram | None = None
+        specs = _annotated_specs(fn)
+        if specs is not None:
+            # Ahead of time: every parameter is annotated with a shape and dtype.
+            self.compile(*specs)
 
     # -- stages of the last compilation -------------------------------------------------------
     @property
@@ -88,6 +94,16 @@ class QJIT:
         if TracingContext.is_tracing():
             # A qjit function called from another one is traced into its caller.
             return self.original_function(*args, **kwargs)
+        program, flat = self._program_for(args, kwargs)
+        outputs = program.library(*flat)
+        return tree_unflatten(program.out_tree, [to_jax(o) for o in outputs])
+
+    def compile(self, *args, **kwargs) -> CompiledProgram:
+        """Compile for these arguments (arrays, or ``jax.ShapeDtypeStruct`` for types only)
+        without running; later calls with the same signature use the result."""
+        return self._program_for(args, kwargs)[0]
+
+    def _program_for(self, args, kwargs):
         static, dynamic = self._split_static(args)
         flat, in_tree = tree_flatten((dynamic, kwargs))
         signature = (in_tree, static, tuple(_abstract_leaf(x) for x in flat))
@@ -96,8 +112,7 @@ class QJIT:
             program = self._compile(static, dynamic, kwargs, flat, in_tree)
             self._programs[signature] = program
         self._last = program
-        outputs = program.library(*flat)
-        return tree_unflatten(program.out_tree, [to_jax(o) for o in outputs])
+        return program, flat
 
     def _split_static(self, args):
         for i in self.static_argnums:
@@ -136,21 +151,38 @@ class QJIT:
         with TracingContext.tracing():
             closed_jaxpr = jax.make_jaxpr(flat_fn)(*specs)
         name = "jit_" + getattr(self.original_function, "__name__", "function")
-        module = lower_program(closed_jaxpr, name, _mlir.new_context())
+        entry = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+        module = lower_program(closed_jaxpr, entry, _mlir.new_context())
         mlir_text = str(module)
         artifact = driver.compile_mlir(
             mlir_text, keep_stages=self.keep_intermediate, opt_level=self.opt_level
         )
         library = CompiledLibrary(
             artifact.library,
-            "".join(c if c.isalnum() or c == "_" else "_" for c in name),
+            entry,
             [v.aval for v in closed_jaxpr.jaxpr.invars],
             [v.aval for v in closed_jaxpr.jaxpr.outvars],
         )
         return CompiledProgram(
-            closed_jaxpr, mlir_text, artifact.mlir_lowered, artifact.llvm_ir, library,
-            out_tree_box[0], artifact.from_cache,
+            entry, artifact.library, closed_jaxpr, mlir_text, artifact.mlir_lowered,
+            artifact.llvm_ir, library, out_tree_box[0], artifact.from_cache,
         )
+
+
+def _annotated_specs(fn):
+    """Argument types from annotations, when every parameter has a ``jax.ShapeDtypeStruct``
+    (or ``ShapedArray``) annotation; else ``None``."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    specs = []
+    for p in params:
+        ann = p.annotation
+        if not (hasattr(ann, "shape") and hasattr(ann, "dtype")):
+            return None
+        specs.append(jax.ShapeDtypeStruct(tuple(ann.shape), ann.dtype))
+    return specs or None
 
 
 def qjit(fn=None, *, static_argnums=(), keep_intermediate: bool = False, opt_level: int = 2,

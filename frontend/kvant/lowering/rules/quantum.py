@@ -27,6 +27,25 @@ def _segments(*sizes):
     return ir.DenseI32ArrayAttr.get(list(sizes))
 
 
+def _index_operands(index):
+    """A static index (int) is an attribute; a run-time one (i64 value) an operand."""
+    if isinstance(index, int):
+        return [], {"idx_attr": _i64_attr(index)}
+    return [index], {}
+
+
+def _extract(register: ir.Value, index) -> ir.Value:
+    operands, attributes = _index_operands(index)
+    return ir.Operation.create("quantum.extract", results=[_t("bit")],
+                               operands=[register] + operands, attributes=attributes).result
+
+
+def _insert(register: ir.Value, index, qubit: ir.Value) -> ir.Value:
+    operands, attributes = _index_operands(index)
+    return ir.Operation.create("quantum.insert", results=[_t("reg")],
+                               operands=[register] + operands + [qubit], attributes=attributes).result
+
+
 class QuantumState:
     """The register of one QNode body being lowered."""
 
@@ -47,12 +66,7 @@ class QuantumState:
         if not 0 <= wire < self.num_wires:
             raise ValueError(f"wire {wire} is out of range for a register of {self.num_wires} wires")
         if wire not in self.qubits:
-            self.qubits[wire] = ir.Operation.create(
-                "quantum.extract",
-                results=[_t("bit")],
-                operands=[self.register],
-                attributes={"idx_attr": _i64_attr(wire)},
-            ).result
+            self.qubits[wire] = _extract(self.register, wire)
         return self.qubits[wire]
 
     def flush(self) -> ir.Value:
@@ -63,12 +77,7 @@ class QuantumState:
         """
         reg = self.register
         for wire, qubit in sorted(self.qubits.items()):
-            reg = ir.Operation.create(
-                "quantum.insert",
-                results=[_t("reg")],
-                operands=[reg, qubit],
-                attributes={"idx_attr": _i64_attr(wire)},
-            ).result
+            reg = _insert(reg, wire, qubit)
         self.register = reg
         self.qubits.clear()
         return reg
@@ -83,18 +92,6 @@ def _state(ctx) -> QuantumState:
     return ctx.quantum
 
 
-def _qubit_op(name, operands, attributes, register=None, index=None):
-    """quantum.extract / quantum.insert with a static index (int) or a run-time one (i64)."""
-    if isinstance(index, int):
-        attributes = dict(attributes, idx_attr=_i64_attr(index))
-        index_operands = []
-    else:
-        index_operands = [index]
-    return ir.Operation.create(name, results=[_t("reg" if name == "quantum.insert" else "bit")],
-                               operands=operands[:1] + index_operands + operands[1:],
-                               attributes=attributes).result
-
-
 def _apply(ctx, name, params, matrix, wires, adjoint, ctrl_wires, ctrl_values):
     """Apply one gate. ``wires``/``ctrl_wires`` hold ints (static) or i64 values (run time)."""
     state = _state(ctx)
@@ -106,8 +103,8 @@ def _apply(ctx, name, params, matrix, wires, adjoint, ctrl_wires, ctrl_values):
         # A run-time index may name any wire: the register must hold every qubit, and the
         # gate's qubits go back into it right after the gate.
         state.flush()
-        qubits = [_qubit_op("quantum.extract", [state.register], {}, index=w) for w in wires]
-        ctrls = [_qubit_op("quantum.extract", [state.register], {}, index=w) for w in ctrl_wires]
+        qubits = [_extract(state.register, w) for w in wires]
+        ctrls = [_extract(state.register, w) for w in ctrl_wires]
     else:
         qubits = [state.qubit(w) for w in wires]
         ctrls = [state.qubit(w) for w in ctrl_wires]
@@ -133,7 +130,7 @@ def _apply(ctx, name, params, matrix, wires, adjoint, ctrl_wires, ctrl_values):
     if dynamic:
         reg = state.register
         for wire, value in zip(list(wires) + list(ctrl_wires), op.results):
-            reg = _qubit_op("quantum.insert", [reg, value], {}, index=wire)
+            reg = _insert(reg, wire, value)
         state.register = reg
     else:
         for wire, value in zip(list(wires) + list(ctrl_wires), op.results):

@@ -1,0 +1,144 @@
+"""Ahead-of-time compilation: the kvant command compiles FILE.py:FUNCTION to a library + C
+header; a C program and Python both call it."""
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pennylane as qml
+import pytest
+
+import kvant
+from kvant import _paths
+from kvant.execution.library import CompiledLibrary
+
+PROGRAM = textwrap.dedent(
+    """
+    import jax.numpy as jnp
+    import pennylane as qml
+
+    @qml.qnode(qml.device("{device}", wires=2))
+    def circuit(w):
+        qml.RX(w[0], wires=0)
+        qml.RY(w[1], wires=1)
+        qml.CNOT(wires=[0, 1])
+        return qml.expval(qml.PauliZ(1))
+
+    def cost(w, scale):
+        return scale * jnp.cos(circuit(w)), circuit(w) ** 2
+    """
+)
+
+C_MAIN = textwrap.dedent(
+    """
+    #include <stdio.h>
+    #include "cost.h"
+    #include "kvant/runtime.h"
+
+    int main(void) {
+      double w[2] = {0.3, -1.1}, scale = 2.5, out0 = 0, out1 = 0;
+      kvant_memref_float64_1d arg0 = {w, w, 0, {2}, {1}};
+      kvant_memref_float64_0d arg1 = {&scale, &scale, 0};
+      kvant_memref_float64_0d res0 = {&out0, &out0, 0};
+      kvant_memref_float64_0d res1 = {&out1, &out1, 0};
+      _mlir_ciface_jit_cost(&arg0, &arg1, &res0, &res1);
+      if (kvant_rt_error()) { fprintf(stderr, "%s\\n", kvant_rt_error()); return 1; }
+      printf("%.15f %.15f\\n", out0, out1);
+      return 0;
+    }
+    """
+)
+
+
+def reference(w, scale):
+    namespace = {}
+    exec(PROGRAM.format(device="default.qubit"), namespace)
+    return namespace["cost"](jnp.asarray(w), scale)
+
+
+@pytest.fixture
+def compiled(tmp_path):
+    source = tmp_path / "prog.py"
+    source.write_text(PROGRAM.format(device="kvant.qubit"))
+    out = tmp_path / "cost.so"
+    done = subprocess.run(
+        [sys.executable, "-m", "kvant.cli", "compile", f"{source}:cost", "--args", "f64[2], f64",
+         "-o", str(out)],
+        capture_output=True, text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert out.exists() and out.with_suffix(".h").exists()
+    return out
+
+
+def test_c_program_calls_the_library(compiled, tmp_path):
+    (tmp_path / "main.c").write_text(C_MAIN)
+    exe = tmp_path / "main"
+    build = subprocess.run(
+        ["cc", "-o", str(exe), str(tmp_path / "main.c"), f"-I{tmp_path}", f"-I{_paths.include_dir()}",
+         str(compiled), f"-L{_paths.runtime_library().parent}", "-lkvant_rt",
+         f"-Wl,-rpath,{tmp_path}:{_paths.runtime_library().parent}"],
+        capture_output=True, text=True,
+    )
+    assert build.returncode == 0, build.stderr
+    run = subprocess.run([str(exe)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    got = [float(v) for v in run.stdout.split()]
+    want = reference([0.3, -1.1], 2.5)
+    np.testing.assert_allclose(got, [float(v) for v in want], atol=1e-12)
+
+
+def test_python_loads_the_library(compiled):
+    lib = CompiledLibrary(compiled, "jit_cost",
+                          [jax.core.ShapedArray((2,), np.float64), jax.core.ShapedArray((), np.float64)],
+                          [jax.core.ShapedArray((), np.float64)] * 2)
+    got = lib(np.array([0.3, -1.1]), np.asarray(2.5))
+    np.testing.assert_allclose([float(v) for v in got], [float(v) for v in reference([0.3, -1.1], 2.5)], atol=1e-12)
+
+
+@pytest.mark.parametrize("stage, marker", [("jaxpr", "kvant_qnode"), ("mlir", "quantum.custom"),
+                                           ("mlir-lowered", "llvm.func"), ("llvm", "define")])
+def test_emit_stages(tmp_path, stage, marker):
+    source = tmp_path / "prog.py"
+    source.write_text(PROGRAM.format(device="kvant.qubit"))
+    done = subprocess.run(
+        [sys.executable, "-m", "kvant.cli", "compile", f"{source}:cost", "--args", "f64[2], f64",
+         "--emit", stage],
+        capture_output=True, text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert marker in done.stdout
+
+
+def test_bad_signature_is_reported(tmp_path):
+    source = tmp_path / "prog.py"
+    source.write_text(PROGRAM.format(device="kvant.qubit"))
+    done = subprocess.run(
+        [sys.executable, "-m", "kvant.cli", "compile", f"{source}:cost", "--args", "float[2]"],
+        capture_output=True, text=True,
+    )
+    assert done.returncode == 1 and "bad argument type" in done.stderr
+
+
+def test_help_explains_usage():
+    done = subprocess.run([sys.executable, "-m", "kvant.cli", "compile", "--help"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and "--args" in done.stdout and "FILE.py:FUNCTION" in done.stdout
+
+
+def test_qjit_compiles_ahead_of_time_from_annotations():
+    calls = []
+
+    @kvant.qjit
+    def f(x: jax.ShapeDtypeStruct((3,), jnp.float64)):
+        calls.append(1)
+        return jnp.sum(jnp.sin(x))
+
+    assert len(calls) == 1  # traced at decoration
+    np.testing.assert_allclose(f(np.array([0.1, 0.2, 0.3])), np.sum(np.sin([0.1, 0.2, 0.3])))
+    assert len(calls) == 1
