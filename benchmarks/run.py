@@ -57,7 +57,7 @@ def main(argv=None) -> int:
         "# kvant benchmarks",
         "",
         f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d %H:%M')}. "
-        f"Command: `python benchmarks/run.py --repeat {args.repeat}`.",
+        "Command: `python benchmarks/run.py " + " ".join(sys.argv[1:] if argv is None else argv) + "`.",
         "",
         "| case | measure | kvant | peer | peer value | kvant / peer |",
         "|---|---|---|---|---|---|",

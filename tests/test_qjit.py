@@ -225,3 +225,26 @@ def test_repeated_calls_do_not_grow_memory():
         f(0.5)
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert grown_mb < 100, f"resident memory grew by {grown_mb:.0f} MB over 200 calls"
+
+
+def test_adjoint_and_ctrl_of_quantum_functions():
+    def make(device_name):
+        def block(x, w):
+            qml.RX(x, wires=w)
+            qml.Hadamard(wires=w + 1)
+            qml.CRY(x * 2, wires=[w, w + 1])
+
+        @qml.qnode(qml.device(device_name, wires=3))
+        def circuit(x):
+            block(x, 0)
+            qml.adjoint(block)(x / 3, 1)
+            qml.ctrl(block, control=2, control_values=[0])(x, 0)
+            qml.ctrl(qml.adjoint(qml.RZ), control=[0, 1])(x, wires=2)
+            return qml.state()
+
+        return circuit
+
+    got = kvant.qjit(make("kvant.qubit"))(0.7)
+    want = make("default.qubit")(0.7)
+    assert np.count_nonzero(np.abs(want) > 1e-3) > 2  # a state that exercises the gates
+    np.testing.assert_allclose(got, want, atol=1e-12)

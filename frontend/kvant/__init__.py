@@ -32,10 +32,13 @@ _source_info_util.register_exclusion(_os.path.dirname(__file__))
 _source_info_util.register_exclusion(_os.path.dirname(_pennylane.__file__))
 
 from kvant.api.control_flow import cond, for_loop, while_loop  # noqa: E402
+from kvant.tracing import batching as _batching  # noqa: E402,F401  (vmap rules)
 from kvant.api.differentiation import grad, jacobian  # noqa: E402
 from kvant.api.pennylane_ops import adjoint, ctrl, jvp, measure, value_and_grad, vjp  # noqa: E402
 from kvant.api.qjit import QJIT, qjit  # noqa: E402
 from kvant.errors import CompileError, KvantError, KvantRuntimeError, UnsupportedError  # noqa: E402
+
+vmap = _jax.vmap  # QNode calls inside are batched by a compiled loop (tracing.batching)
 
 __version__ = "0.1.0"
 
@@ -56,5 +59,6 @@ __all__ = [
     "qjit",
     "value_and_grad",
     "vjp",
+    "vmap",
     "while_loop",
 ]
