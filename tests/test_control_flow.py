@@ -202,3 +202,49 @@ def test_control_flow_runs_as_python_outside_qjit():
     assert kvant.for_loop(0, 4, 1)(lambda i, s: s + i)(0) == 6
     assert kvant.while_loop(lambda v: v < 10)(lambda v: v * 3)(1) == 27
     assert kvant.cond(False)(lambda: 1).otherwise(lambda: 2)() == 2
+
+
+def python_roll_loop(v, n):
+    for _ in range(n):
+        v = np.concatenate([v[1:], v[:1]]) * 1.5
+    return v
+
+
+def test_loops_carrying_arrays_that_are_replaced_every_iteration():
+    """Each iteration yields a new buffer: the deallocation of the previous one must be
+    decided at run time (this aborted MLIR's own dealloc lowering on i1 memrefs)."""
+    roll = kvant.qjit(
+        lambda v, n: kvant.for_loop(0, n, 1)(lambda i, a: jnp.concatenate([a[1:], a[:1]]) * 1.5)(v)
+    )
+    grow = kvant.qjit(
+        lambda v: kvant.while_loop(lambda a: jnp.sum(a) < 100.0)(
+            lambda a: jnp.concatenate([a[1:], a[:1] * 2.0])
+        )(v)
+    )
+    swap = kvant.qjit(
+        lambda v, p: kvant.cond(p > 0)(lambda: jnp.concatenate([v[1:], v[:1]])).otherwise(lambda: v * 2)()
+    )
+    v = np.arange(4.0)
+    for n in (0, 1, 3, 6):
+        np.testing.assert_allclose(roll(v, n), python_roll_loop(v, n))
+    a = np.arange(1.0, 5.0)
+    while a.sum() < 100.0:
+        a = np.concatenate([a[1:], a[:1] * 2.0])
+    np.testing.assert_allclose(grow(np.arange(1.0, 5.0)), a)
+    np.testing.assert_allclose(swap(v, 1.0), [1, 2, 3, 0])
+    np.testing.assert_allclose(swap(v, -1.0), v * 2)
+
+
+def test_loop_buffers_are_freed():
+    import resource
+
+    roll = kvant.qjit(
+        lambda v, n: kvant.for_loop(0, n, 1)(lambda i, a: jnp.concatenate([a[1:], a[:1]]))(v)
+    )
+    v = np.ones(250_000)  # 2 MB per buffer
+    roll(v, 2)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for _ in range(20):
+        roll(v, 20)  # 400 buffers of 2 MB in all
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 100, f"resident memory grew by {grown_mb:.0f} MB"

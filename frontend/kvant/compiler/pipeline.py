@@ -15,6 +15,8 @@ STAGES: dict[str, list[str]] = {
     "gradient": ["gradient-expand-fd", "symbol-dce"],
     "quantum": ["convert-quantum-to-runtime"],
     "bufferize": [
+        # scalar JAX values are rank-0 tensors: compute them as scalars before bufferizing
+        "kvant-scalarize-rank0",
         "canonicalize",
         "func.func(convert-elementwise-to-linalg)",
         # loops may yield fresh tensors each iteration (scf.while bodies do)
@@ -22,7 +24,15 @@ STAGES: dict[str, list[str]] = {
         "function-boundary-type-conversion=identity-layout-map}",
         "buffer-results-to-out-params{hoist-static-allocs modify-public-functions}",
         "func.func(buffer-hoisting)",
-        "buffer-deallocation-pipeline",
+        # upstream's buffer-deallocation-pipeline, with kvant's lowering of the dealloc ops:
+        # upstream's keeps alias checks in i1 memrefs, which MLIR 22.1.8 cannot lower
+        "expand-realloc",
+        "ownership-based-buffer-deallocation",
+        "canonicalize",
+        "buffer-deallocation-simplification",
+        "kvant-lower-deallocations",
+        "cse",
+        "canonicalize",
     ],
     "llvm": [
         # before linalg-to-loops: strided copies become linalg.copy loops rather than calls of

@@ -26,27 +26,53 @@ def _truth(predicate: ir.Value) -> ir.Value:
     return arith.CmpIOp(arith.CmpIPredicate.ne, value, b.scalar_constant(value.type, 0)).result
 
 
+def _is_scalar_tensor(value: ir.Value) -> bool:
+    return isinstance(value.type, ir.RankedTensorType) and value.type.rank == 0
+
+
+def _to_carried(values):
+    """Rank-0 tensors cross region boundaries as their element: a loop then carries scalars
+    instead of reallocating a one-element buffer per iteration (and the deallocation pipeline
+    never sees loop-carried ownership of such buffers)."""
+    return [b.extract_scalar(v) if _is_scalar_tensor(v) else v for v in values]
+
+
+def _from_carried(values, like):
+    """Inverse of ``_to_carried``, given the original values (or their types)."""
+    out = []
+    for value, ref in zip(values, like):
+        ref_type = ref if isinstance(ref, ir.Type) else ref.type
+        is_scalar = isinstance(ref_type, ir.RankedTensorType) and ref_type.rank == 0
+        out.append(b.from_scalar(value) if is_scalar else value)
+    return out
+
+
 def _thread_register(ctx, quantum, values):
-    """Carried values, plus the register when the region is quantum."""
+    """Carried values (scalars for rank-0 tensors), plus the register when the region is
+    quantum."""
+    carried = _to_carried(values)
     if not quantum:
-        return list(values)
-    return list(values) + [ctx.quantum.flush()]
+        return carried
+    return carried + [ctx.quantum.flush()]
 
 
 def _region_state(ctx, quantum, register):
     return QuantumState(ctx.quantum.num_wires, register) if quantum else None
 
 
-def _finish(ctx, quantum, results):
-    """Results of the op; the register, if carried, becomes the enclosing state's."""
+def _finish(ctx, quantum, results, out_types):
+    """Results of the op as tensors; the register, if carried, becomes the enclosing state's."""
     results = list(results)
     if quantum:
         ctx.quantum.register = results.pop()
-    return results
+    return _from_carried(results, out_types)
 
 
 def _lower_region(ctx, closed, args, state):
+    """The region's results as they are yielded (rank-0 tensors as scalars, then the
+    register)."""
     outs = ctx.lowering.lower_jaxpr(closed.jaxpr, closed.consts, list(args), quantum=state)
+    outs = _to_carried(outs)
     if state is not None:
         outs.append(state.flush())
     return outs
@@ -70,9 +96,10 @@ def _for(ctx, lower, upper, step, *operands, body, num_consts, quantum):
         i = arith.AddIOp(lb, arith.MulIOp(k, st).result).result
         carried = list(loop.inner_iter_args)
         state = _region_state(ctx, quantum, carried.pop() if quantum else None)
+        carried = _from_carried(carried, init)
         outs = _lower_region(ctx, body, list(consts) + [b.from_scalar(i)] + carried, state)
         scf.YieldOp(outs)
-    return _finish(ctx, quantum, loop.results)
+    return _finish(ctx, quantum, loop.results, init)
 
 
 @register("kvant_while")
@@ -86,15 +113,16 @@ def _while(ctx, *operands, cond, body, num_cond_consts, num_body_consts, quantum
     before = loop.before.blocks.append(*result_types)
     with ir.InsertionPoint(before):
         args = list(before.arguments)
-        state_args = args[:-1] if quantum else args
+        state_args = _from_carried(args[:-1] if quantum else args, init)
         (predicate,) = ctx.lowering.lower_jaxpr(cond.jaxpr, cond.consts, list(cond_consts) + state_args)
         scf.ConditionOp(_truth(predicate), args)
     after = loop.after.blocks.append(*result_types)
     with ir.InsertionPoint(after):
         args = list(after.arguments)
         state = _region_state(ctx, quantum, args.pop() if quantum else None)
+        args = _from_carried(args, init)
         scf.YieldOp(_lower_region(ctx, body, list(body_consts) + args, state))
-    return _finish(ctx, quantum, loop.results)
+    return _finish(ctx, quantum, loop.results, init)
 
 
 @register("kvant_cond")
@@ -107,7 +135,8 @@ def _cond(ctx, *operands, branches, const_counts, quantum):
         consts.append(list(rest[start:start + count]))
         start += count
     args = list(rest[start:])
-    result_types = [types.tensor_type(a) for a in ctx.avals_out]
+    out_types = [types.tensor_type(a) for a in ctx.avals_out]
+    result_types = [t.element_type if t.rank == 0 else t for t in out_types]
     if quantum:
         register_in = ctx.quantum.flush()
         result_types.append(register_in.type)
@@ -127,4 +156,4 @@ def _cond(ctx, *operands, branches, const_counts, quantum):
             scf.YieldOp(chain(k + 1))
         return list(if_op.results)
 
-    return _finish(ctx, quantum, chain(0))
+    return _finish(ctx, quantum, chain(0), out_types)

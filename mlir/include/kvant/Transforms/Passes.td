@@ -16,4 +16,27 @@ def LowerStridedCopiesPass : Pass<"kvant-lower-strided-copies"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def ScalarizeRankZeroPass : Pass<"kvant-scalarize-rank0"> {
+  let summary = "Rewrite elementwise ops on rank-0 tensors as scalar ops";
+  let description = [{
+    Every JAX scalar is a rank-0 tensor in kvant's IR. An elementwise-mappable op whose operands
+    and results are all rank-0 tensors becomes tensor.extract -> scalar op -> tensor.from_elements,
+    so that canonicalization removes the tensors between scalar computations before
+    bufferization.
+  }];
+  let dependentDialects = ["mlir::tensor::TensorDialect"];
+}
+
+def LowerDeallocationsPass : Pass<"kvant-lower-deallocations"> {
+  let summary = "Lower bufferization.dealloc with scalar alias checks (no i1 memrefs)";
+  let description = [{
+    Replaces upstream bufferization-lower-deallocations, whose general case keeps alias checks
+    in memref<?xi1> buffers that MLIR 22.1.8 cannot lower (an assertion aborts the process).
+    Ownership of retained values and the conditional frees are computed with i1 scalars and
+    scf.if around memref.dealloc.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
 #endif // KVANT_TRANSFORMS_PASSES_TD

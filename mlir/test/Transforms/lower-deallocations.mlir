@@ -1,0 +1,17 @@
+// RUN: kvant-opt %s --kvant-lower-deallocations | FileCheck %s
+
+// Two candidate buffers, one retained value: scalar alias checks, a conditional free each,
+// and no i1 memref anywhere.
+// CHECK-LABEL: func.func @general
+// CHECK-NOT: memref<{{.*}}xi1>
+// CHECK-COUNT-3: memref.extract_aligned_pointer_as_index
+// CHECK: scf.if
+// CHECK-NEXT: memref.dealloc %{{.*}} : memref<2xf64>
+// CHECK: scf.if
+// CHECK-NEXT: memref.dealloc %{{.*}} : memref<2xf64>
+// CHECK-NOT: bufferization.dealloc
+// CHECK: return %{{.*}} : i1
+func.func @general(%a: memref<2xf64>, %b: memref<2xf64>, %r: memref<2xf64>, %ca: i1, %cb: i1) -> i1 {
+  %own = bufferization.dealloc (%a, %b : memref<2xf64>, memref<2xf64>) if (%ca, %cb) retain (%r : memref<2xf64>)
+  return %own : i1
+}

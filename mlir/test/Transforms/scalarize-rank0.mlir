@@ -1,0 +1,26 @@
+// RUN: kvant-opt %s --kvant-scalarize-rank0 --canonicalize | FileCheck %s
+
+// A chain of rank-0 tensor ops becomes scalar code; only the result is a tensor again.
+// CHECK-LABEL: func.func @chain
+// CHECK-SAME: (%[[A:.*]]: tensor<f64>, %[[B:.*]]: tensor<f64>)
+// CHECK-DAG: %[[X:.*]] = tensor.extract %[[A]][] : tensor<f64>
+// CHECK-DAG: %[[Y:.*]] = tensor.extract %[[B]][] : tensor<f64>
+// CHECK: %[[M:.*]] = arith.mulf %[[X]], %[[Y]] : f64
+// CHECK: %[[S:.*]] = math.sin %[[M]] : f64
+// CHECK: %[[R:.*]] = tensor.from_elements %[[S]] : tensor<f64>
+// CHECK: return %[[R]]
+func.func @chain(%a: tensor<f64>, %b: tensor<f64>) -> tensor<f64> {
+  %m = arith.mulf %a, %b : tensor<f64>
+  %s = math.sin %m : tensor<f64>
+  return %s : tensor<f64>
+}
+
+// Comparisons keep their attributes; ranked (non-scalar) tensors are left alone.
+// CHECK-LABEL: func.func @mixed
+// CHECK: arith.cmpf olt, %{{.*}}, %{{.*}} : f64
+// CHECK: arith.addf %{{.*}}, %{{.*}} : tensor<3xf64>
+func.func @mixed(%a: tensor<f64>, %v: tensor<3xf64>) -> (tensor<i1>, tensor<3xf64>) {
+  %c = arith.cmpf olt, %a, %a : tensor<f64>
+  %w = arith.addf %v, %v : tensor<3xf64>
+  return %c, %w : tensor<i1>, tensor<3xf64>
+}
