@@ -12,6 +12,13 @@ from pennylane.devices import DefaultQubit
 
 
 class KvantQubit(DefaultQubit):
+    """``seed`` (an int) makes sampling inside ``qjit`` reproducible: every execution of a QNode
+    on this device starts its random generator from it."""
+
+    def __init__(self, wires=None, shots=None, seed="global", **kwargs):
+        super().__init__(wires=wires, shots=shots, seed=seed, **kwargs)
+        self.kvant_seed = int(seed) if isinstance(seed, int) and not isinstance(seed, bool) else None
+
     @property
     def name(self):
         return "kvant.qubit"

@@ -12,6 +12,7 @@ from pennylane.ops.op_math.adjoint import create_adjoint_op
 from pennylane.ops.op_math.controlled import create_controlled_op
 
 from kvant.errors import UnsupportedError
+from kvant.tracing.qnode import measure  # noqa: F401  (mid-circuit measurement)
 
 
 def adjoint(fn, lazy=True):
@@ -36,4 +37,3 @@ def _not_yet(name, what):
 value_and_grad = _not_yet("value_and_grad", "it comes with method='auto' differentiation")
 vjp = _not_yet("vjp", "it comes with method='auto' differentiation")
 jvp = _not_yet("jvp", "it comes with method='auto' differentiation")
-measure = _not_yet("measure", "mid-circuit measurement")

@@ -106,20 +106,62 @@ def _state_abstract_eval(*, num_wires):
     return jax_core.ShapedArray((2**num_wires,), np.dtype("complex128")), {quantum_effect}
 
 
+#: ``sample(*dynamic_wires, wires, shots)``: int64[shots, k] basis values of the wires.
+sample_p = Primitive("kvant_sample")
+
+
+@sample_p.def_effectful_abstract_eval
+def _sample_abstract_eval(*, wires, shots):
+    return jax_core.ShapedArray((shots, len(wires)), np.dtype("int64")), {quantum_effect}
+
+
+#: ``counts(wires, shots)``: int64[2^k], how many shots gave each outcome.
+counts_p = Primitive("kvant_counts")
+
+
+@counts_p.def_effectful_abstract_eval
+def _counts_abstract_eval(*, wires, shots):
+    return jax_core.ShapedArray((2 ** len(wires),), np.dtype("int64")), {quantum_effect}
+
+
+#: ``measure(*dynamic_wire, wire, reset, postselect)``: mid-circuit measurement, bool[].
+measure_p = Primitive("kvant_measure")
+
+
+@measure_p.def_effectful_abstract_eval
+def _measure_abstract_eval(*dynamic_wire, wire, reset, postselect):
+    return jax_core.ShapedArray((), np.dtype("bool")), {quantum_effect}
+
+
+#: ``basis_state(bits, wires)`` / ``state_prep(amplitudes, wires)``: state preparation.
+basis_state_p = Primitive("kvant_basis_state")
+basis_state_p.multiple_results = True
+state_prep_p = Primitive("kvant_state_prep")
+state_prep_p.multiple_results = True
+
+
+def _preparation_abstract_eval(data, *, wires):
+    return [], {quantum_effect}
+
+
+basis_state_p.def_effectful_abstract_eval(_preparation_abstract_eval)
+state_prep_p.def_effectful_abstract_eval(_preparation_abstract_eval)
+
+
 # ---------------------------------------------------------------------------------------------
 # Calls
 # ---------------------------------------------------------------------------------------------
 
-#: ``qnode(*consts, *args, jaxpr, num_wires, device, diff_method, name)``: one execution of a
-#: circuit. ``jaxpr`` is a closed JAXPR (constants turned into leading inputs) whose equations
-#: are classical primitives and the quantum primitives above.
+#: ``qnode(*consts, *args, jaxpr, num_wires, device, diff_method, shots, seed, name)``: one
+#: execution of a circuit. ``jaxpr`` is a closed JAXPR (constants turned into leading inputs)
+#: whose equations are classical primitives and the quantum primitives above. ``shots`` is None
+#: for exact results; ``seed`` (or None) seeds sampling at the start of every execution.
 qnode_p = Primitive("kvant_qnode")
 qnode_p.multiple_results = True
 
 
 @qnode_p.def_abstract_eval
-def _qnode_abstract_eval(*args, jaxpr, num_wires, device, diff_method, name):
-    del args, num_wires, device, diff_method, name
+def _qnode_abstract_eval(*args, jaxpr, num_wires, device, diff_method, shots, seed, name):
     return list(jaxpr.out_avals)
 
 

@@ -17,9 +17,11 @@ import jax.numpy as jnp
 import pennylane as qml
 from jax.tree_util import tree_flatten, tree_unflatten
 from pennylane.measurements import (
+    CountsMP,
     ExpectationMP,
     MeasurementProcess,
     ProbabilityMP,
+    SampleMP,
     StateMP,
     VarianceMP,
 )
@@ -28,11 +30,16 @@ from kvant.errors import UnsupportedError
 from kvant.tracing import observables
 from kvant.tracing.gate_table import GATES
 from kvant.tracing.primitives import (
+    basis_state_p,
+    counts_p,
     expval_p,
     gate_p,
+    measure_p,
     probs_p,
     qnode_p,
+    sample_p,
     state_p,
+    state_prep_p,
     unitary_p,
     var_p,
 )
@@ -50,10 +57,11 @@ class QuantumScope:
     bound, so that everything queued before a loop is applied before the loop.
     """
 
-    def __init__(self, name: str, wire_index, num_wires: int):
+    def __init__(self, name: str, wire_index, num_wires: int, shots: int | None):
         self.name = name
         self.wire_index = wire_index
         self.num_wires = num_wires
+        self.shots = shots
         self._queues: list = []
 
     @contextlib.contextmanager
@@ -106,12 +114,8 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
             f"QNode '{_name(qnode)}': kvant needs a device with a fixed number of wires, "
             "e.g. qml.device('kvant.qubit', wires=2)"
         )
-    shots = getattr(qnode, "shots", None) or getattr(device, "shots", None)
-    if shots is not None and getattr(shots, "total_shots", None):
-        raise UnsupportedError(
-            f"QNode '{_name(qnode)}': finite shots are not supported yet; kvant computes exact "
-            "expectation values"
-        )
+    shots = _shots(qnode)
+    seed = getattr(device, "kvant_seed", None)
     diff_method = qnode.diff_method
     if diff_method not in DIFF_METHODS:
         raise ValueError(f"QNode '{_name(qnode)}': unknown diff_method {diff_method!r}")
@@ -136,7 +140,7 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
 
     def circuit(*flat):
         call_args, call_kwargs = tree_unflatten(in_tree, flat)
-        scope = QuantumScope(_name(qnode), wire_index, num_wires)
+        scope = QuantumScope(_name(qnode), wire_index, num_wires, shots)
         with _entered(scope), scope.region():
             result = qnode.func(*call_args, **call_kwargs)
             scope.flush()
@@ -151,8 +155,12 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
                     f"QNode '{_name(qnode)}' must return measurements (qml.expval, qml.probs, "
                     f"...), not {type(leaf).__name__}"
                 )
-            values.append(_emit_measurement(leaf, wire_index, num_wires))
-        return values
+            values.append(_emit_measurement(leaf, scope))
+        flat_values, value_tree = tree_flatten(values)
+        # counts come back as a dict per measurement: the output structure is known only now
+        out_tree_box[-1] = tree_unflatten(out_tree, list(range(len(values)))) if values else None
+        out_tree_box.append(value_tree)
+        return flat_values
 
     jaxpr, consts = trace_subjaxpr(circuit, flat_args, name=_name(qnode))
     outs = qnode_p.bind(
@@ -162,9 +170,24 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
         num_wires=num_wires,
         device=device.name,
         diff_method=diff_method,
+        shots=shots,
+        seed=seed,
         name=_name(qnode),
     )
-    return tree_unflatten(out_tree_box[0], outs)
+    structure, value_tree = out_tree_box
+    values = tree_unflatten(value_tree, outs)
+    if structure is None:
+        return None
+    return jax.tree_util.tree_map(lambda k: values[k], structure)
+
+
+def _shots(qnode) -> int | None:
+    shots = getattr(qnode, "shots", None)
+    if shots is None or not shots.total_shots:
+        return None
+    if shots.has_partitioned_shots:
+        raise UnsupportedError(f"QNode '{_name(qnode)}': shot vectors are not supported yet")
+    return int(shots.total_shots)
 
 
 def _name(qnode) -> str:
@@ -213,6 +236,14 @@ def _emit_operation(op, wire_index, adjoint: bool, ctrl_wires=(), ctrl_values=()
             ctrl_values=ctrl_values,
         )
         return None
+    if isinstance(op, (qml.BasisState, qml.StatePrep)) and not adjoint and not ctrl_wires:
+        if not all(isinstance(w, int) for w in wires):
+            raise UnsupportedError(f"{op.name} on wires computed at run time is not supported")
+        if isinstance(op, qml.BasisState):
+            basis_state_p.bind(jnp.asarray(op.data[0]).astype(jnp.int8), wires=wires)
+        else:
+            state_prep_p.bind(jnp.asarray(op.data[0], dtype=jnp.complex128), wires=wires)
+        return None
     if isinstance(op, qml.QubitUnitary):
         matrix = jnp.asarray(op.data[0], dtype=jnp.complex128)
         static_wires, static_ctrls, dynamic = _split_wires(wires, ctrl_wires)
@@ -254,18 +285,91 @@ def _decompose(op):
         ) from exc
 
 
-def _emit_measurement(mp: MeasurementProcess, wire_index, num_wires: int):
+def _emit_measurement(mp: MeasurementProcess, scope: QuantumScope):
+    """The value of one terminal measurement: exact without shots, estimated from samples of
+    the simulator with shots (as on hardware)."""
+    wire_index, num_wires, shots = scope.wire_index, scope.num_wires, scope.shots
+    if getattr(mp, "mv", None) is not None:
+        raise UnsupportedError(
+            f"{type(mp).__name__} of a mid-circuit measurement value is not supported yet"
+        )
     if isinstance(mp, (ExpectationMP, VarianceMP)):
         if mp.obs is None:
             raise UnsupportedError(f"{type(mp).__name__} without an observable is not supported")
+        if shots is not None:
+            return _sampled_statistic(mp.obs, scope, variance=isinstance(mp, VarianceMP))
         desc, operands = observables.describe(mp.obs, wire_index)
         prim = expval_p if isinstance(mp, ExpectationMP) else var_p
         return prim.bind(*operands, obs=desc)
+    if isinstance(mp, (ProbabilityMP, SampleMP, CountsMP)) and mp.obs is not None:
+        raise UnsupportedError(
+            f"{type(mp).__name__} of an observable is not supported yet; measure wires instead"
+        )
+    wires = tuple(range(num_wires)) if not mp.wires else tuple(wire_index(w) for w in mp.wires)
+    if not all(isinstance(w, int) for w in wires):
+        raise UnsupportedError("measuring wires computed at run time is not supported yet")
     if isinstance(mp, ProbabilityMP):
-        if mp.obs is not None:
-            raise UnsupportedError("qml.probs(op=...) is not supported yet; use qml.probs(wires=...)")
-        wires = tuple(range(num_wires)) if not mp.wires else tuple(wire_index(w) for w in mp.wires)
-        return probs_p.bind(wires=wires)
+        if shots is None:
+            return probs_p.bind(wires=wires)
+        return counts_p.bind(wires=wires, shots=shots).astype(jnp.float64) / shots
+    if isinstance(mp, (SampleMP, CountsMP)):
+        if shots is None:
+            raise ValueError(
+                f"{type(mp).__name__[:-2].lower()} needs shots: decorate the QNode with "
+                f"@qml.set_shots(n) (QNode '{scope.name}')"
+            )
+        if isinstance(mp, SampleMP):
+            samples = sample_p.bind(wires=wires, shots=shots)
+            return samples[:, 0] if len(wires) == 1 else samples
+        counts = counts_p.bind(wires=wires, shots=shots)
+        # PennyLane's dict of outcome bit strings (with every outcome, counted or not)
+        return {format(k, f"0{len(wires)}b"): counts[k] for k in range(2 ** len(wires))}
     if isinstance(mp, StateMP) and type(mp).__name__ == "StateMP":
         return state_p.bind(num_wires=num_wires)
     raise UnsupportedError(f"kvant does not support the measurement {type(mp).__name__} yet")
+
+
+def _sampled_statistic(obs, scope: QuantumScope, variance: bool):
+    """⟨O⟩ (or Var O) estimated from ``shots`` samples: rotate into O's eigenbasis, sample its
+    wires, rotate back, and average O's eigenvalue of each sample. A sum is estimated term by
+    term (as PennyLane does for non-commuting terms)."""
+    if isinstance(obs, (qml.ops.Sum, qml.ops.SProd, qml.ops.LinearCombination)):
+        if variance:
+            raise UnsupportedError("var of a sum of observables with shots is not supported yet")
+        coeffs, terms = obs.terms()
+        return sum(jnp.asarray(c) * _sampled_statistic(t, scope, False) for c, t in zip(coeffs, terms))
+    if len(obs.wires) == 0:  # a constant I(): its value is exactly 1
+        return jnp.asarray(0.0 if variance else 1.0)
+    with qml.QueuingManager.stop_recording():
+        rotation = obs.diagonalizing_gates()
+    for gate in rotation:
+        _emit_operation(gate, scope.wire_index, adjoint=False)
+    wires = tuple(scope.wire_index(w) for w in obs.wires)
+    samples = sample_p.bind(wires=wires, shots=scope.shots)
+    for gate in reversed(rotation):
+        _emit_operation(gate, scope.wire_index, adjoint=True)
+    eigenvalues = jnp.asarray(obs.eigvals(), dtype=jnp.float64)
+    index = samples @ (2 ** jnp.arange(len(wires) - 1, -1, -1))
+    values = eigenvalues[index]
+    mean = jnp.mean(values)
+    return jnp.mean(values**2) - mean**2 if variance else mean
+
+
+def measure(wires, reset=False, postselect=None):
+    """``qml.measure`` inside a QNode traced by kvant: the outcome as a boolean scalar, usable
+    in ``qml.cond`` and in classical code."""
+    scope = current_scope()
+    if scope is None:
+        raise UnsupportedError("qml.measure / kvant.measure is only available inside a QNode")
+    wires = qml.wires.Wires(wires)
+    if len(wires) != 1:
+        raise ValueError(f"measure takes one wire, got {len(wires)}")
+    if postselect not in (None, 0, 1):
+        raise ValueError(f"postselect must be 0, 1 or None, got {postselect!r}")
+    scope.flush()
+    wire = scope.wire_index(wires[0])
+    dynamic = [] if isinstance(wire, int) else [jnp.asarray(wire, dtype=jnp.int64)]
+    return measure_p.bind(
+        *dynamic, wire=wire if isinstance(wire, int) else None, reset=bool(reset),
+        postselect=None if postselect is None else int(postselect),
+    )

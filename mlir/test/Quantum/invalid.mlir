@@ -239,3 +239,43 @@ func.func @state_size(%a: !quantum.bit, %b: !quantum.bit, %c: !quantum.bit) {
   %s = quantum.state %a, %b, %c : tensor<4xcomplex<f64>>
   return
 }
+
+// -----
+
+func.func @basis_state_bits(%bits: tensor<3xi8>, %q: !quantum.bit) {
+  // expected-error @+1 {{needs one bit per qubit: 1 qubit(s), 3 bit(s)}}
+  %q1 = quantum.basis_state(%bits : tensor<3xi8>) %q : !quantum.bit
+  return
+}
+
+// -----
+
+func.func @state_prep_size(%amps: tensor<3xcomplex<f64>>, %q: !quantum.bit) {
+  // expected-error @+1 {{result must hold 2 amplitudes for 1 qubit(s)}}
+  %q1 = quantum.state_prep(%amps : tensor<3xcomplex<f64>>) %q : !quantum.bit
+  return
+}
+
+// -----
+
+func.func @measure_postselect(%q: !quantum.bit) {
+  // expected-error @+1 {{postselect must be 0 or 1, got 2}}
+  %m, %q1 = quantum.measure %q {postselect = 2}
+  return
+}
+
+// -----
+
+func.func @sample_shape(%q: !quantum.bit) {
+  // expected-error @+1 {{result must be tensor<5x1xi64> (shots x qubits)}}
+  %s = quantum.sample %q {shots = 5} : tensor<4x1xi64>
+  return
+}
+
+// -----
+
+func.func @counts_shots(%q: !quantum.bit) {
+  // expected-error @+1 {{needs shots >= 1, got 0}}
+  %c = quantum.counts %q {shots = 0} : tensor<2xi64>
+  return
+}

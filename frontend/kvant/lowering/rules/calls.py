@@ -39,8 +39,12 @@ def _custom_vjp_call(ctx, *args, call_jaxpr, **params):
 
 
 @register("kvant_qnode")
-def _qnode(ctx, *args, jaxpr, num_wires, device, diff_method, name):
+def _qnode(ctx, *args, jaxpr, num_wires, device, diff_method, shots, seed, name):
     def body(block_args):
+        if seed is not None:
+            # every execution samples the same way: reproducible, like the seeded device
+            ir.Operation.create("quantum.set_seed", results=[], attributes={
+                "seed": ir.IntegerAttr.get(ir.IntegerType.get_signless(64), seed)})
         state = QuantumState(num_wires)
         results = ctx.lowering.lower_jaxpr(jaxpr.jaxpr, jaxpr.consts, block_args, quantum=state)
         state.release()
@@ -51,6 +55,8 @@ def _qnode(ctx, *args, jaxpr, num_wires, device, diff_method, name):
         "quantum.device": ir.StringAttr.get(device),
         "quantum.diff_method": ir.StringAttr.get(str(diff_method)),
     }
+    if shots is not None:
+        attributes["quantum.shots"] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), shots)
     symbol = ctx.lowering.function(
         ("qnode", id(jaxpr)), f"qnode_{name}", jaxpr, attributes=attributes, body=body
     )

@@ -214,3 +214,74 @@ def _state_measurement(ctx, *, num_wires):
     return ir.Operation.create(
         "quantum.state", results=[types.tensor_type(ctx.avals_out[0])], operands=qubits
     ).result
+
+
+def _shots_attr(shots):
+    return ir.IntegerAttr.get(ir.IntegerType.get_signless(64), shots)
+
+
+@register("kvant_sample")
+def _sample(ctx, *, wires, shots):
+    state = _state(ctx)
+    qubits = [state.qubit(w) for w in wires]
+    return ir.Operation.create(
+        "quantum.sample", results=[types.tensor_type(ctx.avals_out[0])], operands=qubits,
+        attributes={"shots": _shots_attr(shots)},
+    ).result
+
+
+@register("kvant_counts")
+def _counts(ctx, *, wires, shots):
+    state = _state(ctx)
+    qubits = [state.qubit(w) for w in wires]
+    return ir.Operation.create(
+        "quantum.counts", results=[types.tensor_type(ctx.avals_out[0])], operands=qubits,
+        attributes={"shots": _shots_attr(shots)},
+    ).result
+
+
+@register("kvant_measure")
+def _measure(ctx, *dynamic_wire, wire, reset, postselect):
+    state = _state(ctx)
+    attributes = {}
+    if reset:
+        attributes["reset"] = ir.UnitAttr.get()
+    if postselect is not None:
+        attributes["postselect"] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), postselect)
+    if wire is None:
+        # a run-time wire: measure out of the full register, as for gates on run-time wires
+        index = b.extract_scalar(dynamic_wire[0])
+        state.flush()
+        qubit = _extract(state.register, index)
+    else:
+        qubit = state.qubit(wire)
+    op = ir.Operation.create("quantum.measure", results=[ir.IntegerType.get_signless(1), _t("bit")],
+                             operands=[qubit], attributes=attributes)
+    outcome, new_qubit = op.results
+    if wire is None:
+        state.register = _insert(state.register, index, new_qubit)
+    else:
+        state.qubits[wire] = new_qubit
+    # booleans are bytes in kvant's tensors
+    byte = ir.Operation.create("arith.extui", results=[ir.IntegerType.get_signless(8)],
+                               operands=[outcome]).result
+    return b.from_scalar(byte)
+
+
+def _prepare(ctx, op_name, data, wires):
+    state = _state(ctx)
+    qubits = [state.qubit(w) for w in wires]
+    op = ir.Operation.create(op_name, results=[_t("bit")] * len(qubits), operands=[data] + qubits)
+    for wire, value in zip(wires, op.results):
+        state.qubits[wire] = value
+    return []
+
+
+@register("kvant_basis_state")
+def _basis_state(ctx, bits, *, wires):
+    return _prepare(ctx, "quantum.basis_state", bits, wires)
+
+
+@register("kvant_state_prep")
+def _state_prep(ctx, amplitudes, *, wires):
+    return _prepare(ctx, "quantum.state_prep", amplitudes, wires)

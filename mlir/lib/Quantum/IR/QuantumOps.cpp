@@ -247,3 +247,64 @@ LogicalResult ProbsOp::verify() {
 LogicalResult StateOp::verify() {
   return verifyBasisVector(*this, getState().getType(), getQubits().size(), "amplitudes");
 }
+
+//===----------------------------------------------------------------------------------===//
+// State preparation, sampling and mid-circuit measurement
+//===----------------------------------------------------------------------------------===//
+
+namespace {
+LogicalResult verifySameQubitCount(Operation *op, size_t in, size_t out) {
+  if (in == 0)
+    return op->emitOpError() << "needs at least 1 qubit";
+  if (in != out)
+    return op->emitOpError() << "has " << in << " input qubit(s) but " << out << " result(s)";
+  return success();
+}
+
+LogicalResult verifyShots(Operation *op, int64_t shots) {
+  if (shots < 1)
+    return op->emitOpError() << "needs shots >= 1, got " << shots;
+  return success();
+}
+} // namespace
+
+LogicalResult BasisStateOp::verify() {
+  if (failed(verifySameQubitCount(*this, getInQubits().size(), getOutQubits().size())))
+    return failure();
+  auto type = getBits().getType();
+  if (!type.isDynamicDim(0) && type.getDimSize(0) != static_cast<int64_t>(getInQubits().size()))
+    return emitOpError() << "needs one bit per qubit: " << getInQubits().size()
+                         << " qubit(s), " << type.getDimSize(0) << " bit(s)";
+  return success();
+}
+
+LogicalResult StatePrepOp::verify() {
+  if (failed(verifySameQubitCount(*this, getInQubits().size(), getOutQubits().size())))
+    return failure();
+  return verifyBasisVector(*this, getAmplitudes().getType(), getInQubits().size(), "amplitudes");
+}
+
+LogicalResult MeasureOp::verify() {
+  if (auto postselect = getPostselect(); postselect && *postselect != 0 && *postselect != 1)
+    return emitOpError() << "postselect must be 0 or 1, got " << *postselect;
+  return success();
+}
+
+LogicalResult SampleOp::verify() {
+  if (failed(verifyShots(*this, getShots())))
+    return failure();
+  if (getQubits().empty())
+    return emitOpError() << "needs at least 1 qubit";
+  auto type = getSamples().getType();
+  int64_t k = getQubits().size();
+  if (type.getDimSize(0) != getShots() || type.getDimSize(1) != k)
+    return emitOpError() << "result must be tensor<" << getShots() << "x" << k
+                         << "xi64> (shots x qubits), got " << type;
+  return success();
+}
+
+LogicalResult CountsOp::verify() {
+  if (failed(verifyShots(*this, getShots())))
+    return failure();
+  return verifyBasisVector(*this, getCounts().getType(), getQubits().size(), "counts");
+}

@@ -456,6 +456,109 @@ struct StateLowering : OpConversionPattern<StateOp> {
 };
 
 //===----------------------------------------------------------------------------------===//
+// State preparation, sampling and mid-circuit measurement
+//===----------------------------------------------------------------------------------===//
+
+struct SetSeedLowering : OpConversionPattern<SetSeedOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(SetSeedOp op, OpAdaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    // void kvant_rt_set_seed(uint64_t seed)
+    auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_set_seed", {i64Type(getContext())}, {});
+    func::CallOp::create(rewriter, op.getLoc(), fn,
+                         ValueRange{constI64(rewriter, op.getLoc(), op.getSeed())});
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct BasisStateLowering : OpConversionPattern<BasisStateOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(BasisStateOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Type i64 = i64Type(getContext()), ptr = ptrType(getContext());
+    Location loc = op.getLoc();
+    // void kvant_rt_basis_state(const int8_t *bits, const int64_t *wires, int64_t num_wires)
+    auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_basis_state", {ptr, ptr, i64}, {});
+    Value bits = matrixBuffer(rewriter, loc, adaptor.getBits());
+    Value wires = stackArray(rewriter, loc, i64, adaptor.getInQubits(), 0);
+    func::CallOp::create(rewriter, loc, fn,
+                         ValueRange{pointerTo(rewriter, loc, bits), wires,
+                                    constI64(rewriter, loc, adaptor.getInQubits().size())});
+    rewriter.replaceOp(op, adaptor.getInQubits());
+    return success();
+  }
+};
+
+struct StatePrepLowering : OpConversionPattern<StatePrepOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(StatePrepOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Type i64 = i64Type(getContext()), ptr = ptrType(getContext());
+    Location loc = op.getLoc();
+    // void kvant_rt_state_prep(const double *amplitudes, int64_t num_amplitudes,
+    //                          const int64_t *wires, int64_t num_wires)
+    auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_state_prep", {ptr, i64, ptr, i64}, {});
+    auto type = cast<RankedTensorType>(adaptor.getAmplitudes().getType());
+    Value amplitudes = matrixBuffer(rewriter, loc, adaptor.getAmplitudes());
+    Value wires = stackArray(rewriter, loc, i64, adaptor.getInQubits(), 0);
+    func::CallOp::create(rewriter, loc, fn,
+                         ValueRange{pointerTo(rewriter, loc, amplitudes),
+                                    constI64(rewriter, loc, type.getDimSize(0)), wires,
+                                    constI64(rewriter, loc, adaptor.getInQubits().size())});
+    rewriter.replaceOp(op, adaptor.getInQubits());
+    return success();
+  }
+};
+
+struct MeasureLowering : OpConversionPattern<MeasureOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(MeasureOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Type i64 = i64Type(getContext()), i8 = i8Type(getContext());
+    Location loc = op.getLoc();
+    // int8_t kvant_rt_measure(int64_t wire, int8_t reset, int8_t postselect)
+    auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_measure", {i64, i8, i8}, {i8});
+    int64_t postselect = op.getPostselect() ? *op.getPostselect() : -1;
+    Value outcome = func::CallOp::create(
+                        rewriter, loc, fn,
+                        ValueRange{adaptor.getInQubit(),
+                                   constI8(rewriter, loc, op.getReset() ? 1 : 0),
+                                   constI8(rewriter, loc, postselect)})
+                        .getResult(0);
+    Value bit = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ne, outcome,
+                                      constI8(rewriter, loc, 0));
+    rewriter.replaceOp(op, ValueRange{bit, adaptor.getInQubit()});
+    return success();
+  }
+};
+
+/// sample / counts: the runtime fills a fresh buffer for `shots` shots of `qubits`.
+template <typename OpTy>
+struct ShotsMeasurementLowering : OpConversionPattern<OpTy> {
+  ShotsMeasurementLowering(const TypeConverter &converter, MLIRContext *ctx, StringRef callee)
+      : OpConversionPattern<OpTy>(converter, ctx), callee(callee) {}
+  LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Type i64 = i64Type(op.getContext()), ptr = ptrType(op.getContext());
+    Location loc = op.getLoc();
+    // void kvant_rt_sample(int64_t *out, int64_t shots, const int64_t *wires, int64_t n)
+    // void kvant_rt_counts(int64_t *counts_out, int64_t shots, const int64_t *wires, int64_t n)
+    auto fn = getRuntimeFunc(rewriter, op, callee, {ptr, i64, ptr, i64}, {});
+    Type tensorType = op.getType();
+    Value buffer = resultBuffer(rewriter, loc, tensorType);
+    Value wires = stackArray(rewriter, loc, i64, adaptor.getQubits(), 0);
+    func::CallOp::create(rewriter, loc, fn,
+                         ValueRange{pointerTo(rewriter, loc, buffer),
+                                    constI64(rewriter, loc, op.getShots()), wires,
+                                    constI64(rewriter, loc, adaptor.getQubits().size())});
+    rewriter.replaceOp(op, adoptBuffer(rewriter, loc, tensorType, buffer));
+    return success();
+  }
+  StringRef callee;
+};
+
+//===----------------------------------------------------------------------------------===//
 // The pass
 //===----------------------------------------------------------------------------------===//
 
@@ -487,8 +590,11 @@ struct ConvertQuantumToRuntimePass
     RewritePatternSet patterns(ctx);
     patterns.add<AllocLowering, DeallocLowering, ExtractLowering, InsertLowering,
                  CustomLowering, UnitaryLowering, NamedObsLowering, TensorObsLowering,
-                 HermitianLowering, HamiltonianLowering, ProbsLowering, StateLowering>(
+                 HermitianLowering, HamiltonianLowering, ProbsLowering, StateLowering,
+                 SetSeedLowering, BasisStateLowering, StatePrepLowering, MeasureLowering>(
         converter, ctx);
+    patterns.add<ShotsMeasurementLowering<SampleOp>>(converter, ctx, "kvant_rt_sample");
+    patterns.add<ShotsMeasurementLowering<CountsOp>>(converter, ctx, "kvant_rt_counts");
     patterns.add<ScalarMeasurementLowering<ExpvalOp>>(converter, ctx, "kvant_rt_expval");
     patterns.add<ScalarMeasurementLowering<VarOp>>(converter, ctx, "kvant_rt_var");
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns, converter);

@@ -184,4 +184,70 @@ def Quantum_StateOp : Quantum_Op<"state"> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------------------===//
+// State preparation, sampling and mid-circuit measurement
+//===----------------------------------------------------------------------------------===//
+
+def Quantum_SetSeedOp : Quantum_Op<"set_seed"> {
+  let summary = "Seed the generator behind sample, counts and measure (this thread)";
+  let arguments = (ins I64Attr:$seed);
+  let assemblyFormat = "`(` $seed `)` attr-dict";
+}
+
+def Quantum_BasisStateOp : Quantum_Op<"basis_state"> {
+  let summary = "Prepare the basis state `bits` (0/1 bytes, one per qubit) on `in_qubits`";
+  let description = [{
+    Like PennyLane's BasisState at the start of a circuit: the previous state of the register is
+    discarded; every other qubit is |0>.
+  }];
+  let arguments = (ins 1DTensorOf<[I8]>:$bits, Variadic<Quantum_BitType>:$in_qubits);
+  let results = (outs Variadic<Quantum_BitType>:$out_qubits);
+  let assemblyFormat = "`(` $bits `:` type($bits) `)` $in_qubits attr-dict `:` type($out_qubits)";
+  let hasVerifier = 1;
+}
+
+def Quantum_StatePrepOp : Quantum_Op<"state_prep"> {
+  let summary = "Prepare the normalised state `amplitudes` (2^k of them) on `in_qubits`";
+  let description = [{
+    Like PennyLane's StatePrep at the start of a circuit: the previous state of the register is
+    discarded; every other qubit is |0>; the first qubit is the most significant bit.
+  }];
+  let arguments = (ins 1DTensorOf<[Complex<F64>]>:$amplitudes,
+                       Variadic<Quantum_BitType>:$in_qubits);
+  let results = (outs Variadic<Quantum_BitType>:$out_qubits);
+  let assemblyFormat = [{
+    `(` $amplitudes `:` type($amplitudes) `)` $in_qubits attr-dict `:` type($out_qubits)
+  }];
+  let hasVerifier = 1;
+}
+
+def Quantum_MeasureOp : Quantum_Op<"measure"> {
+  let summary = "Mid-circuit measurement in the computational basis";
+  let description = [{
+    The state collapses to the outcome (`mres`). `reset` returns the qubit to |0> afterwards;
+    `postselect` (0 or 1) forces that outcome, renormalising the state.
+  }];
+  let arguments = (ins Quantum_BitType:$in_qubit, UnitAttr:$reset,
+                       OptionalAttr<I64Attr>:$postselect);
+  let results = (outs I1:$mres, Quantum_BitType:$out_qubit);
+  let assemblyFormat = "$in_qubit (`reset` $reset^)? attr-dict";
+  let hasVerifier = 1;
+}
+
+def Quantum_SampleOp : Quantum_Op<"sample"> {
+  let summary = "`shots` samples of the basis values (0/1) of `qubits`: tensor<shots x k x i64>";
+  let arguments = (ins Variadic<Quantum_BitType>:$qubits, I64Attr:$shots);
+  let results = (outs 2DTensorOf<[I64]>:$samples);
+  let assemblyFormat = "$qubits attr-dict `:` type($samples)";
+  let hasVerifier = 1;
+}
+
+def Quantum_CountsOp : Quantum_Op<"counts"> {
+  let summary = "How many of `shots` samples gave each of the 2^k outcomes of `qubits`";
+  let arguments = (ins Variadic<Quantum_BitType>:$qubits, I64Attr:$shots);
+  let results = (outs 1DTensorOf<[I64]>:$counts);
+  let assemblyFormat = "$qubits attr-dict `:` type($counts)";
+  let hasVerifier = 1;
+}
+
 #endif // KVANT_QUANTUM_OPS_TD
