@@ -248,3 +248,29 @@ def test_adjoint_and_ctrl_of_quantum_functions():
     want = make("default.qubit")(0.7)
     assert np.count_nonzero(np.abs(want) > 1e-3) > 2  # a state that exercises the gates
     np.testing.assert_allclose(got, want, atol=1e-12)
+
+
+def test_static_arguments_by_position_and_name():
+    traces = []
+
+    @kvant.qjit(static_argnums=1, static_argnames="layers")
+    def f(x, n, layers=1):
+        traces.append((n, layers))
+        total = x
+        for _ in range(n * layers):  # Python control flow on static values unrolls
+            total = jnp.sin(total)
+        return total
+
+    def expected(x, k):
+        for _ in range(k):
+            x = np.sin(x)
+        return x
+
+    assert abs(float(f(0.5, 2)) - expected(0.5, 2)) < 1e-12
+    assert abs(float(f(0.7, 2)) - expected(0.7, 2)) < 1e-12
+    assert abs(float(f(0.5, 2, layers=3)) - expected(0.5, 6)) < 1e-12
+    assert abs(float(f(0.5, 3)) - expected(0.5, 3)) < 1e-12
+    assert traces == [(2, 1), (2, 3), (3, 1)]  # a new static value retraces; same one does not
+
+    g = kvant.qjit(lambda x, layers: x * layers, static_argnames=["layers"])
+    assert float(g(2.0, 3)) == 6.0 and float(g(2.0, layers=4)) == 8.0

@@ -54,15 +54,25 @@ def _abstract_leaf(x):
 class QJIT:
     """A function compiled by kvant; see :func:`qjit`."""
 
-    def __init__(self, fn: Callable, *, static_argnums=(), keep_intermediate: bool = False,
-                 opt_level: int = 2):
+    def __init__(self, fn: Callable, *, static_argnums=(), static_argnames=(),
+                 keep_intermediate: bool = False, opt_level: int = 2):
         if not callable(fn):
             raise TypeError(f"qjit needs a callable, got {type(fn).__name__}")
         functools.update_wrapper(self, fn)
         self.original_function = fn
         if isinstance(static_argnums, int):
             static_argnums = (static_argnums,)
-        self.static_argnums = tuple(sorted(static_argnums))
+        if isinstance(static_argnames, str):
+            static_argnames = (static_argnames,)
+        self.static_argnames = frozenset(static_argnames)
+        # A name in static_argnames also makes its parameter static when passed by position.
+        try:
+            positional = [p.name for p in inspect.signature(fn).parameters.values()
+                          if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        except (TypeError, ValueError):
+            positional = []
+        self._named_positions = {positional.index(n) for n in static_argnames if n in positional}
+        self.static_argnums = tuple(sorted(set(static_argnums) | self._named_positions))
         self.keep_intermediate = keep_intermediate
         self.opt_level = opt_level
         self._programs: dict = {}
@@ -105,6 +115,13 @@ class QJIT:
 
     def _program_for(self, args, kwargs):
         static, dynamic = self._split_static(args)
+        static_kwargs = tuple(sorted((k, v) for k, v in kwargs.items() if k in self.static_argnames))
+        kwargs = {k: v for k, v in kwargs.items() if k not in self.static_argnames}
+        static = (static, static_kwargs)
+        try:
+            hash(static)
+        except TypeError:
+            raise TypeError("static arguments must be hashable") from None
         flat, in_tree = tree_flatten((dynamic, kwargs))
         signature = (in_tree, static, tuple(_abstract_leaf(x) for x in flat))
         program = self._programs.get(signature)
@@ -116,13 +133,9 @@ class QJIT:
 
     def _split_static(self, args):
         for i in self.static_argnums:
-            if i >= len(args):
+            if i >= len(args) and i not in self._named_positions:
                 raise ValueError(f"static_argnums names argument {i}, but only {len(args)} were given")
-        static = tuple((i, args[i]) for i in self.static_argnums)
-        try:
-            hash(static)
-        except TypeError:
-            raise TypeError("static arguments must be hashable") from None
+        static = tuple((i, args[i]) for i in self.static_argnums if i < len(args))
         dynamic = tuple(a for i, a in enumerate(args) if i not in self.static_argnums)
         return static, dynamic
 
@@ -141,9 +154,12 @@ class QJIT:
         specs = [jax.ShapeDtypeStruct(*_abstract_leaf(x)) for x in flat]
         out_tree_box = []
 
+        static_args, static_kwargs = static
+
         def flat_fn(*flat_args):
             dyn, kw = tree_unflatten(in_tree, flat_args)
-            result = self.original_function(*self._merge_static(static, dyn), **kw)
+            result = self.original_function(*self._merge_static(static_args, dyn), **kw,
+                                            **dict(static_kwargs))
             leaves, out_tree = tree_flatten(result)
             out_tree_box.append(out_tree)
             return leaves
@@ -185,8 +201,8 @@ def _annotated_specs(fn):
     return specs or None
 
 
-def qjit(fn=None, *, static_argnums=(), keep_intermediate: bool = False, opt_level: int = 2,
-         **unsupported):
+def qjit(fn=None, *, static_argnums=(), static_argnames=(), keep_intermediate: bool = False,
+         opt_level: int = 2, **unsupported):
     """Compile a hybrid quantum-classical function with kvant.
 
     Usable as ``@qjit``, ``@qjit(static_argnums=...)`` and ``qjit(fn=f)`` (PennyLane's
@@ -194,7 +210,8 @@ def qjit(fn=None, *, static_argnums=(), keep_intermediate: bool = False, opt_lev
     """
     if unsupported:
         raise TypeError(f"kvant.qjit got unsupported options: {', '.join(sorted(unsupported))}")
-    options = dict(static_argnums=static_argnums, keep_intermediate=keep_intermediate,
+    options = dict(static_argnums=static_argnums, static_argnames=static_argnames,
+                   keep_intermediate=keep_intermediate,
                    opt_level=opt_level)
     if fn is None:
         return lambda f: QJIT(f, **options)
