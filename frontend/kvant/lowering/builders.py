@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from mlir import ir
 from mlir.dialects import arith, linalg, tensor
+from mlir.dialects import complex as complex_dialect
 
 from kvant.lowering import types
 
@@ -17,6 +18,10 @@ def tensor_of(shape, elt: ir.Type) -> ir.RankedTensorType:
     return ir.RankedTensorType.get(list(shape), elt)
 
 
+def is_complex_type(elt: ir.Type) -> bool:
+    return isinstance(elt, ir.ComplexType)
+
+
 def scalar_attr(elt: ir.Type, value) -> ir.Attribute:
     if isinstance(elt, ir.IntegerType):
         return ir.IntegerAttr.get(elt, int(value))
@@ -25,11 +30,37 @@ def scalar_attr(elt: ir.Type, value) -> ir.Attribute:
 
 def full(shape, elt: ir.Type, value) -> ir.Value:
     ttype = tensor_of(shape, elt)
+    if is_complex_type(elt):
+        # no splat attribute for complex numbers in the Python API: spell out the elements
+        dtype = np.complex128 if ir.F64Type.isinstance(ir.ComplexType(elt).element_type) else np.complex64
+        attr = ir.DenseElementsAttr.get(np.full(list(shape), value, dtype=dtype), type=ttype)
+        return arith.ConstantOp(ttype, attr).result
     return arith.ConstantOp(ttype, ir.DenseElementsAttr.get_splat(ttype, scalar_attr(elt, value))).result
 
 
 def scalar_constant(elt: ir.Type, value) -> ir.Value:
+    if is_complex_type(elt):
+        part = ir.ComplexType(elt).element_type
+        value = complex(value)
+        parts = ir.ArrayAttr.get([scalar_attr(part, value.real), scalar_attr(part, value.imag)])
+        return complex_dialect.ConstantOp(elt, parts).result
     return arith.ConstantOp(elt, scalar_attr(elt, value)).result
+
+
+def index_constant(value: int) -> ir.Value:
+    return arith.ConstantOp(ir.IndexType.get(), int(value)).result
+
+
+def to_index(value: ir.Value) -> ir.Value:
+    """An integer scalar as an MLIR ``index``."""
+    return arith.IndexCastOp(ir.IndexType.get(), value).result
+
+
+def create(name: str, result_type: ir.Type, operands, attributes=None) -> ir.Value:
+    """The single result of a generic op ``name`` (for ops picked by element type at run time)."""
+    return ir.Operation.create(
+        name, results=[result_type], operands=list(operands), attributes=attributes or {}
+    ).result
 
 
 def extract_scalar(value: ir.Value) -> ir.Value:
@@ -134,8 +165,14 @@ def value_of(built) -> ir.Value:
 
 
 def elementwise(result_type, inputs, body):
-    """A parallel ``linalg.generic`` over same-shaped tensors; ``body(*scalars) -> scalar``."""
+    """A parallel ``linalg.generic`` over same-shaped tensors; ``body(*scalars) -> scalar``.
+
+    On rank-0 tensors (JAX scalars, e.g. gate angles) the body is built as plain scalar code
+    between ``tensor.extract`` and ``tensor.from_elements``, which canonicalization folds
+    away: no loop and no buffer per operation."""
     rank = len(result_type.shape)
+    if rank == 0:
+        return from_scalar(body(*[extract_scalar(v) for v in inputs]))
     init = empty(result_type.shape, result_type.element_type)
     maps = [affine_map(rank, range(rank))] * (len(inputs) + 1)
 
@@ -147,12 +184,31 @@ def elementwise(result_type, inputs, body):
 
 def generic(result_type, inputs, init, maps, iterators, body):
     """A ``linalg.generic`` with one output; ``body(*block_args) -> yielded value``."""
-    op = linalg.GenericOp([result_type], inputs, [init], ir.ArrayAttr.get(maps), iterator_types(iterators))
-    elts = [ranked(v).element_type for v in list(inputs) + [init]]
+    (result,) = generic_multi([result_type], inputs, [init], maps, iterators, lambda *a: [body(*a)])
+    return result
+
+
+def generic_multi(result_types, inputs, inits, maps, iterators, body) -> list:
+    """A ``linalg.generic`` with several outputs; ``body(*block_args) -> list of yielded values``
+    (block arguments: one scalar per input, then one per output's current value)."""
+    op = linalg.GenericOp(list(result_types), list(inputs), list(inits), ir.ArrayAttr.get(maps),
+                          iterator_types(iterators))
+    elts = [ranked(v).element_type for v in list(inputs) + list(inits)]
     block = op.regions[0].blocks.append(*elts)
     with ir.InsertionPoint(block):
-        linalg.YieldOp([body(*block.arguments)])
-    return op.result
+        linalg.YieldOp(list(body(*block.arguments)))
+    return list(op.results)
+
+
+def loop_index(dim: int) -> ir.Value:
+    """Inside a ``linalg.generic`` body: the current value of loop dimension ``dim``."""
+    return linalg.IndexOp(ir.IntegerAttr.get(ir.IntegerType.get_signless(64), dim)).result
+
+
+def affine_map_exprs(num_dims: int, exprs) -> ir.AffineMapAttr:
+    """An affine map from ``num_dims`` loop dims to the given results (ints are loop dims)."""
+    exprs = [ir.AffineDimExpr.get(e) if isinstance(e, int) else e for e in exprs]
+    return ir.AffineMapAttr.get(ir.AffineMap.get(num_dims, 0, exprs))
 
 
 def match_element_ops(dtype, float_op: str, int_op: str, uint_op: str | None = None) -> str:

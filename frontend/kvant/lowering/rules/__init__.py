@@ -1,3 +1,5 @@
 """Lowering rules; importing this package fills ``kvant.lowering.registry.RULES``."""
 
-from kvant.lowering.rules import calls, control_flow, elementwise, quantum, structural  # noqa: F401
+from kvant.lowering.rules import (  # noqa: F401
+    calls, control_flow, cumulative, elementwise, lax_control_flow, quantum, scatter, sorting, structural,
+)

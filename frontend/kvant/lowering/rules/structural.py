@@ -75,53 +75,210 @@ def _slice(ctx, x, *, start_indices, limit_indices, strides):
     ).result
 
 
+@register("split")
+def _split(ctx, x, *, sizes, axis):
+    """``jnp.split``: consecutive slices of the given sizes along ``axis``."""
+    shape = list(ctx.avals_in[0].shape)
+    pieces, start = [], 0
+    for aval, size in zip(ctx.avals_out, sizes):
+        offsets = [start if d == axis else 0 for d in range(len(shape))]
+        pieces.append(tensor.ExtractSliceOp(
+            types.tensor_type(aval), x, [], [], [], offsets, list(aval.shape), [1] * len(shape)
+        ).result)
+        start += int(size)
+    return pieces
+
+
+@register("platform_index")
+def _platform_index(ctx, *, platforms, has_default=None):
+    """Which branch of ``lax.platform_dependent`` runs: kvant compiles for the CPU."""
+    for k, names in enumerate(platforms):
+        if names is not None and "cpu" in names:
+            break
+    else:
+        defaults = [k for k, names in enumerate(platforms) if names is None]
+        if not defaults:
+            raise UnsupportedError("this program has no code for the CPU")
+        k = defaults[0]
+    from kvant.lowering.core import constant
+
+    return constant(np.int32(k), ctx.avals_out[0])
+
+
 @register("concatenate")
 def _concatenate(ctx, *xs, dimension):
     out_type = types.tensor_type(ctx.avals_out[0])
     return tensor.ConcatOp(out_type, dimension, list(xs)).result
 
 
-def _reduction(prim, float_init, int_init, float_op, int_op):
+#: prim -> ((float op, signed int op, unsigned/bool op, complex op), initial value for a dtype)
+_REDUCTIONS = {
+    "reduce_sum": (("arith.addf", "arith.addi", "arith.addi", "complex.add"), lambda dt: 0),
+    "reduce_prod": (("arith.mulf", "arith.muli", "arith.muli", "complex.mul"), lambda dt: 1),
+    # maximumf/minimumf propagate NaN, as XLA's reductions do
+    "reduce_max": (("arith.maximumf", "arith.maxsi", "arith.maxui", None),
+                   lambda dt: -np.inf if types.is_float(dt) else _int_bounds(dt)[0]),
+    "reduce_min": (("arith.minimumf", "arith.minsi", "arith.minui", None),
+                   lambda dt: np.inf if types.is_float(dt) else _int_bounds(dt)[1]),
+    # booleans are 0/1 bytes, so the bitwise ops are the logical ones
+    "reduce_and": ((None, "arith.andi", "arith.andi", None), lambda dt: 1 if types.is_bool(dt) else -1),
+    "reduce_or": ((None, "arith.ori", "arith.ori", None), lambda dt: 0),
+    "reduce_xor": ((None, "arith.xori", "arith.xori", None), lambda dt: 0),
+}
+
+
+def _int_bounds(dtype):
+    """(lowest, highest) value of an integer or boolean dtype."""
+    if types.is_bool(dtype):
+        return 0, 1
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max)
+
+
+def _element_op(ops, dtype):
+    """Pick from (float, signed, unsigned/bool, complex) ops by dtype; None if unsupported."""
+    if types.is_complex(dtype):
+        return ops[3]
+    if types.is_float(dtype):
+        return ops[0]
+    return ops[2] if types.is_unsigned(dtype) or types.is_bool(dtype) else ops[1]
+
+
+def _reduction(prim, ops, initial):
     @register(prim)
     def rule(ctx, x, *, axes, out_sharding=None):
-        aval = ctx.avals_in[0]
-        if types.is_complex(aval.dtype):
-            raise UnsupportedError(f"'{prim}' on complex arrays is not supported yet")
-        is_f = types.is_float(aval.dtype)
-        elt = b.ranked(x).element_type
-        out_shape = ctx.avals_out[0].shape
+        dtype = np.dtype(ctx.avals_in[0].dtype)
+        op = _element_op(ops, dtype)
+        if op is None:
+            raise UnsupportedError(f"'{prim}' on {dtype} arrays is not supported")
         if not axes:
             return x
-        init = b.filled(out_shape, elt, float_init if is_f else int_init(aval.dtype))
-        op = linalg.ReduceOp([types.tensor_type(ctx.avals_out[0])], [x], [init], list(axes))
-        block = op.regions[0].blocks.append(elt, elt)
+        elt = b.ranked(x).element_type
+        init = b.filled(ctx.avals_out[0].shape, elt, initial(dtype))
+        red = linalg.ReduceOp([types.tensor_type(ctx.avals_out[0])], [x], [init], list(axes))
+        block = red.regions[0].blocks.append(elt, elt)
         with ir.InsertionPoint(block):
-            name = float_op if is_f else int_op
-            combined = ir.Operation.create(name, results=[elt], operands=list(block.arguments)).result
-            linalg.YieldOp([combined])
-        return op.result
+            linalg.YieldOp([b.create(op, elt, block.arguments)])
+        return red.result
 
     return rule
 
 
-_reduction("reduce_sum", 0.0, lambda dt: 0, "arith.addf", "arith.addi")
-_reduction("reduce_prod", 1.0, lambda dt: 1, "arith.mulf", "arith.muli")
-_reduction("reduce_max", -np.inf, lambda dt: np.iinfo(dt).min if not types.is_bool(dt) else 0,
-           "arith.maximumf", "arith.maxsi")
-_reduction("reduce_min", np.inf, lambda dt: np.iinfo(dt).max if not types.is_bool(dt) else 1,
-           "arith.minimumf", "arith.minsi")
+for _prim, (_ops, _initial) in _REDUCTIONS.items():
+    _reduction(_prim, _ops, _initial)
+
+
+def _arg_reduction(prim, float_better, int_better, uint_better, initial):
+    """argmax/argmin along one axis: a reduction carrying (best value, its index). A strictly
+    better value replaces the best, so ties keep the first index; NaN counts as better than
+    any number (XLA's convention), so the first NaN wins."""
+
+    @register(prim)
+    def rule(ctx, x, *, axes, index_dtype):
+        dtype = np.dtype(ctx.avals_in[0].dtype)
+        if types.is_complex(dtype):
+            raise UnsupportedError(f"'{prim}' on complex arrays is not supported")
+        (axis,) = axes
+        shape = ctx.avals_in[0].shape
+        rank = len(shape)
+        out_shape = ctx.avals_out[0].shape
+        elt = b.ranked(x).element_type
+        idx_type = types.tensor_type(ctx.avals_out[0])
+        idx_elt = idx_type.element_type
+        kept = [d for d in range(rank) if d != axis]
+        maps = [b.affine_map(rank, range(rank)), b.affine_map(rank, kept), b.affine_map(rank, kept)]
+        iters = ["reduction" if d == axis else "parallel" for d in range(rank)]
+        inits = [b.filled(out_shape, elt, initial(dtype)), b.filled(out_shape, idx_elt, 0)]
+
+        def body(v, best, best_idx):
+            if types.is_float(dtype):
+                unordered = arith.CmpFOp(arith.CmpFPredicate.UNO, v, v).result
+                best_is_number = arith.CmpFOp(arith.CmpFPredicate.ORD, best, best).result
+                take = arith.OrIOp(
+                    arith.CmpFOp(getattr(arith.CmpFPredicate, float_better), v, best).result,
+                    arith.AndIOp(unordered, best_is_number).result,
+                ).result
+            else:
+                pred = uint_better if types.is_unsigned(dtype) or types.is_bool(dtype) else int_better
+                take = arith.CmpIOp(getattr(arith.CmpIPredicate, pred), v, best).result
+            i = arith.IndexCastOp(idx_elt, b.loop_index(axis)).result
+            return [arith.SelectOp(take, v, best).result, arith.SelectOp(take, i, best_idx).result]
+
+        _, indices = b.generic_multi([b.tensor_of(out_shape, elt), idx_type], [x], inits, maps, iters, body)
+        return indices
+
+    return rule
+
+
+_arg_reduction("argmax", "OGT", "sgt", "ugt",
+               lambda dt: -np.inf if types.is_float(dt) else _int_bounds(dt)[0])
+_arg_reduction("argmin", "OLT", "slt", "ult",
+               lambda dt: np.inf if types.is_float(dt) else _int_bounds(dt)[1])
+
+
+@register("rev")
+def _rev(ctx, x, *, dimensions):
+    """Reverse along ``dimensions``: read the input at (n - 1 - i) there."""
+    shape = ctx.avals_in[0].shape
+    rank = len(shape)
+    exprs = [ir.AffineConstantExpr.get(shape[d] - 1) - ir.AffineDimExpr.get(d) if d in dimensions else d
+             for d in range(rank)]
+    maps = [b.affine_map_exprs(rank, exprs), b.affine_map(rank, range(rank))]
+    out_type = types.tensor_type(ctx.avals_out[0])
+    init = b.empty(shape, out_type.element_type)
+    return b.generic(out_type, [x], init, maps, ["parallel"] * rank, lambda v, _: v)
+
+
+@register("pad")
+def _pad(ctx, x, padding_value, *, padding_config):
+    """``lax.pad``: (low, high, interior) per dimension, low/high possibly negative (cropping).
+
+    A ``tensor.generate`` reads, for each output position o, operand position
+    (o - low) / (interior + 1) when that is a whole in-range number, else the padding value;
+    the read index is clamped so that it is always valid. One form for every case, where
+    ``tensor.pad`` covers neither interior nor negative padding."""
+    in_shape = ctx.avals_in[0].shape
+    out_type = types.tensor_type(ctx.avals_out[0])
+    pad = b.extract_scalar(padding_value)
+    if 0 in in_shape:
+        return b.broadcast_scalar(padding_value, out_type.shape)
+    index = ir.IndexType.get()
+    gen = tensor.GenerateOp(out_type, [])
+    block = gen.regions[0].blocks.append(*([index] * len(in_shape)))
+    with ir.InsertionPoint(block):
+        inside = None
+        source = []
+        for o, n, (low, _high, interior) in zip(block.arguments, in_shape, padding_config):
+            t = arith.SubIOp(o, _index_constant(low)).result
+            step = _index_constant(interior + 1)
+            q = arith.DivSIOp(arith.MaxSIOp(t, _index_constant(0)).result, step).result
+            ok = arith.AndIOp(
+                arith.CmpIOp(arith.CmpIPredicate.sge, t, _index_constant(0)).result,
+                arith.CmpIOp(arith.CmpIPredicate.slt, q, _index_constant(n)).result,
+            ).result
+            if interior:
+                on_grid = arith.CmpIOp(arith.CmpIPredicate.eq, arith.RemSIOp(t, step).result,
+                                       _index_constant(0)).result
+                ok = arith.AndIOp(ok, on_grid).result
+            inside = ok if inside is None else arith.AndIOp(inside, ok).result
+            source.append(arith.MinSIOp(q, _index_constant(n - 1)).result)
+        value = tensor.ExtractOp(x, source).result
+        tensor.YieldOp(arith.SelectOp(inside, value, pad).result)
+    return gen.result
 
 
 @register("dot_general")
 def _dot_general(ctx, lhs, rhs, *, dimension_numbers, precision=None, preferred_element_type=None,
                  out_sharding=None):
+    """One ``linalg.generic``: loops over batch, lhs-free, rhs-free (the output's dims, in
+    this order as in XLA) and contracted dims; operands of another dtype than the result (a
+    ``preferred_element_type``) are converted inside the loop body."""
+    from kvant.lowering.rules.elementwise import _convert_scalar
+
     (lc, rc), (lb, rb) = dimension_numbers
     la, ra = ctx.avals_in
-    if types.is_complex(la.dtype) or types.is_complex(ra.dtype):
-        raise UnsupportedError("dot_general on complex arrays is not supported yet")
     lf = [d for d in range(la.ndim) if d not in lc and d not in lb]
     rf = [d for d in range(ra.ndim) if d not in rc and d not in rb]
-    # Loop dims: batch, lhs free, rhs free (the output's), then the contracted ones.
     nb, nlf, nrf, nc = len(lb), len(lf), len(rf), len(lc)
     n = nb + nlf + nrf + nc
     lhs_map = [0] * la.ndim
@@ -135,19 +292,21 @@ def _dot_general(ctx, lhs, rhs, *, dimension_numbers, precision=None, preferred_
     for i, (l, r) in enumerate(zip(lc, rc)):
         lhs_map[l], rhs_map[r] = nb + nlf + nrf + i, nb + nlf + nrf + i
     out_aval = ctx.avals_out[0]
+    out_dtype = np.dtype(out_aval.dtype)
     out_type = types.tensor_type(out_aval)
     elt = out_type.element_type
-    is_f = types.is_float(out_aval.dtype)
-    init = b.filled(out_aval.shape, elt, 0.0 if is_f else 0)
-    if np.dtype(la.dtype) != np.dtype(out_aval.dtype) or np.dtype(ra.dtype) != np.dtype(out_aval.dtype):
-        raise UnsupportedError("dot_general with mixed element types is not supported yet")
+    if types.is_bool(out_dtype):
+        raise UnsupportedError("dot_general on boolean arrays is not supported")
+    mul = _element_op(("arith.mulf", "arith.muli", "arith.muli", "complex.mul"), out_dtype)
+    add = _element_op(("arith.addf", "arith.addi", "arith.addi", "complex.add"), out_dtype)
+    init = b.filled(out_aval.shape, elt, 0)
     maps = [b.affine_map(n, lhs_map), b.affine_map(n, rhs_map), b.affine_map(n, range(nb + nlf + nrf))]
     iters = ["parallel"] * (nb + nlf + nrf) + ["reduction"] * nc
-    mul, add = ("arith.mulf", "arith.addf") if is_f else ("arith.muli", "arith.addi")
 
     def body(x, y, acc):
-        prod = ir.Operation.create(mul, results=[elt], operands=[x, y]).result
-        return ir.Operation.create(add, results=[elt], operands=[acc, prod]).result
+        x = _convert_scalar(x, la.dtype, out_dtype)
+        y = _convert_scalar(y, ra.dtype, out_dtype)
+        return b.create(add, elt, [acc, b.create(mul, elt, [x, y])])
 
     return b.generic(out_type, [lhs, rhs], init, maps, iters, body)
 
@@ -165,13 +324,8 @@ def _iota(ctx, *, dtype, shape, dimension, sharding=None):
     return constant(values)
 
 
-def _index(value: ir.Value) -> ir.Value:
-    """An integer scalar as an MLIR ``index``."""
-    return arith.IndexCastOp(ir.IndexType.get(), value).result
-
-
-def _index_constant(v: int) -> ir.Value:
-    return arith.ConstantOp(ir.IndexType.get(), v).result
+_index = b.to_index
+_index_constant = b.index_constant
 
 
 def _clamp_start(start: ir.Value, dim: int, size: int) -> ir.Value:
@@ -210,7 +364,9 @@ def _gather(ctx, operand, indices, *, dimension_numbers, slice_sizes, mode=None,
             indices_are_sorted=False, unique_indices=False):
     """Each output element is read from the operand at (clamped start + offset): a
     ``tensor.generate`` whose body computes that index. Covers the forms of ``x[i]``,
-    ``x[i, j]``, ``x[:, k]`` and integer-array indexing."""
+    ``x[i, j]``, ``x[:, k]`` and integer-array indexing. Modes CLIP and PROMISE_IN_BOUNDS clamp
+    the start (XLA's rule); FILL_OR_DROP (``x.at[i].get(mode="fill")``) gives ``fill_value``
+    for a slice whose start is out of bounds."""
     dn = dimension_numbers
     if getattr(dn, "operand_batching_dims", ()):
         raise UnsupportedError("gather with batching dimensions is not supported yet")
@@ -220,15 +376,22 @@ def _gather(ctx, operand, indices, *, dimension_numbers, slice_sizes, mode=None,
     batch_out = [d for d in range(out_rank) if d not in dn.offset_dims]
     offset_operand_dims = [d for d in range(len(op_shape)) if d not in dn.collapsed_slice_dims]
     out_type = types.tensor_type(out_aval)
+    fill = mode is not None and "FILL_OR_DROP" in str(mode)
+    if fill and fill_value is None:
+        fill_value = _default_fill(out_aval.dtype)
     gen = tensor.GenerateOp(out_type, [])
     block = gen.regions[0].blocks.append(*([ir.IndexType.get()] * out_rank))
     with ir.InsertionPoint(block):
         out_idx = list(block.arguments)
         starts = {}
+        inside = None
         for k, od in enumerate(dn.start_index_map):
             position = [out_idx[d] for d in batch_out] + [_index_constant(k)]
-            raw = tensor.ExtractOp(indices, position).result
-            starts[od] = _clamp_start(_index(raw), op_shape[od], slice_sizes[od])
+            raw = _index(tensor.ExtractOp(indices, position).result)
+            starts[od] = _clamp_start(raw, op_shape[od], slice_sizes[od])
+            if fill:  # in bounds iff the clamp changed nothing
+                same = arith.CmpIOp(arith.CmpIPredicate.eq, raw, starts[od]).result
+                inside = same if inside is None else arith.AndIOp(inside, same).result
         operand_idx = []
         for d in range(len(op_shape)):
             base = starts.get(d, _index_constant(0))
@@ -236,5 +399,15 @@ def _gather(ctx, operand, indices, *, dimension_numbers, slice_sizes, mode=None,
                 offset = out_idx[dn.offset_dims[offset_operand_dims.index(d)]]
                 base = arith.AddIOp(base, offset).result
             operand_idx.append(base)
-        tensor.YieldOp(tensor.ExtractOp(operand, operand_idx).result)
+        value = tensor.ExtractOp(operand, operand_idx).result
+        if inside is not None:
+            value = arith.SelectOp(inside, value, b.scalar_constant(value.type, fill_value)).result
+        tensor.YieldOp(value)
     return gen.result
+
+
+def _default_fill(dtype):
+    """JAX's fill value for out-of-bounds gathers (see lax.gather)."""
+    if types.is_float(dtype) or types.is_complex(dtype):
+        return np.nan
+    return _int_bounds(dtype)[1] if types.is_unsigned(dtype) or types.is_bool(dtype) else _int_bounds(dtype)[0]
