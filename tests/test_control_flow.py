@@ -1,6 +1,7 @@
 """kvant.for_loop / while_loop / cond (and qml.* under qml.qjit(compiler="kvant")): compiled,
 not unrolled, inside and outside QNodes, against Python loops on default.qubit."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pennylane as qml
@@ -248,3 +249,35 @@ def test_loop_buffers_are_freed():
         roll(v, 20)  # 400 buffers of 2 MB in all
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert grown_mb < 100, f"resident memory grew by {grown_mb:.0f} MB"
+
+
+def test_jax_lax_control_flow_with_gates_inside_a_qnode():
+    """lax.fori_loop / while_loop / cond bodies that apply gates run them every iteration."""
+
+    def make(device_name, compiled):
+        @qml.qnode(qml.device(device_name, wires=2))
+        def circuit(x, n):
+            if compiled:
+                jax.lax.fori_loop(0, n, lambda i, a: (qml.RX(a * i, wires=i % 2), a + 0.1)[1], x)
+                jax.lax.while_loop(lambda k: k < 3, lambda k: (qml.RY(x, wires=0), k + 1)[1], 0)
+                jax.lax.cond(x > 0.5, lambda: qml.CNOT(wires=[0, 1]), lambda: qml.CZ(wires=[0, 1]))
+            else:
+                a = x
+                for i in range(n):
+                    qml.RX(a * i, wires=i % 2)
+                    a = a + 0.1
+                for _ in range(3):
+                    qml.RY(x, wires=0)
+                if x > 0.5:
+                    qml.CNOT(wires=[0, 1])
+                else:
+                    qml.CZ(wires=[0, 1])
+            return qml.state()
+
+        return circuit
+
+    compiled = kvant.qjit(make("kvant.qubit", True))
+    for x, n in [(0.3, 4), (0.9, 5)]:
+        np.testing.assert_allclose(compiled(x, n), make("default.qubit", False)(x, n), atol=1e-12)
+    # outside QNodes jax.lax is untouched
+    assert jax.lax.fori_loop.__module__.startswith("jax")

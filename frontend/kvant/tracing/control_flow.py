@@ -196,3 +196,37 @@ def trace_cond(predicates, branches, otherwise, args, kwargs):
         quantum=scope is not None,
     )
     return tree_unflatten(out_trees[0], outs)
+
+
+# ---------------------------------------------------------------------------------------------
+# jax.lax control flow inside QNodes
+#
+# JAX traces a lax.fori_loop body once into its own sub-JAXPR, but the gates the body creates go
+# to PennyLane's queue, outside that sub-JAXPR: they would be applied once, after the loop. Inside
+# a QNode the lax functions are therefore routed to kvant's own regions (same semantics, gates
+# included); everywhere else they stay JAX's.
+# ---------------------------------------------------------------------------------------------
+
+_lax_originals = {"fori_loop": jax.lax.fori_loop, "while_loop": jax.lax.while_loop,
+                  "cond": jax.lax.cond}
+
+
+def _lax_fori_loop(lower, upper, body_fun, init_val, **kwargs):
+    if current_scope() is None:
+        return _lax_originals["fori_loop"](lower, upper, body_fun, init_val, **kwargs)
+    return trace_for(lower, upper, 1, body_fun, (init_val,))
+
+
+def _lax_while_loop(cond_fun, body_fun, init_val):
+    if current_scope() is None:
+        return _lax_originals["while_loop"](cond_fun, body_fun, init_val)
+    return trace_while(cond_fun, body_fun, (init_val,))
+
+
+def _lax_cond(pred, true_fun, false_fun, *operands, **kwargs):
+    if current_scope() is None or kwargs:
+        return _lax_originals["cond"](pred, true_fun, false_fun, *operands, **kwargs)
+    return trace_cond([pred], [true_fun], false_fun, operands, {})
+
+
+LAX_REPLACEMENTS = {"fori_loop": _lax_fori_loop, "while_loop": _lax_while_loop, "cond": _lax_cond}
