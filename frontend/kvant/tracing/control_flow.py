@@ -57,6 +57,17 @@ def _match_state(kind, new_leaves, new_tree, avals, tree):
     return out
 
 
+def _state_leaves(kind, new, init, avals, tree):
+    """A body's returned loop state, checked against the initial state and flattened. With one
+    state value the body returns it bare; with none, nothing."""
+    if len(init) == 0:
+        new = ()
+    elif len(init) == 1:
+        new = (new,)
+    leaves, new_tree = tree_flatten(tuple(new) if isinstance(new, list) else new)
+    return _match_state(kind, leaves, new_tree, avals, tree)
+
+
 def _pack_state(values, single: bool):
     return values[0] if single else tuple(values)
 
@@ -76,14 +87,7 @@ def trace_for(lower, upper, step, body, init):
     avals = [_aval(x) for x in flat_init]
 
     def body_flat(i, *carry):
-        state = tree_unflatten(tree, carry)
-        new = body(i, *state)
-        if len(init) == 0:
-            new = ()
-        elif single:
-            new = (new,)
-        leaves, new_tree = tree_flatten(tuple(new) if isinstance(new, list) else new)
-        return _match_state("for_loop", leaves, new_tree, avals, tree)
+        return _state_leaves("for_loop", body(i, *tree_unflatten(tree, carry)), init, avals, tree)
 
     index_aval = jax_core.ShapedArray((), np.dtype("int64"))
     jaxpr, consts = trace_subjaxpr(
@@ -114,13 +118,7 @@ def trace_while(cond_fn, body, init):
         return [pred.astype(jnp.bool_)]
 
     def body_flat(*carry):
-        new = body(*tree_unflatten(tree, carry))
-        if len(init) == 0:
-            new = ()
-        elif single:
-            new = (new,)
-        leaves, new_tree = tree_flatten(tuple(new) if isinstance(new, list) else new)
-        return _match_state("while_loop", leaves, new_tree, avals, tree)
+        return _state_leaves("while_loop", body(*tree_unflatten(tree, carry)), init, avals, tree)
 
     cond_jaxpr, cond_consts = trace_subjaxpr(cond_flat, flat_init, "while_loop_cond", in_avals=avals)
     body_jaxpr, body_consts = trace_subjaxpr(

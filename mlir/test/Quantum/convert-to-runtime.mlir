@@ -29,20 +29,20 @@ func.func @gate(%t: f64, %a: !quantum.bit, %b: !quantum.bit) -> (!quantum.bit, !
   // Stack buffers are hoisted to the function entry.
   // CHECK-DAG: %[[WIRES:.*]] = memref.alloca() : memref<2xi64>
   // CHECK-DAG: %[[PARAMS:.*]] = memref.alloca() : memref<1xf64>
+  // IsingXX is entry 25 of gates.def.
+  // CHECK-DAG: %[[ID:.*]] = arith.constant 25 : i64
   // CHECK: memref.store %[[T]], %[[PARAMS]][%{{.*}}] : memref<1xf64>
   // CHECK: %[[PI:.*]] = memref.extract_aligned_pointer_as_index %[[PARAMS]]
   // CHECK: %[[PI64:.*]] = arith.index_cast %[[PI]] : index to i64
   // CHECK: %[[PP:.*]] = llvm.inttoptr %[[PI64]] : i64 to !llvm.ptr
+  // CHECK: %[[NP:.*]] = arith.constant 1 : i64
   // CHECK: memref.store %[[A]], %[[WIRES]][%{{.*}}] : memref<2xi64>
   // CHECK: memref.store %[[B]], %[[WIRES]][%{{.*}}] : memref<2xi64>
   // CHECK: %[[WP:.*]] = llvm.inttoptr
+  // CHECK: %[[NW:.*]] = arith.constant 2 : i64
   // No controls: null pointers.
   // CHECK: %[[NULL1:.*]] = llvm.mlir.zero : !llvm.ptr
   // CHECK: %[[NULL2:.*]] = llvm.mlir.zero : !llvm.ptr
-  // IsingXX is entry 25 of gates.def.
-  // CHECK-DAG: %[[ID:.*]] = arith.constant 25 : i64
-  // CHECK-DAG: %[[NP:.*]] = arith.constant 1 : i64
-  // CHECK-DAG: %[[NW:.*]] = arith.constant 2 : i64
   // CHECK-DAG: %[[NC:.*]] = arith.constant 0 : i64
   // CHECK-DAG: %[[ADJ:.*]] = arith.constant 1 : i8
   // CHECK: call @kvant_rt_gate(%[[ID]], %[[PP]], %[[NP]], %[[WP]], %[[NW]], %[[NULL1]], %[[NULL2]], %[[NC]], %[[ADJ]])
@@ -60,12 +60,13 @@ func.func @controlled_gate(%a: !quantum.bit, %c: !quantum.bit, %v: i1) -> (!quan
   // CHECK-DAG: %[[VALS:.*]] = memref.alloca() : memref<1xi8>
   // CHECK-DAG: %[[CTRLS:.*]] = memref.alloca() : memref<1xi64>
   // CHECK-DAG: %[[WIRES:.*]] = memref.alloca() : memref<1xi64>
+  // PauliX is entry 2 of gates.def.
+  // CHECK-DAG: %[[ID:.*]] = arith.constant 2 : i64
   // CHECK: %[[NOPARAMS:.*]] = llvm.mlir.zero : !llvm.ptr
   // CHECK: memref.store %[[A]], %[[WIRES]]
   // CHECK: memref.store %[[C]], %[[CTRLS]]
   // CHECK: %[[V8:.*]] = arith.extui %[[V]] : i1 to i8
   // CHECK: memref.store %[[V8]], %[[VALS]]
-  // CHECK: %[[ID:.*]] = arith.constant 2 : i64
   // CHECK: call @kvant_rt_gate(%[[ID]], %[[NOPARAMS]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (i64, !llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i64, i8) -> ()
   %r, %rc = quantum.custom "PauliX"() %a ctrls(%c) ctrlvals(%v) : !quantum.bit ctrls !quantum.bit
   // CHECK: return %[[A]], %[[C]]

@@ -220,24 +220,20 @@ def _shots_attr(shots):
     return ir.IntegerAttr.get(ir.IntegerType.get_signless(64), shots)
 
 
-@register("kvant_sample")
-def _sample(ctx, *, wires, shots):
-    state = _state(ctx)
-    qubits = [state.qubit(w) for w in wires]
-    return ir.Operation.create(
-        "quantum.sample", results=[types.tensor_type(ctx.avals_out[0])], operands=qubits,
-        attributes={"shots": _shots_attr(shots)},
-    ).result
+def _shots_measurement(op_name):
+    def rule(ctx, *, wires, shots):
+        state = _state(ctx)
+        qubits = [state.qubit(w) for w in wires]
+        return ir.Operation.create(
+            op_name, results=[types.tensor_type(ctx.avals_out[0])], operands=qubits,
+            attributes={"shots": _shots_attr(shots)},
+        ).result
+
+    return rule
 
 
-@register("kvant_counts")
-def _counts(ctx, *, wires, shots):
-    state = _state(ctx)
-    qubits = [state.qubit(w) for w in wires]
-    return ir.Operation.create(
-        "quantum.counts", results=[types.tensor_type(ctx.avals_out[0])], operands=qubits,
-        attributes={"shots": _shots_attr(shots)},
-    ).result
+register("kvant_sample")(_shots_measurement("quantum.sample"))
+register("kvant_counts")(_shots_measurement("quantum.counts"))
 
 
 @register("kvant_measure")

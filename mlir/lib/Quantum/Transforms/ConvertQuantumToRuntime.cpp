@@ -248,6 +248,20 @@ struct InsertLowering : OpConversionPattern<InsertOp> {
 // Gates
 //===----------------------------------------------------------------------------------===//
 
+/// The arguments both gate entry points end with: (wires, num_wires, ctrl_wires, ctrl_values,
+/// num_ctrls, adjoint), from stack slots `firstSlot` .. `firstSlot + 2`.
+SmallVector<Value> qubitArguments(OpBuilder &b, Location loc, ValueRange qubits,
+                                  ValueRange ctrlQubits, ValueRange ctrlValues, bool adjoint,
+                                  unsigned firstSlot) {
+  Type i64 = i64Type(b.getContext()), i8 = i8Type(b.getContext());
+  return {stackArray(b, loc, i64, qubits, firstSlot),
+          constI64(b, loc, qubits.size()),
+          stackArray(b, loc, i64, ctrlQubits, firstSlot + 1),
+          stackArray(b, loc, i8, ctrlValuesAsI8(b, loc, ctrlValues), firstSlot + 2),
+          constI64(b, loc, ctrlQubits.size()),
+          constI8(b, loc, adjoint ? 1 : 0)};
+}
+
 struct CustomLowering : OpConversionPattern<CustomOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(CustomOp op, OpAdaptor adaptor,
@@ -263,18 +277,14 @@ struct CustomLowering : OpConversionPattern<CustomOp> {
     //                    const int8_t *ctrl_values, int64_t num_ctrls, int8_t adjoint)
     auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_gate",
                              {i64, ptr, i64, ptr, i64, ptr, ptr, i64, i8}, {});
-    Value params = stackArray(rewriter, loc, rewriter.getF64Type(), adaptor.getParams(), 0);
-    Value wires = stackArray(rewriter, loc, i64, adaptor.getInQubits(), 1);
-    Value ctrls = stackArray(rewriter, loc, i64, adaptor.getInCtrlQubits(), 2);
-    Value ctrlValues = stackArray(rewriter, loc, i8,
-                                  ctrlValuesAsI8(rewriter, loc, adaptor.getInCtrlValues()), 3);
-    func::CallOp::create(rewriter, loc, fn,
-                         ValueRange{constI64(rewriter, loc, gate->id), params,
-                                    constI64(rewriter, loc, adaptor.getParams().size()), wires,
-                                    constI64(rewriter, loc, adaptor.getInQubits().size()), ctrls,
-                                    ctrlValues,
-                                    constI64(rewriter, loc, adaptor.getInCtrlQubits().size()),
-                                    constI8(rewriter, loc, op.getAdjoint() ? 1 : 0)});
+    SmallVector<Value> args{
+        constI64(rewriter, loc, gate->id),
+        stackArray(rewriter, loc, rewriter.getF64Type(), adaptor.getParams(), 0),
+        constI64(rewriter, loc, adaptor.getParams().size())};
+    llvm::append_range(args, qubitArguments(rewriter, loc, adaptor.getInQubits(),
+                                            adaptor.getInCtrlQubits(),
+                                            adaptor.getInCtrlValues(), op.getAdjoint(), 1));
+    func::CallOp::create(rewriter, loc, fn, args);
     rewriter.replaceOp(op, gateResults(adaptor.getInQubits(), adaptor.getInCtrlQubits()));
     return success();
   }
@@ -292,17 +302,12 @@ struct UnitaryLowering : OpConversionPattern<UnitaryOp> {
     //                       int64_t num_ctrls, int8_t adjoint)
     auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_unitary",
                              {ptr, ptr, i64, ptr, ptr, i64, i8}, {});
-    Value matrix = matrixBuffer(rewriter, loc, adaptor.getMatrix());
-    Value wires = stackArray(rewriter, loc, i64, adaptor.getInQubits(), 0);
-    Value ctrls = stackArray(rewriter, loc, i64, adaptor.getInCtrlQubits(), 1);
-    Value ctrlValues = stackArray(rewriter, loc, i8,
-                                  ctrlValuesAsI8(rewriter, loc, adaptor.getInCtrlValues()), 2);
-    func::CallOp::create(rewriter, loc, fn,
-                         ValueRange{pointerTo(rewriter, loc, matrix), wires,
-                                    constI64(rewriter, loc, adaptor.getInQubits().size()), ctrls,
-                                    ctrlValues,
-                                    constI64(rewriter, loc, adaptor.getInCtrlQubits().size()),
-                                    constI8(rewriter, loc, op.getAdjoint() ? 1 : 0)});
+    SmallVector<Value> args{
+        pointerTo(rewriter, loc, matrixBuffer(rewriter, loc, adaptor.getMatrix()))};
+    llvm::append_range(args, qubitArguments(rewriter, loc, adaptor.getInQubits(),
+                                            adaptor.getInCtrlQubits(),
+                                            adaptor.getInCtrlValues(), op.getAdjoint(), 0));
+    func::CallOp::create(rewriter, loc, fn, args);
     rewriter.replaceOp(op, gateResults(adaptor.getInQubits(), adaptor.getInCtrlQubits()));
     return success();
   }
