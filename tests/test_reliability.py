@@ -115,3 +115,28 @@ def test_method_auto_is_refused_clearly_for_now():
 
     with pytest.raises(kvant.UnsupportedError, match="method='fd'"):
         f(1.0)
+
+
+def test_runtime_error_is_a_python_exception():
+    """A wire known only at run time, out of range: the simulator reports it, the call raises
+    KvantRuntimeError naming the problem, and the program stays usable."""
+
+    @qml.qnode(qml.device("kvant.qubit", wires=2))
+    def circuit(x, w):
+        kvant.for_loop(0, 1, 1)(lambda i: qml.RX(x, wires=w + i))()
+        return qml.expval(qml.PauliZ(0))
+
+    f = kvant.qjit(circuit)
+    with pytest.raises(kvant.KvantRuntimeError, match="out of range"):
+        f(0.3, 5)
+    assert abs(float(f(0.3, 0)) - np.cos(0.3)) < 1e-12
+
+
+def test_postselecting_an_impossible_outcome_is_reported():
+    @qml.qnode(qml.device("kvant.qubit", wires=1))
+    def circuit():
+        qml.measure(0, postselect=1)  # |0> never gives 1
+        return qml.probs(wires=0)
+
+    with pytest.raises(kvant.KvantRuntimeError, match="postselect"):
+        kvant.qjit(circuit)()
