@@ -21,3 +21,16 @@ def new_context() -> ir.Context:
     context = ir.Context()
     extension().register_dialects(context)
     return context
+
+
+_shared = None
+
+
+def shared_context() -> ir.Context:
+    """One context for all the modules the frontend builds in this process: creating and
+    registering a context per compilation costs more than the small module it holds, and types
+    cached per context stay valid."""
+    global _shared
+    if _shared is None:
+        _shared = new_context()
+    return _shared

@@ -168,7 +168,7 @@ class QJIT:
             closed_jaxpr = jax.make_jaxpr(flat_fn)(*specs)
         name = "jit_" + getattr(self.original_function, "__name__", "function")
         entry = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
-        module = lower_program(closed_jaxpr, entry, _mlir.new_context())
+        module = lower_program(closed_jaxpr, entry, _mlir.shared_context())
         mlir_text = str(module)
         artifact = driver.compile_mlir(
             mlir_text, keep_stages=self.keep_intermediate, opt_level=self.opt_level
