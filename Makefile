@@ -1,7 +1,8 @@
 # kvant developer commands. Everything installs into .venv/ at the project root.
 #   make demo   — set up, build, and run the quick-start program
 #   make test   — set up, build, and run every test suite (C++, lit, pytest)
-#   make bench  — set up, build, and run the benchmarks (writes benchmarks/results/)
+#   make bench  — set up, build, and run the benchmarks against the installed peers
+#                 (writes benchmarks/results/: tables and a plot)
 
 PYTHON ?= python3.11
 VENV := .venv
@@ -46,8 +47,11 @@ test: install
 	$(VENV)/bin/ctest --test-dir $(BUILD_DIR) --output-on-failure
 	$(PY) -m pytest -q tests
 
+# Peers measured beside kvant when installed: Catalyst (same jax/PennyLane pins), qulacs.
 bench: install
+	$(PIP) install -q "pennylane-catalyst==0.15.0" qulacs matplotlib
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/runtime/run_runtime.py --build-dir $(BUILD_DIR)/runtime
 
 clean:
 	rm -rf build $(VENV) .cache

@@ -277,6 +277,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer sizes (smoke test of the runner)")
     ap.add_argument("--build-dir", default=str(ROOT / "build" / "runtime-dev"))
+    ap.add_argument("--tag", default="", help="suffix for the result files (runtime-TAG.md, ...)")
     args = ap.parse_args(argv)
 
     gate_ns = [12, 16] if args.quick else [12, 16, 20, 24]
@@ -334,6 +335,8 @@ def main(argv=None):
 def write_report(rows, args):
     RESULTS.mkdir(parents=True, exist_ok=True)
     cmd = "python benchmarks/runtime/run_runtime.py" + (" --quick" if args.quick else "")
+    cmd += f" --tag {args.tag}" if args.tag else ""
+    stem = "runtime" + (f"-{args.tag}" if args.tag else "")
     L = ["# kvant runtime benchmarks", "",
          f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d %H:%M')}. Command: `{cmd}`.",
          "Times are medians; ratios are kvant / peer (below 1: kvant faster).", ""]
@@ -375,13 +378,13 @@ def write_report(rows, args):
     L.append("")
     L.append("Per wire (ms): " + "; ".join(
         f"{name}: " + " ".join(f"{t * 1e3:.1f}" for t in rx[name]) for name in ("kvant", "lightning", "qulacs") if rx[name]))
-    (RESULTS / "runtime.md").write_text("\n".join(L) + "\n")
-    (RESULTS / "runtime.json").write_text(json.dumps(rows, indent=1))
+    (RESULTS / f"{stem}.md").write_text("\n".join(L) + "\n")
+    (RESULTS / f"{stem}.json").write_text(json.dumps(rows, indent=1))
     print("\n".join(L))
-    plot(rows)
+    plot(rows, stem)
 
 
-def plot(rows):
+def plot(rows, stem):
     try:
         import matplotlib
 
@@ -412,7 +415,7 @@ def plot(rows):
     ax.set_ylabel("seconds")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(RESULTS / "runtime.png", dpi=110)
+    fig.savefig(RESULTS / f"{stem}.png", dpi=110)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 #include "Parallel.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cstring>
 
 namespace kvant::rt {
 namespace {
@@ -108,58 +110,225 @@ fusedGroupStep(StateVector &phi, StateVector &lam, bool updatePhi, const par::Gr
   });
 }
 
-// fusedGroupStep for one-target gates, the common case (RX/RY/RZ/Rot/PhaseShift and their
-// controlled forms), written out on scalars: every matrix entry is a local double the
-// compiler keeps in a register, where entries behind a pointer would be reloaded after each
-// store into the (possibly aliasing) state.
+// fusedGroupStep for one-target gates, the common case (RX/RY/RZ/Rot/PhaseShift, their
+// controlled forms, excitations): one complex amplitude per 128-bit vector (SSE2),
+// matrices as broadcast constants in registers, and
+// vector accumulators reduced once per block. Same arithmetic as fusedGroupStep.
+// Compiled for AVX2 and for baseline x86-64, picked by the CPU at load time (see
+// GateKernels.cpp).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define KVANT_MULTIVERSION __attribute__((target_clones("avx2", "default")))
+#else
+#define KVANT_MULTIVERSION
+#endif
+
+typedef double v2d __attribute__((vector_size(16)));
+typedef long long v2i __attribute__((vector_size(16)));
+[[gnu::always_inline]] inline v2d ld1(const Complex *p) {
+  v2d v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+[[gnu::always_inline]] inline void st1(Complex *p, v2d v) {
+  std::memcpy(static_cast<void *>(p), &v, sizeof v);
+}
+// m * a for one complex per 128-bit vector: re(m) a + im(m) (i a), i a = {-1, 1} * swap(a).
+struct CMul2 {
+  v2d r, i;
+  CMul2() = default;
+  explicit CMul2(Complex m) : r(v2d{m.real(), m.real()}), i(v2d{-m.imag(), m.imag()}) {}
+  [[gnu::always_inline]] v2d operator()(v2d a) const {
+    return r * a + i * __builtin_shuffle(a, v2i{1, 0});
+  }
+};
+
 template <std::size_t P>
-std::array<double, kMaxParamsPerGate>
+KVANT_MULTIVERSION std::array<double, kMaxParamsPerGate>
 fusedStep1(StateVector &phi, StateVector &lam, bool updatePhi, const par::GroupSpace &g,
            const Local &inv, const std::vector<Local> &derivs) {
-  const std::uint64_t o1 = inv.offsets[1];
-  const double u0r = inv.m[0].real(), u0i = inv.m[0].imag(), u1r = inv.m[1].real(),
-               u1i = inv.m[1].imag(), u2r = inv.m[2].real(), u2i = inv.m[2].imag(),
-               u3r = inv.m[3].real(), u3i = inv.m[3].imag();
-  double dr[P][4], di[P][4];
+  struct K {
+    std::uint64_t o0, o1;
+    CMul2 u[4];
+    CMul2 d[P][4];
+  } k;
+  k.o0 = inv.offsets[0]; // != 0 for TwoLevel
+  k.o1 = inv.offsets[1];
+  for (int i = 0; i < 4; ++i)
+    k.u[i] = CMul2(inv.m[i]);
   for (std::size_t p = 0; p < P; ++p)
-    for (int k = 0; k < 4; ++k) {
-      dr[p][k] = derivs[p].m[k].real();
-      di[p][k] = derivs[p].m[k].imag();
+    for (int i = 0; i < 4; ++i)
+      k.d[p][i] = CMul2(derivs[p].m[i]);
+  Complex *ph = phi.data(), *la = lam.data();
+  const std::int64_t blocks = static_cast<std::int64_t>(g.count / g.run);
+  const std::uint64_t run = g.run;
+  const bool threads = par::useThreads(g.count << g.numFixed) && blocks > 1;
+  const int nt = threads ? par::maxThreads() : 1;
+  std::vector<std::array<double, P>> partial(static_cast<std::size_t>(nt));
+  auto work = [&](std::int64_t b0, std::int64_t b1, std::array<double, P> &out)
+                  __attribute__((always_inline)) {
+    const K c = k; // local: registers, not memory the stores below might alias
+    const par::GroupSpace gl = g;
+    for (std::int64_t b = b0; b < b1; ++b) {
+      v2d acc[P] = {};
+      const std::uint64_t i0 = gl.base(static_cast<std::uint64_t>(b) * run);
+      for (std::uint64_t j = 0; j < run; ++j) {
+        Complex *x0 = ph + i0 + j + c.o0, *x1 = ph + i0 + j + c.o1;
+        Complex *l0 = la + i0 + j + c.o0, *l1 = la + i0 + j + c.o1;
+        const v2d a0 = ld1(x0), a1 = ld1(x1), m0 = ld1(l0), m1 = ld1(l1);
+        v2d y0 = a0, y1 = a1;
+        if (updatePhi) {
+          y0 = c.u[0](a0) + c.u[1](a1);
+          y1 = c.u[2](a0) + c.u[3](a1);
+          st1(x0, y0);
+          st1(x1, y1);
+        }
+        for (std::size_t p = 0; p < P; ++p)
+          acc[p] += m0 * (c.d[p][0](y0) + c.d[p][1](y1)) + m1 * (c.d[p][2](y0) + c.d[p][3](y1));
+        st1(l0, c.u[0](m0) + c.u[1](m1));
+        st1(l1, c.u[2](m0) + c.u[3](m1));
+      }
+      for (std::size_t p = 0; p < P; ++p)
+        out[p] += acc[p][0] + acc[p][1];
     }
-  double *ph = reinterpret_cast<double *>(phi.data());
-  double *la = reinterpret_cast<double *>(lam.data());
-  const auto r = par::reduceGroups<P>(g, [=](std::uint64_t b, double *acc) {
-    double *x0 = ph + 2 * b, *x1 = ph + 2 * (b + o1);
-    double *l0 = la + 2 * b, *l1 = la + 2 * (b + o1);
-    const double a0r = x0[0], a0i = x0[1], a1r = x1[0], a1i = x1[1];
-    const double m0r = l0[0], m0i = l0[1], m1r = l1[0], m1i = l1[1];
-    double y0r = a0r, y0i = a0i, y1r = a1r, y1i = a1i;
-    if (updatePhi) {
-      y0r = u0r * a0r - u0i * a0i + u1r * a1r - u1i * a1i;
-      y0i = u0r * a0i + u0i * a0r + u1r * a1i + u1i * a1r;
-      y1r = u2r * a0r - u2i * a0i + u3r * a1r - u3i * a1i;
-      y1i = u2r * a0i + u2i * a0r + u3r * a1i + u3i * a1r;
-      x0[0] = y0r;
-      x0[1] = y0i;
-      x1[0] = y1r;
-      x1[1] = y1i;
+  };
+  for (auto &a : partial)
+    a.fill(0.0);
+  if (!threads) {
+    work(0, blocks, partial[0]);
+  } else {
+#pragma omp parallel num_threads(nt)
+    {
+      // Static split in thread order: deterministic sums.
+      const int t = par::threadNum(), T = nt;
+      const std::int64_t lo = blocks * t / T, hi = blocks * (t + 1) / T;
+      work(lo, hi, partial[static_cast<std::size_t>(t)]);
     }
-    for (std::size_t p = 0; p < P; ++p) {
-      const double t0r = dr[p][0] * y0r - di[p][0] * y0i + dr[p][1] * y1r - di[p][1] * y1i;
-      const double t0i = dr[p][0] * y0i + di[p][0] * y0r + dr[p][1] * y1i + di[p][1] * y1r;
-      const double t1r = dr[p][2] * y0r - di[p][2] * y0i + dr[p][3] * y1r - di[p][3] * y1i;
-      const double t1i = dr[p][2] * y0i + di[p][2] * y0r + dr[p][3] * y1i + di[p][3] * y1r;
-      acc[p] += m0r * t0r + m0i * t0i + m1r * t1r + m1i * t1i;
-    }
-    l0[0] = u0r * m0r - u0i * m0i + u1r * m1r - u1i * m1i;
-    l0[1] = u0r * m0i + u0i * m0r + u1r * m1i + u1i * m1r;
-    l1[0] = u2r * m0r - u2i * m0i + u3r * m1r - u3i * m1i;
-    l1[1] = u2r * m0i + u2i * m0r + u3r * m1i + u3i * m1r;
-  });
+  }
   std::array<double, kMaxParamsPerGate> out{};
-  for (std::size_t p = 0; p < P; ++p)
-    out[p] = r[p];
+  for (const auto &a : partial)
+    for (std::size_t p = 0; p < P; ++p)
+      out[p] += a[p];
   return out;
+}
+
+// A run of consecutive parametrised one-target gates acting on the same amplitude pairs
+// (same target, same controls: RZ(w) after RY(w), Rot decompositions, ...) stepped back in
+// ONE pass over phi and lambda instead of one pass per gate. With a single lambda (VJP, one
+// observable) this cuts the backward memory traffic of such circuits nearly in half.
+constexpr std::size_t kMaxChain = 4;
+struct ChainGate {
+  CMul2 u[4];
+  CMul2 d[kMaxParamsPerGate][4];
+  std::size_t numParams = 0;
+};
+
+KVANT_MULTIVERSION void fusedChain1(StateVector &phi, StateVector &lam, const par::GroupSpace &g, std::uint64_t o0,
+                 std::uint64_t o1, const std::vector<ChainGate> &gates,
+                 std::vector<std::array<double, kMaxParamsPerGate>> &result) {
+  struct K {
+    std::uint64_t o0, o1;
+    std::size_t n;
+    ChainGate gate[kMaxChain];
+  } k;
+  k.o0 = o0;
+  k.o1 = o1;
+  k.n = gates.size();
+  for (std::size_t i = 0; i < k.n; ++i)
+    k.gate[i] = gates[i];
+  Complex *ph = phi.data(), *la = lam.data();
+  const std::int64_t blocks = static_cast<std::int64_t>(g.count / g.run);
+  const std::uint64_t run = g.run;
+  const bool threads = par::useThreads(g.count << g.numFixed) && blocks > 1;
+  const int nt = threads ? par::maxThreads() : 1;
+  using Sums = std::array<std::array<double, kMaxParamsPerGate>, kMaxChain>;
+  std::vector<Sums> partial(static_cast<std::size_t>(nt));
+  for (Sums &p : partial)
+    for (auto &a : p)
+      a.fill(0.0);
+  auto work = [&](std::int64_t b0, std::int64_t b1, Sums &out) __attribute__((always_inline)) {
+    const K c = k;
+    const par::GroupSpace gl = g;
+    for (std::int64_t b = b0; b < b1; ++b) {
+      v2d acc[kMaxChain][kMaxParamsPerGate] = {};
+      const std::uint64_t i0 = gl.base(static_cast<std::uint64_t>(b) * run);
+      for (std::uint64_t j = 0; j < run; ++j) {
+        Complex *x0 = ph + i0 + j + c.o0, *x1 = ph + i0 + j + c.o1;
+        Complex *l0 = la + i0 + j + c.o0, *l1 = la + i0 + j + c.o1;
+        v2d y0 = ld1(x0), y1 = ld1(x1), m0 = ld1(l0), m1 = ld1(l1);
+        for (std::size_t gi = 0; gi < c.n; ++gi) {
+          const ChainGate &q = c.gate[gi];
+          const v2d z0 = q.u[0](y0) + q.u[1](y1), z1 = q.u[2](y0) + q.u[3](y1);
+          for (std::size_t p = 0; p < q.numParams; ++p)
+            acc[gi][p] += m0 * (q.d[p][0](z0) + q.d[p][1](z1)) + m1 * (q.d[p][2](z0) + q.d[p][3](z1));
+          const v2d n0 = q.u[0](m0) + q.u[1](m1), n1 = q.u[2](m0) + q.u[3](m1);
+          y0 = z0;
+          y1 = z1;
+          m0 = n0;
+          m1 = n1;
+        }
+        st1(x0, y0);
+        st1(x1, y1);
+        st1(l0, m0);
+        st1(l1, m1);
+      }
+      for (std::size_t gi = 0; gi < c.n; ++gi)
+        for (std::size_t p = 0; p < c.gate[gi].numParams; ++p)
+          out[gi][p] += acc[gi][p][0] + acc[gi][p][1];
+    }
+  };
+  if (!threads) {
+    work(0, blocks, partial[0]);
+  } else {
+#pragma omp parallel num_threads(nt)
+    {
+      const int t = par::threadNum();
+      work(blocks * t / nt, blocks * (t + 1) / nt, partial[static_cast<std::size_t>(t)]);
+    }
+  }
+  result.assign(gates.size(), {});
+  for (const Sums &p : partial)
+    for (std::size_t gi = 0; gi < gates.size(); ++gi)
+      for (std::size_t q = 0; q < kMaxParamsPerGate; ++q)
+        result[gi][q] += p[gi][q];
+}
+
+// The amplitude pairs a parametrised one-target gate acts on, if it is one: its GroupSpace
+// key (sorted fixed bits, control values) and member offsets.
+struct PairKey {
+  std::vector<unsigned> fixed;
+  std::uint64_t values = 0, o0 = 0, o1 = 0;
+  bool operator==(const PairKey &o) const {
+    return fixed == o.fixed && values == o.values && o0 == o.o0 && o1 == o.o1;
+  }
+};
+
+bool pairKey(const StateVector &sv, const TapeEntry &e, const Op &inv, PairKey &key) {
+  if (e.derivs.empty() || !(inv.kind == Op::Diagonal1 || inv.kind == Op::TwoLevel ||
+                            (inv.kind == Op::Matrix && inv.targets.size() == 1)))
+    return false;
+  const kernels::Controls ctrl = opControls(sv, e.op, e.ctrls);
+  const Local l = localForm(sv, inv);
+  key.fixed = bitsOf(sv, inv.targets);
+  key.fixed.insert(key.fixed.end(), ctrl.bits.begin(), ctrl.bits.end());
+  std::sort(key.fixed.begin(), key.fixed.end());
+  key.values = ctrl.values;
+  key.o0 = l.offsets[0];
+  key.o1 = l.offsets[1];
+  return true;
+}
+
+ChainGate chainGate(const StateVector &sv, const TapeEntry &e, const Op &inv) {
+  ChainGate q;
+  const Local l = localForm(sv, inv);
+  for (int i = 0; i < 4; ++i)
+    q.u[i] = CMul2(l.m[i]);
+  q.numParams = e.derivs.size();
+  for (std::size_t p = 0; p < q.numParams; ++p) {
+    const Local d = localForm(sv, e.derivs[p]);
+    for (int i = 0; i < 4; ++i)
+      q.d[p][i] = CMul2(d.m[i]);
+  }
+  return q;
 }
 
 // The same for Parity (MultiRZ, IsingZZ) and Scalar (GlobalPhase) gates, which multiply each
@@ -243,6 +412,37 @@ std::vector<double> adjointSweep(const Tape &tape, StateVector &phi,
       for (StateVector &l : lambdas)
         execute(l, inv, e.ctrls);
       continue;
+    }
+    if (m == 1) {
+      // Chain this gate with the gates before it (backward order) that act on the same pairs.
+      PairKey key;
+      if (pairKey(phi, e, inv, key)) {
+        std::vector<ChainGate> chain{chainGate(phi, e, inv)};
+        std::vector<std::size_t> firstParam{next - e.derivs.size()};
+        std::size_t start = next - e.derivs.size();
+        auto j = it + 1;
+        for (; j != tape.entries.rend() && chain.size() < kMaxChain; ++j) {
+          Op jinv = j->op;
+          adjointInPlace(jinv);
+          PairKey other;
+          if (!pairKey(phi, *j, jinv, other) || !(other == key))
+            break;
+          chain.push_back(chainGate(phi, *j, jinv));
+          start -= j->derivs.size();
+          firstParam.push_back(start);
+        }
+        if (chain.size() > 1) {
+          const par::GroupSpace g(static_cast<unsigned>(phi.numQubits()), key.fixed, key.values);
+          std::vector<std::array<double, kMaxParamsPerGate>> acc;
+          fusedChain1(phi, lambdas[0], g, key.o0, key.o1, chain, acc);
+          for (std::size_t gi = 0; gi < chain.size(); ++gi)
+            for (std::size_t p = 0; p < chain[gi].numParams; ++p)
+              out[firstParam[gi] + p] = 2.0 * acc[gi][p];
+          next = start;
+          it = j - 1; // the loop's ++it moves past the chain
+          continue;
+        }
+      }
     }
     next -= e.derivs.size();
     for (std::size_t k = 0; k < m; ++k) {

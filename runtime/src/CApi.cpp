@@ -224,10 +224,17 @@ void kvant_rt_gate(int64_t gate, const double *params, int64_t num_params, const
     const GateInfo *info = gateInfo(gate);
     if (!info)
       throw Error("unknown gate id " + std::to_string(gate));
-    checkArray(params, num_params, info->numParams, (std::string(info->name) + ": params").c_str());
-    const std::vector<double> p(params, params + num_params);
-    const std::vector<std::size_t> w =
-        readWires(wires, num_wires, r, (std::string(info->name) + ": wires").c_str());
+    // Messages get the gate's name only on the error path: building "RX: wires" strings up
+    // front cost more than the gate itself on small registers.
+    std::vector<double> p;
+    std::vector<std::size_t> w;
+    try {
+      checkArray(params, num_params, info->numParams, "params");
+      p.assign(params, params + num_params);
+      w = readWires(wires, num_wires, r, "wires");
+    } catch (const Error &e) {
+      throw Error(std::string(info->name) + ": " + e.what());
+    }
     const ControlWires c = readControls(ctrl_wires, ctrl_values, num_ctrls, r);
     validateGate(r.sv, gate, p, w, c);
     const Op op = gateOp(gate, p, w, adjoint != 0);

@@ -275,8 +275,13 @@ namespace {
 
 void checkTargetsAndControls(const StateVector &sv, const std::vector<std::size_t> &wires,
                              const ControlWires &ctrls, const std::string &what) {
-  checkWires(wires, sv.numQubits(), (what + ": wires").c_str());
-  checkWires(ctrls.wires, sv.numQubits(), (what + ": control wires").c_str());
+  // The common (valid) case builds no strings; the gate name is added on the error path.
+  try {
+    checkWires(wires, sv.numQubits(), "wires");
+    checkWires(ctrls.wires, sv.numQubits(), "control wires");
+  } catch (const Error &e) {
+    throw Error(what + ": " + e.what());
+  }
   checkDisjoint(wires, ctrls.wires, what.c_str());
   if (ctrls.values.size() != ctrls.wires.size())
     throw Error(what + ": " + std::to_string(ctrls.wires.size()) + " control wires but " +
@@ -302,18 +307,18 @@ void validateGate(const StateVector &sv, std::int64_t gate, const std::vector<do
   const GateInfo *info = gateInfo(gate);
   if (!info)
     throw Error("unknown gate id " + std::to_string(gate));
-  const std::string name = info->name;
+  const char *name = info->name;
   if (static_cast<int>(params.size()) != info->numParams)
-    throw Error(name + " takes " + std::to_string(info->numParams) + " parameter(s), got " +
+    throw Error(std::string(name) + " takes " + std::to_string(info->numParams) + " parameter(s), got " +
                 std::to_string(params.size()));
   if (info->numWires >= 0) {
     if (static_cast<int>(wires.size()) != info->numWires)
-      throw Error(name + " acts on " + std::to_string(info->numWires) + " wire(s), got " +
+      throw Error(std::string(name) + " acts on " + std::to_string(info->numWires) + " wire(s), got " +
                   std::to_string(wires.size()));
   } else if (wires.empty() && gate != KVANT_GATE_GlobalPhase) {
     // GlobalPhase is the one gate whose action does not depend on its wires, so the frontend
     // may emit it with none.
-    throw Error(name + " needs at least one wire");
+    throw Error(std::string(name) + " needs at least one wire");
   }
   checkTargetsAndControls(sv, wires, ctrls, name);
 }

@@ -74,21 +74,73 @@ struct GroupSpace {
 
 // f(i) for every group base i. The work estimate for the threading decision is the number of
 // amplitudes touched, count << numFixed.
-template <class F> inline void forEachGroup(const GroupSpace &g, F &&f) {
+template <class F> inline void forEachGroup(const GroupSpace &g, const F &f) {
   const std::int64_t blocks = static_cast<std::int64_t>(g.count / g.run);
-  const std::uint64_t run = g.run;
   const bool threads = useThreads(g.count << g.numFixed) && blocks > 1;
-  if (run == 1) {
-#pragma omp parallel for schedule(static) if (threads)
-    for (std::int64_t b = 0; b < blocks; ++b)
-      f(g.base(static_cast<std::uint64_t>(b)));
+  if (!threads) {
+    // Not even an if(false) parallel region: libgomp still does team bookkeeping (and futex
+    // wake-ups) for those, which costs more than a gate on a small register.
+    const F fl = f; // local copies, as in the threaded path below
+    const GroupSpace gl = g;
+    const std::uint64_t run = gl.run;
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      const std::uint64_t i0 = gl.base(static_cast<std::uint64_t>(b) * run);
+      for (std::uint64_t j = 0; j < run; ++j)
+        fl(i0 + j);
+    }
     return;
   }
-#pragma omp parallel for schedule(static) if (threads)
-  for (std::int64_t b = 0; b < blocks; ++b) {
-    const std::uint64_t i0 = g.base(static_cast<std::uint64_t>(b) * run);
-    for (std::uint64_t j = 0; j < run; ++j)
-      f(i0 + j);
+  // Inside the outlined OpenMP region the shared variables are reached through a pointer;
+  // stores into the state could alias them, so gcc would reload every matrix entry after every
+  // store. Thread-private copies (the kernel closure, the index masks) live in registers.
+#pragma omp parallel if (threads)
+  {
+    const F fl = f;
+    const GroupSpace gl = g;
+    const std::uint64_t run = gl.run;
+    if (run == 1) {
+#pragma omp for schedule(static)
+      for (std::int64_t b = 0; b < blocks; ++b)
+        fl(gl.base(static_cast<std::uint64_t>(b)));
+    } else {
+#pragma omp for schedule(static)
+      for (std::int64_t b = 0; b < blocks; ++b) {
+        const std::uint64_t i0 = gl.base(static_cast<std::uint64_t>(b) * run);
+        for (std::uint64_t j = 0; j < run; ++j)
+          fl(i0 + j);
+      }
+    }
+  }
+}
+
+// Like forEachGroup, but hands f2(i) two consecutive bases i, i + 1 at once when the runs
+// allow it (run >= 2, i.e. no fixed bit 0), so kernels can work on two amplitudes per vector;
+// f1 handles the single-base case.
+template <class F1, class F2>
+inline void forEachGroupPairs(const GroupSpace &g, const F1 &f1, const F2 &f2) {
+  if (g.run < 2)
+    return forEachGroup(g, f1);
+  const std::int64_t blocks = static_cast<std::int64_t>(g.count / g.run);
+  const std::uint64_t run = g.run;
+  auto body = [run](const GroupSpace &gl, const F2 &fl, std::int64_t b) {
+    const std::uint64_t i0 = gl.base(static_cast<std::uint64_t>(b) * run);
+    for (std::uint64_t j = 0; j < run; j += 2)
+      fl(i0 + j);
+  };
+  if (!(useThreads(g.count << g.numFixed) && blocks > 1)) {
+    const F2 fl = f2;
+    const GroupSpace gl = g;
+    for (std::int64_t b = 0; b < blocks; ++b)
+      body(gl, fl, b);
+    return;
+  }
+#pragma omp parallel
+  {
+    const F2 fl = f2;
+    const GroupSpace gl = g;
+#pragma omp for schedule(static)
+    for (std::int64_t b = 0; b < blocks; ++b)
+      body(gl, fl, b);
   }
 }
 
@@ -97,23 +149,39 @@ template <class F> inline void forEachGroup(const GroupSpace &g, F &&f) {
 // the state), each thread owns a fixed slice of blocks, and the per-thread totals are added in
 // thread order, so the result does not depend on timing.
 template <std::size_t N, class F>
-inline std::array<double, N> reduceGroups(const GroupSpace &g, F &&f) {
+inline std::array<double, N> reduceGroups(const GroupSpace &g, const F &f) {
   const std::int64_t blocks = static_cast<std::int64_t>(g.count / g.run);
   const std::uint64_t run = g.run;
   const bool threads = useThreads(g.count << g.numFixed) && blocks > 1;
-  const int nt = threads ? maxThreads() : 1;
+  if (!threads) {
+    const F fl = f;
+    const GroupSpace gl = g;
+    std::array<double, N> out{};
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      double acc[N] = {};
+      const std::uint64_t i0 = gl.base(static_cast<std::uint64_t>(b) * run);
+      for (std::uint64_t j = 0; j < run; ++j)
+        fl(i0 + j, acc);
+      for (std::size_t w = 0; w < N; ++w)
+        out[w] += acc[w];
+    }
+    return out;
+  }
+  const int nt = maxThreads();
   std::vector<std::array<double, N>> partial(static_cast<std::size_t>(nt));
   for (auto &a : partial)
     a.fill(0.0);
-#pragma omp parallel num_threads(nt) if (threads)
+#pragma omp parallel num_threads(nt)
   {
+    const F fl = f; // private copies: see forEachGroup
+    const GroupSpace gl = g;
     std::array<double, N> &mine = partial[static_cast<std::size_t>(threadNum())];
 #pragma omp for schedule(static)
     for (std::int64_t b = 0; b < blocks; ++b) {
       double acc[N] = {};
-      const std::uint64_t i0 = g.base(static_cast<std::uint64_t>(b) * run);
+      const std::uint64_t i0 = gl.base(static_cast<std::uint64_t>(b) * run);
       for (std::uint64_t j = 0; j < run; ++j)
-        f(i0 + j, acc);
+        fl(i0 + j, acc);
       for (std::size_t w = 0; w < N; ++w)
         mine[w] += acc[w];
     }
@@ -127,7 +195,12 @@ inline std::array<double, N> reduceGroups(const GroupSpace &g, F &&f) {
 
 // Plain index loops over [0, n) with the same threading rule.
 template <class F> inline void forRange(std::uint64_t n, F &&f) {
-#pragma omp parallel for schedule(static) if (useThreads(n))
+  if (!useThreads(n)) {
+    for (std::uint64_t i = 0; i < n; ++i)
+      f(i);
+    return;
+  }
+#pragma omp parallel for schedule(static)
   for (std::int64_t i = 0; i < static_cast<std::int64_t>(n); ++i)
     f(static_cast<std::uint64_t>(i));
 }

@@ -70,6 +70,12 @@ void kvant_rt_state(double *out, int64_t num_amplitudes);
 /* ======================================================================================
  * Additions (issue #3). Same error model as above: a failing call records the sticky error,
  * writes nothing to its outputs, and returns 0 where it returns a value.
+ *
+ * Threads: loops over registers of at least 2^15 amplitudes run on OpenMP threads (libgomp;
+ * OMP_NUM_THREADS sets how many); smaller registers stay on the calling thread. The environment
+ * variable KVANT_RT_MIN_PARALLEL_QUBITS (read once) moves that threshold. Results do not
+ * depend on the thread count beyond floating-point rounding of sums (which are added in a
+ * fixed order for a given thread count).
  * ====================================================================================== */
 
 /* ---- state preparation ----

@@ -1,0 +1,256 @@
+"""The runtime's adjoint Jacobian and VJPs against PennyLane default.qubit (autodiff through
+its own simulator), driving libkvant_rt through ctypes.
+
+    .venv/bin/python -m pytest runtime/tests/python/test_adjoint_reference.py
+
+Finds the library via KVANT_RT_LIB, else build/runtime-dev, else the installed kvant package.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+qml = pytest.importorskip("pennylane")
+pnp = qml.numpy
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _find_library() -> Path | None:
+    env = os.environ.get("KVANT_RT_LIB")
+    candidates = [Path(env)] if env else []
+    candidates.append(ROOT / "build" / "runtime-dev" / "libkvant_rt.so")
+    try:
+        import kvant  # noqa: PLC0415
+
+        candidates.append(Path(kvant.__file__).parent / "lib" / "libkvant_rt.so")
+    except Exception:  # noqa: BLE001 - the package may not be built; that is fine here
+        pass
+    return next((c for c in candidates if c.is_file()), None)
+
+
+LIB_PATH = _find_library()
+if LIB_PATH is None:
+    pytest.skip("libkvant_rt.so not built (cmake --build build/runtime-dev)", allow_module_level=True)
+
+
+def _gate_ids() -> dict[str, int]:
+    """Gate name -> id, from gates.def (the numbering is the ABI)."""
+    ids = {}
+    text = (ROOT / "runtime" / "include" / "kvant" / "gates.def").read_text()
+    for line in text.splitlines():
+        if line.startswith("KVANT_GATE("):
+            name = line[len("KVANT_GATE(") :].split(",")[0].strip()
+            ids[name] = len(ids)
+    return ids
+
+
+GATE = _gate_ids()
+OBS = {"Identity": 0, "PauliX": 1, "PauliY": 2, "PauliZ": 3, "Hadamard": 4}
+
+i64, f64, i8 = ctypes.c_int64, ctypes.c_double, ctypes.c_int8
+P = ctypes.POINTER
+
+
+class Runtime:
+    def __init__(self, path: Path):
+        lib = ctypes.CDLL(str(path))
+        sig = {
+            "kvant_rt_qalloc": (i64, [i64]),
+            "kvant_rt_qdealloc": (None, [i64]),
+            "kvant_rt_gate": (None, [i64, P(f64), i64, P(i64), i64, P(i64), P(i8), i64, i8]),
+            "kvant_rt_obs_named": (i64, [i64, i64]),
+            "kvant_rt_obs_tensor": (i64, [P(i64), i64]),
+            "kvant_rt_obs_hermitian": (i64, [P(f64), P(i64), i64]),
+            "kvant_rt_obs_hamiltonian": (i64, [P(f64), P(i64), i64]),
+            "kvant_rt_expval": (f64, [i64]),
+            "kvant_rt_tape_begin": (None, []),
+            "kvant_rt_tape_end": (None, []),
+            "kvant_rt_tape_num_params": (i64, []),
+            "kvant_rt_adjoint_jacobian": (None, [P(i64), i64, P(f64), i64]),
+            "kvant_rt_adjoint_vjp": (None, [P(i64), P(f64), i64, P(f64), i64]),
+            "kvant_rt_adjoint_vjp_probs": (None, [P(i64), i64, P(f64), P(f64), i64]),
+            "kvant_rt_adjoint_vjp_var": (None, [P(i64), P(f64), i64, P(f64), i64]),
+            "kvant_rt_error": (ctypes.c_char_p, []),
+            "kvant_rt_clear_error": (None, []),
+        }
+        for name, (res, args) in sig.items():
+            fn = getattr(lib, name)
+            fn.restype, fn.argtypes = res, args
+        self.lib = lib
+
+    def check(self):
+        err = self.lib.kvant_rt_error()
+        if err:
+            self.lib.kvant_rt_clear_error()
+            raise RuntimeError(err.decode())
+
+
+RT = Runtime(LIB_PATH)
+
+
+def arr(ctype, values):
+    return (ctype * max(1, len(values)))(*values)
+
+
+# A circuit: (gate name, params, wires, control wires, control values, adjoint). Parameters are
+# given as indices into the trainable vector (so the same list drives both simulators).
+CIRCUIT = [
+    ("Hadamard", [], [0], [], [], False),
+    ("Hadamard", [], [2], [], [], False),
+    ("RX", [0], [0], [], [], False),
+    ("RY", [1], [1], [], [], False),
+    ("CNOT", [], [0, 1], [], [], False),
+    ("Rot", [2, 3, 4], [2], [], [], False),
+    ("CRY", [5], [2, 3], [], [], False),
+    ("IsingXY", [6], [1, 3], [], [], True),
+    ("RZ", [7], [3], [0], [0], False),
+    ("PhaseShift", [8], [1], [], [], False),
+    ("CRot", [9, 10, 11], [3, 0], [], [], True),
+    ("MultiRZ", [12], [0, 2, 3], [], [], False),
+    ("SingleExcitation", [13], [1, 2], [1 - 1], [1], False),  # controlled on wire 0 = 1
+    ("IsingZZ", [14], [0, 3], [], [], False),
+    ("DoubleExcitation", [15], [0, 1, 2, 3], [], [], False),
+    ("S", [], [1], [], [], False),
+]
+NUM_PARAMS = 16
+N = 4
+
+
+def pennylane_circuit(params):
+    for name, pidx, wires, ctrls, values, adjoint in CIRCUIT:
+        op_class = getattr(qml, name)
+        args = [params[i] for i in pidx]
+        fn = (lambda *a, c=op_class, w=wires: c(*a, wires=w))
+        if adjoint:
+            fn = qml.adjoint(fn)
+        if ctrls:
+            fn = qml.ctrl(fn, control=ctrls, control_values=values)
+        fn(*args)
+
+
+def observables_pl():
+    h = np.array([[0.5, 0.1 + 0.2j], [0.1 - 0.2j, -1.0]])
+    return [
+        qml.PauliZ(0),
+        qml.PauliX(1) @ qml.PauliY(3),
+        qml.Hermitian(h, wires=2),
+        qml.Hamiltonian([0.3, -1.2], [qml.PauliZ(0) @ qml.PauliZ(2), qml.PauliX(3)]),
+    ]
+
+
+def observables_kvant():
+    lib = RT.lib
+    z0 = lib.kvant_rt_obs_named(OBS["PauliZ"], 0)
+    xy = lib.kvant_rt_obs_tensor(
+        arr(i64, [lib.kvant_rt_obs_named(OBS["PauliX"], 1), lib.kvant_rt_obs_named(OBS["PauliY"], 3)]), 2
+    )
+    h = [0.5, 0, 0.1, 0.2, 0.1, -0.2, -1.0, 0]
+    herm = lib.kvant_rt_obs_hermitian(arr(f64, h), arr(i64, [2]), 1)
+    zz = lib.kvant_rt_obs_tensor(
+        arr(i64, [lib.kvant_rt_obs_named(OBS["PauliZ"], 0), lib.kvant_rt_obs_named(OBS["PauliZ"], 2)]), 2
+    )
+    ham = lib.kvant_rt_obs_hamiltonian(arr(f64, [0.3, -1.2]), arr(i64, [zz, lib.kvant_rt_obs_named(OBS["PauliX"], 3)]), 2)
+    return [z0, xy, herm, ham]
+
+
+def run_kvant(params):
+    """Runs the circuit with the tape on; returns (register, observable handles)."""
+    lib = RT.lib
+    reg = lib.kvant_rt_qalloc(N)
+    lib.kvant_rt_tape_begin()
+    for name, pidx, wires, ctrls, values, adjoint in CIRCUIT:
+        p = [float(params[i]) for i in pidx]
+        lib.kvant_rt_gate(GATE[name], arr(f64, p), len(p), arr(i64, wires), len(wires),
+                          arr(i64, ctrls), arr(i8, values), len(ctrls), 1 if adjoint else 0)
+    lib.kvant_rt_tape_end()
+    obs = observables_kvant()
+    RT.check()
+    return reg, obs
+
+
+@pytest.fixture(scope="module")
+def params():
+    return np.random.default_rng(2024).uniform(-np.pi, np.pi, NUM_PARAMS)
+
+
+def test_jacobian_matches_default_qubit(params):
+    dev = qml.device("default.qubit", wires=N)
+
+    @qml.qnode(dev, diff_method="backprop")
+    def circuit(p):
+        pennylane_circuit(p)
+        return [qml.expval(o) for o in observables_pl()]
+
+    p = pnp.array(params, requires_grad=True)
+    expected_values = np.array(circuit(p))
+    expected = np.array(qml.jacobian(lambda x: qml.math.stack(circuit(x)))(p))
+
+    reg, obs = run_kvant(params)
+    try:
+        assert RT.lib.kvant_rt_tape_num_params() == NUM_PARAMS
+        values = np.array([RT.lib.kvant_rt_expval(o) for o in obs])
+        jac = (f64 * (len(obs) * NUM_PARAMS))()
+        RT.lib.kvant_rt_adjoint_jacobian(arr(i64, obs), len(obs), jac, NUM_PARAMS)
+        RT.check()
+    finally:
+        RT.lib.kvant_rt_qdealloc(reg)
+    np.testing.assert_allclose(values, expected_values, atol=1e-10)
+    np.testing.assert_allclose(np.array(jac).reshape(len(obs), NUM_PARAMS), expected, atol=1e-10)
+
+
+def test_vjps_match_default_qubit(params):
+    dev = qml.device("default.qubit", wires=N)
+    ct_obs = np.array([0.7, -1.1, 0.4, 2.0])
+    ct_probs = np.random.default_rng(7).normal(size=8)
+    prob_wires = [3, 0, 1]
+
+    @qml.qnode(dev, diff_method="backprop")
+    def expvals(p):
+        pennylane_circuit(p)
+        return qml.math.stack([qml.expval(o) for o in observables_pl()])
+
+    @qml.qnode(dev, diff_method="backprop")
+    def variances(p):
+        pennylane_circuit(p)
+        return qml.math.stack([qml.var(o) for o in observables_pl()])
+
+    @qml.qnode(dev, diff_method="backprop")
+    def probs(p):
+        pennylane_circuit(p)
+        return qml.probs(wires=prob_wires)
+
+    p = pnp.array(params, requires_grad=True)
+    want_e = qml.grad(lambda x: pnp.dot(ct_obs, expvals(x)))(p)
+    want_v = qml.grad(lambda x: pnp.dot(ct_obs, variances(x)))(p)
+    want_p = qml.grad(lambda x: pnp.dot(ct_probs, probs(x)))(p)
+
+    reg, obs = run_kvant(params)
+    try:
+        got_e, got_v, got_p = (f64 * NUM_PARAMS)(), (f64 * NUM_PARAMS)(), (f64 * NUM_PARAMS)()
+        RT.lib.kvant_rt_adjoint_vjp(arr(i64, obs), arr(f64, ct_obs), len(obs), got_e, NUM_PARAMS)
+        RT.lib.kvant_rt_adjoint_vjp_var(arr(i64, obs), arr(f64, ct_obs), len(obs), got_v, NUM_PARAMS)
+        RT.lib.kvant_rt_adjoint_vjp_probs(arr(i64, prob_wires), len(prob_wires), arr(f64, ct_probs),
+                                          got_p, NUM_PARAMS)
+        RT.check()
+    finally:
+        RT.lib.kvant_rt_qdealloc(reg)
+    np.testing.assert_allclose(np.array(got_e), want_e, atol=1e-10)
+    np.testing.assert_allclose(np.array(got_v), want_v, atol=1e-10)
+    np.testing.assert_allclose(np.array(got_p), want_p, atol=1e-10)
+
+
+def test_errors_come_back_as_messages(params):
+    reg, obs = run_kvant(params)
+    try:
+        out = (f64 * 4)()
+        RT.lib.kvant_rt_adjoint_jacobian(arr(i64, obs), 1, out, 3)
+        with pytest.raises(RuntimeError, match="16 parameter"):
+            RT.check()
+    finally:
+        RT.lib.kvant_rt_qdealloc(reg)
