@@ -162,3 +162,15 @@ def test_purely_classical_gradient():
         return kvant.grad(lambda x: x**2, method="fd")(x)
 
     assert abs(float(gradient(2.3)) - 4.6) < 1e-5
+
+
+def test_grad_outside_qjit_evaluates_eagerly_with_forward():
+    circuit = rx_expval_z("default.qubit")
+    g = kvant.grad(circuit)
+    assert g.forward is None
+    assert abs(float(g(0.3)) + np.sin(0.3)) < 1e-12  # exact, through JAX
+    assert abs(float(g.forward) - np.cos(0.3)) < 1e-12
+    g_fd = kvant.grad(circuit, method="fd", h=1e-3)
+    assert abs(float(g_fd(0.3)) - (np.cos(0.301) - np.cos(0.3)) / 1e-3) < 1e-9  # one-sided
+    jac = kvant.jacobian(lambda x: jnp.stack([x**2, jnp.sin(x)]))(0.5)
+    np.testing.assert_allclose(jac, [1.0, np.cos(0.5)], atol=1e-12)
