@@ -5,14 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 
-
-def median_time(fn, repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples)
+from timing import median_time
 
 
 def calls_per_sample(fn, target=0.05) -> int:

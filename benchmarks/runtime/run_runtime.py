@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -24,6 +22,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import timing  # noqa: E402  (shared with benchmarks/run.py)
 RESULTS = ROOT / "benchmarks" / "results"
 
 
@@ -31,13 +32,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 
 def median_time(fn, repeat):
-    fn()
-    samples = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples)
+    return timing.median_time(fn, repeat, warmup=True)
 
 
 def repeats_for(n):
@@ -49,17 +44,7 @@ def gates_per_sample(n):
     return 4 * n if n >= 20 else max(n, (1 << 22) >> n)
 
 
-def machine():
-    cpu = platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    threads = os.environ.get("OMP_NUM_THREADS", str(os.cpu_count()))
-    return f"{cpu}, {os.cpu_count()} cores (OMP_NUM_THREADS={threads}), Python {platform.python_version()}"
+machine = timing.machine
 
 
 # ------------------------------------------------------------------ kvant
