@@ -136,7 +136,9 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
             ) from None
 
     flat_args, in_tree = tree_flatten((args, kwargs))
-    out_tree_box = []
+    # Filled while tracing: where each measurement's value goes in the QNode's return value,
+    # and the structure of those values (counts are dicts, known only once emitted).
+    output = {}
 
     def circuit(*flat):
         call_args, call_kwargs = tree_unflatten(in_tree, flat)
@@ -147,7 +149,6 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
         leaves, out_tree = tree_flatten(
             result, is_leaf=lambda x: isinstance(x, MeasurementProcess)
         )
-        out_tree_box.append(out_tree)
         values = []
         for leaf in leaves:
             if not isinstance(leaf, MeasurementProcess):
@@ -156,10 +157,8 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
                     f"...), not {type(leaf).__name__}"
                 )
             values.append(_emit_measurement(leaf, scope))
-        flat_values, value_tree = tree_flatten(values)
-        # counts come back as a dict per measurement: the output structure is known only now
-        out_tree_box[-1] = tree_unflatten(out_tree, list(range(len(values)))) if values else None
-        out_tree_box.append(value_tree)
+        flat_values, output["values"] = tree_flatten(values)
+        output["places"] = tree_unflatten(out_tree, list(range(len(values)))) if values else None
         return flat_values
 
     jaxpr, consts = trace_subjaxpr(circuit, flat_args, name=_name(qnode))
@@ -174,11 +173,10 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
         seed=seed,
         name=_name(qnode),
     )
-    structure, value_tree = out_tree_box
-    values = tree_unflatten(value_tree, outs)
-    if structure is None:
+    if output["places"] is None:
         return None
-    return jax.tree_util.tree_map(lambda k: values[k], structure)
+    values = tree_unflatten(output["values"], outs)
+    return jax.tree_util.tree_map(lambda k: values[k], output["places"])
 
 
 def _shots(qnode) -> int | None:
