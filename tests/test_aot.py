@@ -1,16 +1,13 @@
 """Ahead-of-time compilation: the kvant command compiles FILE.py:FUNCTION to a library + C
 header; a C program and Python both call it."""
 
-import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pennylane as qml
 import pytest
 
 import kvant

@@ -1,6 +1,5 @@
 """The installed command-line tools: kvant-opt and kvant."""
 
-import ctypes
 import shutil
 import subprocess
 import sys

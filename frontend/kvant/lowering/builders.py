@@ -68,6 +68,16 @@ def extract_scalar(value: ir.Value) -> ir.Value:
     return tensor.ExtractOp(value, []).result
 
 
+def is_nonzero(scalar: ir.Value) -> ir.Value:
+    """i1 from a stored boolean (an i8 byte) or integer scalar: nonzero is true."""
+    return arith.CmpIOp(arith.CmpIPredicate.ne, scalar, scalar_constant(scalar.type, 0)).result
+
+
+def truth(predicate: ir.Value) -> ir.Value:
+    """i1 from a rank-0 boolean or integer tensor, for scf conditions."""
+    return is_nonzero(extract_scalar(predicate))
+
+
 def from_scalar(scalar: ir.Value) -> ir.Value:
     """A rank-0 tensor holding ``scalar``."""
     return tensor.FromElementsOp(tensor_of([], scalar.type), [scalar]).result

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import jax
 from jax._src import api_util
 from jax._src import core as jax_core
 from jax._src import linear_util as lu

@@ -20,12 +20,6 @@ def _i64():
     return ir.IntegerType.get_signless(64)
 
 
-def _truth(predicate: ir.Value) -> ir.Value:
-    """i1 from a boolean (i8) rank-0 tensor."""
-    value = b.extract_scalar(predicate)
-    return arith.CmpIOp(arith.CmpIPredicate.ne, value, b.scalar_constant(value.type, 0)).result
-
-
 def _is_scalar_tensor(value: ir.Value) -> bool:
     return isinstance(value.type, ir.RankedTensorType) and value.type.rank == 0
 
@@ -115,7 +109,7 @@ def _while(ctx, *operands, cond, body, num_cond_consts, num_body_consts, quantum
         args = list(before.arguments)
         state_args = _from_carried(args[:-1] if quantum else args, init)
         (predicate,) = ctx.lowering.lower_jaxpr(cond.jaxpr, cond.consts, list(cond_consts) + state_args)
-        scf.ConditionOp(_truth(predicate), args)
+        scf.ConditionOp(b.truth(predicate), args)
     after = loop.after.blocks.append(*result_types)
     with ir.InsertionPoint(after):
         args = list(after.arguments)
@@ -149,7 +143,7 @@ def _cond(ctx, *operands, branches, const_counts, quantum):
         """Results of branches k.. : an scf.if per predicate, the otherwise branch last."""
         if k == num_preds:
             return branch(k)
-        if_op = scf.IfOp(_truth(preds[k]), result_types, has_else=True)
+        if_op = scf.IfOp(b.truth(preds[k]), result_types, has_else=True)
         with ir.InsertionPoint(if_op.then_block):
             scf.YieldOp(branch(k))
         with ir.InsertionPoint(if_op.else_block):

@@ -51,12 +51,6 @@ def _to_byte(flag: ir.Value) -> ir.Value:
     return arith.ExtUIOp(ir.IntegerType.get_signless(8), flag).result
 
 
-def _is_true(value: ir.Value) -> ir.Value:
-    """i1 from a stored boolean/integer predicate (nonzero = true)."""
-    zero = b.scalar_constant(value.type, 0)
-    return arith.CmpIOp(arith.CmpIPredicate.ne, value, zero).result
-
-
 def _cmpf(predicate: str, x, y) -> ir.Value:
     return arith.CmpFOp(getattr(arith.CmpFPredicate, predicate), x, y).result
 
@@ -528,7 +522,7 @@ def _select_n(ctx, predicate, *cases):
 
     def body(p, *values):
         if is_bool:
-            return _select(_is_true(p), values[1], values[0])
+            return _select(b.is_nonzero(p), values[1], values[0])
         result = values[-1]
         for k in range(len(values) - 2, -1, -1):
             result = _select(_cmpi("eq", p, b.scalar_constant(p.type, k)), values[k], result)

@@ -53,12 +53,6 @@ def _lower(ctx, closed, args):
     return ctx.lowering.lower_jaxpr(closed.jaxpr, closed.consts, list(args), None)
 
 
-def _truth(value: ir.Value) -> ir.Value:
-    """i1 from a rank-0 boolean (i8) or integer tensor: nonzero is true."""
-    scalar = b.extract_scalar(value)
-    return arith.CmpIOp(arith.CmpIPredicate.ne, scalar, b.scalar_constant(scalar.type, 0)).result
-
-
 @register("cond")
 def _cond(ctx, index, *args, branches, **params):
     """``branches[index]`` (JAX clamps the index of ``lax.switch`` before, and converts the
@@ -68,7 +62,7 @@ def _cond(ctx, index, *args, branches, **params):
     if len(branches) == 1:
         return _lower(ctx, branches[0], args)
     if len(branches) == 2:
-        op = scf.IfOp(_truth(index), result_types, has_else=True)
+        op = scf.IfOp(b.truth(index), result_types, has_else=True)
         with ir.InsertionPoint(op.then_block):
             scf.YieldOp(_lower(ctx, branches[1], args))
         with ir.InsertionPoint(op.else_block):
@@ -96,7 +90,7 @@ def _while(ctx, *operands, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts):
     before = loop.before.blocks.append(*result_types)
     with ir.InsertionPoint(before):
         (predicate,) = _lower(ctx, cond_jaxpr, list(cond_consts) + list(before.arguments))
-        scf.ConditionOp(_truth(predicate), list(before.arguments))
+        scf.ConditionOp(b.truth(predicate), list(before.arguments))
     after = loop.after.blocks.append(*result_types)
     with ir.InsertionPoint(after):
         scf.YieldOp(_lower(ctx, body_jaxpr, list(body_consts) + list(after.arguments)))
