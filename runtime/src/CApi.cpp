@@ -249,6 +249,23 @@ void kvant_rt_gate(int64_t gate, const double *params, int64_t num_params, const
   });
 }
 
+void kvant_rt_gate_small(int64_t gate, int64_t num_wires, int64_t wire0, int64_t wire1,
+                         double param0, double param1, double param2, int8_t adjoint) {
+  const GateInfo *info = gateInfo(gate);
+  if (num_wires < 0 || num_wires > 2 || (info && info->numParams > 3)) {
+    guardedVoid("kvant_rt_gate_small", [&] {
+      throw Error(std::string(info ? info->name : "gate") +
+                  ": kvant_rt_gate_small takes at most 2 wires and 3 parameters");
+    });
+    return;
+  }
+  const double params[3] = {param0, param1, param2};
+  const int64_t wires[2] = {wire0, wire1};
+  // An unknown id reaches kvant_rt_gate with no parameters, which reports it.
+  kvant_rt_gate(gate, params, info ? info->numParams : 0, wires, num_wires, nullptr, nullptr, 0,
+                adjoint);
+}
+
 void kvant_rt_unitary(const double *matrix, const int64_t *wires, int64_t num_wires,
                       const int64_t *ctrl_wires, const int8_t *ctrl_values, int64_t num_ctrls,
                       int8_t adjoint) {

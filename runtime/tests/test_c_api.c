@@ -1,5 +1,5 @@
 /* The header must be valid C (compiled programs and ctypes see it that way): a Bell pair and
- * an error round trip through the C API, compiled as C. */
+ * an error round trip through the C API, compiled as C; and the register-argument gate entry. */
 #include "kvant/runtime.h"
 
 #include <math.h>
@@ -29,6 +29,27 @@ int main(void) {
   int64_t zz = kvant_rt_obs_tensor(factors, 2);
   EXPECT(fabs(kvant_rt_expval(zz) - 1.0) < 1e-12);
   EXPECT(kvant_rt_error() == NULL);
+
+  /* kvant_rt_gate_small: back to |00> with the long form, then RY(0.3) on wire 1 and CRX(0.5)
+   * controlled by wire 1, both undone again with the adjoint flag. Unused arguments are junk. */
+  kvant_rt_gate(KVANT_GATE_CNOT, NULL, 0, w01, 2, NULL, NULL, 0, 0);
+  kvant_rt_gate(KVANT_GATE_Hadamard, NULL, 0, w0, 1, NULL, NULL, 0, 1);
+  kvant_rt_gate_small(KVANT_GATE_RY, 1, 1, -7, 0.3, 99.0, 99.0, 0);
+  EXPECT(fabs(kvant_rt_expval(kvant_rt_obs_named(KVANT_OBS_PauliZ, 1)) - cos(0.3)) < 1e-12);
+  kvant_rt_gate_small(KVANT_GATE_CRX, 2, 1, 0, 0.5, 0.0, 0.0, 0);
+  /* <Z0> after CRX(0.5) controlled on wire 1 (|1> with probability sin^2(0.15)) */
+  const double p1 = sin(0.15) * sin(0.15);
+  EXPECT(fabs(kvant_rt_expval(kvant_rt_obs_named(KVANT_OBS_PauliZ, 0)) - (1.0 - 2.0 * p1 * sin(0.25) * sin(0.25))) < 1e-12);
+  kvant_rt_gate_small(KVANT_GATE_CRX, 2, 1, 0, 0.5, 0.0, 0.0, 1);
+  kvant_rt_gate_small(KVANT_GATE_RY, 1, 1, 0, 0.3, 0.0, 0.0, 1);
+  EXPECT(fabs(kvant_rt_expval(kvant_rt_obs_named(KVANT_OBS_PauliZ, 1)) - 1.0) < 1e-12);
+  EXPECT(kvant_rt_error() == NULL);
+  kvant_rt_gate_small(KVANT_GATE_CNOT, 1, 0, 1, 0.0, 0.0, 0.0, 0); /* CNOT needs 2 wires */
+  EXPECT(kvant_rt_error() != NULL);
+  kvant_rt_clear_error();
+  kvant_rt_gate_small(KVANT_GATE_DoubleExcitation, 4, 0, 1, 0.1, 0.0, 0.0, 0);
+  EXPECT(kvant_rt_error() != NULL);
+  kvant_rt_clear_error();
 
   kvant_rt_gate(KVANT_GATE_COUNT, NULL, 0, w0, 1, NULL, NULL, 0, 0);
   EXPECT(kvant_rt_error() != NULL);

@@ -15,6 +15,7 @@
 
 // IR-DAG: declare i64 @kvant_rt_qalloc(i64)
 // IR-DAG: declare void @kvant_rt_gate(i64, ptr, i64, ptr, i64, ptr, ptr, i64, i8 signext)
+// IR-DAG: declare void @kvant_rt_gate_small(i64, i64, i64, i64, double, double, double, i8 signext)
 // IR-DAG: declare void @kvant_rt_unitary(ptr, ptr, i64, ptr, ptr, i64, i8 signext)
 // IR-DAG: declare double @kvant_rt_expval(i64)
 // IR-DAG: declare void @kvant_rt_probs(ptr, ptr, i64)

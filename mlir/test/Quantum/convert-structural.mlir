@@ -18,27 +18,31 @@ func.func @apply(%r: !quantum.reg, %q: !quantum.bit) -> !quantum.bit {
 func.func @loops(%t: f64, %n: index, %cond: i1) -> f64 {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
-  // Two gates in the loop share one parameter buffer and one wire buffer, at the top.
-  // CHECK: memref.alloca() : memref<1xi64>
-  // CHECK-NEXT: memref.alloca() : memref<1xf64>
+  // Two controlled gates in the loop share one buffer per array, at the top.
+  // CHECK-DAG: memref.alloca() : memref<1xf64>
+  // CHECK-DAG: memref.alloca() : memref<1xi64>
+  // CHECK-DAG: memref.alloca() : memref<1xi64>
+  // CHECK-DAG: memref.alloca() : memref<1xi8>
   // CHECK-NOT: memref.alloca
   // CHECK: call @kvant_rt_qalloc
-  %r = quantum.alloc(1)
+  %r = quantum.alloc(2)
   %q = quantum.extract %r[0]
-  // CHECK: %[[FOR:.*]] = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[A:.*]] = %{{.*}}) -> (i64) {
-  %q1 = scf.for %i = %c0 to %n step %c1 iter_args(%a = %q) -> (!quantum.bit) {
+  %c = quantum.extract %r[1]
+  %true = arith.constant true
+  // CHECK: %[[FOR:.*]]:2 = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[A:.*]] = %{{.*}}, %[[C:.*]] = %{{.*}}) -> (i64, i64) {
+  %q1, %cq1 = scf.for %i = %c0 to %n step %c1 iter_args(%a = %q, %ac = %c) -> (!quantum.bit, !quantum.bit) {
     // CHECK-NOT: memref.alloca
-    // CHECK: call @kvant_rt_gate
-    %a1 = quantum.custom "RX"(%t) %a : !quantum.bit
-    // CHECK: call @kvant_rt_gate
-    %a2 = quantum.custom "RZ"(%t) %a1 : !quantum.bit
-    // CHECK: scf.yield %[[A]] : i64
-    scf.yield %a2 : !quantum.bit
+    // CHECK: call @kvant_rt_gate(
+    %a1, %ac1 = quantum.custom "RX"(%t) %a ctrls(%ac) ctrlvals(%true) : !quantum.bit ctrls !quantum.bit
+    // CHECK: call @kvant_rt_gate(
+    %a2, %ac2 = quantum.custom "RZ"(%t) %a1 ctrls(%ac1) ctrlvals(%true) : !quantum.bit ctrls !quantum.bit
+    // CHECK: scf.yield %[[A]], %[[C]] : i64, i64
+    scf.yield %a2, %ac2 : !quantum.bit, !quantum.bit
   }
   // CHECK: %[[IF:.*]] = scf.if %{{.*}} -> (i64) {
   %q2 = scf.if %cond -> (!quantum.bit) {
     %b = quantum.custom "Hadamard"() %q1 : !quantum.bit
-    // CHECK: scf.yield %[[FOR]] : i64
+    // CHECK: scf.yield %[[FOR]]#0 : i64
     scf.yield %b : !quantum.bit
   } else {
     scf.yield %q1 : !quantum.bit

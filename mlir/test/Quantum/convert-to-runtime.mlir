@@ -22,33 +22,57 @@ func.func @registers(%i: i64) -> !quantum.bit {
 
 // -----
 
-// CHECK: func.func private @kvant_rt_gate(i64, !llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i64, i8 {llvm.signext})
-// CHECK-LABEL: func.func @gate(
+// Gates without controls on at most 2 wires with at most 3 parameters (most gates) pass every
+// argument in a register; unused ones are zero.
+// CHECK: func.func private @kvant_rt_gate_small(i64, i64, i64, i64, f64, f64, f64, i8 {llvm.signext})
+// CHECK-LABEL: func.func @small_gate(
 // CHECK-SAME: %[[T:.*]]: f64, %[[A:.*]]: i64, %[[B:.*]]: i64) -> (i64, i64)
-func.func @gate(%t: f64, %a: !quantum.bit, %b: !quantum.bit) -> (!quantum.bit, !quantum.bit) {
-  // Stack buffers are hoisted to the function entry.
-  // CHECK-DAG: %[[WIRES:.*]] = memref.alloca() : memref<2xi64>
-  // CHECK-DAG: %[[PARAMS:.*]] = memref.alloca() : memref<1xf64>
+func.func @small_gate(%t: f64, %a: !quantum.bit, %b: !quantum.bit) -> (!quantum.bit, !quantum.bit) {
   // IsingXX is entry 25 of gates.def.
   // CHECK-DAG: %[[ID:.*]] = arith.constant 25 : i64
+  // CHECK-DAG: %[[NW:.*]] = arith.constant 2 : i64
+  // CHECK-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f64
+  // CHECK-DAG: %[[ADJ:.*]] = arith.constant 1 : i8
+  // CHECK: call @kvant_rt_gate_small(%[[ID]], %[[NW]], %[[A]], %[[B]], %[[T]], %[[ZERO]], %[[ZERO]], %[[ADJ]])
+  %r:2 = quantum.custom "IsingXX"(%t) %a, %b adj : !quantum.bit, !quantum.bit
+  // CHECK: return %[[A]], %[[B]] : i64, i64
+  return %r#0, %r#1 : !quantum.bit, !quantum.bit
+}
+
+// -----
+
+// Other gates take arrays on the stack.
+// CHECK: func.func private @kvant_rt_gate(i64, !llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i64, i8 {llvm.signext})
+// CHECK-LABEL: func.func @gate(
+// CHECK-SAME: %[[T:.*]]: f64, %[[A:.*]]: i64, %[[B:.*]]: i64, %[[C:.*]]: i64, %[[D:.*]]: i64)
+func.func @gate(%t: f64, %a: !quantum.bit, %b: !quantum.bit, %c: !quantum.bit, %d: !quantum.bit)
+    -> (!quantum.bit, !quantum.bit, !quantum.bit, !quantum.bit) {
+  // Stack buffers are hoisted to the function entry.
+  // CHECK-DAG: %[[WIRES:.*]] = memref.alloca() : memref<4xi64>
+  // CHECK-DAG: %[[PARAMS:.*]] = memref.alloca() : memref<1xf64>
+  // DoubleExcitation is entry 31 of gates.def.
+  // CHECK-DAG: %[[ID:.*]] = arith.constant 31 : i64
   // CHECK: memref.store %[[T]], %[[PARAMS]][%{{.*}}] : memref<1xf64>
   // CHECK: %[[PI:.*]] = memref.extract_aligned_pointer_as_index %[[PARAMS]]
   // CHECK: %[[PI64:.*]] = arith.index_cast %[[PI]] : index to i64
   // CHECK: %[[PP:.*]] = llvm.inttoptr %[[PI64]] : i64 to !llvm.ptr
   // CHECK: %[[NP:.*]] = arith.constant 1 : i64
-  // CHECK: memref.store %[[A]], %[[WIRES]][%{{.*}}] : memref<2xi64>
-  // CHECK: memref.store %[[B]], %[[WIRES]][%{{.*}}] : memref<2xi64>
+  // CHECK: memref.store %[[A]], %[[WIRES]][%{{.*}}] : memref<4xi64>
+  // CHECK: memref.store %[[B]], %[[WIRES]][%{{.*}}] : memref<4xi64>
+  // CHECK: memref.store %[[C]], %[[WIRES]][%{{.*}}] : memref<4xi64>
+  // CHECK: memref.store %[[D]], %[[WIRES]][%{{.*}}] : memref<4xi64>
   // CHECK: %[[WP:.*]] = llvm.inttoptr
-  // CHECK: %[[NW:.*]] = arith.constant 2 : i64
+  // CHECK: %[[NW:.*]] = arith.constant 4 : i64
   // No controls: null pointers.
   // CHECK: %[[NULL1:.*]] = llvm.mlir.zero : !llvm.ptr
   // CHECK: %[[NULL2:.*]] = llvm.mlir.zero : !llvm.ptr
   // CHECK-DAG: %[[NC:.*]] = arith.constant 0 : i64
   // CHECK-DAG: %[[ADJ:.*]] = arith.constant 1 : i8
   // CHECK: call @kvant_rt_gate(%[[ID]], %[[PP]], %[[NP]], %[[WP]], %[[NW]], %[[NULL1]], %[[NULL2]], %[[NC]], %[[ADJ]])
-  %r:2 = quantum.custom "IsingXX"(%t) %a, %b adj : !quantum.bit, !quantum.bit
-  // CHECK: return %[[A]], %[[B]] : i64, i64
-  return %r#0, %r#1 : !quantum.bit, !quantum.bit
+  %r:4 = quantum.custom "DoubleExcitation"(%t) %a, %b, %c, %d adj
+      : !quantum.bit, !quantum.bit, !quantum.bit, !quantum.bit
+  // CHECK: return %[[A]], %[[B]], %[[C]], %[[D]] : i64, i64, i64, i64
+  return %r#0, %r#1, %r#2, %r#3 : !quantum.bit, !quantum.bit, !quantum.bit, !quantum.bit
 }
 
 // -----

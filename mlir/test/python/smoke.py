@@ -87,8 +87,8 @@ with ir.Context() as ctx:
     pm = passmanager.PassManager.parse(PIPELINE)
     pm.run(module.operation)
     ir_text = kv.translate_to_llvm_ir(module)
-    # CHECK: declare void @kvant_rt_gate(i64, ptr, i64, ptr, i64, ptr, ptr, i64, i8 signext)
-    print([line for line in ir_text.splitlines() if "@kvant_rt_gate" in line][0])
+    # CHECK: declare void @kvant_rt_gate_small(i64, i64, i64, i64, double, double, double, i8 signext)
+    print([line for line in ir_text.splitlines() if "@kvant_rt_gate_small" in line][0])
     path = sys.argv[1]
     kv.emit_object(module, path, opt_level=3)
     with open(path, "rb") as f:

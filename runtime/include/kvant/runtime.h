@@ -47,6 +47,13 @@ void kvant_rt_gate(int64_t gate, const double *params, int64_t num_params, const
                    int64_t num_wires, const int64_t *ctrl_wires, const int8_t *ctrl_values,
                    int64_t num_ctrls, int8_t adjoint);
 
+/* The same for the common case, with every argument in a register: no controls, at most 2
+ * wires (`num_wires` of wire0, wire1) and at most 3 parameters (the gate's count of param0,
+ * param1, param2); unused arguments are ignored. Compiled code calls this for most gates: a
+ * call site is one instruction plus constants, where kvant_rt_gate needs stack arrays. */
+void kvant_rt_gate_small(int64_t gate, int64_t num_wires, int64_t wire0, int64_t wire1,
+                         double param0, double param1, double param2, int8_t adjoint);
+
 /* Apply a dense 2^k x 2^k unitary (interleaved complex, row-major) to k = num_wires wires;
  * wires[0] is the most significant bit of the matrix index. */
 void kvant_rt_unitary(const double *matrix, const int64_t *wires, int64_t num_wires,

@@ -271,7 +271,29 @@ struct CustomLowering : OpConversionPattern<CustomOp> {
       return rewriter.notifyMatchFailure(op, "unknown gate");
     MLIRContext *ctx = getContext();
     Location loc = op.getLoc();
-    Type i64 = i64Type(ctx), ptr = ptrType(ctx), i8 = i8Type(ctx);
+    Type i64 = i64Type(ctx), ptr = ptrType(ctx), i8 = i8Type(ctx), f64 = rewriter.getF64Type();
+    ValueRange params = adaptor.getParams(), qubits = adaptor.getInQubits();
+    if (adaptor.getInCtrlQubits().empty() && qubits.size() <= 2 && params.size() <= 3) {
+      // void kvant_rt_gate_small(int64_t gate, int64_t num_wires, int64_t wire0, int64_t wire1,
+      //                          double param0, double param1, double param2, int8_t adjoint)
+      // Most gates: all arguments in registers, and a fraction of the IR the general form
+      // needs, which every later pass walks (a circuit unrolled by Python has thousands).
+      auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_gate_small",
+                               {i64, i64, i64, i64, f64, f64, f64, i8}, {});
+      Value unusedWire = constI64(rewriter, loc, 0);
+      Value unusedParam = arith::ConstantFloatOp::create(rewriter, loc, rewriter.getF64Type(),
+                                                         APFloat(0.0));
+      SmallVector<Value> args{constI64(rewriter, loc, gate->id),
+                              constI64(rewriter, loc, qubits.size())};
+      for (unsigned i = 0; i < 2; ++i)
+        args.push_back(i < qubits.size() ? qubits[i] : unusedWire);
+      for (unsigned i = 0; i < 3; ++i)
+        args.push_back(i < params.size() ? params[i] : unusedParam);
+      args.push_back(constI8(rewriter, loc, op.getAdjoint() ? 1 : 0));
+      func::CallOp::create(rewriter, loc, fn, args);
+      rewriter.replaceOp(op, gateResults(qubits, {}));
+      return success();
+    }
     // void kvant_rt_gate(int64_t gate, const double *params, int64_t num_params,
     //                    const int64_t *wires, int64_t num_wires, const int64_t *ctrl_wires,
     //                    const int8_t *ctrl_values, int64_t num_ctrls, int8_t adjoint)
