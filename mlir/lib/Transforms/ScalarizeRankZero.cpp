@@ -5,9 +5,11 @@
 // each op becomes a linalg.generic and a buffer. Rewriting
 //     %r = arith.mulf %a, %b : tensor<f64>
 // into
-//     %r = tensor.from_elements (arith.mulf (tensor.extract %a[]), (tensor.extract %b[]))
-// lets canonicalization fold every extract(from_elements(x)) pair, leaving plain scalar code for
-// bufferization and LLVM (measured: about half the pass-pipeline time of a 240-gate program).
+//     %r = tensor.from_elements (arith.mulf %a_scalar, %b_scalar)
+// (chains of such ops pass scalars directly; other tensors are read once with tensor.extract)
+// lets canonicalization fold the remaining extract(from_elements(x)) pairs, leaving plain scalar
+// code for bufferization and LLVM (measured: about half the pass-pipeline time of a 240-gate
+// program).
 //
 //===----------------------------------------------------------------------------------===//
 
@@ -48,12 +50,29 @@ struct ScalarizeRankZero : kvant::impl::ScalarizeRankZeroPassBase<ScalarizeRankZ
       if (isScalarizable(op))
         candidates.push_back(op);
     });
+    // The scalar inside each rank-0 tensor, read once: one extract per tensor, right after its
+    // definition, rather than one per use. A parameter used by 300 gates otherwise becomes 300
+    // reads of the same tensor, which one-shot-bufferize's alias analysis then checks pairwise
+    // (it was 27% of the pipeline for a 480-gate circuit).
+    DenseMap<Value, Value> scalarOf;
+    auto scalar = [&](Value tensor) -> Value {
+      if (Value known = scalarOf.lookup(tensor))
+        return known;
+      OpBuilder builder(tensor.getContext());
+      if (auto arg = dyn_cast<BlockArgument>(tensor))
+        builder.setInsertionPointToStart(arg.getOwner());
+      else
+        builder.setInsertionPointAfter(tensor.getDefiningOp());
+      Value element = tensor::ExtractOp::create(builder, tensor.getLoc(), tensor, ValueRange{});
+      scalarOf[tensor] = element;
+      return element;
+    };
     for (Operation *op : candidates) {
       OpBuilder builder(op);
       Location loc = op->getLoc();
       SmallVector<Value> scalars;
       for (Value operand : op->getOperands())
-        scalars.push_back(tensor::ExtractOp::create(builder, loc, operand, ValueRange{}));
+        scalars.push_back(scalar(operand));
       SmallVector<Type> scalarTypes;
       for (Type type : op->getResultTypes())
         scalarTypes.push_back(cast<RankedTensorType>(type).getElementType());
@@ -61,12 +80,17 @@ struct ScalarizeRankZero : kvant::impl::ScalarizeRankZeroPassBase<ScalarizeRankZ
                            op->getAttrs());
       Operation *scalarOp = builder.create(state);
       SmallVector<Value> tensors;
-      for (auto [result, scalar] : llvm::zip(op->getResults(), scalarOp->getResults()))
-        tensors.push_back(
-            tensor::FromElementsOp::create(builder, loc, result.getType(), ValueRange{scalar}));
+      for (auto [result, element] : llvm::zip(op->getResults(), scalarOp->getResults())) {
+        Value tensor =
+            tensor::FromElementsOp::create(builder, loc, result.getType(), ValueRange{element});
+        scalarOf[tensor] = element;
+        tensors.push_back(tensor);
+      }
       op->replaceAllUsesWith(tensors);
-      op->erase();
     }
+    // Erased only now: a freed op's result could otherwise reappear as the key of a new value.
+    for (Operation *op : candidates)
+      op->erase();
   }
 };
 

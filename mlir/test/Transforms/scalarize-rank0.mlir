@@ -1,4 +1,5 @@
 // RUN: kvant-opt %s --kvant-scalarize-rank0 --canonicalize | FileCheck %s
+// RUN: kvant-opt %s --kvant-scalarize-rank0 | FileCheck %s --check-prefix=ONCE
 
 // A chain of rank-0 tensor ops becomes scalar code; only the result is a tensor again.
 // CHECK-LABEL: func.func @chain
@@ -23,4 +24,24 @@ func.func @mixed(%a: tensor<f64>, %v: tensor<3xf64>) -> (tensor<i1>, tensor<3xf6
   %c = arith.cmpf olt, %a, %a : tensor<f64>
   %w = arith.addf %v, %v : tensor<3xf64>
   return %c, %w : tensor<i1>, tensor<3xf64>
+}
+
+// A tensor read by several ops is extracted once, right after its definition, by the pass
+// itself (not left to a later CSE); results feed the next op as scalars.
+// ONCE-LABEL: func.func @shared_operand
+// ONCE-SAME: (%[[A:.*]]: tensor<f64>)
+// ONCE-NEXT: %[[X:.*]] = tensor.extract %[[A]][] : tensor<f64>
+// ONCE-NOT: tensor.extract
+// ONCE: %[[M:.*]] = arith.mulf %[[X]], %[[X]] : f64
+// ONCE-NOT: tensor.extract
+// ONCE: math.cos %[[X]] : f64
+// ONCE-NOT: tensor.extract
+// ONCE: arith.addf %[[M]], %{{.*}} : f64
+// ONCE-NOT: tensor.extract
+// ONCE: return
+func.func @shared_operand(%a: tensor<f64>) -> tensor<f64> {
+  %m = arith.mulf %a, %a : tensor<f64>
+  %c = math.cos %a : tensor<f64>
+  %s = arith.addf %m, %c : tensor<f64>
+  return %s : tensor<f64>
 }
