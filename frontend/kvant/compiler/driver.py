@@ -106,12 +106,14 @@ _worker = _Worker()
 atexit.register(_worker.close)
 
 
-def compile_mlir(mlir_text: str, *, keep_stages: bool = False, opt_level: int = 2,
+def compile_mlir(module: str | bytes, *, keep_stages: bool = False, opt_level: int = 2,
                  use_cache: bool = True, pipeline: str | None = None) -> CompiledArtifact:
-    """Compile an MLIR module (kvant's dialects included) to a shared library."""
+    """Compile an MLIR module (kvant's dialects included), given as text or as MLIR bytecode,
+    to a shared library."""
     pipeline = pipeline or pipelines.pipeline()
+    source = module.encode() if isinstance(module, str) else module
     key = hashlib.sha256(
-        "\0".join([mlir_text, pipeline, str(opt_level), _fingerprint()]).encode()
+        b"\0".join([source, pipeline.encode(), str(opt_level).encode(), _fingerprint().encode()])
     ).hexdigest()[:32]
     entry_dir = cache_dir() / key
     library = entry_dir / "program.so"
@@ -125,7 +127,7 @@ def compile_mlir(mlir_text: str, *, keep_stages: bool = False, opt_level: int = 
     try:
         reply = _worker.request(
             {
-                "mlir": mlir_text,
+                "mlir": module,
                 "pipeline": pipeline,
                 "workdir": str(workdir),
                 "keep_stages": keep_stages,

@@ -19,16 +19,42 @@ from pathlib import Path
 def link_shared_library(obj: Path, out: Path, runtime_dir: Path) -> None:
     # The system linker directly: through the C compiler driver the same link takes ~20 ms
     # instead of under 10 ms (/usr/bin/time on the 240-gate benchmark program: 0.02 s vs 0.00-0.01 s).
+    # libm and libc are not named: reading libc.so.6's symbol table took 12 of the 15 ms of the
+    # link. The calls the program makes into them (sin, malloc, ...) resolve when it is loaded,
+    # through the runtime library, which needs both.
     ld = shutil.which("ld")
     if ld is not None:
         cmd = [ld, "-shared", "-o", str(out), str(obj), f"-L{runtime_dir}", "-lkvant_rt",
-               "-rpath", str(runtime_dir), "-lm", "-lc"]
+               "-rpath", str(runtime_dir)]
     else:
         cmd = [os.environ.get("CC", "cc"), "-shared", "-o", str(out), str(obj),
-               f"-L{runtime_dir}", "-lkvant_rt", f"-Wl,-rpath,{runtime_dir}", "-lm"]
+               f"-L{runtime_dir}", "-lkvant_rt", f"-Wl,-rpath,{runtime_dir}"]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"linking failed ({' '.join(cmd)}):\n{done.stderr}")
+
+
+# One MLIR context serves many compilations: creating one costs 6-10 ms (the bindings register
+# every upstream dialect and start a thread pool), a fifth of compiling a small program. It is
+# renewed every CONTEXT_REUSE compilations, so what it interns (types, attributes, constants)
+# cannot grow without bound in a long session.
+CONTEXT_REUSE = 64
+_context = None
+_context_uses = 0
+
+
+def _compilation_context():
+    global _context, _context_uses
+    from kvant import _mlir
+
+    if _context is None or _context_uses >= CONTEXT_REUSE:
+        _context = _mlir.new_context()
+        # The pass manager runs functions in parallel; kvant programs have a handful, and the
+        # 480-gate benchmark program ran its pipeline ~7 ms faster on one thread.
+        _context.enable_multithreading(False)
+        _context_uses = 0
+    _context_uses += 1
+    return _context
 
 
 def compile_module(request: dict) -> dict:
@@ -38,8 +64,7 @@ def compile_module(request: dict) -> dict:
 
     ext = _mlir.extension()
     timings = {}
-    context = _mlir.new_context()
-    with context:
+    with _compilation_context():
         t0 = time.perf_counter()
         module = ir.Module.parse(request["mlir"])
         pm = passmanager.PassManager.parse(request["pipeline"])
