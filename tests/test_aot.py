@@ -4,6 +4,7 @@ header; a C program and Python both call it."""
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -139,3 +140,26 @@ def test_qjit_compiles_ahead_of_time_from_annotations():
     assert len(calls) == 1  # traced at decoration
     np.testing.assert_allclose(f(np.array([0.1, 0.2, 0.3])), np.sum(np.sin([0.1, 0.2, 0.3])))
     assert len(calls) == 1
+
+
+def test_calls_that_differ_from_the_declared_signature():
+    calls = []
+
+    @kvant.qjit
+    def f(x: jax.ShapeDtypeStruct((3,), jnp.float64), n: jax.ShapeDtypeStruct((), jnp.int64)):
+        calls.append(1)
+        return jnp.sum(x) * n
+
+    # Safe casts (float32 -> float64, int32 -> int64) reuse the declared program, silently.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = f(np.array([0.5, 1.5, 2.0], np.float32), np.int32(3))
+    assert len(calls) == 1 and out.dtype == jnp.float64
+    np.testing.assert_allclose(out, 12.0)
+    # Another shape cannot be cast: kvant says so and compiles for it.
+    with pytest.warns(UserWarning, match=r"argument x is float64\[4\], declared float64\[3\]"):
+        np.testing.assert_allclose(f(np.ones(4), 2), 8.0)
+    assert len(calls) == 2
+    # float64 -> int64 would lose information: the same.
+    with pytest.warns(UserWarning, match=r"argument n is float64\[\], declared int64\[\]"):
+        np.testing.assert_allclose(f(np.ones(3), 2.5), 7.5)

@@ -140,3 +140,17 @@ def test_postselecting_an_impossible_outcome_is_reported():
 
     with pytest.raises(kvant.KvantRuntimeError, match="postselect"):
         kvant.qjit(circuit)()
+
+
+def test_non_numeric_argument_is_named():
+    @kvant.qjit(static_argnums=0)
+    def f(n, x, y):
+        return x * n + y["a"]
+
+    with pytest.raises(TypeError, match=r"argument y\['a'\] is str; compiled code takes numbers"):
+        f(2, 1.0, {"a": "text"})
+    with pytest.raises(TypeError, match=r"argument x is array of dtype <U1"):
+        f(2, np.array(["x"]), {"a": 1.0})
+    with pytest.raises(TypeError, match=r"argument x is object"):
+        f(2, object(), {"a": 1.0})
+    assert f(2, 1.5, {"a": 0.25}) == 3.25  # and good arguments still work

@@ -6,12 +6,13 @@ import contextlib
 import functools
 import gc
 import inspect
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import jax
 import numpy as np
-from jax.tree_util import tree_flatten, tree_unflatten
+from jax.tree_util import tree_flatten, tree_flatten_with_path, tree_unflatten
 
 from kvant.execution.library import to_jax
 from kvant.tracing.context import TracingContext
@@ -41,24 +42,43 @@ class CompiledProgram:
 
 
 def _abstract_leaf(x):
-    """The static type of one argument leaf: what a compiled specialisation depends on."""
+    """The static type of one argument leaf: what a compiled specialisation depends on; ``None``
+    when the leaf is not something compiled code can take."""
     if isinstance(x, (jax.Array, np.ndarray, np.generic, jax.ShapeDtypeStruct)):
-        return tuple(x.shape), np.dtype(x.dtype)
-    if isinstance(x, bool):
+        shape, dtype = tuple(x.shape), np.dtype(x.dtype)
+    elif isinstance(x, bool):
         return (), np.dtype(np.bool_)
-    if isinstance(x, int):
+    elif isinstance(x, int):
         return (), np.dtype(np.int64)
-    if isinstance(x, float):
+    elif isinstance(x, float):
         return (), np.dtype(np.float64)
-    if isinstance(x, complex):
+    elif isinstance(x, complex):
         return (), np.dtype(np.complex128)
-    try:
-        array = np.asarray(x)
-    except Exception:
-        raise TypeError(f"kvant.qjit cannot pass an argument of type {type(x).__name__}") from None
-    if array.dtype == object:
-        raise TypeError(f"kvant.qjit cannot pass an argument of type {type(x).__name__}")
-    return array.shape, array.dtype
+    else:
+        try:
+            array = np.asarray(x)
+        except Exception:
+            return None
+        shape, dtype = array.shape, array.dtype
+    # bool, signed/unsigned integers, floats, complex: what JAX computes with
+    return (shape, dtype) if dtype.kind in "biufc" else None
+
+
+def _argument_types(flat_with_paths, describe_path):
+    types = []
+    for path, leaf in flat_with_paths:
+        abstract = _abstract_leaf(leaf)
+        if abstract is None:
+            what = type(leaf).__name__
+            if isinstance(leaf, (np.ndarray, np.generic)):
+                what = f"array of dtype {leaf.dtype}"
+            raise TypeError(
+                f"kvant.qjit: {describe_path(path)} is {what}; compiled code takes numbers and "
+                "numeric arrays (mark other arguments static with static_argnums or "
+                "static_argnames)"
+            )
+        types.append(abstract)
+    return tuple(types)
 
 
 class QJIT:
@@ -81,16 +101,19 @@ class QJIT:
                           if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         except (TypeError, ValueError):
             positional = []
+        self._positional_names = positional
         self._named_positions = {positional.index(n) for n in static_argnames if n in positional}
         self.static_argnums = tuple(sorted(set(static_argnums) | self._named_positions))
         self.keep_intermediate = keep_intermediate
         self.opt_level = opt_level
         self._programs: dict = {}
         self._last: CompiledProgram | None = None
+        self._declared = None  # the signature compiled ahead of time from annotations
         specs = _annotated_specs(fn)
         if specs is not None:
             # Ahead of time: every parameter is annotated with a shape and dtype.
             self.compile(*specs)
+            (self._declared,) = self._programs
 
     # -- stages of the last compilation -------------------------------------------------------
     @property
@@ -132,14 +155,63 @@ class QJIT:
             hash(static)
         except TypeError:
             raise TypeError("static arguments must be hashable") from None
-        flat, in_tree = tree_flatten((dynamic, kwargs))
-        signature = (in_tree, static, tuple(_abstract_leaf(x) for x in flat))
+        flat_with_paths, in_tree = tree_flatten_with_path((dynamic, kwargs))
+        flat = [leaf for _, leaf in flat_with_paths]
+        signature = (in_tree, static, _argument_types(flat_with_paths, self._describe_path))
         program = self._programs.get(signature)
+        if program is None and self._declared is not None:
+            promoted = self._promote_to_declared(signature, flat, flat_with_paths)
+            if promoted is not None:
+                self._last = self._programs[self._declared]
+                return self._last, promoted
         if program is None:
             program = self._compile(static, dynamic, kwargs, flat, in_tree)
             self._programs[signature] = program
         self._last = program
         return program, flat
+
+    def _promote_to_declared(self, signature, flat, flat_with_paths):
+        """The arguments converted to the signature declared by annotations when that loses
+        nothing (same structure and shapes, dtypes cast safely: int to float, float32 to
+        float64, ...); else ``None``, after a warning that a new signature gets compiled."""
+        in_tree, static, types = signature
+        declared_tree, declared_static, declared_types = self._declared
+        mismatch = None
+        if in_tree != declared_tree or static != declared_static or len(types) != len(declared_types):
+            mismatch = "their structure differs"
+        else:
+            for (path, _), (shape, dtype), (want_shape, want_dtype) in zip(
+                flat_with_paths, types, declared_types
+            ):
+                if shape != want_shape or not np.can_cast(dtype, want_dtype, casting="safe"):
+                    mismatch = (f"{self._describe_path(path)} is {dtype}{list(shape)}, declared "
+                                f"{want_dtype}{list(want_shape)}")
+                    break
+        if mismatch is None:
+            return [np.asarray(x, dtype=want) for x, (_, want) in zip(flat, declared_types)]
+        warnings.warn(
+            f"kvant.qjit: the arguments do not match the signature declared by the annotations of "
+            f"'{getattr(self.original_function, '__name__', 'function')}' ({mismatch}); "
+            "compiling it again for them",
+            UserWarning,
+            stacklevel=4,
+        )
+        return None
+
+    def _describe_path(self, path) -> str:
+        """'argument x[0]['a']' for a key path into ``(dynamic_args, kwargs)``."""
+        from jax.tree_util import keystr
+
+        group, first, *rest = path
+        if group.idx == 0:  # positional: back to the position before static ones were removed
+            dynamic_positions = [i for i in range(first.idx + len(self.static_argnums) + 1)
+                                 if i not in self.static_argnums]
+            position = dynamic_positions[first.idx]
+            name = self._positional_names[position] if position < len(self._positional_names) \
+                else str(position)
+        else:
+            name = str(first.key)
+        return f"argument {name}{keystr(tuple(rest))}"
 
     def _split_static(self, args):
         for i in self.static_argnums:
@@ -165,7 +237,7 @@ class QJIT:
         from kvant.execution.library import CompiledLibrary
         from kvant.lowering import lower_program
 
-        specs = [jax.ShapeDtypeStruct(*_abstract_leaf(x)) for x in flat]
+        specs = [jax.ShapeDtypeStruct(*_abstract_leaf(x)) for x in flat]  # checked by the caller
         out_tree_box = []
 
         static_args, static_kwargs = static
