@@ -114,3 +114,18 @@ def test_qnode_and_its_gradient_called_from_lax_loops():
     want = jax.jit(program(reference, jax.grad(reference)))(x)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-6)
+
+
+def test_scalar_loop_state_is_carried_as_scalars():
+    """A scalar carry crosses scf regions as f64/i64, not as a one-element tensor (no buffer per
+    iteration), in lax's loops as in kvant's; the values match JAX."""
+
+    def fn(x):
+        n, acc = lax.while_loop(lambda c: c[0] < 20, lambda c: (c[0] + 1, c[1] * 0.9 + x), (0, x))
+        total = lax.fori_loop(0, 5, lambda i, t: t + jnp.sin(i * acc), 0.0)
+        return n, acc, lax.cond(total > 0, lambda t: t * 2, lambda t: -t, total)
+
+    assert_matches_jax(fn, (np.float64(0.3),))
+    text = kvant.qjit(fn).compile(np.float64(0.3)).mlir
+    loops = [line for line in text.splitlines() if "scf.while" in line or "scf.for" in line]
+    assert loops and not any("tensor<" in line for line in loops), loops

@@ -12,6 +12,7 @@ from mlir.dialects import arith, scf
 
 from kvant.lowering import builders as b
 from kvant.lowering import types
+from kvant.lowering.regions import carried_type, from_carried, to_carried
 from kvant.lowering.registry import register
 from kvant.lowering.rules.quantum import QuantumState
 
@@ -20,31 +21,10 @@ def _i64():
     return ir.IntegerType.get_signless(64)
 
 
-def _is_scalar_tensor(value: ir.Value) -> bool:
-    return isinstance(value.type, ir.RankedTensorType) and value.type.rank == 0
-
-
-def _to_carried(values):
-    """Rank-0 tensors cross region boundaries as their element: a loop then carries scalars
-    instead of reallocating a one-element buffer per iteration (and the deallocation pipeline
-    never sees loop-carried ownership of such buffers)."""
-    return [b.extract_scalar(v) if _is_scalar_tensor(v) else v for v in values]
-
-
-def _from_carried(values, like):
-    """Inverse of ``_to_carried``, given the original values (or their types)."""
-    out = []
-    for value, ref in zip(values, like):
-        ref_type = ref if isinstance(ref, ir.Type) else ref.type
-        is_scalar = isinstance(ref_type, ir.RankedTensorType) and ref_type.rank == 0
-        out.append(b.from_scalar(value) if is_scalar else value)
-    return out
-
-
 def _thread_register(ctx, quantum, values):
     """Carried values (scalars for rank-0 tensors), plus the register when the region is
     quantum."""
-    carried = _to_carried(values)
+    carried = to_carried(values)
     if not quantum:
         return carried
     return carried + [ctx.quantum.flush()]
@@ -59,14 +39,14 @@ def _finish(ctx, quantum, results, out_types):
     results = list(results)
     if quantum:
         ctx.quantum.register = results.pop()
-    return _from_carried(results, out_types)
+    return from_carried(results, out_types)
 
 
 def _lower_region(ctx, closed, args, state):
     """The region's results as they are yielded (rank-0 tensors as scalars, then the
     register)."""
     outs = ctx.lowering.lower_jaxpr(closed.jaxpr, closed.consts, list(args), quantum=state)
-    outs = _to_carried(outs)
+    outs = to_carried(outs)
     if state is not None:
         outs.append(state.flush())
     return outs
@@ -90,7 +70,7 @@ def _for(ctx, lower, upper, step, *operands, body, num_consts, quantum):
         i = arith.AddIOp(lb, arith.MulIOp(k, st).result).result
         carried = list(loop.inner_iter_args)
         state = _region_state(ctx, quantum, carried.pop() if quantum else None)
-        carried = _from_carried(carried, init)
+        carried = from_carried(carried, init)
         outs = _lower_region(ctx, body, list(consts) + [b.from_scalar(i)] + carried, state)
         scf.YieldOp(outs)
     return _finish(ctx, quantum, loop.results, init)
@@ -107,14 +87,14 @@ def _while(ctx, *operands, cond, body, num_cond_consts, num_body_consts, quantum
     before = loop.before.blocks.append(*result_types)
     with ir.InsertionPoint(before):
         args = list(before.arguments)
-        state_args = _from_carried(args[:-1] if quantum else args, init)
+        state_args = from_carried(args[:-1] if quantum else args, init)
         (predicate,) = ctx.lowering.lower_jaxpr(cond.jaxpr, cond.consts, list(cond_consts) + state_args)
         scf.ConditionOp(b.truth(predicate), args)
     after = loop.after.blocks.append(*result_types)
     with ir.InsertionPoint(after):
         args = list(after.arguments)
         state = _region_state(ctx, quantum, args.pop() if quantum else None)
-        args = _from_carried(args, init)
+        args = from_carried(args, init)
         scf.YieldOp(_lower_region(ctx, body, list(body_consts) + args, state))
     return _finish(ctx, quantum, loop.results, init)
 
@@ -130,7 +110,7 @@ def _cond(ctx, *operands, branches, const_counts, quantum):
         start += count
     args = list(rest[start:])
     out_types = [types.tensor_type(a) for a in ctx.avals_out]
-    result_types = [t.element_type if t.rank == 0 else t for t in out_types]
+    result_types = [carried_type(t) for t in out_types]
     if quantum:
         register_in = ctx.quantum.flush()
         result_types.append(register_in.type)

@@ -16,6 +16,7 @@ from mlir.dialects import arith, scf, tensor
 from kvant.errors import UnsupportedError
 from kvant.lowering import builders as b
 from kvant.lowering import types
+from kvant.lowering.regions import carried_type, from_carried, to_carried
 from kvant.lowering.registry import register
 
 #: primitives that act on a QNode's quantum state
@@ -53,30 +54,36 @@ def _lower(ctx, closed, args):
     return ctx.lowering.lower_jaxpr(closed.jaxpr, closed.consts, list(args), None)
 
 
+def _lower_region(ctx, closed, args):
+    """The region's results in carried form, ready to yield (see ``regions``)."""
+    return to_carried(_lower(ctx, closed, args))
+
+
 @register("cond")
 def _cond(ctx, index, *args, branches, **params):
     """``branches[index]`` (JAX clamps the index of ``lax.switch`` before, and converts the
     predicate of ``lax.cond`` to 0/1)."""
     _classical_only(ctx, "jax.lax.cond", branches)
-    result_types = [types.tensor_type(a) for a in ctx.avals_out]
+    out_types = [types.tensor_type(a) for a in ctx.avals_out]
+    result_types = [carried_type(t) for t in out_types]
     if len(branches) == 1:
         return _lower(ctx, branches[0], args)
     if len(branches) == 2:
         op = scf.IfOp(b.truth(index), result_types, has_else=True)
         with ir.InsertionPoint(op.then_block):
-            scf.YieldOp(_lower(ctx, branches[1], args))
+            scf.YieldOp(_lower_region(ctx, branches[1], args))
         with ir.InsertionPoint(op.else_block):
-            scf.YieldOp(_lower(ctx, branches[0], args))
-        return list(op.results)
+            scf.YieldOp(_lower_region(ctx, branches[0], args))
+        return from_carried(op.results, out_types)
     selector = arith.IndexCastOp(ir.IndexType.get(), b.extract_scalar(index)).result
     # cases 0 .. n-2; the last branch is the default (the index is already clamped)
     op = scf.IndexSwitchOp(result_types, selector, list(range(len(branches) - 1)))
     for k in range(len(branches) - 1):
         with ir.InsertionPoint(op.case_block(k)):
-            scf.YieldOp(_lower(ctx, branches[k], args))
+            scf.YieldOp(_lower_region(ctx, branches[k], args))
     with ir.InsertionPoint(op.default_block):
-        scf.YieldOp(_lower(ctx, branches[-1], args))
-    return list(op.results)
+        scf.YieldOp(_lower_region(ctx, branches[-1], args))
+    return from_carried(op.results, out_types)
 
 
 @register("while")
@@ -85,16 +92,19 @@ def _while(ctx, *operands, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts):
     cond_consts = operands[:cond_nconsts]
     body_consts = operands[cond_nconsts:cond_nconsts + body_nconsts]
     init = list(operands[cond_nconsts + body_nconsts:])
-    result_types = [v.type for v in init]
-    loop = scf.WhileOp(result_types, init)
+    carried = to_carried(init)
+    result_types = [v.type for v in carried]
+    loop = scf.WhileOp(result_types, carried)
     before = loop.before.blocks.append(*result_types)
     with ir.InsertionPoint(before):
-        (predicate,) = _lower(ctx, cond_jaxpr, list(cond_consts) + list(before.arguments))
+        state = from_carried(before.arguments, init)
+        (predicate,) = _lower(ctx, cond_jaxpr, list(cond_consts) + state)
         scf.ConditionOp(b.truth(predicate), list(before.arguments))
     after = loop.after.blocks.append(*result_types)
     with ir.InsertionPoint(after):
-        scf.YieldOp(_lower(ctx, body_jaxpr, list(body_consts) + list(after.arguments)))
-    return list(loop.results)
+        state = from_carried(after.arguments, init)
+        scf.YieldOp(_lower_region(ctx, body_jaxpr, list(body_consts) + state))
+    return from_carried(loop.results, init)
 
 
 def _row_offsets(rank):
@@ -114,12 +124,13 @@ def _scan(ctx, *operands, jaxpr, length, reverse, num_consts, num_carry, **param
     xs_avals = ctx.avals_in[num_consts + num_carry:]
     ys_avals = ctx.avals_out[num_carry:]
     ys_init = [b.empty(a.shape, types.element_type(a.dtype)) for a in ys_avals]
-    loop = scf.ForOp(b.index_constant(0), b.index_constant(length), b.index_constant(1), init + ys_init)
+    loop = scf.ForOp(b.index_constant(0), b.index_constant(length), b.index_constant(1),
+                     to_carried(init) + ys_init)
     with ir.InsertionPoint(loop.body):
         k = loop.induction_variable
         row = arith.SubIOp(b.index_constant(length - 1), k).result if reverse else k
         carried = list(loop.inner_iter_args)
-        carry, ys = carried[:num_carry], carried[num_carry:]
+        carry, ys = from_carried(carried[:num_carry], init), carried[num_carry:]
         x_rows = []
         for x, aval in zip(xs, xs_avals):
             shape = list(aval.shape)
@@ -135,8 +146,9 @@ def _scan(ctx, *operands, jaxpr, length, reverse, num_consts, num_carry, **param
             new_ys.append(tensor.InsertSliceOp(
                 y_row, y, [row], [], [], _row_offsets(len(shape)), [1] + shape[1:], [1] * len(shape)
             ).result)
-        scf.YieldOp(new_carry + new_ys)
-    return list(loop.results)
+        scf.YieldOp(to_carried(new_carry) + new_ys)
+    results = list(loop.results)
+    return from_carried(results[:num_carry], init) + results[num_carry:]
 
 
 @register("remat2", "checkpoint")
