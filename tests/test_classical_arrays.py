@@ -12,6 +12,7 @@ rng = np.random.default_rng(11)
 A = rng.normal(size=(3, 4))
 B = rng.normal(size=(4, 2))
 T = rng.normal(size=(2, 3, 4))
+T3 = rng.normal(size=(3, 4, 2))
 V = rng.normal(size=5)
 N = np.arange(12, dtype=np.int32).reshape(3, 4) - 5
 I1 = np.int64(1)
@@ -153,6 +154,12 @@ GATHERS = {
                                      lax.dynamic_update_slice(m, jnp.ones((1, 2)), (i, 2)),
                                      lax.dynamic_update_slice(m, jnp.ones((2, 2)), (i + 9, -1)),
                                      lax.dynamic_index_in_dim(m, i, 1, keepdims=False)), (A, I1)),
+    # jax.vmap turns the indexed dimension into a batching dimension of the gather
+    "vmapped indexing (batching dims)": (
+        lambda t, j: (jax.vmap(lambda x, i: x[i])(t, j), jax.vmap(lambda x, i: x[i, ::-1])(t, j),
+                      jax.vmap(jax.vmap(lambda x, i: x[i], in_axes=(1, None)), in_axes=(0, 0))(t, j),
+                      jax.vmap(lambda x, i: x[jnp.array([i, 0])], in_axes=(2, None))(t, j[0])),
+        (T3, np.array([3, 0, 1]))),
 }
 
 
@@ -176,6 +183,12 @@ SCATTERS = {
                                jnp.bincount(v, length=6)), (np.array([3, 1, 4, 1, 5], dtype=np.int32), np.int64(2))),
     "complex and bool": (lambda z, p, i: (z.at[i].set(1j), z.at[i].add(2 + 1j), p.at[i].set(True)),
                          (V + 1j * V, np.array([False, False, True, False, True]), np.int64(2))),
+    "vmapped updates (batching dims)": (
+        lambda t, j: (jax.vmap(lambda x, i: x.at[i].add(7.0))(t, j), jax.vmap(lambda x, i: x.at[i, 0].set(-1.0))(t, j),
+                      jax.vmap(lambda x, i: x.at[jnp.array([i, i])].mul(3.0))(t, j),
+                      jax.vmap(jax.vmap(lambda x, i: x.at[i].add(1.0), in_axes=(1, None), out_axes=1),
+                               in_axes=(0, 0))(t, j)),
+        (T3, np.array([3, 0, 1]))),
 }
 
 

@@ -70,15 +70,18 @@ def _scatter(prim):
     def rule(ctx, operand, indices, updates, *, dimension_numbers, mode=None, update_jaxpr=None,
              update_consts=(), indices_are_sorted=False, unique_indices=False):
         dn = dimension_numbers
-        if getattr(dn, "operand_batching_dims", ()):
-            raise UnsupportedError("scatter with batching dimensions is not supported yet")
+        # Batching dims (jax.vmap of an update): operand dim operand_batching_dims[j] is
+        # written at the update's position along indices dim scatter_indices_batching_dims[j].
+        operand_batching = tuple(getattr(dn, "operand_batching_dims", ()))
+        indices_batching = tuple(getattr(dn, "scatter_indices_batching_dims", ()))
         op_shape = ctx.avals_in[0].shape
         upd_shape = ctx.avals_in[2].shape
         combine = _combiner(prim, ctx.avals_in[0].dtype)
         clip = mode is not None and "CLIP" in str(mode)
-        window_operand_dims = [d for d in range(len(op_shape)) if d not in dn.inserted_window_dims]
+        window_operand_dims = [d for d in range(len(op_shape))
+                               if d not in dn.inserted_window_dims and d not in operand_batching]
         scatter_update_dims = [d for d in range(len(upd_shape)) if d not in dn.update_window_dims]
-        window_size = {d: 1 for d in dn.inserted_window_dims}
+        window_size = {d: 1 for d in (*dn.inserted_window_dims, *operand_batching)}
         for od, ud in zip(window_operand_dims, dn.update_window_dims):
             window_size[od] = upd_shape[ud]
         index = ir.IndexType.get()
@@ -102,6 +105,8 @@ def _scatter(prim):
                     ).result
                     inside = ok if inside is None else arith.AndIOp(inside, ok).result
                 starts[od] = start
+            for od, idim in zip(operand_batching, indices_batching):
+                starts[od] = batch[idim]
             position = []
             for d in range(len(op_shape)):
                 p = starts.get(d, b.index_constant(0))

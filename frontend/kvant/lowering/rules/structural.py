@@ -364,17 +364,20 @@ def _gather(ctx, operand, indices, *, dimension_numbers, slice_sizes, mode=None,
             indices_are_sorted=False, unique_indices=False):
     """Each output element is read from the operand at (clamped start + offset): a
     ``tensor.generate`` whose body computes that index. Covers the forms of ``x[i]``,
-    ``x[i, j]``, ``x[:, k]`` and integer-array indexing. Modes CLIP and PROMISE_IN_BOUNDS clamp
+    ``x[i, j]``, ``x[:, k]``, integer-array indexing and their ``vmap``. Modes CLIP and PROMISE_IN_BOUNDS clamp
     the start (XLA's rule); FILL_OR_DROP (``x.at[i].get(mode="fill")``) gives ``fill_value``
     for a slice whose start is out of bounds."""
     dn = dimension_numbers
-    if getattr(dn, "operand_batching_dims", ()):
-        raise UnsupportedError("gather with batching dimensions is not supported yet")
+    # Batching dims (what jax.vmap of an indexing op gives): operand dim operand_batching_dims[j]
+    # is read at the output's position along indices dim start_indices_batching_dims[j].
+    operand_batching = tuple(getattr(dn, "operand_batching_dims", ()))
+    indices_batching = tuple(getattr(dn, "start_indices_batching_dims", ()))
     op_shape = ctx.avals_in[0].shape
     out_aval = ctx.avals_out[0]
     out_rank = len(out_aval.shape)
     batch_out = [d for d in range(out_rank) if d not in dn.offset_dims]
-    offset_operand_dims = [d for d in range(len(op_shape)) if d not in dn.collapsed_slice_dims]
+    offset_operand_dims = [d for d in range(len(op_shape))
+                           if d not in dn.collapsed_slice_dims and d not in operand_batching]
     out_type = types.tensor_type(out_aval)
     fill = mode is not None and "FILL_OR_DROP" in str(mode)
     if fill and fill_value is None:
@@ -392,6 +395,8 @@ def _gather(ctx, operand, indices, *, dimension_numbers, slice_sizes, mode=None,
             if fill:  # in bounds iff the clamp changed nothing
                 same = arith.CmpIOp(arith.CmpIPredicate.eq, raw, starts[od]).result
                 inside = same if inside is None else arith.AndIOp(inside, same).result
+        for od, idim in zip(operand_batching, indices_batching):
+            starts[od] = out_idx[batch_out[idim]]
         operand_idx = []
         for d in range(len(op_shape)):
             base = starts.get(d, _index_constant(0))
