@@ -158,7 +158,8 @@ GATHERS = {
     "vmapped indexing (batching dims)": (
         lambda t, j: (jax.vmap(lambda x, i: x[i])(t, j), jax.vmap(lambda x, i: x[i, ::-1])(t, j),
                       jax.vmap(jax.vmap(lambda x, i: x[i], in_axes=(1, None)), in_axes=(0, 0))(t, j),
-                      jax.vmap(lambda x, i: x[jnp.array([i, 0])], in_axes=(2, None))(t, j[0])),
+                      jax.vmap(lambda x, i: x[jnp.array([i, 0])], in_axes=(2, None))(t, j[0]),
+                      jax.vmap(jax.vmap(lambda x, i: x[i]))(t, (j[:, None] + jnp.arange(4)) % 2)),
         (T3, np.array([3, 0, 1]))),
 }
 
@@ -187,7 +188,8 @@ SCATTERS = {
         lambda t, j: (jax.vmap(lambda x, i: x.at[i].add(7.0))(t, j), jax.vmap(lambda x, i: x.at[i, 0].set(-1.0))(t, j),
                       jax.vmap(lambda x, i: x.at[jnp.array([i, i])].mul(3.0))(t, j),
                       jax.vmap(jax.vmap(lambda x, i: x.at[i].add(1.0), in_axes=(1, None), out_axes=1),
-                               in_axes=(0, 0))(t, j)),
+                               in_axes=(0, 0))(t, j),
+                      jax.vmap(jax.vmap(lambda x, i: x.at[i].add(1.0)))(t, (j[:, None] + jnp.arange(4)) % 2)),
         (T3, np.array([3, 0, 1]))),
 }
 
