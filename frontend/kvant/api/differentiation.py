@@ -128,9 +128,10 @@ class _Derivative:
                 f"grad needs a function with one scalar output, got outputs of shapes {shapes}; "
                 "use jacobian for vector or multiple outputs"
             )
-        if self.method == "auto":
+        if self.method == "auto" and _calls_qnode(jaxpr):
             raise UnsupportedError(
-                f"{self.kind} with method='auto' is not available yet in kvant; use method='fd'"
+                f"{self.kind} with method='auto' does not differentiate QNodes yet in kvant; "
+                "use method='fd'"
             )
         results = grad_p.bind(
             *consts,
@@ -228,3 +229,15 @@ class jacobian(_Derivative):
 
     scalar_output = False
     kind = "jacobian"
+
+
+def _calls_qnode(jaxpr) -> bool:
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "kvant_qnode":
+            return True
+        for value in eqn.params.values():
+            for item in value if isinstance(value, (tuple, list)) else [value]:
+                inner = getattr(item, "jaxpr", item)
+                if hasattr(inner, "eqns") and _calls_qnode(inner):
+                    return True
+    return False

@@ -12,7 +12,7 @@ Stages, in order (each a textual pipeline that ``kvant-opt --pass-pipeline=...``
 from __future__ import annotations
 
 STAGES: dict[str, list[str]] = {
-    "gradient": ["gradient-expand-fd", "symbol-dce"],
+    "gradient": ["gradient-expand-fd", "gradient-expand-auto", "symbol-dce"],
     "quantum": ["convert-quantum-to-runtime"],
     "bufferize": [
         # scalar JAX values are rank-0 tensors: compute them as scalars before bufferizing

@@ -18,6 +18,7 @@
 
 #include "kvant/Gradient/IR/GradientOps.h"
 #include "kvant/Gradient/Transforms/Passes.h"
+#include "kvant/Gradient/Transforms/TensorUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -36,38 +37,6 @@ using namespace mlir;
 using namespace kvant::gradient;
 
 namespace {
-
-ReassociationIndices allDims(int64_t rank) {
-  ReassociationIndices dims;
-  for (int64_t d = 0; d < rank; ++d)
-    dims.push_back(d);
-  return dims;
-}
-
-/// Reshapes a static tensor to `target` (same element count and type) through a 1-D tensor:
-/// collapse_shape/expand_shape only, which bufferize to views, never copies.
-Value reshapeStatic(OpBuilder &b, Location loc, Value value, RankedTensorType target) {
-  auto source = cast<RankedTensorType>(value.getType());
-  if (source == target)
-    return value;
-  auto flatType = RankedTensorType::get({source.getNumElements()}, source.getElementType());
-  Value flat = value;
-  if (source.getRank() == 0)
-    flat = tensor::ExpandShapeOp::create(b, loc, flatType, value,
-                                         ArrayRef<ReassociationIndices>{});
-  else if (source.getRank() > 1)
-    flat = tensor::CollapseShapeOp::create(b, loc, flatType, value,
-                                           ArrayRef<ReassociationIndices>{
-                                               allDims(source.getRank())});
-  if (target.getRank() == 0)
-    return tensor::CollapseShapeOp::create(b, loc, target, flat,
-                                           ArrayRef<ReassociationIndices>{});
-  if (target.getRank() == 1)
-    return flat;
-  return tensor::ExpandShapeOp::create(b, loc, target, flat,
-                                       ArrayRef<ReassociationIndices>{
-                                           allDims(target.getRank())});
-}
 
 /// A constant tensor of `type` filled with `value`.
 Value splat(OpBuilder &b, Location loc, RankedTensorType type, double value) {

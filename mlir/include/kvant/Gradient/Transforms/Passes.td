@@ -23,4 +23,25 @@ def ExpandFiniteDifferencePass : Pass<"gradient-expand-fd", "mlir::ModuleOp"> {
   ];
 }
 
+def ExpandAutoDiffPass : Pass<"gradient-expand-auto", "mlir::ModuleOp"> {
+  let summary = "Expand gradient.grad with method \"auto\" into reverse-mode derivative code";
+  let description = [{
+    For each (callee, differentiated arguments) pair, builds a private function
+    `@<callee>.jacobian.<indices>` that runs the callee once (classical callees inlined) and
+    then one reverse sweep per output element, seeded with a one-hot cotangent, filling the
+    Jacobians row by row; the `gradient.grad "auto"` op becomes a call to it. Derivative rules
+    are per op (ReverseMode.h). Gradient ops inside a callee are expanded first, so
+    derivatives nest. Tensor-level IR only.
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect",
+    "mlir::func::FuncDialect",
+    "mlir::linalg::LinalgDialect",
+    "mlir::LLVM::LLVMDialect",
+    "mlir::math::MathDialect",
+    "mlir::scf::SCFDialect",
+    "mlir::tensor::TensorDialect",
+  ];
+}
+
 #endif // KVANT_GRADIENT_PASSES_TD

@@ -1,0 +1,95 @@
+//===- ReverseMode.h - reverse-mode differentiation of tensor-level code ----*- C++ -*-===//
+//
+// kvant's classical automatic differentiation (ARCHITECTURE.md, decision 4). The forward code is
+// emitted first (a clone of the function being differentiated); `ReverseSweep` then walks its
+// ops backwards and emits, after them, the ops that turn result cotangents into operand
+// cotangents, one derivative rule per op.
+//
+// Rules come in two kinds, each kept in one table:
+//  - scalar rules (ScalarRules.cpp) for elementwise arith/math ops, written on scalars. The
+//    sweep applies them to scalars directly, to rank-0 tensors through their element, and to
+//    other tensors inside a linalg.generic, so one rule serves every shape (and the scalar
+//    bodies of linalg ops);
+//  - op rules (TensorRules.cpp) for everything else: tensor and linalg ops.
+// Rules emit ordinary ops that have rules themselves, so derivatives can be differentiated again.
+//
+// Integer, index and boolean values carry no cotangent. A null cotangent stands for zero and is
+// never materialised unless an op needs it.
+//
+//===----------------------------------------------------------------------------------===//
+
+#ifndef KVANT_GRADIENT_TRANSFORMS_REVERSEMODE_H
+#define KVANT_GRADIENT_TRANSFORMS_REVERSEMODE_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Operation.h"
+#include "mlir/IR/Value.h"
+#include "mlir/Support/LLVM.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
+
+namespace kvant::gradient {
+
+/// Whether values of `type` carry a cotangent: real floats and tensors of them.
+bool isDifferentiableType(mlir::Type type);
+
+/// Zeros of `type` (a float scalar or a float tensor with static shape).
+mlir::Value zerosOf(mlir::OpBuilder &b, mlir::Location loc, mlir::Type type);
+
+/// `value` (a float) as a constant of `type`: a scalar or a splat tensor.
+mlir::Value constantOf(mlir::OpBuilder &b, mlir::Location loc, mlir::Type type, double value);
+
+class ReverseSweep;
+
+/// Scalar rule: given the op's scalar operands and result and the result's cotangent `ct`
+/// (never null), set operandCts[i] to the cotangent of operand i (leave null for none).
+using ScalarRule = void (*)(mlir::OpBuilder &b, mlir::Location loc, mlir::ValueRange operands,
+                            mlir::Value result, mlir::Value ct,
+                            llvm::MutableArrayRef<mlir::Value> operandCts);
+
+/// Op rule: emit the cotangents of `op`'s operands through sweep.accumulate, given the
+/// cotangents of its results (null = zero; at least one is not null).
+using OpRule = mlir::LogicalResult (*)(ReverseSweep &sweep, mlir::Operation *op,
+                                       llvm::ArrayRef<mlir::Value> resultCts);
+
+const llvm::StringMap<ScalarRule> &scalarRules();
+const llvm::StringMap<OpRule> &opRules();
+
+class ReverseSweep {
+public:
+  explicit ReverseSweep(mlir::OpBuilder &builder) : b(builder) {}
+
+  mlir::OpBuilder &builder() { return b; }
+
+  /// Adds `ct` to the cotangent of `value` (ignored for non-differentiable values).
+  void accumulate(mlir::Value value, mlir::Value ct);
+  /// The cotangent accumulated for `value`; null when none (zero).
+  mlir::Value cotangent(mlir::Value value) const { return cotangents.lookup(value); }
+  /// The cotangent of `value`, materialised as zeros when none was accumulated.
+  mlir::Value cotangentOrZeros(mlir::Value value, mlir::Location loc);
+
+  /// Emits the reverse of `ops` (forward ops, in program order) at the builder's insertion
+  /// point. Fails, with an error on the op, when an op whose results carry a cotangent has no
+  /// rule.
+  mlir::LogicalResult run(llvm::ArrayRef<mlir::Operation *> ops);
+
+  /// Applies the scalar rule of elementwise `op` to its operands, whatever their shape.
+  mlir::LogicalResult reverseElementwise(mlir::Operation *op, ScalarRule rule, mlir::Value ct);
+
+private:
+  mlir::OpBuilder &b;
+  llvm::DenseMap<mlir::Value, mlir::Value> cotangents;
+};
+
+/// Reverses the scalar body `block` of a linalg op for one iteration point: `args` are the
+/// values standing for the block arguments, `yieldCts` the cotangents of the yielded values
+/// (null = zero). Returns the cotangent of every block argument (null = zero). Fails when a
+/// value the body captures from outside would need a cotangent.
+mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+reverseScalarBody(mlir::OpBuilder &b, mlir::Block &block, mlir::ValueRange args,
+                  llvm::ArrayRef<mlir::Value> yieldCts);
+
+} // namespace kvant::gradient
+
+#endif // KVANT_GRADIENT_TRANSFORMS_REVERSEMODE_H

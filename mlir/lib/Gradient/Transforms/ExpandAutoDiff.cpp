@@ -1,0 +1,272 @@
+//===- ExpandAutoDiff.cpp - gradient.grad "auto" -> reverse-mode derivative code ------===//
+//
+// For  %J... = gradient.grad "auto" @f(%args) {diffArgIndices = [a...]}  the pass builds once
+// per (callee, differentiated arguments) a private function
+//
+//   func.func private @f.jacobian.a...(%args) -> (J...) {
+//     forward: f's body, with the classical functions it calls inlined
+//     for each result r of f, for each of its n_r elements k (no loop when n_r = 1):
+//       reverse sweep seeded with the one-hot cotangent e_k of r
+//       row k of J(r, a) = cotangent of argument a
+//   }
+//
+// and replaces the op by a call to it. The forward part runs once per evaluation, whatever the
+// number of outputs: a Jacobian costs one reverse sweep per output element, sharing the
+// forward values. QNodes are differentiated by their own rules (not yet: an error says so).
+//
+//===----------------------------------------------------------------------------------===//
+
+#include "kvant/Gradient/IR/GradientOps.h"
+#include "kvant/Gradient/Transforms/Passes.h"
+#include "kvant/Gradient/Transforms/ReverseMode.h"
+#include "kvant/Gradient/Transforms/TensorUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace kvant::gradient {
+#define GEN_PASS_DEF_EXPANDAUTODIFFPASS
+#include "kvant/Gradient/Transforms/Passes.h.inc"
+} // namespace kvant::gradient
+
+using namespace mlir;
+using namespace kvant::gradient;
+
+namespace {
+
+/// Clones `callee`'s body at the builder, with `args` for its arguments, inlining the calls of
+/// classical functions (recursively) so that one reverse sweep sees the whole computation.
+/// Appends the top-level forward ops to `forward` and returns the returned values.
+FailureOr<SmallVector<Value>> cloneInlined(OpBuilder &b, func::FuncOp callee, ValueRange args,
+                                           SymbolTableCollection &symbols,
+                                           SmallVectorImpl<Operation *> &forward, int depth = 0) {
+  if (depth > 64)
+    return callee.emitError("kvant cannot differentiate recursive functions");
+  if (!callee.getBody().hasOneBlock())
+    return callee.emitError("kvant cannot differentiate a function with several blocks");
+  IRMapping mapping;
+  mapping.map(callee.getArguments(), args);
+  Block &body = callee.getBody().front();
+  for (Operation &op : body.without_terminator()) {
+    if (auto call = dyn_cast<func::CallOp>(op)) {
+      auto target = symbols.lookupNearestSymbolFrom<func::FuncOp>(call, call.getCalleeAttr());
+      if (target && !target.isExternal()) {
+        if (target->hasAttr("quantum.node"))
+          return call.emitError()
+                 << "method=\"auto\" does not differentiate QNodes yet (QNode '"
+                 << target.getSymName() << "'); use method=\"fd\" for now";
+        SmallVector<Value> callArgs;
+        for (Value operand : call.getOperands())
+          callArgs.push_back(mapping.lookupOrDefault(operand));
+        FailureOr<SmallVector<Value>> results =
+            cloneInlined(b, target, callArgs, symbols, forward, depth + 1);
+        if (failed(results))
+          return failure();
+        mapping.map(call.getResults(), *results);
+        continue;
+      }
+    }
+    forward.push_back(b.clone(op, mapping));
+  }
+  SmallVector<Value> results;
+  for (Value v : body.getTerminator()->getOperands())
+    results.push_back(mapping.lookupOrDefault(v));
+  return results;
+}
+
+/// Name of the derivative function of `callee` for `diffArgs`.
+std::string derivativeName(func::FuncOp callee, ArrayRef<int64_t> diffArgs) {
+  std::string name = (callee.getSymName() + ".jacobian").str();
+  for (int64_t a : diffArgs)
+    name += "." + std::to_string(a);
+  return name;
+}
+
+/// Runs one reverse sweep seeded with `seed` on result `resultIndex` and returns, per
+/// differentiated argument, its cotangent flattened to 1-D.
+FailureOr<SmallVector<Value>> sweepOnce(OpBuilder &b, Location loc, ArrayRef<Operation *> forward,
+                                        Value result, Value seed, ValueRange args,
+                                        ArrayRef<int64_t> diffArgs) {
+  ReverseSweep sweep(b);
+  sweep.accumulate(result, seed);
+  if (failed(sweep.run(forward)))
+    return failure();
+  SmallVector<Value> flat;
+  for (int64_t a : diffArgs) {
+    auto type = cast<RankedTensorType>(args[a].getType());
+    Value ct = sweep.cotangentOrZeros(args[a], loc);
+    flat.push_back(reshapeStatic(
+        b, loc, ct, RankedTensorType::get({type.getNumElements()}, type.getElementType())));
+  }
+  return flat;
+}
+
+FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
+                                        SymbolTableCollection &symbols) {
+  auto module = op->getParentOfType<ModuleOp>();
+  ArrayRef<int64_t> diffArgs = op.getDiffArgIndices();
+  std::string name = derivativeName(callee, diffArgs);
+  if (auto existing = symbols.lookupNearestSymbolFrom<func::FuncOp>(
+          module, StringAttr::get(op.getContext(), name)))
+    return existing;
+
+  FunctionType calleeType = callee.getFunctionType();
+  for (int64_t a : diffArgs)
+    if (!cast<RankedTensorType>(calleeType.getInput(a)).hasStaticShape())
+      return op.emitOpError() << "differentiated argument " << a << " has a dynamic shape";
+  for (Type type : calleeType.getResults())
+    if (!cast<RankedTensorType>(type).hasStaticShape())
+      return op.emitOpError() << "a result of the callee has a dynamic shape";
+
+  OpBuilder b(module.getBodyRegion());
+  b.setInsertionPoint(callee);
+  Location loc = op.getLoc();
+  auto fn = func::FuncOp::create(
+      b, loc, name, b.getFunctionType(calleeType.getInputs(), op.getResultTypes()));
+  fn.setPrivate();
+  fn->setAttr("llvm.linkage",
+              LLVM::LinkageAttr::get(b.getContext(), LLVM::Linkage::Internal));
+  Block *entry = fn.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  ValueRange args = entry->getArguments();
+
+  SmallVector<Operation *> forward;
+  FailureOr<SmallVector<Value>> results = cloneInlined(b, callee, args, symbols, forward);
+  if (failed(results)) {
+    fn.erase();
+    return failure();
+  }
+
+  size_t numDiff = diffArgs.size();
+  SmallVector<Value> jacobians(op.getNumResults());
+  for (auto [r, result] : llvm::enumerate(*results)) {
+    auto resultType = cast<RankedTensorType>(result.getType());
+    int64_t numOut = resultType.getNumElements();
+    SmallVector<Value> flatJacobians; // [numOut, A_a] per differentiated argument
+    if (!isDifferentiableType(resultType)) {
+      // No cotangent flows from an integer result: its Jacobians are zero.
+      for (int64_t a : diffArgs) {
+        auto argType = cast<RankedTensorType>(args[a].getType());
+        flatJacobians.push_back(zerosOf(
+            b, loc, RankedTensorType::get({numOut, argType.getNumElements()},
+                                          cast<RankedTensorType>(op.getResult(r * numDiff).getType())
+                                              .getElementType())));
+      }
+    } else if (numOut == 1) {
+      Value seed = constantOf(b, loc, resultType, 1.0);
+      FailureOr<SmallVector<Value>> rows = sweepOnce(b, loc, forward, result, seed, args, diffArgs);
+      if (failed(rows)) {
+        fn.erase();
+        return failure();
+      }
+      for (Value row : *rows) {
+        auto rowType = cast<RankedTensorType>(row.getType());
+        flatJacobians.push_back(reshapeStatic(
+            b, loc, row, RankedTensorType::get({1, rowType.getDimSize(0)}, rowType.getElementType())));
+      }
+    } else {
+      // One sweep per output element, inside a loop that fills row k of every Jacobian.
+      SmallVector<Value> inits;
+      for (int64_t a : diffArgs) {
+        auto argType = cast<RankedTensorType>(args[a].getType());
+        inits.push_back(tensor::EmptyOp::create(
+            b, loc, ArrayRef<int64_t>{numOut, argType.getNumElements()},
+            argType.getElementType()));
+      }
+      auto flatType = RankedTensorType::get({numOut}, resultType.getElementType());
+      Value zeroFlat = zerosOf(b, loc, flatType);
+      Value one = constantOf(b, loc, resultType.getElementType(), 1.0);
+      Value lower = arith::ConstantIndexOp::create(b, loc, 0);
+      Value upper = arith::ConstantIndexOp::create(b, loc, numOut);
+      Value step = arith::ConstantIndexOp::create(b, loc, 1);
+      bool failedSweep = false;
+      auto loop = scf::ForOp::create(
+          b, loc, lower, upper, step, inits,
+          [&](OpBuilder &lb, Location l, Value k, ValueRange acc) {
+            Value seedFlat = tensor::InsertOp::create(lb, l, one, zeroFlat, ValueRange{k});
+            Value seed = reshapeStatic(lb, l, seedFlat, resultType);
+            FailureOr<SmallVector<Value>> rows =
+                sweepOnce(lb, l, forward, result, seed, args, diffArgs);
+            if (failed(rows)) {
+              failedSweep = true;
+              scf::YieldOp::create(lb, l, acc);
+              return;
+            }
+            SmallVector<Value> next;
+            for (auto [row, matrix] : llvm::zip(*rows, acc)) {
+              auto rowType = cast<RankedTensorType>(row.getType());
+              int64_t width = rowType.getDimSize(0);
+              SmallVector<OpFoldResult> offsets{k, lb.getIndexAttr(0)};
+              SmallVector<OpFoldResult> sizes{lb.getIndexAttr(1), lb.getIndexAttr(width)};
+              SmallVector<OpFoldResult> strides{lb.getIndexAttr(1), lb.getIndexAttr(1)};
+              next.push_back(tensor::InsertSliceOp::create(lb, l, row, matrix, offsets, sizes, strides));
+            }
+            scf::YieldOp::create(lb, l, next);
+          });
+      if (failedSweep) {
+        fn.erase();
+        return failure();
+      }
+      llvm::append_range(flatJacobians, loop.getResults());
+    }
+    for (auto [k, flat] : llvm::enumerate(flatJacobians)) {
+      unsigned position = r * numDiff + k;
+      jacobians[position] =
+          reshapeStatic(b, loc, flat, cast<RankedTensorType>(op.getResult(position).getType()));
+    }
+  }
+  func::ReturnOp::create(b, loc, jacobians);
+  symbols.getSymbolTable(module).insert(fn);
+  return fn;
+}
+
+bool containsGradientOps(func::FuncOp fn) {
+  return fn.walk([](GradOp) { return WalkResult::interrupt(); }).wasInterrupted();
+}
+
+struct ExpandAutoDiffPass : public kvant::gradient::impl::ExpandAutoDiffPassBase<ExpandAutoDiffPass> {
+  void runOnOperation() override {
+    SymbolTableCollection symbols;
+    // Innermost first: a callee that itself contains gradient ops (grad of grad) waits until
+    // those are expanded, so that its derivative is built from ordinary code.
+    while (true) {
+      SmallVector<GradOp> pending;
+      getOperation().walk([&](GradOp op) {
+        if (op.getMethod() == "auto")
+          pending.push_back(op);
+      });
+      if (pending.empty())
+        return;
+      bool progress = false;
+      for (GradOp op : pending) {
+        auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(op, op.getCalleeAttr());
+        if (!callee)
+          return signalPassFailure();
+        if (containsGradientOps(callee))
+          continue;
+        FailureOr<func::FuncOp> derivative = buildDerivative(op, callee, symbols);
+        if (failed(derivative))
+          return signalPassFailure();
+        OpBuilder b(op);
+        auto call = func::CallOp::create(b, op.getLoc(), *derivative, op.getOperands());
+        op.replaceAllUsesWith(call.getResults());
+        op.erase();
+        progress = true;
+      }
+      if (!progress) {
+        pending.front().emitOpError("differentiates a function that differentiates itself");
+        return signalPassFailure();
+      }
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,189 @@
+//===- ReverseMode.cpp - the reverse sweep: cotangent bookkeeping and dispatch --------===//
+//
+// See ReverseMode.h. This file knows no derivative formulas: it accumulates cotangents, walks
+// ops backwards, and maps scalar rules onto whatever shape an elementwise op has.
+//
+//===----------------------------------------------------------------------------------===//
+
+#include "kvant/Gradient/Transforms/ReverseMode.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/AffineMap.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Transforms/RegionUtils.h"
+
+#include "llvm/ADT/SetVector.h"
+
+using namespace mlir;
+using namespace kvant::gradient;
+
+bool kvant::gradient::isDifferentiableType(Type type) {
+  if (auto tensor = dyn_cast<RankedTensorType>(type))
+    type = tensor.getElementType();
+  return isa<FloatType>(type);
+}
+
+Value kvant::gradient::constantOf(OpBuilder &b, Location loc, Type type, double value) {
+  if (auto tensor = dyn_cast<RankedTensorType>(type)) {
+    auto attr = DenseElementsAttr::get(tensor, FloatAttr::get(tensor.getElementType(), value));
+    return arith::ConstantOp::create(b, loc, attr);
+  }
+  return arith::ConstantOp::create(b, loc, FloatAttr::get(type, value));
+}
+
+Value kvant::gradient::zerosOf(OpBuilder &b, Location loc, Type type) {
+  return constantOf(b, loc, type, 0.0);
+}
+
+void ReverseSweep::accumulate(Value value, Value ct) {
+  if (!ct || !isDifferentiableType(value.getType()))
+    return;
+  assert(ct.getType() == value.getType() && "a cotangent has the type of its value");
+  Value &slot = cotangents[value];
+  slot = slot ? arith::AddFOp::create(b, value.getLoc(), slot, ct).getResult() : ct;
+}
+
+Value ReverseSweep::cotangentOrZeros(Value value, Location loc) {
+  if (Value ct = cotangent(value))
+    return ct;
+  return zerosOf(b, loc, value.getType());
+}
+
+LogicalResult ReverseSweep::reverseElementwise(Operation *op, ScalarRule rule, Value ct) {
+  Location loc = op->getLoc();
+  Value result = op->getResult(0);
+  unsigned n = op->getNumOperands();
+  auto tensorType = dyn_cast<RankedTensorType>(result.getType());
+
+  if (!tensorType) { // scalars
+    SmallVector<Value> cts(n);
+    rule(b, loc, op->getOperands(), result, ct, cts);
+    for (unsigned i = 0; i < n; ++i)
+      accumulate(op->getOperand(i), cts[i]);
+    return success();
+  }
+
+  if (tensorType.getRank() == 0) { // through the element, which scalarize-rank0 keeps scalar
+    auto element = [&](Value v) { return tensor::ExtractOp::create(b, loc, v, ValueRange{}); };
+    SmallVector<Value> operands;
+    for (Value operand : op->getOperands())
+      operands.push_back(element(operand));
+    SmallVector<Value> cts(n);
+    rule(b, loc, operands, element(result), element(ct), cts);
+    for (unsigned i = 0; i < n; ++i)
+      if (cts[i])
+        accumulate(op->getOperand(i), tensor::FromElementsOp::create(
+                                          b, loc, op->getOperand(i).getType(), cts[i]));
+    return success();
+  }
+
+  // Other tensors: one linalg.generic computes every operand's cotangent point by point.
+  SmallVector<unsigned> targets;
+  for (unsigned i = 0; i < n; ++i)
+    if (isDifferentiableType(op->getOperand(i).getType()))
+      targets.push_back(i);
+  if (targets.empty())
+    return success();
+  if (!tensorType.hasStaticShape())
+    return op->emitError("kvant cannot differentiate ops on tensors of dynamic shape");
+  SmallVector<Value> inputs(op->getOperands());
+  inputs.push_back(result);
+  inputs.push_back(ct);
+  SmallVector<Value> outputs;
+  SmallVector<Type> outputTypes;
+  for (unsigned i : targets) {
+    auto type = cast<RankedTensorType>(op->getOperand(i).getType());
+    outputs.push_back(tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType()));
+    outputTypes.push_back(type);
+  }
+  AffineMap identity = b.getMultiDimIdentityMap(tensorType.getRank());
+  // A scalar operand (arith.select's condition may be one) is the same at every point.
+  AffineMap scalar = AffineMap::get(tensorType.getRank(), 0, b.getContext());
+  SmallVector<AffineMap> maps;
+  for (Value input : inputs)
+    maps.push_back(isa<ShapedType>(input.getType()) ? identity : scalar);
+  maps.append(outputs.size(), identity);
+  SmallVector<utils::IteratorType> iterators(tensorType.getRank(), utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, loc, outputTypes, inputs, outputs, maps, iterators,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        SmallVector<Value> cts(n);
+        rule(nb, l, args.take_front(n), args[n], args[n + 1], cts);
+        SmallVector<Value> yielded;
+        for (unsigned i : targets)
+          yielded.push_back(cts[i] ? cts[i] : zerosOf(nb, l, args[i].getType()));
+        linalg::YieldOp::create(nb, l, yielded);
+      });
+  for (auto [k, i] : llvm::enumerate(targets))
+    accumulate(op->getOperand(i), generic.getResult(k));
+  return success();
+}
+
+static bool capturesDifferentiableValues(Operation *op) {
+  if (op->getNumRegions() == 0)
+    return false;
+  llvm::SetVector<Value> captured;
+  getUsedValuesDefinedAbove(op->getRegions(), captured);
+  return llvm::any_of(captured, [](Value v) { return isDifferentiableType(v.getType()); });
+}
+
+LogicalResult ReverseSweep::run(ArrayRef<Operation *> ops) {
+  const llvm::StringMap<ScalarRule> &scalar = scalarRules();
+  const llvm::StringMap<OpRule> &other = opRules();
+  for (Operation *op : llvm::reverse(ops)) {
+    SmallVector<Value> resultCts;
+    bool any = false;
+    for (Value result : op->getResults()) {
+      resultCts.push_back(cotangent(result));
+      any |= bool(resultCts.back());
+    }
+    if (!any)
+      continue;
+    // Nothing flows back into an op without differentiable inputs (constants, tensor.empty,
+    // conversions from integers, ...); values an op's regions capture are inputs too.
+    if (llvm::none_of(op->getOperandTypes(), isDifferentiableType) &&
+        !capturesDifferentiableValues(op))
+      continue;
+    StringRef name = op->getName().getStringRef();
+    if (auto it = scalar.find(name); it != scalar.end() && op->getNumResults() == 1) {
+      if (failed(reverseElementwise(op, it->second, resultCts[0])))
+        return failure();
+      continue;
+    }
+    if (auto it = other.find(name); it != other.end()) {
+      if (failed(it->second(*this, op, resultCts)))
+        return failure();
+      continue;
+    }
+    return op->emitError() << "kvant has no derivative rule for '" << name
+                           << "' (method=\"auto\"); method=\"fd\" differentiates any program";
+  }
+  return success();
+}
+
+FailureOr<SmallVector<Value>> kvant::gradient::reverseScalarBody(OpBuilder &b, Block &block,
+                                                                 ValueRange args,
+                                                                 ArrayRef<Value> yieldCts) {
+  IRMapping mapping;
+  mapping.map(block.getArguments(), args);
+  SmallVector<Operation *> forward;
+  for (Operation &op : block.without_terminator())
+    forward.push_back(b.clone(op, mapping));
+  ReverseSweep sweep(b);
+  for (auto [yielded, ct] : llvm::zip(block.getTerminator()->getOperands(), yieldCts))
+    sweep.accumulate(mapping.lookupOrDefault(yielded), ct);
+  if (failed(sweep.run(forward)))
+    return failure();
+  for (Operation &op : block.without_terminator())
+    for (Value operand : op.getOperands())
+      if (!mapping.contains(operand) && sweep.cotangent(operand))
+        return op.emitError("kvant cannot differentiate with respect to a value this op's body "
+                            "captures from outside");
+  SmallVector<Value> cts;
+  for (Value arg : args)
+    cts.push_back(sweep.cotangent(arg));
+  return cts;
+}

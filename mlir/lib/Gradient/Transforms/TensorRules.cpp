@@ -1,0 +1,451 @@
+//===- TensorRules.cpp - derivative rules of tensor and linalg ops --------------------===//
+//
+// The ops the frontend's lowering emits besides elementwise arithmetic: element and slice
+// access, reshapes, and linalg's fill / broadcast / transpose / reduce / generic. Each rule
+// scatters a cotangent back to where the values came from.
+//
+//===----------------------------------------------------------------------------------===//
+
+#include "kvant/Gradient/Transforms/ReverseMode.h"
+#include "kvant/Gradient/Transforms/TensorUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
+#include "mlir/IR/AffineMap.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Transforms/RegionUtils.h"
+
+#include "llvm/ADT/SetVector.h"
+
+using namespace mlir;
+using namespace kvant::gradient;
+
+namespace {
+
+#define KVANT_OP_RULE(NAME) LogicalResult NAME(ReverseSweep &s, Operation *op, ArrayRef<Value> cts)
+
+Value emptyLike(OpBuilder &b, Location loc, Type type) {
+  auto t = cast<RankedTensorType>(type);
+  return tensor::EmptyOp::create(b, loc, t.getShape(), t.getElementType());
+}
+
+// ---- tensor ----------------------------------------------------------------------------------
+
+KVANT_OP_RULE(extractRule) {
+  auto extract = cast<tensor::ExtractOp>(op);
+  OpBuilder &b = s.builder();
+  Location loc = op->getLoc();
+  Value zeros = zerosOf(b, loc, extract.getTensor().getType());
+  s.accumulate(extract.getTensor(),
+               tensor::InsertOp::create(b, loc, cts[0], zeros, extract.getIndices()));
+  return success();
+}
+
+KVANT_OP_RULE(fromElementsRule) {
+  auto from = cast<tensor::FromElementsOp>(op);
+  OpBuilder &b = s.builder();
+  Location loc = op->getLoc();
+  auto type = from.getType();
+  SmallVector<int64_t> strides = computeStrides(type.getShape());
+  for (auto [i, element] : llvm::enumerate(from.getElements())) {
+    SmallVector<Value> index;
+    for (int64_t position : delinearize(int64_t(i), strides))
+      index.push_back(arith::ConstantIndexOp::create(b, loc, position));
+    s.accumulate(element, tensor::ExtractOp::create(b, loc, cts[0], index));
+  }
+  return success();
+}
+
+KVANT_OP_RULE(insertRule) {
+  auto insert = cast<tensor::InsertOp>(op);
+  OpBuilder &b = s.builder();
+  Location loc = op->getLoc();
+  s.accumulate(insert.getScalar(), tensor::ExtractOp::create(b, loc, cts[0], insert.getIndices()));
+  Value zero = zerosOf(b, loc, insert.getScalar().getType());
+  s.accumulate(insert.getDest(), tensor::InsertOp::create(b, loc, zero, cts[0], insert.getIndices()));
+  return success();
+}
+
+KVANT_OP_RULE(splatRule) {
+  auto splat = cast<tensor::SplatOp>(op);
+  s.accumulate(splat.getInput(), sumAll(s.builder(), op->getLoc(), cts[0]));
+  return success();
+}
+
+KVANT_OP_RULE(extractSliceRule) {
+  auto slice = cast<tensor::ExtractSliceOp>(op);
+  OpBuilder &b = s.builder();
+  Location loc = op->getLoc();
+  Value zeros = zerosOf(b, loc, slice.getSource().getType());
+  s.accumulate(slice.getSource(),
+               tensor::InsertSliceOp::create(b, loc, cts[0], zeros, slice.getMixedOffsets(),
+                                             slice.getMixedSizes(), slice.getMixedStrides()));
+  return success();
+}
+
+KVANT_OP_RULE(insertSliceRule) {
+  auto insert = cast<tensor::InsertSliceOp>(op);
+  OpBuilder &b = s.builder();
+  Location loc = op->getLoc();
+  auto sourceType = cast<RankedTensorType>(insert.getSource().getType());
+  s.accumulate(insert.getSource(),
+               tensor::ExtractSliceOp::create(b, loc, sourceType, cts[0], insert.getMixedOffsets(),
+                                              insert.getMixedSizes(), insert.getMixedStrides()));
+  Value zeros = zerosOf(b, loc, sourceType);
+  s.accumulate(insert.getDest(),
+               tensor::InsertSliceOp::create(b, loc, zeros, cts[0], insert.getMixedOffsets(),
+                                             insert.getMixedSizes(), insert.getMixedStrides()));
+  return success();
+}
+
+KVANT_OP_RULE(collapseRule) {
+  auto collapse = cast<tensor::CollapseShapeOp>(op);
+  s.accumulate(collapse.getSrc(),
+               tensor::ExpandShapeOp::create(s.builder(), op->getLoc(), collapse.getSrcType(),
+                                             cts[0], collapse.getReassociationIndices()));
+  return success();
+}
+
+KVANT_OP_RULE(expandRule) {
+  auto expand = cast<tensor::ExpandShapeOp>(op);
+  s.accumulate(expand.getSrc(),
+               tensor::CollapseShapeOp::create(s.builder(), op->getLoc(), expand.getSrcType(),
+                                               cts[0], expand.getReassociationIndices()));
+  return success();
+}
+
+KVANT_OP_RULE(castRule) {
+  auto cast_ = cast<tensor::CastOp>(op);
+  s.accumulate(cast_.getSource(), tensor::CastOp::create(s.builder(), op->getLoc(),
+                                                         cast_.getSource().getType(), cts[0]));
+  return success();
+}
+
+KVANT_OP_RULE(concatRule) {
+  auto concat = cast<tensor::ConcatOp>(op);
+  OpBuilder &b = s.builder();
+  Location loc = op->getLoc();
+  int64_t dim = concat.getDim();
+  int64_t offset = 0;
+  for (Value input : concat.getInputs()) {
+    auto type = cast<RankedTensorType>(input.getType());
+    SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
+    offsets[dim] = b.getIndexAttr(offset);
+    SmallVector<OpFoldResult> sizes, strides(type.getRank(), b.getIndexAttr(1));
+    for (int64_t size : type.getShape())
+      sizes.push_back(b.getIndexAttr(size));
+    s.accumulate(input,
+                 tensor::ExtractSliceOp::create(b, loc, type, cts[0], offsets, sizes, strides));
+    offset += type.getDimSize(dim);
+  }
+  return success();
+}
+
+KVANT_OP_RULE(padRule) {
+  auto pad = cast<tensor::PadOp>(op);
+  OpBuilder &b = s.builder();
+  Location loc = op->getLoc();
+  auto sourceType = pad.getSourceType();
+  SmallVector<OpFoldResult> sizes, strides(sourceType.getRank(), b.getIndexAttr(1));
+  for (int64_t size : sourceType.getShape())
+    sizes.push_back(b.getIndexAttr(size));
+  Value inner = tensor::ExtractSliceOp::create(b, loc, sourceType, cts[0], pad.getMixedLowPad(),
+                                               sizes, strides);
+  s.accumulate(pad.getSource(), inner);
+  // The padding value fills everything else.
+  if (Value padding = pad.getConstantPaddingValue(); padding && isDifferentiableType(padding.getType()))
+    s.accumulate(padding, arith::SubFOp::create(b, loc, sumAll(b, loc, cts[0]), sumAll(b, loc, inner)));
+  return success();
+}
+
+// ---- linalg ----------------------------------------------------------------------------------
+
+KVANT_OP_RULE(fillRule) {
+  auto fill = cast<linalg::FillOp>(op);
+  s.accumulate(fill.getInputs()[0], sumAll(s.builder(), op->getLoc(), cts[0]));
+  return success();
+}
+
+/// Sum of `ct` over `dims` into a tensor of `type`.
+Value sumOver(OpBuilder &b, Location loc, Value ct, ArrayRef<int64_t> dims, Type type) {
+  Value init = zerosOf(b, loc, type);
+  auto reduce = linalg::ReduceOp::create(
+      b, loc, ValueRange{ct}, ValueRange{init}, dims,
+      [](OpBuilder &nb, Location l, ValueRange args) {
+        linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, args[0], args[1])});
+      });
+  return reduce.getResult(0);
+}
+
+KVANT_OP_RULE(broadcastRule) {
+  auto broadcast = cast<linalg::BroadcastOp>(op);
+  Value input = broadcast.getInput();
+  s.accumulate(input, sumOver(s.builder(), op->getLoc(), cts[0], broadcast.getDimensions(),
+                              input.getType()));
+  return success();
+}
+
+KVANT_OP_RULE(transposeRule) {
+  auto transpose = cast<linalg::TransposeOp>(op);
+  OpBuilder &b = s.builder();
+  Location loc = op->getLoc();
+  ArrayRef<int64_t> perm = transpose.getPermutation();
+  SmallVector<int64_t> inverse(perm.size());
+  for (auto [i, p] : llvm::enumerate(perm))
+    inverse[p] = int64_t(i);
+  Value input = transpose.getInput();
+  Value init = emptyLike(b, loc, input.getType());
+  s.accumulate(input, linalg::TransposeOp::create(b, loc, cts[0], init, inverse).getResult()[0]);
+  return success();
+}
+
+/// The map from a reduction's iteration space to its result: every dim but `reduced`.
+AffineMap droppingDims(MLIRContext *ctx, int64_t rank, ArrayRef<int64_t> reduced) {
+  SmallVector<AffineExpr> kept;
+  for (int64_t d = 0; d < rank; ++d)
+    if (!llvm::is_contained(reduced, d))
+      kept.push_back(getAffineDimExpr(d, ctx));
+  return AffineMap::get(rank, 0, kept, ctx);
+}
+
+KVANT_OP_RULE(reduceRule) {
+  auto reduce = cast<linalg::ReduceOp>(op);
+  OpBuilder &b = s.builder();
+  Location loc = op->getLoc();
+  if (reduce.getInputs().size() != 1)
+    return op->emitError("kvant cannot differentiate a multi-operand reduction");
+  Value input = reduce.getInputs()[0], init = reduce.getInits()[0], result = reduce.getResult(0);
+  auto inputType = cast<RankedTensorType>(input.getType());
+  Block &body = reduce.getRegion().front();
+  Operation *combiner = body.getTerminator()->getOperand(0).getDefiningOp();
+  if (!combiner || combiner->getNumOperands() != 2 ||
+      !llvm::all_of(combiner->getOperands(),
+                    [&](Value v) { return isa<BlockArgument>(v) && v.getParentBlock() == &body; }))
+    return op->emitError("kvant cannot differentiate this reduction");
+  StringRef kind = combiner->getName().getStringRef();
+  int64_t rank = inputType.getRank();
+  MLIRContext *ctx = b.getContext();
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  AffineMap projected = droppingDims(ctx, rank, reduce.getDimensions());
+
+  if (kind == "arith.addf") { // every element receives the cotangent of its sum
+    Value spread = emptyLike(b, loc, inputType);
+    s.accumulate(input, linalg::BroadcastOp::create(b, loc, cts[0], spread, reduce.getDimensions())
+                            .getResult()[0]);
+    s.accumulate(init, cts[0]);
+    return success();
+  }
+  bool isMax = kind == "arith.maximumf" || kind == "arith.maxnumf";
+  bool isMin = kind == "arith.minimumf" || kind == "arith.minnumf";
+  if (!isMax && !isMin)
+    return op->emitError() << "kvant cannot differentiate a reduction by '" << kind << "'";
+  // max/min: the cotangent goes to the elements equal to the result, shared equally among
+  // ties (JAX's rule). The init is taken to be the identity (-inf / +inf) and gets nothing.
+  SmallVector<utils::IteratorType> countIterators(rank, utils::IteratorType::parallel);
+  for (int64_t d : reduce.getDimensions())
+    countIterators[d] = utils::IteratorType::reduction;
+  Type elt = inputType.getElementType();
+  auto counts = linalg::GenericOp::create(
+      b, loc, TypeRange{result.getType()}, ValueRange{input, result},
+      ValueRange{zerosOf(b, loc, result.getType())},
+      ArrayRef<AffineMap>{identity, projected, projected}, countIterators,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value hit = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, args[0], args[1]);
+        Value one = arith::SelectOp::create(nb, l, hit, constantOf(nb, l, elt, 1.0),
+                                            constantOf(nb, l, elt, 0.0));
+        linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, args[2], one)});
+      });
+  SmallVector<utils::IteratorType> parallel(rank, utils::IteratorType::parallel);
+  auto spread = linalg::GenericOp::create(
+      b, loc, TypeRange{inputType}, ValueRange{input, result, cts[0], counts.getResult(0)},
+      ValueRange{emptyLike(b, loc, inputType)},
+      ArrayRef<AffineMap>{identity, projected, projected, projected, identity}, parallel,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value hit = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, args[0], args[1]);
+        Value share = arith::DivFOp::create(nb, l, args[2], args[3]);
+        linalg::YieldOp::create(
+            nb, l, ValueRange{arith::SelectOp::create(nb, l, hit, share, constantOf(nb, l, elt, 0.0))});
+      });
+  s.accumulate(input, spread.getResult(0));
+  return success();
+}
+
+/// linalg.generic whose body, for each output, either ignores the output (a map) or adds to it
+/// (a sum reduction, e.g. dot_general). For each float input, a generic over the same iteration
+/// space recomputes the body at every point, reverses it, and sums the input's cotangent over
+/// the dims its indexing map does not use.
+KVANT_OP_RULE(genericRule) {
+  auto generic = cast<linalg::GenericOp>(op);
+  OpBuilder &b = s.builder();
+  Location loc = op->getLoc();
+  Block &body = generic.getRegion().front();
+  unsigned numInputs = generic.getNumDpsInputs();
+  unsigned numOutputs = generic.getNumDpsInits();
+  Operation *yield = body.getTerminator();
+  for (unsigned k = 0; k < numOutputs; ++k) {
+    BlockArgument outArg = body.getArgument(numInputs + k);
+    if (outArg.use_empty())
+      continue;
+    auto add = yield->getOperand(k).getDefiningOp<arith::AddFOp>();
+    if (!add || !outArg.hasOneUse() || (add.getLhs() != outArg && add.getRhs() != outArg))
+      return op->emitError("kvant can differentiate linalg.generic reductions that are sums only");
+    s.accumulate(generic.getDpsInits()[k], cts[k]); // result = init + sum of the terms
+  }
+  SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
+  unsigned numLoops = generic.getNumLoops();
+  MLIRContext *ctx = b.getContext();
+  // The cotangents that are not zero, as extra inputs of the backward generics.
+  SmallVector<unsigned> seeded;
+  for (unsigned k = 0; k < numOutputs; ++k)
+    if (cts[k])
+      seeded.push_back(k);
+
+  for (unsigned j = 0; j < numInputs; ++j) {
+    Value input = generic.getDpsInputs()[j];
+    if (!isDifferentiableType(input.getType()))
+      continue;
+    auto inputType = dyn_cast<RankedTensorType>(input.getType());
+    AffineMap accMap = inputType ? maps[j] : AffineMap::get(numLoops, 0, ctx);
+    RankedTensorType accType =
+        inputType ? inputType : RankedTensorType::get({}, input.getType());
+    // Dims the input's map does not use are summed over. With a map that is not a projected
+    // permutation (lax.rev reads x[n - 1 - i]) several points may update one element, so every
+    // dim is a reduction: the accumulation then runs in order, whatever the map.
+    SmallVector<utils::IteratorType> iterators(numLoops, utils::IteratorType::reduction);
+    if (accMap.isProjectedPermutation())
+      for (AffineExpr e : accMap.getResults())
+        iterators[cast<AffineDimExpr>(e).getPosition()] = utils::IteratorType::parallel;
+    SmallVector<Value> ins(generic.getDpsInputs());
+    SmallVector<AffineMap> newMaps(maps.begin(), maps.begin() + numInputs);
+    for (unsigned k : seeded) {
+      ins.push_back(cts[k]);
+      newMaps.push_back(maps[numInputs + k]);
+    }
+    newMaps.push_back(accMap);
+    bool failedBody = false;
+    auto backward = linalg::GenericOp::create(
+        b, loc, TypeRange{accType}, ins, ValueRange{zerosOf(b, loc, accType)}, newMaps, iterators,
+        [&](OpBuilder &nb, Location l, ValueRange args) {
+          SmallVector<Value> bodyArgs(args.take_front(numInputs));
+          SmallVector<Value> yieldCts(numOutputs);
+          for (unsigned k = 0; k < numOutputs; ++k) // the outputs' values are not needed
+            bodyArgs.push_back(constantOf(nb, l, body.getArgument(numInputs + k).getType(), 0.0));
+          for (auto [n, k] : llvm::enumerate(seeded))
+            yieldCts[k] = args[numInputs + n];
+          FailureOr<SmallVector<Value>> argCts = reverseScalarBody(nb, body, bodyArgs, yieldCts);
+          Value acc = args.back();
+          Value contribution = succeeded(argCts) ? (*argCts)[j] : Value();
+          failedBody |= failed(argCts);
+          linalg::YieldOp::create(
+              nb, l, ValueRange{contribution ? arith::AddFOp::create(nb, l, acc, contribution).getResult()
+                                             : acc});
+        });
+    if (failedBody)
+      return failure();
+    Value ct = backward.getResult(0);
+    if (!inputType)
+      ct = tensor::ExtractOp::create(b, loc, ct, ValueRange{});
+    s.accumulate(input, ct);
+  }
+  return success();
+}
+
+/// tensor.generate (gathers, pads): its body reads captured tensors at computed positions. A
+/// loop nest over the result's positions recomputes the body, reverses it, and adds each
+/// read's cotangent into the element it read; other captured values (a pad value) accumulate
+/// their cotangents through the loops.
+KVANT_OP_RULE(generateRule) {
+  auto generate = cast<tensor::GenerateOp>(op);
+  OpBuilder &b = s.builder();
+  Location loc = op->getLoc();
+  auto type = generate.getType();
+  if (!type.hasStaticShape())
+    return op->emitError("kvant cannot differentiate tensor.generate of a dynamic shape");
+  Block &body = generate.getBody().front();
+  llvm::SetVector<Value> captured;
+  getUsedValuesDefinedAbove(generate.getBody(), captured);
+  SmallVector<Value> targets;
+  for (Value v : captured)
+    if (isDifferentiableType(v.getType()))
+      targets.push_back(v);
+  SmallVector<Value> inits;
+  for (Value v : targets)
+    inits.push_back(zerosOf(b, loc, v.getType()));
+  SmallVector<Value> lbs, ubs, steps;
+  for (int64_t size : type.getShape()) {
+    lbs.push_back(arith::ConstantIndexOp::create(b, loc, 0));
+    ubs.push_back(arith::ConstantIndexOp::create(b, loc, size));
+    steps.push_back(arith::ConstantIndexOp::create(b, loc, 1));
+  }
+  bool failedBody = false;
+  auto nest = scf::buildLoopNest(
+      b, loc, lbs, ubs, steps, inits,
+      [&](OpBuilder &nb, Location l, ValueRange ivs, ValueRange acc) -> scf::ValueVector {
+        IRMapping mapping;
+        mapping.map(body.getArguments(), ivs);
+        SmallVector<Operation *> forward;
+        SmallVector<tensor::ExtractOp> reads; // of captured tensors: handled below, sparsely
+        for (Operation &bodyOp : body.without_terminator()) {
+          Operation *clone = nb.clone(bodyOp, mapping);
+          auto read = dyn_cast<tensor::ExtractOp>(clone);
+          if (read && llvm::is_contained(targets, read.getTensor()))
+            reads.push_back(read);
+          else
+            forward.push_back(clone);
+        }
+        ReverseSweep sweep(nb);
+        Value yielded = mapping.lookupOrDefault(body.getTerminator()->getOperand(0));
+        sweep.accumulate(yielded, tensor::ExtractOp::create(nb, l, cts[0], ivs));
+        if (failed(sweep.run(forward))) {
+          failedBody = true;
+          return scf::ValueVector(acc.begin(), acc.end());
+        }
+        scf::ValueVector next(acc.begin(), acc.end());
+        for (tensor::ExtractOp read : reads) {
+          Value ct = sweep.cotangent(read.getResult());
+          if (!ct)
+            continue;
+          unsigned t = llvm::find(targets, read.getTensor()) - targets.begin();
+          Value old = tensor::ExtractOp::create(nb, l, next[t], read.getIndices());
+          Value sum = arith::AddFOp::create(nb, l, old, ct);
+          next[t] = tensor::InsertOp::create(nb, l, sum, next[t], read.getIndices());
+        }
+        for (auto [t, v] : llvm::enumerate(targets))
+          if (Value ct = sweep.cotangent(v))
+            next[t] = arith::AddFOp::create(nb, l, next[t], ct);
+        return next;
+      });
+  if (failedBody)
+    return failure();
+  for (auto [t, v] : llvm::enumerate(targets))
+    s.accumulate(v, nest.results[t]);
+  return success();
+}
+
+} // namespace
+
+const llvm::StringMap<OpRule> &kvant::gradient::opRules() {
+  static const llvm::StringMap<OpRule> rules = {
+      {"tensor.extract", extractRule},
+      {"tensor.from_elements", fromElementsRule},
+      {"tensor.insert", insertRule},
+      {"tensor.splat", splatRule},
+      {"tensor.extract_slice", extractSliceRule},
+      {"tensor.insert_slice", insertSliceRule},
+      {"tensor.collapse_shape", collapseRule},
+      {"tensor.expand_shape", expandRule},
+      {"tensor.cast", castRule},
+      {"tensor.concat", concatRule},
+      {"tensor.pad", padRule},
+      {"linalg.fill", fillRule},
+      {"linalg.broadcast", broadcastRule},
+      {"linalg.transpose", transposeRule},
+      {"linalg.reduce", reduceRule},
+      {"linalg.generic", genericRule},
+      {"tensor.generate", generateRule},
+  };
+  return rules;
+}

@@ -1,0 +1,126 @@
+// gradient-expand-auto: reverse-mode derivative functions, one rule per op, tensor-level only.
+// RUN: kvant-opt %s --gradient-expand-auto -split-input-file | FileCheck %s
+// RUN: kvant-opt %s --gradient-expand-auto --canonicalize -split-input-file | FileCheck %s --check-prefix=CANON
+
+// A scalar function of a scalar: one sweep seeded with 1; the rule of mulf gives each operand
+// the cotangent times the other operand, and the two contributions to %x add up.
+func.func private @square(%x: tensor<f64>) -> tensor<f64> {
+  %y = arith.mulf %x, %x : tensor<f64>
+  return %y : tensor<f64>
+}
+// CHECK-LABEL: func.func private @square.jacobian.0(
+// CHECK-SAME: %[[X:.*]]: tensor<f64>) -> tensor<f64>
+// CHECK-SAME: llvm.linkage = #llvm.linkage<internal>
+// CHECK: %[[Y:.*]] = arith.mulf %[[X]], %[[X]] : tensor<f64>
+// CHECK: %[[SEED:.*]] = arith.constant dense<1.000000e+00> : tensor<f64>
+// CHECK: %[[X0:.*]] = tensor.extract %[[X]][]
+// CHECK: %[[X1:.*]] = tensor.extract %[[X]][]
+// CHECK: %[[CT:.*]] = tensor.extract %[[SEED]][]
+// CHECK: %[[A:.*]] = arith.mulf %[[CT]], %[[X1]] : f64
+// CHECK: %[[B:.*]] = arith.mulf %[[CT]], %[[X0]] : f64
+// CHECK: %[[TA:.*]] = tensor.from_elements %[[A]] : tensor<f64>
+// CHECK: %[[TB:.*]] = tensor.from_elements %[[B]] : tensor<f64>
+// CHECK: %[[SUM:.*]] = arith.addf %[[TA]], %[[TB]] : tensor<f64>
+// CHECK: return
+// CHECK-LABEL: func.func @scalar(
+// CHECK: %[[G:.*]] = call @square.jacobian.0(%{{.*}}) : (tensor<f64>) -> tensor<f64>
+// CHECK: return %[[G]]
+func.func @scalar(%x: tensor<f64>) -> tensor<f64> {
+  %g = gradient.grad "auto" @square(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
+  return %g : tensor<f64>
+}
+
+// -----
+
+// A vector output: one sweep per output element in an scf.for that writes row k of the
+// Jacobian. Elementwise ops on tensors reverse through a linalg.generic built from the scalar
+// rule (here sin: cotangent * cos x).
+func.func private @sines(%x: tensor<3xf64>) -> tensor<3xf64> {
+  %y = math.sin %x : tensor<3xf64>
+  return %y : tensor<3xf64>
+}
+// CHECK-LABEL: func.func private @sines.jacobian.0(
+// CHECK: %[[LOOP:.*]] = scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[J:.*]] = %{{.*}}) -> (tensor<3x3xf64>) {
+// CHECK:   %[[ONEHOT:.*]] = tensor.insert %{{.*}} into %{{.*}}[%[[K]]] : tensor<3xf64>
+// CHECK:   linalg.generic
+// CHECK:     math.cos
+// CHECK:     arith.mulf
+// CHECK:   tensor.insert_slice %{{.*}} into %[[J]][%[[K]], 0] [1, 3] [1, 1] : tensor<3xf64> into tensor<3x3xf64>
+func.func @jacobian(%x: tensor<3xf64>) -> tensor<3x3xf64> {
+  %j = gradient.grad "auto" @sines(%x) {diffArgIndices = array<i64: 0>} : (tensor<3xf64>) -> tensor<3x3xf64>
+  return %j : tensor<3x3xf64>
+}
+
+// -----
+
+// Reading one element scatters the cotangent into a zero tensor; a sum reduction spreads it
+// back with linalg.broadcast; a dot-like generic reduction reverses per input over the same
+// iteration space, summing over the dims the input does not use.
+#mv = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i)>]
+func.func private @mixed(%m: tensor<2x3xf64>, %v: tensor<3xf64>) -> tensor<f64> {
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f64
+  %e = tensor.empty() : tensor<2xf64>
+  %init = linalg.fill ins(%zero : f64) outs(%e : tensor<2xf64>) -> tensor<2xf64>
+  %mv = linalg.generic {indexing_maps = #mv, iterator_types = ["parallel", "reduction"]}
+      ins(%m, %v : tensor<2x3xf64>, tensor<3xf64>) outs(%init : tensor<2xf64>) {
+  ^bb0(%a: f64, %b: f64, %acc: f64):
+    %p = arith.mulf %a, %b : f64
+    %s = arith.addf %acc, %p : f64
+    linalg.yield %s : f64
+  } -> tensor<2xf64>
+  %e0 = tensor.empty() : tensor<f64>
+  %init0 = linalg.fill ins(%zero : f64) outs(%e0 : tensor<f64>) -> tensor<f64>
+  %sum = linalg.reduce ins(%mv : tensor<2xf64>) outs(%init0 : tensor<f64>) dimensions = [0]
+    (%in: f64, %acc: f64) {
+      %t = arith.addf %in, %acc : f64
+      linalg.yield %t : f64
+    }
+  %v1 = tensor.extract %v[%c1] : tensor<3xf64>
+  %v1t = tensor.from_elements %v1 : tensor<f64>
+  %r = arith.addf %sum, %v1t : tensor<f64>
+  return %r : tensor<f64>
+}
+// CHECK-LABEL: func.func private @mixed.jacobian.0.1(
+// CHECK: %[[ZEROS:.*]] = arith.constant dense<0.000000e+00> : tensor<3xf64>
+// CHECK: tensor.insert %{{.*}} into %[[ZEROS]][%{{.*}}] : tensor<3xf64>
+// CHECK: linalg.broadcast ins(%{{.*}} : tensor<f64>) outs(%{{.*}} : tensor<2xf64>) dimensions = [0]
+// The matrix's cotangent: both dims parallel. The vector's: the row dim is summed over.
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]
+// CHECK-SAME: outs(%{{.*}} : tensor<2x3xf64>)
+// CHECK: linalg.generic {{.*}} iterator_types = ["reduction", "parallel"]
+// CHECK-SAME: outs(%{{.*}} : tensor<3xf64>)
+func.func @two_arguments(%m: tensor<2x3xf64>, %v: tensor<3xf64>) -> (tensor<2x3xf64>, tensor<3xf64>) {
+  %g:2 = gradient.grad "auto" @mixed(%m, %v) {diffArgIndices = array<i64: 0, 1>}
+      : (tensor<2x3xf64>, tensor<3xf64>) -> (tensor<2x3xf64>, tensor<3xf64>)
+  return %g#0, %g#1 : tensor<2x3xf64>, tensor<3xf64>
+}
+
+// -----
+
+// Classical callees are inlined into the forward part; gradients of gradients expand the inner
+// one first. After canonicalization nothing but the derivative code is left.
+func.func private @cube(%x: tensor<f64>) -> tensor<f64> {
+  %y = arith.mulf %x, %x : tensor<f64>
+  %z = arith.mulf %y, %x : tensor<f64>
+  return %z : tensor<f64>
+}
+func.func private @cube_via_call(%x: tensor<f64>) -> tensor<f64> {
+  %z = func.call @cube(%x) : (tensor<f64>) -> tensor<f64>
+  return %z : tensor<f64>
+}
+func.func private @first(%x: tensor<f64>) -> tensor<f64> {
+  %g = gradient.grad "auto" @cube_via_call(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
+  return %g : tensor<f64>
+}
+// CHECK-LABEL: func.func private @first.jacobian.0(
+// CHECK-NOT: call @cube
+// CHECK-NOT: gradient.grad
+// CHECK: return
+// CANON-LABEL: func.func @second(
+// CANON: call @first.jacobian.0
+func.func @second(%x: tensor<f64>) -> tensor<f64> {
+  %h = gradient.grad "auto" @first(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
+  return %h : tensor<f64>
+}
+
