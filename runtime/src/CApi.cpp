@@ -14,6 +14,7 @@
 #include "Parallel.hpp"
 #include "StateVector.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <limits>
 #include <memory>
@@ -235,16 +236,23 @@ void kvant_rt_gate(int64_t gate, const double *params, int64_t num_params, const
     } catch (const Error &e) {
       throw Error(std::string(info->name) + ": " + e.what());
     }
-    const ControlWires c = readControls(ctrl_wires, ctrl_values, num_ctrls, r);
+    ControlWires c = readControls(ctrl_wires, ctrl_values, num_ctrls, r);
     validateGate(r.sv, gate, p, w, c);
-    const Op op = gateOp(gate, p, w, adjoint != 0);
+    Op op = gateOp(gate, p, w, adjoint != 0);
+    if (r.recording)
+      r.tape.reserveOne(); // before the state changes: what can fail, fails first
+    execute(r.sv, op, c);
     if (r.recording) {
-      // Built before the state changes, so a failure here leaves state and tape consistent.
-      TapeEntry e{op, c, p.empty() ? std::vector<Op>{} : gateDerivativeOps(gate, p, w, adjoint != 0)};
-      r.tape.entries.push_back(std::move(e));
+      TapeEntry e;
+      e.gate = gate;
+      e.adjoint = adjoint != 0;
+      e.numParams = static_cast<std::uint8_t>(p.size());
+      std::copy(p.begin(), p.end(), e.params);
+      e.op = std::move(op);
+      e.ctrls = std::move(c);
+      r.tape.entries.push_back(std::move(e)); // no allocation: room was reserved
       r.tape.numParams += p.size();
     }
-    execute(r.sv, op, c);
     r.changed();
   });
 }
@@ -261,9 +269,12 @@ void kvant_rt_unitary(const double *matrix, const int64_t *wires, int64_t num_wi
     checkWires(w, r.sv.numQubits(), "QubitUnitary: wires");
     const std::vector<Complex> m = readMatrix(matrix, w.size(), "QubitUnitary");
     if (r.recording) {
-      const Op op = unitaryOp(m, w, adjoint != 0);
+      TapeEntry e;
+      e.op = unitaryOp(m, w, adjoint != 0);
+      e.ctrls = c;
+      r.tape.reserveOne();
       applyUnitary(r.sv, m, w, c, adjoint != 0);
-      r.tape.entries.push_back(TapeEntry{op, c, {}});
+      r.tape.entries.push_back(std::move(e));
     } else {
       applyUnitary(r.sv, m, w, c, adjoint != 0);
     }
