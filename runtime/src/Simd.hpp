@@ -15,7 +15,7 @@ typedef long long v2i __attribute__((vector_size(16)));
 typedef double v4d __attribute__((vector_size(32)));
 typedef long long v4i __attribute__((vector_size(32)));
 
-#define KVANT_SIMD_INLINE [[gnu::always_inline]] inline
+#define KVANT_SIMD_INLINE __attribute__((always_inline)) inline
 
 KVANT_SIMD_INLINE v2d ld(const Complex *p) {
   v2d v;

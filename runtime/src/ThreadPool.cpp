@@ -8,7 +8,10 @@
 //   a few tens of microseconds at most, and waking a second thread -- or waiting for one the
 //   OS has not scheduled because the machine is busy -- costs more than it saves. The default
 //   (kDefaultMinParallelQubits) was measured on a 2-core machine shared with other work:
-//   one-qubit gates at 16-18 qubits, serial vs 2 threads. KVANT_RT_MIN_PARALLEL_QUBITS
+//   one-qubit gates at 16-20 qubits, serial vs 2 threads: with the other core idle 2 threads
+//   gain ~1.7x from 17 qubits on, with it busy they lose up to ~1.8x at 16-17 qubits (a worker
+//   that gets preempted holding a chunk); at 2^18 amplitudes and above the gain outweighs the
+//   risk. KVANT_RT_MIN_PARALLEL_QUBITS
 //   overrides it.
 // - No busy-waiting beyond a short grace period: between two gates of a circuit the caller
 //   spends a microsecond in the C API, so an idle worker spins briefly (kSpinMicros) to pick up
@@ -40,7 +43,7 @@
 namespace kvant::rt::par {
 namespace {
 
-constexpr unsigned kDefaultMinParallelQubits = 17;
+constexpr unsigned kDefaultMinParallelQubits = 18;
 constexpr long kSpinMicros = 50;
 
 inline void cpuRelax() {
