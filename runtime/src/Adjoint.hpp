@@ -7,14 +7,21 @@
 #include "StateVector.hpp"
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace kvant::rt {
 
+// One recorded gate. Recording must cost little next to applying the gate (the forward run of
+// a gradient is timed with the tape on), so an entry keeps the Op that was executed (moved in,
+// not copied) and the gate's parameters; derivatives are worked out during the sweep.
 struct TapeEntry {
-  Op op;                   // the forward operation as applied (adjoint flag already folded in)
-  ControlWires ctrls;      // user-level controls
-  std::vector<Op> derivs;  // dOp/dtheta_p, one per recorded parameter (empty: fixed gate)
+  std::int64_t gate = -1; // kvant_gate_t; -1 for a QubitUnitary
+  bool adjoint = false;
+  std::uint8_t numParams = 0;
+  double params[3] = {0.0, 0.0, 0.0};
+  Op op;              // the forward operation as applied (adjoint flag already folded in)
+  ControlWires ctrls; // user-level controls
 };
 
 struct Tape {
@@ -28,6 +35,11 @@ struct Tape {
     entries.clear();
     numParams = 0;
     invalidReason.clear();
+  }
+  // Room for one more entry, so that recording after the gate ran cannot fail half-way.
+  void reserveOne() {
+    if (entries.size() == entries.capacity())
+      entries.reserve(entries.empty() ? 64 : 2 * entries.size());
   }
 };
 

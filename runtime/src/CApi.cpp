@@ -14,6 +14,7 @@
 #include "Parallel.hpp"
 #include "StateVector.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <limits>
 #include <memory>
@@ -235,16 +236,23 @@ void kvant_rt_gate(int64_t gate, const double *params, int64_t num_params, const
     } catch (const Error &e) {
       throw Error(std::string(info->name) + ": " + e.what());
     }
-    const ControlWires c = readControls(ctrl_wires, ctrl_values, num_ctrls, r);
+    ControlWires c = readControls(ctrl_wires, ctrl_values, num_ctrls, r);
     validateGate(r.sv, gate, p, w, c);
-    const Op op = gateOp(gate, p, w, adjoint != 0);
+    Op op = gateOp(gate, p, w, adjoint != 0);
+    if (r.recording)
+      r.tape.reserveOne(); // before the state changes: what can fail, fails first
+    execute(r.sv, op, c);
     if (r.recording) {
-      // Built before the state changes, so a failure here leaves state and tape consistent.
-      TapeEntry e{op, c, p.empty() ? std::vector<Op>{} : gateDerivativeOps(gate, p, w, adjoint != 0)};
-      r.tape.entries.push_back(std::move(e));
+      TapeEntry e;
+      e.gate = gate;
+      e.adjoint = adjoint != 0;
+      e.numParams = static_cast<std::uint8_t>(p.size());
+      std::copy(p.begin(), p.end(), e.params);
+      e.op = std::move(op);
+      e.ctrls = std::move(c);
+      r.tape.entries.push_back(std::move(e)); // no allocation: room was reserved
       r.tape.numParams += p.size();
     }
-    execute(r.sv, op, c);
     r.changed();
   });
 }
@@ -278,9 +286,12 @@ void kvant_rt_unitary(const double *matrix, const int64_t *wires, int64_t num_wi
     checkWires(w, r.sv.numQubits(), "QubitUnitary: wires");
     const std::vector<Complex> m = readMatrix(matrix, w.size(), "QubitUnitary");
     if (r.recording) {
-      const Op op = unitaryOp(m, w, adjoint != 0);
+      TapeEntry e;
+      e.op = unitaryOp(m, w, adjoint != 0);
+      e.ctrls = c;
+      r.tape.reserveOne();
       applyUnitary(r.sv, m, w, c, adjoint != 0);
-      r.tape.entries.push_back(TapeEntry{op, c, {}});
+      r.tape.entries.push_back(std::move(e));
     } else {
       applyUnitary(r.sv, m, w, c, adjoint != 0);
     }
@@ -526,6 +537,46 @@ void axpy(StateVector &y, double a, const StateVector &x) {
   par::forRange(y.size(), [=](std::uint64_t i) { yd[i] += a * xd[i]; });
 }
 
+// The lambda terms of the VJPs: each adds (its weighted observable) phi into `lambda`.
+// expval: ct O phi.
+void addExpvalCotangent(StateVector &lambda, const StateVector &phi, const Observable &o,
+                        double ct) {
+  if (ct != 0.0)
+    axpy(lambda, ct, o.applied(phi));
+}
+
+// var = <O^2> - <O>^2, so d var = d<O^2> - 2 <O> d<O>: ct (O^2 - 2 <O> O) phi, applied as
+// O (O phi) and O phi.
+void addVarCotangent(StateVector &lambda, const StateVector &phi, const Observable &o,
+                     double ct) {
+  if (ct == 0.0)
+    return;
+  const StateVector o1 = o.applied(phi);
+  const StateVector o2 = o.applied(o1);
+  const double e = o.expval(phi);
+  axpy(lambda, ct, o2);
+  axpy(lambda, -2.0 * e * ct, o1);
+}
+
+// probs[i] = <phi|P_i|phi> with P_i the projector on outcome i, so the weighted observable
+// sum_i ct_i P_i is diagonal: lambda_j += ct[outcome(j)] phi_j.
+void addProbsCotangent(StateVector &lambda, const StateVector &phi,
+                       const std::vector<std::size_t> &wires, const double *ct) {
+  std::vector<unsigned> bits;
+  for (std::size_t x : wires)
+    bits.push_back(phi.bitOf(x));
+  Complex *l = lambda.data();
+  const Complex *d = phi.data();
+  const unsigned *b = bits.data();
+  const std::size_t k = bits.size();
+  par::forRange(phi.size(), [=](std::uint64_t j) {
+    std::uint64_t idx = 0;
+    for (std::size_t t = 0; t < k; ++t)
+      idx = (idx << 1) | ((j >> b[t]) & 1);
+    l[j] += ct[idx] * d[j];
+  });
+}
+
 // One backward sweep with a single lambda; writes the gradient.
 void sweepOne(Register &r, StateVector lambda, double *grad_out) {
   StateVector phi = r.sv;
@@ -565,8 +616,7 @@ void kvant_rt_adjoint_vjp(const int64_t *obs, const double *cotangent, int64_t n
     StateVector lambda(r.sv.numQubits());
     lambda.zero();
     for (std::size_t k = 0; k < os.size(); ++k)
-      if (cotangent[k] != 0.0)
-        axpy(lambda, cotangent[k], os[k]->applied(r.sv));
+      addExpvalCotangent(lambda, r.sv, *os[k], cotangent[k]);
     sweepOne(r, std::move(lambda), grad_out);
   });
 }
@@ -580,20 +630,9 @@ void kvant_rt_adjoint_vjp_probs(const int64_t *wires, int64_t num_wires,
     checkArray(cotangent, std::int64_t{1} << w.size(), kNoLimit, "cotangent");
     if (num_params == 0)
       return;
-    // probs[i] = <phi|P_i|phi> with P_i the projector on outcome i, so the weighted observable
-    // sum_i ct_i P_i is diagonal: lambda_j = ct[outcome(j)] phi_j.
-    std::vector<unsigned> bits;
-    for (std::size_t x : w)
-      bits.push_back(r.sv.bitOf(x));
     StateVector lambda(r.sv.numQubits());
-    Complex *l = lambda.data();
-    const Complex *d = r.sv.data();
-    par::forRange(r.sv.size(), [&](std::uint64_t j) {
-      std::uint64_t idx = 0;
-      for (unsigned b : bits)
-        idx = (idx << 1) | ((j >> b) & 1);
-      l[j] = cotangent[idx] * d[j];
-    });
+    lambda.zero();
+    addProbsCotangent(lambda, r.sv, w, cotangent);
     sweepOne(r, std::move(lambda), grad_out);
   });
 }
@@ -606,18 +645,79 @@ void kvant_rt_adjoint_vjp_var(const int64_t *obs, const double *cotangent, int64
     checkArray(cotangent, num_obs, kNoLimit, "cotangent");
     if (num_params == 0)
       return;
-    // var = <O^2> - <O>^2, so d var = d<O^2> - 2 <O> d<O>: the weighted observable is
-    // sum_k ct_k (O_k^2 - 2 <O_k> O_k), applied as O_k (O_k phi) and O_k phi.
     StateVector lambda(r.sv.numQubits());
     lambda.zero();
-    for (std::size_t k = 0; k < os.size(); ++k) {
-      if (cotangent[k] == 0.0)
-        continue;
-      const StateVector o1 = os[k]->applied(r.sv);
-      const StateVector o2 = os[k]->applied(o1);
-      const double e = os[k]->expval(r.sv);
-      axpy(lambda, cotangent[k], o2);
-      axpy(lambda, -2.0 * e * cotangent[k], o1);
+    for (std::size_t k = 0; k < os.size(); ++k)
+      addVarCotangent(lambda, r.sv, *os[k], cotangent[k]);
+    sweepOne(r, std::move(lambda), grad_out);
+  });
+}
+
+void kvant_rt_adjoint_vjp_mixed(const int64_t *kinds, const int64_t *obs,
+                                const int64_t *num_wires, int64_t num_meas,
+                                const int64_t *wires, int64_t num_wires_total,
+                                const double *cotangent, int64_t num_cotangent, double *grad_out,
+                                int64_t num_params) {
+  guardedVoid("kvant_rt_adjoint_vjp_mixed", [&] {
+    Register &r = tapeForDifferentiation("adjoint_vjp_mixed", num_params, grad_out);
+    checkArray(kinds, num_meas, kNoLimit, "measurement kinds");
+    checkArray(obs, num_meas, kNoLimit, "observables");
+    checkArray(num_wires, num_meas, kNoLimit, "wire counts");
+    checkArray(wires, num_wires_total, kNoLimit, "wires");
+    checkArray(cotangent, num_cotangent, kNoLimit, "cotangent");
+    // Everything is read and checked before any work, so a bad entry late in the list fails
+    // the call cleanly.
+    struct Meas {
+      std::int64_t kind;
+      ObservablePtr obs;
+      std::vector<std::size_t> wires;
+      std::int64_t ct; // offset of its cotangent entries
+    };
+    std::vector<Meas> ms;
+    std::int64_t wireAt = 0, ctAt = 0;
+    for (std::int64_t m = 0; m < num_meas; ++m) {
+      const std::string which = "measurement " + std::to_string(m);
+      Meas x{kinds[m], nullptr, {}, ctAt};
+      if (kinds[m] == KVANT_MEAS_EXPVAL || kinds[m] == KVANT_MEAS_VAR) {
+        if (num_wires[m] != 0)
+          throw Error(which + ": expval/var takes no wires, got " +
+                      std::to_string(num_wires[m]));
+        x.obs = lookupObservable(r, obs[m]);
+        ctAt += 1;
+      } else if (kinds[m] == KVANT_MEAS_PROBS) {
+        if (num_wires[m] < 0 || num_wires[m] > num_wires_total - wireAt)
+          throw Error(which + ": probs over " + std::to_string(num_wires[m]) +
+                      " wires, but only " + std::to_string(num_wires_total - wireAt) +
+                      " of num_wires_total are left");
+        x.wires = readWires(wires + wireAt, num_wires[m], r, "probs: wires");
+        checkWires(x.wires, r.sv.numQubits(), "probs: wires");
+        wireAt += num_wires[m];
+        ctAt += std::int64_t{1} << x.wires.size();
+      } else {
+        throw Error(which + ": unknown measurement kind " + std::to_string(kinds[m]) +
+                    " (expval 0, var 1, probs 2)");
+      }
+      ms.push_back(std::move(x));
+    }
+    if (wireAt != num_wires_total)
+      throw Error("num_wires_total is " + std::to_string(num_wires_total) +
+                  ", the probs measurements use " + std::to_string(wireAt));
+    if (ctAt != num_cotangent)
+      throw Error("the measurements need " + std::to_string(ctAt) +
+                  " cotangent entries, num_cotangent is " + std::to_string(num_cotangent));
+    if (num_params == 0)
+      return;
+    // d(sum of results weighted by their cotangents) = 2 Re <lambda| dU |phi> with lambda the
+    // sum of each measurement's weighted-observable vector: one lambda, one sweep.
+    StateVector lambda(r.sv.numQubits());
+    lambda.zero();
+    for (const Meas &x : ms) {
+      if (x.kind == KVANT_MEAS_EXPVAL)
+        addExpvalCotangent(lambda, r.sv, *x.obs, cotangent[x.ct]);
+      else if (x.kind == KVANT_MEAS_VAR)
+        addVarCotangent(lambda, r.sv, *x.obs, cotangent[x.ct]);
+      else
+        addProbsCotangent(lambda, r.sv, x.wires, cotangent + x.ct);
     }
     sweepOne(r, std::move(lambda), grad_out);
   });

@@ -1,11 +1,15 @@
 #include "GateKernels.hpp"
 
 #include "Parallel.hpp"
+#include "Simd.hpp"
 
 #include <algorithm>
 #include <cstring>
 
 namespace kvant::rt::kernels {
+
+using namespace simd;
+
 namespace {
 
 std::vector<unsigned> fixedBits(std::vector<unsigned> targets, const Controls &c) {
@@ -15,6 +19,16 @@ std::vector<unsigned> fixedBits(std::vector<unsigned> targets, const Controls &c
 
 par::GroupSpace space(const StateVector &sv, std::vector<unsigned> targets, const Controls &c) {
   return par::GroupSpace(static_cast<unsigned>(sv.numQubits()), fixedBits(std::move(targets), c),
+                         c.values);
+}
+
+// The groups of a one-target gate: fixed bits = target + controls, on the stack (this runs
+// once per gate, and a heap allocation there costs as much as a gate on a small register).
+par::GroupSpace space1(const StateVector &sv, unsigned bit, const Controls &c) {
+  unsigned fixed[64];
+  fixed[0] = bit;
+  std::copy(c.bits.begin(), c.bits.end(), fixed + 1);
+  return par::GroupSpace(static_cast<unsigned>(sv.numQubits()), fixed, 1 + c.bits.size(),
                          c.values);
 }
 
@@ -30,163 +44,249 @@ std::vector<std::uint64_t> groupOffsets(const std::vector<unsigned> &bits) {
   return off;
 }
 
-// The loops below work on the interleaved doubles directly, with every matrix entry in a
-// local scalar: through std::complex and a matrix pointer that may alias the state, gcc would
-// reload the matrix after each store and not vectorise.
 inline double *re(Complex *d, std::uint64_t i) { return reinterpret_cast<double *>(d + i); }
 
-// One complex number per 128-bit vector (GCC/Clang vector extension; SSE2 on any x86-64). gcc
-// does not vectorise the interleaved-complex loops by itself, so the hot kernels say it.
-typedef double v2d __attribute__((vector_size(16)));
-typedef long long v2i __attribute__((vector_size(16)));
-[[gnu::always_inline]] inline v2d ld(const Complex *p) {
-  v2d v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-[[gnu::always_inline]] inline void st(Complex *p, v2d v) { std::memcpy(static_cast<void *>(p), &v, sizeof v); }
-[[gnu::always_inline]] inline v2d swapReIm(v2d a) { return __builtin_shuffle(a, v2i{1, 0}); }
-inline v2d splat(double x) { return v2d{x, x}; }
-// Two complex numbers per 256-bit vector (lowered to two SSE2 registers on baseline x86-64):
-// halves the loop overhead of the one-complex form where runs allow it.
-typedef double v4d __attribute__((vector_size(32)));
-typedef long long v4i __attribute__((vector_size(32)));
-[[gnu::always_inline]] inline v4d ld2(const Complex *p) {
-  v4d v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-[[gnu::always_inline]] inline void st2(Complex *p, v4d v) { std::memcpy(static_cast<void *>(p), &v, sizeof v); }
-[[gnu::always_inline]] inline v4d swapReIm(v4d a) { return __builtin_shuffle(a, v4i{1, 0, 3, 2}); }
-inline v4d splat4(double x) { return v4d{x, x, x, x}; }
-struct CMul4 {
-  v4d r, i;
-  explicit CMul4(Complex m)
-      : r(splat4(m.real())), i(v4d{-m.imag(), m.imag(), -m.imag(), m.imag()}) {}
-  [[gnu::always_inline]] v4d operator()(v4d a) const { return r * a + i * swapReIm(a); }
+// A one-target operation in the three shapes the pair loop below hands it:
+//   pair(x, y)      one amplitude pair, one complex per v2d;
+//   two(x, y)       two neighbouring pairs, x = (d[i], d[i+1]), y = (d[i+s], d[i+s+1]);
+//   adjacent(v)     target bit 0: the pair itself is one v4d (d[i], d[i+1]).
+// Each kind keeps only the arithmetic its matrix needs: a memory-bound loop on a cached state
+// is limited by these few operations.
+struct GeneralOp {
+  CMul c0, c1, c2, c3;
+  CMul4 e0, e1, e2, e3, a, b;
+  explicit GeneralOp(const Complex *m)
+      : c0(m[0]), c1(m[1]), c2(m[2]), c3(m[3]), e0(m[0]), e1(m[1]), e2(m[2]), e3(m[3]),
+        a(m[0], m[3]), b(m[1], m[2]) {}
+  KVANT_SIMD_INLINE void pair(v2d &x, v2d &y) const {
+    const v2d nx = c0(x) + c1(y);
+    y = c2(x) + c3(y);
+    x = nx;
+  }
+  KVANT_SIMD_INLINE void two(v4d &x, v4d &y) const {
+    const v4d nx = e0(x) + e1(y);
+    y = e2(x) + e3(y);
+    x = nx;
+  }
+  KVANT_SIMD_INLINE v4d adjacent(v4d v) const { return a(v) + b(swapHalves(v)); }
 };
 
-
-// The hot one-qubit kernels are compiled twice, for AVX2+FMA (x86-64-v3) and for the x86-64
-// baseline, and the CPU picks at load time (gcc function multiversioning, an ifunc): the
-// shipped library stays portable. Measured here at 12 qubits: 1.4 us vs 3.2 us per RX.
-// The loop drivers they call must be inlined into them to profit (hence always_inline below).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define KVANT_MULTIVERSION __attribute__((target_clones("avx2", "default")))
-#else
-#define KVANT_MULTIVERSION
-#endif
-
-// m * a = re(m) a + im(m) (i a), with i a = (-a.im, a.re) = {-1, 1} * swap(a).
-struct CMul {
-  v2d r, i;
-  explicit CMul(Complex m) : r(splat(m.real())), i(v2d{-m.imag(), m.imag()}) {}
-  [[gnu::always_inline]] v2d operator()(v2d a) const { return r * a + i * swapReIm(a); }
+// Real matrices (Hadamard, RY, ...): half the multiplications.
+struct RealOp {
+  double m0, m1, m2, m3;
+  explicit RealOp(const Complex *m)
+      : m0(m[0].real()), m1(m[1].real()), m2(m[2].real()), m3(m[3].real()) {}
+  KVANT_SIMD_INLINE void pair(v2d &x, v2d &y) const {
+    const v2d nx = m0 * x + m1 * y;
+    y = m2 * x + m3 * y;
+    x = nx;
+  }
+  KVANT_SIMD_INLINE void two(v4d &x, v4d &y) const {
+    const v4d nx = m0 * x + m1 * y;
+    y = m2 * x + m3 * y;
+    x = nx;
+  }
+  KVANT_SIMD_INLINE v4d adjacent(v4d v) const {
+    return v4d{m0, m0, m3, m3} * v + v4d{m1, m1, m2, m2} * swapHalves(v);
+  }
 };
+
+// [[c, i u], [i v, c]] with real c, u, v: RX and its adjoint. (i u) y = u * (i y).
+struct RxOp {
+  double c, u, v;
+  explicit RxOp(const Complex *m) : c(m[0].real()), u(m[1].imag()), v(m[2].imag()) {}
+  KVANT_SIMD_INLINE void pair(v2d &x, v2d &y) const {
+    const v2d nx = c * x + v2d{-u, u} * swapReIm(y);
+    y = c * y + v2d{-v, v} * swapReIm(x);
+    x = nx;
+  }
+  KVANT_SIMD_INLINE void two(v4d &x, v4d &y) const {
+    const v4d nx = c * x + v4d{-u, u, -u, u} * swapReIm(y);
+    y = c * y + v4d{-v, v, -v, v} * swapReIm(x);
+    x = nx;
+  }
+  KVANT_SIMD_INLINE v4d adjacent(v4d a) const {
+    return c * a + v4d{-u, u, -v, v} * swapReIm(swapHalves(a));
+  }
+};
+
+struct DiagOp {
+  CMul c0, c1;
+  CMul4 e0, e1, a;
+  DiagOp(Complex d0, Complex d1) : c0(d0), c1(d1), e0(d0), e1(d1), a(d0, d1) {}
+  KVANT_SIMD_INLINE void pair(v2d &x, v2d &y) const {
+    x = c0(x);
+    y = c1(y);
+  }
+  KVANT_SIMD_INLINE void two(v4d &x, v4d &y) const {
+    x = e0(x);
+    y = e1(y);
+  }
+  KVANT_SIMD_INLINE v4d adjacent(v4d v) const { return a(v); }
+};
+
+struct SwapOp {
+  KVANT_SIMD_INLINE void pair(v2d &x, v2d &y) const { std::swap(x, y); }
+  KVANT_SIMD_INLINE void two(v4d &x, v4d &y) const { std::swap(x, y); }
+  KVANT_SIMD_INLINE v4d adjacent(v4d v) const { return swapHalves(v); }
+};
+
+// op on every amplitude pair (i, i + 2^bit) of the groups g (fixed bits: target + controls),
+// in each of the NS states d[0..NS) within the same loop iteration -- the adjoint sweep steps
+// phi and lambda back together, in one pass over memory.
+template <std::size_t NS, class Op>
+void forPairs(const par::GroupSpace &g, Complex *const *states, unsigned bit, const Op &op) {
+  struct Ptrs {
+    Complex *p[NS];
+  } d;
+  std::copy(states, states + NS, d.p);
+  const std::uint64_t s = std::uint64_t{1} << bit;
+  if (g.numFixed == 1) {
+    // No controls: flat loops over the pair index, no group enumeration. Low target bits
+    // (where the group runs are 1 or 2 long) are as cheap as high ones this way.
+    const std::uint64_t amps = g.amplitudes();
+    if (bit == 0) {
+      par::launch([=](std::uint64_t lo, std::uint64_t hi) KVANT_INLINE {
+        for (std::uint64_t u = lo; u < hi; ++u)
+          for (std::size_t k = 0; k < NS; ++k)
+            st2(d.p[k] + 2 * u, op.adjacent(ld2(d.p[k] + 2 * u)));
+      }, amps / 2, amps);
+      return;
+    }
+    const std::uint64_t low = s - 1;
+    par::launch([=](std::uint64_t lo, std::uint64_t hi) KVANT_INLINE {
+      for (std::uint64_t u = lo; u < hi; ++u) {
+        const std::uint64_t j = 2 * u; // pair index; j, j + 1 share the block (bit >= 1)
+        const std::uint64_t i = ((j & ~low) << 1) | (j & low);
+        for (std::size_t k = 0; k < NS; ++k) {
+          v4d x = ld2(d.p[k] + i), y = ld2(d.p[k] + i + s);
+          op.two(x, y);
+          st2(d.p[k] + i, x);
+          st2(d.p[k] + i + s, y);
+        }
+      }
+    }, amps / 4, amps);
+    return;
+  }
+  if (bit == 0) {
+    par::forEachGroup(g, [=](std::uint64_t i) KVANT_INLINE {
+      for (std::size_t k = 0; k < NS; ++k)
+        st2(d.p[k] + i, op.adjacent(ld2(d.p[k] + i)));
+    });
+  } else if (g.run >= 2) {
+    par::forEachGroupPairs(g, [](std::uint64_t) {}, [=](std::uint64_t i) KVANT_INLINE {
+      for (std::size_t k = 0; k < NS; ++k) {
+        v4d x = ld2(d.p[k] + i), y = ld2(d.p[k] + i + s);
+        op.two(x, y);
+        st2(d.p[k] + i, x);
+        st2(d.p[k] + i + s, y);
+      }
+    });
+  } else {
+    par::forEachGroup(g, [=](std::uint64_t i) KVANT_INLINE {
+      for (std::size_t k = 0; k < NS; ++k) {
+        v2d x = ld(d.p[k] + i), y = ld(d.p[k] + i + s);
+        op.pair(x, y);
+        st(d.p[k] + i, x);
+        st(d.p[k] + i + s, y);
+      }
+    });
+  }
+}
+
+template <class Op>
+void onePairs(StateVector &sv, StateVector *also, unsigned bit, const Controls &c, const Op &op) {
+  const par::GroupSpace g = space1(sv, bit, c);
+  if (also) {
+    Complex *const d[2] = {sv.data(), also->data()};
+    forPairs<2>(g, d, bit, op);
+  } else {
+    Complex *const d[1] = {sv.data()};
+    forPairs<1>(g, d, bit, op);
+  }
+}
+
+// Multiplies the amplitudes of the groups g (fixed bits: controls and the target, at value 1)
+// by m: phase gates touch only the |1> half.
+template <std::size_t NS>
+void scaleGroups(const par::GroupSpace &g, Complex *const *states, Complex m) {
+  struct Ptrs {
+    Complex *p[NS];
+  } d;
+  std::copy(states, states + NS, d.p);
+  const CMul m1(m);
+  const CMul4 n1(m);
+  par::forEachGroupPairs(
+      g,
+      [=](std::uint64_t i) KVANT_INLINE {
+        for (std::size_t k = 0; k < NS; ++k)
+          st(d.p[k] + i, m1(ld(d.p[k] + i)));
+      },
+      [=](std::uint64_t i) KVANT_INLINE {
+        for (std::size_t k = 0; k < NS; ++k)
+          st2(d.p[k] + i, n1(ld2(d.p[k] + i)));
+      });
+}
 
 } // namespace
 
-KVANT_MULTIVERSION
-void applyMatrix1(StateVector &sv, unsigned bit, const Complex *m, const Controls &c) {
-  Complex *d = sv.data();
-  const std::uint64_t s = std::uint64_t{1} << bit;
-  const par::GroupSpace g = space(sv, {bit}, c);
-  const double m0r = m[0].real(), m0i = m[0].imag(), m1r = m[1].real(), m1i = m[1].imag();
-  const double m2r = m[2].real(), m2i = m[2].imag(), m3r = m[3].real(), m3i = m[3].imag();
-
-  if (m0i == 0 && m1i == 0 && m2i == 0 && m3i == 0) {
-    // Real matrix (Hadamard, RY, ...): half the multiplications of the complex case.
-    const v2d a0 = splat(m0r), a1 = splat(m1r), a2 = splat(m2r), a3 = splat(m3r);
-    const v4d b0 = splat4(m0r), b1 = splat4(m1r), b2 = splat4(m2r), b3 = splat4(m3r);
-    par::forEachGroupPairs(
-        g,
-        [=](std::uint64_t i) {
-          const v2d x = ld(d + i), y = ld(d + i + s);
-          st(d + i, a0 * x + a1 * y);
-          st(d + i + s, a2 * x + a3 * y);
-        },
-        [=](std::uint64_t i) {
-          const v4d x = ld2(d + i), y = ld2(d + i + s);
-          st2(d + i, b0 * x + b1 * y);
-          st2(d + i + s, b2 * x + b3 * y);
-        });
-    return;
-  }
-  if (m0i == 0 && m3i == 0 && m0r == m3r && m1r == 0 && m2r == 0) {
-    // [[c, i u], [i v, c]] (RX and its adjoint).
-    const v2d cc = splat(m0r), u = v2d{-m1i, m1i}, v = v2d{-m2i, m2i};
-    const v4d c4 = splat4(m0r), u4 = v4d{-m1i, m1i, -m1i, m1i}, v4 = v4d{-m2i, m2i, -m2i, m2i};
-    par::forEachGroupPairs(
-        g,
-        [=](std::uint64_t i) {
-          const v2d x = ld(d + i), y = ld(d + i + s);
-          st(d + i, cc * x + u * swapReIm(y));
-          st(d + i + s, cc * y + v * swapReIm(x));
-        },
-        [=](std::uint64_t i) {
-          const v4d x = ld2(d + i), y = ld2(d + i + s);
-          st2(d + i, c4 * x + u4 * swapReIm(y));
-          st2(d + i + s, c4 * y + v4 * swapReIm(x));
-        });
-    return;
-  }
-  const CMul c0(m[0]), c1(m[1]), c2(m[2]), c3(m[3]);
-  const CMul4 e0(m[0]), e1(m[1]), e2(m[2]), e3(m[3]);
-  par::forEachGroupPairs(
-      g,
-      [=](std::uint64_t i) {
-        const v2d x = ld(d + i), y = ld(d + i + s);
-        st(d + i, c0(x) + c1(y));
-        st(d + i + s, c2(x) + c3(y));
-      },
-      [=](std::uint64_t i) {
-        const v4d x = ld2(d + i), y = ld2(d + i + s);
-        st2(d + i, e0(x) + e1(y));
-        st2(d + i + s, e2(x) + e3(y));
-      });
+void applyMatrix1(StateVector &sv, unsigned bit, const Complex *m, const Controls &c,
+                  StateVector *also) {
+  if (m[0].imag() == 0 && m[1].imag() == 0 && m[2].imag() == 0 && m[3].imag() == 0)
+    return onePairs(sv, also, bit, c, RealOp(m));
+  if (m[0].imag() == 0 && m[3].imag() == 0 && m[0].real() == m[3].real() && m[1].real() == 0 &&
+      m[2].real() == 0)
+    return onePairs(sv, also, bit, c, RxOp(m));
+  onePairs(sv, also, bit, c, GeneralOp(m));
 }
 
-KVANT_MULTIVERSION
-void applyDiagonal1(StateVector &sv, unsigned bit, Complex d0, Complex d1, const Controls &c) {
-  Complex *d = sv.data();
-  const std::uint64_t s = std::uint64_t{1} << bit;
+void applyDiagonal1(StateVector &sv, unsigned bit, Complex d0, Complex d1, const Controls &c,
+                    StateVector *also) {
   if (d0 == Complex{1.0, 0.0}) {
     // Phase-type gates (PhaseShift, S, T, Z, CZ): only the |1> half is read and written, and
     // as a control-like fixed bit it keeps the inner loop contiguous.
-    Controls withTarget = c;
-    withTarget.bits.push_back(bit);
-    withTarget.values |= s;
-    const par::GroupSpace g = space(sv, {}, withTarget);
-    const CMul m1(d1);
-    const CMul4 n1(d1);
-    par::forEachGroupPairs(
-        g, [=](std::uint64_t i) { st(d + i, m1(ld(d + i))); },
-        [=](std::uint64_t i) { st2(d + i, n1(ld2(d + i))); });
-    return;
+    unsigned fixed[64];
+    fixed[0] = bit;
+    std::copy(c.bits.begin(), c.bits.end(), fixed + 1);
+    const par::GroupSpace g(static_cast<unsigned>(sv.numQubits()), fixed, 1 + c.bits.size(),
+                            c.values | (std::uint64_t{1} << bit));
+    if (also) {
+      Complex *const d[2] = {sv.data(), also->data()};
+      return scaleGroups<2>(g, d, d1);
+    }
+    Complex *const d[1] = {sv.data()};
+    return scaleGroups<1>(g, d, d1);
   }
-  const par::GroupSpace g = space(sv, {bit}, c);
-  const CMul m0(d0), m1(d1);
-  const CMul4 n0(d0), n1(d1);
-  par::forEachGroupPairs(
-      g,
-      [=](std::uint64_t i) {
-        st(d + i, m0(ld(d + i)));
-        st(d + i + s, m1(ld(d + i + s)));
-      },
-      [=](std::uint64_t i) {
-        st2(d + i, n0(ld2(d + i)));
-        st2(d + i + s, n1(ld2(d + i + s)));
-      });
+  onePairs(sv, also, bit, c, DiagOp(d0, d1));
 }
 
-void applyPauliX(StateVector &sv, unsigned bit, const Controls &c) {
-  Complex *d = sv.data();
-  const std::uint64_t s = std::uint64_t{1} << bit;
-  par::forEachGroup(space(sv, {bit}, c), [=](std::uint64_t i) {
-    const Complex a = d[i];
-    d[i] = d[i + s];
-    d[i + s] = a;
-  });
+void applyPauliX(StateVector &sv, unsigned bit, const Controls &c, StateVector *also) {
+  onePairs(sv, also, bit, c, SwapOp{});
+}
+
+void applySwap(StateVector &sv, unsigned a, unsigned b, const Controls &c, StateVector *also) {
+  const std::uint64_t sa = std::uint64_t{1} << a, sb = std::uint64_t{1} << b;
+  const par::GroupSpace g = space(sv, {a, b}, c);
+  Complex *const d0 = sv.data();
+  Complex *const d1 = also ? also->data() : nullptr;
+  par::forEachGroupPairs(
+      g,
+      [=](std::uint64_t i) KVANT_INLINE {
+        for (Complex *d : {d0, d1})
+          if (d) {
+            const v2d x = ld(d + i + sa), y = ld(d + i + sb);
+            st(d + i + sa, y);
+            st(d + i + sb, x);
+          }
+      },
+      [=](std::uint64_t i) KVANT_INLINE {
+        for (Complex *d : {d0, d1})
+          if (d) {
+            const v4d x = ld2(d + i + sa), y = ld2(d + i + sb);
+            st2(d + i + sa, y);
+            st2(d + i + sb, x);
+          }
+      });
 }
 
 void applyMatrix2(StateVector &sv, unsigned hi, unsigned lo, const Complex *m,
@@ -219,41 +319,29 @@ void applyMatrix2(StateVector &sv, unsigned hi, unsigned lo, const Complex *m,
   });
 }
 
-void applySwap(StateVector &sv, unsigned a, unsigned b, const Controls &c) {
-  Complex *d = sv.data();
-  const std::uint64_t sa = std::uint64_t{1} << a, sb = std::uint64_t{1} << b;
-  par::forEachGroup(space(sv, {a, b}, c), [=](std::uint64_t i) {
-    const Complex x = d[i + sa];
-    d[i + sa] = d[i + sb];
-    d[i + sb] = x;
-  });
-}
-
 void applyMatrixN(StateVector &sv, const std::vector<unsigned> &bits, const Complex *m,
                   const Controls &c) {
   Complex *d = sv.data();
   const std::vector<std::uint64_t> off = groupOffsets(bits);
   const std::size_t dim = off.size();
   const par::GroupSpace g = space(sv, bits, c);
-  const std::int64_t count = static_cast<std::int64_t>(g.count);
-  // One scratch group per thread, allocated outside the loop.
-#pragma omp parallel if (par::useThreads(sv.size()) && count > 1)
-  {
+  const std::uint64_t *o = off.data();
+  // One scratch group per chunk, allocated outside the group loop.
+  par::launch([=, &g](std::uint64_t lo, std::uint64_t hi) {
     std::vector<Complex> in(dim);
-#pragma omp for schedule(static)
-    for (std::int64_t k = 0; k < count; ++k) {
-      const std::uint64_t b = g.base(static_cast<std::uint64_t>(k));
+    for (std::uint64_t k = lo; k < hi; ++k) {
+      const std::uint64_t b = g.base(k);
       for (std::size_t j = 0; j < dim; ++j)
-        in[j] = d[b | off[j]];
+        in[j] = d[b | o[j]];
       for (std::size_t r = 0; r < dim; ++r) {
         const Complex *row = m + r * dim;
         Complex acc{0.0, 0.0};
         for (std::size_t j = 0; j < dim; ++j)
           acc += cmul(row[j], in[j]);
-        d[b | off[r]] = acc;
+        d[b | o[r]] = acc;
       }
     }
-  }
+  }, g.count, g.amplitudes());
 }
 
 void applyTwoLevel(StateVector &sv, const std::vector<unsigned> &bits, std::uint64_t r0,

@@ -19,15 +19,21 @@ struct Controls {
   bool empty() const { return bits.empty(); }
 };
 
+// `also` (optional): a second state of the same size that gets the same operation in the same
+// pass over memory (the adjoint sweep moves phi and lambda back together).
+
 // m: row-major 2x2.
-void applyMatrix1(StateVector &sv, unsigned bit, const Complex *m, const Controls &c);
-void applyDiagonal1(StateVector &sv, unsigned bit, Complex d0, Complex d1, const Controls &c);
-void applyPauliX(StateVector &sv, unsigned bit, const Controls &c);
+void applyMatrix1(StateVector &sv, unsigned bit, const Complex *m, const Controls &c,
+                  StateVector *also = nullptr);
+void applyDiagonal1(StateVector &sv, unsigned bit, Complex d0, Complex d1, const Controls &c,
+                    StateVector *also = nullptr);
+void applyPauliX(StateVector &sv, unsigned bit, const Controls &c, StateVector *also = nullptr);
 
 // m: row-major 4x4; `hi` is the most significant bit of the matrix index.
 void applyMatrix2(StateVector &sv, unsigned hi, unsigned lo, const Complex *m,
                   const Controls &c);
-void applySwap(StateVector &sv, unsigned a, unsigned b, const Controls &c);
+void applySwap(StateVector &sv, unsigned a, unsigned b, const Controls &c,
+               StateVector *also = nullptr);
 
 // Dense 2^k x 2^k row-major matrix; bits[0] is the most significant bit of the matrix index.
 // Does not assume unitarity (also used to apply Hermitian observables).

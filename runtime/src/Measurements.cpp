@@ -43,25 +43,34 @@ void probs(const StateVector &sv, const std::vector<std::size_t> &wires, double 
     return idx;
   };
   const std::size_t dim = std::size_t{1} << k;
-  const bool threads = par::useThreads(size) && dim <= (std::size_t{1} << 16);
-  if (!threads) {
+  // Per-chunk histograms, added in chunk order (deterministic); only for small outcome spaces,
+  // where the histograms stay small next to the state.
+  const std::uint64_t units = size;
+  const std::size_t chunks = par::chunkCount(units, size);
+  if (!par::useThreads(size) || chunks == 1 || dim > 1024) {
     for (std::uint64_t i = 0; i < size; ++i)
       out[outcome(i)] += std::norm(d[i]);
     return;
   }
-  // Per-thread histograms, added in thread order (deterministic).
-  const int nt = par::maxThreads();
-  std::vector<double> partial(static_cast<std::size_t>(nt) * dim, 0.0);
-#pragma omp parallel num_threads(nt)
-  {
-    double *h = partial.data() + static_cast<std::size_t>(par::threadNum()) * dim;
-#pragma omp for schedule(static)
-    for (std::int64_t i = 0; i < static_cast<std::int64_t>(size); ++i)
-      h[outcome(static_cast<std::uint64_t>(i))] += std::norm(d[i]);
-  }
-  for (int t = 0; t < nt; ++t)
+  std::vector<double> partial(chunks * dim, 0.0);
+  struct Ctx {
+    const Complex *d;
+    double *partial;
+    std::size_t dim, chunks;
+    std::uint64_t units;
+    const decltype(outcome) *outcomeOf;
+  } ctx{d, partial.data(), dim, chunks, units, &outcome};
+  par::runChunks(chunks, true, [](const void *p, std::size_t c) {
+    const Ctx &x = *static_cast<const Ctx *>(p);
+    double *h = x.partial + c * x.dim;
+    const std::uint64_t lo = par::chunkBegin(x.units, x.chunks, c);
+    const std::uint64_t hi = par::chunkBegin(x.units, x.chunks, c + 1);
+    for (std::uint64_t i = lo; i < hi; ++i)
+      h[(*x.outcomeOf)(i)] += std::norm(x.d[i]);
+  }, &ctx);
+  for (std::size_t c = 0; c < chunks; ++c)
     for (std::size_t j = 0; j < dim; ++j)
-      out[j] += partial[static_cast<std::size_t>(t) * dim + j];
+      out[j] += partial[c * dim + j];
 }
 
 void copyState(const StateVector &sv, double *out, std::size_t numAmplitudes) {

@@ -5,6 +5,7 @@
 #include "kvant/runtime.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <string>
 
@@ -78,6 +79,45 @@ struct PauliSum {
       }
       g->terms.push_back({coeffs[t] * kIPow[pm.numY % 4], pm.sign});
     }
+    prepareDiagonal(static_cast<unsigned>(sv.numQubits()));
+  }
+
+  // A diagonal real sum (only Z-type words, e.g. a sum of PauliZ): (H psi)_j = w(j) psi_j with
+  // w(j) = sum_t c_t (-1)^{|j & sign_t|}. Single-qubit terms are looked up per byte of j
+  // (n/8 table reads instead of one popcount per term per amplitude).
+  bool diagonal = false;
+  std::vector<std::array<double, 256>> byteTables;
+  std::vector<Term> multi; // words on several qubits: popcount per amplitude
+
+  void prepareDiagonal(unsigned numQubits) {
+    diagonal = groups.size() == 1 && groups[0].flip == 0;
+    for (const Term &t : groups.empty() ? std::vector<Term>{} : groups[0].terms)
+      diagonal = diagonal && t.coeff.imag() == 0.0;
+    if (!diagonal)
+      return;
+    // Filling the tables costs 256 adds per term: only worth it on larger states.
+    const bool tables = numQubits >= 10;
+    if (tables)
+      byteTables.assign((numQubits + 7) / 8, std::array<double, 256>{});
+    for (const Term &t : groups[0].terms) {
+      if (!tables || __builtin_popcountll(t.sign) != 1) {
+        multi.push_back(t);
+        continue;
+      }
+      const unsigned bit = static_cast<unsigned>(__builtin_ctzll(t.sign));
+      std::array<double, 256> &tab = byteTables[bit / 8];
+      for (unsigned v = 0; v < 256; ++v)
+        tab[v] += ((v >> (bit % 8)) & 1) ? -t.coeff.real() : t.coeff.real();
+    }
+  }
+  double weight(std::uint64_t j) const {
+    double w = 0.0;
+    for (std::size_t b = 0; b < byteTables.size(); ++b)
+      w += byteTables[b][(j >> (8 * b)) & 0xff];
+    for (const Term &t : multi)
+      w += (1.0 - 2.0 * static_cast<double>(__builtin_popcountll(j & t.sign) & 1)) *
+           t.coeff.real();
+    return w;
   }
 
   Complex row(const Complex *d, std::uint64_t j) const {
@@ -97,11 +137,18 @@ struct PauliSum {
   void applyInto(const StateVector &in, StateVector &out) const {
     const Complex *d = in.data();
     Complex *o = out.data();
-    par::forRange(in.size(), [&](std::uint64_t j) { o[j] = row(d, j); });
+    if (diagonal)
+      par::forRange(in.size(), [&](std::uint64_t j) { o[j] = weight(j) * d[j]; });
+    else
+      par::forRange(in.size(), [&](std::uint64_t j) { o[j] = row(d, j); });
   }
   double expval(const StateVector &sv) const {
     const Complex *d = sv.data();
     const par::GroupSpace all(static_cast<unsigned>(sv.numQubits()), {}, 0);
+    if (diagonal)
+      return par::reduceGroups<1>(all, [&](std::uint64_t j, double *a) {
+        a[0] += weight(j) * (d[j].real() * d[j].real() + d[j].imag() * d[j].imag());
+      })[0];
     return par::reduceGroups<1>(all, [&](std::uint64_t j, double *a) {
       a[0] += cmulConj(d[j], row(d, j)).real();
     })[0];

@@ -1,52 +1,142 @@
-// Threading policy and the loop drivers every kernel is built on.
+// The loop drivers every state-vector kernel is built on, and the door to the thread pool.
 //
-// All state-vector loops go through forEachGroup / reduceGroups: they enumerate the "base"
-// indices of a gate's amplitude groups (fixed bits = targets and controls; targets 0, controls
-// at their required value) in contiguous runs, so the innermost loop is a plain stride-1 loop
-// the compiler can vectorise, and the outer loop over runs is what OpenMP splits.
+// A kernel describes its work as `units` independent pieces (group bases, blocks of them,
+// amplitude pairs, ...). The drivers cut [0, units) into chunks whose boundaries depend only
+// on `units` and the number of amplitudes touched -- never on the thread count -- and run the
+// chunks either on the calling thread or on the pool (ThreadPool.cpp, which also holds the
+// threading policy). Reductions keep one partial sum per chunk and add them in chunk order, so
+// a result is bit-for-bit the same with 1 thread or many.
+//
+// Hot loops go through runRange / reduceRange below: they are compiled for x86-64-v3 (AVX2 +
+// FMA) and for the x86-64 baseline, and the CPU picks at load time (gcc target_clones: an
+// ifunc). Because the clone is the function that contains the whole chunk loop, the AVX2 code
+// runs on the pool's workers too, not only on the calling thread.
 #pragma once
 
 #include <algorithm>
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
-#ifdef _OPENMP
-#include <omp.h>
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define KVANT_MULTIVERSION __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define KVANT_MULTIVERSION
 #endif
+#define KVANT_INLINE __attribute__((always_inline))
 
 namespace kvant::rt::par {
 
-// Below this many amplitudes a loop stays on the calling thread: waking the OpenMP team costs
-// a few microseconds, more than a whole sweep over a 32k-amplitude (512 KiB) state.
-// KVANT_RT_MIN_PARALLEL_QUBITS overrides it (tests set it to 1 to run the threaded paths on
-// small states; benchmarks use it for tuning).
+// Threading policy (see ThreadPool.cpp): states below 2^minParallelQubits() amplitudes stay on
+// the calling thread. KVANT_RT_MIN_PARALLEL_QUBITS overrides the default (tests set 1 to run
+// the threaded paths on small states).
 unsigned minParallelQubits();
-inline bool useThreads(std::uint64_t work) {
-  return work >= (std::uint64_t{1} << minParallelQubits());
+// Threads a parallel loop may use, the calling thread included (OMP_NUM_THREADS, else the
+// CPUs this process may run on).
+int maxThreads();
+inline bool useThreads(std::uint64_t amplitudes) {
+  return amplitudes >= (std::uint64_t{1} << minParallelQubits()) && maxThreads() > 1;
 }
 
-inline int maxThreads() {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
-inline int threadNum() {
-#ifdef _OPENMP
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
+// Runs body(ctx, chunk) for chunk = 0 .. numChunks-1, each exactly once, on the calling
+// thread and (when `parallel`) the pool's workers. Returns when all are done.
+using ChunkFn = void (*)(const void *ctx, std::size_t chunk);
+void runChunks(std::size_t numChunks, bool parallel, ChunkFn body, const void *ctx);
+
+// About 2^13 amplitudes per chunk: long enough that claiming a chunk (one atomic add) is
+// noise, short enough that two threads finish together and a descheduled worker holds up
+// little. Smaller when the threading threshold is lowered (tests), so that small states still
+// split into several chunks.
+inline std::uint64_t chunkAmplitudes() {
+  const unsigned q = minParallelQubits();
+  return std::uint64_t{1} << std::min(13u, q > 2 ? q - 2 : 0u);
 }
 
-// The longest contiguous run handed to the inner loop. Long enough to amortise the index
-// arithmetic, short enough that small states still split into many blocks.
-constexpr std::uint64_t kMaxRun = 256;
+inline std::size_t chunkCount(std::uint64_t units, std::uint64_t amplitudes) {
+  const std::uint64_t c = std::max<std::uint64_t>(1, amplitudes / chunkAmplitudes());
+  return static_cast<std::size_t>(std::min<std::uint64_t>(c, std::max<std::uint64_t>(units, 1)));
+}
+inline std::uint64_t chunkBegin(std::uint64_t units, std::size_t chunks, std::size_t c) {
+  // units < 2^31 per chunk count < 2^20 keeps the product in 64 bits for every state we allow.
+  return units * c / chunks;
+}
+
+// k(lo, hi): the chunk loop, in the AVX2 clone when the CPU has it. The kernel (its constants,
+// pointers and index masks) is copied to a local first: reached through the caller's pointer,
+// every store into the state could alias it, and gcc would reload each constant after each
+// store; a local whose address never escapes lives in registers.
+template <class K> KVANT_MULTIVERSION void runRange(const K &k, std::uint64_t lo, std::uint64_t hi) {
+  const K local = k;
+  local(lo, hi);
+}
+template <std::size_t N, class K>
+KVANT_MULTIVERSION void reduceRange(const K &k, std::uint64_t lo, std::uint64_t hi, double *acc) {
+  const K local = k;
+  double sums[N] = {}; // local too: never aliased by the state
+  local(lo, hi, sums);
+  for (std::size_t w = 0; w < N; ++w)
+    acc[w] += sums[w];
+}
+
+// k(lo, hi) over a partition of [0, units); `amplitudes` is the work estimate.
+template <class K> void launch(const K &k, std::uint64_t units, std::uint64_t amplitudes) {
+  if (units == 0)
+    return;
+  if (!useThreads(amplitudes)) {
+    runRange(k, 0, units);
+    return;
+  }
+  const std::size_t chunks = chunkCount(units, amplitudes);
+  struct Ctx {
+    const K *k;
+    std::uint64_t units;
+    std::size_t chunks;
+  } ctx{&k, units, chunks};
+  runChunks(chunks, true, [](const void *p, std::size_t c) {
+    const Ctx &x = *static_cast<const Ctx *>(p);
+    runRange(*x.k, chunkBegin(x.units, x.chunks, c), chunkBegin(x.units, x.chunks, c + 1));
+  }, &ctx);
+}
+
+// Sum over a partition of [0, units) of k(lo, hi, acc), acc[0..N) zeroed per chunk; partial
+// sums added in chunk order (the same chunks whether threaded or not).
+template <std::size_t N, class K>
+std::array<double, N> launchReduce(const K &k, std::uint64_t units, std::uint64_t amplitudes) {
+  std::array<double, N> out{};
+  if (units == 0)
+    return out;
+  const std::size_t chunks = chunkCount(units, amplitudes);
+  if (chunks == 1) {
+    reduceRange<N>(k, 0, units, out.data());
+    return out;
+  }
+  std::vector<std::array<double, N>> partial(chunks);
+  struct Ctx {
+    const K *k;
+    std::uint64_t units;
+    std::size_t chunks;
+    std::array<double, N> *partial;
+  } ctx{&k, units, chunks, partial.data()};
+  runChunks(chunks, useThreads(amplitudes), [](const void *p, std::size_t c) {
+    const Ctx &x = *static_cast<const Ctx *>(p);
+    std::array<double, N> acc{};
+    reduceRange<N>(*x.k, chunkBegin(x.units, x.chunks, c), chunkBegin(x.units, x.chunks, c + 1),
+                acc.data());
+    x.partial[c] = acc;
+  }, &ctx);
+  for (const auto &a : partial)
+    for (std::size_t w = 0; w < N; ++w)
+      out[w] += a[w];
+  return out;
+}
+
+// The longest contiguous run handed to an inner loop. Long enough to amortise the index
+// arithmetic, short enough that a state splits into many chunks.
+constexpr std::uint64_t kMaxRun = 1024;
 
 // Base indices with the bits in `fixed` (ascending positions) zeroed: index k of the compact
-// enumeration maps to `insertZeros(k)`.
+// enumeration maps to `base(k)`.
 struct GroupSpace {
   std::uint64_t lowMasks[64];
   unsigned numFixed = 0;
@@ -54,63 +144,44 @@ struct GroupSpace {
   std::uint64_t run = 1;     // contiguous run length of base indices
   std::uint64_t values = 0;  // OR-ed into every base (control bits that must be 1)
 
-  GroupSpace(unsigned numQubits, std::vector<unsigned> fixed, std::uint64_t values_)
+  GroupSpace(unsigned numQubits, const unsigned *fixed, std::size_t numFixedBits,
+             std::uint64_t values_)
       : values(values_) {
-    std::sort(fixed.begin(), fixed.end());
-    numFixed = static_cast<unsigned>(fixed.size());
+    unsigned sorted[64];
+    numFixed = static_cast<unsigned>(numFixedBits);
+    std::copy(fixed, fixed + numFixedBits, sorted);
+    std::sort(sorted, sorted + numFixed);
     for (unsigned t = 0; t < numFixed; ++t)
-      lowMasks[t] = (std::uint64_t{1} << fixed[t]) - 1;
+      lowMasks[t] = (std::uint64_t{1} << sorted[t]) - 1;
     count = std::uint64_t{1} << (numQubits - numFixed);
     // Below the lowest fixed bit consecutive k give consecutive indices.
-    const std::uint64_t lowRun = numFixed ? (std::uint64_t{1} << fixed[0]) : count;
+    const std::uint64_t lowRun = numFixed ? (std::uint64_t{1} << sorted[0]) : count;
     run = std::min({lowRun, kMaxRun, count});
   }
-  std::uint64_t base(std::uint64_t k) const {
+  GroupSpace(unsigned numQubits, const std::vector<unsigned> &fixed, std::uint64_t values_)
+      : GroupSpace(numQubits, fixed.data(), fixed.size(), values_) {}
+  KVANT_INLINE std::uint64_t base(std::uint64_t k) const {
     for (unsigned t = 0; t < numFixed; ++t)
       k = ((k & ~lowMasks[t]) << 1) | (k & lowMasks[t]);
     return k | values;
   }
+  std::uint64_t blocks() const { return count / run; }
+  // Amplitudes a kernel over these groups touches, for the threading decision.
+  std::uint64_t amplitudes() const { return count << numFixed; }
 };
 
-// f(i) for every group base i. The work estimate for the threading decision is the number of
-// amplitudes touched, count << numFixed.
+// f(i) for every group base i, in the AVX2 clone when available.
 template <class F> inline void forEachGroup(const GroupSpace &g, const F &f) {
-  const std::int64_t blocks = static_cast<std::int64_t>(g.count / g.run);
-  const bool threads = useThreads(g.count << g.numFixed) && blocks > 1;
-  if (!threads) {
-    // Not even an if(false) parallel region: libgomp still does team bookkeeping (and futex
-    // wake-ups) for those, which costs more than a gate on a small register.
-    const F fl = f; // local copies, as in the threaded path below
-    const GroupSpace gl = g;
+  const GroupSpace gl = g;
+  const F fl = f; // by value: the stores in f cannot alias the masks or the kernel constants
+  launch([gl, fl](std::uint64_t lo, std::uint64_t hi) KVANT_INLINE {
     const std::uint64_t run = gl.run;
-    for (std::int64_t b = 0; b < blocks; ++b) {
-      const std::uint64_t i0 = gl.base(static_cast<std::uint64_t>(b) * run);
+    for (std::uint64_t b = lo; b < hi; ++b) {
+      const std::uint64_t i0 = gl.base(b * run);
       for (std::uint64_t j = 0; j < run; ++j)
         fl(i0 + j);
     }
-    return;
-  }
-  // Inside the outlined OpenMP region the shared variables are reached through a pointer;
-  // stores into the state could alias them, so gcc would reload every matrix entry after every
-  // store. Thread-private copies (the kernel closure, the index masks) live in registers.
-#pragma omp parallel if (threads)
-  {
-    const F fl = f;
-    const GroupSpace gl = g;
-    const std::uint64_t run = gl.run;
-    if (run == 1) {
-#pragma omp for schedule(static)
-      for (std::int64_t b = 0; b < blocks; ++b)
-        fl(gl.base(static_cast<std::uint64_t>(b)));
-    } else {
-#pragma omp for schedule(static)
-      for (std::int64_t b = 0; b < blocks; ++b) {
-        const std::uint64_t i0 = gl.base(static_cast<std::uint64_t>(b) * run);
-        for (std::uint64_t j = 0; j < run; ++j)
-          fl(i0 + j);
-      }
-    }
-  }
+  }, g.blocks(), g.amplitudes());
 }
 
 // Like forEachGroup, but hands f2(i) two consecutive bases i, i + 1 at once when the runs
@@ -120,89 +191,43 @@ template <class F1, class F2>
 inline void forEachGroupPairs(const GroupSpace &g, const F1 &f1, const F2 &f2) {
   if (g.run < 2)
     return forEachGroup(g, f1);
-  const std::int64_t blocks = static_cast<std::int64_t>(g.count / g.run);
-  const std::uint64_t run = g.run;
-  auto body = [run](const GroupSpace &gl, const F2 &fl, std::int64_t b) {
-    const std::uint64_t i0 = gl.base(static_cast<std::uint64_t>(b) * run);
-    for (std::uint64_t j = 0; j < run; j += 2)
-      fl(i0 + j);
-  };
-  if (!(useThreads(g.count << g.numFixed) && blocks > 1)) {
-    const F2 fl = f2;
-    const GroupSpace gl = g;
-    for (std::int64_t b = 0; b < blocks; ++b)
-      body(gl, fl, b);
-    return;
-  }
-#pragma omp parallel
-  {
-    const F2 fl = f2;
-    const GroupSpace gl = g;
-#pragma omp for schedule(static)
-    for (std::int64_t b = 0; b < blocks; ++b)
-      body(gl, fl, b);
-  }
+  const GroupSpace gl = g;
+  const F2 fl = f2;
+  launch([gl, fl](std::uint64_t lo, std::uint64_t hi) KVANT_INLINE {
+    const std::uint64_t run = gl.run;
+    for (std::uint64_t b = lo; b < hi; ++b) {
+      const std::uint64_t i0 = gl.base(b * run);
+      for (std::uint64_t j = 0; j < run; j += 2)
+        fl(i0 + j);
+    }
+  }, g.blocks(), g.amplitudes());
 }
 
-// Deterministic parallel reduction of N sums: f(i, acc) adds group i's contributions into
-// acc[0..N). Partial sums live in a block-local array (registers, not memory that might alias
-// the state), each thread owns a fixed slice of blocks, and the per-thread totals are added in
-// thread order, so the result does not depend on timing.
+// Deterministic reduction of N sums: f(i, acc) adds group i's contributions into acc[0..N).
 template <std::size_t N, class F>
 inline std::array<double, N> reduceGroups(const GroupSpace &g, const F &f) {
-  const std::int64_t blocks = static_cast<std::int64_t>(g.count / g.run);
-  const std::uint64_t run = g.run;
-  const bool threads = useThreads(g.count << g.numFixed) && blocks > 1;
-  if (!threads) {
-    const F fl = f;
-    const GroupSpace gl = g;
-    std::array<double, N> out{};
-    for (std::int64_t b = 0; b < blocks; ++b) {
+  const GroupSpace gl = g;
+  const F fl = f;
+  return launchReduce<N>([gl, fl](std::uint64_t lo, std::uint64_t hi, double *out) KVANT_INLINE {
+    const std::uint64_t run = gl.run;
+    for (std::uint64_t b = lo; b < hi; ++b) {
       double acc[N] = {};
-      const std::uint64_t i0 = gl.base(static_cast<std::uint64_t>(b) * run);
+      const std::uint64_t i0 = gl.base(b * run);
       for (std::uint64_t j = 0; j < run; ++j)
         fl(i0 + j, acc);
       for (std::size_t w = 0; w < N; ++w)
         out[w] += acc[w];
     }
-    return out;
-  }
-  const int nt = maxThreads();
-  std::vector<std::array<double, N>> partial(static_cast<std::size_t>(nt));
-  for (auto &a : partial)
-    a.fill(0.0);
-#pragma omp parallel num_threads(nt)
-  {
-    const F fl = f; // private copies: see forEachGroup
-    const GroupSpace gl = g;
-    std::array<double, N> &mine = partial[static_cast<std::size_t>(threadNum())];
-#pragma omp for schedule(static)
-    for (std::int64_t b = 0; b < blocks; ++b) {
-      double acc[N] = {};
-      const std::uint64_t i0 = gl.base(static_cast<std::uint64_t>(b) * run);
-      for (std::uint64_t j = 0; j < run; ++j)
-        fl(i0 + j, acc);
-      for (std::size_t w = 0; w < N; ++w)
-        mine[w] += acc[w];
-    }
-  }
-  std::array<double, N> out{};
-  for (const auto &a : partial)
-    for (std::size_t w = 0; w < N; ++w)
-      out[w] += a[w];
-  return out;
+  }, g.blocks(), g.amplitudes());
 }
 
 // Plain index loops over [0, n) with the same threading rule.
-template <class F> inline void forRange(std::uint64_t n, F &&f) {
-  if (!useThreads(n)) {
-    for (std::uint64_t i = 0; i < n; ++i)
-      f(i);
-    return;
-  }
-#pragma omp parallel for schedule(static)
-  for (std::int64_t i = 0; i < static_cast<std::int64_t>(n); ++i)
-    f(static_cast<std::uint64_t>(i));
+template <class F> inline void forRange(std::uint64_t n, const F &f) {
+  const F fl = f;
+  launch([fl](std::uint64_t lo, std::uint64_t hi) KVANT_INLINE {
+    for (std::uint64_t i = lo; i < hi; ++i)
+      fl(i);
+  }, n, n);
 }
 
 } // namespace kvant::rt::par

@@ -114,19 +114,3 @@ void checkDisjoint(const std::vector<std::size_t> &a, const std::vector<std::siz
 }
 
 } // namespace kvant::rt
-
-namespace kvant::rt::par {
-unsigned minParallelQubits() {
-  static const unsigned value = [] {
-    // Read once; a malformed value falls back to the default rather than failing a program.
-    if (const char *env = std::getenv("KVANT_RT_MIN_PARALLEL_QUBITS")) {
-      char *end = nullptr;
-      const long v = std::strtol(env, &end, 10);
-      if (end != env && *end == '\0' && v >= 0 && v <= 64)
-        return static_cast<unsigned>(v);
-    }
-    return 15u;
-  }();
-  return value;
-}
-} // namespace kvant::rt::par

@@ -360,3 +360,120 @@ TEST(adjoint, errors) {
   kvant_rt_adjoint_vjp(&z, ct, 1, out, 1);
   CHECK_ERROR("state preparation after recorded gates");
 }
+
+TEST(adjoint, vjp_mixed_closed_form) {
+  // RX(t) on |0>: <Z> = cos t, var(Z) = sin^2 t, probs = (cos^2(t/2), sin^2(t/2)); a second
+  // qubit under RY(u) adds <X1> = sin u. Measurements in a mixed order, one call.
+  const double t = 0.7, u = -1.1;
+  Reg r(2);
+  kvant_rt_tape_begin();
+  gate(KVANT_GATE_RX, {t}, {0});
+  gate(KVANT_GATE_RY, {u}, {1});
+  kvant_rt_tape_end();
+  const int64_t z0 = kvant_rt_obs_named(KVANT_OBS_PauliZ, 0);
+  const int64_t x1 = kvant_rt_obs_named(KVANT_OBS_PauliX, 1);
+  const int64_t kinds[4] = {KVANT_MEAS_PROBS, KVANT_MEAS_EXPVAL, KVANT_MEAS_VAR,
+                            KVANT_MEAS_EXPVAL};
+  const int64_t obs[4] = {0, z0, z0, x1};
+  const int64_t nw[4] = {1, 0, 0, 0};
+  const int64_t wires[1] = {0};
+  const double ct[5] = {0.3, -0.8, 1.7, 0.5, 2.0}; // probs (2), expval Z0, var Z0, expval X1
+  double g[2] = {std::nan(""), std::nan("")};
+  kvant_rt_adjoint_vjp_mixed(kinds, obs, nw, 4, wires, 1, ct, 5, g, 2);
+  CHECK_NO_ERROR();
+  const double dProbs = ct[0] * (-std::sin(t) / 2) + ct[1] * (std::sin(t) / 2);
+  CHECK_NEAR(g[0], dProbs + ct[2] * -std::sin(t) + ct[3] * 2 * std::sin(t) * std::cos(t), 1e-12);
+  CHECK_NEAR(g[1], ct[4] * std::cos(u), 1e-12);
+}
+
+TEST(adjoint, vjp_mixed_matches_finite_differences) {
+  std::mt19937 rng(23);
+  std::uniform_real_distribution<double> u(-3.0, 3.0);
+  const std::vector<GateCall> calls = {{KVANT_GATE_Rot, {2}, 3},        {KVANT_GATE_CRX, {2, 0}, 1},
+                                       {KVANT_GATE_IsingYY, {4, 1}, 1}, {KVANT_GATE_PhaseShift, {3}, 1},
+                                       {KVANT_GATE_RY, {0}, 1, {4}, {0}}, {KVANT_GATE_SingleExcitation, {1, 3}, 1}};
+  std::vector<double> p(8);
+  for (double &x : p)
+    x = u(rng);
+  const std::size_t P = p.size() + 1;
+  // expval(obs 3), probs(wires 4, 1), var(obs 2), probs(wire 0), var(obs 0), expval(obs 4).
+  const int64_t kinds[6] = {KVANT_MEAS_EXPVAL, KVANT_MEAS_PROBS, KVANT_MEAS_VAR,
+                            KVANT_MEAS_PROBS,  KVANT_MEAS_VAR,   KVANT_MEAS_EXPVAL};
+  const std::size_t obsIndex[6] = {3, 0, 2, 0, 0, 4};
+  const int64_t nw[6] = {0, 2, 0, 1, 0, 0};
+  const int64_t wires[3] = {4, 1, 0};
+  std::vector<double> ct(1 + 4 + 1 + 2 + 1 + 1);
+  for (double &x : ct)
+    x = u(rng);
+
+  std::vector<double> g(P, std::nan(""));
+  {
+    Reg r(kN);
+    kvant_rt_tape_begin();
+    runCircuit(calls, p);
+    kvant_rt_tape_end();
+    const std::vector<int64_t> all = makeObservables();
+    int64_t obs[6];
+    for (int m = 0; m < 6; ++m)
+      obs[m] = kinds[m] == KVANT_MEAS_PROBS ? 0 : all[obsIndex[m]];
+    kvant_rt_adjoint_vjp_mixed(kinds, obs, nw, 6, wires, 3, ct.data(),
+                               static_cast<int64_t>(ct.size()), g.data(), P);
+    CHECK_NO_ERROR();
+  }
+  const Measure weighted = [&] {
+    const std::vector<int64_t> all = makeObservables();
+    double pr4[4], pr2[2];
+    kvant_rt_probs(pr4, wires, 2);
+    kvant_rt_probs(pr2, wires + 2, 1);
+    double s = ct[0] * kvant_rt_expval(all[3]);
+    for (int i = 0; i < 4; ++i)
+      s += ct[1 + i] * pr4[i];
+    s += ct[5] * kvant_rt_var(all[2]);
+    s += ct[6] * pr2[0] + ct[7] * pr2[1];
+    s += ct[8] * kvant_rt_var(all[0]);
+    s += ct[9] * kvant_rt_expval(all[4]);
+    return std::vector<double>{s};
+  };
+  const std::vector<double> fd = finiteDiff(calls, p, weighted, 1);
+  for (std::size_t i = 1; i < P; ++i) {
+    check::context() = "parameter " + std::to_string(i);
+    CHECK_NEAR(g[i], fd[i], 1e-7);
+  }
+}
+
+TEST(adjoint, vjp_mixed_errors) {
+  Reg r(2);
+  kvant_rt_tape_begin();
+  gate(KVANT_GATE_RX, {0.1}, {0});
+  kvant_rt_tape_end();
+  const int64_t z = kvant_rt_obs_named(KVANT_OBS_PauliZ, 0);
+  double g[1];
+  const double ct[4] = {1, 2, 3, 4};
+  const int64_t w[2] = {0, 1};
+  int64_t kinds[2] = {KVANT_MEAS_EXPVAL, 7};
+  int64_t obs[2] = {z, z};
+  int64_t nw[2] = {0, 0};
+  kvant_rt_adjoint_vjp_mixed(kinds, obs, nw, 2, w, 0, ct, 2, g, 1);
+  CHECK_ERROR("unknown measurement kind 7");
+  kinds[1] = KVANT_MEAS_VAR;
+  nw[1] = 1;
+  kvant_rt_adjoint_vjp_mixed(kinds, obs, nw, 2, w, 1, ct, 2, g, 1);
+  CHECK_ERROR("expval/var takes no wires");
+  kinds[1] = KVANT_MEAS_PROBS;
+  nw[1] = 2;
+  kvant_rt_adjoint_vjp_mixed(kinds, obs, nw, 2, w, 1, ct, 5, g, 1);
+  CHECK_ERROR("only 1 of num_wires_total");
+  kvant_rt_adjoint_vjp_mixed(kinds, obs, nw, 2, w, 2, ct, 4, g, 1);
+  CHECK_ERROR("need 5 cotangent entries");
+  kvant_rt_adjoint_vjp_mixed(kinds, obs, nw, 2, w, 2, nullptr, 5, g, 1);
+  CHECK_ERROR("cotangent");
+  const int64_t bogus = 999;
+  obs[0] = bogus;
+  kvant_rt_adjoint_vjp_mixed(kinds, obs, nw, 2, w, 2, ct, 5, g, 1);
+  CHECK_ERROR("invalid observable handle");
+  obs[0] = z;
+  nw[1] = 1;
+  kvant_rt_adjoint_vjp_mixed(kinds, obs, nw, 2, w, 1, ct, 3, g, 1);
+  CHECK_NO_ERROR();
+  CHECK_NEAR(g[0], 1 * -std::sin(0.1) + 2 * (-std::sin(0.1) / 2) + 3 * (std::sin(0.1) / 2), 1e-12);
+}

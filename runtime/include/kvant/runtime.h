@@ -78,11 +78,12 @@ void kvant_rt_state(double *out, int64_t num_amplitudes);
  * Additions (issue #3). Same error model as above: a failing call records the sticky error,
  * writes nothing to its outputs, and returns 0 where it returns a value.
  *
- * Threads: loops over registers of at least 2^15 amplitudes run on OpenMP threads (libgomp;
- * OMP_NUM_THREADS sets how many); smaller registers stay on the calling thread. The environment
- * variable KVANT_RT_MIN_PARALLEL_QUBITS (read once) moves that threshold. Results do not
- * depend on the thread count beyond floating-point rounding of sums (which are added in a
- * fixed order for a given thread count).
+ * Threads: loops over registers of at least 2^18 amplitudes run on the runtime's own threads
+ * (OMP_NUM_THREADS sets how many, default: the CPUs the process may use; idle threads sleep
+ * after a short spin, OMP_WAIT_POLICY=passive makes them sleep at once); smaller registers stay
+ * on the calling thread. The environment variable KVANT_RT_MIN_PARALLEL_QUBITS (read once)
+ * moves that threshold. Results do not depend on the thread count: sums are split and added in
+ * an order fixed by the register size.
  * ====================================================================================== */
 
 /* ---- state preparation ----
@@ -146,6 +147,28 @@ void kvant_rt_adjoint_vjp_probs(const int64_t *wires, int64_t num_wires,
 /* grad_out[p] = sum_k cotangent[k] d var(obs[k]) / d theta_p. */
 void kvant_rt_adjoint_vjp_var(const int64_t *obs, const double *cotangent, int64_t num_obs,
                               double *grad_out, int64_t num_params);
+
+/* Measurement kinds for kvant_rt_adjoint_vjp_mixed (values are part of the ABI). */
+enum { KVANT_MEAS_EXPVAL = 0, KVANT_MEAS_VAR = 1, KVANT_MEAS_PROBS = 2 };
+
+/* The VJP of a circuit that returns several measurements of different kinds (expval, var and
+ * probs mixed, in any order), in one backward sweep:
+ *   grad_out[p] = sum_m sum_i ct_m[i] d result_m[i] / d theta_p.
+ * Measurement m (0 <= m < num_meas) is kinds[m]:
+ *   KVANT_MEAS_EXPVAL  <obs[m]>, one cotangent entry;
+ *   KVANT_MEAS_VAR     var(obs[m]), one cotangent entry;
+ *   KVANT_MEAS_PROBS   probs over num_wires[m] wires, 2^num_wires[m] cotangent entries in
+ *                      kvant_rt_probs order; obs[m] is ignored. Its wires are the next
+ *                      num_wires[m] entries of `wires`, which holds the wires of every probs
+ *                      measurement, concatenated in measurement order (num_wires_total of them).
+ * num_wires[m] must be 0 for expval and var. `cotangent` holds the measurements' entries
+ * concatenated in measurement order, num_cotangent in all (checked against the kinds).
+ * obs and num_wires have num_meas entries each. Same tape rules and errors as the calls above. */
+void kvant_rt_adjoint_vjp_mixed(const int64_t *kinds, const int64_t *obs,
+                                const int64_t *num_wires, int64_t num_meas,
+                                const int64_t *wires, int64_t num_wires_total,
+                                const double *cotangent, int64_t num_cotangent, double *grad_out,
+                                int64_t num_params);
 
 /* ---- errors ---- */
 /* The message of the first error since the last clear, or NULL. */

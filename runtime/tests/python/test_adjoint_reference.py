@@ -79,6 +79,8 @@ class Runtime:
             "kvant_rt_adjoint_vjp": (None, [P(i64), P(f64), i64, P(f64), i64]),
             "kvant_rt_adjoint_vjp_probs": (None, [P(i64), i64, P(f64), P(f64), i64]),
             "kvant_rt_adjoint_vjp_var": (None, [P(i64), P(f64), i64, P(f64), i64]),
+            "kvant_rt_adjoint_vjp_mixed": (None, [P(i64), P(i64), P(i64), i64, P(i64), i64, P(f64), i64,
+                                                  P(f64), i64]),
             "kvant_rt_error": (ctypes.c_char_p, []),
             "kvant_rt_clear_error": (None, []),
         }
@@ -246,6 +248,56 @@ def test_vjps_match_default_qubit(params):
     np.testing.assert_allclose(np.array(got_e), want_e, atol=1e-10)
     np.testing.assert_allclose(np.array(got_v), want_v, atol=1e-10)
     np.testing.assert_allclose(np.array(got_p), want_p, atol=1e-10)
+
+
+MEAS_EXPVAL, MEAS_VAR, MEAS_PROBS = 0, 1, 2
+
+
+def test_mixed_vjp_matches_default_qubit_jax(params):
+    """expval, var and probs of one circuit in one kvant call, against jax.vjp through
+    default.qubit returning the same measurements as a tuple."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+    obs = observables_pl()
+    # (kind, observable index or probs wires), in an interleaved order.
+    meas = [(MEAS_PROBS, [2, 0]), (MEAS_EXPVAL, 3), (MEAS_VAR, 1), (MEAS_EXPVAL, 0),
+            (MEAS_PROBS, [3]), (MEAS_VAR, 2)]
+    dev = qml.device("default.qubit", wires=N)
+
+    @qml.qnode(dev, interface="jax", diff_method="backprop")
+    def circuit(p):
+        pennylane_circuit(p)
+        out = []
+        for kind, what in meas:
+            if kind == MEAS_PROBS:
+                out.append(qml.probs(wires=what))
+            elif kind == MEAS_EXPVAL:
+                out.append(qml.expval(obs[what]))
+            else:
+                out.append(qml.var(obs[what]))
+        return tuple(out)
+
+    rng = np.random.default_rng(31)
+    cts = tuple(rng.normal(size=2 ** len(w)) if k == MEAS_PROBS else rng.normal() for k, w in meas)
+    _, pullback = jax.vjp(circuit, jnp.asarray(params))
+    (want,) = pullback(tuple(jnp.asarray(c) for c in cts))
+
+    reg, handles = run_kvant(params)
+    try:
+        kinds = [k for k, _ in meas]
+        obs_arg = [0 if k == MEAS_PROBS else handles[w] for k, w in meas]
+        nwires = [len(w) if k == MEAS_PROBS else 0 for k, w in meas]
+        wires = [x for k, w in meas if k == MEAS_PROBS for x in w]
+        ct_flat = np.concatenate([np.atleast_1d(c) for c in cts])
+        got = (f64 * NUM_PARAMS)()
+        RT.lib.kvant_rt_adjoint_vjp_mixed(arr(i64, kinds), arr(i64, obs_arg), arr(i64, nwires), len(meas),
+                                          arr(i64, wires), len(wires), arr(f64, ct_flat), len(ct_flat),
+                                          got, NUM_PARAMS)
+        RT.check()
+    finally:
+        RT.lib.kvant_rt_qdealloc(reg)
+    np.testing.assert_allclose(np.array(got), np.asarray(want), atol=1e-10)
 
 
 def test_errors_come_back_as_messages(params):
