@@ -451,13 +451,9 @@ def adjoint_and_ctrl_of_quantum_functions(dev):
     return circuit
 
 
-VMAP_SINGLE_OUTPUT = ("vmap of a QNode with a single measurement fails in kvant's batching rule: "
-                      "'for_loop: the body must return the loop state with the structure it received'")
-ADJOINT_OF_CTRL = ("qml.adjoint of a controlled operation without a kernel (e.g. C(RZ) from ctrl(CRZ) or "
-                   "2-control RZ): 'kvant cannot apply the operation C(RZ)'")
 
 
-@program(call(np.array([0.7, -1.3])), xfail=ADJOINT_OF_CTRL)
+@program(call(np.array([0.7, -1.3])))
 def adjoint_of_controlled_quantum_function(dev):
     @qml.qnode(dev(3))
     def circuit(p):
@@ -698,9 +694,7 @@ def hamiltonians_dot_and_sums(dev):
     return circuit
 
 
-@program(call(np.array([0.5, -1.2])),
-         xfail="a traced coefficient on a non-Pauli term (Hadamard, Hermitian) of a Sum: kvant's "
-               "observables.describe calls Sum.terms(), whose simplify() raises TracerBoolConversionError")
+@program(call(np.array([0.5, -1.2])))
 def traced_coefficients_on_hadamard_and_hermitian_terms(dev):
     @qml.qnode(dev(2))
     def circuit(c):
@@ -1014,9 +1008,7 @@ def jax_lax_fori_while_cond_inside_qnode(dev):
     return circuit
 
 
-@program(call(0.3), reference="eager",
-         xfail="jax.lax.scan inside a QNode is not routed to kvant's regions: tracing fails with "
-               "TracerArrayConversionError (gates of the scan body leak out of it)")
+@program(call(0.3), reference="eager")
 def jax_lax_scan_inside_qnode(dev):
     @qml.qnode(dev(2))
     def circuit(x):
@@ -1031,9 +1023,7 @@ def jax_lax_scan_inside_qnode(dev):
     return circuit
 
 
-@program(call(0.3, 1), reference="eager",
-         xfail="jax.lax.switch inside a QNode is not routed to kvant's regions: the gates of every "
-               "branch are applied unconditionally (a silently wrong state)")
+@program(call(0.3, 1), reference="eager")
 def jax_lax_switch_inside_qnode(dev):
     @qml.qnode(dev(2))
     def circuit(x, k):
@@ -1052,9 +1042,7 @@ def jax_lax_switch_inside_qnode(dev):
     return circuit
 
 
-@program(call(np.array([0.3, -0.7, 1.2]), 2), call(np.array([0.3, -0.7, 1.2]), 3), static_argnums=1,
-         xfail="a Python int passed to a QNode is traced by kvant even when static_argnums marks it "
-               "static: range(layers) raises TracerIntegerConversionError")
+@program(call(np.array([0.3, -0.7, 1.2]), 2), call(np.array([0.3, -0.7, 1.2]), 3), static_argnums=1)
 def python_loop_in_qnode_over_static_argument(dev):
     """A QNode compiled directly, its layer count static (static_argnums)."""
 
@@ -1425,7 +1413,7 @@ def kvant_vmap_over_pytree_batch(dev):
     return f
 
 
-@program(call(RNG.uniform(-1, 1, size=(4, 2)), np.array([1.0, -1.0, 1.0, -1.0])), xfail=VMAP_SINGLE_OUTPUT)
+@program(call(RNG.uniform(-1, 1, size=(4, 2)), np.array([1.0, -1.0, 1.0, -1.0])))
 def quantum_kernel_gram_matrix_with_nested_vmap(dev):
     """k(x, y) = |<0|U(y)^dagger U(x)|0>|^2 over all pairs (nested vmap), then the
     kernel-target alignment."""
@@ -1450,7 +1438,7 @@ def quantum_kernel_gram_matrix_with_nested_vmap(dev):
     return f
 
 
-@program(call(np.array([[0.1, 0.5], [1.2, -0.3], [-0.8, 0.9]])), xfail=VMAP_SINGLE_OUTPUT)
+@program(call(np.array([[0.1, 0.5], [1.2, -0.3], [-0.8, 0.9]])))
 def vmap_over_function_with_two_qnodes(dev):
     @qml.qnode(dev(1))
     def first(x):
@@ -1701,7 +1689,7 @@ H2_HAMILTONIAN = qml.Hamiltonian(
 )
 
 
-@program(call(np.linspace(-0.6, 0.6, 9)), xfail=VMAP_SINGLE_OUTPUT)
+@program(call(np.linspace(-0.6, 0.6, 9)))
 def vqe_energy_scan_over_double_excitation_angle(dev):
     @qml.qnode(dev(4))
     def energy(theta):
@@ -1750,8 +1738,7 @@ def qaoa_maxcut_ring_with_for_loop_layers(dev):
     return expected_cut
 
 
-@program(call(RNG.normal(size=(2, 2, 3)), RNG.uniform(-1, 1, size=(5, 2)), np.array([1, -1, -1, 1, 1])),
-         xfail=VMAP_SINGLE_OUTPUT)
+@program(call(RNG.normal(size=(2, 2, 3)), RNG.uniform(-1, 1, size=(5, 2)), np.array([1, -1, -1, 1, 1])))
 def data_reuploading_classifier_loss_and_accuracy(dev):
     @qml.qnode(dev(2))
     def classifier(weights, x):
@@ -1953,7 +1940,7 @@ def trotterised_heisenberg_magnetisation_scan(dev):
     return f
 
 
-@program(call(np.array([0.4, -0.8, 1.3])), xfail=VMAP_SINGLE_OUTPUT)
+@program(call(np.array([0.4, -0.8, 1.3])))
 def parameter_shift_gradient_by_vmap(dev):
     @qml.qnode(dev(2))
     def circuit(t):
@@ -2019,11 +2006,9 @@ def quantum_fourier_adder(dev):
     return f
 
 
-STATE_PREP_NOT_FIRST = ("StatePrep / BasisState on some wires after other operations: kvant resets the "
-                        "whole register, the state of the other wires is lost (silently wrong results)")
 
 
-@program(call(np.array([0.5, 1.0, -0.5, 0.2]), np.array([1.0, 0.0, 0.3, -0.7])), xfail=STATE_PREP_NOT_FIRST)
+@program(call(np.array([0.5, 1.0, -0.5, 0.2]), np.array([1.0, 0.0, 0.3, -0.7])))
 def amplitude_encoded_inner_product(dev):
     """Two StatePrep-encoded vectors, compared by a swap test and by classical code."""
 
@@ -2045,7 +2030,7 @@ def amplitude_encoded_inner_product(dev):
     return f
 
 
-@program(call(0.8, 2), call(-1.1, 3), xfail=STATE_PREP_NOT_FIRST)
+@program(call(0.8, 2), call(-1.1, 3))
 def basis_state_loaded_into_a_second_register(dev):
     """A Bell pair on wires 0-1, then an integer loaded into wires 2-3 and entangled with it."""
 

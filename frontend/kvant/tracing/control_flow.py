@@ -206,7 +206,7 @@ def trace_cond(predicates, branches, otherwise, args, kwargs):
 # ---------------------------------------------------------------------------------------------
 
 _lax_originals = {"fori_loop": jax.lax.fori_loop, "while_loop": jax.lax.while_loop,
-                  "cond": jax.lax.cond}
+                  "cond": jax.lax.cond, "switch": jax.lax.switch, "scan": jax.lax.scan}
 
 
 def _lax_fori_loop(lower, upper, body_fun, init_val, **kwargs):
@@ -227,4 +227,46 @@ def _lax_cond(pred, true_fun, false_fun, *operands, **kwargs):
     return trace_cond([pred], [true_fun], false_fun, operands, {})
 
 
-LAX_REPLACEMENTS = {"fori_loop": _lax_fori_loop, "while_loop": _lax_while_loop, "cond": _lax_cond}
+def _lax_switch(index, branches, *operands):
+    """``branches[clamp(index)]``: a chain of conditions on the clamped index, as lax.switch."""
+    if current_scope() is None:
+        return _lax_originals["switch"](index, branches, *operands)
+    branches = list(branches)
+    if not branches:
+        raise ValueError("switch: at least one branch is needed")
+    k = jnp.clip(jnp.asarray(index, dtype=jnp.int64), 0, len(branches) - 1)
+    preds = [k == j for j in range(len(branches) - 1)]
+    return trace_cond(preds, branches[:-1], branches[-1], operands, {})
+
+
+def _lax_scan(f, init, xs=None, length=None, reverse=False, unroll=1, **kwargs):
+    """lax.scan as a kvant for_loop that carries the scan's carry and the stacked outputs."""
+    scope = current_scope()
+    if scope is None:
+        return _lax_originals["scan"](f, init, xs, length=length, reverse=reverse, unroll=unroll,
+                                      **kwargs)
+    x_leaves = tree_flatten(xs)[0]
+    lengths = {int(jnp.shape(x)[0]) for x in x_leaves}
+    if length is not None:
+        lengths.add(int(length))
+    if len(lengths) != 1:
+        raise ValueError(f"scan: the scanned arrays and length disagree: lengths {sorted(lengths)}")
+    (n,) = lengths
+    row = lambda i: jax.tree_util.tree_map(lambda x: x[i], xs)  # noqa: E731
+    # The shapes of the per-step outputs, from an abstract evaluation that queues no gates.
+    scope.flush()
+    with qml.QueuingManager.stop_recording():
+        _, y_shapes = jax.eval_shape(f, init, row(0) if x_leaves else None)
+    ys0 = jax.tree_util.tree_map(lambda a: jnp.zeros((n, *a.shape), a.dtype), y_shapes)
+
+    def body(i, carry, ys):
+        position = n - 1 - i if reverse else i
+        carry, y = f(carry, row(position) if x_leaves else None)
+        ys = jax.tree_util.tree_map(lambda buf, v: buf.at[position].set(v), ys, y)
+        return carry, ys
+
+    return trace_for(0, n, 1, body, (init, ys0))
+
+
+LAX_REPLACEMENTS = {"fori_loop": _lax_fori_loop, "while_loop": _lax_while_loop, "cond": _lax_cond,
+                    "switch": _lax_switch, "scan": _lax_scan}

@@ -34,10 +34,23 @@ def describe(obs, wire_index) -> tuple[tuple, list]:
             operands.append(jnp.asarray(o.data[0], dtype=jnp.complex128))
             return ("hermitian", len(operands) - 1, tuple(wire_index(w) for w in o.wires))
         if isinstance(o, (qml.ops.Sum, qml.ops.SProd, qml.ops.LinearCombination)):
-            coeffs, terms = o.terms()
+            coeffs, terms = zip(*_linear_terms(o))
             operands.append(jnp.stack([jnp.asarray(c, dtype=jnp.float64) for c in coeffs]))
             k = len(operands) - 1
             return ("hamiltonian", k, tuple(visit(t) for t in terms))
         raise UnsupportedError(f"kvant cannot measure the observable {o!r} yet")
 
     return visit(obs), operands
+
+
+def _linear_terms(o):
+    """``[(coefficient, operator), ...]`` of a sum-like observable, expanded without
+    PennyLane's ``terms()``: its simplification compares coefficients with constants, which
+    fails when they are traced values."""
+    if isinstance(o, qml.ops.LinearCombination):
+        return [(c * c2, t2) for c, t in zip(o.coeffs, o.ops) for c2, t2 in _linear_terms(t)]
+    if isinstance(o, qml.ops.Sum):
+        return [pair for operand in o.operands for pair in _linear_terms(operand)]
+    if isinstance(o, qml.ops.SProd):
+        return [(o.scalar * c, t) for c, t in _linear_terms(o.base)]
+    return [(1.0, o)]

@@ -14,6 +14,7 @@ import threading
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pennylane as qml
 from jax.tree_util import tree_flatten, tree_unflatten
 from pennylane.measurements import (
@@ -63,6 +64,9 @@ class QuantumScope:
         self.num_wires = num_wires
         self.shots = shots
         self._queues: list = []
+        # Whether anything acted on the register yet: a state preparation is the runtime's
+        # "reset to this state" only as the circuit's first operation.
+        self.started = False
 
     @contextlib.contextmanager
     def region(self):
@@ -79,7 +83,9 @@ class QuantumScope:
         queue = self._queues[-1]
         operations = qml.tape.QuantumScript.from_queue(queue).operations
         for op in operations:
-            _emit_operation(op, self.wire_index, adjoint=False)
+            initial = not self.started and len(self._queues) == 1
+            self.started = True
+            _emit_operation(op, self.wire_index, adjoint=False, initial=initial)
         for op in operations:
             queue.remove(op)
 
@@ -135,13 +141,20 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
                 f"(wires {wire_labels})"
             ) from None
 
-    flat_args, in_tree = tree_flatten((args, kwargs))
+    arg_leaves, in_tree = tree_flatten((args, kwargs))
+    # Python values (ints, strings, ...) stay static, as in a jax.jit with static arguments:
+    # a layer count can drive a Python loop. Arrays and traced values become operands.
+    is_dynamic = [isinstance(x, (jax.Array, np.ndarray, np.generic, jax.core.Tracer))
+                  for x in arg_leaves]
+    flat_args = [x for x, d in zip(arg_leaves, is_dynamic) if d]
     # Filled while tracing: where each measurement's value goes in the QNode's return value,
     # and the structure of those values (counts are dicts, known only once emitted).
     output = {}
 
     def circuit(*flat):
-        call_args, call_kwargs = tree_unflatten(in_tree, flat)
+        operands = iter(flat)
+        merged = [next(operands) if d else x for x, d in zip(arg_leaves, is_dynamic)]
+        call_args, call_kwargs = tree_unflatten(in_tree, merged)
         scope = QuantumScope(_name(qnode), wire_index, num_wires, shots)
         with _entered(scope), scope.region():
             result = qnode.func(*call_args, **call_kwargs)
@@ -192,13 +205,17 @@ def _name(qnode) -> str:
     return getattr(qnode.func, "__name__", "qnode")
 
 
-def _emit_operation(op, wire_index, adjoint: bool, ctrl_wires=(), ctrl_values=()):
-    """Bind the primitives of one queued operation, decomposing what the runtime lacks."""
+def _emit_operation(op, wire_index, adjoint: bool, ctrl_wires=(), ctrl_values=(), initial=False):
+    """Bind the primitives of one queued operation, decomposing what the runtime lacks.
+    ``initial``: the circuit's first operation (where a state preparation may reset the
+    register; later ones are decomposed into gates, as PennyLane's devices do)."""
     if isinstance(op, qml.ops.op_math.Adjoint):
         # adjoint(A B) = B† A†: flipping the flag is only right for one gate; a composite base
         # is decomposed first, and its parts are then emitted in reverse order.
         base = op.base
-        if base.name in GATES or isinstance(base, qml.QubitUnitary):
+        # A controlled operation's adjoint is the controlled adjoint: the flag travels down to
+        # the gate under the controls.
+        if base.name in GATES or isinstance(base, (qml.QubitUnitary, qml.ops.op_math.Controlled)):
             return _emit_operation(base, wire_index, not adjoint, ctrl_wires, ctrl_values)
         for part in reversed(_decompose(base)):
             _emit_operation(part, wire_index, not adjoint, ctrl_wires, ctrl_values)
@@ -234,7 +251,7 @@ def _emit_operation(op, wire_index, adjoint: bool, ctrl_wires=(), ctrl_values=()
             ctrl_values=ctrl_values,
         )
         return None
-    if isinstance(op, (qml.BasisState, qml.StatePrep)) and not adjoint and not ctrl_wires:
+    if isinstance(op, (qml.BasisState, qml.StatePrep)) and initial and not adjoint and not ctrl_wires:
         if not all(isinstance(w, int) for w in wires):
             raise UnsupportedError(f"{op.name} on wires computed at run time is not supported")
         if isinstance(op, qml.BasisState):
@@ -373,6 +390,7 @@ def measure(wires, reset=False, postselect=None):
     if postselect not in (None, 0, 1):
         raise ValueError(f"postselect must be 0, 1 or None, got {postselect!r}")
     scope.flush()
+    scope.started = True
     wire = scope.wire_index(wires[0])
     dynamic = [] if isinstance(wire, int) else [jnp.asarray(wire, dtype=jnp.int64)]
     return measure_p.bind(
