@@ -128,11 +128,8 @@ class _Derivative:
                 f"grad needs a function with one scalar output, got outputs of shapes {shapes}; "
                 "use jacobian for vector or multiple outputs"
             )
-        if self.method == "auto" and _calls_qnode(jaxpr):
-            raise UnsupportedError(
-                f"{self.kind} with method='auto' does not differentiate QNodes yet in kvant; "
-                "use method='fd'"
-            )
+        if self.method == "auto":
+            _check_qnodes_for_auto(jaxpr, self.kind)
         results = grad_p.bind(
             *consts,
             *flat_args,
@@ -231,13 +228,40 @@ class jacobian(_Derivative):
     kind = "jacobian"
 
 
-def _calls_qnode(jaxpr) -> bool:
+def _qnode_equations(jaxpr):
     for eqn in jaxpr.eqns:
         if eqn.primitive.name == "kvant_qnode":
-            return True
+            yield eqn
+            continue
         for value in eqn.params.values():
             for item in value if isinstance(value, (tuple, list)) else [value]:
                 inner = getattr(item, "jaxpr", item)
-                if hasattr(inner, "eqns") and _calls_qnode(inner):
-                    return True
-    return False
+                if hasattr(inner, "eqns"):
+                    yield from _qnode_equations(inner)
+
+
+#: diff_methods that only make sense on other devices or with other derivative machinery
+_NOT_FOR_AUTO = ("finite-diff", "device", "spsa", "hadamard")
+
+
+def _check_qnodes_for_auto(jaxpr, kind):
+    """What method='auto' cannot differentiate is refused here, by QNode name, as the Python
+    exception the grad contract names (grad-semantics.md; acceptance E10, E11)."""
+    for eqn in _qnode_equations(jaxpr):
+        name, diff_method = eqn.params["name"], eqn.params["diff_method"]
+        if diff_method is None:
+            raise ValueError(
+                f"{kind}: QNode '{name}' is marked non-differentiable (diff_method=None)"
+            )
+        if diff_method in _NOT_FOR_AUTO:
+            raise ValueError(
+                f"{kind}: QNode '{name}' has diff_method={diff_method!r}, which kvant does not "
+                "use with method='auto'; use diff_method='adjoint' or 'parameter-shift', or "
+                "differentiate the whole program with method='fd'"
+            )
+        if eqn.params["shots"] is not None and diff_method in ("adjoint", "best"):
+            raise ValueError(
+                f"{kind}: QNode '{name}' has shots={eqn.params['shots']}; the adjoint method "
+                "computes exact derivatives of the state and has no shot semantics (use "
+                "diff_method='parameter-shift' for estimates from samples)"
+            )

@@ -9,6 +9,7 @@ a ``CompileError``. Requests and replies are ``protocol`` messages on stdin/stdo
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -91,6 +92,23 @@ def compile_module(request: dict) -> dict:
     return reply
 
 
+_SOURCE_LOCATION = re.compile(r'"([^"]+)":(\d+):(\d+)')
+
+
+def describe_failure(exc: Exception) -> str:
+    """The errors a failing pass reported, each at the user's source line where the IR knows
+    it, without MLIR's dump of the failing operation (compiler-internal text)."""
+    diagnostics = getattr(exc, "error_diagnostics", None)
+    if not diagnostics:
+        return f"{type(exc).__name__}: {exc}"
+    lines = []
+    for diagnostic in diagnostics:
+        found = _SOURCE_LOCATION.search(str(diagnostic.location))
+        where = f"{found[1]}:{found[2]}:{found[3]}: " if found else ""
+        lines.append(f"{where}{diagnostic.message}")
+    return "\n".join(lines)
+
+
 def main() -> None:
     from kvant.compiler import protocol
 
@@ -106,7 +124,7 @@ def main() -> None:
         try:
             reply = compile_module(request)
         except Exception as exc:  # every failure goes back to the client as text
-            reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            reply = {"ok": False, "error": describe_failure(exc)}
         protocol.send(channel, reply)
 
 

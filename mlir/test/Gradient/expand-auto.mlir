@@ -124,3 +124,45 @@ func.func @second(%x: tensor<f64>) -> tensor<f64> {
   return %h : tensor<f64>
 }
 
+
+// -----
+
+// A QNode call: its skeleton (here one mulf) is inlined and packs the gate parameters into %p;
+// the circuit of %p, @q.with_jacobian, returns the expectation value and d<Z>/dp, computed
+// once; the rule of that call multiplies the cotangent into J, and the skeleton's reverse
+// carries it to x.
+func.func private @q(%x: tensor<f64>) -> tensor<f64> attributes {quantum.node, quantum.diff_method = "adjoint"} {
+  %r = quantum.alloc(1)
+  %two = arith.constant dense<2.0> : tensor<f64>
+  %a = arith.mulf %x, %two : tensor<f64>
+  %s = tensor.extract %a[] : tensor<f64>
+  %q0 = quantum.extract %r[0]
+  %q1 = quantum.custom "RX"(%s) %q0 : !quantum.bit
+  %z = quantum.namedobs "PauliZ" %q1
+  %e = quantum.expval %z
+  %et = tensor.from_elements %e : tensor<f64>
+  %r1 = quantum.insert %r[0], %q1
+  quantum.dealloc %r1
+  return %et : tensor<f64>
+}
+// CHECK-LABEL: func.func private @q.jacobian.0(
+// CHECK-SAME: %[[X:.*]]: tensor<f64>)
+// CHECK: %[[A:.*]] = arith.mulf %[[X]], %{{.*}} : tensor<f64>
+// CHECK: %[[S:.*]] = tensor.extract %[[A]][]
+// CHECK: %[[P:.*]] = tensor.from_elements %[[S]] : tensor<1xf64>
+// CHECK: %[[C:.*]]:2 = call @q.with_jacobian(%[[P]], %[[X]]) : (tensor<1xf64>, tensor<f64>) -> (tensor<f64>, tensor<1x1xf64>)
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%{{.*}}, %[[C]]#1 : tensor<1xf64>, tensor<1x1xf64>)
+// CHECK-LABEL: func.func private @q.with_jacobian(
+// CHECK-SAME: %[[PP:.*]]: tensor<1xf64>, %{{.*}}: tensor<f64>) -> (tensor<f64>, tensor<1x1xf64>)
+// CHECK-SAME: kvant.circuit_with_jacobian
+// CHECK: quantum.alloc(1) {record_tape}
+// CHECK: %[[P0:.*]] = tensor.extract %[[PP]][%{{.*}}] : tensor<1xf64>
+// CHECK: quantum.custom "RX"(%[[P0]])
+// CHECK: %[[J:.*]] = quantum.adjoint_jacobian %{{.*}} : tensor<1x1xf64>
+// CHECK: quantum.dealloc
+// CHECK: return %{{.*}}, %[[J]]
+func.func @grad_of_qnode(%x: tensor<f64>) -> tensor<f64> {
+  %g = gradient.grad "auto" @q(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
+  return %g : tensor<f64>
+}

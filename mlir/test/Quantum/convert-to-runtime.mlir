@@ -219,3 +219,25 @@ func.func @state(%a: !quantum.bit, %b: !quantum.bit) -> tensor<4xcomplex<f64>> {
   // CHECK: return %[[T]]
   return %s : tensor<4xcomplex<f64>>
 }
+
+// -----
+
+// A register that records its gates starts the runtime's tape right after allocation; the
+// Jacobian ends it and runs the adjoint sweep into a [#observables, #parameters] buffer.
+// CHECK-DAG: func.func private @kvant_rt_tape_begin()
+// CHECK-DAG: func.func private @kvant_rt_tape_end()
+// CHECK-DAG: func.func private @kvant_rt_adjoint_jacobian(!llvm.ptr, i64, !llvm.ptr, i64)
+// CHECK-LABEL: func.func @recorded(
+func.func @recorded(%t: f64) -> tensor<1x1xf64> {
+  // CHECK: %[[R:.*]] = call @kvant_rt_qalloc
+  // CHECK-NEXT: call @kvant_rt_tape_begin() : () -> ()
+  %r = quantum.alloc(1) {record_tape}
+  %q = quantum.extract %r[0]
+  %q1 = quantum.custom "RX"(%t) %q : !quantum.bit
+  %z = quantum.namedobs "PauliZ" %q1
+  // CHECK: call @kvant_rt_tape_end() : () -> ()
+  // CHECK: call @kvant_rt_adjoint_jacobian(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}})
+  %j = quantum.adjoint_jacobian %z : tensor<1x1xf64>
+  quantum.dealloc %r
+  return %j : tensor<1x1xf64>
+}

@@ -279,3 +279,11 @@ func.func @counts_shots(%q: !quantum.bit) {
   %c = quantum.counts %q {shots = 0} : tensor<2xi64>
   return
 }
+
+// -----
+
+func.func @adjoint_jacobian_rows(%o: !quantum.obs) {
+  // expected-error @+1 {{has 1 observables but 2 rows}}
+  %j = quantum.adjoint_jacobian %o : tensor<2x3xf64>
+  return
+}

@@ -80,3 +80,17 @@ func.func @measurements(%a: !quantum.bit, %b: !quantum.bit) -> (tensor<4xf64>, t
   %s = quantum.state %a, %b : tensor<4xcomplex<f64>>
   return %p, %p1, %s : tensor<4xf64>, tensor<2xf64>, tensor<4xcomplex<f64>>
 }
+
+// CHECK-LABEL: func.func @adjoint_differentiation
+func.func @adjoint_differentiation(%t: f64) -> tensor<2x1xf64> {
+  // CHECK: quantum.alloc(1) {record_tape}
+  %r = quantum.alloc(1) {record_tape}
+  %q = quantum.extract %r[0]
+  %q1 = quantum.custom "RX"(%t) %q : !quantum.bit
+  %z = quantum.namedobs "PauliZ" %q1
+  %y = quantum.namedobs "PauliY" %q1
+  // CHECK: quantum.adjoint_jacobian %{{.*}}, %{{.*}} : tensor<2x1xf64>
+  %j = quantum.adjoint_jacobian %z, %y : tensor<2x1xf64>
+  quantum.dealloc %r
+  return %j : tensor<2x1xf64>
+}

@@ -12,12 +12,14 @@
 //
 // and replaces the op by a call to it. The forward part runs once per evaluation, whatever the
 // number of outputs: a Jacobian costs one reverse sweep per output element, sharing the
-// forward values. QNodes are differentiated by their own rules (not yet: an error says so).
+// forward values. A QNode call becomes its classical skeleton plus a circuit call that also
+// returns the quantum Jacobian (QuantumDerivatives.h).
 //
 //===----------------------------------------------------------------------------------===//
 
 #include "kvant/Gradient/IR/GradientOps.h"
 #include "kvant/Gradient/Transforms/Passes.h"
+#include "kvant/Gradient/Transforms/QuantumDerivatives.h"
 #include "kvant/Gradient/Transforms/ReverseMode.h"
 #include "kvant/Gradient/Transforms/TensorUtils.h"
 
@@ -58,16 +60,15 @@ FailureOr<SmallVector<Value>> cloneInlined(OpBuilder &b, func::FuncOp callee, Va
   for (Operation &op : body.without_terminator()) {
     if (auto call = dyn_cast<func::CallOp>(op)) {
       auto target = symbols.lookupNearestSymbolFrom<func::FuncOp>(call, call.getCalleeAttr());
-      if (target && !target.isExternal()) {
-        if (target->hasAttr("quantum.node"))
-          return call.emitError()
-                 << "method=\"auto\" does not differentiate QNodes yet (QNode '"
-                 << target.getSymName() << "'); use method=\"fd\" for now";
+      // Circuits with their Jacobian stay calls: their rule is the quantum derivative.
+      if (target && !target.isExternal() && !target->hasAttr("kvant.circuit_with_jacobian")) {
         SmallVector<Value> callArgs;
         for (Value operand : call.getOperands())
           callArgs.push_back(mapping.lookupOrDefault(operand));
         FailureOr<SmallVector<Value>> results =
-            cloneInlined(b, target, callArgs, symbols, forward, depth + 1);
+            target->hasAttr("quantum.node")
+                ? inlineQNodeCall(b, call, target, callArgs, symbols, forward)
+                : cloneInlined(b, target, callArgs, symbols, forward, depth + 1);
         if (failed(results))
           return failure();
         mapping.map(call.getResults(), *results);
@@ -139,7 +140,10 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
   ValueRange args = entry->getArguments();
 
   SmallVector<Operation *> forward;
-  FailureOr<SmallVector<Value>> results = cloneInlined(b, callee, args, symbols, forward);
+  FailureOr<SmallVector<Value>> results =
+      callee->hasAttr("quantum.node")
+          ? inlineQNodeCall(b, op, callee, args, symbols, forward)
+          : cloneInlined(b, callee, args, symbols, forward);
   if (failed(results)) {
     fn.erase();
     return failure();

@@ -38,6 +38,16 @@ Value kvant::gradient::zerosOf(OpBuilder &b, Location loc, Type type) {
   return constantOf(b, loc, type, 0.0);
 }
 
+const llvm::StringMap<OpRule> &kvant::gradient::opRules() {
+  static const llvm::StringMap<OpRule> rules = [] {
+    llvm::StringMap<OpRule> table;
+    addTensorRules(table);
+    addQuantumRules(table);
+    return table;
+  }();
+  return rules;
+}
+
 void ReverseSweep::accumulate(Value value, Value ct) {
   if (!ct || !isDifferentiableType(value.getType()))
     return;

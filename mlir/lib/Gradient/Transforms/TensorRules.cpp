@@ -427,8 +427,8 @@ KVANT_OP_RULE(generateRule) {
 
 } // namespace
 
-const llvm::StringMap<OpRule> &kvant::gradient::opRules() {
-  static const llvm::StringMap<OpRule> rules = {
+void kvant::gradient::addTensorRules(llvm::StringMap<OpRule> &rules) {
+  const std::pair<const char *, OpRule> table[] = {
       {"tensor.extract", extractRule},
       {"tensor.from_elements", fromElementsRule},
       {"tensor.insert", insertRule},
@@ -447,5 +447,6 @@ const llvm::StringMap<OpRule> &kvant::gradient::opRules() {
       {"linalg.generic", genericRule},
       {"tensor.generate", generateRule},
   };
-  return rules;
+  for (auto [name, rule] : table)
+    rules[name] = rule;
 }

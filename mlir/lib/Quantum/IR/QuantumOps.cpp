@@ -248,6 +248,16 @@ LogicalResult StateOp::verify() {
   return verifyBasisVector(*this, getState().getType(), getQubits().size(), "amplitudes");
 }
 
+LogicalResult AdjointJacobianOp::verify() {
+  auto type = cast<RankedTensorType>(getJacobian().getType());
+  if (!type.hasStaticShape())
+    return emitOpError("needs a static shape [#observables, #parameters]");
+  if (type.getDimSize(0) != int64_t(getObs().size()))
+    return emitOpError() << "has " << getObs().size() << " observables but "
+                         << type.getDimSize(0) << " rows";
+  return success();
+}
+
 //===----------------------------------------------------------------------------------===//
 // State preparation, sampling and mid-circuit measurement
 //===----------------------------------------------------------------------------------===//

@@ -206,7 +206,13 @@ struct AllocLowering : OpConversionPattern<AllocOp> {
     MLIRContext *ctx = getContext();
     auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_qalloc", {i64Type(ctx)}, {i64Type(ctx)});
     Value n = constI64(rewriter, op.getLoc(), op.getNqubits());
-    rewriter.replaceOpWithNewOp<func::CallOp>(op, fn, ValueRange{n});
+    auto call = func::CallOp::create(rewriter, op.getLoc(), fn, ValueRange{n});
+    if (op.getRecordTape()) {
+      // void kvant_rt_tape_begin(void): records the gates applied from here on
+      auto begin = getRuntimeFunc(rewriter, op, "kvant_rt_tape_begin", {}, {});
+      func::CallOp::create(rewriter, op.getLoc(), begin, ValueRange{});
+    }
+    rewriter.replaceOp(op, call.getResults());
     return success();
   }
 };
@@ -464,6 +470,30 @@ struct ProbsLowering : OpConversionPattern<ProbsOp> {
   }
 };
 
+struct AdjointJacobianLowering : OpConversionPattern<AdjointJacobianOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(AdjointJacobianOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Type i64 = i64Type(getContext()), ptr = ptrType(getContext());
+    Location loc = op.getLoc();
+    // void kvant_rt_tape_end(void)
+    // void kvant_rt_adjoint_jacobian(const int64_t *obs, int64_t num_obs, double *jac_out,
+    //                                int64_t num_params)
+    auto end = getRuntimeFunc(rewriter, op, "kvant_rt_tape_end", {}, {});
+    auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_adjoint_jacobian", {ptr, i64, ptr, i64}, {});
+    Type tensorType = op.getType();
+    Value buffer = resultBuffer(rewriter, loc, tensorType);
+    Value obs = stackArray(rewriter, loc, i64, adaptor.getObs(), 0);
+    Value numObs = constI64(rewriter, loc, adaptor.getObs().size());
+    Value numParams = constI64(rewriter, loc, cast<RankedTensorType>(tensorType).getDimSize(1));
+    func::CallOp::create(rewriter, loc, end, ValueRange{});
+    func::CallOp::create(rewriter, loc, fn,
+                         ValueRange{obs, numObs, pointerTo(rewriter, loc, buffer), numParams});
+    rewriter.replaceOp(op, adoptBuffer(rewriter, loc, tensorType, buffer));
+    return success();
+  }
+};
+
 struct StateLowering : OpConversionPattern<StateOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(StateOp op, OpAdaptor,
@@ -618,7 +648,8 @@ struct ConvertQuantumToRuntimePass
     patterns.add<AllocLowering, DeallocLowering, ExtractLowering, InsertLowering,
                  CustomLowering, UnitaryLowering, NamedObsLowering, TensorObsLowering,
                  HermitianLowering, HamiltonianLowering, ProbsLowering, StateLowering,
-                 SetSeedLowering, BasisStateLowering, StatePrepLowering, MeasureLowering>(
+                 AdjointJacobianLowering, SetSeedLowering, BasisStateLowering, StatePrepLowering,
+                 MeasureLowering>(
         converter, ctx);
     patterns.add<ShotsMeasurementLowering<SampleOp>>(converter, ctx, "kvant_rt_sample");
     patterns.add<ShotsMeasurementLowering<CountsOp>>(converter, ctx, "kvant_rt_counts");

@@ -2,6 +2,8 @@
 #ifndef KVANT_GRADIENT_TRANSFORMS_PASSES_H
 #define KVANT_GRADIENT_TRANSFORMS_PASSES_H
 
+#include "kvant/Quantum/IR/QuantumDialect.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"

@@ -41,6 +41,7 @@ def ExpandAutoDiffPass : Pass<"gradient-expand-auto", "mlir::ModuleOp"> {
     "mlir::math::MathDialect",
     "mlir::scf::SCFDialect",
     "mlir::tensor::TensorDialect",
+    "kvant::quantum::QuantumDialect",
   ];
 }
 

@@ -54,7 +54,10 @@ using OpRule = mlir::LogicalResult (*)(ReverseSweep &sweep, mlir::Operation *op,
                                        llvm::ArrayRef<mlir::Value> resultCts);
 
 const llvm::StringMap<ScalarRule> &scalarRules();
+/// The op rules of every file that defines some (TensorRules.cpp, QuantumDerivatives.cpp).
 const llvm::StringMap<OpRule> &opRules();
+void addTensorRules(llvm::StringMap<OpRule> &rules);
+void addQuantumRules(llvm::StringMap<OpRule> &rules);
 
 class ReverseSweep {
 public:

@@ -25,7 +25,11 @@ def Quantum_ComplexMatrix : RankedTensorOf<[Complex<F64>]>;
 
 def Quantum_AllocOp : Quantum_Op<"alloc"> {
   let summary = "Allocate a register of `nqubits` qubits in |0...0>";
-  let arguments = (ins I64Attr:$nqubits);
+  let description = [{
+    With `record_tape`, every gate applied to the register afterwards is recorded for
+    `quantum.adjoint_jacobian` (the gradient passes set it on circuits they differentiate).
+  }];
+  let arguments = (ins I64Attr:$nqubits, UnitAttr:$record_tape);
   let results = (outs Quantum_RegType:$reg);
   let assemblyFormat = "`(` $nqubits `)` attr-dict";
   let hasVerifier = 1;
@@ -181,6 +185,20 @@ def Quantum_StateOp : Quantum_Op<"state"> {
   let arguments = (ins Variadic<Quantum_BitType>:$qubits);
   let results = (outs 1DTensorOf<[Complex<F64>]>:$state);
   let assemblyFormat = "$qubits attr-dict `:` type($state)";
+  let hasVerifier = 1;
+}
+
+def Quantum_AdjointJacobianOp : Quantum_Op<"adjoint_jacobian"> {
+  let summary = "d<obs_k>/dtheta_p of the gates recorded since a `record_tape` alloc";
+  let description = [{
+    Row k, column p: the derivative of the expectation value of `obs[k]` with respect to the
+    p-th gate parameter recorded on the register (in the order the gates were applied, each
+    gate's parameters in its own order), by one adjoint backward sweep over the recorded gates
+    (Jones & Gacon). Must follow every gate of the register; the state is not changed.
+  }];
+  let arguments = (ins Variadic<Quantum_ObsType>:$obs);
+  let results = (outs 2DTensorOf<[F64]>:$jacobian);
+  let assemblyFormat = "$obs attr-dict `:` type($jacobian)";
   let hasVerifier = 1;
 }
 

@@ -1,0 +1,246 @@
+"""method="auto" through QNodes: the classical skeleton by reverse-mode AD, the circuit by the
+adjoint method on kvant's simulator. Values from ../shared/acceptance/gradients.md (computed
+independently) and from PennyLane default.qubit with JAX backprop."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pennylane as qml
+import pytest
+
+import kvant
+
+ADJOINT_METHODS = ["adjoint", "best"]
+
+
+def _api(kind):
+    """(qjit, grad, jacobian) through kvant's API or PennyLane's with kvant as the compiler."""
+    if kind == "kvant":
+        return kvant.qjit, kvant.grad, kvant.jacobian
+    return qml.qjit(compiler="kvant"), qml.grad, qml.jacobian
+
+
+@pytest.fixture(params=["kvant", "pennylane"])
+def api(request):
+    return _api(request.param)
+
+
+@pytest.mark.parametrize("diff_method", ADJOINT_METHODS)
+def test_a1_rx_then_y(api, diff_method):
+    qjit, grad, _ = api
+
+    @qml.qnode(qml.device("kvant.qubit", wires=1), diff_method=diff_method)
+    def circuit(x):
+        qml.RX(x, wires=0)
+        return qml.expval(qml.PauliY(0))
+
+    g = qjit(lambda x: grad(circuit)(x))
+    for x, want in [(1.0, -0.5403023059), (2.0, 0.4161468365), (3.0, 0.9899924966), (4.0, 0.6536436209)]:
+        assert g(x) == pytest.approx(want, abs=1e-8)
+
+
+def test_a4_argnums_int_and_list(api):
+    qjit, grad, _ = api
+
+    @qml.qnode(qml.device("kvant.qubit", wires=1))
+    def circuit(x, y):
+        qml.RX(x**y, wires=0)
+        return qml.expval(qml.PauliY(0))
+
+    assert qjit(lambda x, y: grad(circuit, argnums=1)(x, y))(1.5, 2.0) == pytest.approx(0.5730805932, abs=1e-8)
+    packed = qjit(lambda x, y: grad(circuit, argnums=[1])(x, y))(1.5, 2.0)
+    assert isinstance(packed, tuple) and len(packed) == 1
+    assert packed[0] == pytest.approx(0.5730805932, abs=1e-8)
+
+
+def test_a7_unrolled_entangling_circuit():
+    n = 3
+
+    @qml.qnode(qml.device("kvant.qubit", wires=n), diff_method="adjoint")
+    def circuit(x):
+        qml.RX(x, wires=0)
+        qml.Hadamard(wires=0)
+        for i in range(1, n):
+            qml.RY(x * i, wires=i)
+            qml.CNOT(wires=[0, i])
+        return qml.expval(qml.PauliZ(0) @ qml.PauliZ(2))
+
+    assert kvant.qjit(kvant.grad(circuit))(0.8) == pytest.approx(-1.9991472061, abs=1e-8)
+
+
+@pytest.mark.parametrize("diff_method", ADJOINT_METHODS)
+def test_a13_two_gradients_in_one_program(diff_method):
+    # <Z0> = cos(3x + y) on a 2-wire device
+    @qml.qnode(qml.device("kvant.qubit", wires=2), diff_method=diff_method)
+    def circuit(x, y):
+        qml.RX(3 * x, wires=0)
+        qml.RX(y, wires=0)
+        return qml.expval(qml.PauliZ(0))
+
+    @kvant.qjit
+    def both(x, y):
+        return jnp.stack([kvant.grad(circuit, argnums=0)(x, y), kvant.grad(circuit, argnums=1)(x, y)])
+
+    np.testing.assert_allclose(both(0.1, 0.2), [-1.4382766158, -0.4794255386], atol=1e-8)
+
+
+def test_a14_jacobian_of_post_processing(api):
+    qjit, _, jacobian = api
+
+    @qml.qnode(qml.device("kvant.qubit", wires=1))
+    def circuit(x):
+        qml.RX(x, wires=0)
+        return qml.expval(qml.PauliZ(0))
+
+    def post(x):
+        w = circuit(x)
+        return jnp.stack([jnp.cos(w), w, 2 * w])
+
+    np.testing.assert_allclose(qjit(lambda x: jacobian(post)(x))(0.5),
+                               [0.3687723767, -0.4794255386, -0.9588510772], atol=1e-8)
+
+
+def test_a17_dict_argument():
+    @qml.qnode(qml.device("kvant.qubit", wires=1), diff_method="adjoint")
+    def circuit(p):
+        qml.RX(p["x"], wires=0)
+        qml.RY(p["y"], wires=0)
+        return qml.expval(qml.PauliZ(0))
+
+    g = kvant.qjit(kvant.grad(circuit))({"x": 0.4, "y": -0.9})
+    assert g["x"] == pytest.approx(-0.2420663234, abs=1e-8)
+    assert g["y"] == pytest.approx(0.7214918620, abs=1e-8)
+
+
+def test_a18_circuit_without_parameters():
+    @qml.qnode(qml.device("kvant.qubit", wires=1), diff_method="adjoint")
+    def circuit(x):
+        qml.PauliX(wires=0)
+        return qml.expval(qml.PauliZ(0))
+
+    assert kvant.qjit(kvant.grad(circuit))(1.1) == 0.0
+
+
+def test_a20_constant_unitary_after_rx():
+    u = np.array([[0.5 + 0.5j, -0.5 - 0.5j], [0.5 - 0.5j, 0.5 - 0.5j]])
+
+    @qml.qnode(qml.device("kvant.qubit", wires=1), diff_method="adjoint")
+    def circuit(x):
+        qml.RX(x, wires=0)
+        qml.QubitUnitary(u, wires=0)
+        return qml.expval(qml.PauliY(0))
+
+    assert kvant.qjit(kvant.grad(circuit))(2.0) == pytest.approx(0.9092974268, abs=1e-8)
+
+
+def test_a21_hamiltonian_with_controlled_rotations():
+    @qml.qnode(qml.device("kvant.qubit", wires=3), diff_method="adjoint")
+    def circuit(p):
+        qml.Hadamard(wires=0)
+        qml.CRX(p[0], wires=[0, 1])
+        qml.CRX(p[0], wires=[0, 2])
+        return qml.expval(0.2 * qml.PauliX(0) @ qml.PauliZ(1) - 0.53 * qml.PauliZ(0) @ qml.Hadamard(2))
+
+    np.testing.assert_allclose(kvant.qjit(kvant.grad(circuit))(np.array([1.0, 2.0])),
+                               [-0.2418247060, 0.0], atol=1e-8)
+
+
+def test_a24_slicing_with_ellipsis():
+    @qml.qnode(qml.device("kvant.qubit", wires=1))
+    def circuit(weights):
+        qml.RY(weights[..., 1, 2, 0], wires=0)
+        return qml.expval(qml.PauliZ(0))
+
+    g = kvant.qjit(kvant.grad(circuit))(jnp.ones((5, 3, 3)))
+    want = np.zeros((5, 3, 3))
+    want[1, 2, 0] = -0.8414709848
+    np.testing.assert_allclose(g, want, atol=1e-8)
+
+
+def test_a28_post_processing_of_a_transformed_parameter():
+    @qml.qnode(qml.device("kvant.qubit", wires=1), diff_method="adjoint")
+    def circuit(theta):
+        qml.RX(jnp.exp(theta**2) / jnp.cos(theta / 4), wires=0)
+        return qml.expval(qml.PauliZ(0))
+
+    cost = lambda t: jnp.pi / jnp.tanh(circuit(t))  # noqa: E731
+    assert kvant.qjit(kvant.grad(cost))(1.0) == pytest.approx(5.0432455896, abs=1e-7)
+
+
+def test_hybrid_programs_against_default_qubit():
+    """Pre-processing, a QNode called several times, tensor observables and a Hamiltonian, all
+    gate kinds that take parameters, post-processing; gradient and Jacobian."""
+
+    def build(device, diff_method):
+        @qml.qnode(device, diff_method=diff_method)
+        def circuit(x, y):
+            qml.RX(x[0] * 2, wires=0)
+            qml.CRX(y, wires=[0, 1])
+            qml.Rot(x[1], 0.3, y, wires=1)
+            qml.IsingXY(x[0] * y, wires=[0, 1])
+            qml.ctrl(qml.RY(x[1], wires=2), control=0, control_values=0)
+            qml.adjoint(qml.CRot(x[0], y, x[1], wires=[2, 1]))
+            qml.DoubleExcitation(y / 2, wires=[0, 1, 2, 3])
+            qml.MultiRZ(x[1], wires=[1, 3])
+            qml.PhaseShift(y, wires=3)
+            qml.Hadamard(wires=3)
+            return (qml.expval(qml.PauliZ(0) @ qml.PauliY(1)),
+                    qml.expval(qml.Hamiltonian([0.2, -0.5], [qml.PauliX(0), qml.PauliZ(3)])))
+
+        return circuit
+
+    mine = build(qml.device("kvant.qubit", wires=4), "adjoint")
+    ref = build(qml.device("default.qubit", wires=4), "backprop")
+
+    def cost(c):
+        def f(x, y):
+            x = jnp.tanh(x) + jnp.array([0.1, -0.2])
+            a, b = c(x, y)
+            return jnp.sin(a) * b + c(2 * x, y)[0] ** 2
+
+        return f
+
+    x, y = np.array([0.3, -0.7]), 0.45
+    got = kvant.qjit(kvant.grad(cost(mine), argnums=(0, 1)))(x, y)
+    want = jax.grad(cost(ref), argnums=(0, 1))(x, y)
+    np.testing.assert_allclose(got[0], want[0], atol=1e-10)
+    assert got[1] == pytest.approx(float(want[1]), abs=1e-10)
+    jac = kvant.qjit(kvant.jacobian(lambda x, y: jnp.stack(mine(x, y)), argnums=0))(x, y)
+    np.testing.assert_allclose(jac, jax.jacobian(lambda x, y: jnp.stack(ref(x, y)), argnums=0)(x, y),
+                               atol=1e-10)
+
+
+def _rx(diff_method, shots=None):
+    @qml.set_shots(shots)
+    @qml.qnode(qml.device("kvant.qubit", wires=1), diff_method=diff_method)
+    def circuit(x):
+        qml.RX(x, wires=0)
+        return qml.expval(qml.PauliZ(0))
+
+    return circuit
+
+
+def test_e10_non_differentiable_qnode():
+    with pytest.raises(ValueError, match="non-differentiable"):
+        kvant.qjit(kvant.grad(_rx(None)))(0.3)
+
+
+@pytest.mark.parametrize("diff_method", ["finite-diff", "hadamard"])
+def test_e11_diff_methods_kvant_does_not_use(diff_method):
+    with pytest.raises(ValueError, match="method='fd'"):
+        kvant.qjit(kvant.grad(_rx(diff_method)))(0.3)
+
+
+def test_adjoint_with_shots_is_an_error():
+    with pytest.raises(ValueError, match="no shot semantics"):
+        kvant.qjit(kvant.grad(_rx("adjoint", shots=100)))(0.3)
+
+
+def test_what_auto_does_not_cover_yet_is_reported_by_qnode_name():
+    @qml.qnode(qml.device("kvant.qubit", wires=1), diff_method="adjoint")
+    def probs_circuit(x):
+        qml.RX(x, wires=0)
+        return qml.probs(wires=0)
+
+    with pytest.raises(kvant.CompileError, match="probs_circuit.*expectation values"):
+        kvant.qjit(kvant.jacobian(probs_circuit))(0.3)
