@@ -1,6 +1,7 @@
 """method="auto" through QNodes: the classical skeleton by reverse-mode AD, the circuit by the
-adjoint method on kvant's simulator. Values from ../shared/acceptance/gradients.md (computed
-independently) and from PennyLane default.qubit with JAX backprop."""
+adjoint method on kvant's simulator or by parameter-shift. Values from
+../shared/acceptance/gradients.md (computed independently) and from PennyLane default.qubit
+with JAX backprop."""
 
 import jax
 import jax.numpy as jnp
@@ -11,6 +12,7 @@ import pytest
 import kvant
 
 ADJOINT_METHODS = ["adjoint", "best"]
+ALL_METHODS = ["adjoint", "best", "parameter-shift"]
 
 
 def _api(kind):
@@ -25,7 +27,7 @@ def api(request):
     return _api(request.param)
 
 
-@pytest.mark.parametrize("diff_method", ADJOINT_METHODS)
+@pytest.mark.parametrize("diff_method", ALL_METHODS)
 def test_a1_rx_then_y(api, diff_method):
     qjit, grad, _ = api
 
@@ -53,10 +55,11 @@ def test_a4_argnums_int_and_list(api):
     assert packed[0] == pytest.approx(0.5730805932, abs=1e-8)
 
 
-def test_a7_unrolled_entangling_circuit():
+@pytest.mark.parametrize("diff_method", ["adjoint", "parameter-shift"])
+def test_a7_unrolled_entangling_circuit(diff_method):
     n = 3
 
-    @qml.qnode(qml.device("kvant.qubit", wires=n), diff_method="adjoint")
+    @qml.qnode(qml.device("kvant.qubit", wires=n), diff_method=diff_method)
     def circuit(x):
         qml.RX(x, wires=0)
         qml.Hadamard(wires=0)
@@ -68,7 +71,7 @@ def test_a7_unrolled_entangling_circuit():
     assert kvant.qjit(kvant.grad(circuit))(0.8) == pytest.approx(-1.9991472061, abs=1e-8)
 
 
-@pytest.mark.parametrize("diff_method", ADJOINT_METHODS)
+@pytest.mark.parametrize("diff_method", ALL_METHODS)
 def test_a13_two_gradients_in_one_program(diff_method):
     # <Z0> = cos(3x + y) on a 2-wire device
     @qml.qnode(qml.device("kvant.qubit", wires=2), diff_method=diff_method)
@@ -167,6 +170,61 @@ def test_a28_post_processing_of_a_transformed_parameter():
     assert kvant.qjit(kvant.grad(cost))(1.0) == pytest.approx(5.0432455896, abs=1e-7)
 
 
+def test_a9_jacobian_of_probs_by_parameter_shift(api):
+    qjit, _, jacobian = api
+
+    @qml.qnode(qml.device("kvant.qubit", wires=1), diff_method="parameter-shift")
+    def circuit(p):
+        qml.RY(p, wires=0)
+        return qml.probs(wires=0)
+
+    np.testing.assert_allclose(qjit(lambda p: jacobian(circuit)(p))(0.5),
+                               [-0.2397127693, 0.2397127693], atol=1e-8)
+
+
+def test_a10_four_term_rule_for_a_controlled_rotation():
+    @qml.qnode(qml.device("kvant.qubit", wires=2), diff_method="parameter-shift")
+    def circuit(x):
+        qml.RY(0.321, wires=0)
+        qml.CRX(x, wires=[0, 1])
+        return qml.expval(0.5 * qml.PauliZ(1) @ qml.PauliX(0) - 0.4 * qml.PauliY(1) @ qml.Hadamard(0))
+
+    assert kvant.qjit(kvant.grad(circuit))(0.1) == pytest.approx(0.0334349220, abs=1e-8)
+
+
+def test_a22_qnodes_with_different_methods_in_one_cost(api):
+    """probs of a parameter-shift QNode, multiplied out, plus <Z> of an adjoint QNode; one wire
+    each, each with its own transformed parameter."""
+    qjit, grad, _ = api
+
+    @qml.qnode(qml.device("kvant.qubit", wires=1), diff_method="parameter-shift")
+    def shifted(p):
+        qml.RX(jnp.exp(p[0] ** 2) / jnp.cos(p[1] / 4), wires=0)
+        return qml.probs(wires=0)
+
+    @qml.qnode(qml.device("kvant.qubit", wires=1), diff_method="adjoint")
+    def adjoint(p):
+        qml.RX(jnp.exp(p[1] ** 2) / jnp.cos(p[0] / 4), wires=0)
+        return qml.expval(qml.PauliZ(0))
+
+    cost = lambda p: jnp.prod(shifted(p)) + adjoint(p)  # noqa: E731
+    np.testing.assert_allclose(qjit(lambda p: grad(cost)(p))(jnp.array([1.0, 2.0])),
+                               [0.57367285, 44.4911605], rtol=1e-7)
+
+
+def test_a26_jacobian_of_probs(api):
+    qjit, _, jacobian = api
+
+    @qml.qnode(qml.device("kvant.qubit", wires=1))
+    def circuit(x):
+        qml.RX(jnp.pi * x[0], wires=0)
+        qml.RY(x[1], wires=0)
+        return qml.probs(wires=0)
+
+    np.testing.assert_allclose(qjit(lambda x: jacobian(circuit)(x))(jnp.array([2.0, 1.0])),
+                               [[0.0, -0.4207354924], [0.0, 0.4207354924]], atol=1e-8)
+
+
 def test_hybrid_programs_against_default_qubit():
     """Pre-processing, a QNode called several times, tensor observables and a Hamiltonian, all
     gate kinds that take parameters, post-processing; gradient and Jacobian."""
@@ -189,9 +247,12 @@ def test_hybrid_programs_against_default_qubit():
 
         return circuit
 
-    mine = build(qml.device("kvant.qubit", wires=4), "adjoint")
     ref = build(qml.device("default.qubit", wires=4), "backprop")
+    for method in ALL_METHODS:
+        _check_hybrid(build(qml.device("kvant.qubit", wires=4), method), ref)
 
+
+def _check_hybrid(mine, ref):
     def cost(c):
         def f(x, y):
             x = jnp.tanh(x) + jnp.array([0.1, -0.2])
@@ -242,5 +303,13 @@ def test_what_auto_does_not_cover_yet_is_reported_by_qnode_name():
         qml.RX(x, wires=0)
         return qml.probs(wires=0)
 
-    with pytest.raises(kvant.CompileError, match="probs_circuit.*expectation values"):
+    with pytest.raises(kvant.CompileError, match="probs_circuit.*parameter-shift"):
         kvant.qjit(kvant.jacobian(probs_circuit))(0.3)
+
+    @qml.qnode(qml.device("kvant.qubit", wires=1), diff_method="parameter-shift")
+    def var_circuit(x):
+        qml.RX(x, wires=0)
+        return qml.var(qml.PauliZ(0))
+
+    with pytest.raises(kvant.CompileError, match="var_circuit.*expectation values and probabilities"):
+        kvant.qjit(kvant.grad(var_circuit))(0.3)

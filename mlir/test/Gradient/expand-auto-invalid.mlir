@@ -2,15 +2,17 @@
 
 // Ops without a rule are reported where they are, with a pointer to method "fd".
 func.func private @no_rule(%x: tensor<3xf64>) -> tensor<f64> {
-  %one = arith.constant 1.0 : f64
-  %e = tensor.empty() : tensor<f64>
-  %init = linalg.fill ins(%one : f64) outs(%e : tensor<f64>) -> tensor<f64>
-  // expected-error@+1 {{cannot differentiate a reduction by 'arith.mulf'}}
-  %p = linalg.reduce ins(%x : tensor<3xf64>) outs(%init : tensor<f64>) dimensions = [0]
-    (%in: f64, %acc: f64) {
-      %t = arith.mulf %in, %acc : f64
-      linalg.yield %t : f64
-    }
+  %c0 = arith.constant 0 : index
+  %c3 = arith.constant 3 : index
+  %c1 = arith.constant 1 : index
+  %init = arith.constant dense<1.0> : tensor<f64>
+  // expected-error@+1 {{kvant has no derivative rule for 'scf.for'}}
+  %p = scf.for %i = %c0 to %c3 step %c1 iter_args(%acc = %init) -> (tensor<f64>) {
+    %e = tensor.extract %x[%i] : tensor<3xf64>
+    %et = tensor.from_elements %e : tensor<f64>
+    %next = arith.mulf %acc, %et : tensor<f64>
+    scf.yield %next : tensor<f64>
+  }
   return %p : tensor<f64>
 }
 func.func @product(%x: tensor<3xf64>) -> tensor<3xf64> {

@@ -150,10 +150,10 @@ func.func private @q(%x: tensor<f64>) -> tensor<f64> attributes {quantum.node, q
 // CHECK: %[[A:.*]] = arith.mulf %[[X]], %{{.*}} : tensor<f64>
 // CHECK: %[[S:.*]] = tensor.extract %[[A]][]
 // CHECK: %[[P:.*]] = tensor.from_elements %[[S]] : tensor<1xf64>
-// CHECK: %[[C:.*]]:2 = call @q.with_jacobian(%[[P]], %[[X]]) : (tensor<1xf64>, tensor<f64>) -> (tensor<f64>, tensor<1x1xf64>)
+// CHECK: %[[C:.*]]:2 = call @q.with_jacobian.adjoint(%[[P]], %[[X]]) : (tensor<1xf64>, tensor<f64>) -> (tensor<f64>, tensor<1x1xf64>)
 // CHECK: linalg.generic
 // CHECK-SAME: ins(%{{.*}}, %[[C]]#1 : tensor<1xf64>, tensor<1x1xf64>)
-// CHECK-LABEL: func.func private @q.with_jacobian(
+// CHECK-LABEL: func.func private @q.with_jacobian.adjoint(
 // CHECK-SAME: %[[PP:.*]]: tensor<1xf64>, %{{.*}}: tensor<f64>) -> (tensor<f64>, tensor<1x1xf64>)
 // CHECK-SAME: kvant.circuit_with_jacobian
 // CHECK: quantum.alloc(1) {record_tape}

@@ -238,31 +238,66 @@ KVANT_OP_RULE(reduceRule) {
     s.accumulate(init, cts[0]);
     return success();
   }
+  Type elt = inputType.getElementType();
+  SmallVector<utils::IteratorType> foldIterators(rank, utils::IteratorType::parallel);
+  for (int64_t d : reduce.getDimensions())
+    foldIterators[d] = utils::IteratorType::reduction;
+  SmallVector<utils::IteratorType> pointwise(rank, utils::IteratorType::parallel);
+  if (kind == "arith.mulf") {
+    // d prod / d x_i = product of the other elements, exact with zeros (as JAX): with no zero
+    // it is prod / x_i; with one zero, the product of the nonzero elements for the zero element
+    // and 0 for the rest; with more, 0. So: the nonzero product and the zero count.
+    Value zero = constantOf(b, loc, elt, 0.0), one = constantOf(b, loc, elt, 1.0);
+    auto stats = linalg::GenericOp::create(
+        b, loc, TypeRange{result.getType(), result.getType()}, ValueRange{input},
+        ValueRange{constantOf(b, loc, result.getType(), 1.0), zerosOf(b, loc, result.getType())},
+        ArrayRef<AffineMap>{identity, projected, projected}, foldIterators,
+        [&](OpBuilder &nb, Location l, ValueRange args) {
+          Value isZero = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, args[0], zero);
+          Value factor = arith::SelectOp::create(nb, l, isZero, one, args[0]);
+          Value count = arith::SelectOp::create(nb, l, isZero, one, zero);
+          linalg::YieldOp::create(nb, l, ValueRange{arith::MulFOp::create(nb, l, args[1], factor),
+                                                    arith::AddFOp::create(nb, l, args[2], count)});
+        });
+    auto spread = linalg::GenericOp::create(
+        b, loc, TypeRange{inputType},
+        ValueRange{input, cts[0], stats.getResult(0), stats.getResult(1)},
+        ValueRange{emptyLike(b, loc, inputType)},
+        ArrayRef<AffineMap>{identity, projected, projected, projected, identity}, pointwise,
+        [&](OpBuilder &nb, Location l, ValueRange args) {
+          Value x = args[0], ct = args[1], nonzero = args[2], zeros = args[3];
+          Value isZero = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, x, zero);
+          Value noZero = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, zeros, zero);
+          Value oneZero = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, zeros, one);
+          Value others = arith::SelectOp::create(
+              nb, l, noZero, arith::DivFOp::create(nb, l, nonzero, x),
+              arith::SelectOp::create(nb, l, arith::AndIOp::create(nb, l, oneZero, isZero),
+                                      nonzero, zero));
+          linalg::YieldOp::create(nb, l, ValueRange{arith::MulFOp::create(nb, l, ct, others)});
+        });
+    s.accumulate(input, spread.getResult(0));
+    return success(); // the init is taken to be 1 (the identity) and gets nothing
+  }
   bool isMax = kind == "arith.maximumf" || kind == "arith.maxnumf";
   bool isMin = kind == "arith.minimumf" || kind == "arith.minnumf";
   if (!isMax && !isMin)
     return op->emitError() << "kvant cannot differentiate a reduction by '" << kind << "'";
   // max/min: the cotangent goes to the elements equal to the result, shared equally among
   // ties (JAX's rule). The init is taken to be the identity (-inf / +inf) and gets nothing.
-  SmallVector<utils::IteratorType> countIterators(rank, utils::IteratorType::parallel);
-  for (int64_t d : reduce.getDimensions())
-    countIterators[d] = utils::IteratorType::reduction;
-  Type elt = inputType.getElementType();
   auto counts = linalg::GenericOp::create(
       b, loc, TypeRange{result.getType()}, ValueRange{input, result},
       ValueRange{zerosOf(b, loc, result.getType())},
-      ArrayRef<AffineMap>{identity, projected, projected}, countIterators,
+      ArrayRef<AffineMap>{identity, projected, projected}, foldIterators,
       [&](OpBuilder &nb, Location l, ValueRange args) {
         Value hit = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, args[0], args[1]);
         Value one = arith::SelectOp::create(nb, l, hit, constantOf(nb, l, elt, 1.0),
                                             constantOf(nb, l, elt, 0.0));
         linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, args[2], one)});
       });
-  SmallVector<utils::IteratorType> parallel(rank, utils::IteratorType::parallel);
   auto spread = linalg::GenericOp::create(
       b, loc, TypeRange{inputType}, ValueRange{input, result, cts[0], counts.getResult(0)},
       ValueRange{emptyLike(b, loc, inputType)},
-      ArrayRef<AffineMap>{identity, projected, projected, projected, identity}, parallel,
+      ArrayRef<AffineMap>{identity, projected, projected, projected, identity}, pointwise,
       [&](OpBuilder &nb, Location l, ValueRange args) {
         Value hit = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, args[0], args[1]);
         Value share = arith::DivFOp::create(nb, l, args[2], args[3]);

@@ -47,3 +47,18 @@ std::optional<ObservableInfo> kvant::quantum::lookupObservable(llvm::StringRef n
       return o;
   return std::nullopt;
 }
+
+std::optional<ShiftRule> kvant::quantum::lookupShiftRule(llvm::StringRef name,
+                                                        bool extraControls) {
+  // Generators with eigenvalues {0, 1} (phases) keep them under extra controls; generators
+  // with eigenvalues {+-1/2} gain a 0 under a control, hence the four-term rule.
+  if (name == "PhaseShift" || name == "ControlledPhaseShift" || name == "GlobalPhase")
+    return ShiftRule::TwoTerm;
+  if (name == "RX" || name == "RY" || name == "RZ" || name == "Rot" || name == "IsingXX" ||
+      name == "IsingYY" || name == "IsingZZ" || name == "MultiRZ")
+    return extraControls ? ShiftRule::FourTerm : ShiftRule::TwoTerm;
+  if (name == "CRX" || name == "CRY" || name == "CRZ" || name == "CRot" || name == "IsingXY" ||
+      name == "SingleExcitation" || name == "DoubleExcitation")
+    return ShiftRule::FourTerm;
+  return std::nullopt;
+}

@@ -149,6 +149,11 @@ LogicalResult InsertOp::verify() {
 // Gates
 //===----------------------------------------------------------------------------------===//
 
+std::optional<ShiftRule> CustomOp::getShiftRule(unsigned index) {
+  (void)index; // all parameters of one gate follow its rule (Rot: three one-axis angles)
+  return lookupShiftRule(getGateName(), !getInCtrlQubits().empty());
+}
+
 LogicalResult CustomOp::verify() {
   std::optional<GateInfo> gate = lookupGate(getGateName());
   if (!gate) {

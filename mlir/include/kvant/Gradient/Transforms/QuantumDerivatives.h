@@ -7,8 +7,10 @@
 // J = dQ/dp, computed once per call and evaluation. The rule of that call turns the
 // cotangent of y into the cotangent of p: ȳᵀ J.
 //
-// Methods: "adjoint" (and "best", which is adjoint on kvant's simulator): the runtime's adjoint
-// sweep over the recorded gates. Straight-line circuits returning expectation values.
+// Methods: "adjoint" (the runtime's adjoint sweep over the recorded gates; expectation values),
+// "parameter-shift" (shifted circuits; expectation values and probabilities), and "best":
+// adjoint when every result is an expectation value, else parameter-shift. Straight-line
+// circuits for now.
 //
 //===----------------------------------------------------------------------------------===//
 

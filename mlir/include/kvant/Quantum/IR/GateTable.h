@@ -32,6 +32,19 @@ llvm::ArrayRef<ObservableInfo> getObservableTable();
 std::optional<GateInfo> lookupGate(llvm::StringRef name);
 std::optional<ObservableInfo> lookupObservable(llvm::StringRef name);
 
+/// How d f / d theta follows from f at shifted values of a gate parameter theta, given the
+/// spectrum of the parameter's generator (GRADIENTS.md):
+///  - TwoTerm: eigenvalue differences {1} (RX, PhaseShift, IsingZZ, ...):
+///      f'(t) = [f(t + pi/2) - f(t - pi/2)] / 2;
+///  - FourTerm: differences {1/2, 1} (CRX, IsingXY, excitations, any controlled rotation):
+///      f'(t) = c+ [f(t + pi/2) - f(t - pi/2)] - c- [f(t + 3pi/2) - f(t - 3pi/2)],
+///      c+- = (sqrt(2) +- 1) / (4 sqrt(2)).
+enum class ShiftRule { TwoTerm, FourTerm };
+
+/// The rule for the parameters of gate `name`, applied with extra controls or not; nullopt for
+/// a gate kvant knows no rule for.
+std::optional<ShiftRule> lookupShiftRule(llvm::StringRef name, bool extraControls);
+
 } // namespace kvant::quantum
 
 #endif // KVANT_QUANTUM_IR_GATETABLE_H

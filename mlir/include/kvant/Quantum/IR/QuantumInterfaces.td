@@ -53,6 +53,9 @@ def DifferentiableGateInterface : OpInterface<"DifferentiableGate"> {
     InterfaceMethod<"The differentiable parameters as mutable operands (to shift them).",
       "::mlir::MutableOperandRange", "getDiffParamsMutable", (ins), [{}],
       [{ return $_op.getParamsMutable(); }]>,
+    InterfaceMethod<[{The parameter-shift rule of parameter `index`; nullopt when the gate has
+      no known rule.}],
+      "std::optional<::kvant::quantum::ShiftRule>", "getShiftRule", (ins "unsigned":$index)>,
   ];
 }
 

@@ -10,6 +10,8 @@
 
 #include "kvant/Quantum/IR/QuantumDialect.h"
 
+#include "kvant/Quantum/IR/GateTable.h"
+
 #include "kvant/Quantum/IR/QuantumInterfaces.h.inc"
 
 #define GET_OP_CLASSES

@@ -67,7 +67,7 @@ def Quantum_InsertOp : Quantum_Op<"insert"> {
 
 def Quantum_CustomOp : Quantum_Op<"custom", [
     AttrSizedOperandSegments, AttrSizedResultSegments,
-    QuantumGateInterface, DifferentiableGateInterface]> {
+    QuantumGateInterface, DeclareOpInterfaceMethods<DifferentiableGateInterface, ["getShiftRule"]>]> {
   let summary = "A named gate from gates.def";
   let description = [{
     Applies `gate_name` (a PennyLane name listed in `gates.def`) with `params` to `in_qubits`,
