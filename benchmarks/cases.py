@@ -40,7 +40,7 @@ class QuickstartProgram:
         def cost(x, y):
             return jnp.sin(circuit(x, y)) ** 2
 
-        return lambda x, y: (cost(x, y), kvant.grad(cost, argnums=(0, 1), method="fd")(x, y))
+        return lambda x, y: (cost(x, y), kvant.grad(cost, argnums=(0, 1))(x, y))
 
     def run(self, repeat: int):
         import shutil
@@ -231,4 +231,72 @@ class CallOverhead:
         return [row]
 
 
-CASES = [QuickstartProgram(), CompileTime(), CallOverhead()]
+def _ansatz_cost(num_wires: int, layers: int, device_name: str, diff_method: str):
+    """The hardware-efficient ansatz of the benchmarks: RY + RZ on every wire per layer, then a
+    CNOT ring; the cost is <sum_i Z_i>. Parameters: an array [layers, num_wires, 2]."""
+    import jax.numpy as jnp
+    import pennylane as qml
+
+    observable = qml.Hamiltonian(jnp.ones(num_wires), [qml.PauliZ(i) for i in range(num_wires)])
+
+    @qml.qnode(qml.device(device_name, wires=num_wires), diff_method=diff_method)
+    def cost(params):
+        for layer in range(layers):
+            for w in range(num_wires):
+                qml.RY(params[layer, w, 0], wires=w)
+                qml.RZ(params[layer, w, 1], wires=w)
+            for w in range(num_wires):
+                qml.CNOT(wires=[w, (w + 1) % num_wires])
+        return qml.expval(observable)
+
+    return cost
+
+
+class AnsatzGradient:
+    """Steady-state time of one compiled gradient of the hardware-efficient ansatz
+    (method="auto": the circuit by its diff_method), against Catalyst 0.15.0 (qjit of
+    catalyst.grad, lightning.qubit) and PennyLane + Lightning without qjit (jax.grad)."""
+
+    name = "ansatz gradient"
+    SIZES = [(4, 3), (8, 3), (12, 3), (16, 3)]
+    METHODS = ["adjoint", "parameter-shift"]
+
+    def run(self, repeat: int):
+        import jax
+        import numpy as np
+
+        import kvant
+
+        try:
+            import catalyst
+        except ImportError:
+            catalyst = None
+
+        def per_call(f, params):
+            jax.block_until_ready(f(params))
+            n = calls_per_sample(lambda: jax.block_until_ready(f(params)))
+            return median_time(lambda: [jax.block_until_ready(f(params)) for _ in range(n)], repeat) / n
+
+        rows = []
+        for method in self.METHODS:
+            for n, layers in self.SIZES:
+                if method == "parameter-shift" and n > 12:
+                    continue  # 2 circuit runs per parameter: the peer takes minutes here
+                params = np.random.default_rng(0).uniform(0, np.pi, size=(layers, n, 2))
+                mine = kvant.qjit(kvant.grad(_ansatz_cost(n, layers, "kvant.qubit", method)))
+                row = dict(case=self.name, measure=f"{method}, {n} qubits, {layers} layers",
+                           kvant=per_call(mine, params), unit="s")
+                if catalyst is not None:
+                    peer = catalyst.qjit(catalyst.grad(_ansatz_cost(n, layers, "lightning.qubit", method)))
+                    row["peer"] = f"Catalyst {catalyst.__version__}"
+                    row["peer_value"] = per_call(peer, params)
+                rows.append(row)
+                if method == "adjoint":
+                    lightning = jax.grad(_ansatz_cost(n, layers, "lightning.qubit", "adjoint"))
+                    rows.append(dict(case=self.name, measure=row["measure"], kvant=row["kvant"],
+                                     unit="s", peer="PennyLane + Lightning adjoint (no qjit)",
+                                     peer_value=per_call(lightning, params)))
+        return rows
+
+
+CASES = [QuickstartProgram(), CompileTime(), CallOverhead(), AnsatzGradient()]
