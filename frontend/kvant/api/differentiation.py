@@ -17,7 +17,6 @@ import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import tree_flatten, tree_structure, tree_unflatten
 
-from kvant.errors import UnsupportedError
 from kvant.tracing.context import TracingContext
 from kvant.tracing.primitives import grad_p
 from kvant.tracing.subjaxpr import trace_subjaxpr
@@ -265,3 +264,105 @@ def _check_qnodes_for_auto(jaxpr, kind):
                 "computes exact derivatives of the state and has no shot semantics (use "
                 "diff_method='parameter-shift' for estimates from samples)"
             )
+
+
+class value_and_grad(grad):
+    """``(f(x), grad f(x))`` with ``grad``'s conventions. Inside ``qjit`` the value is the
+    compiled function's own result; outside, JAX's ``value_and_grad``."""
+
+    kind = "value_and_grad"
+
+    def __init__(self, fn, argnums=None, method=None, h=None, *, argnum=None):
+        super().__init__(fn, argnums, method, h, argnum=argnum)
+
+    def __call__(self, *args, **kwargs):
+        if TracingContext.is_tracing():
+            return self.fn(*args, **kwargs), self._traced(args, kwargs)
+        gradient = self._eager(args, kwargs)
+        return self.forward, gradient
+
+
+def _products_setup(kind, f, params, vectors, argnums, method, h):
+    if not isinstance(params, (list, tuple)):
+        raise TypeError(f"{kind}: params must be a list or tuple of the function's arguments")
+    if not isinstance(vectors, (list, tuple)):
+        raise TypeError(f"{kind}: the {'tangents' if kind == 'jvp' else 'cotangents'} must be a list or tuple")
+    params = list(params)
+    # JAX's convention: every primal is differentiated unless argnums says otherwise.
+    selected = tuple(range(len(params))) if argnums is None else (
+        (argnums,) if isinstance(argnums, int) else tuple(argnums))
+    return params, selected
+
+
+def jvp(f, params, tangents, method=None, h=None, argnums=None):
+    """``(f(*params), J · tangents)``: the Jacobian of ``f`` with respect to the differentiated
+    ``params`` (all of them unless ``argnums`` says otherwise) applied to ``tangents``, one
+    tangent per differentiated parameter, of its structure and shapes."""
+    params, selected = _products_setup("jvp", f, params, tangents, argnums, method, h)
+    tangents = list(tangents)
+    if len(tangents) != len(selected):
+        raise TypeError(
+            f"jvp: {len(tangents)} tangent(s) given for {len(selected)} differentiated "
+            f"argument(s) (argnums={argnums}); the tangent count must match"
+        )
+    for t, i in zip(tangents, selected):
+        if tree_structure(t) != tree_structure(params[i]) or any(
+            jnp.shape(a) != jnp.shape(b) for a, b in zip(tree_flatten(t)[0], tree_flatten(params[i])[0])
+        ):
+            raise TypeError(f"jvp: the tangent of argument {i} does not match its structure and shapes")
+    if not TracingContext.is_tracing():
+        def partial(*diff):
+            full = list(params)
+            for i, d in zip(selected, diff):
+                full[i] = d
+            return f(*full)
+
+        return jax.jvp(partial, tuple(params[i] for i in selected), tuple(tangents))
+    out = f(*params)
+    jac = jacobian(f, argnums=selected, method=method, h=h)(*params)
+    out_leaves, out_tree = tree_flatten(out)
+    jac_per_output = out_tree.flatten_up_to(jac)  # per output leaf: a tuple over arguments
+    results = []
+    for o, out_leaf in enumerate(out_leaves):
+        total = jnp.zeros(jnp.shape(out_leaf), jnp.result_type(out_leaf))
+        for per_arg, t in zip(jac_per_output[o], tangents):
+            for block, t_leaf in zip(tree_flatten(per_arg)[0], tree_flatten(t)[0]):
+                t_leaf = jnp.asarray(t_leaf)
+                total = total + jnp.tensordot(block, t_leaf, axes=t_leaf.ndim)
+        results.append(total)
+    return out, tree_unflatten(out_tree, results)
+
+
+def vjp(f, params, cotangents, method=None, h=None, argnums=None):
+    """``(f(*params), cotangentsᵀ · J)``: one cotangent per output leaf of ``f`` (in order),
+    giving per differentiated parameter an array of its structure."""
+    params, selected = _products_setup("vjp", f, params, cotangents, argnums, method, h)
+    cotangents = list(cotangents)
+    if not TracingContext.is_tracing():
+        def partial(*diff):
+            full = list(params)
+            for i, d in zip(selected, diff):
+                full[i] = d
+            return f(*full)
+
+        out, pullback = jax.vjp(partial, *(params[i] for i in selected))
+        out_tree = tree_structure(out)
+        return out, pullback(tree_unflatten(out_tree, cotangents))
+    out = f(*params)
+    out_leaves, out_tree = tree_flatten(out)
+    if len(cotangents) != len(out_leaves):
+        raise TypeError(
+            f"vjp: {len(cotangents)} cotangent(s) given for {len(out_leaves)} output(s)"
+        )
+    jac = jacobian(f, argnums=selected, method=method, h=h)(*params)
+    jac_per_output = out_tree.flatten_up_to(jac)  # per output leaf: a tuple over arguments
+    per_arg = []
+    for a, i in enumerate(selected):
+        leaves, arg_tree = tree_flatten(params[i])
+        sums = [jnp.zeros(jnp.shape(leaf), jnp.result_type(float)) for leaf in leaves]
+        for o, ct in enumerate(cotangents):
+            ct = jnp.asarray(ct)
+            for k, block in enumerate(tree_flatten(jac_per_output[o][a])[0]):
+                sums[k] = sums[k] + jnp.tensordot(ct, block, axes=ct.ndim)
+        per_arg.append(tree_unflatten(arg_tree, sums))
+    return out, tuple(per_arg)

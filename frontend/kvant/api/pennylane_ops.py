@@ -11,7 +11,6 @@ from __future__ import annotations
 from pennylane.ops.op_math.adjoint import create_adjoint_op
 from pennylane.ops.op_math.controlled import create_controlled_op
 
-from kvant.errors import UnsupportedError
 from kvant.tracing.qnode import measure  # noqa: F401  (mid-circuit measurement)
 
 
@@ -26,14 +25,4 @@ def ctrl(op, control, control_values=None, work_wires=None, work_wire_type="borr
     )
 
 
-def _not_yet(name, what):
-    def unavailable(*args, **kwargs):
-        raise UnsupportedError(f"{name} is not available in kvant yet ({what})")
-
-    unavailable.__name__ = name
-    return unavailable
-
-
-value_and_grad = _not_yet("value_and_grad", "it comes with method='auto' differentiation")
-vjp = _not_yet("vjp", "it comes with method='auto' differentiation")
-jvp = _not_yet("jvp", "it comes with method='auto' differentiation")
+from kvant.api.differentiation import jvp, value_and_grad, vjp  # noqa: E402,F401

@@ -1,0 +1,85 @@
+"""value_and_grad, jvp and vjp, inside qjit (compiled, method "auto" or "fd") and outside
+(JAX), through kvant's API and PennyLane's; acceptance A15, A16, A27, E13."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pennylane as qml
+import pytest
+
+import kvant
+
+
+def _rx_z(diff_method="adjoint"):
+    @qml.qnode(qml.device("kvant.qubit", wires=1), diff_method=diff_method)
+    def circuit(x):
+        qml.RX(x, wires=0)
+        return qml.expval(qml.PauliZ(0))
+
+    return circuit
+
+
+def _classical(x):
+    return jnp.stack([jnp.sin(x[0]), x[1] ** 2, x[0] * x[1]])
+
+
+@pytest.mark.parametrize("api", ["kvant", "pennylane"])
+def test_a15_value_and_grad(api):
+    circuit = _rx_z()
+    if api == "kvant":
+        value, grad = kvant.qjit(kvant.value_and_grad(circuit))(0.3)
+    else:
+        value, grad = qml.qjit(compiler="kvant")(lambda x: qml.value_and_grad(circuit)(x))(0.3)
+    assert value == pytest.approx(0.9553364891, abs=1e-10)
+    assert grad == pytest.approx(-0.2955202067, abs=1e-8)
+
+
+def test_value_and_grad_outside_qjit_is_jax():
+    f = lambda x: jnp.sin(x) * x  # noqa: E731
+    value, grad = kvant.value_and_grad(f)(0.7)
+    assert (value, grad) == pytest.approx((np.sin(0.7) * 0.7, np.cos(0.7) * 0.7 + np.sin(0.7)))
+
+
+@pytest.mark.parametrize("api", ["kvant", "pennylane"])
+def test_a16_jvp_of_classical_code(api):
+    jvp = kvant.jvp if api == "kvant" else qml.jvp
+    qjit = kvant.qjit if api == "kvant" else qml.qjit(compiler="kvant")
+    primal, tangent = qjit(lambda x, t: jvp(_classical, [x], [t]))(jnp.array([0.1, 0.2]), jnp.array([0.3, 0.6]))
+    np.testing.assert_allclose(primal, [0.0998334166, 0.04, 0.02], atol=1e-10)
+    np.testing.assert_allclose(tangent, [0.2985012497, 0.24, 0.12], atol=1e-10)
+
+
+def test_a27_jvp_with_argnums_through_a_qnode():
+    @qml.qnode(qml.device("kvant.qubit", wires=2))
+    def circuit(n, params):
+        qml.RX(params[n, 0], wires=n)
+        qml.RY(params[n, 1], wires=n)
+        return qml.expval(qml.PauliZ(1))
+
+    workflow = qml.qjit(compiler="kvant")(lambda p, t: qml.jvp(circuit, [1, p], [t], argnums=[1]))
+    out, tangent = workflow(jnp.array([[0.54, 0.3154], [0.654, 0.123]]), jnp.ones((2, 2)))
+    assert out == pytest.approx(0.78766064, abs=1e-8)
+    assert tangent == pytest.approx(-0.70114352, abs=1e-8)
+
+
+def test_vjp_against_jax():
+    x, ct = jnp.array([0.1, 0.2]), jnp.array([1.0, -2.0, 0.5])
+    out, (bar,) = kvant.qjit(lambda x, ct: kvant.vjp(_classical, [x], [ct]))(x, ct)
+    want_out, pullback = jax.vjp(_classical, x)
+    np.testing.assert_allclose(out, want_out, atol=1e-12)
+    np.testing.assert_allclose(bar, pullback(ct)[0], atol=1e-12)
+    # through a QNode, two outputs, and outside qjit
+    circuit = _rx_z("parameter-shift")
+    two = lambda x: (circuit(x[0]) * x[1], jnp.cos(x))  # noqa: E731
+    cts = [jnp.array(2.0), jnp.array([1.0, -1.0])]
+    got = kvant.qjit(lambda x: kvant.vjp(two, [x], cts))(jnp.array([0.4, 1.3]))
+    _, eager = kvant.vjp(two, [jnp.array([0.4, 1.3])], cts)
+    ref = lambda x: (jnp.cos(x[0]) * x[1], jnp.cos(x))  # noqa: E731  (<Z> after RX is cos)
+    want = jax.vjp(ref, jnp.array([0.4, 1.3]))[1](tuple(cts))[0]
+    np.testing.assert_allclose(got[1][0], want, atol=1e-8)
+    np.testing.assert_allclose(eager[0], want, atol=1e-8)
+
+
+def test_e13_jvp_tangent_count_must_match():
+    with pytest.raises(TypeError, match="tangent count must match"):
+        kvant.qjit(lambda x, t: kvant.jvp(_classical, [x], [t, t]))(jnp.array([0.1, 0.2]), jnp.array([0.3, 0.6]))
