@@ -83,3 +83,30 @@ def test_vjp_against_jax():
 def test_e13_jvp_tangent_count_must_match():
     with pytest.raises(TypeError, match="tangent count must match"):
         kvant.qjit(lambda x, t: kvant.jvp(_classical, [x], [t, t]))(jnp.array([0.1, 0.2]), jnp.array([0.3, 0.6]))
+
+
+def test_a25_jax_transformations_of_a_compiled_function():
+    @qml.qnode(qml.device("kvant.qubit", wires=2))
+    def circuit(x, y):
+        qml.RX(x, wires=0)
+        qml.RY(y, wires=1)
+        qml.CNOT(wires=[0, 1])
+        return qml.expval(qml.PauliZ(1))
+
+    compiled = kvant.qjit(circuit)
+    g = jax.grad(compiled, argnums=(0, 1))(0.5, 0.1)
+    np.testing.assert_allclose(g, (-0.4770304079, -0.0876120655), atol=1e-8)
+    np.testing.assert_allclose(jax.jit(jax.grad(compiled))(0.5, 0.1), -0.4770304079, atol=1e-8)
+    assert jax.jit(compiled)(0.5, 0.1) == pytest.approx(np.cos(0.5) * np.cos(0.1), abs=1e-12)
+    np.testing.assert_allclose(jax.vmap(compiled)(jnp.array([0.1, 0.5]), jnp.array([0.2, 0.1])),
+                               np.cos([0.1, 0.5]) * np.cos([0.2, 0.1]), atol=1e-12)
+
+
+def test_jax_grad_of_a_compiled_function_with_integer_and_static_arguments():
+    @kvant.qjit(static_argnums=2)
+    def f(x, n, power):
+        return jnp.sum(jnp.sin(x) ** power) * n
+
+    x = jnp.array([0.3, 0.8])
+    want = jax.grad(lambda x: jnp.sum(jnp.sin(x) ** 3) * 2)(x)
+    np.testing.assert_allclose(jax.grad(f)(x, 2, 3), want, atol=1e-12)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import tree_flatten, tree_flatten_with_path, tree_unflatten
 
@@ -107,6 +108,7 @@ class QJIT:
         self.keep_intermediate = keep_intermediate
         self.opt_level = opt_level
         self._programs: dict = {}
+        self._under_jax: dict = {}  # signature -> (JAX-callable program, output structure)
         self._last: CompiledProgram | None = None
         self._declared = None  # the signature compiled ahead of time from annotations
         specs = _annotated_specs(fn)
@@ -137,9 +139,83 @@ class QJIT:
         if TracingContext.is_tracing():
             # A qjit function called from another one is traced into its caller.
             return self.original_function(*args, **kwargs)
+        if any(isinstance(x, jax.core.Tracer) for x in tree_flatten((args, kwargs))[0]):
+            return self._call_under_jax(args, kwargs)
         program, flat = self._program_for(args, kwargs)
         outputs = program.library(*flat)
         return tree_unflatten(program.out_tree, [to_jax(o) for o in outputs])
+
+    # -- under JAX transformations ---------------------------------------------------------------
+    def _call_under_jax(self, args, kwargs):
+        """``jax.jit`` / ``jax.grad`` / ``jax.vmap`` of a compiled function: the compiled program
+        runs as a host callback, and its derivative is kvant's own compiled VJP (a custom_vjp),
+        so JAX never traces the circuits."""
+        static, dynamic = self._split_static(args)
+        static_kwargs = {k: v for k, v in kwargs.items() if k in self.static_argnames}
+        kwargs = {k: v for k, v in kwargs.items() if k not in self.static_argnames}
+        flat, in_tree = tree_flatten((dynamic, kwargs))
+        specs = [jax.ShapeDtypeStruct(jnp.shape(x), jnp.result_type(x)) for x in flat]
+        key = (in_tree, static, tuple(sorted(static_kwargs.items())),
+               tuple((spec.shape, spec.dtype) for spec in specs))
+        if key not in self._under_jax:
+            self._under_jax[key] = self._jax_callable(static, static_kwargs, in_tree, specs)
+        call, out_tree = self._under_jax[key]
+        return tree_unflatten(out_tree, list(call(*flat)))
+
+    def _jax_callable(self, static, static_kwargs, in_tree, specs):
+        """The compiled program (and, on demand, its compiled VJP) as a JAX-callable function of
+        the flat dynamic arguments; built once per signature."""
+
+        def flat_fn(*leaves):
+            dyn, kw = tree_unflatten(in_tree, list(leaves))
+            return self.original_function(*self._merge_static(static, dyn), **kw, **static_kwargs)
+
+        forward = QJIT(flat_fn, keep_intermediate=self.keep_intermediate, opt_level=self.opt_level)
+        program = forward.compile(*specs)
+        out_specs = [jax.ShapeDtypeStruct(a.shape, a.dtype) for a in program.library.out_avals]
+        differentiable = [i for i, spec in enumerate(specs) if jnp.issubdtype(spec.dtype, jnp.floating)]
+
+        def run(*leaves):
+            return jax.pure_callback(
+                lambda *xs: [np.asarray(o) for o in program.library(*xs)], out_specs, *leaves,
+                vmap_method="sequential",
+            )
+
+        @jax.custom_vjp
+        def call(*leaves):
+            return run(*leaves)
+
+        def call_fwd(*leaves):
+            return run(*leaves), leaves
+
+        pullbacks = []  # compiled on the first backward pass
+
+        def call_bwd(leaves, cts):
+            from kvant.api.differentiation import vjp
+
+            if not pullbacks:
+                pullback = QJIT(
+                    lambda xs, ys: vjp(flat_fn, list(xs), list(ys), argnums=differentiable)[1],
+                    opt_level=self.opt_level,
+                )
+                pullbacks.append(pullback.compile(tuple(specs), tuple(out_specs)))
+            pullback_program = pullbacks[0]
+            grad_specs = [specs[i] for i in differentiable]
+            bars = jax.pure_callback(
+                lambda *xs: [np.asarray(o) for o in pullback_program.library(*xs)],
+                grad_specs, *leaves, *cts, vmap_method="sequential",
+            )
+            result, k = [], 0
+            for i, spec in enumerate(specs):
+                if i in differentiable:
+                    result.append(bars[k])
+                    k += 1
+                else:  # integer and boolean inputs have no cotangent
+                    result.append(np.zeros(spec.shape, dtype=jax.dtypes.float0))
+            return tuple(result)
+
+        call.defvjp(call_fwd, call_bwd)
+        return call, program.out_tree
 
     def compile(self, *args, **kwargs) -> CompiledProgram:
         """Compile for these arguments (arrays, or ``jax.ShapeDtypeStruct`` for types only)
