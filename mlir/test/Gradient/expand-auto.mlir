@@ -166,3 +166,33 @@ func.func @grad_of_qnode(%x: tensor<f64>) -> tensor<f64> {
   %g = gradient.grad "auto" @q(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
   return %g : tensor<f64>
 }
+
+// -----
+
+// scf.for: the loop runs again recording the state entering each iteration (one row per
+// iteration), then a loop over the iterations in reverse recomputes each body from its row and
+// reverses it, carrying the state's cotangent and those of captured values (%w here).
+func.func private @power(%x: tensor<f64>, %w: tensor<f64>) -> tensor<f64> {
+  %c0 = arith.constant 0 : index
+  %c3 = arith.constant 3 : index
+  %c1 = arith.constant 1 : index
+  %r = scf.for %i = %c0 to %c3 step %c1 iter_args(%acc = %x) -> (tensor<f64>) {
+    %next = arith.mulf %acc, %w : tensor<f64>
+    scf.yield %next : tensor<f64>
+  }
+  return %r : tensor<f64>
+}
+// CHECK-LABEL: func.func private @power.jacobian.0.1(
+// CHECK: %[[TRIPS:.*]] = arith.ceildivsi
+// CHECK: %[[TAPE0:.*]] = tensor.empty(%[[TRIPS]]) : tensor<?xf64>
+// CHECK: %[[REC:.*]]:2 = scf.for %{{.*}} = %{{.*}} to %[[TRIPS]] step %{{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %[[TAPE0]]) -> (tensor<f64>, tensor<?xf64>)
+// CHECK: %[[BACK:.*]]:2 = scf.for %[[K:.*]] = %{{.*}} to %[[TRIPS]] step %{{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<f64>, tensor<f64>)
+// CHECK:   %[[LAST:.*]] = arith.subi %[[TRIPS]], %{{.*}} : index
+// CHECK:   %[[I:.*]] = arith.subi %[[LAST]], %[[K]] : index
+// CHECK:   tensor.extract_slice %[[REC]]#1[%[[I]]] [1] [1] : tensor<?xf64> to tensor<f64>
+// CHECK:   scf.yield
+func.func @loop(%x: tensor<f64>, %w: tensor<f64>) -> (tensor<f64>, tensor<f64>) {
+  %g:2 = gradient.grad "auto" @power(%x, %w) {diffArgIndices = array<i64: 0, 1>}
+      : (tensor<f64>, tensor<f64>) -> (tensor<f64>, tensor<f64>)
+  return %g#0, %g#1 : tensor<f64>, tensor<f64>
+}

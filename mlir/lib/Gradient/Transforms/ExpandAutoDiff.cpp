@@ -191,33 +191,31 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
       Value lower = arith::ConstantIndexOp::create(b, loc, 0);
       Value upper = arith::ConstantIndexOp::create(b, loc, numOut);
       Value step = arith::ConstantIndexOp::create(b, loc, 1);
-      bool failedSweep = false;
-      auto loop = scf::ForOp::create(
-          b, loc, lower, upper, step, inits,
-          [&](OpBuilder &lb, Location l, Value k, ValueRange acc) {
-            Value seedFlat = tensor::InsertOp::create(lb, l, one, zeroFlat, ValueRange{k});
-            Value seed = reshapeStatic(lb, l, seedFlat, resultType);
-            FailureOr<SmallVector<Value>> rows =
-                sweepOnce(lb, l, forward, result, seed, args, diffArgs);
-            if (failed(rows)) {
-              failedSweep = true;
-              scf::YieldOp::create(lb, l, acc);
-              return;
-            }
-            SmallVector<Value> next;
-            for (auto [row, matrix] : llvm::zip(*rows, acc)) {
-              auto rowType = cast<RankedTensorType>(row.getType());
-              int64_t width = rowType.getDimSize(0);
-              SmallVector<OpFoldResult> offsets{k, lb.getIndexAttr(0)};
-              SmallVector<OpFoldResult> sizes{lb.getIndexAttr(1), lb.getIndexAttr(width)};
-              SmallVector<OpFoldResult> strides{lb.getIndexAttr(1), lb.getIndexAttr(1)};
-              next.push_back(tensor::InsertSliceOp::create(lb, l, row, matrix, offsets, sizes, strides));
-            }
-            scf::YieldOp::create(lb, l, next);
-          });
-      if (failedSweep) {
-        fn.erase();
-        return failure();
+      // The body is built after the loop exists (not in a body-builder callback): rules run
+      // inside it may inspect enclosing regions, and an op under construction has no block.
+      auto loop = scf::ForOp::create(b, loc, lower, upper, step, inits);
+      {
+        OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
+        Location l = loc;
+        Value k = loop.getInductionVar();
+        ValueRange acc = loop.getRegionIterArgs();
+        Value seedFlat = tensor::InsertOp::create(lb, l, one, zeroFlat, ValueRange{k});
+        Value seed = reshapeStatic(lb, l, seedFlat, resultType);
+        FailureOr<SmallVector<Value>> rows = sweepOnce(lb, l, forward, result, seed, args, diffArgs);
+        if (failed(rows)) {
+          fn.erase();
+          return failure();
+        }
+        SmallVector<Value> next;
+        for (auto [row, matrix] : llvm::zip(*rows, acc)) {
+          auto rowType = cast<RankedTensorType>(row.getType());
+          int64_t width = rowType.getDimSize(0);
+          SmallVector<OpFoldResult> offsets{k, lb.getIndexAttr(0)};
+          SmallVector<OpFoldResult> sizes{lb.getIndexAttr(1), lb.getIndexAttr(width)};
+          SmallVector<OpFoldResult> strides{lb.getIndexAttr(1), lb.getIndexAttr(1)};
+          next.push_back(tensor::InsertSliceOp::create(lb, l, row, matrix, offsets, sizes, strides));
+        }
+        scf::YieldOp::create(lb, l, next);
       }
       llvm::append_range(flatJacobians, loop.getResults());
     }

@@ -8,6 +8,7 @@
 
 #include "kvant/Gradient/Transforms/ReverseMode.h"
 #include "kvant/Gradient/Transforms/TensorUtils.h"
+#include "kvant/Quantum/IR/QuantumDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -460,6 +461,187 @@ KVANT_OP_RULE(generateRule) {
   return success();
 }
 
+// ---- scf ----------------------------------------------------------------------------------
+
+/// Differentiable values the regions of `op` use but do not define.
+SmallVector<Value> capturedDifferentiable(Operation *op) {
+  llvm::SetVector<Value> captured;
+  getUsedValuesDefinedAbove(op->getRegions(), captured);
+  SmallVector<Value> out;
+  for (Value v : captured)
+    if (isDifferentiableType(v.getType()))
+      out.push_back(v);
+  return out;
+}
+
+/// Clones `block` (without its terminator) at the builder with `args` for its arguments,
+/// reverses it seeded with `yieldCts` on the terminator's operands, and returns the sweep's
+/// cotangents of `args` and of `captured` (null = zero). The sweep sees only the clones.
+struct ReversedBlock {
+  SmallVector<Value> argCts, capturedCts;
+};
+FailureOr<ReversedBlock> reverseBlock(OpBuilder &b, Block &block, ValueRange args,
+                                      ArrayRef<Value> yieldCts, ArrayRef<Value> captured) {
+  IRMapping mapping;
+  mapping.map(block.getArguments(), args);
+  SmallVector<Operation *> forward;
+  for (Operation &op : block.without_terminator())
+    forward.push_back(b.clone(op, mapping));
+  ReverseSweep sweep(b);
+  for (auto [yielded, ct] : llvm::zip(block.getTerminator()->getOperands(), yieldCts))
+    sweep.accumulate(mapping.lookupOrDefault(yielded), ct);
+  if (failed(sweep.run(forward)))
+    return failure();
+  ReversedBlock out;
+  for (Value a : args)
+    out.argCts.push_back(sweep.cotangent(a));
+  for (Value c : captured)
+    out.capturedCts.push_back(sweep.cotangent(c));
+  return out;
+}
+
+/// scf.for: the loop runs again to record its carried values per iteration (a tensor with one
+/// row per iteration; the loop is classical, so running it twice is only time), then a loop
+/// over the iterations in reverse recomputes each body from its recorded inputs and reverses
+/// it, carrying the cotangents of the loop state and of the values the body captures.
+KVANT_OP_RULE(forRule) {
+  auto loop = cast<scf::ForOp>(op);
+  OpBuilder &b = s.builder();
+  Location loc = op->getLoc();
+  bool hasGates = loop->walk([](Operation *inner) {
+                       return isa<kvant::quantum::QuantumDialect>(inner->getDialect())
+                                  ? WalkResult::interrupt()
+                                  : WalkResult::advance();
+                     }).wasInterrupted();
+  if (hasGates)
+    return op->emitError("kvant cannot differentiate a loop around gates with method=\"auto\" "
+                         "yet; use method=\"fd\"");
+  ValueRange inits = loop.getInitArgs();
+  for (Value init : inits)
+    if (auto t = dyn_cast<RankedTensorType>(init.getType()); t && !t.hasStaticShape())
+      return op->emitError("kvant cannot differentiate a loop carrying dynamically shaped tensors");
+  Type index = b.getIndexType();
+  Value lb = loop.getLowerBound(), ub = loop.getUpperBound(), step = loop.getStep();
+  if (lb.getType() != index)
+    return op->emitError("kvant differentiates loops over index ranges only");
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value span = arith::MaxSIOp::create(b, loc, arith::SubIOp::create(b, loc, ub, lb), zero);
+  Value trips = arith::CeilDivSIOp::create(b, loc, span, step);
+
+  // The record: row i of tape[j] = carried value j entering iteration i.
+  auto rowType = [](Type t) -> RankedTensorType {
+    if (auto tensorType = dyn_cast<RankedTensorType>(t)) {
+      SmallVector<int64_t> shape{ShapedType::kDynamic};
+      llvm::append_range(shape, tensorType.getShape());
+      return RankedTensorType::get(shape, tensorType.getElementType());
+    }
+    return RankedTensorType::get({ShapedType::kDynamic}, t);
+  };
+  SmallVector<Value> tapeInits;
+  for (Value init : inits) {
+    RankedTensorType t = rowType(init.getType());
+    tapeInits.push_back(tensor::EmptyOp::create(b, loc, t.getShape(), t.getElementType(),
+                                                ValueRange{trips}));
+  }
+  auto offsetsFor = [&](OpBuilder &ob, Value i, Type t) {
+    SmallVector<OpFoldResult> offsets{i}, sizes{ob.getIndexAttr(1)}, strides{ob.getIndexAttr(1)};
+    if (auto tensorType = dyn_cast<RankedTensorType>(t))
+      for (int64_t d : tensorType.getShape()) {
+        offsets.push_back(ob.getIndexAttr(0));
+        sizes.push_back(ob.getIndexAttr(d));
+        strides.push_back(ob.getIndexAttr(1));
+      }
+    return std::make_tuple(offsets, sizes, strides);
+  };
+  SmallVector<Value> recordInits(inits);
+  llvm::append_range(recordInits, tapeInits);
+  unsigned n = inits.size();
+  Block &body = *loop.getBody();
+  auto record = scf::ForOp::create(
+      b, loc, zero, trips, one, recordInits,
+      [&](OpBuilder &rb, Location l, Value i, ValueRange state) {
+        SmallVector<Value> tapes;
+        for (unsigned j = 0; j < n; ++j) {
+          Value v = state[j];
+          if (auto t = dyn_cast<RankedTensorType>(v.getType())) {
+            auto [offsets, sizes, strides] = offsetsFor(rb, i, t);
+            tapes.push_back(tensor::InsertSliceOp::create(rb, l, v, state[n + j], offsets, sizes,
+                                                          strides));
+          } else {
+            tapes.push_back(tensor::InsertOp::create(rb, l, v, state[n + j], ValueRange{i}));
+          }
+        }
+        Value iv = arith::AddIOp::create(rb, l, lb, arith::MulIOp::create(rb, l, i, step));
+        IRMapping mapping;
+        mapping.map(body.getArgument(0), iv);
+        mapping.map(body.getArguments().drop_front(), state.take_front(n));
+        for (Operation &bodyOp : body.without_terminator())
+          rb.clone(bodyOp, mapping);
+        SmallVector<Value> next;
+        for (Value v : body.getTerminator()->getOperands())
+          next.push_back(mapping.lookupOrDefault(v));
+        llvm::append_range(next, tapes);
+        scf::YieldOp::create(rb, l, next);
+      });
+  ValueRange tapes = record.getResults().drop_front(n);
+
+  // Backward: iterations n-1 .. 0.
+  SmallVector<Value> captured = capturedDifferentiable(op);
+  SmallVector<unsigned> carriedDiff; // differentiable loop-state positions
+  for (unsigned j = 0; j < n; ++j)
+    if (isDifferentiableType(inits[j].getType()))
+      carriedDiff.push_back(j);
+  SmallVector<Value> backInits;
+  for (unsigned j : carriedDiff)
+    backInits.push_back(cts[j] ? cts[j] : zerosOf(b, loc, inits[j].getType()));
+  for (Value c : captured)
+    backInits.push_back(zerosOf(b, loc, c.getType()));
+  // Built after creation, not in a body-builder callback: rules running inside may inspect
+  // the enclosing regions, and an op under construction is not in its block yet.
+  auto backward = scf::ForOp::create(b, loc, zero, trips, one, backInits);
+  {
+    OpBuilder bb = OpBuilder::atBlockBegin(backward.getBody());
+    Location l = loc;
+    Value k = backward.getInductionVar();
+    ValueRange acc = backward.getRegionIterArgs();
+    Value i = arith::SubIOp::create(bb, l, arith::SubIOp::create(bb, l, trips, one), k);
+    Value iv = arith::AddIOp::create(bb, l, lb, arith::MulIOp::create(bb, l, i, step));
+    SmallVector<Value> args{iv};
+    for (unsigned j = 0; j < n; ++j) {
+      Type t = inits[j].getType();
+      if (auto tensorType = dyn_cast<RankedTensorType>(t)) {
+        auto [offsets, sizes, strides] = offsetsFor(bb, i, t);
+        args.push_back(tensor::ExtractSliceOp::create(bb, l, tensorType, tapes[j], offsets,
+                                                      sizes, strides));
+      } else {
+        args.push_back(tensor::ExtractOp::create(bb, l, tapes[j], ValueRange{i}));
+      }
+    }
+    SmallVector<Value> yieldCts(n);
+    for (auto [m, j] : llvm::enumerate(carriedDiff))
+      yieldCts[j] = acc[m];
+    FailureOr<ReversedBlock> reversed = reverseBlock(bb, body, args, yieldCts, captured);
+    if (failed(reversed))
+      return failure();
+    SmallVector<Value> next;
+    for (unsigned j : carriedDiff) {
+      Value ct = reversed->argCts[1 + j];
+      next.push_back(ct ? ct : zerosOf(bb, l, inits[j].getType()));
+    }
+    for (auto [c, ct] : llvm::enumerate(reversed->capturedCts)) {
+      Value old = acc[carriedDiff.size() + c];
+      next.push_back(ct ? arith::AddFOp::create(bb, l, old, ct).getResult() : old);
+    }
+    scf::YieldOp::create(bb, l, next);
+  }
+  for (auto [m, j] : llvm::enumerate(carriedDiff))
+    s.accumulate(inits[j], backward.getResult(m));
+  for (auto [c, v] : llvm::enumerate(captured))
+    s.accumulate(v, backward.getResult(carriedDiff.size() + c));
+  return success();
+}
+
 } // namespace
 
 void kvant::gradient::addTensorRules(llvm::StringMap<OpRule> &rules) {
@@ -481,6 +663,7 @@ void kvant::gradient::addTensorRules(llvm::StringMap<OpRule> &rules) {
       {"linalg.reduce", reduceRule},
       {"linalg.generic", genericRule},
       {"tensor.generate", generateRule},
+      {"scf.for", forRule},
   };
   for (auto [name, rule] : table)
     rules[name] = rule;
