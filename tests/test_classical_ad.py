@@ -139,6 +139,25 @@ LOOPS = {
     "empty loop": lambda x: jax.lax.fori_loop(3, 3, lambda i, c: c * x[0], x[1]),
 }
 
+BRANCHES = {
+    "lax.cond, true branch": lambda x: jax.lax.cond(x[0] > 0.3, lambda v: jnp.sin(v[1]) * v[0], lambda v: v[1] ** 2, x),
+    "lax.cond, false branch": lambda x: jax.lax.cond(x[0] > 0.9, lambda v: jnp.sin(v[1]) * v[0], lambda v: v[1] ** 2, x),
+    "cond inside a loop": lambda x: jax.lax.fori_loop(
+        0, 3, lambda i, c: jax.lax.cond(i % 2 == 0, lambda c: c * x[0], lambda c: c + x[1], c), 1.0),
+    "kvant.cond with else_if": lambda x: kvant.cond(x[0] > 0.9)(lambda: x[1])
+    .else_if(x[0] > 0.3)(lambda: x[1] * x[2] * 3.0).otherwise(lambda: x[2])(),
+    "lax.switch": lambda x: jax.lax.switch((x[0] * 4).astype(int), [lambda v: v[0], lambda v: v[0] * v[1], lambda v: v[1]], x),
+}
+
+
+@pytest.mark.parametrize("name", list(BRANCHES))
+def test_branch_gradient(name):
+    """scf.if / scf.index_switch: the branch that ran, reversed."""
+    fn = BRANCHES[name]
+    got = kvant.qjit(kvant.grad(fn))(X)
+    np.testing.assert_allclose(got, jax.grad(fn)(X), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(got, _central_differences(fn, X), rtol=1e-6, atol=1e-6)
+
 
 @pytest.mark.parametrize("name", list(LOOPS))
 def test_loop_gradient(name):

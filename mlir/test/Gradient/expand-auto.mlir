@@ -196,3 +196,31 @@ func.func @loop(%x: tensor<f64>, %w: tensor<f64>) -> (tensor<f64>, tensor<f64>) 
       : (tensor<f64>, tensor<f64>) -> (tensor<f64>, tensor<f64>)
   return %g#0, %g#1 : tensor<f64>, tensor<f64>
 }
+
+// -----
+
+// scf.if: the reverse is an scf.if on the same condition; each branch yields the cotangents of
+// the captured values (here %x) from the branch that ran.
+func.func private @choose(%x: tensor<f64>, %c: i1) -> tensor<f64> {
+  %r = scf.if %c -> (tensor<f64>) {
+    %s = math.sin %x : tensor<f64>
+    scf.yield %s : tensor<f64>
+  } else {
+    %d = arith.mulf %x, %x : tensor<f64>
+    scf.yield %d : tensor<f64>
+  }
+  return %r : tensor<f64>
+}
+// CHECK-LABEL: func.func private @choose.jacobian.0(
+// CHECK-SAME: %[[X:.*]]: tensor<f64>, %[[C:.*]]: i1)
+// CHECK: scf.if %[[C]] -> (tensor<f64>)
+// CHECK: %[[BACK:.*]] = scf.if %[[C]] -> (tensor<f64>) {
+// CHECK:   math.cos
+// CHECK:   scf.yield
+// CHECK: } else {
+// CHECK:   scf.yield
+// CHECK: }
+func.func @branch(%x: tensor<f64>, %c: i1) -> tensor<f64> {
+  %g = gradient.grad "auto" @choose(%x, %c) {diffArgIndices = array<i64: 0>} : (tensor<f64>, i1) -> tensor<f64>
+  return %g : tensor<f64>
+}

@@ -642,6 +642,82 @@ KVANT_OP_RULE(forRule) {
   return success();
 }
 
+/// Fills the regions of `backward` (a branch op built with one empty block per region) with
+/// the reverses of the corresponding regions of `forward`: each yields the cotangents of the
+/// values the branches capture (a branch's results come only from them).
+LogicalResult reverseBranches(ArrayRef<Region *> forward, ArrayRef<Region *> backward,
+                              ArrayRef<Value> cts, ArrayRef<Value> captured, Location loc) {
+  for (auto [region, target] : llvm::zip(forward, backward)) {
+    if (target->empty())
+      target->emplaceBlock();
+    Block &block = target->front();
+    // Replace the terminator the op's builder may have put in the branch.
+    Operation *old = !block.empty() && block.back().hasTrait<OpTrait::IsTerminator>()
+                         ? &block.back()
+                         : nullptr;
+    OpBuilder bb = OpBuilder::atBlockBegin(&block);
+    SmallVector<Value> yielded;
+    if (region->empty()) { // an absent else: the op has no results
+      for (Value c : captured)
+        yielded.push_back(zerosOf(bb, loc, c.getType()));
+    } else {
+      FailureOr<ReversedBlock> reversed =
+          reverseBlock(bb, region->front(), ValueRange{}, cts, captured);
+      if (failed(reversed))
+        return failure();
+      for (auto [c, ct] : llvm::zip(captured, reversed->capturedCts))
+        yielded.push_back(ct ? ct : zerosOf(bb, loc, c.getType()));
+    }
+    scf::YieldOp::create(bb, loc, yielded);
+    if (old)
+      old->erase();
+  }
+  return success();
+}
+
+/// scf.if: the same condition chooses which branch is reversed.
+KVANT_OP_RULE(ifRule) {
+  auto branch = cast<scf::IfOp>(op);
+  SmallVector<Value> captured = capturedDifferentiable(op);
+  if (captured.empty())
+    return success();
+  SmallVector<Type> types;
+  for (Value c : captured)
+    types.push_back(c.getType());
+  auto backward = scf::IfOp::create(s.builder(), op->getLoc(), types, branch.getCondition(),
+                                    /*withElse=*/true);
+  if (failed(reverseBranches({&branch.getThenRegion(), &branch.getElseRegion()},
+                             {&backward.getThenRegion(), &backward.getElseRegion()}, cts,
+                             captured, op->getLoc())))
+    return failure();
+  for (auto [c, v] : llvm::enumerate(captured))
+    s.accumulate(v, backward.getResult(c));
+  return success();
+}
+
+/// scf.index_switch (lax.switch): the same index chooses which case is reversed.
+KVANT_OP_RULE(indexSwitchRule) {
+  auto sw = cast<scf::IndexSwitchOp>(op);
+  SmallVector<Value> captured = capturedDifferentiable(op);
+  if (captured.empty())
+    return success();
+  SmallVector<Type> types;
+  for (Value c : captured)
+    types.push_back(c.getType());
+  auto backward = scf::IndexSwitchOp::create(s.builder(), op->getLoc(), types, sw.getArg(),
+                                             sw.getCases(), sw.getNumCases());
+  SmallVector<Region *> forward{&sw.getDefaultRegion()}, targets{&backward.getDefaultRegion()};
+  for (unsigned k = 0; k < sw.getNumCases(); ++k) {
+    forward.push_back(&sw.getCaseRegions()[k]);
+    targets.push_back(&backward.getCaseRegions()[k]);
+  }
+  if (failed(reverseBranches(forward, targets, cts, captured, op->getLoc())))
+    return failure();
+  for (auto [c, v] : llvm::enumerate(captured))
+    s.accumulate(v, backward.getResult(c));
+  return success();
+}
+
 } // namespace
 
 void kvant::gradient::addTensorRules(llvm::StringMap<OpRule> &rules) {
@@ -664,6 +740,8 @@ void kvant::gradient::addTensorRules(llvm::StringMap<OpRule> &rules) {
       {"linalg.generic", genericRule},
       {"tensor.generate", generateRule},
       {"scf.for", forRule},
+      {"scf.if", ifRule},
+      {"scf.index_switch", indexSwitchRule},
   };
   for (auto [name, rule] : table)
     rules[name] = rule;
