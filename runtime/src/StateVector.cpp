@@ -27,6 +27,15 @@ StateVector::StateVector(std::size_t numQubits) : numQubits_(numQubits), size_(0
   amps_[0] = 1.0;
 }
 
+StateVector StateVector::view(Complex *amps, std::size_t numQubits) {
+  if (numQubits < 1 || numQubits > kMaxQubits)
+    throw Error("internal: view of " + std::to_string(numQubits) + " qubits");
+  return StateVector(numQubits, amps);
+}
+
+StateVector::StateVector(std::size_t numQubits, Complex *amps)
+    : numQubits_(numQubits), size_(std::size_t{1} << numQubits), amps_(amps), owned_(false) {}
+
 StateVector::StateVector(const StateVector &other)
     : numQubits_(other.numQubits_), size_(other.size_), amps_(allocateAmplitudes(other.size_)) {
   copyFrom(other);
@@ -36,6 +45,8 @@ StateVector &StateVector::operator=(const StateVector &other) {
   if (this == &other)
     return *this;
   if (size_ != other.size_) {
+    if (!owned_)
+      throw Error("internal: resizing a state vector view");
     Complex *fresh = allocateAmplitudes(other.size_);
     std::free(amps_);
     amps_ = fresh;
@@ -47,19 +58,25 @@ StateVector &StateVector::operator=(const StateVector &other) {
 }
 
 StateVector::StateVector(StateVector &&other) noexcept
-    : numQubits_(other.numQubits_), size_(other.size_), amps_(other.amps_) {
+    : numQubits_(other.numQubits_), size_(other.size_), amps_(other.amps_),
+      owned_(other.owned_) {
   other.amps_ = nullptr;
   other.size_ = 0;
+  other.owned_ = true;
 }
 
 StateVector &StateVector::operator=(StateVector &&other) noexcept {
   std::swap(numQubits_, other.numQubits_);
   std::swap(size_, other.size_);
   std::swap(amps_, other.amps_);
+  std::swap(owned_, other.owned_);
   return *this;
 }
 
-StateVector::~StateVector() { std::free(amps_); }
+StateVector::~StateVector() {
+  if (owned_)
+    std::free(amps_);
+}
 
 void StateVector::zero() {
   Complex *d = amps_;
