@@ -305,6 +305,7 @@ struct BlockedRun {
   std::size_t m = 0;
   Complex *vec[1 + 64] = {}; // phi, lambdas
   std::vector<double> partial; // [block][lambda][param]
+  bool writeBack = true;       // false when no parameter is left after this run
   std::atomic<bool> failed{false};
 
   void block(std::size_t b) noexcept {
@@ -345,6 +346,8 @@ struct BlockedRun {
           out[k * numParams + s.slot[t]] = acc[t];
       }
     }
+    if (!writeBack)
+      return;
     for (std::size_t v = 0; v <= m; ++v)
       for (std::size_t r = 0; r < runOffset.size(); ++r)
         storeStreaming(vec[v] + base + runOffset[r], buf + v * len + (r << lowRun), runLen);
@@ -529,6 +532,9 @@ bool blockedRun(Sweep &sw, std::size_t idx, StateVector &phi, std::vector<StateV
     run.vec[k + 1] = lambdas[k].data();
   const std::size_t numBlocks = std::size_t{1} << (n - B), numParams = run.params.size();
   run.partial.assign(numBlocks * m * numParams, 0.0);
+  // After the last parameter the sweep ends and phi and the lambdas are dropped (adjointSweep
+  // consumes them), so the last run need not copy its blocks back.
+  run.writeBack = sw.remaining > numParams;
   par::runChunks(
       numBlocks, par::useThreads(phi.size()),
       [](const void *ctx, std::size_t b) {

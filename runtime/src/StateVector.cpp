@@ -99,6 +99,19 @@ StateVector::StateVector(std::size_t numQubits) : numQubits_(numQubits), size_(0
   amps_[0] = 1.0;
 }
 
+StateVector::StateVector(std::size_t numQubits, NoInit)
+    : numQubits_(numQubits), size_(0), amps_(nullptr) {
+  if (numQubits < 1 || numQubits > kMaxQubits)
+    throw Error("number of qubits must be between 1 and " + std::to_string(kMaxQubits) +
+                ", got " + std::to_string(numQubits));
+  size_ = std::size_t{1} << numQubits;
+  amps_ = allocateAmplitudes(size_);
+}
+
+StateVector StateVector::uninitialized(std::size_t numQubits) {
+  return StateVector(numQubits, NoInit{});
+}
+
 StateVector StateVector::view(Complex *amps, std::size_t numQubits) {
   if (numQubits < 1 || numQubits > kMaxQubits)
     throw Error("internal: view of " + std::to_string(numQubits) + " qubits");

@@ -41,6 +41,10 @@ public:
   StateVector &operator=(StateVector &&other) noexcept;
   ~StateVector();
 
+  // A state whose amplitudes are left unset, for callers that overwrite every one of them
+  // (saves the zeroing pass over a large state).
+  static StateVector uninitialized(std::size_t numQubits);
+
   // A non-owning view of 2^numQubits amplitudes at `amps` (64-byte aligned), so the kernels can
   // run on a buffer the caller manages (the adjoint sweep's cache blocks); it never frees them.
   // Copying a view makes an owning copy.
@@ -62,6 +66,8 @@ public:
 
 private:
   StateVector(std::size_t numQubits, Complex *amps); // a view
+  struct NoInit {};
+  StateVector(std::size_t numQubits, NoInit);
   std::size_t numQubits_;
   std::size_t size_;
   // 64-byte aligned (a cache line; also what AVX loads like), not std::vector: vector would
