@@ -199,6 +199,15 @@ void checkWires(const std::vector<std::size_t> &wires, std::size_t numQubits, co
     if (w >= numQubits)
       throw Error(std::string(what) + " " + formatWires(wires) + ": wire " + std::to_string(w) +
                   " out of range for a register of " + std::to_string(numQubits) + " qubits");
+  // Pairwise for the usual one to three wires: sorting a copy allocated on every gate call.
+  if (wires.size() <= 8) {
+    for (std::size_t i = 0; i < wires.size(); ++i)
+      for (std::size_t j = i + 1; j < wires.size(); ++j)
+        if (wires[i] == wires[j])
+          throw Error(std::string(what) + " " + formatWires(wires) + ": wire " +
+                      std::to_string(wires[i]) + " repeated");
+    return;
+  }
   std::vector<std::size_t> sorted = wires;
   std::sort(sorted.begin(), sorted.end());
   auto dup = std::adjacent_find(sorted.begin(), sorted.end());
