@@ -52,6 +52,11 @@ struct ThreadState {
   std::vector<std::unique_ptr<Register>> stack; // back() is the active register
   std::string error;
   bool failed = false;
+  // kvant_rt_gate's argument vectors, reused so that a gate call does not allocate for them
+  // (calls are not reentrant; gateOp copies what it keeps). Here rather than in thread_locals
+  // of their own: each thread_local of a shared library costs a __tls_get_addr call.
+  std::vector<double> gateParams;
+  std::vector<std::size_t> gateWires;
 };
 
 ThreadState &tls() {
@@ -233,10 +238,9 @@ void kvant_rt_gate(int64_t gate, const double *params, int64_t num_params, const
       throw Error("unknown gate id " + std::to_string(gate));
     // Messages get the gate's name only on the error path: building "RX: wires" strings up
     // front cost more than the gate itself on small registers.
-    // Per-thread argument vectors, reused so that a gate call does not allocate for them (the
-    // calls are not reentrant; gateOp copies what it keeps).
-    thread_local std::vector<double> p;
-    thread_local std::vector<std::size_t> w;
+    ThreadState &t = tls();
+    std::vector<double> &p = t.gateParams;
+    std::vector<std::size_t> &w = t.gateWires;
     try {
       checkArray(params, num_params, info->numParams, "params");
       p.assign(params, params + num_params);
