@@ -46,7 +46,7 @@ struct Tape {
 // Given the final state `phi` of the taped circuit and the vectors lambda_k (k = 0..m-1) that
 // start the backward sweep, returns out[k * numParams + p] = 2 Re <lambda_k| dU_p |phi_before>
 // accumulated over the tape, i.e. d/dtheta_p of <phi|A_k|phi> when lambda_k = A_k phi for a
-// Hermitian A_k. phi and lambdas are consumed (overwritten).
+// Hermitian A_k. phi and lambdas are consumed (their contents afterwards are unspecified).
 std::vector<double> adjointSweep(const Tape &tape, StateVector &phi,
                                  std::vector<StateVector> &lambdas);
 

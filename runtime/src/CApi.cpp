@@ -52,6 +52,11 @@ struct ThreadState {
   std::vector<std::unique_ptr<Register>> stack; // back() is the active register
   std::string error;
   bool failed = false;
+  // kvant_rt_gate's argument vectors, reused so that a gate call does not allocate for them
+  // (calls are not reentrant; gateOp copies what it keeps). Here rather than in thread_locals
+  // of their own: each thread_local of a shared library costs a __tls_get_addr call.
+  std::vector<double> gateParams;
+  std::vector<std::size_t> gateWires;
 };
 
 ThreadState &tls() {
@@ -129,15 +134,21 @@ void checkArray(const void *p, std::int64_t n, std::int64_t maxCount, const char
 
 constexpr std::int64_t kNoLimit = std::numeric_limits<std::int64_t>::max();
 
-std::vector<std::size_t> readWires(const std::int64_t *p, std::int64_t n, const Register &r,
-                                   const char *what) {
+void readWiresInto(const std::int64_t *p, std::int64_t n, const Register &r, const char *what,
+                   std::vector<std::size_t> &wires) {
   checkArray(p, n, static_cast<std::int64_t>(r.sv.numQubits()), what);
-  std::vector<std::size_t> wires(static_cast<std::size_t>(n));
+  wires.resize(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) {
     if (p[i] < 0)
       throw Error(std::string(what) + ": negative wire " + std::to_string(p[i]));
     wires[i] = static_cast<std::size_t>(p[i]);
   }
+}
+
+std::vector<std::size_t> readWires(const std::int64_t *p, std::int64_t n, const Register &r,
+                                   const char *what) {
+  std::vector<std::size_t> wires;
+  readWiresInto(p, n, r, what, wires);
   return wires;
 }
 
@@ -227,12 +238,13 @@ void kvant_rt_gate(int64_t gate, const double *params, int64_t num_params, const
       throw Error("unknown gate id " + std::to_string(gate));
     // Messages get the gate's name only on the error path: building "RX: wires" strings up
     // front cost more than the gate itself on small registers.
-    std::vector<double> p;
-    std::vector<std::size_t> w;
+    ThreadState &t = tls();
+    std::vector<double> &p = t.gateParams;
+    std::vector<std::size_t> &w = t.gateWires;
     try {
       checkArray(params, num_params, info->numParams, "params");
       p.assign(params, params + num_params);
-      w = readWires(wires, num_wires, r, "wires");
+      readWiresInto(wires, num_wires, r, "wires", w);
     } catch (const Error &e) {
       throw Error(std::string(info->name) + ": " + e.what());
     }

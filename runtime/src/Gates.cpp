@@ -246,24 +246,32 @@ kernels::Controls opControls(const StateVector &sv, const Op &op, const ControlW
 
 void execute(StateVector &sv, const Op &op, const ControlWires &user) {
   const kernels::Controls c = toKernelControls(sv, op.builtinCtrls, user);
-  const std::vector<unsigned> bits = toBits(sv, op.targets);
+  // One- and two-target ops (nearly every gate) take their bits from a local array: a vector
+  // here was one of the heap allocations of every gate call.
+  unsigned b2[2] = {0, 0};
+  for (std::size_t t = 0; t < op.targets.size() && t < 2; ++t)
+    b2[t] = sv.bitOf(op.targets[t]);
   switch (op.kind) {
   case Op::None:
     return;
   case Op::Matrix:
-    return applyMatrixOp(sv, bits, op.m.data(), c);
+    if (op.targets.size() == 1)
+      return kernels::applyMatrix1(sv, b2[0], op.m.data(), c);
+    if (op.targets.size() == 2)
+      return kernels::applyMatrix2(sv, b2[0], b2[1], op.m.data(), c);
+    return applyMatrixOp(sv, toBits(sv, op.targets), op.m.data(), c);
   case Op::Diagonal1:
-    return kernels::applyDiagonal1(sv, bits[0], op.m[0], op.m[1], c);
+    return kernels::applyDiagonal1(sv, b2[0], op.m[0], op.m[1], c);
   case Op::PauliX:
-    return kernels::applyPauliX(sv, bits[0], c);
+    return kernels::applyPauliX(sv, b2[0], c);
   case Op::Swap:
-    return kernels::applySwap(sv, bits[0], bits[1], c);
+    return kernels::applySwap(sv, b2[0], b2[1], c);
   case Op::TwoLevel:
-    return kernels::applyTwoLevel(sv, bits, op.r0, op.r1, op.m.data(), c);
+    return kernels::applyTwoLevel(sv, toBits(sv, op.targets), op.r0, op.r1, op.m.data(), c);
   case Op::Parity: {
     std::uint64_t mask = 0;
-    for (unsigned b : bits)
-      mask |= std::uint64_t{1} << b;
+    for (std::size_t w : op.targets)
+      mask |= std::uint64_t{1} << sv.bitOf(w);
     return kernels::applyParityPhase(sv, mask, op.m[0], op.m[1], c);
   }
   case Op::Scalar:

@@ -256,7 +256,7 @@ public:
   StateVector applied(const StateVector &sv) const override {
     if (allPauli_) {
       // One pass for the whole sum instead of a copy, an apply and an axpy per term.
-      StateVector out(sv.numQubits());
+      StateVector out = StateVector::uninitialized(sv.numQubits()); // applyInto sets all
       PauliSum(sv, coeffs_, words_).applyInto(sv, out);
       return out;
     }

@@ -41,6 +41,15 @@ public:
   StateVector &operator=(StateVector &&other) noexcept;
   ~StateVector();
 
+  // A state whose amplitudes are left unset, for callers that overwrite every one of them
+  // (saves the zeroing pass over a large state).
+  static StateVector uninitialized(std::size_t numQubits);
+
+  // A non-owning view of 2^numQubits amplitudes at `amps` (64-byte aligned), so the kernels can
+  // run on a buffer the caller manages (the adjoint sweep's cache blocks); it never frees them.
+  // Copying a view makes an owning copy.
+  static StateVector view(Complex *amps, std::size_t numQubits);
+
   std::size_t numQubits() const { return numQubits_; }
   std::size_t size() const { return size_; }
   Complex *data() { return amps_; }
@@ -56,11 +65,15 @@ public:
   void copyFrom(const StateVector &other);
 
 private:
+  StateVector(std::size_t numQubits, Complex *amps); // a view
+  struct NoInit {};
+  StateVector(std::size_t numQubits, NoInit);
   std::size_t numQubits_;
   std::size_t size_;
   // 64-byte aligned (a cache line; also what AVX loads like), not std::vector: vector would
   // value-initialise serially, and glibc's large blocks are only 16-byte aligned.
   Complex *amps_;
+  bool owned_ = true;
 };
 
 // Validates wire indices for a register of `numQubits` qubits; `what` names the argument in

@@ -46,6 +46,12 @@ namespace {
 constexpr unsigned kDefaultMinParallelQubits = 18;
 constexpr long kSpinMicros = 50;
 
+// Set on a thread while it runs chunks of a pooled job. A kernel called from inside a chunk
+// (the adjoint sweep's cache blocks run whole gate kernels per block) must then run its loop
+// serially: the pool is busy with the outer job, and on the calling thread try_lock on the
+// busy mutex it already owns would be undefined behaviour.
+thread_local bool insideJob = false;
+
 inline void cpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -170,8 +176,11 @@ private:
       // inJob_ first, then the job pointer: the caller clears the pointer before waiting for
       // inJob_ to reach 0, so a worker either sees no job or is waited for.
       inJob_.fetch_add(1);
-      if (Job *job = current_.load())
+      if (Job *job = current_.load()) {
+        insideJob = true;
         job->work();
+        insideJob = false;
+      }
       inJob_.fetch_sub(1);
     }
   }
@@ -227,10 +236,15 @@ void runChunks(std::size_t numChunks, bool parallel, ChunkFn body, const void *c
   job.body = body;
   job.ctx = ctx;
   job.numChunks = numChunks;
-  if (parallel && numChunks > 1 && maxThreads() > 1) {
+  if (parallel && numChunks > 1 && maxThreads() > 1 && !insideJob) {
     Pool *p = pool();
-    if (p->hasWorkers() && p->run(job))
-      return;
+    if (p->hasWorkers()) {
+      insideJob = true;
+      const bool ran = p->run(job);
+      insideJob = false;
+      if (ran)
+        return;
+    }
   }
   job.work();
 }

@@ -477,3 +477,103 @@ TEST(adjoint, vjp_mixed_errors) {
   CHECK_NO_ERROR();
   CHECK_NEAR(g[0], 1 * -std::sin(0.1) + 2 * (-std::sin(0.1) / 2) + 3 * (std::sin(0.1) / 2), 1e-12);
 }
+
+namespace {
+
+// A 10-qubit circuit of hardware-efficient layers (RY, RZ, CNOT ring) mixed with the other
+// kinds the sweep treats differently: a Rot chain, controlled rotations, fixed gates (Toffoli,
+// SWAP, S, a QubitUnitary) and a gate without a rotation form (IsingXX). At 10 qubits the
+// sweep's cache blocking takes part when KVANT_RT_ADJOINT_BLOCK_QUBITS is below 10 (the
+// runtime.adjoint_blocked* tests), including blocks that must keep the low bits in.
+constexpr int64_t kWide = 10;
+
+void wideCircuit(const std::vector<double> &p) {
+  std::size_t k = 0;
+  for (int layer = 0; layer < 2; ++layer) {
+    for (int64_t w = 0; w < kWide; ++w) {
+      gate(KVANT_GATE_RY, {p[k++]}, {w});
+      gate(KVANT_GATE_RZ, {p[k++]}, {w});
+    }
+    for (int64_t w = 0; w < kWide; ++w)
+      gate(KVANT_GATE_CNOT, {}, {w, (w + 1) % kWide});
+    gate(KVANT_GATE_Rot, {p[k], p[k + 1], p[k + 2]}, {9});
+    k += 3;
+    gate(KVANT_GATE_CRY, {p[k++]}, {0, 9});
+    gate(KVANT_GATE_CRZ, {p[k++]}, {8, 1}, {5}, {1});
+    gate(KVANT_GATE_Toffoli, {}, {2, 7, 4});
+    gate(KVANT_GATE_SWAP, {}, {3, 8});
+    gate(KVANT_GATE_S, {}, {6}, {}, {}, true);
+    const double u[8] = {0.6, 0.0, 0.0, 0.8, 0.0, 0.8, 0.6, 0.0}; // [[.6, .8i], [.8i, .6]]
+    const int64_t uw = 5;
+    kvant_rt_unitary(u, &uw, 1, nullptr, nullptr, 0, 0);
+    gate(KVANT_GATE_IsingXX, {p[k++]}, {4, 6});
+    gate(KVANT_GATE_RX, {p[k++]}, {1}, {}, {}, true);
+  }
+}
+
+std::vector<int64_t> wideObservables() {
+  std::vector<int64_t> terms, obs;
+  std::vector<double> coeffs;
+  for (int64_t w = 0; w < kWide; ++w) {
+    terms.push_back(kvant_rt_obs_named(KVANT_OBS_PauliZ, w));
+    coeffs.push_back(0.5 + 0.1 * static_cast<double>(w));
+  }
+  obs.push_back(kvant_rt_obs_hamiltonian(coeffs.data(), terms.data(), kWide));
+  const int64_t f[2] = {kvant_rt_obs_named(KVANT_OBS_PauliX, 9),
+                        kvant_rt_obs_named(KVANT_OBS_PauliY, 0)};
+  obs.push_back(kvant_rt_obs_tensor(f, 2));
+  obs.push_back(kvant_rt_obs_named(KVANT_OBS_PauliX, 4));
+  return obs;
+}
+
+} // namespace
+
+TEST(adjoint, wide_circuit_matches_finite_differences) {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<double> u(-3.0, 3.0);
+  const std::size_t P = 2 * (2 * kWide + 7);
+  std::vector<double> p(P);
+  for (double &x : p)
+    x = u(rng);
+  std::vector<double> jac, vjp(P, std::nan(""));
+  std::size_t numObs = 0;
+  const double ct[3] = {0.7, -1.3, 0.4};
+  {
+    Reg r(kWide);
+    kvant_rt_tape_begin();
+    wideCircuit(p);
+    kvant_rt_tape_end();
+    CHECK(kvant_rt_tape_num_params() == static_cast<int64_t>(P));
+    const std::vector<int64_t> obs = wideObservables();
+    numObs = obs.size();
+    jac.assign(numObs * P, std::nan(""));
+    kvant_rt_adjoint_jacobian(obs.data(), static_cast<int64_t>(numObs), jac.data(),
+                              static_cast<int64_t>(P));
+    kvant_rt_adjoint_vjp(obs.data(), ct, static_cast<int64_t>(numObs), vjp.data(),
+                         static_cast<int64_t>(P));
+    CHECK_NO_ERROR();
+  }
+  const auto values = [&](const std::vector<double> &q) {
+    Reg r(kWide);
+    wideCircuit(q);
+    std::vector<double> v;
+    for (int64_t o : wideObservables())
+      v.push_back(kvant_rt_expval(o));
+    CHECK_NO_ERROR();
+    return v;
+  };
+  const double h = 1e-5;
+  for (std::size_t i = 0; i < P; ++i) {
+    std::vector<double> a = p, b = p;
+    a[i] += h;
+    b[i] -= h;
+    const std::vector<double> fa = values(a), fb = values(b);
+    double dv = 0.0;
+    for (std::size_t k = 0; k < numObs; ++k) {
+      const double fd = (fa[k] - fb[k]) / (2 * h);
+      CHECK_NEAR(jac[k * P + i], fd, 1e-7);
+      dv += ct[k] * fd;
+    }
+    CHECK_NEAR(vjp[i], dv, 1e-7);
+  }
+}
