@@ -282,7 +282,19 @@ class value_and_grad(grad):
         return self.forward, gradient
 
 
-def _products_setup(kind, f, params, vectors, argnums, method, h):
+def _of_selected(f, params, selected):
+    """``f`` as a function of the parameters at positions ``selected``, the others fixed."""
+
+    def partial(*diff):
+        full = list(params)
+        for i, d in zip(selected, diff):
+            full[i] = d
+        return f(*full)
+
+    return partial
+
+
+def _products_setup(kind, params, vectors, argnums):
     if not isinstance(params, (list, tuple)):
         raise TypeError(f"{kind}: params must be a list or tuple of the function's arguments")
     if not isinstance(vectors, (list, tuple)):
@@ -298,7 +310,7 @@ def jvp(f, params, tangents, method=None, h=None, argnums=None):
     """``(f(*params), J · tangents)``: the Jacobian of ``f`` with respect to the differentiated
     ``params`` (all of them unless ``argnums`` says otherwise) applied to ``tangents``, one
     tangent per differentiated parameter, of its structure and shapes."""
-    params, selected = _products_setup("jvp", f, params, tangents, argnums, method, h)
+    params, selected = _products_setup("jvp", params, tangents, argnums)
     tangents = list(tangents)
     if len(tangents) != len(selected):
         raise TypeError(
@@ -311,13 +323,7 @@ def jvp(f, params, tangents, method=None, h=None, argnums=None):
         ):
             raise TypeError(f"jvp: the tangent of argument {i} does not match its structure and shapes")
     if not TracingContext.is_tracing():
-        def partial(*diff):
-            full = list(params)
-            for i, d in zip(selected, diff):
-                full[i] = d
-            return f(*full)
-
-        return jax.jvp(partial, tuple(params[i] for i in selected), tuple(tangents))
+        return jax.jvp(_of_selected(f, params, selected), tuple(params[i] for i in selected), tuple(tangents))
     out = f(*params)
     jac = jacobian(f, argnums=selected, method=method, h=h)(*params)
     out_leaves, out_tree = tree_flatten(out)
@@ -336,16 +342,10 @@ def jvp(f, params, tangents, method=None, h=None, argnums=None):
 def vjp(f, params, cotangents, method=None, h=None, argnums=None):
     """``(f(*params), cotangentsᵀ · J)``: one cotangent per output leaf of ``f`` (in order),
     giving per differentiated parameter an array of its structure."""
-    params, selected = _products_setup("vjp", f, params, cotangents, argnums, method, h)
+    params, selected = _products_setup("vjp", params, cotangents, argnums)
     cotangents = list(cotangents)
     if not TracingContext.is_tracing():
-        def partial(*diff):
-            full = list(params)
-            for i, d in zip(selected, diff):
-                full[i] = d
-            return f(*full)
-
-        out, pullback = jax.vjp(partial, *(params[i] for i in selected))
+        out, pullback = jax.vjp(_of_selected(f, params, selected), *(params[i] for i in selected))
         out_tree = tree_structure(out)
         return out, pullback(tree_unflatten(out_tree, cotangents))
     out = f(*params)

@@ -174,9 +174,9 @@ LogicalResult ReverseSweep::run(ArrayRef<Operation *> ops) {
   return success();
 }
 
-FailureOr<SmallVector<Value>> kvant::gradient::reverseScalarBody(OpBuilder &b, Block &block,
-                                                                 ValueRange args,
-                                                                 ArrayRef<Value> yieldCts) {
+FailureOr<ReversedBlock> kvant::gradient::reverseBlock(OpBuilder &b, Block &block,
+                                                       ValueRange args, ArrayRef<Value> yieldCts,
+                                                       ArrayRef<Value> captured) {
   IRMapping mapping;
   mapping.map(block.getArguments(), args);
   SmallVector<Operation *> forward;
@@ -187,13 +187,10 @@ FailureOr<SmallVector<Value>> kvant::gradient::reverseScalarBody(OpBuilder &b, B
     sweep.accumulate(mapping.lookupOrDefault(yielded), ct);
   if (failed(sweep.run(forward)))
     return failure();
-  for (Operation &op : block.without_terminator())
-    for (Value operand : op.getOperands())
-      if (!mapping.contains(operand) && sweep.cotangent(operand))
-        return op.emitError("kvant cannot differentiate with respect to a value this op's body "
-                            "captures from outside");
-  SmallVector<Value> cts;
-  for (Value arg : args)
-    cts.push_back(sweep.cotangent(arg));
-  return cts;
+  ReversedBlock out;
+  for (Value a : args)
+    out.argCts.push_back(sweep.cotangent(a));
+  for (Value c : captured)
+    out.capturedCts.push_back(sweep.cotangent(c));
+  return out;
 }

@@ -309,6 +309,17 @@ KVANT_OP_RULE(reduceRule) {
   return success();
 }
 
+/// Differentiable values the regions of `op` use but do not define.
+SmallVector<Value> capturedDifferentiable(Operation *op) {
+  llvm::SetVector<Value> captured;
+  getUsedValuesDefinedAbove(op->getRegions(), captured);
+  SmallVector<Value> out;
+  for (Value v : captured)
+    if (isDifferentiableType(v.getType()))
+      out.push_back(v);
+  return out;
+}
+
 /// linalg.generic whose body, for each output, either ignores the output (a map) or adds to it
 /// (a sum reduction, e.g. dot_general). For each float input, a generic over the same iteration
 /// space recomputes the body at every point, reverses it, and sums the input's cotangent over
@@ -333,6 +344,7 @@ KVANT_OP_RULE(genericRule) {
   SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
   unsigned numLoops = generic.getNumLoops();
   MLIRContext *ctx = b.getContext();
+  SmallVector<Value> bodyCaptured = capturedDifferentiable(op);
   // The cotangents that are not zero, as extra inputs of the backward generics.
   SmallVector<unsigned> seeded;
   for (unsigned k = 0; k < numOutputs; ++k)
@@ -361,7 +373,7 @@ KVANT_OP_RULE(genericRule) {
       newMaps.push_back(maps[numInputs + k]);
     }
     newMaps.push_back(accMap);
-    bool failedBody = false;
+    bool failedBody = false, capturedNeeded = false;
     auto backward = linalg::GenericOp::create(
         b, loc, TypeRange{accType}, ins, ValueRange{zerosOf(b, loc, accType)}, newMaps, iterators,
         [&](OpBuilder &nb, Location l, ValueRange args) {
@@ -371,16 +383,22 @@ KVANT_OP_RULE(genericRule) {
             bodyArgs.push_back(constantOf(nb, l, body.getArgument(numInputs + k).getType(), 0.0));
           for (auto [n, k] : llvm::enumerate(seeded))
             yieldCts[k] = args[numInputs + n];
-          FailureOr<SmallVector<Value>> argCts = reverseScalarBody(nb, body, bodyArgs, yieldCts);
+          FailureOr<ReversedBlock> reversed =
+              reverseBlock(nb, body, bodyArgs, yieldCts, bodyCaptured);
           Value acc = args.back();
-          Value contribution = succeeded(argCts) ? (*argCts)[j] : Value();
-          failedBody |= failed(argCts);
+          Value contribution = succeeded(reversed) ? reversed->argCts[j] : Value();
+          failedBody |= failed(reversed);
+          if (succeeded(reversed))
+            capturedNeeded |= llvm::any_of(reversed->capturedCts, [](Value v) { return bool(v); });
           linalg::YieldOp::create(
               nb, l, ValueRange{contribution ? arith::AddFOp::create(nb, l, acc, contribution).getResult()
                                              : acc});
         });
     if (failedBody)
       return failure();
+    if (capturedNeeded)
+      return op->emitError("kvant cannot differentiate with respect to a value this op's body "
+                           "captures from outside");
     Value ct = backward.getResult(0);
     if (!inputType)
       ct = tensor::ExtractOp::create(b, loc, ct, ValueRange{});
@@ -462,43 +480,6 @@ KVANT_OP_RULE(generateRule) {
 }
 
 // ---- scf ----------------------------------------------------------------------------------
-
-/// Differentiable values the regions of `op` use but do not define.
-SmallVector<Value> capturedDifferentiable(Operation *op) {
-  llvm::SetVector<Value> captured;
-  getUsedValuesDefinedAbove(op->getRegions(), captured);
-  SmallVector<Value> out;
-  for (Value v : captured)
-    if (isDifferentiableType(v.getType()))
-      out.push_back(v);
-  return out;
-}
-
-/// Clones `block` (without its terminator) at the builder with `args` for its arguments,
-/// reverses it seeded with `yieldCts` on the terminator's operands, and returns the sweep's
-/// cotangents of `args` and of `captured` (null = zero). The sweep sees only the clones.
-struct ReversedBlock {
-  SmallVector<Value> argCts, capturedCts;
-};
-FailureOr<ReversedBlock> reverseBlock(OpBuilder &b, Block &block, ValueRange args,
-                                      ArrayRef<Value> yieldCts, ArrayRef<Value> captured) {
-  IRMapping mapping;
-  mapping.map(block.getArguments(), args);
-  SmallVector<Operation *> forward;
-  for (Operation &op : block.without_terminator())
-    forward.push_back(b.clone(op, mapping));
-  ReverseSweep sweep(b);
-  for (auto [yielded, ct] : llvm::zip(block.getTerminator()->getOperands(), yieldCts))
-    sweep.accumulate(mapping.lookupOrDefault(yielded), ct);
-  if (failed(sweep.run(forward)))
-    return failure();
-  ReversedBlock out;
-  for (Value a : args)
-    out.argCts.push_back(sweep.cotangent(a));
-  for (Value c : captured)
-    out.capturedCts.push_back(sweep.cotangent(c));
-  return out;
-}
 
 /// scf.for: the loop runs again to record its carried values per iteration (a tensor with one
 /// row per iteration; the loop is classical, so running it twice is only time), then a loop

@@ -85,13 +85,19 @@ private:
   llvm::DenseMap<mlir::Value, mlir::Value> cotangents;
 };
 
-/// Reverses the scalar body `block` of a linalg op for one iteration point: `args` are the
-/// values standing for the block arguments, `yieldCts` the cotangents of the yielded values
-/// (null = zero). Returns the cotangent of every block argument (null = zero). Fails when a
-/// value the body captures from outside would need a cotangent.
-mlir::FailureOr<llvm::SmallVector<mlir::Value>>
-reverseScalarBody(mlir::OpBuilder &b, mlir::Block &block, mlir::ValueRange args,
-                  llvm::ArrayRef<mlir::Value> yieldCts);
+/// Cotangents out of a reversed block (null = zero).
+struct ReversedBlock {
+  llvm::SmallVector<mlir::Value> argCts, capturedCts;
+};
+
+/// Clones `block` (without its terminator) at the builder with `args` for its arguments and
+/// reverses the clones, seeded with `yieldCts` on the terminator's operands (null = zero).
+/// Returns the cotangents of `args` and of `captured` (values the block uses from outside).
+/// Serves linalg bodies (one iteration point) and scf regions alike.
+mlir::FailureOr<ReversedBlock> reverseBlock(mlir::OpBuilder &b, mlir::Block &block,
+                                            mlir::ValueRange args,
+                                            llvm::ArrayRef<mlir::Value> yieldCts,
+                                            llvm::ArrayRef<mlir::Value> captured);
 
 } // namespace kvant::gradient
 
