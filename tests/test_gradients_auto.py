@@ -281,6 +281,206 @@ def _rx(diff_method, shots=None):
     return circuit
 
 
+# ---- gates inside loops and branches: the k-th parameter of a run is p[k] -------------------
+
+
+@pytest.mark.parametrize("diff_method", ALL_METHODS)
+def test_a5_gates_in_a_conditional(api, diff_method):
+    qjit, grad, _ = api
+    cond = kvant.cond if qjit is kvant.qjit else qml.cond
+
+    @qml.qnode(qml.device("kvant.qubit", wires=1), diff_method=diff_method)
+    def circuit(x, y):
+        cond(y > 1.5, lambda: qml.RX(2 * x, wires=0), lambda: qml.RX(x, wires=0))()
+        return qml.expval(qml.PauliY(0))
+
+    g = qjit(lambda x, y: grad(circuit, argnums=0)(x, y))
+    assert g(0.7, 0.0) == pytest.approx(-0.7648421873, abs=1e-8)
+    assert g(0.7, 2.0) == pytest.approx(-0.3399342858, abs=1e-8)
+
+
+@pytest.mark.parametrize("diff_method", ALL_METHODS)
+def test_a6_gates_in_a_loop_with_a_run_time_count(api, diff_method):
+    qjit, grad, _ = api
+    for_loop = kvant.for_loop if qjit is kvant.qjit else qml.for_loop
+
+    @qml.qnode(qml.device("kvant.qubit", wires=1), diff_method=diff_method)
+    def circuit(x, n):
+        @for_loop(0, n, 1)
+        def body(i):
+            qml.RX(1.5 * x * i, wires=0)
+
+        body()
+        return qml.expval(qml.PauliY(0))
+
+    g = qjit(lambda x, n: grad(circuit, argnums=0)(x, n))  # one program for every n
+    got = [g(0.3, n) for n in range(1, 5)]
+    np.testing.assert_allclose(got, [0.0, -1.3506706535, -0.9855300919, 8.1366492782], atol=1e-8)
+
+
+@pytest.mark.parametrize("diff_method", ALL_METHODS)
+def test_a8_nested_loops_with_dependent_bounds(diff_method):
+    n = 3
+
+    @qml.qnode(qml.device("kvant.qubit", wires=3), diff_method=diff_method)
+    def circuit(x):
+        for w in range(3):
+            qml.Hadamard(wires=w)
+
+        @kvant.for_loop(0, n, 1)
+        def outer(i):
+            qml.Hadamard(wires=i)
+
+            @kvant.for_loop(i + 1, n, 1)
+            def inner(j):
+                qml.RY(x, wires=j)
+                qml.ControlledPhaseShift(jnp.pi / 2 ** (n - j + 1), wires=[i, j])
+
+            inner()
+
+        outer()
+        return qml.expval(qml.PauliZ(2))
+
+    g = kvant.qjit(kvant.grad(circuit))
+    assert g(1.0) == pytest.approx(-1.6448829098, abs=1e-8)
+    assert g(2.5) == pytest.approx(1.3871136494, abs=1e-8)
+
+
+@pytest.mark.parametrize("diff_method", ALL_METHODS)
+def test_a23_dynamic_wires(diff_method):
+    @qml.qnode(qml.device("kvant.qubit", wires=4), diff_method=diff_method)
+    def circuit(phi):
+        @kvant.for_loop(0, 3, 1)
+        def body(i):
+            qml.RY(phi, wires=i % 4)
+
+        body()
+        return qml.expval(qml.PauliZ(0) @ qml.PauliZ(1) @ qml.PauliZ(2) @ qml.PauliZ(3))
+
+    assert kvant.qjit(kvant.grad(circuit))(0.75) == pytest.approx(-1.0947839677, abs=1e-8)
+
+
+def _loop_circuit(x, n, loops):
+    """CRX (four-term rule), a loop-carried angle, a while loop and a conditional, with the
+    control flow of `loops` (kvant's or Python's, for the reference)."""
+    for_loop, while_loop, cond = loops
+
+    @for_loop(0, n, 1)
+    def body(i, a):
+        qml.Hadamard(wires=0)
+        qml.CRX(a * x, wires=[0, 1])
+        cond(i % 2 == 0, lambda: qml.RY(a, wires=2), lambda: qml.RZ(x * a, wires=2))()
+        return a * 1.3 + x
+
+    body(0.4)
+
+    @while_loop(lambda k: k < n)
+    def again(k):
+        qml.IsingXY(x * k, wires=[1, 2])
+        return k + 1
+
+    again(0)
+    return qml.expval(qml.PauliY(1) @ qml.PauliX(2))
+
+
+def _python_loops():
+    def for_loop(start, stop, step):
+        def wrap(body):
+            def run(init):
+                for i in range(start, stop, step):
+                    init = body(i, init)
+                return init
+            return run
+        return wrap
+
+    def while_loop(pred):
+        def wrap(body):
+            def run(k):
+                while pred(k):
+                    k = body(k)
+                return k
+            return run
+        return wrap
+
+    def cond(c, a, b):
+        return a if c else b
+
+    return for_loop, while_loop, cond
+
+
+@pytest.mark.parametrize("diff_method", ALL_METHODS)
+def test_loops_branches_and_four_term_gates_against_default_qubit(diff_method):
+    kvant_loops = (kvant.for_loop, kvant.while_loop, kvant.cond)
+
+    @qml.qnode(qml.device("kvant.qubit", wires=3), diff_method=diff_method)
+    def circuit(x, n):
+        return _loop_circuit(x, n, kvant_loops)
+
+    g = kvant.qjit(kvant.grad(circuit, argnums=0))
+    for n in (0, 1, 2, 4):
+        reference = qml.QNode(lambda x: _loop_circuit(x, n, _python_loops()), qml.device("default.qubit", wires=3), interface="jax")
+        assert g(0.7, n) == pytest.approx(float(jax.grad(reference)(0.7)), abs=1e-9), n
+
+
+def test_jacobian_of_probs_with_gates_in_a_loop():
+    @qml.qnode(qml.device("kvant.qubit", wires=2), diff_method="parameter-shift")
+    def circuit(x, n):
+        @kvant.for_loop(0, n, 1)
+        def body(i):
+            qml.RY(x[i % 2] * (i + 1), wires=i % 2)
+            qml.CNOT(wires=[0, 1])
+
+        body()
+        return qml.probs(wires=[0, 1])
+
+    def reference(x, n):
+        for i in range(n):
+            qml.RY(x[i % 2] * (i + 1), wires=i % 2)
+            qml.CNOT(wires=[0, 1])
+        return qml.probs(wires=[0, 1])
+
+    x = jnp.array([0.3, -0.8])
+    jac = kvant.qjit(kvant.jacobian(circuit, argnums=0))
+    for n in (1, 3):
+        want = jax.jacobian(qml.QNode(lambda x: reference(x, n), qml.device("default.qubit", wires=2), interface="jax"))(x)
+        np.testing.assert_allclose(jac(x, n), want, atol=1e-9)
+
+
+# ---- higher orders: the shift rules differentiate the quantum Jacobian too ------------------
+
+
+@pytest.mark.parametrize("diff_method", ALL_METHODS)
+def test_a11b_second_derivative(api, diff_method):
+    qjit, grad, _ = api
+
+    @qml.qnode(qml.device("kvant.qubit", wires=1), diff_method=diff_method)
+    def circuit(x):
+        qml.RX(x, wires=0)
+        return qml.expval(qml.PauliY(0))
+
+    assert qjit(lambda x: grad(grad(circuit))(x))(1.0) == pytest.approx(0.8414709848, abs=1e-8)
+
+
+@pytest.mark.parametrize("diff_method", ALL_METHODS)
+def test_hessian_and_third_derivative_against_default_qubit(diff_method):
+    def body(x):
+        qml.RX(x[0] * x[1], wires=0)
+        qml.CRY(x[1], wires=[0, 1])  # four-term rule
+        qml.RZ(jnp.sin(x[0]), wires=1)
+        qml.RX(x[1] ** 2, wires=1)
+        return qml.expval(qml.PauliZ(0) @ qml.PauliY(1))
+
+    circuit = qml.QNode(body, qml.device("kvant.qubit", wires=2), diff_method=diff_method)
+    reference = qml.QNode(body, qml.device("default.qubit", wires=2), interface="jax")
+    x = jnp.array([0.4, 1.1])
+    hessian = kvant.qjit(kvant.jacobian(kvant.grad(circuit)))
+    np.testing.assert_allclose(hessian(x), jax.hessian(reference)(x), atol=1e-9)
+    # d/dx1 of d/dx0 of d/dx1
+    third = kvant.qjit(kvant.grad(lambda v: kvant.grad(lambda w: kvant.grad(circuit)(w)[1])(v)[0]))
+    want = jax.grad(lambda v: jax.grad(lambda w: jax.grad(reference)(w)[1])(v)[0])(x)
+    np.testing.assert_allclose(third(x), want, atol=1e-8)
+
+
 def test_e10_non_differentiable_qnode():
     with pytest.raises(ValueError, match="non-differentiable"):
         kvant.qjit(kvant.grad(_rx(None)))(0.3)

@@ -169,6 +169,79 @@ func.func @grad_of_qnode(%x: tensor<f64>) -> tensor<f64> {
 
 // -----
 
+// A gate inside a loop: the number of parameters G is known at run time only. The skeleton
+// counts them (a first loop threading an index), then fills p (a second loop threading the
+// index and p, which the loop only overwrites, so its reverse does not record p); the circuit
+// reads p[k] with the index threaded next to the register. Its Jacobian has a dynamic column
+// count, so the circuit is inlined once the derivative is built.
+func.func private @looped(%x: tensor<f64>, %n: index) -> tensor<f64> attributes {quantum.node, quantum.diff_method = "adjoint"} {
+  %r = quantum.alloc(1)
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %s = tensor.extract %x[] : tensor<f64>
+  %r1 = scf.for %i = %c0 to %n step %c1 iter_args(%reg = %r) -> (!quantum.reg) {
+    %q0 = quantum.extract %reg[0]
+    %q1 = quantum.custom "RX"(%s) %q0 : !quantum.bit
+    %next = quantum.insert %reg[0], %q1
+    scf.yield %next : !quantum.reg
+  }
+  %q = quantum.extract %r1[0]
+  %z = quantum.namedobs "PauliZ" %q
+  %e = quantum.expval %z
+  %et = tensor.from_elements %e : tensor<f64>
+  quantum.dealloc %r1
+  return %et : tensor<f64>
+}
+// CHECK-LABEL: func.func private @looped.jacobian.0(
+// CHECK: %[[G:.*]] = scf.for {{.*}} iter_args(%[[K:.*]] = %{{.*}}) -> (index) {
+// CHECK:   arith.addi %[[K]]
+// CHECK: %[[EMPTY:.*]] = tensor.empty(%[[G]]) : tensor<?xf64>
+// CHECK: %[[FILL:.*]]:2 = scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}, %[[PK:.*]] = %[[EMPTY]]) -> (index, tensor<?xf64>) {
+// CHECK:   tensor.insert %{{.*}} into %[[PK]]
+// CHECK: quantum.alloc(1) {record_tape}
+// CHECK: scf.for {{.*}} -> (!quantum.reg, index) {
+// CHECK:   tensor.extract %[[FILL]]#1
+// CHECK:   quantum.custom "RX"
+// CHECK: quantum.adjoint_jacobian %{{.*}} params(%{{.*}}) : tensor<1x?xf64>
+// CHECK-NOT: call @looped.with_jacobian
+// CHECK-NOT: func.func private @looped.with_jacobian
+func.func @grad_of_looped(%x: tensor<f64>, %n: index) -> tensor<f64> {
+  %g = gradient.grad "auto" @looped(%x, %n) {diffArgIndices = array<i64: 0>} : (tensor<f64>, index) -> tensor<f64>
+  return %g : tensor<f64>
+}
+
+// -----
+
+// scf.while: the loop runs again with a counter (N iterations), a for loop over N records the
+// state entering each, and the reverse goes through the final condition evaluation, then
+// through the iterations in reverse (the condition region, then the body, reversed).
+func.func private @double_until(%x: tensor<f64>) -> tensor<f64> {
+  %r = scf.while (%c = %x) : (tensor<f64>) -> tensor<f64> {
+    %e = tensor.extract %c[] : tensor<f64>
+    %limit = arith.constant 10.0 : f64
+    %go = arith.cmpf olt, %e, %limit : f64
+    scf.condition(%go) %c : tensor<f64>
+  } do {
+  ^bb0(%c: tensor<f64>):
+    %next = arith.mulf %c, %c : tensor<f64>
+    scf.yield %next : tensor<f64>
+  }
+  return %r : tensor<f64>
+}
+// CHECK-LABEL: func.func private @double_until.jacobian.0(
+// CHECK: scf.while
+// CHECK: %[[COUNT:.*]]:2 = scf.while ({{.*}}) : (tensor<f64>, index) -> (tensor<f64>, index)
+// CHECK: %[[TAPE:.*]] = tensor.empty(%[[COUNT]]#1) : tensor<?xf64>
+// CHECK: %[[REC:.*]]:2 = scf.for {{.*}} to %[[COUNT]]#1 {{.*}} -> (tensor<f64>, tensor<?xf64>)
+// CHECK: scf.for {{.*}} to %[[COUNT]]#1 {{.*}} -> (tensor<f64>)
+// CHECK:   tensor.extract_slice %[[REC]]#1
+func.func @grad_of_while(%x: tensor<f64>) -> tensor<f64> {
+  %g = gradient.grad "auto" @double_until(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
+  return %g : tensor<f64>
+}
+
+// -----
+
 // scf.for: the loop runs again recording the state entering each iteration (one row per
 // iteration), then a loop over the iterations in reverse recomputes each body from its row and
 // reverses it, carrying the state's cotangent and those of captured values (%w here).

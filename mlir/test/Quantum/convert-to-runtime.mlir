@@ -241,3 +241,19 @@ func.func @recorded(%t: f64) -> tensor<1x1xf64> {
   quantum.dealloc %r
   return %j : tensor<1x1xf64>
 }
+
+// A run-time parameter count sizes the Jacobian and goes to the runtime, which checks it.
+// CHECK-LABEL: func.func @recorded_loop(
+// CHECK-SAME: %{{.*}}: f64, %[[G:.*]]: index)
+func.func @recorded_loop(%t: f64, %g: index) -> tensor<1x?xf64> {
+  %r = quantum.alloc(1) {record_tape}
+  %q = quantum.extract %r[0]
+  %q1 = quantum.custom "RX"(%t) %q : !quantum.bit
+  %z = quantum.namedobs "PauliZ" %q1
+  // CHECK: %[[BUF:.*]] = memref.alloc(%[[G]]) : memref<1x?xf64>
+  // CHECK: %[[N:.*]] = arith.index_cast %[[G]] : index to i64
+  // CHECK: call @kvant_rt_adjoint_jacobian(%{{.*}}, %{{.*}}, %{{.*}}, %[[N]])
+  %j = quantum.adjoint_jacobian %z params(%g) : tensor<1x?xf64>
+  quantum.dealloc %r
+  return %j : tensor<1x?xf64>
+}

@@ -287,3 +287,11 @@ func.func @adjoint_jacobian_rows(%o: !quantum.obs) {
   %j = quantum.adjoint_jacobian %o : tensor<2x3xf64>
   return
 }
+
+// -----
+
+func.func @adjoint_jacobian_dynamic_columns(%o: !quantum.obs) {
+  // expected-error @+1 {{takes `num_params` exactly when the number of columns is dynamic}}
+  %j = quantum.adjoint_jacobian %o : tensor<1x?xf64>
+  return
+}

@@ -94,3 +94,15 @@ func.func @adjoint_differentiation(%t: f64) -> tensor<2x1xf64> {
   quantum.dealloc %r
   return %j : tensor<2x1xf64>
 }
+
+// CHECK-LABEL: func.func @adjoint_differentiation_of_a_loop
+func.func @adjoint_differentiation_of_a_loop(%t: f64, %g: index) -> tensor<1x?xf64> {
+  %r = quantum.alloc(1) {record_tape}
+  %q = quantum.extract %r[0]
+  %q1 = quantum.custom "RX"(%t) %q : !quantum.bit
+  %z = quantum.namedobs "PauliZ" %q1
+  // CHECK: quantum.adjoint_jacobian %{{.*}} params(%{{.*}}) : tensor<1x?xf64>
+  %j = quantum.adjoint_jacobian %z params(%g) : tensor<1x?xf64>
+  quantum.dealloc %r
+  return %j : tensor<1x?xf64>
+}

@@ -245,8 +245,10 @@ struct ExpandAutoDiffPass : public kvant::gradient::impl::ExpandAutoDiffPassBase
         if (op.getMethod() == "auto")
           pending.push_back(op);
       });
-      if (pending.empty())
+      if (pending.empty()) {
+        inlineDynamicallyShapedCircuits(getOperation());
         return;
+      }
       bool progress = false;
       for (GradOp op : pending) {
         auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(op, op.getCalleeAttr());

@@ -4,19 +4,27 @@
 // QNode @q the circuit function is
 //
 //   func.func private @q.with_jacobian.<method>(%p: tensor<Gxf64>, <q's arguments>)
-//       -> (<q's results>, tensor<MxGxf64>) attributes {kvant.circuit_with_jacobian}
+//       -> (<q's results>, tensor<MxGxf64>) attributes {kvant.circuit_with_jacobian, kvant.qnode = @q}
 //
 // returning, next to q's results, the Jacobian of their M elements (flattened in order) with
-// respect to the G gate parameters; its k-th gate parameter is read from %p[k]:
+// respect to the G gate parameters; its k-th gate parameter is read from %p[k], k counting the
+// parameters in the order the gates run (ParameterThreading.h). G is dynamic (`?`) when gates sit
+// inside loops or branches:
 //  - adjoint: the register records its gates (quantum.alloc {record_tape}) and
 //    quantum.adjoint_jacobian asks the runtime for one backward sweep (expectation values);
 //  - parameter_shift: @q.of_params(%p, args) evaluated at p shifted by +-pi/2 (two-term rule)
 //    and also +-3pi/2 (four-term rule) in each entry, by the rule of the gate the entry feeds
 //    (DifferentiableGate::getShiftRule); expectation values and probabilities.
 //
+// Second derivatives: each entry of J is, in every parameter, of the same trigonometric form as
+// the circuit's results, so the shift rules that differentiate the results differentiate J too.
+// The rule of a call whose J has a cotangent evaluates the call at shifted p; those calls have
+// the same rule, so derivatives of any order nest.
+//
 //===----------------------------------------------------------------------------------===//
 
 #include "kvant/Gradient/Transforms/QuantumDerivatives.h"
+#include "kvant/Gradient/Transforms/ParameterThreading.h"
 #include "kvant/Gradient/Transforms/ReverseMode.h"
 #include "kvant/Gradient/Transforms/TensorUtils.h"
 #include "kvant/Quantum/IR/QuantumOps.h"
@@ -40,18 +48,22 @@ namespace quantum = kvant::quantum;
 namespace {
 
 constexpr StringLiteral kCircuitAttr = "kvant.circuit_with_jacobian";
+constexpr StringLiteral kQNodeAttr = "kvant.qnode";
+/// On functions with results of dynamic shape, which the bufferization pipeline cannot pass
+/// back: inlined into their callers once every derivative is built.
+constexpr StringLiteral kInlineAttr = "kvant.inline_when_expanded";
 
 /// What the derivative needs to know about a QNode's body.
 struct Circuit {
-  SmallVector<quantum::DifferentiableGate> gates; // in the order they run
+  SmallVector<quantum::DifferentiableGate> gates; // every one, in body order
   SmallVector<Operation *> measured;               // the expval or probs op behind each result
   SmallVector<int64_t> sizes;                      // elements of each result
-  int64_t numParams = 0;
+  int64_t numParams = 0;                           // ShapedType::kDynamic: gates in control flow
   int64_t numOutputs = 0;                          // sum of sizes
   bool adjoint = false;                            // else parameter-shift
+  bool anyFourTerm = false;                        // some parameter has the four-term rule
+  bool dynamic() const { return ShapedType::isDynamic(numParams); }
 };
-
-bool isQuantumOp(Operation *op) { return isa<quantum::QuantumDialect>(op->getDialect()); }
 
 /// The QNode's name in the user's program (the frontend names its function qnode_<name>).
 StringRef displayName(func::FuncOp qnode) {
@@ -60,7 +72,9 @@ StringRef displayName(func::FuncOp qnode) {
   return name;
 }
 
-FailureOr<Circuit> analyse(func::FuncOp qnode, Operation *site) {
+/// `requireShiftRules`: every parameter needs a shift rule even under the adjoint method (second
+/// derivatives shift the adjoint Jacobian).
+FailureOr<Circuit> analyse(func::FuncOp qnode, Operation *site, bool requireShiftRules = false) {
   StringRef name = displayName(qnode);
   auto error = [&]() { return site->emitError() << "QNode '" << name << "': "; };
   auto method = qnode->getAttrOfType<StringAttr>("quantum.diff_method");
@@ -71,25 +85,32 @@ FailureOr<Circuit> analyse(func::FuncOp qnode, Operation *site) {
     return error() << "a QNode with several blocks";
   Block &body = qnode.getBody().front();
   Circuit circuit;
-  for (Operation &op : body) {
-    if (op.getNumRegions() != 0) {
-      bool quantumInside =
-          op.walk([](Operation *inner) {
-              return isQuantumOp(inner) ? WalkResult::interrupt() : WalkResult::advance();
-            }).wasInterrupted();
-      if (quantumInside)
-        return error() << "method=\"auto\" does not differentiate control flow around gates "
-                       << "yet; use method=\"fd\"";
+  int64_t numParams = 0;
+  bool nested = false;
+  WalkResult walk = qnode.getBody().walk<WalkOrder::PreOrder>([&](Operation *op) {
+    if (op->getNumRegions() != 0 && !isa<scf::ForOp, scf::WhileOp, scf::IfOp, scf::IndexSwitchOp>(op) &&
+        containsQuantumOps(op)) {
+      error() << "method=\"auto\" cannot differentiate gates inside '" << op->getName() << "'";
+      return WalkResult::interrupt();
     }
-    if (isa<quantum::MeasureOp>(op))
-      return error() << "a mid-circuit measurement is not differentiable with method=\"auto\"";
-    if (isa<quantum::SampleOp, quantum::CountsOp>(op))
-      return error() << "samples are not differentiable";
+    if (isa<quantum::MeasureOp>(op)) {
+      error() << "a mid-circuit measurement is not differentiable with method=\"auto\"";
+      return WalkResult::interrupt();
+    }
+    if (isa<quantum::SampleOp, quantum::CountsOp>(op)) {
+      error() << "samples are not differentiable";
+      return WalkResult::interrupt();
+    }
     if (auto gate = dyn_cast<quantum::DifferentiableGate>(op)) {
       circuit.gates.push_back(gate);
-      circuit.numParams += gate.getDiffParams().size();
+      numParams += gate.getDiffParams().size();
+      nested |= op->getBlock() != &body && !gate.getDiffParams().empty();
     }
-  }
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return failure();
+  circuit.numParams = nested ? ShapedType::kDynamic : numParams;
   bool allExpval = true;
   for (Value result : body.getTerminator()->getOperands()) {
     Operation *measured = nullptr;
@@ -111,12 +132,16 @@ FailureOr<Circuit> analyse(func::FuncOp qnode, Operation *site) {
   if (circuit.adjoint && !allExpval)
     return error() << "the adjoint method differentiates expectation values; use "
                    << "diff_method=\"parameter-shift\" for probabilities";
-  if (!circuit.adjoint)
-    for (quantum::DifferentiableGate gate : circuit.gates)
-      for (unsigned i = 0, n = gate.getDiffParams().size(); i < n; ++i)
-        if (!gate.getShiftRule(i))
-          return error() << "no parameter-shift rule for gate '"
-                         << gate->getAttrOfType<StringAttr>("gate_name").getValue() << "'";
+  for (quantum::DifferentiableGate gate : circuit.gates)
+    for (unsigned i = 0, n = gate.getDiffParams().size(); i < n; ++i) {
+      std::optional<quantum::ShiftRule> rule = gate.getShiftRule(i);
+      if (!rule && (!circuit.adjoint || requireShiftRules))
+        return error() << "no parameter-shift rule for gate '"
+                       << gate->getAttrOfType<StringAttr>("gate_name").getValue() << "'"
+                       << (circuit.adjoint ? " (second derivatives shift the adjoint Jacobian)"
+                                           : "");
+      circuit.anyFourTerm |= rule == quantum::ShiftRule::FourTerm;
+    }
   return circuit;
 }
 
@@ -135,38 +160,130 @@ std::pair<func::FuncOp, bool> getOrCreateFunction(func::FuncOp qnode, StringRef 
   fn.setPrivate();
   fn->setAttr("llvm.linkage", LLVM::LinkageAttr::get(ctx, LLVM::Linkage::Internal));
   fn.addEntryBlock();
+  if (llvm::any_of(type.getResults(), [](Type t) {
+        auto tensor = dyn_cast<RankedTensorType>(t);
+        return tensor && !tensor.hasStaticShape();
+      }))
+    fn->setAttr(kInlineAttr, UnitAttr::get(ctx));
   symbols.getSymbolTable(module).insert(fn);
   return {fn, true};
 }
 
+Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
+  return arith::ConstantIndexOp::create(b, loc, value);
+}
+
+/// One element per gate parameter of a run of `qnode` on `args`, in the order the gates run:
+/// element(b, gate, i, mapping) for parameter i of `gate` (mapping: QNode values to clones).
+/// Emitted at the builder from the QNode's classical ops; with gates in control flow, a first
+/// pass counts the parameters and a second fills a vector of that size.
+FailureOr<Value>
+emitParameterVector(OpBuilder &b, Location loc, func::FuncOp qnode, ValueRange args,
+                    const Circuit &circuit, Type elementType,
+                    function_ref<Value(OpBuilder &, quantum::DifferentiableGate, unsigned,
+                                       IRMapping &)>
+                        element) {
+  Block &body = qnode.getBody().front();
+  IRMapping mapping;
+  mapping.map(qnode.getArguments(), args);
+  if (!circuit.dynamic()) {
+    SmallVector<Value> elements;
+    SmallVector<Value> none;
+    ThreadedClone collect(/*keepQuantum=*/false,
+                          [&](OpBuilder &at, quantum::DifferentiableGate gate, Operation *,
+                              IRMapping &m, SmallVectorImpl<Value> &) {
+                            for (unsigned i = 0, n = gate.getDiffParams().size(); i < n; ++i)
+                              elements.push_back(element(at, gate, i, m));
+                          });
+    if (failed(collect.cloneOps(body, b, mapping, none)))
+      return failure();
+    auto type = RankedTensorType::get({circuit.numParams}, elementType);
+    if (elements.empty())
+      return tensor::EmptyOp::create(b, loc, type.getShape(), elementType).getResult();
+    return tensor::FromElementsOp::create(b, loc, type, elements).getResult();
+  }
+  IRMapping countMapping;
+  countMapping.map(qnode.getArguments(), args);
+  SmallVector<Value> count{indexConstant(b, loc, 0)};
+  ThreadedClone counter(/*keepQuantum=*/false,
+                        [&](OpBuilder &at, quantum::DifferentiableGate gate, Operation *,
+                            IRMapping &, SmallVectorImpl<Value> &state) {
+                          unsigned n = gate.getDiffParams().size();
+                          if (n != 0)
+                            state[0] = arith::AddIOp::create(at, loc, state[0],
+                                                             indexConstant(at, loc, n));
+                        });
+  if (failed(counter.cloneOps(body, b, countMapping, count)))
+    return failure();
+  Value empty = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{ShapedType::kDynamic},
+                                        elementType, ValueRange{count[0]});
+  SmallVector<Value> state{indexConstant(b, loc, 0), empty};
+  ThreadedClone filler(/*keepQuantum=*/false,
+                       [&](OpBuilder &at, quantum::DifferentiableGate gate, Operation *,
+                           IRMapping &m, SmallVectorImpl<Value> &st) {
+                         for (unsigned i = 0, n = gate.getDiffParams().size(); i < n; ++i) {
+                           st[1] = tensor::InsertOp::create(at, loc, element(at, gate, i, m),
+                                                            st[1], ValueRange{st[0]});
+                           st[0] = arith::AddIOp::create(at, loc, st[0], indexConstant(at, loc, 1));
+                         }
+                       });
+  if (failed(filler.cloneOps(body, b, mapping, state)))
+    return failure();
+  return state[1];
+}
+
+/// The shift rule of each parameter (1 = four-term, 0 = two-term) as a tensor<Gxi8>; null when
+/// every parameter has the two-term rule. With gates in control flow, a call of
+/// `@<qnode>.shift_rules(args)`.
+FailureOr<Value> emitShiftRules(OpBuilder &b, Location loc, func::FuncOp qnode,
+                                const Circuit &circuit, ValueRange args,
+                                SymbolTableCollection &symbols) {
+  if (!circuit.anyFourTerm)
+    return Value();
+  auto ruleOf = [](OpBuilder &at, quantum::DifferentiableGate gate, unsigned i, IRMapping &) {
+    bool four = gate.getShiftRule(i) == quantum::ShiftRule::FourTerm;
+    return arith::ConstantIntOp::create(at, gate.getLoc(), four ? 1 : 0, 8).getResult();
+  };
+  if (!circuit.dynamic())
+    return emitParameterVector(b, loc, qnode, args, circuit, b.getI8Type(), ruleOf);
+  auto type = b.getFunctionType(qnode.getFunctionType().getInputs(),
+                                {RankedTensorType::get({ShapedType::kDynamic}, b.getI8Type())});
+  auto [fn, created] = getOrCreateFunction(qnode, "shift_rules", type, symbols);
+  if (created) {
+    OpBuilder fb = OpBuilder::atBlockBegin(&fn.getBody().front());
+    FailureOr<Value> rules = emitParameterVector(fb, loc, qnode, fn.getArguments(), circuit,
+                                                 fb.getI8Type(), ruleOf);
+    if (failed(rules))
+      return failure();
+    func::ReturnOp::create(fb, loc, *rules);
+  }
+  return func::CallOp::create(b, loc, fn, args).getResult(0);
+}
+
 /// Clones `qnode`'s body (without its return) into `fn`, whose argument 0 is the parameter
-/// vector p and the rest are the QNode's arguments; the k-th gate parameter is read from p[k].
-/// `atDealloc` runs just before the clone of quantum.dealloc. Returns the returned values.
-SmallVector<Value> cloneCircuitOfP(func::FuncOp qnode, func::FuncOp fn, OpBuilder &b,
-                                   function_ref<void(OpBuilder &, IRMapping &)> atDealloc,
-                                   bool recordTape) {
+/// vector p and the rest are the QNode's arguments; the k-th gate parameter of the run is read
+/// from p[k]. Returns the returned values and the mapping; `count` is set to the number of
+/// parameters the run read.
+FailureOr<SmallVector<Value>> cloneCircuitOfP(func::FuncOp qnode, func::FuncOp fn, OpBuilder &b,
+                                              IRMapping &mapping, Value &count) {
   Block *entry = &fn.getBody().front();
   b.setInsertionPointToStart(entry);
   Value params = entry->getArgument(0);
   Location loc = qnode.getLoc();
-  IRMapping mapping;
   mapping.map(qnode.getArguments(), entry->getArguments().drop_front());
   Block &body = qnode.getBody().front();
-  int64_t k = 0;
-  for (Operation &op : body.without_terminator()) {
-    if (isa<quantum::DeallocOp>(op))
-      atDealloc(b, mapping);
-    Operation *clone = b.clone(op, mapping);
-    if (auto alloc = dyn_cast<quantum::AllocOp>(clone))
-      alloc.setRecordTape(recordTape);
-    if (auto gate = dyn_cast<quantum::DifferentiableGate>(clone)) {
-      OpBuilder before(clone);
-      for (OpOperand &param : gate.getDiffParamsMutable()) {
-        Value index = arith::ConstantIndexOp::create(before, loc, k++);
-        param.set(tensor::ExtractOp::create(before, loc, params, ValueRange{index}));
-      }
-    }
-  }
+  SmallVector<Value> state{indexConstant(b, loc, 0)};
+  ThreadedClone circuitOfP(
+      /*keepQuantum=*/true, [&](OpBuilder &at, quantum::DifferentiableGate, Operation *clone,
+                                IRMapping &, SmallVectorImpl<Value> &st) {
+        for (OpOperand &param : cast<quantum::DifferentiableGate>(clone).getDiffParamsMutable()) {
+          param.set(tensor::ExtractOp::create(at, loc, params, ValueRange{st[0]}));
+          st[0] = at.createOrFold<arith::AddIOp>(loc, st[0], indexConstant(at, loc, 1));
+        }
+      });
+  if (failed(circuitOfP.cloneOps(body, b, mapping, state)))
+    return failure();
+  count = state[0];
   SmallVector<Value> returned;
   for (Value v : body.getTerminator()->getOperands())
     returned.push_back(mapping.lookup(v));
@@ -197,55 +314,113 @@ FunctionType circuitType(OpBuilder &b, func::FuncOp qnode, const Circuit &circui
   return b.getFunctionType(inputs, results);
 }
 
+/// Marks `fn` as a circuit returning its Jacobian, derived from `qnode`.
+void markCircuit(func::FuncOp fn, func::FuncOp qnode) {
+  fn->setAttr(kCircuitAttr, UnitAttr::get(fn.getContext()));
+  fn->setAttr(kQNodeAttr, FlatSymbolRefAttr::get(qnode.getSymNameAttr()));
+}
+
 /// Adjoint method: the circuit records its gates and asks the runtime for d<obs_r>/dp.
-func::FuncOp adjointCircuit(func::FuncOp qnode, const Circuit &circuit,
-                            SymbolTableCollection &symbols) {
+FailureOr<func::FuncOp> adjointCircuit(func::FuncOp qnode, const Circuit &circuit,
+                                       SymbolTableCollection &symbols) {
   OpBuilder b(qnode);
   auto [fn, created] = getOrCreateFunction(qnode, "with_jacobian.adjoint",
                                            circuitType(b, qnode, circuit, true), symbols);
   if (!created)
     return fn;
-  fn->setAttr(kCircuitAttr, b.getUnitAttr());
-  Value jacobian;
+  markCircuit(fn, qnode);
+  IRMapping mapping;
+  Value count;
+  FailureOr<SmallVector<Value>> returned = cloneCircuitOfP(qnode, fn, b, mapping, count);
+  if (failed(returned)) {
+    fn.erase();
+    return failure();
+  }
+  fn.walk([](quantum::AllocOp alloc) { alloc.setRecordTape(true); });
+  quantum::DeallocOp dealloc;
+  fn.walk([&](quantum::DeallocOp op) { dealloc = op; });
+  OpBuilder at(dealloc ? dealloc.getOperation() : b.getInsertionBlock()->getTerminator());
+  if (!dealloc)
+    at.setInsertionPointToEnd(b.getInsertionBlock());
+  SmallVector<Value> observables;
+  for (Operation *expval : circuit.measured)
+    observables.push_back(mapping.lookup(cast<quantum::ExpvalOp>(expval).getObs()));
   Type jacobianType = fn.getFunctionType().getResults().back();
-  SmallVector<Value> returned = cloneCircuitOfP(
-      qnode, fn, b,
-      [&](OpBuilder &at, IRMapping &mapping) {
-        SmallVector<Value> observables;
-        for (Operation *expval : circuit.measured)
-          observables.push_back(mapping.lookup(cast<quantum::ExpvalOp>(expval).getObs()));
-        jacobian = quantum::AdjointJacobianOp::create(at, qnode.getLoc(), jacobianType,
-                                                      observables);
-      },
-      /*recordTape=*/true);
-  returned.push_back(jacobian);
-  func::ReturnOp::create(b, qnode.getLoc(), returned);
+  Value jacobian = quantum::AdjointJacobianOp::create(at, qnode.getLoc(), jacobianType,
+                                                      observables,
+                                                      circuit.dynamic() ? count : Value());
+  returned->push_back(jacobian);
+  func::ReturnOp::create(b, qnode.getLoc(), *returned);
   return fn;
 }
 
+/// The column of J for parameter k, given f at shifts +-pi/2 (and +-3pi/2 for the four-term
+/// rule): `at(b, shift)` evaluates the flattened function at p + shift e_k. `rules` (null = all
+/// two-term) holds each parameter's rule.
+Value shiftedColumn(OpBuilder &b, Location loc, Value k, Value rules, Type columnType,
+                    function_ref<Value(OpBuilder &, double)> at) {
+  // f(t + pi/2) - f(t - pi/2): both rules start from it.
+  Value near = arith::SubFOp::create(b, loc, at(b, M_PI_2), at(b, -M_PI_2));
+  if (!rules)
+    return arith::MulFOp::create(b, loc, near, constantOf(b, loc, columnType, 0.5));
+  Value rule = tensor::ExtractOp::create(b, loc, rules, ValueRange{k});
+  Value isFour = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, rule,
+                                       arith::ConstantIntOp::create(b, loc, 0, 8));
+  auto branch = scf::IfOp::create(
+      b, loc, isFour,
+      [&](OpBuilder &tb, Location tl) {
+        double cPlus = (std::sqrt(2.0) + 1) / (4 * std::sqrt(2.0));
+        double cMinus = (std::sqrt(2.0) - 1) / (4 * std::sqrt(2.0));
+        Value far = arith::SubFOp::create(tb, tl, at(tb, 3 * M_PI_2), at(tb, -3 * M_PI_2));
+        Value column = arith::SubFOp::create(
+            tb, tl, arith::MulFOp::create(tb, tl, near, constantOf(tb, tl, columnType, cPlus)),
+            arith::MulFOp::create(tb, tl, far, constantOf(tb, tl, columnType, cMinus)));
+        scf::YieldOp::create(tb, tl, column);
+      },
+      [&](OpBuilder &eb, Location el) {
+        scf::YieldOp::create(
+            eb, el,
+            ValueRange{arith::MulFOp::create(eb, el, near, constantOf(eb, el, columnType, 0.5))});
+      });
+  return branch.getResult(0);
+}
+
+/// p with p[k] shifted by `shift`.
+Value shiftedParams(OpBuilder &b, Location loc, Value params, Value k, double shift) {
+  Value pk = tensor::ExtractOp::create(b, loc, params, ValueRange{k});
+  Value shifted =
+      arith::AddFOp::create(b, loc, pk, constantOf(b, loc, b.getF64Type(), shift));
+  return tensor::InsertOp::create(b, loc, shifted, params, ValueRange{k});
+}
+
 /// Parameter-shift: the circuit of p, evaluated at p and at shifted copies of p.
-func::FuncOp shiftCircuit(func::FuncOp qnode, const Circuit &circuit,
-                          SymbolTableCollection &symbols) {
+FailureOr<func::FuncOp> shiftCircuit(func::FuncOp qnode, const Circuit &circuit,
+                                     SymbolTableCollection &symbols) {
   OpBuilder b(qnode);
   auto [ofP, createdOfP] = getOrCreateFunction(qnode, "of_params",
                                                circuitType(b, qnode, circuit, false), symbols);
   Location loc = qnode.getLoc();
   if (createdOfP) {
-    SmallVector<Value> returned =
-        cloneCircuitOfP(qnode, ofP, b, [](OpBuilder &, IRMapping &) {}, false);
-    func::ReturnOp::create(b, loc, returned);
+    IRMapping mapping;
+    Value count;
+    FailureOr<SmallVector<Value>> returned = cloneCircuitOfP(qnode, ofP, b, mapping, count);
+    if (failed(returned)) {
+      ofP.erase();
+      return failure();
+    }
+    func::ReturnOp::create(b, loc, *returned);
   }
   auto [fn, created] = getOrCreateFunction(qnode, "with_jacobian.parameter_shift",
                                            circuitType(b, qnode, circuit, true), symbols);
   if (!created)
     return fn;
-  fn->setAttr(kCircuitAttr, b.getUnitAttr());
+  markCircuit(fn, qnode);
   Block *entry = &fn.getBody().front();
   b.setInsertionPointToStart(entry);
   Value params = entry->getArgument(0);
   ValueRange args = entry->getArguments().drop_front();
   auto f64 = b.getF64Type();
-  int64_t m = circuit.numOutputs, g = circuit.numParams;
+  int64_t m = circuit.numOutputs;
 
   auto evaluate = [&](OpBuilder &at, Value p) {
     SmallVector<Value> operands{p};
@@ -254,66 +429,84 @@ func::FuncOp shiftCircuit(func::FuncOp qnode, const Circuit &circuit,
   };
   auto values = evaluate(b, params);
   SmallVector<Value> returned(values.getResults());
-
-  // One rule per parameter, known statically: 1 = four-term.
-  SmallVector<int8_t> fourTerm;
-  for (quantum::DifferentiableGate gate : circuit.gates)
-    for (unsigned i = 0, n = gate.getDiffParams().size(); i < n; ++i)
-      fourTerm.push_back(*gate.getShiftRule(i) == quantum::ShiftRule::FourTerm);
-  auto rulesType = RankedTensorType::get({g}, b.getI8Type());
-  Value rules = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(rulesType, ArrayRef(fourTerm)));
+  FailureOr<Value> rules = emitShiftRules(b, loc, qnode, circuit, args, symbols);
+  if (failed(rules)) {
+    fn.erase();
+    return failure();
+  }
 
   auto columnType = RankedTensorType::get({m}, f64);
-  Value transposedInit = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{g, m}, f64);
-  Value lower = arith::ConstantIndexOp::create(b, loc, 0);
-  Value upper = arith::ConstantIndexOp::create(b, loc, g);
-  Value step = arith::ConstantIndexOp::create(b, loc, 1);
+  Value g = tensor::DimOp::create(b, loc, params, 0);
+  Value transposedInit = tensor::EmptyOp::create(
+      b, loc, ArrayRef<OpFoldResult>{g, b.getIndexAttr(m)}, f64);
   auto loop = scf::ForOp::create(
-      b, loc, lower, upper, step, ValueRange{transposedInit},
+      b, loc, indexConstant(b, loc, 0), g, indexConstant(b, loc, 1), ValueRange{transposedInit},
       [&](OpBuilder &lb, Location l, Value k, ValueRange acc) {
-        Value pk = tensor::ExtractOp::create(lb, l, params, ValueRange{k});
-        auto at = [&](OpBuilder &ob, double shift) {
-          Value shifted = arith::AddFOp::create(ob, l, pk, constantOf(ob, l, f64, shift));
-          Value p = tensor::InsertOp::create(ob, l, shifted, params, ValueRange{k});
-          return flatten(ob, l, evaluate(ob, p).getResults());
-        };
-        // f(t + pi/2) - f(t - pi/2): both rules start from it.
-        Value near = arith::SubFOp::create(lb, l, at(lb, M_PI_2), at(lb, -M_PI_2));
-        Value rule = tensor::ExtractOp::create(lb, l, rules, ValueRange{k});
-        Value isFour = arith::CmpIOp::create(lb, l, arith::CmpIPredicate::ne, rule,
-                                             arith::ConstantIntOp::create(lb, l, 0, 8));
-        auto branch = scf::IfOp::create(
-            lb, l, isFour,
-            [&](OpBuilder &tb, Location tl) {
-              double cPlus = (std::sqrt(2.0) + 1) / (4 * std::sqrt(2.0));
-              double cMinus = (std::sqrt(2.0) - 1) / (4 * std::sqrt(2.0));
-              Value far = arith::SubFOp::create(tb, tl, at(tb, 3 * M_PI_2), at(tb, -3 * M_PI_2));
-              Value column = arith::SubFOp::create(
-                  tb, tl, arith::MulFOp::create(tb, tl, near, constantOf(tb, tl, columnType, cPlus)),
-                  arith::MulFOp::create(tb, tl, far, constantOf(tb, tl, columnType, cMinus)));
-              scf::YieldOp::create(tb, tl, column);
-            },
-            [&](OpBuilder &eb, Location el) {
-              scf::YieldOp::create(
-                  eb, el, ValueRange{arith::MulFOp::create(eb, el, near,
-                                                           constantOf(eb, el, columnType, 0.5))});
-            });
+        Value column = shiftedColumn(lb, l, k, *rules, columnType, [&](OpBuilder &ob, double s) {
+          return flatten(ob, l, evaluate(ob, shiftedParams(ob, l, params, k, s)).getResults());
+        });
         SmallVector<OpFoldResult> offsets{k, lb.getIndexAttr(0)};
         SmallVector<OpFoldResult> sizes{lb.getIndexAttr(1), lb.getIndexAttr(m)};
         SmallVector<OpFoldResult> strides{lb.getIndexAttr(1), lb.getIndexAttr(1)};
         scf::YieldOp::create(lb, l, ValueRange{tensor::InsertSliceOp::create(
-                                        lb, l, branch.getResult(0), acc[0], offsets, sizes, strides)});
+                                        lb, l, column, acc[0], offsets, sizes, strides)});
       });
-  Value jacobian = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{m, g}, f64);
-  returned.push_back(
+  Value jacobian =
+      tensor::EmptyOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(m), g}, f64);
+  Value transposed =
       linalg::TransposeOp::create(b, loc, loop.getResult(0), jacobian, ArrayRef<int64_t>{1, 0})
-          .getResult()[0]);
+          .getResult()[0];
+  returned.push_back(
+      tensor::CastOp::create(b, loc, fn.getFunctionType().getResults().back(), transposed));
   func::ReturnOp::create(b, loc, returned);
   return fn;
 }
 
+/// p̄ += J̄ : dJ/dp, column k by the shift rule of parameter k applied to the call itself.
+LogicalResult secondOrder(ReverseSweep &s, func::CallOp call, func::FuncOp callee, Value jbar) {
+  OpBuilder &b = s.builder();
+  Location loc = call.getLoc();
+  auto qnodeRef = callee->getAttrOfType<FlatSymbolRefAttr>(kQNodeAttr);
+  auto qnode = qnodeRef ? SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(call, qnodeRef)
+                        : func::FuncOp();
+  if (!qnode)
+    return call.emitError("kvant cannot take second derivatives of this circuit");
+  FailureOr<Circuit> circuit = analyse(qnode, call, /*requireShiftRules=*/true);
+  if (failed(circuit))
+    return failure();
+  Value params = call.getOperand(0);
+  ValueRange args = call.getOperands().drop_front();
+  SymbolTableCollection symbols;
+  FailureOr<Value> rules = emitShiftRules(b, loc, qnode, *circuit, args, symbols);
+  if (failed(rules))
+    return failure();
+  Value g = tensor::DimOp::create(b, loc, params, 0);
+  Type scalarType = b.getF64Type();
+  auto loop = scf::ForOp::create(b, loc, indexConstant(b, loc, 0), g, indexConstant(b, loc, 1),
+                                 ValueRange{zerosLike(b, loc, params)});
+  {
+    OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
+    Value k = loop.getInductionVar();
+    Value acc = loop.getRegionIterArgs()[0];
+    // The rule applied to the scalar <J̄, J(p + s e_k)>: one contraction per shifted call.
+    Value derivative = shiftedColumn(lb, loc, k, *rules, scalarType, [&](OpBuilder &ob, double sh) {
+      SmallVector<Value> operands{shiftedParams(ob, loc, params, k, sh)};
+      llvm::append_range(operands, args);
+      auto shifted = func::CallOp::create(ob, loc, callee, operands);
+      Value product = arith::MulFOp::create(ob, loc, jbar, shifted.getResults().back());
+      return sumAll(ob, loc, product);
+    });
+    Value old = tensor::ExtractOp::create(lb, loc, acc, ValueRange{k});
+    Value sum = arith::AddFOp::create(lb, loc, old, derivative);
+    scf::YieldOp::create(lb, loc,
+                         ValueRange{tensor::InsertOp::create(lb, loc, sum, acc, ValueRange{k})});
+  }
+  s.accumulate(params, loop.getResult(0));
+  return success();
+}
+
 /// The rule of a call of a circuit with its Jacobian: p̄ = Σ_m ȳ_m J[m, :], ȳ the results'
-/// cotangents flattened in order.
+/// cotangents flattened in order; plus, when J itself has a cotangent, the second-order term.
 LogicalResult circuitCallRule(ReverseSweep &s, Operation *op, ArrayRef<Value> cts) {
   auto call = cast<func::CallOp>(op);
   auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(op, call.getCalleeAttr());
@@ -321,26 +514,26 @@ LogicalResult circuitCallRule(ReverseSweep &s, Operation *op, ArrayRef<Value> ct
     return op->emitError() << "kvant cannot differentiate this call of '" << call.getCallee()
                            << "'";
   unsigned numResults = op->getNumResults() - 1;
-  if (cts[numResults])
-    return op->emitError("kvant cannot take second derivatives of QNodes with method=\"auto\" "
-                         "yet; nest method=\"fd\" for the outer derivative");
   Value jacobian = op->getResult(numResults);
   auto jacobianType = cast<RankedTensorType>(jacobian.getType());
-  int64_t numParams = jacobianType.getDimSize(1);
-  if (numParams == 0)
+  if (jacobianType.getDimSize(1) == 0)
+    return success();
+  if (cts[numResults] && failed(secondOrder(s, call, callee, cts[numResults])))
+    return failure();
+  if (llvm::none_of(cts.take_front(numResults), [](Value ct) { return bool(ct); }))
     return success();
   OpBuilder &b = s.builder();
   Location loc = op->getLoc();
-  Type f64 = b.getF64Type();
   SmallVector<Value> weights;
   for (unsigned r = 0; r < numResults; ++r)
     weights.push_back(s.cotangentOrZeros(op->getResult(r), loc));
   Value ybar = flatten(b, loc, weights);
   MLIRContext *ctx = b.getContext();
   AffineExpr r = getAffineDimExpr(0, ctx), p = getAffineDimExpr(1, ctx);
+  Value params = call.getOperand(0);
   auto product = linalg::GenericOp::create(
-      b, loc, TypeRange{RankedTensorType::get({numParams}, f64)}, ValueRange{ybar, jacobian},
-      ValueRange{zerosOf(b, loc, RankedTensorType::get({numParams}, f64))},
+      b, loc, TypeRange{params.getType()}, ValueRange{ybar, jacobian},
+      ValueRange{zerosLike(b, loc, params)},
       ArrayRef<AffineMap>{AffineMap::get(2, 0, {r}, ctx), AffineMap::get(2, 0, {r, p}, ctx),
                           AffineMap::get(2, 0, {p}, ctx)},
       ArrayRef<utils::IteratorType>{utils::IteratorType::reduction, utils::IteratorType::parallel},
@@ -348,7 +541,7 @@ LogicalResult circuitCallRule(ReverseSweep &s, Operation *op, ArrayRef<Value> ct
         Value term = arith::MulFOp::create(nb, l, args[0], args[1]);
         linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, args[2], term)});
       });
-  s.accumulate(call.getOperand(0), product.getResult(0));
+  s.accumulate(params, product.getResult(0));
   return success();
 }
 
@@ -361,54 +554,64 @@ kvant::gradient::inlineQNodeCall(OpBuilder &b, Operation *site, func::FuncOp qno
   FailureOr<Circuit> circuit = analyse(qnode, site);
   if (failed(circuit))
     return failure();
-
-  // The skeleton: the classical ops the gate parameters are computed from, in body order.
-  Block &body = qnode.getBody().front();
-  llvm::SetVector<Operation *> skeleton;
-  SmallVector<Value> params;
-  for (quantum::DifferentiableGate gate : circuit->gates)
-    llvm::append_range(params, gate.getDiffParams());
-  SmallVector<Value> worklist(params);
-  while (!worklist.empty()) {
-    Operation *def = worklist.pop_back_val().getDefiningOp();
-    if (!def || !skeleton.insert(def))
-      continue;
-    if (isQuantumOp(def))
-      return site->emitError() << "QNode '" << displayName(qnode) << "': a gate parameter "
-                              << "depends on a measurement, which method=\"auto\" cannot "
-                              << "differentiate";
-    llvm::append_range(worklist, def->getOperands());
-    def->walk([&](Operation *inner) { // values the op's regions capture
-      for (Value v : inner->getOperands())
-        if (v.getParentBlock() == &body)
-          worklist.push_back(v);
-    });
-  }
-  IRMapping mapping;
-  mapping.map(qnode.getArguments(), args);
   Location loc = site->getLoc();
-  for (Operation &op : body.without_terminator())
-    if (skeleton.contains(&op))
-      forward.push_back(b.clone(op, mapping));
-  auto paramsType = RankedTensorType::get({circuit->numParams}, b.getF64Type());
-  Value p;
-  if (params.empty()) {
-    p = tensor::EmptyOp::create(b, loc, paramsType.getShape(), paramsType.getElementType());
-  } else {
-    SmallVector<Value> mapped;
-    for (Value v : params)
-      mapped.push_back(mapping.lookupOrDefault(v));
-    p = tensor::FromElementsOp::create(b, loc, paramsType, mapped);
-  }
-  forward.push_back(p.getDefiningOp());
-
-  func::FuncOp fn = circuit->adjoint ? adjointCircuit(qnode, *circuit, symbols)
-                                     : shiftCircuit(qnode, *circuit, symbols);
-  SmallVector<Value> operands{p};
+  // The skeleton: the QNode's classical ops, filling p. Its top-level ops, whatever they are,
+  // are the forward ops the sweep reverses.
+  Block *block = b.getInsertionBlock();
+  Block::iterator end = b.getInsertionPoint();
+  Operation *last = end == block->begin() ? nullptr : &*std::prev(end);
+  FailureOr<Value> p = emitParameterVector(
+      b, loc, qnode, args, *circuit, b.getF64Type(),
+      [](OpBuilder &, quantum::DifferentiableGate gate, unsigned i, IRMapping &mapping) {
+        return mapping.lookup(gate.getDiffParams()[i]);
+      });
+  if (failed(p))
+    return failure();
+  FailureOr<func::FuncOp> fn = circuit->adjoint ? adjointCircuit(qnode, *circuit, symbols)
+                                                : shiftCircuit(qnode, *circuit, symbols);
+  if (failed(fn))
+    return failure();
+  SmallVector<Value> operands{*p};
   llvm::append_range(operands, args);
-  auto circuitCall = func::CallOp::create(b, loc, fn, operands);
-  forward.push_back(circuitCall);
+  auto circuitCall = func::CallOp::create(b, loc, *fn, operands);
+  for (auto it = last ? std::next(last->getIterator()) : block->begin(); it != end; ++it)
+    forward.push_back(&*it);
   return SmallVector<Value>(circuitCall.getResults().drop_back());
+}
+
+void kvant::gradient::inlineDynamicallyShapedCircuits(ModuleOp module) {
+  SmallVector<func::FuncOp> inlined;
+  for (auto fn : module.getOps<func::FuncOp>())
+    if (fn->hasAttr(kInlineAttr))
+      inlined.push_back(fn);
+  if (inlined.empty())
+    return;
+  // An inlined body may call another such function (second derivatives): until none is left.
+  while (true) {
+    SmallVector<func::CallOp> calls;
+    module.walk([&](func::CallOp call) {
+      auto callee = module.lookupSymbol<func::FuncOp>(call.getCalleeAttr());
+      if (callee && callee->hasAttr(kInlineAttr) && call->getParentOfType<func::FuncOp>() != callee)
+        calls.push_back(call);
+    });
+    if (calls.empty())
+      break;
+    for (func::CallOp call : calls) {
+      auto callee = module.lookupSymbol<func::FuncOp>(call.getCalleeAttr());
+      Block &body = callee.getBody().front();
+      IRMapping mapping;
+      mapping.map(body.getArguments(), call.getOperands());
+      OpBuilder b(call);
+      for (Operation &op : body.without_terminator())
+        b.clone(op, mapping);
+      for (auto [result, returned] :
+           llvm::zip(call.getResults(), body.getTerminator()->getOperands()))
+        result.replaceAllUsesWith(mapping.lookupOrDefault(returned));
+      call.erase();
+    }
+  }
+  for (func::FuncOp fn : inlined)
+    fn.erase();
 }
 
 void kvant::gradient::addQuantumRules(llvm::StringMap<OpRule> &rules) {

@@ -38,10 +38,31 @@ Value kvant::gradient::zerosOf(OpBuilder &b, Location loc, Type type) {
   return constantOf(b, loc, type, 0.0);
 }
 
+Value kvant::gradient::zerosLike(OpBuilder &b, Location loc, Value like) {
+  auto type = dyn_cast<RankedTensorType>(like.getType());
+  if (!type || type.hasStaticShape())
+    return zerosOf(b, loc, like.getType());
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, like);
+  Value empty = tensor::EmptyOp::create(b, loc, sizes, type.getElementType());
+  Value zero = zerosOf(b, loc, type.getElementType());
+  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+}
+
+SmallVector<Value> kvant::gradient::capturedDifferentiable(Operation *op) {
+  llvm::SetVector<Value> captured;
+  getUsedValuesDefinedAbove(op->getRegions(), captured);
+  SmallVector<Value> out;
+  for (Value v : captured)
+    if (isDifferentiableType(v.getType()))
+      out.push_back(v);
+  return out;
+}
+
 const llvm::StringMap<OpRule> &kvant::gradient::opRules() {
   static const llvm::StringMap<OpRule> rules = [] {
     llvm::StringMap<OpRule> table;
     addTensorRules(table);
+    addControlFlowRules(table);
     addQuantumRules(table);
     return table;
   }();
@@ -59,7 +80,7 @@ void ReverseSweep::accumulate(Value value, Value ct) {
 Value ReverseSweep::cotangentOrZeros(Value value, Location loc) {
   if (Value ct = cotangent(value))
     return ct;
-  return zerosOf(b, loc, value.getType());
+  return zerosLike(b, loc, value);
 }
 
 LogicalResult ReverseSweep::reverseElementwise(Operation *op, ScalarRule rule, Value ct) {

@@ -39,7 +39,7 @@ KVANT_OP_RULE(extractRule) {
   auto extract = cast<tensor::ExtractOp>(op);
   OpBuilder &b = s.builder();
   Location loc = op->getLoc();
-  Value zeros = zerosOf(b, loc, extract.getTensor().getType());
+  Value zeros = zerosLike(b, loc, extract.getTensor());
   s.accumulate(extract.getTensor(),
                tensor::InsertOp::create(b, loc, cts[0], zeros, extract.getIndices()));
   return success();
@@ -80,7 +80,7 @@ KVANT_OP_RULE(extractSliceRule) {
   auto slice = cast<tensor::ExtractSliceOp>(op);
   OpBuilder &b = s.builder();
   Location loc = op->getLoc();
-  Value zeros = zerosOf(b, loc, slice.getSource().getType());
+  Value zeros = zerosLike(b, loc, slice.getSource());
   s.accumulate(slice.getSource(),
                tensor::InsertSliceOp::create(b, loc, cts[0], zeros, slice.getMixedOffsets(),
                                              slice.getMixedSizes(), slice.getMixedStrides()));
@@ -309,16 +309,6 @@ KVANT_OP_RULE(reduceRule) {
   return success();
 }
 
-/// Differentiable values the regions of `op` use but do not define.
-SmallVector<Value> capturedDifferentiable(Operation *op) {
-  llvm::SetVector<Value> captured;
-  getUsedValuesDefinedAbove(op->getRegions(), captured);
-  SmallVector<Value> out;
-  for (Value v : captured)
-    if (isDifferentiableType(v.getType()))
-      out.push_back(v);
-  return out;
-}
 
 /// linalg.generic whose body, for each output, either ignores the output (a map) or adds to it
 /// (a sum reduction, e.g. dot_general). For each float input, a generic over the same iteration
@@ -479,226 +469,6 @@ KVANT_OP_RULE(generateRule) {
   return success();
 }
 
-// ---- scf ----------------------------------------------------------------------------------
-
-/// scf.for: the loop runs again to record its carried values per iteration (a tensor with one
-/// row per iteration; the loop is classical, so running it twice is only time), then a loop
-/// over the iterations in reverse recomputes each body from its recorded inputs and reverses
-/// it, carrying the cotangents of the loop state and of the values the body captures.
-KVANT_OP_RULE(forRule) {
-  auto loop = cast<scf::ForOp>(op);
-  OpBuilder &b = s.builder();
-  Location loc = op->getLoc();
-  bool hasGates = loop->walk([](Operation *inner) {
-                       return isa<kvant::quantum::QuantumDialect>(inner->getDialect())
-                                  ? WalkResult::interrupt()
-                                  : WalkResult::advance();
-                     }).wasInterrupted();
-  if (hasGates)
-    return op->emitError("kvant cannot differentiate a loop around gates with method=\"auto\" "
-                         "yet; use method=\"fd\"");
-  ValueRange inits = loop.getInitArgs();
-  for (Value init : inits)
-    if (auto t = dyn_cast<RankedTensorType>(init.getType()); t && !t.hasStaticShape())
-      return op->emitError("kvant cannot differentiate a loop carrying dynamically shaped tensors");
-  Type index = b.getIndexType();
-  Value lb = loop.getLowerBound(), ub = loop.getUpperBound(), step = loop.getStep();
-  if (lb.getType() != index)
-    return op->emitError("kvant differentiates loops over index ranges only");
-  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  Value span = arith::MaxSIOp::create(b, loc, arith::SubIOp::create(b, loc, ub, lb), zero);
-  Value trips = arith::CeilDivSIOp::create(b, loc, span, step);
-
-  // The record: row i of tape[j] = carried value j entering iteration i.
-  auto rowType = [](Type t) -> RankedTensorType {
-    if (auto tensorType = dyn_cast<RankedTensorType>(t)) {
-      SmallVector<int64_t> shape{ShapedType::kDynamic};
-      llvm::append_range(shape, tensorType.getShape());
-      return RankedTensorType::get(shape, tensorType.getElementType());
-    }
-    return RankedTensorType::get({ShapedType::kDynamic}, t);
-  };
-  SmallVector<Value> tapeInits;
-  for (Value init : inits) {
-    RankedTensorType t = rowType(init.getType());
-    tapeInits.push_back(tensor::EmptyOp::create(b, loc, t.getShape(), t.getElementType(),
-                                                ValueRange{trips}));
-  }
-  auto offsetsFor = [&](OpBuilder &ob, Value i, Type t) {
-    SmallVector<OpFoldResult> offsets{i}, sizes{ob.getIndexAttr(1)}, strides{ob.getIndexAttr(1)};
-    if (auto tensorType = dyn_cast<RankedTensorType>(t))
-      for (int64_t d : tensorType.getShape()) {
-        offsets.push_back(ob.getIndexAttr(0));
-        sizes.push_back(ob.getIndexAttr(d));
-        strides.push_back(ob.getIndexAttr(1));
-      }
-    return std::make_tuple(offsets, sizes, strides);
-  };
-  SmallVector<Value> recordInits(inits);
-  llvm::append_range(recordInits, tapeInits);
-  unsigned n = inits.size();
-  Block &body = *loop.getBody();
-  auto record = scf::ForOp::create(
-      b, loc, zero, trips, one, recordInits,
-      [&](OpBuilder &rb, Location l, Value i, ValueRange state) {
-        SmallVector<Value> tapes;
-        for (unsigned j = 0; j < n; ++j) {
-          Value v = state[j];
-          if (auto t = dyn_cast<RankedTensorType>(v.getType())) {
-            auto [offsets, sizes, strides] = offsetsFor(rb, i, t);
-            tapes.push_back(tensor::InsertSliceOp::create(rb, l, v, state[n + j], offsets, sizes,
-                                                          strides));
-          } else {
-            tapes.push_back(tensor::InsertOp::create(rb, l, v, state[n + j], ValueRange{i}));
-          }
-        }
-        Value iv = arith::AddIOp::create(rb, l, lb, arith::MulIOp::create(rb, l, i, step));
-        IRMapping mapping;
-        mapping.map(body.getArgument(0), iv);
-        mapping.map(body.getArguments().drop_front(), state.take_front(n));
-        for (Operation &bodyOp : body.without_terminator())
-          rb.clone(bodyOp, mapping);
-        SmallVector<Value> next;
-        for (Value v : body.getTerminator()->getOperands())
-          next.push_back(mapping.lookupOrDefault(v));
-        llvm::append_range(next, tapes);
-        scf::YieldOp::create(rb, l, next);
-      });
-  ValueRange tapes = record.getResults().drop_front(n);
-
-  // Backward: iterations n-1 .. 0.
-  SmallVector<Value> captured = capturedDifferentiable(op);
-  SmallVector<unsigned> carriedDiff; // differentiable loop-state positions
-  for (unsigned j = 0; j < n; ++j)
-    if (isDifferentiableType(inits[j].getType()))
-      carriedDiff.push_back(j);
-  SmallVector<Value> backInits;
-  for (unsigned j : carriedDiff)
-    backInits.push_back(cts[j] ? cts[j] : zerosOf(b, loc, inits[j].getType()));
-  for (Value c : captured)
-    backInits.push_back(zerosOf(b, loc, c.getType()));
-  // Built after creation, not in a body-builder callback: rules running inside may inspect
-  // the enclosing regions, and an op under construction is not in its block yet.
-  auto backward = scf::ForOp::create(b, loc, zero, trips, one, backInits);
-  {
-    OpBuilder bb = OpBuilder::atBlockBegin(backward.getBody());
-    Location l = loc;
-    Value k = backward.getInductionVar();
-    ValueRange acc = backward.getRegionIterArgs();
-    Value i = arith::SubIOp::create(bb, l, arith::SubIOp::create(bb, l, trips, one), k);
-    Value iv = arith::AddIOp::create(bb, l, lb, arith::MulIOp::create(bb, l, i, step));
-    SmallVector<Value> args{iv};
-    for (unsigned j = 0; j < n; ++j) {
-      Type t = inits[j].getType();
-      if (auto tensorType = dyn_cast<RankedTensorType>(t)) {
-        auto [offsets, sizes, strides] = offsetsFor(bb, i, t);
-        args.push_back(tensor::ExtractSliceOp::create(bb, l, tensorType, tapes[j], offsets,
-                                                      sizes, strides));
-      } else {
-        args.push_back(tensor::ExtractOp::create(bb, l, tapes[j], ValueRange{i}));
-      }
-    }
-    SmallVector<Value> yieldCts(n);
-    for (auto [m, j] : llvm::enumerate(carriedDiff))
-      yieldCts[j] = acc[m];
-    FailureOr<ReversedBlock> reversed = reverseBlock(bb, body, args, yieldCts, captured);
-    if (failed(reversed))
-      return failure();
-    SmallVector<Value> next;
-    for (unsigned j : carriedDiff) {
-      Value ct = reversed->argCts[1 + j];
-      next.push_back(ct ? ct : zerosOf(bb, l, inits[j].getType()));
-    }
-    for (auto [c, ct] : llvm::enumerate(reversed->capturedCts)) {
-      Value old = acc[carriedDiff.size() + c];
-      next.push_back(ct ? arith::AddFOp::create(bb, l, old, ct).getResult() : old);
-    }
-    scf::YieldOp::create(bb, l, next);
-  }
-  for (auto [m, j] : llvm::enumerate(carriedDiff))
-    s.accumulate(inits[j], backward.getResult(m));
-  for (auto [c, v] : llvm::enumerate(captured))
-    s.accumulate(v, backward.getResult(carriedDiff.size() + c));
-  return success();
-}
-
-/// Fills the regions of `backward` (a branch op built with one empty block per region) with
-/// the reverses of the corresponding regions of `forward`: each yields the cotangents of the
-/// values the branches capture (a branch's results come only from them).
-LogicalResult reverseBranches(ArrayRef<Region *> forward, ArrayRef<Region *> backward,
-                              ArrayRef<Value> cts, ArrayRef<Value> captured, Location loc) {
-  for (auto [region, target] : llvm::zip(forward, backward)) {
-    if (target->empty())
-      target->emplaceBlock();
-    Block &block = target->front();
-    // Replace the terminator the op's builder may have put in the branch.
-    Operation *old = !block.empty() && block.back().hasTrait<OpTrait::IsTerminator>()
-                         ? &block.back()
-                         : nullptr;
-    OpBuilder bb = OpBuilder::atBlockBegin(&block);
-    SmallVector<Value> yielded;
-    if (region->empty()) { // an absent else: the op has no results
-      for (Value c : captured)
-        yielded.push_back(zerosOf(bb, loc, c.getType()));
-    } else {
-      FailureOr<ReversedBlock> reversed =
-          reverseBlock(bb, region->front(), ValueRange{}, cts, captured);
-      if (failed(reversed))
-        return failure();
-      for (auto [c, ct] : llvm::zip(captured, reversed->capturedCts))
-        yielded.push_back(ct ? ct : zerosOf(bb, loc, c.getType()));
-    }
-    scf::YieldOp::create(bb, loc, yielded);
-    if (old)
-      old->erase();
-  }
-  return success();
-}
-
-/// scf.if: the same condition chooses which branch is reversed.
-KVANT_OP_RULE(ifRule) {
-  auto branch = cast<scf::IfOp>(op);
-  SmallVector<Value> captured = capturedDifferentiable(op);
-  if (captured.empty())
-    return success();
-  SmallVector<Type> types;
-  for (Value c : captured)
-    types.push_back(c.getType());
-  auto backward = scf::IfOp::create(s.builder(), op->getLoc(), types, branch.getCondition(),
-                                    /*withElse=*/true);
-  if (failed(reverseBranches({&branch.getThenRegion(), &branch.getElseRegion()},
-                             {&backward.getThenRegion(), &backward.getElseRegion()}, cts,
-                             captured, op->getLoc())))
-    return failure();
-  for (auto [c, v] : llvm::enumerate(captured))
-    s.accumulate(v, backward.getResult(c));
-  return success();
-}
-
-/// scf.index_switch (lax.switch): the same index chooses which case is reversed.
-KVANT_OP_RULE(indexSwitchRule) {
-  auto sw = cast<scf::IndexSwitchOp>(op);
-  SmallVector<Value> captured = capturedDifferentiable(op);
-  if (captured.empty())
-    return success();
-  SmallVector<Type> types;
-  for (Value c : captured)
-    types.push_back(c.getType());
-  auto backward = scf::IndexSwitchOp::create(s.builder(), op->getLoc(), types, sw.getArg(),
-                                             sw.getCases(), sw.getNumCases());
-  SmallVector<Region *> forward{&sw.getDefaultRegion()}, targets{&backward.getDefaultRegion()};
-  for (unsigned k = 0; k < sw.getNumCases(); ++k) {
-    forward.push_back(&sw.getCaseRegions()[k]);
-    targets.push_back(&backward.getCaseRegions()[k]);
-  }
-  if (failed(reverseBranches(forward, targets, cts, captured, op->getLoc())))
-    return failure();
-  for (auto [c, v] : llvm::enumerate(captured))
-    s.accumulate(v, backward.getResult(c));
-  return success();
-}
-
 } // namespace
 
 void kvant::gradient::addTensorRules(llvm::StringMap<OpRule> &rules) {
@@ -720,9 +490,6 @@ void kvant::gradient::addTensorRules(llvm::StringMap<OpRule> &rules) {
       {"linalg.reduce", reduceRule},
       {"linalg.generic", genericRule},
       {"tensor.generate", generateRule},
-      {"scf.for", forRule},
-      {"scf.if", ifRule},
-      {"scf.index_switch", indexSwitchRule},
   };
   for (auto [name, rule] : table)
     rules[name] = rule;

@@ -255,8 +255,10 @@ LogicalResult StateOp::verify() {
 
 LogicalResult AdjointJacobianOp::verify() {
   auto type = cast<RankedTensorType>(getJacobian().getType());
-  if (!type.hasStaticShape())
-    return emitOpError("needs a static shape [#observables, #parameters]");
+  if (type.isDynamicDim(0))
+    return emitOpError("needs a static number of rows (one per observable)");
+  if (type.isDynamicDim(1) != bool(getNumParams()))
+    return emitOpError("takes `num_params` exactly when the number of columns is dynamic");
   if (type.getDimSize(0) != int64_t(getObs().size()))
     return emitOpError() << "has " << getObs().size() << " observables but "
                          << type.getDimSize(0) << " rows";

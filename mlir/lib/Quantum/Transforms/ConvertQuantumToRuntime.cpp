@@ -481,11 +481,19 @@ struct AdjointJacobianLowering : OpConversionPattern<AdjointJacobianOp> {
     //                                int64_t num_params)
     auto end = getRuntimeFunc(rewriter, op, "kvant_rt_tape_end", {}, {});
     auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_adjoint_jacobian", {ptr, i64, ptr, i64}, {});
-    Type tensorType = op.getType();
-    Value buffer = resultBuffer(rewriter, loc, tensorType);
+    auto tensorType = cast<RankedTensorType>(op.getType());
     Value obs = stackArray(rewriter, loc, i64, adaptor.getObs(), 0);
     Value numObs = constI64(rewriter, loc, adaptor.getObs().size());
-    Value numParams = constI64(rewriter, loc, cast<RankedTensorType>(tensorType).getDimSize(1));
+    Value buffer, numParams;
+    if (Value dynamic = adaptor.getNumParams()) {
+      buffer = memref::AllocOp::create(
+          rewriter, loc, MemRefType::get(tensorType.getShape(), tensorType.getElementType()),
+          ValueRange{dynamic});
+      numParams = arith::IndexCastOp::create(rewriter, loc, i64, dynamic);
+    } else {
+      buffer = resultBuffer(rewriter, loc, tensorType);
+      numParams = constI64(rewriter, loc, tensorType.getDimSize(1));
+    }
     func::CallOp::create(rewriter, loc, end, ValueRange{});
     func::CallOp::create(rewriter, loc, fn,
                          ValueRange{obs, numObs, pointerTo(rewriter, loc, buffer), numParams});

@@ -9,8 +9,8 @@
 //
 // Methods: "adjoint" (the runtime's adjoint sweep over the recorded gates; expectation values),
 // "parameter-shift" (shifted circuits; expectation values and probabilities), and "best":
-// adjoint when every result is an expectation value, else parameter-shift. Straight-line
-// circuits for now.
+// adjoint when every result is an expectation value, else parameter-shift. Gates may sit in
+// scf loops and branches (ParameterThreading.h).
 //
 //===----------------------------------------------------------------------------------===//
 
@@ -18,6 +18,7 @@
 #define KVANT_GRADIENT_TRANSFORMS_QUANTUMDERIVATIVES_H
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"
 
@@ -31,6 +32,11 @@ mlir::FailureOr<llvm::SmallVector<mlir::Value>>
 inlineQNodeCall(mlir::OpBuilder &b, mlir::Operation *site, mlir::func::FuncOp qnode,
                 mlir::ValueRange args, mlir::SymbolTableCollection &symbols,
                 llvm::SmallVectorImpl<mlir::Operation *> &forward);
+
+/// Inlines the circuit functions whose results have a dynamic shape (QNodes with gates in
+/// control flow) into their callers and erases them: bufferization passes back only results of
+/// static shape. Runs once every derivative is built, since the rules see the calls.
+void inlineDynamicallyShapedCircuits(mlir::ModuleOp module);
 
 } // namespace kvant::gradient
 

@@ -37,6 +37,12 @@ bool isDifferentiableType(mlir::Type type);
 /// Zeros of `type` (a float scalar or a float tensor with static shape).
 mlir::Value zerosOf(mlir::OpBuilder &b, mlir::Location loc, mlir::Type type);
 
+/// Zeros of the type of `like`, whose tensor shape may be dynamic (sizes read from `like`).
+mlir::Value zerosLike(mlir::OpBuilder &b, mlir::Location loc, mlir::Value like);
+
+/// Differentiable values the regions of `op` use but do not define.
+llvm::SmallVector<mlir::Value> capturedDifferentiable(mlir::Operation *op);
+
 /// `value` (a float) as a constant of `type`: a scalar or a splat tensor.
 mlir::Value constantOf(mlir::OpBuilder &b, mlir::Location loc, mlir::Type type, double value);
 
@@ -54,9 +60,11 @@ using OpRule = mlir::LogicalResult (*)(ReverseSweep &sweep, mlir::Operation *op,
                                        llvm::ArrayRef<mlir::Value> resultCts);
 
 const llvm::StringMap<ScalarRule> &scalarRules();
-/// The op rules of every file that defines some (TensorRules.cpp, QuantumDerivatives.cpp).
+/// The op rules of every file that defines some (TensorRules.cpp, ControlFlowRules.cpp,
+/// QuantumDerivatives.cpp).
 const llvm::StringMap<OpRule> &opRules();
 void addTensorRules(llvm::StringMap<OpRule> &rules);
+void addControlFlowRules(llvm::StringMap<OpRule> &rules);
 void addQuantumRules(llvm::StringMap<OpRule> &rules);
 
 class ReverseSweep {

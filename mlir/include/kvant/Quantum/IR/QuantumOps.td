@@ -188,17 +188,19 @@ def Quantum_StateOp : Quantum_Op<"state"> {
   let hasVerifier = 1;
 }
 
-def Quantum_AdjointJacobianOp : Quantum_Op<"adjoint_jacobian"> {
+def Quantum_AdjointJacobianOp : Quantum_Op<"adjoint_jacobian", [AttrSizedOperandSegments]> {
   let summary = "d<obs_k>/dtheta_p of the gates recorded since a `record_tape` alloc";
   let description = [{
     Row k, column p: the derivative of the expectation value of `obs[k]` with respect to the
     p-th gate parameter recorded on the register (in the order the gates were applied, each
     gate's parameters in its own order), by one adjoint backward sweep over the recorded gates
-    (Jones & Gacon). Must follow every gate of the register; the state is not changed.
+    (Jones & Gacon). Must follow every gate of the register; the state is not changed. When
+    the number of parameters is only known at run time (gates inside loops), `num_params`
+    gives it; the runtime checks it against the tape.
   }];
-  let arguments = (ins Variadic<Quantum_ObsType>:$obs);
+  let arguments = (ins Variadic<Quantum_ObsType>:$obs, Optional<Index>:$num_params);
   let results = (outs 2DTensorOf<[F64]>:$jacobian);
-  let assemblyFormat = "$obs attr-dict `:` type($jacobian)";
+  let assemblyFormat = "$obs (`params` `(` $num_params^ `)`)? attr-dict `:` type($jacobian)";
   let hasVerifier = 1;
 }
 
