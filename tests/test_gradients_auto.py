@@ -446,6 +446,30 @@ def test_jacobian_of_probs_with_gates_in_a_loop():
         np.testing.assert_allclose(jac(x, n), want, atol=1e-9)
 
 
+def _variances(x):
+    qml.RX(x[0], wires=0)
+    qml.CRY(x[1], wires=[0, 1])  # four-term rule
+    qml.RZ(x[0] * x[1], wires=1)
+    qml.RX(x[1], wires=1)
+    hermitian = np.array([[1.0, 0.5 - 0.2j], [0.5 + 0.2j, -0.3]])
+    return (
+        qml.var(qml.PauliZ(0) @ qml.PauliY(1)),
+        qml.expval(qml.PauliX(1)),
+        qml.var(qml.Hermitian(hermitian, wires=1)),
+        qml.var(0.3 * qml.PauliX(0) - 1.2 * qml.PauliZ(0) @ qml.PauliZ(1)),
+    )
+
+
+@pytest.mark.parametrize("diff_method", ALL_METHODS)
+def test_variances_of_products_hermitians_and_sums(diff_method):
+    """var: d var = d<O^2> - 2<O> d<O>; one adjoint sweep, or the shift rules on <O^2> and <O>."""
+    circuit = qml.QNode(_variances, qml.device("kvant.qubit", wires=2), diff_method=diff_method)
+    reference = qml.QNode(_variances, qml.device("default.qubit", wires=2), interface="jax")
+    x = jnp.array([0.4, 1.1])
+    got = kvant.qjit(kvant.jacobian(lambda x: jnp.stack(circuit(x))))(x)
+    np.testing.assert_allclose(got, jax.jacobian(lambda x: jnp.stack(reference(x)))(x), atol=1e-10)
+
+
 # ---- higher orders: the shift rules differentiate the quantum Jacobian too ------------------
 
 
@@ -497,7 +521,7 @@ def test_adjoint_with_shots_is_an_error():
         kvant.qjit(kvant.grad(_rx("adjoint", shots=100)))(0.3)
 
 
-def test_what_auto_does_not_cover_yet_is_reported_by_qnode_name():
+def test_adjoint_of_probabilities_is_refused_by_qnode_name():
     @qml.qnode(qml.device("kvant.qubit", wires=1), diff_method="adjoint")
     def probs_circuit(x):
         qml.RX(x, wires=0)
@@ -506,10 +530,3 @@ def test_what_auto_does_not_cover_yet_is_reported_by_qnode_name():
     with pytest.raises(kvant.CompileError, match="probs_circuit.*parameter-shift"):
         kvant.qjit(kvant.jacobian(probs_circuit))(0.3)
 
-    @qml.qnode(qml.device("kvant.qubit", wires=1), diff_method="parameter-shift")
-    def var_circuit(x):
-        qml.RX(x, wires=0)
-        return qml.var(qml.PauliZ(0))
-
-    with pytest.raises(kvant.CompileError, match="var_circuit.*expectation values and probabilities"):
-        kvant.qjit(kvant.grad(var_circuit))(0.3)

@@ -616,6 +616,33 @@ void kvant_rt_adjoint_jacobian(const int64_t *obs, int64_t num_obs, double *jac_
   });
 }
 
+void kvant_rt_adjoint_jacobian_mixed(const int64_t *kinds, const int64_t *obs, int64_t num_obs,
+                                     double *jac_out, int64_t num_params) {
+  guardedVoid("kvant_rt_adjoint_jacobian_mixed", [&] {
+    Register &r = tapeForDifferentiation("adjoint_jacobian_mixed", num_params, jac_out);
+    checkArray(kinds, num_obs, kNoLimit, "measurement kinds");
+    const std::vector<ObservablePtr> os = readObservables(r, obs, num_obs, "observables");
+    for (std::int64_t k = 0; k < num_obs; ++k)
+      if (kinds[k] != KVANT_MEAS_EXPVAL && kinds[k] != KVANT_MEAS_VAR)
+        throw Error("row " + std::to_string(k) + ": kind " + std::to_string(kinds[k]) +
+                    " is neither expval (0) nor var (1)");
+    StateVector phi = r.sv;
+    std::vector<StateVector> lambdas;
+    for (std::size_t k = 0; k < os.size(); ++k) {
+      if (kinds[k] == KVANT_MEAS_EXPVAL) {
+        lambdas.push_back(os[k]->applied(r.sv));
+      } else { // d var = d<O^2> - 2<O> d<O>: one lambda, (O^2 - 2<O> O) phi
+        StateVector lambda(r.sv.numQubits());
+        lambda.zero();
+        addVarCotangent(lambda, r.sv, *os[k], 1.0);
+        lambdas.push_back(std::move(lambda));
+      }
+    }
+    const std::vector<double> j = adjointSweep(r.tape, phi, lambdas);
+    std::copy(j.begin(), j.end(), jac_out);
+  });
+}
+
 void kvant_rt_adjoint_vjp(const int64_t *obs, const double *cotangent, int64_t num_obs,
                           double *grad_out, int64_t num_params) {
   guardedVoid("kvant_rt_adjoint_vjp", [&] {

@@ -240,7 +240,8 @@ TEST(adjoint, vjp_expval_probs_var) {
     x = u(rng);
 
   std::vector<double> gE(P, std::nan("")), gP(P, std::nan("")), gV(P, std::nan(""));
-  std::vector<double> jac;
+  std::vector<double> jac, mixedJac;
+  std::vector<std::vector<double>> varRows;
   {
     Reg r(kN);
     kvant_rt_tape_begin();
@@ -252,7 +253,22 @@ TEST(adjoint, vjp_expval_probs_var) {
     kvant_rt_adjoint_vjp(obs.data(), ctObs.data(), 5, gE.data(), P);
     kvant_rt_adjoint_vjp_probs(probWires, 3, ctProbs.data(), gP.data(), P);
     kvant_rt_adjoint_vjp_var(obs.data(), ctObs.data(), 5, gV.data(), P);
+    // rows alternate expval / var: each must equal the matching single-kind row
+    const int64_t kinds[5] = {KVANT_MEAS_VAR, KVANT_MEAS_EXPVAL, KVANT_MEAS_VAR, KVANT_MEAS_VAR,
+                              KVANT_MEAS_EXPVAL};
+    mixedJac.assign(5 * P, std::nan(""));
+    kvant_rt_adjoint_jacobian_mixed(kinds, obs.data(), 5, mixedJac.data(), P);
+    for (int k = 0; k < 5; ++k) {
+      varRows.emplace_back(P, std::nan(""));
+      double one = 1.0;
+      kvant_rt_adjoint_vjp_var(&obs[k], &one, 1, varRows.back().data(), P);
+    }
     CHECK_NO_ERROR();
+    const int64_t probsKind[1] = {KVANT_MEAS_PROBS};
+    double unused[64];
+    kvant_rt_adjoint_jacobian_mixed(probsKind, obs.data(), 1, unused, P);
+    CHECK(kvant_rt_error() != nullptr);
+    kvant_rt_clear_error();
   }
   const Measure weightedExpval = [&] {
     double s = 0;
@@ -288,6 +304,10 @@ TEST(adjoint, vjp_expval_probs_var) {
     for (std::size_t k = 0; k < 5; ++k)
       ctJ += ctObs[k] * jac[k * P + i];
     CHECK_NEAR(gE[i], ctJ, 1e-12);
+    for (std::size_t k = 0; k < 5; ++k) {
+      const bool var = k == 0 || k == 2 || k == 3;
+      CHECK_NEAR(mixedJac[k * P + i], var ? varRows[k][i] : jac[k * P + i], 1e-12);
+    }
   }
 }
 

@@ -242,6 +242,24 @@ func.func @recorded(%t: f64) -> tensor<1x1xf64> {
   return %j : tensor<1x1xf64>
 }
 
+// Variance rows go to the runtime's mixed Jacobian with one kind per row (0 expval, 1 var).
+// CHECK-LABEL: func.func @recorded_variance(
+func.func @recorded_variance(%t: f64) -> tensor<2x1xf64> {
+  %r = quantum.alloc(1) {record_tape}
+  %q = quantum.extract %r[0]
+  %q1 = quantum.custom "RX"(%t) %q : !quantum.bit
+  %z = quantum.namedobs "PauliZ" %q1
+  %y = quantum.namedobs "PauliY" %q1
+  // CHECK-DAG: %[[VAR:.*]] = arith.constant 1 : i64
+  // CHECK-DAG: %[[EXP:.*]] = arith.constant 0 : i64
+  // CHECK: memref.store %[[EXP]]
+  // CHECK: memref.store %[[VAR]]
+  // CHECK: call @kvant_rt_adjoint_jacobian_mixed(
+  %j = quantum.adjoint_jacobian %z, %y {variance = array<i1: false, true>} : tensor<2x1xf64>
+  quantum.dealloc %r
+  return %j : tensor<2x1xf64>
+}
+
 // A run-time parameter count sizes the Jacobian and goes to the runtime, which checks it.
 // CHECK-LABEL: func.func @recorded_loop(
 // CHECK-SAME: %{{.*}}: f64, %[[G:.*]]: index)

@@ -295,3 +295,11 @@ func.func @adjoint_jacobian_dynamic_columns(%o: !quantum.obs) {
   %j = quantum.adjoint_jacobian %o : tensor<1x?xf64>
   return
 }
+
+// -----
+
+func.func @adjoint_jacobian_variance_rows(%o: !quantum.obs) {
+  // expected-error @+1 {{marks 2 variance rows for 1 observables}}
+  %j = quantum.adjoint_jacobian %o {variance = array<i1: true, false>} : tensor<1x3xf64>
+  return
+}

@@ -136,6 +136,11 @@ int64_t kvant_rt_tape_num_params(void);
 /* jac_out[k * num_params + p] = d <obs[k]> / d theta_p. */
 void kvant_rt_adjoint_jacobian(const int64_t *obs, int64_t num_obs, double *jac_out,
                                int64_t num_params);
+/* The Jacobian of expectation values and variances: row k is d <obs[k]> / d theta_p when
+ * kinds[k] is KVANT_MEAS_EXPVAL, d var(obs[k]) / d theta_p when it is KVANT_MEAS_VAR (declared
+ * below; probs rows are refused). One backward sweep, touching 1 + num_obs state vectors. */
+void kvant_rt_adjoint_jacobian_mixed(const int64_t *kinds, const int64_t *obs, int64_t num_obs,
+                                     double *jac_out, int64_t num_params);
 /* grad_out[p] = sum_k cotangent[k] d <obs[k]> / d theta_p, in one backward pass (with the
  * weighted observable sum_k cotangent[k] obs[k]). */
 void kvant_rt_adjoint_vjp(const int64_t *obs, const double *cotangent, int64_t num_obs,

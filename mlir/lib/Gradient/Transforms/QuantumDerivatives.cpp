@@ -53,10 +53,13 @@ constexpr StringLiteral kQNodeAttr = "kvant.qnode";
 /// back: inlined into their callers once every derivative is built.
 constexpr StringLiteral kInlineAttr = "kvant.inline_when_expanded";
 
+enum class Kind { Expval, Var, Probs };
+
 /// What the derivative needs to know about a QNode's body.
 struct Circuit {
   SmallVector<quantum::DifferentiableGate> gates; // every one, in body order
-  SmallVector<Operation *> measured;               // the expval or probs op behind each result
+  SmallVector<Operation *> measured;               // the expval, var or probs op of each result
+  SmallVector<Kind> kinds;                         // of each result
   SmallVector<int64_t> sizes;                      // elements of each result
   int64_t numParams = 0;                           // ShapedType::kDynamic: gates in control flow
   int64_t numOutputs = 0;                          // sum of sizes
@@ -111,27 +114,33 @@ FailureOr<Circuit> analyse(func::FuncOp qnode, Operation *site, bool requireShif
   if (walk.wasInterrupted())
     return failure();
   circuit.numParams = nested ? ShapedType::kDynamic : numParams;
-  bool allExpval = true;
+  bool noProbs = true;
   for (Value result : body.getTerminator()->getOperands()) {
     Operation *measured = nullptr;
     if (auto from = result.getDefiningOp<tensor::FromElementsOp>();
-        from && from.getElements().size() == 1)
-      measured = from.getElements()[0].getDefiningOp<quantum::ExpvalOp>();
+        from && from.getElements().size() == 1) {
+      Operation *def = from.getElements()[0].getDefiningOp();
+      if (isa_and_nonnull<quantum::ExpvalOp, quantum::VarOp>(def))
+        measured = def;
+    }
     if (!measured)
       measured = result.getDefiningOp<quantum::ProbsOp>();
     if (!measured)
-      return error() << "method=\"auto\" differentiates QNodes that return expectation values "
-                     << "and probabilities (for now)";
-    allExpval &= isa<quantum::ExpvalOp>(measured);
+      return error() << "method=\"auto\" differentiates QNodes that return expectation values, "
+                     << "variances and probabilities";
+    circuit.kinds.push_back(isa<quantum::ExpvalOp>(measured) ? Kind::Expval
+                            : isa<quantum::VarOp>(measured)  ? Kind::Var
+                                                              : Kind::Probs);
+    noProbs &= circuit.kinds.back() != Kind::Probs;
     circuit.measured.push_back(measured);
     circuit.sizes.push_back(cast<RankedTensorType>(result.getType()).getNumElements());
     circuit.numOutputs += circuit.sizes.back();
   }
   // "best": the adjoint method on kvant's simulator when every measurement allows it.
-  circuit.adjoint = diffMethod == "adjoint" || (diffMethod == "best" && allExpval);
-  if (circuit.adjoint && !allExpval)
-    return error() << "the adjoint method differentiates expectation values; use "
-                   << "diff_method=\"parameter-shift\" for probabilities";
+  circuit.adjoint = diffMethod == "adjoint" || (diffMethod == "best" && noProbs);
+  if (circuit.adjoint && !noProbs)
+    return error() << "the adjoint method differentiates expectation values and variances; "
+                   << "use diff_method=\"parameter-shift\" for probabilities";
   for (quantum::DifferentiableGate gate : circuit.gates)
     for (unsigned i = 0, n = gate.getDiffParams().size(); i < n; ++i) {
       std::optional<quantum::ShiftRule> rule = gate.getShiftRule(i);
@@ -343,12 +352,20 @@ FailureOr<func::FuncOp> adjointCircuit(func::FuncOp qnode, const Circuit &circui
   if (!dealloc)
     at.setInsertionPointToEnd(b.getInsertionBlock());
   SmallVector<Value> observables;
-  for (Operation *expval : circuit.measured)
-    observables.push_back(mapping.lookup(cast<quantum::ExpvalOp>(expval).getObs()));
+  SmallVector<bool> variance;
+  for (auto [measured, kind] : llvm::zip(circuit.measured, circuit.kinds)) {
+    Value obs = kind == Kind::Var ? cast<quantum::VarOp>(measured).getObs()
+                                  : cast<quantum::ExpvalOp>(measured).getObs();
+    observables.push_back(mapping.lookup(obs));
+    variance.push_back(kind == Kind::Var);
+  }
   Type jacobianType = fn.getFunctionType().getResults().back();
-  Value jacobian = quantum::AdjointJacobianOp::create(at, qnode.getLoc(), jacobianType,
-                                                      observables,
-                                                      circuit.dynamic() ? count : Value());
+  auto jacobianOp = quantum::AdjointJacobianOp::create(
+      at, qnode.getLoc(), jacobianType, observables, circuit.dynamic() ? count : Value(),
+      /*variance=*/nullptr);
+  if (llvm::is_contained(variance, true))
+    jacobianOp.setVariance(variance);
+  Value jacobian = jacobianOp;
   returned->push_back(jacobian);
   func::ReturnOp::create(b, qnode.getLoc(), *returned);
   return fn;
@@ -393,13 +410,31 @@ Value shiftedParams(OpBuilder &b, Location loc, Value params, Value k, double sh
   return tensor::InsertOp::create(b, loc, shifted, params, ValueRange{k});
 }
 
-/// Parameter-shift: the circuit of p, evaluated at p and at shifted copies of p.
+/// Parameter-shift: the circuit of p, evaluated at p and at shifted copies of p. A variance
+/// is not of the trigonometric form the rules need, but <O^2> = var + <O>^2 and <O> are: the
+/// circuit of p also returns <O> for each variance, the rules differentiate both, and
+/// d var = d<O^2> - 2<O> d<O>.
 FailureOr<func::FuncOp> shiftCircuit(func::FuncOp qnode, const Circuit &circuit,
                                      SymbolTableCollection &symbols) {
   OpBuilder b(qnode);
-  auto [ofP, createdOfP] = getOrCreateFunction(qnode, "of_params",
-                                               circuitType(b, qnode, circuit, false), symbols);
   Location loc = qnode.getLoc();
+  auto f64 = b.getF64Type();
+  auto scalarType = RankedTensorType::get({}, f64);
+  SmallVector<unsigned> vars; // positions of the variance results
+  SmallVector<int64_t> offsets; // of each result in the flattened results
+  int64_t offset = 0;
+  for (auto [r, kind] : llvm::enumerate(circuit.kinds)) {
+    if (kind == Kind::Var)
+      vars.push_back(r);
+    offsets.push_back(offset);
+    offset += circuit.sizes[r];
+  }
+  unsigned numResults = circuit.kinds.size();
+  FunctionType ofPType = circuitType(b, qnode, circuit, false);
+  SmallVector<Type> ofPResults(ofPType.getResults());
+  ofPResults.append(vars.size(), scalarType);
+  ofPType = b.getFunctionType(ofPType.getInputs(), ofPResults);
+  auto [ofP, createdOfP] = getOrCreateFunction(qnode, "of_params", ofPType, symbols);
   if (createdOfP) {
     IRMapping mapping;
     Value count;
@@ -407,6 +442,12 @@ FailureOr<func::FuncOp> shiftCircuit(func::FuncOp qnode, const Circuit &circuit,
     if (failed(returned)) {
       ofP.erase();
       return failure();
+    }
+    for (unsigned r : vars) {
+      Operation *var = mapping.lookup(circuit.measured[r]->getResult(0)).getDefiningOp();
+      OpBuilder at(var->getBlock(), std::next(var->getIterator()));
+      Value e = quantum::ExpvalOp::create(at, loc, f64, cast<quantum::VarOp>(var).getObs());
+      returned->push_back(tensor::FromElementsOp::create(at, loc, scalarType, e));
     }
     func::ReturnOp::create(b, loc, *returned);
   }
@@ -419,16 +460,25 @@ FailureOr<func::FuncOp> shiftCircuit(func::FuncOp qnode, const Circuit &circuit,
   b.setInsertionPointToStart(entry);
   Value params = entry->getArgument(0);
   ValueRange args = entry->getArguments().drop_front();
-  auto f64 = b.getF64Type();
-  int64_t m = circuit.numOutputs;
+  int64_t m = circuit.numOutputs + vars.size(); // each <O> of a variance too
 
   auto evaluate = [&](OpBuilder &at, Value p) {
     SmallVector<Value> operands{p};
     llvm::append_range(operands, args);
     return func::CallOp::create(at, loc, ofP, operands);
   };
+  // The functions the rules apply to: the results with var replaced by <O^2>, then the <O>s.
+  auto shiftable = [&](OpBuilder &ob, Location l, ValueRange values) {
+    SmallVector<Value> pieces(values.take_front(numResults));
+    for (auto [j, r] : llvm::enumerate(vars)) {
+      Value e = values[numResults + j];
+      pieces[r] = arith::AddFOp::create(ob, l, pieces[r], arith::MulFOp::create(ob, l, e, e));
+    }
+    llvm::append_range(pieces, values.drop_front(numResults));
+    return flatten(ob, l, pieces);
+  };
   auto values = evaluate(b, params);
-  SmallVector<Value> returned(values.getResults());
+  SmallVector<Value> returned(values.getResults().take_front(numResults));
   FailureOr<Value> rules = emitShiftRules(b, loc, qnode, circuit, args, symbols);
   if (failed(rules)) {
     fn.erase();
@@ -443,7 +493,7 @@ FailureOr<func::FuncOp> shiftCircuit(func::FuncOp qnode, const Circuit &circuit,
       b, loc, indexConstant(b, loc, 0), g, indexConstant(b, loc, 1), ValueRange{transposedInit},
       [&](OpBuilder &lb, Location l, Value k, ValueRange acc) {
         Value column = shiftedColumn(lb, l, k, *rules, columnType, [&](OpBuilder &ob, double s) {
-          return flatten(ob, l, evaluate(ob, shiftedParams(ob, l, params, k, s)).getResults());
+          return shiftable(ob, l, evaluate(ob, shiftedParams(ob, l, params, k, s)).getResults());
         });
         SmallVector<OpFoldResult> offsets{k, lb.getIndexAttr(0)};
         SmallVector<OpFoldResult> sizes{lb.getIndexAttr(1), lb.getIndexAttr(m)};
@@ -453,11 +503,38 @@ FailureOr<func::FuncOp> shiftCircuit(func::FuncOp qnode, const Circuit &circuit,
       });
   Value jacobian =
       tensor::EmptyOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(m), g}, f64);
-  Value transposed =
+  jacobian =
       linalg::TransposeOp::create(b, loc, loop.getResult(0), jacobian, ArrayRef<int64_t>{1, 0})
           .getResult()[0];
+  if (!vars.empty()) {
+    auto rowType = RankedTensorType::get({1, ShapedType::kDynamic}, f64);
+    SmallVector<OpFoldResult> rowSizes{b.getIndexAttr(1), g};
+    SmallVector<OpFoldResult> unit{b.getIndexAttr(1), b.getIndexAttr(1)};
+    auto row = [&](int64_t at) {
+      SmallVector<OpFoldResult> rowOffsets{b.getIndexAttr(at), b.getIndexAttr(0)};
+      return tensor::ExtractSliceOp::create(b, loc, rowType, jacobian, rowOffsets, rowSizes, unit)
+          .getResult();
+    };
+    for (auto [j, r] : llvm::enumerate(vars)) {
+      int64_t numVarRow = offsets[r], expvalRow = circuit.numOutputs + j;
+      Value e = tensor::ExtractOp::create(b, loc, values.getResult(numResults + j), ValueRange{});
+      Value twoE = arith::MulFOp::create(b, loc, e, constantOf(b, loc, f64, 2.0));
+      Value spread = tensor::SplatOp::create(b, loc, rowType, twoE, ValueRange{g});
+      Value corrected = arith::SubFOp::create(
+          b, loc, row(numVarRow), arith::MulFOp::create(b, loc, spread, row(expvalRow)));
+      SmallVector<OpFoldResult> rowOffsets{b.getIndexAttr(numVarRow), b.getIndexAttr(0)};
+      jacobian = tensor::InsertSliceOp::create(b, loc, corrected, jacobian, rowOffsets, rowSizes,
+                                               unit);
+    }
+    SmallVector<OpFoldResult> zero{b.getIndexAttr(0), b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> kept{b.getIndexAttr(circuit.numOutputs), g};
+    jacobian = tensor::ExtractSliceOp::create(
+                   b, loc, RankedTensorType::get({circuit.numOutputs, ShapedType::kDynamic}, f64),
+                   jacobian, zero, kept, unit)
+                   .getResult();
+  }
   returned.push_back(
-      tensor::CastOp::create(b, loc, fn.getFunctionType().getResults().back(), transposed));
+      tensor::CastOp::create(b, loc, fn.getFunctionType().getResults().back(), jacobian));
   func::ReturnOp::create(b, loc, returned);
   return fn;
 }

@@ -257,6 +257,9 @@ LogicalResult AdjointJacobianOp::verify() {
   auto type = cast<RankedTensorType>(getJacobian().getType());
   if (type.isDynamicDim(0))
     return emitOpError("needs a static number of rows (one per observable)");
+  if (auto variance = getVariance(); variance && variance->size() != getObs().size())
+    return emitOpError() << "marks " << variance->size() << " variance rows for "
+                         << getObs().size() << " observables";
   if (type.isDynamicDim(1) != bool(getNumParams()))
     return emitOpError("takes `num_params` exactly when the number of columns is dynamic");
   if (type.getDimSize(0) != int64_t(getObs().size()))

@@ -495,8 +495,23 @@ struct AdjointJacobianLowering : OpConversionPattern<AdjointJacobianOp> {
       numParams = constI64(rewriter, loc, tensorType.getDimSize(1));
     }
     func::CallOp::create(rewriter, loc, end, ValueRange{});
-    func::CallOp::create(rewriter, loc, fn,
-                         ValueRange{obs, numObs, pointerTo(rewriter, loc, buffer), numParams});
+    std::optional<ArrayRef<bool>> variance = op.getVariance();
+    if (variance && llvm::is_contained(*variance, true)) {
+      // void kvant_rt_adjoint_jacobian_mixed(const int64_t *kinds, const int64_t *obs,
+      //                                      int64_t num_obs, double *jac_out, int64_t num_params)
+      auto mixed = getRuntimeFunc(rewriter, op, "kvant_rt_adjoint_jacobian_mixed",
+                                  {ptr, ptr, i64, ptr, i64}, {});
+      SmallVector<Value> kinds; // KVANT_MEAS_EXPVAL = 0, KVANT_MEAS_VAR = 1
+      for (bool var : *variance)
+        kinds.push_back(constI64(rewriter, loc, var ? 1 : 0));
+      Value kindArray = stackArray(rewriter, loc, i64, kinds, 1);
+      func::CallOp::create(
+          rewriter, loc, mixed,
+          ValueRange{kindArray, obs, numObs, pointerTo(rewriter, loc, buffer), numParams});
+    } else {
+      func::CallOp::create(rewriter, loc, fn,
+                           ValueRange{obs, numObs, pointerTo(rewriter, loc, buffer), numParams});
+    }
     rewriter.replaceOp(op, adoptBuffer(rewriter, loc, tensorType, buffer));
     return success();
   }

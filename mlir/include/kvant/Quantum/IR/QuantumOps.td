@@ -196,9 +196,11 @@ def Quantum_AdjointJacobianOp : Quantum_Op<"adjoint_jacobian", [AttrSizedOperand
     gate's parameters in its own order), by one adjoint backward sweep over the recorded gates
     (Jones & Gacon). Must follow every gate of the register; the state is not changed. When
     the number of parameters is only known at run time (gates inside loops), `num_params`
-    gives it; the runtime checks it against the tape.
+    gives it; the runtime checks it against the tape. `variance`, when present, marks the
+    rows that differentiate var(obs[k]) instead of <obs[k]>.
   }];
-  let arguments = (ins Variadic<Quantum_ObsType>:$obs, Optional<Index>:$num_params);
+  let arguments = (ins Variadic<Quantum_ObsType>:$obs, Optional<Index>:$num_params,
+                       OptionalAttr<DenseBoolArrayAttr>:$variance);
   let results = (outs 2DTensorOf<[F64]>:$jacobian);
   let assemblyFormat = "$obs (`params` `(` $num_params^ `)`)? attr-dict `:` type($jacobian)";
   let hasVerifier = 1;
