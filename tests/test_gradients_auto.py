@@ -470,6 +470,45 @@ def test_variances_of_products_hermitians_and_sums(diff_method):
     np.testing.assert_allclose(got, jax.jacobian(lambda x: jnp.stack(reference(x)))(x), atol=1e-10)
 
 
+def _sampled(x):
+    qml.RX(x, wires=0)
+    qml.CRY(2 * x, wires=[0, 1])  # four-term rule
+    return qml.expval(qml.PauliY(0) @ qml.PauliZ(1)), qml.probs(wires=[1])
+
+
+@pytest.mark.parametrize("diff_method", ["parameter-shift", "best"])
+def test_parameter_shift_with_shots_estimates_the_derivative(diff_method):
+    """With shots the shift rules apply to sample estimates: an unbiased estimate whose error
+    shrinks as 1/sqrt(shots). "best" means parameter-shift here (the adjoint method has no
+    shot semantics)."""
+    shots = 40_000
+    circuit = qml.set_shots(shots)(qml.QNode(_sampled, qml.device("kvant.qubit", wires=2, seed=11), diff_method=diff_method))
+    exact = qml.QNode(_sampled, qml.device("default.qubit", wires=2), interface="jax")
+    flat = lambda f: lambda x: jnp.concatenate([jnp.atleast_1d(f(x)[0]), f(x)[1]])  # noqa: E731
+    want = np.asarray(jax.jacobian(flat(exact))(0.8))
+    # each entry sums at most four shifted estimates with weights <= 1/2, each of standard
+    # deviation <= 1/sqrt(shots): 6 standard deviations of that bound
+    tolerance = 6 * 2 / np.sqrt(shots)
+    seeded = kvant.qjit(kvant.jacobian(flat(circuit)))
+    np.testing.assert_allclose(seeded(0.8), want, atol=tolerance)
+    np.testing.assert_array_equal(seeded(0.8), seeded(0.8))  # a seeded device is reproducible
+    unseeded = qml.set_shots(shots)(qml.QNode(_sampled, qml.device("kvant.qubit", wires=2), diff_method=diff_method))
+    estimates = np.array([kvant.qjit(kvant.jacobian(flat(unseeded)))(0.8) for _ in range(3)])
+    np.testing.assert_allclose(estimates, np.broadcast_to(want, estimates.shape), atol=tolerance)
+    assert np.ptp(estimates[:, 0]) > 0  # estimates, not an exact value
+
+
+def test_variance_from_shots_is_refused_by_method_auto():
+    @qml.set_shots(100)
+    @qml.qnode(qml.device("kvant.qubit", wires=1), diff_method="parameter-shift")
+    def sampled_variance(x):
+        qml.RX(x, wires=0)
+        return qml.var(qml.PauliZ(0))
+
+    with pytest.raises(kvant.CompileError, match="sampled_variance.*'var'"):
+        kvant.qjit(kvant.grad(sampled_variance))(0.3)
+
+
 # ---- higher orders: the shift rules differentiate the quantum Jacobian too ------------------
 
 
@@ -503,6 +542,40 @@ def test_hessian_and_third_derivative_against_default_qubit(diff_method):
     third = kvant.qjit(kvant.grad(lambda v: kvant.grad(lambda w: kvant.grad(circuit)(w)[1])(v)[0]))
     want = jax.grad(lambda v: jax.grad(lambda w: jax.grad(reference)(w)[1])(v)[0])(x)
     np.testing.assert_allclose(third(x), want, atol=1e-8)
+
+
+def test_e6_complex_result(api):
+    qjit, grad, _ = api
+    circuit = _rx("best")
+    with pytest.raises(TypeError, match="only real floating-point results"):
+        qjit(lambda x: grad(lambda y: 1j * circuit(y))(x))(0.3)
+
+
+@pytest.mark.parametrize("diff_method", ["parameter-shift", "adjoint"])
+def test_e8_state_is_not_differentiable(api, diff_method):
+    qjit, grad, jacobian = api
+
+    @qml.qnode(qml.device("kvant.qubit", wires=1), diff_method=diff_method)
+    def state_circuit(x):
+        qml.RX(x, wires=0)
+        return qml.state()
+
+    for transform in (grad, jacobian):
+        with pytest.raises(TypeError, match="state_circuit.*state.*not differentiable"):
+            qjit(lambda x: transform(state_circuit)(x))(0.3)
+
+
+@pytest.mark.parametrize("diff_method", ALL_METHODS)
+def test_e12_mid_circuit_measurement(diff_method):
+    @qml.qnode(qml.device("kvant.qubit", wires=2), diff_method=diff_method)
+    def measured(x):
+        qml.RX(x, wires=0)
+        m = qml.measure(0)
+        qml.cond(m, qml.RY)(x, wires=1)
+        return qml.expval(qml.PauliZ(1))
+
+    with pytest.raises(kvant.CompileError, match="measured.*mid-circuit measurement is not differentiable"):
+        kvant.qjit(kvant.grad(measured))(0.3)
 
 
 def test_e10_non_differentiable_qnode():

@@ -115,6 +115,8 @@ class _Derivative:
         name = getattr(self.fn, "__name__", "function")
         jaxpr, consts = trace_subjaxpr(flat_fn, flat_args, name=name)
         out_avals = jaxpr.out_avals
+        if self.method == "auto":  # QNode problems first: they explain a complex state result
+            _check_qnodes_for_auto(jaxpr, self.kind)
         for aval in out_avals:
             if not jnp.issubdtype(aval.dtype, jnp.floating):
                 raise TypeError(
@@ -127,8 +129,6 @@ class _Derivative:
                 f"grad needs a function with one scalar output, got outputs of shapes {shapes}; "
                 "use jacobian for vector or multiple outputs"
             )
-        if self.method == "auto":
-            _check_qnodes_for_auto(jaxpr, self.kind)
         results = grad_p.bind(
             *consts,
             *flat_args,
@@ -258,7 +258,13 @@ def _check_qnodes_for_auto(jaxpr, kind):
                 "use with method='auto'; use diff_method='adjoint' or 'parameter-shift', or "
                 "differentiate the whole program with method='fd'"
             )
-        if eqn.params["shots"] is not None and diff_method in ("adjoint", "best"):
+        if "state" in eqn.params["measurements"]:
+            raise TypeError(
+                f"{kind}: QNode '{name}' returns qml.state(), which is not differentiable with "
+                "method='auto' (parameter-shift and adjoint differentiate measurements: expval, "
+                "var, probs); use method='fd' for a real function of the state"
+            )
+        if eqn.params["shots"] is not None and diff_method == "adjoint":
             raise ValueError(
                 f"{kind}: QNode '{name}' has shots={eqn.params['shots']}; the adjoint method "
                 "computes exact derivatives of the state and has no shot semantics (use "

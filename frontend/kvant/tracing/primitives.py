@@ -152,16 +152,20 @@ state_prep_p.def_effectful_abstract_eval(_preparation_abstract_eval)
 # Calls
 # ---------------------------------------------------------------------------------------------
 
-#: ``qnode(*consts, *args, jaxpr, num_wires, device, diff_method, shots, seed, name)``: one
-#: execution of a circuit. ``jaxpr`` is a closed JAXPR (constants turned into leading inputs)
-#: whose equations are classical primitives and the quantum primitives above. ``shots`` is None
-#: for exact results; ``seed`` (or None) seeds sampling at the start of every execution.
+#: ``qnode(*consts, *args, jaxpr, num_wires, device, diff_method, shots, seed, name,
+#: measurements)``: one execution of a circuit. ``jaxpr`` is a closed JAXPR (constants turned
+#: into leading inputs) whose equations are classical primitives and the quantum primitives
+#: above. ``shots`` is None for exact results; ``seed`` (or None) seeds sampling at the start of
+#: every execution. ``measurements`` names the measurement behind each output ("expval", "var",
+#: "probs", "sample", "counts", "state"): with shots, outputs are classical estimates from
+#: samples, and how they may be differentiated depends on what they estimate.
 qnode_p = Primitive("kvant_qnode")
 qnode_p.multiple_results = True
 
 
 @qnode_p.def_abstract_eval
-def _qnode_abstract_eval(*args, jaxpr, num_wires, device, diff_method, shots, seed, name):
+def _qnode_abstract_eval(*args, jaxpr, num_wires, device, diff_method, shots, seed, name,
+                         measurements):
     return list(jaxpr.out_avals)
 
 

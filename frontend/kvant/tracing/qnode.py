@@ -162,7 +162,7 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
         leaves, out_tree = tree_flatten(
             result, is_leaf=lambda x: isinstance(x, MeasurementProcess)
         )
-        values = []
+        values, kinds = [], []
         for leaf in leaves:
             if not isinstance(leaf, MeasurementProcess):
                 raise TypeError(
@@ -170,6 +170,9 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
                     f"...), not {type(leaf).__name__}"
                 )
             values.append(_emit_measurement(leaf, scope))
+            kind = _MEASUREMENT_KINDS.get(type(leaf).__name__, "other")
+            kinds += [kind] * len(tree_flatten(values[-1])[0])  # counts: one per outcome
+        output["kinds"] = tuple(kinds)
         flat_values, output["values"] = tree_flatten(values)
         output["places"] = tree_unflatten(out_tree, list(range(len(values)))) if values else None
         return flat_values
@@ -185,11 +188,17 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
         shots=shots,
         seed=seed,
         name=_name(qnode),
+        measurements=output["kinds"],
     )
     if output["places"] is None:
         return None
     values = tree_unflatten(output["values"], outs)
     return jax.tree_util.tree_map(lambda k: values[k], output["places"])
+
+
+#: the kind of measurement behind each QNode output (qnode_p's ``measurements``)
+_MEASUREMENT_KINDS = {"ExpectationMP": "expval", "VarianceMP": "var", "ProbabilityMP": "probs",
+                      "SampleMP": "sample", "CountsMP": "counts", "StateMP": "state"}
 
 
 def _shots(qnode) -> int | None:

@@ -39,7 +39,7 @@ def _custom_vjp_call(ctx, *args, call_jaxpr, **params):
 
 
 @register("kvant_qnode")
-def _qnode(ctx, *args, jaxpr, num_wires, device, diff_method, shots, seed, name):
+def _qnode(ctx, *args, jaxpr, num_wires, device, diff_method, shots, seed, name, measurements):
     def body(block_args):
         if seed is not None:
             # every execution samples the same way: reproducible, like the seeded device
@@ -54,6 +54,7 @@ def _qnode(ctx, *args, jaxpr, num_wires, device, diff_method, shots, seed, name)
         "quantum.node": ir.UnitAttr.get(),
         "quantum.device": ir.StringAttr.get(device),
         "quantum.diff_method": ir.StringAttr.get(str(diff_method)),
+        "quantum.measurements": ir.ArrayAttr.get([ir.StringAttr.get(k) for k in measurements]),
     }
     if shots is not None:
         attributes["quantum.shots"] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), shots)

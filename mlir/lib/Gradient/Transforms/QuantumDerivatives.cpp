@@ -87,6 +87,14 @@ FailureOr<Circuit> analyse(func::FuncOp qnode, Operation *site, bool requireShif
   if (!qnode.getBody().hasOneBlock())
     return error() << "a QNode with several blocks";
   Block &body = qnode.getBody().front();
+  // With shots the results are estimates computed from samples; the frontend says what each
+  // one estimates. Expectation values and probabilities are estimated without bias, so the
+  // shift rules applied to the estimates give an unbiased estimate of the derivative.
+  bool sampled = qnode->hasAttr("quantum.shots");
+  auto measurements = qnode->getAttrOfType<ArrayAttr>("quantum.measurements");
+  if (sampled && diffMethod == "adjoint")
+    return error() << "the adjoint method has no shot semantics; use "
+                   << "diff_method=\"parameter-shift\"";
   Circuit circuit;
   int64_t numParams = 0;
   bool nested = false;
@@ -100,7 +108,7 @@ FailureOr<Circuit> analyse(func::FuncOp qnode, Operation *site, bool requireShif
       error() << "a mid-circuit measurement is not differentiable with method=\"auto\"";
       return WalkResult::interrupt();
     }
-    if (isa<quantum::SampleOp, quantum::CountsOp>(op)) {
+    if (isa<quantum::SampleOp, quantum::CountsOp>(op) && !sampled) {
       error() << "samples are not differentiable";
       return WalkResult::interrupt();
     }
@@ -115,7 +123,21 @@ FailureOr<Circuit> analyse(func::FuncOp qnode, Operation *site, bool requireShif
     return failure();
   circuit.numParams = nested ? ShapedType::kDynamic : numParams;
   bool noProbs = true;
-  for (Value result : body.getTerminator()->getOperands()) {
+  for (auto [r, result] : llvm::enumerate(body.getTerminator()->getOperands())) {
+    if (sampled) {
+      StringRef kind = measurements && r < measurements.size()
+                           ? cast<StringAttr>(measurements[r]).getValue()
+                           : StringRef("unknown");
+      if (kind != "expval" && kind != "probs")
+        return error() << "with shots, method=\"auto\" differentiates estimates of "
+                       << "expectation values and probabilities, not of '" << kind << "'";
+      circuit.kinds.push_back(kind == "expval" ? Kind::Expval : Kind::Probs);
+      circuit.measured.push_back(nullptr);
+      circuit.sizes.push_back(cast<RankedTensorType>(result.getType()).getNumElements());
+      circuit.numOutputs += circuit.sizes.back();
+      noProbs = false; // parameter-shift
+      continue;
+    }
     Operation *measured = nullptr;
     if (auto from = result.getDefiningOp<tensor::FromElementsOp>();
         from && from.getElements().size() == 1) {
