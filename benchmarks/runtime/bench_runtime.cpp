@@ -76,6 +76,7 @@ double gate1(kvant_gate_t g, int n) {
   const double t = median(repeatsFor(n), [&] {
     for (int k = 0; k < per; ++k)
       g1(g, 0.3 + 1e-3 * k, k % n);
+    kvant_rt_sync(); // large registers queue gates: time them applied
   });
   fail("gate1");
   kvant_rt_qdealloc(reg);
@@ -91,6 +92,7 @@ double gate2(kvant_gate_t g, int n) {
   const double t = median(repeatsFor(n), [&] {
     for (int k = 0; k < per; ++k)
       g2(g, k % n, (k + 1) % n);
+    kvant_rt_sync();
   });
   fail("gate2");
   kvant_rt_qdealloc(reg);
@@ -199,7 +201,10 @@ int main(int argc, char **argv) {
       emit("SWAP", n, "", gate2(KVANT_GATE_SWAP, n));
     } else if (std::sscanf(c.c_str(), "layered:%d", &n) == 1) {
       const int64_t reg = kvant_rt_qalloc(n);
-      const double t = median(repeatsFor(n), [&] { layered(n); });
+      const double t = median(repeatsFor(n), [&] {
+        layered(n);
+        kvant_rt_sync(); // large registers queue gates: time them applied
+      });
       fail("layered");
       kvant_rt_qdealloc(reg);
       emit("layered200", n, "", t);
@@ -209,7 +214,10 @@ int main(int argc, char **argv) {
       // RX on every wire in turn, reported per wire.
       const int64_t reg = kvant_rt_qalloc(n);
       for (int w = 0; w < n; ++w) {
-        const double t = median(repeatsFor(n), [&] { g1(KVANT_GATE_RX, 0.37, w); });
+        const double t = median(repeatsFor(n), [&] {
+          g1(KVANT_GATE_RX, 0.37, w);
+          kvant_rt_sync();
+        });
         char extra[32];
         std::snprintf(extra, sizeof extra, ", \"wire\": %d", w);
         emit("RX_wire", n, extra, t);

@@ -8,6 +8,7 @@
 #pragma GCC visibility pop
 
 #include "Adjoint.hpp"
+#include "Forward.hpp"
 #include "Gates.hpp"
 #include "Measurements.hpp"
 #include "Observables.hpp"
@@ -27,9 +28,15 @@ using namespace kvant::rt;
 namespace {
 
 struct Register {
-  Register(std::int64_t id, std::size_t numQubits) : id(id), sv(numQubits) {}
+  Register(std::int64_t id, std::size_t numQubits)
+      : id(id), sv(numQubits), queueGates(forwardBlockQubits(numQubits) > 0) {}
   std::int64_t id;
   StateVector sv;
+  // Large registers queue their gates and apply them in cache-sized blocks when the state is
+  // next needed (Forward.hpp): kvant_rt_gate validates and queues, every other call on the
+  // register goes through active(), which applies the queue first.
+  bool queueGates;
+  std::vector<PendingGate> pending;
   std::vector<ObservablePtr> observables;
 
   // Adjoint differentiation: `version` counts state changes, so the differentiation calls can
@@ -112,11 +119,23 @@ template <class F> void guardedVoid(const char *fn, F &&f) noexcept {
   });
 }
 
-Register &active() {
+// The active register with its queued gates not yet applied: only for adding gates to it.
+Register &activeForGates() {
   ThreadState &t = tls();
   if (t.stack.empty())
     throw Error("no active register (kvant_rt_qalloc was not called on this thread)");
   return *t.stack.back();
+}
+
+// Bounds the queue's memory; a flush this long is as efficient as any.
+constexpr std::size_t kMaxPendingGates = 4096;
+
+// The active register, its state up to date.
+Register &active() {
+  Register &r = activeForGates();
+  if (!r.pending.empty())
+    applyPending(r.sv, r.pending);
+  return r;
 }
 
 // A (pointer, count) pair from the caller: count must be non-negative, at most `maxCount`
@@ -228,11 +247,15 @@ void kvant_rt_qdealloc(int64_t reg) {
   }
 }
 
+void kvant_rt_sync(void) {
+  guardedVoid("kvant_rt_sync", [&] { (void)active(); });
+}
+
 void kvant_rt_gate(int64_t gate, const double *params, int64_t num_params, const int64_t *wires,
                    int64_t num_wires, const int64_t *ctrl_wires, const int8_t *ctrl_values,
                    int64_t num_ctrls, int8_t adjoint) {
   guardedVoid("kvant_rt_gate", [&] {
-    Register &r = active();
+    Register &r = activeForGates();
     const GateInfo *info = gateInfo(gate);
     if (!info)
       throw Error("unknown gate id " + std::to_string(gate));
@@ -253,7 +276,16 @@ void kvant_rt_gate(int64_t gate, const double *params, int64_t num_params, const
     Op op = gateOp(gate, p, w, adjoint != 0);
     if (r.recording)
       r.tape.reserveOne(); // before the state changes: what can fail, fails first
-    execute(r.sv, op, c);
+    if (r.queueGates) {
+      if (r.pending.size() >= kMaxPendingGates)
+        applyPending(r.sv, r.pending);
+      if (r.recording)
+        r.pending.push_back(PendingGate{op, c}); // the tape keeps its own copy below
+      else
+        r.pending.push_back(PendingGate{std::move(op), std::move(c)});
+    } else {
+      execute(r.sv, op, c);
+    }
     if (r.recording) {
       TapeEntry e;
       e.gate = gate;

@@ -44,6 +44,12 @@ inline bool useThreads(std::uint64_t amplitudes) {
 using ChunkFn = void (*)(const void *ctx, std::size_t chunk);
 void runChunks(std::size_t numChunks, bool parallel, ChunkFn body, const void *ctx);
 
+// Straggler handling (ThreadPool.cpp): how many parallel loops had to wait for a worker that
+// was not running, and whether such a stall currently keeps loops on the calling thread. For
+// tests and diagnostics.
+std::uint64_t poolStalls();
+bool poolBackingOff();
+
 // About 2^13 amplitudes per chunk: long enough that claiming a chunk (one atomic add) is
 // noise, short enough that two threads finish together and a descheduled worker holds up
 // little. Smaller when the threading threshold is lowered (tests), so that small states still

@@ -22,6 +22,20 @@
 //   thread: if a worker is not running (the other core is busy), the calling thread takes its
 //   chunks instead of waiting for it. The chunk layout does not depend on the thread count, so
 //   neither do results.
+// - A late worker must not stall the caller for a scheduler slice. On a 2-core machine where
+//   another process (a compiler) keeps one core busy, the worker is preempted now and then
+//   while it holds a chunk; the caller, done with every other chunk, must wait for that one.
+//   It used to spin and sched_yield, which kept its own core busy, so the kernel never moved
+//   the worker over and the wait lasted until the worker's core came back: 4-12 ms (multiples
+//   of the 4 ms tick), on gates that take 0.15-0.4 ms. Measured, 200-gate circuit at 20
+//   qubits with a compile running: ~10-140 stalls >1 ms per circuit, 80-210 ms instead of
+//   ~30 ms idle and ~60 ms on one thread. Now the caller spins only kStragglerSpinMicros, then
+//   sleeps until the last worker leaves (its core goes idle, so the late worker can run
+//   there), and a wait longer than kStallMicros -- a worker that was not running -- makes the
+//   next parallel loops run on the calling thread alone for a back-off period (kBackoffMin..
+//   kBackoffMax, doubling while stalls repeat): under contention the second core is not
+//   reliably there, and one thread at full speed beats two that wait for each other. The
+//   first loop after the period probes again; results never depend on any of this.
 // - One parallel loop at a time: a second thread entering while the pool is busy runs its loop
 //   on its own (correct, just serial).
 // - After fork() the child starts a fresh pool (the parent's threads do not exist there).
@@ -45,6 +59,20 @@ namespace {
 
 constexpr unsigned kDefaultMinParallelQubits = 18;
 constexpr long kSpinMicros = 50;
+// Straggler wait (see the policy above). A chunk is ~2^13 amplitudes, a few microseconds of
+// work for every gate kernel, so a worker still inside one after kStragglerSpinMicros is most
+// likely not running; after kStallMicros it certainly was not.
+constexpr long kStragglerSpinMicros = 30;
+constexpr long kStallMicros = 250;
+constexpr std::int64_t kBackoffMinMicros = 4000;
+constexpr std::int64_t kBackoffMaxMicros = 256000;
+
+using SteadyClock = std::chrono::steady_clock;
+inline std::int64_t nowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             SteadyClock::now().time_since_epoch())
+      .count();
+}
 
 // Set on a thread while it runs chunks of a pooled job. A kernel called from inside a chunk
 // (the adjoint sweep's cache blocks run whole gate kernels per block) must then run its loop
@@ -124,6 +152,12 @@ public:
   pid_t pid() const { return pid_; }
   bool hasWorkers() const { return !threads_.empty(); }
 
+  // True while a recent stall keeps parallel loops on the calling thread.
+  bool backingOff() const {
+    const std::int64_t until = serialUntil_.load(std::memory_order_relaxed);
+    return until != 0 && nowMicros() < until;
+  }
+
   // Runs the job with the workers; false if the pool is busy with another caller's job.
   bool run(Job &job) {
     std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
@@ -138,14 +172,40 @@ public:
     job.work();
     current_.store(nullptr);
     // Workers still inside the job hold a chunk (or are about to find none left).
-    for (unsigned spins = 0; inJob_.load() != 0; ++spins) {
-      if (spins < 4096)
-        cpuRelax();
-      else
-        sched_yield(); // let a descheduled worker finish its chunk on this core
-    }
+    if (inJob_.load() != 0)
+      waitForStragglers();
+    else
+      backoffMicros_ = kBackoffMinMicros; // a clean loop: the next stall starts a short back-off
     return true;
   }
+
+private:
+  // Called with busy_ held. See the policy at the top of the file.
+  void waitForStragglers() {
+    const std::int64_t start = nowMicros();
+    for (unsigned i = 1; inJob_.load() != 0; ++i) {
+      cpuRelax();
+      if ((i & 31) == 0 && nowMicros() - start > kStragglerSpinMicros) {
+        // Sleep rather than spin or sched_yield: this core goes idle, so the scheduler can run
+        // the late worker here instead of after whatever holds the worker's core.
+        std::unique_lock<std::mutex> lk(doneM_);
+        callerWaiting_.store(true);
+        doneCv_.wait(lk, [&] { return inJob_.load() == 0; });
+        callerWaiting_.store(false);
+        break;
+      }
+    }
+    if (nowMicros() - start <= kStallMicros) {
+      backoffMicros_ = kBackoffMinMicros;
+      return;
+    }
+    serialUntil_.store(nowMicros() + backoffMicros_, std::memory_order_relaxed);
+    backoffMicros_ = std::min(2 * backoffMicros_, kBackoffMaxMicros);
+    stalls_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+public:
+  std::uint64_t stalls() const { return stalls_.load(std::memory_order_relaxed); }
 
 private:
   static void *entry(void *self) {
@@ -181,7 +241,13 @@ private:
         job->work();
         insideJob = false;
       }
-      inJob_.fetch_sub(1);
+      // The last one out wakes a caller that went to sleep waiting for it. seq_cst on both
+      // sides (inJob_ here then callerWaiting_; callerWaiting_ then inJob_ in the caller): at
+      // least one of the two sees the other's write, so the wake-up is never lost.
+      if (inJob_.fetch_sub(1) == 1 && callerWaiting_.load()) {
+        std::lock_guard<std::mutex> lk(doneM_);
+        doneCv_.notify_one();
+      }
     }
   }
 
@@ -196,6 +262,13 @@ private:
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<int> inJob_{0};
   std::atomic<int> sleeping_{0};
+  // Straggler wait and back-off (policy at the top of the file).
+  std::mutex doneM_;
+  std::condition_variable doneCv_;
+  std::atomic<bool> callerWaiting_{false};
+  std::atomic<std::int64_t> serialUntil_{0}; // steady-clock microseconds; 0: not backing off
+  std::int64_t backoffMicros_ = kBackoffMinMicros; // only touched with busy_ held
+  std::atomic<std::uint64_t> stalls_{0};
 };
 
 std::mutex poolMutex;
@@ -231,6 +304,16 @@ int maxThreads() {
   return value;
 }
 
+std::uint64_t poolStalls() {
+  std::lock_guard<std::mutex> lk(poolMutex);
+  return poolInstance ? poolInstance->stalls() : 0;
+}
+
+bool poolBackingOff() {
+  std::lock_guard<std::mutex> lk(poolMutex);
+  return poolInstance && poolInstance->backingOff();
+}
+
 void runChunks(std::size_t numChunks, bool parallel, ChunkFn body, const void *ctx) {
   Job job;
   job.body = body;
@@ -238,7 +321,7 @@ void runChunks(std::size_t numChunks, bool parallel, ChunkFn body, const void *c
   job.numChunks = numChunks;
   if (parallel && numChunks > 1 && maxThreads() > 1 && !insideJob) {
     Pool *p = pool();
-    if (p->hasWorkers()) {
+    if (p->hasWorkers() && !p->backingOff()) {
       insideJob = true;
       const bool ran = p->run(job);
       insideJob = false;

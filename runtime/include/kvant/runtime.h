@@ -39,6 +39,12 @@ typedef enum {
 int64_t kvant_rt_qalloc(int64_t num_qubits);
 void kvant_rt_qdealloc(int64_t reg);
 
+/* Applies the gates still queued on the active register. Registers of 22+ qubits queue their
+ * gates and apply them in cache-sized blocks when the state is next used; every call that reads
+ * or changes the state does this first, so programs never need this call. For timing gates
+ * alone (benchmarks). */
+void kvant_rt_sync(void);
+
 /* ---- gates ----
  * Apply gate `gate` (a kvant_gate_t) with `num_params` parameters to `wires` (target wires in
  * PennyLane's order for that gate, e.g. CNOT = [control, target]), controlled additionally on
