@@ -33,35 +33,48 @@ def main(argv=None) -> int:
     # Compile times must include compilation: start from an empty program cache.
     os.environ["KVANT_CACHE_DIR"] = tempfile.mkdtemp(prefix="kvant-bench-cache-")
 
-    rows = []
+    ran, new_rows = set(), []
     for case in CASES:
         if args.case and case.name not in args.case:
             continue
         print(f"[bench] {case.name} ...", flush=True)
-        rows.extend(case.run(repeat=args.repeat))
+        ran.add(case.name)
+        for row in case.run(repeat=args.repeat):
+            new_rows.append({**row, "source": case.name, "date": time.strftime("%Y-%m-%d %H:%M")})
+    # A partial run (--case) replaces only its cases' rows; the others keep their last numbers.
+    rows = [r for r in _previous_rows() if r.get("source", r["case"]) not in ran] + new_rows
+    order = {c.name: i for i, c in enumerate(CASES)}
+    rows.sort(key=lambda r: order.get(r.get("source", r["case"]), len(order)))  # stable
 
     RESULTS.mkdir(exist_ok=True)
     lines = [
         "# kvant benchmarks",
         "",
-        f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d %H:%M')}. "
-        "Command: `python benchmarks/run.py " + " ".join(sys.argv[1:] if argv is None else argv) + "`.",
+        f"Machine: {machine()}. Command: `python benchmarks/run.py [--case NAME]`; each row "
+        "gives the date of the run that measured it.",
         "",
-        "| case | measure | kvant | peer | peer value | kvant / peer |",
-        "|---|---|---|---|---|---|",
+        "| case | measure | kvant | peer | peer value | kvant / peer | measured |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         ratio = f"{r['kvant'] / r['peer_value']:.2f}" if r.get("peer_value") else "–"
         peer_value = _fmt(r["peer_value"], r["unit"]) if r.get("peer_value") else "–"
         lines.append(
             f"| {r['case']} | {r['measure']} | {_fmt(r['kvant'], r['unit'])} | "
-            f"{r.get('peer') or '–'} | {peer_value} | {ratio} |"
+            f"{r.get('peer') or '–'} | {peer_value} | {ratio} | {r.get('date', '–')} |"
         )
     table = "\n".join(lines) + "\n"
     (RESULTS / "results.md").write_text(table)
     (RESULTS / "results.json").write_text(json.dumps(rows, indent=2))
     print(table)
     return 0
+
+
+def _previous_rows() -> list[dict]:
+    try:
+        return json.loads((RESULTS / "results.json").read_text())
+    except (OSError, ValueError):
+        return []
 
 
 def _fmt(value: float, unit: str) -> str:

@@ -34,6 +34,27 @@ def test_a15_value_and_grad(api):
     assert grad == pytest.approx(-0.2955202067, abs=1e-8)
 
 
+@pytest.mark.parametrize("transform", ["value_and_grad", "jvp", "vjp"])
+@pytest.mark.parametrize("method", ["auto", "fd"])
+def test_value_and_derivative_come_from_one_evaluation(transform, method):
+    """The value is the derivative's own forward pass: the program holds one differentiation op
+    (withValues) and no other evaluation of the cost."""
+    circuit = _rx_z()
+    program = {
+        "value_and_grad": lambda x: kvant.value_and_grad(circuit, method=method)(x),
+        "jvp": lambda x: kvant.jvp(circuit, [x], [1.0], method=method),
+        "vjp": lambda x: kvant.vjp(circuit, [x], [1.0], method=method),
+    }[transform]
+    f = kvant.qjit(program)
+    value, derivative = f(0.3)
+    assert value == pytest.approx(0.9553364891, abs=1e-10)
+    derivative = derivative[0] if transform == "vjp" else derivative
+    assert derivative == pytest.approx(-0.2955202067, abs=1e-8 if method == "auto" else 1e-6)
+    entry = f.mlir.split("func.func @jit_")[1]
+    assert entry.count("gradient.grad") == 1 and "withValues" in entry
+    assert "call @qnode" not in entry
+
+
 def test_value_and_grad_outside_qjit_is_jax():
     f = lambda x: jnp.sin(x) * x  # noqa: E731
     value, grad = kvant.value_and_grad(f)(0.7)

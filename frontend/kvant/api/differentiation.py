@@ -87,7 +87,9 @@ class _Derivative:
         return self._eager(args, kwargs)
 
     # -- inside qjit ------------------------------------------------------------------------------
-    def _traced(self, args, kwargs):
+    def _traced(self, args, kwargs, with_values=False):
+        """The derivative inside qjit; with_values: (the function's value, the derivative),
+        both from one compiled evaluation."""
         selected = self._selected(len(args))
         leaves_per_arg = [tree_flatten(a)[0] for a in args]
         flat_args, in_tree = tree_flatten((args, kwargs))
@@ -137,8 +139,14 @@ class _Derivative:
             h=None if self.h is None else float(self.h),
             diff_args=tuple(len(consts) + k for k in diff_leaves),
             name=name,
+            with_values=with_values,
         )
-        return self._assemble(results, selected, args, out_tree_box[0], len(diff_leaves))
+        out_tree = out_tree_box[0]
+        derivative = self._assemble(results[len(out_avals) if with_values else 0:], selected, args,
+                                    out_tree, len(diff_leaves))
+        if with_values:
+            return tree_unflatten(out_tree, results[:len(out_avals)]), derivative
+        return derivative
 
     def _assemble(self, results, selected, args, out_tree, num_diff_leaves):
         """Output-major flat Jacobians → the user's structure."""
@@ -283,7 +291,7 @@ class value_and_grad(grad):
 
     def __call__(self, *args, **kwargs):
         if TracingContext.is_tracing():
-            return self.fn(*args, **kwargs), self._traced(args, kwargs)
+            return self._traced(args, kwargs, with_values=True)
         gradient = self._eager(args, kwargs)
         return self.forward, gradient
 
@@ -330,8 +338,7 @@ def jvp(f, params, tangents, method=None, h=None, argnums=None):
             raise TypeError(f"jvp: the tangent of argument {i} does not match its structure and shapes")
     if not TracingContext.is_tracing():
         return jax.jvp(_of_selected(f, params, selected), tuple(params[i] for i in selected), tuple(tangents))
-    out = f(*params)
-    jac = jacobian(f, argnums=selected, method=method, h=h)(*params)
+    out, jac = jacobian(f, argnums=selected, method=method, h=h)._traced(tuple(params), {}, with_values=True)
     out_leaves, out_tree = tree_flatten(out)
     jac_per_output = out_tree.flatten_up_to(jac)  # per output leaf: a tuple over arguments
     results = []
@@ -354,13 +361,12 @@ def vjp(f, params, cotangents, method=None, h=None, argnums=None):
         out, pullback = jax.vjp(_of_selected(f, params, selected), *(params[i] for i in selected))
         out_tree = tree_structure(out)
         return out, pullback(tree_unflatten(out_tree, cotangents))
-    out = f(*params)
+    out, jac = jacobian(f, argnums=selected, method=method, h=h)._traced(tuple(params), {}, with_values=True)
     out_leaves, out_tree = tree_flatten(out)
     if len(cotangents) != len(out_leaves):
         raise TypeError(
             f"vjp: {len(cotangents)} cotangent(s) given for {len(out_leaves)} output(s)"
         )
-    jac = jacobian(f, argnums=selected, method=method, h=h)(*params)
     jac_per_output = out_tree.flatten_up_to(jac)  # per output leaf: a tuple over arguments
     per_arg = []
     for a, i in enumerate(selected):

@@ -9,7 +9,7 @@ func.func private @square(%x: tensor<f64>) -> tensor<f64> {
   return %y : tensor<f64>
 }
 // CHECK-LABEL: func.func private @square.jacobian.0(
-// CHECK-SAME: %[[X:.*]]: tensor<f64>) -> tensor<f64>
+// CHECK-SAME: %[[X:.*]]: tensor<f64>) -> (tensor<f64>, tensor<f64>)
 // CHECK-SAME: llvm.linkage = #llvm.linkage<internal>
 // CHECK: %[[Y:.*]] = arith.mulf %[[X]], %[[X]] : tensor<f64>
 // CHECK: %[[SEED:.*]] = arith.constant dense<1.000000e+00> : tensor<f64>
@@ -21,10 +21,10 @@ func.func private @square(%x: tensor<f64>) -> tensor<f64> {
 // CHECK: %[[TA:.*]] = tensor.from_elements %[[A]] : tensor<f64>
 // CHECK: %[[TB:.*]] = tensor.from_elements %[[B]] : tensor<f64>
 // CHECK: %[[SUM:.*]] = arith.addf %[[TA]], %[[TB]] : tensor<f64>
-// CHECK: return
+// CHECK: return %[[Y]], %{{.*}} : tensor<f64>, tensor<f64>
 // CHECK-LABEL: func.func @scalar(
-// CHECK: %[[G:.*]] = call @square.jacobian.0(%{{.*}}) : (tensor<f64>) -> tensor<f64>
-// CHECK: return %[[G]]
+// CHECK: %[[G:.*]]:2 = call @square.jacobian.0(%{{.*}}) : (tensor<f64>) -> (tensor<f64>, tensor<f64>)
+// CHECK: return %[[G]]#1
 func.func @scalar(%x: tensor<f64>) -> tensor<f64> {
   %g = gradient.grad "auto" @square(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
   return %g : tensor<f64>
@@ -162,9 +162,20 @@ func.func private @q(%x: tensor<f64>) -> tensor<f64> attributes {quantum.node, q
 // CHECK: %[[J:.*]] = quantum.adjoint_jacobian %{{.*}} : tensor<1x1xf64>
 // CHECK: quantum.dealloc
 // CHECK: return %{{.*}}, %[[J]]
+// The derivative function returns the values too; withValues uses them, grad drops them.
+// CHECK-LABEL: func.func @grad_of_qnode(
+// CHECK: %[[D:.*]]:2 = call @q.jacobian.0(%{{.*}}) : (tensor<f64>) -> (tensor<f64>, tensor<f64>)
+// CHECK: return %[[D]]#1
 func.func @grad_of_qnode(%x: tensor<f64>) -> tensor<f64> {
   %g = gradient.grad "auto" @q(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
   return %g : tensor<f64>
+}
+// CHECK-LABEL: func.func @value_and_grad_of_qnode(
+// CHECK: %[[D:.*]]:2 = call @q.jacobian.0(%{{.*}}) : (tensor<f64>) -> (tensor<f64>, tensor<f64>)
+// CHECK: return %[[D]]#0, %[[D]]#1
+func.func @value_and_grad_of_qnode(%x: tensor<f64>) -> (tensor<f64>, tensor<f64>) {
+  %v, %g = gradient.grad "auto" @q(%x) {diffArgIndices = array<i64: 0>, withValues} : (tensor<f64>) -> (tensor<f64>, tensor<f64>)
+  return %v, %g : tensor<f64>, tensor<f64>
 }
 
 // -----

@@ -155,3 +155,22 @@ func.func @several_results(%x: tensor<2xf64>) -> (tensor<2xf64>, tensor<3x2xf32>
   %j:2 = gradient.grad "fd" @multi(%x) {diffArgIndices = array<i64: 0>} : (tensor<2xf64>) -> (tensor<2xf64>, tensor<3x2xf32>)
   return %j#0, %j#1 : tensor<2xf64>, tensor<3x2xf32>
 }
+
+// -----
+
+func.func private @cube(%x: tensor<f64>) -> tensor<f64> {
+  %y = arith.mulf %x, %x : tensor<f64>
+  %z = arith.mulf %y, %x : tensor<f64>
+  return %z : tensor<f64>
+}
+
+// withValues: the base evaluation the differences share is the value.
+// CHECK-LABEL: func.func @value_and_derivative(
+// CHECK: %[[F0:.*]] = call @cube(%{{.*}}) : (tensor<f64>) -> tensor<f64>
+// CHECK-NOT: call @cube(
+// CHECK: scf.for
+// CHECK: return %[[F0]], %{{.*}} : tensor<f64>, tensor<f64>
+func.func @value_and_derivative(%x: tensor<f64>) -> (tensor<f64>, tensor<f64>) {
+  %v, %g = gradient.grad "fd" @cube(%x) {diffArgIndices = array<i64: 0>, withValues} : (tensor<f64>) -> (tensor<f64>, tensor<f64>)
+  return %v, %g : tensor<f64>, tensor<f64>
+}

@@ -156,7 +156,25 @@ func.func @result_element_type(%x: tensor<2xf64>) {
 
 func.func private @f(tensor<f64>) -> tensor<f64>
 func.func @non_float_jacobian(%x: tensor<f64>) {
-  // expected-error @+1 {{result #0 must be variadic of ranked tensor of floating-point values}}
+  // expected-error @+1 {{result 0 (d result 0 / d argument 0) must have type 'tensor<f64>', got 'tensor<i64>'}}
   %g = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<i64>
+  return
+}
+
+// -----
+
+func.func private @f(tensor<2xf64>) -> tensor<f64>
+func.func @values_first(%x: tensor<2xf64>) {
+  // expected-error @+1 {{value result 0 must have the callee's result type 'tensor<f64>', got 'tensor<2xf64>'}}
+  %v, %g = gradient.grad "auto" @f(%x) {diffArgIndices = array<i64: 0>, withValues} : (tensor<2xf64>) -> (tensor<2xf64>, tensor<2xf64>)
+  return
+}
+
+// -----
+
+func.func private @f(tensor<2xf64>) -> tensor<f64>
+func.func @values_missing(%x: tensor<2xf64>) {
+  // expected-error @+1 {{must have 2 result(s) (1 value(s), then 1 callee result(s) x 1 differentiated argument(s)), got 1}}
+  %g = gradient.grad "auto" @f(%x) {diffArgIndices = array<i64: 0>, withValues} : (tensor<2xf64>) -> tensor<2xf64>
   return
 }

@@ -101,6 +101,13 @@ RankedTensorType jacobianType(Type result, Type arg) {
 
 } // namespace
 
+unsigned GradOp::getNumValues() {
+  if (!getWithValues())
+    return 0;
+  auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(*this, getCalleeAttr());
+  return callee ? callee.getFunctionType().getNumResults() : 0;
+}
+
 LogicalResult GradOp::verify() {
   return verifyDifferentiationAttrs(*this, getMethod(), getDiffArgIndices(),
                                     getFiniteDiffParam());
@@ -112,12 +119,21 @@ LogicalResult GradOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   if (failed(callee))
     return failure();
   FunctionType fnType = callee->getFunctionType();
-  size_t expected = fnType.getNumResults() * getDiffArgIndices().size();
-  if (getNumResults() != expected)
-    return emitOpError() << "must have " << expected << " result(s) (" << fnType.getNumResults()
-                         << " callee result(s) x " << getDiffArgIndices().size()
-                         << " differentiated argument(s)), got " << getNumResults();
-  unsigned position = 0;
+  unsigned numValues = getWithValues() ? fnType.getNumResults() : 0;
+  size_t expected = numValues + fnType.getNumResults() * getDiffArgIndices().size();
+  if (getNumResults() != expected) {
+    InFlightDiagnostic error = emitOpError() << "must have " << expected << " result(s) (";
+    if (numValues)
+      error << numValues << " value(s), then ";
+    return error << fnType.getNumResults() << " callee result(s) x "
+                 << getDiffArgIndices().size() << " differentiated argument(s)), got "
+                 << getNumResults();
+  }
+  for (unsigned r = 0; r < numValues; ++r)
+    if (getResult(r).getType() != fnType.getResult(r))
+      return emitOpError() << "value result " << r << " must have the callee's result type "
+                           << fnType.getResult(r) << ", got " << getResult(r).getType();
+  unsigned position = numValues;
   for (auto [r, resultType] : llvm::enumerate(fnType.getResults())) {
     for (int64_t arg : getDiffArgIndices()) {
       RankedTensorType want = jacobianType(resultType, fnType.getInput(arg));

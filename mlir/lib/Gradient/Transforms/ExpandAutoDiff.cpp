@@ -130,8 +130,13 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
   OpBuilder b(module.getBodyRegion());
   b.setInsertionPoint(callee);
   Location loc = op.getLoc();
-  auto fn = func::FuncOp::create(
-      b, loc, name, b.getFunctionType(calleeType.getInputs(), op.getResultTypes()));
+  // The derivative returns the callee's values, then the Jacobians: the values are computed
+  // anyway, and a call that does not use them leaves them to dead-code elimination.
+  SmallVector<Type> jacobianTypes(TypeRange(op.getJacobianResults()));
+  SmallVector<Type> fnResults(calleeType.getResults());
+  llvm::append_range(fnResults, jacobianTypes);
+  auto fn = func::FuncOp::create(b, loc, name,
+                                 b.getFunctionType(calleeType.getInputs(), fnResults));
   fn.setPrivate();
   fn->setAttr("llvm.linkage",
               LLVM::LinkageAttr::get(b.getContext(), LLVM::Linkage::Internal));
@@ -150,7 +155,7 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
   }
 
   size_t numDiff = diffArgs.size();
-  SmallVector<Value> jacobians(op.getNumResults());
+  SmallVector<Value> jacobians(jacobianTypes.size());
   for (auto [r, result] : llvm::enumerate(*results)) {
     auto resultType = cast<RankedTensorType>(result.getType());
     int64_t numOut = resultType.getNumElements();
@@ -161,7 +166,7 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
         auto argType = cast<RankedTensorType>(args[a].getType());
         flatJacobians.push_back(zerosOf(
             b, loc, RankedTensorType::get({numOut, argType.getNumElements()},
-                                          cast<RankedTensorType>(op.getResult(r * numDiff).getType())
+                                          cast<RankedTensorType>(jacobianTypes[r * numDiff])
                                               .getElementType())));
       }
     } else if (numOut == 1) {
@@ -222,10 +227,12 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
     for (auto [k, flat] : llvm::enumerate(flatJacobians)) {
       unsigned position = r * numDiff + k;
       jacobians[position] =
-          reshapeStatic(b, loc, flat, cast<RankedTensorType>(op.getResult(position).getType()));
+          reshapeStatic(b, loc, flat, cast<RankedTensorType>(jacobianTypes[position]));
     }
   }
-  func::ReturnOp::create(b, loc, jacobians);
+  SmallVector<Value> returned(*results);
+  llvm::append_range(returned, jacobians);
+  func::ReturnOp::create(b, loc, returned);
   symbols.getSymbolTable(module).insert(fn);
   return fn;
 }
@@ -261,7 +268,8 @@ struct ExpandAutoDiffPass : public kvant::gradient::impl::ExpandAutoDiffPassBase
           return signalPassFailure();
         OpBuilder b(op);
         auto call = func::CallOp::create(b, op.getLoc(), *derivative, op.getOperands());
-        op.replaceAllUsesWith(call.getResults());
+        unsigned numCalleeResults = callee.getFunctionType().getNumResults();
+        op.replaceAllUsesWith(call.getResults().drop_front(numCalleeResults - op.getNumValues()));
         op.erase();
         progress = true;
       }

@@ -75,7 +75,8 @@ LogicalResult expandGrad(GradOp op, func::FuncOp callee) {
   }
 
   size_t numDiff = diffArgs.size();
-  SmallVector<Value> jacobians(op.getNumResults());
+  unsigned numValues = op.getNumValues();
+  SmallVector<Value> jacobians(op.getNumResults() - numValues);
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
 
@@ -133,12 +134,14 @@ LogicalResult expandGrad(GradOp op, func::FuncOp callee) {
 
     for (auto [r, rType] : llvm::enumerate(resultTypes)) {
       unsigned position = r * numDiff + k;
-      auto jacType = cast<RankedTensorType>(op.getResult(position).getType());
+      auto jacType = cast<RankedTensorType>(op.getJacobianResults()[position].getType());
       jacobians[position] = reshapeStatic(b, loc, loop.getResult(r), jacType);
     }
   }
 
-  op.replaceAllUsesWith(jacobians);
+  SmallVector<Value> replacements(base.getResults().take_front(numValues));
+  llvm::append_range(replacements, jacobians);
+  op.replaceAllUsesWith(replacements);
   op.erase();
   return success();
 }

@@ -25,7 +25,9 @@ def Gradient_GradOp : Gradient_Op<"grad", [
     `finiteDiffParam`, default 1e-7).
 
     Results are result-major: for each callee result r, for each differentiated argument a (in
-    `diffArgIndices` order), one Jacobian `tensor<[shape(r)..., shape(a)...] x elt(r)>`.
+    `diffArgIndices` order), one Jacobian `tensor<[shape(r)..., shape(a)...] x elt(r)>`. With
+    `withValues`, the callee's results at `operands` come first: the derivative computes them
+    anyway, so value_and_grad, jvp and vjp need no second evaluation.
 
     ```mlir
     %j = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: 0>}
@@ -36,8 +38,17 @@ def Gradient_GradOp : Gradient_Op<"grad", [
                        FlatSymbolRefAttr:$callee,
                        DenseI64ArrayAttr:$diffArgIndices,
                        OptionalAttr<F64Attr>:$finiteDiffParam,
+                       UnitAttr:$withValues,
                        Variadic<AnyType>:$operands);
-  let results = (outs Variadic<RankedTensorOf<[AnyFloat]>>:$jacobians);
+  let results = (outs Variadic<AnyRankedTensor>:$jacobians);
+  let extraClassDeclaration = [{
+    /// How many leading results are the callee's values (0 without `withValues`).
+    unsigned getNumValues();
+    /// The results that are Jacobians.
+    ::mlir::ResultRange getJacobianResults() {
+      return getResults().drop_front(getNumValues());
+    }
+  }];
   let assemblyFormat = [{
     $method $callee `(` $operands `)` attr-dict `:` functional-type($operands, results)
   }];
