@@ -47,6 +47,19 @@ def _catalyst():
     return catalyst
 
 
+def _warm_up(catalyst):
+    """One small gradient program through each compiler first: the first compilation in a
+    process also pays one-off costs (imports, kvant's compiler worker, Catalyst's tools), which
+    are not the program's compile time."""
+    import kvant
+
+    args = (_params(2, 1),)
+    _first_and_steady(lambda: kvant.qjit(kvant.grad(ansatz(2, 1, "kvant.qubit", "adjoint"))), args, 1)
+    if catalyst is not None:
+        _first_and_steady(lambda: catalyst.qjit(catalyst.grad(ansatz(2, 1, "lightning.qubit", "adjoint", "expvals"))),
+                          args, 1)
+
+
 def ansatz(num_wires: int, layers: int, device_name: str, diff_method: str, observable="sum"):
     """The hardware-efficient ansatz: RY + RZ on every wire per layer, then a CNOT ring.
     Parameters: an array [layers, num_wires, 2]. observable="sum": <sum_i Z_i> as one
@@ -112,6 +125,7 @@ class AnsatzGradient:
         import kvant
 
         catalyst = _catalyst()
+        _warm_up(catalyst)
         rows = []
         for method in ("adjoint", "parameter-shift"):
             for n, layers in self._sizes(method):
@@ -165,6 +179,7 @@ class GradientDescent:
         import kvant
 
         catalyst = _catalyst()
+        _warm_up(catalyst)
         rows = []
         for n in self.QUBITS:
             params = _params(n, 3)
@@ -213,6 +228,7 @@ class ProbsJacobian:
         import kvant
 
         catalyst = _catalyst()
+        _warm_up(catalyst)
         params = _params(12, 2)
         rows = []
         for m in self.WIRES:

@@ -77,6 +77,36 @@ void ReverseSweep::accumulate(Value value, Value ct) {
   slot = slot ? arith::AddFOp::create(b, value.getLoc(), slot, ct).getResult() : ct;
 }
 
+void ReverseSweep::accumulateSlice(Value value, Value ct, ArrayRef<OpFoldResult> offsets,
+                                   ArrayRef<OpFoldResult> sizes,
+                                   ArrayRef<OpFoldResult> strides) {
+  if (!ct || !isDifferentiableType(value.getType()))
+    return;
+  Location loc = value.getLoc();
+  Value &slot = cotangents[value];
+  Value base = slot ? slot : zerosLike(b, loc, value);
+  Value sum = ct;
+  if (slot)
+    sum = arith::AddFOp::create(
+        b, loc,
+        tensor::ExtractSliceOp::create(b, loc, cast<RankedTensorType>(ct.getType()), slot,
+                                       offsets, sizes, strides),
+        ct);
+  slot = tensor::InsertSliceOp::create(b, loc, sum, base, offsets, sizes, strides);
+}
+
+void ReverseSweep::accumulateElement(Value value, Value ct, ValueRange indices) {
+  if (!ct || !isDifferentiableType(value.getType()))
+    return;
+  Location loc = value.getLoc();
+  Value &slot = cotangents[value];
+  Value base = slot ? slot : zerosLike(b, loc, value);
+  Value sum = ct;
+  if (slot)
+    sum = arith::AddFOp::create(b, loc, tensor::ExtractOp::create(b, loc, slot, indices), ct);
+  slot = tensor::InsertOp::create(b, loc, sum, base, indices);
+}
+
 Value ReverseSweep::cotangentOrZeros(Value value, Location loc) {
   if (Value ct = cotangent(value))
     return ct;

@@ -11,6 +11,7 @@
 #include "kvant/Quantum/IR/QuantumDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -37,11 +38,7 @@ Value emptyLike(OpBuilder &b, Location loc, Type type) {
 
 KVANT_OP_RULE(extractRule) {
   auto extract = cast<tensor::ExtractOp>(op);
-  OpBuilder &b = s.builder();
-  Location loc = op->getLoc();
-  Value zeros = zerosLike(b, loc, extract.getTensor());
-  s.accumulate(extract.getTensor(),
-               tensor::InsertOp::create(b, loc, cts[0], zeros, extract.getIndices()));
+  s.accumulateElement(extract.getTensor(), cts[0], extract.getIndices());
   return success();
 }
 
@@ -78,12 +75,21 @@ KVANT_OP_RULE(splatRule) {
 
 KVANT_OP_RULE(extractSliceRule) {
   auto slice = cast<tensor::ExtractSliceOp>(op);
-  OpBuilder &b = s.builder();
-  Location loc = op->getLoc();
-  Value zeros = zerosLike(b, loc, slice.getSource());
-  s.accumulate(slice.getSource(),
-               tensor::InsertSliceOp::create(b, loc, cts[0], zeros, slice.getMixedOffsets(),
-                                             slice.getMixedSizes(), slice.getMixedStrides()));
+  // One element (x[i, j, k] in JAX): an element insert, which bufferizes more cheaply.
+  auto ctType = cast<RankedTensorType>(cts[0].getType());
+  if (ctType.getNumElements() == 1 && ctType.hasStaticShape()) {
+    OpBuilder &b = s.builder();
+    Location loc = op->getLoc();
+    SmallVector<Value> zeros(ctType.getRank(), arith::ConstantIndexOp::create(b, loc, 0));
+    SmallVector<Value> at;
+    for (OpFoldResult offset : slice.getMixedOffsets())
+      at.push_back(getValueOrCreateConstantIndexOp(b, loc, offset));
+    s.accumulateElement(slice.getSource(), tensor::ExtractOp::create(b, loc, cts[0], zeros), at);
+    return success();
+  }
+  // (a rank-reducing slice's cotangent goes back through the same rank-reducing insert)
+  s.accumulateSlice(slice.getSource(), cts[0], slice.getMixedOffsets(), slice.getMixedSizes(),
+                    slice.getMixedStrides());
   return success();
 }
 

@@ -75,6 +75,15 @@ public:
 
   /// Adds `ct` to the cotangent of `value` (ignored for non-differentiable values).
   void accumulate(mlir::Value value, mlir::Value ct);
+  /// Adds `ct` to the slice of `value`'s cotangent at offsets/sizes/strides (`ct` has the
+  /// slice's type). Touches only the slice: the reverse of G reads of single elements of one
+  /// tensor is O(G), not G adds of the whole tensor.
+  void accumulateSlice(mlir::Value value, mlir::Value ct,
+                       llvm::ArrayRef<mlir::OpFoldResult> offsets,
+                       llvm::ArrayRef<mlir::OpFoldResult> sizes,
+                       llvm::ArrayRef<mlir::OpFoldResult> strides);
+  /// Adds the scalar `ct` to the element of `value`'s cotangent at `indices`.
+  void accumulateElement(mlir::Value value, mlir::Value ct, mlir::ValueRange indices);
   /// The cotangent accumulated for `value`; null when none (zero).
   mlir::Value cotangent(mlir::Value value) const { return cotangents.lookup(value); }
   /// The cotangent of `value`, materialised as zeros when none was accumulated.
