@@ -4,60 +4,36 @@ probabilities as the number of measured wires grows, and the compile time of eac
 
 Peers, where installed: Catalyst 0.15.0 (catalyst.qjit of catalyst.grad / jacobian on
 lightning.qubit, the same QNodes) and PennyLane + Lightning's adjoint method without qjit.
-A compile time is the first call minus one steady-state call (both compilers compile on the
-first call)."""
+
+Each (program, compiler) pair is measured in a fresh Python process, run as
+
+    python benchmarks/gradient_cases.py '{"program": ..., "compiler": ..., ...}'
+
+which first compiles a small program with the same compiler (the first compilation in a process
+pays one-off costs: imports, kvant's compiler worker, Catalyst's tools), then reports the
+program's compile time (first call minus one steady call) and its steady call time. Separate
+processes also keep one peer's memory from another's numbers (and a peer that runs out of memory
+from the whole run): each is limited to MEMORY_LIMIT bytes."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import tempfile
+import sys
 import time
+from pathlib import Path
 
-from timing import median_time
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from timing import median_time  # noqa: E402
 
-def _steady(f, *args, repeat: int) -> float:
-    """Median time of one call of ``f(*args)`` once compiled (several calls per sample when
-    calls are short)."""
-    import jax
-
-    jax.block_until_ready(f(*args))
-    t0 = time.perf_counter()
-    jax.block_until_ready(f(*args))
-    once = max(time.perf_counter() - t0, 1e-7)
-    n = max(1, min(10_000, int(0.05 / once)))
-    return median_time(lambda: [jax.block_until_ready(f(*args)) for _ in range(n)], repeat) / n
+MEMORY_LIMIT = 12 << 30
+TIMEOUT = 1800  # seconds per measurement
 
 
-def _first_and_steady(make, args, repeat: int) -> tuple[float, float]:
-    """(compile time, steady call time) of the program ``make()`` builds, compiled afresh."""
-    import jax
-
-    f = make()
-    t0 = time.perf_counter()
-    jax.block_until_ready(f(*args))
-    first = time.perf_counter() - t0
-    steady = _steady(f, *args, repeat=repeat)
-    return max(first - steady, 0.0), steady
-
-
-def _catalyst():
-    try:
-        import catalyst
-    except ImportError:
-        return None
-    return catalyst
-
-
-def _warm_up(catalyst):
-    """One small gradient program through each compiler first: the first compilation in a
-    process also pays one-off costs (imports, kvant's compiler worker, Catalyst's tools), which
-    are not the program's compile time."""
-    import kvant
-
-    args = (_params(2, 1),)
-    _first_and_steady(lambda: kvant.qjit(kvant.grad(ansatz(2, 1, "kvant.qubit", "adjoint"))), args, 1)
-    if catalyst is not None:
-        _first_and_steady(lambda: catalyst.qjit(catalyst.grad(ansatz(2, 1, "lightning.qubit", "adjoint", "expvals"))),
-                          args, 1)
+# ---- the programs -------------------------------------------------------------------------
 
 
 def ansatz(num_wires: int, layers: int, device_name: str, diff_method: str, observable="sum"):
@@ -66,8 +42,6 @@ def ansatz(num_wires: int, layers: int, device_name: str, diff_method: str, obse
     Hamiltonian; "expvals": the sum of the n expectation values <Z_i> (the same function)."""
     import jax.numpy as jnp
     import pennylane as qml
-
-    hamiltonian = qml.Hamiltonian(jnp.ones(num_wires), [qml.PauliZ(i) for i in range(num_wires)])
 
     def gates(params):
         for layer in range(layers):
@@ -79,6 +53,8 @@ def ansatz(num_wires: int, layers: int, device_name: str, diff_method: str, obse
 
     device = qml.device(device_name, wires=num_wires)
     if observable == "sum":
+        hamiltonian = qml.Hamiltonian(jnp.ones(num_wires), [qml.PauliZ(i) for i in range(num_wires)])
+
         @qml.qnode(device, diff_method=diff_method)
         def cost(params):
             gates(params)
@@ -94,17 +70,157 @@ def ansatz(num_wires: int, layers: int, device_name: str, diff_method: str, obse
     return lambda params: jnp.sum(jnp.stack(terms(params)))
 
 
-def _params(num_wires, layers):
+def probs_circuit(device_name: str, m: int):
+    """The 12-qubit, 2-layer ansatz returning probs over its first m wires (parameter-shift)."""
+    import pennylane as qml
+
+    @qml.qnode(qml.device(device_name, wires=12), diff_method="parameter-shift")
+    def circuit(params):
+        for layer in range(2):
+            for w in range(12):
+                qml.RY(params[layer, w, 0], wires=w)
+                qml.RZ(params[layer, w, 1], wires=w)
+            for w in range(12):
+                qml.CNOT(wires=[w, (w + 1) % 12])
+        return qml.probs(wires=list(range(m)))
+
+    return circuit
+
+
+def params_for(num_wires, layers):
     import numpy as np
 
     return np.random.default_rng(0).uniform(0, np.pi, size=(layers, num_wires, 2))
 
 
+def _toolkit(compiler):
+    """(qjit, grad, jacobian, for_loop, device name) of a compiler."""
+    if compiler == "kvant":
+        import kvant
+
+        return kvant.qjit, kvant.grad, kvant.jacobian, kvant.for_loop, "kvant.qubit"
+    if compiler == "catalyst":
+        import catalyst
+
+        return catalyst.qjit, catalyst.grad, catalyst.jacobian, catalyst.for_loop, "lightning.qubit"
+    import jax  # PennyLane + Lightning without qjit: JAX's transforms of the QNode
+
+    return (lambda f: f), jax.grad, jax.jacobian, None, "lightning.qubit"
+
+
+def build(spec):
+    """The compiled (or, for "lightning", plain) program a spec names, and its arguments."""
+    qjit, grad, jacobian, for_loop, device = _toolkit(spec["compiler"])
+    program = spec["program"]
+    if program == "ansatz":
+        n, layers = spec["qubits"], spec["layers"]
+        method = "adjoint" if spec["compiler"] == "lightning" else spec["method"]
+        cost = ansatz(n, layers, device, method, spec.get("observable", "sum"))
+        return qjit(grad(cost)), (params_for(n, layers),)
+    if program == "optimise":
+        n = spec["qubits"]
+        cost = ansatz(n, 3, device, "adjoint", spec.get("observable", "sum"))
+
+        def train(params):
+            def step(i, p):
+                return p - 0.1 * grad(cost)(p)
+
+            return for_loop(0, spec["steps"], 1)(step)(params)
+
+        return qjit(train), (params_for(n, 3),)
+    if program == "probs":
+        return qjit(jacobian(probs_circuit(device, spec["wires"]))), (params_for(12, 2),)
+    raise ValueError(f"unknown program {program!r}")
+
+
+def _steady(f, args, repeat: int) -> float:
+    """Median time of one call once compiled (several calls per sample when calls are short)."""
+    import jax
+
+    jax.block_until_ready(f(*args))
+    t0 = time.perf_counter()
+    jax.block_until_ready(f(*args))
+    once = max(time.perf_counter() - t0, 1e-7)
+    n = max(1, min(10_000, int(0.05 / once)))
+    return median_time(lambda: [jax.block_until_ready(f(*args)) for _ in range(n)], repeat) / n
+
+
+def measure_here(spec) -> dict:
+    """Compile time and steady call time of `spec`, in this process (after a warm-up)."""
+    import jax
+
+    warm_up = dict(program="ansatz", compiler=spec["compiler"], qubits=2, layers=1, method="adjoint",
+                   observable="expvals")
+    f, args = build(warm_up)
+    jax.block_until_ready(f(*args))
+    f, args = build(spec)
+    t0 = time.perf_counter()
+    jax.block_until_ready(f(*args))
+    first = time.perf_counter() - t0
+    steady = _steady(f, args, spec.get("repeat", 3))
+    return {"compile": max(first - steady, 0.0), "steady": steady}
+
+
+def measure(spec) -> dict | None:
+    """measure_here in a fresh process; None (with the reason printed) when it fails."""
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+    # An empty program cache per process: the warm-up must really compile (starting kvant's
+    # worker), and the measured program must not be found compiled.
+    env = {**os.environ, "KVANT_CACHE_DIR": tempfile.mkdtemp(prefix="kvant-bench-")}
+    try:
+        out = subprocess.run([sys.executable, __file__, json.dumps(spec)], capture_output=True,
+                             text=True, timeout=TIMEOUT, preexec_fn=limit, env=env)
+    except subprocess.TimeoutExpired:
+        print(f"[bench] {spec}: no result within {TIMEOUT} s", flush=True)
+        return None
+    if out.returncode != 0:
+        tail = (out.stderr.strip().splitlines() or ["(no output)"])[-1]
+        print(f"[bench] {spec}: failed: {tail}", flush=True)
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _installed(module):
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+# ---- the cases --------------------------------------------------------------------------------
+
+
+def _rows(case, measure_text, mine, peers):
+    """A steady-time row and a compile-time row per peer that gave a result."""
+    rows = []
+    for peer_name, peer in peers or [(None, None)]:
+        row = dict(case=case, measure=measure_text, kvant=mine["steady"], unit="s")
+        if peer is not None:
+            row.update(peer=peer_name, peer_value=peer["steady"])
+        rows.append(row)
+    compile_row = dict(case="gradient compile time", measure=f"{case}: {measure_text}",
+                       kvant=mine["compile"], unit="s")
+    for peer_name, peer in peers:
+        if peer is not None and peer_name.startswith("Catalyst"):
+            compile_row.update(peer=peer_name.split(" (")[0], peer_value=peer["compile"])
+    rows.append(compile_row)
+    return rows
+
+
+def _catalyst_name():
+    import catalyst
+
+    return f"Catalyst {catalyst.__version__}"
+
+
 class AnsatzGradient:
-    """Steady-state time (and compile time) of one compiled gradient of the ansatz's <sum Z>,
-    by the adjoint method and by parameter-shift. Catalyst is timed with the observable as one
-    Hamiltonian and as a sum of expectation values, and its faster form is reported (it is
-    far slower with the Hamiltonian)."""
+    """Steady-state time of one compiled gradient of the ansatz's <sum Z>, by the adjoint method
+    and by parameter-shift. Catalyst is timed with the observable as one Hamiltonian (n <= 8:
+    at 12 qubits and more it takes minutes) and as a sum of expectation values; its faster
+    form is reported."""
 
     name = "ansatz gradient"
     QUBITS = [4, 8, 12, 16, 20]
@@ -114,89 +230,58 @@ class AnsatzGradient:
         for n in self.QUBITS:
             for layers in self.LAYERS:
                 # parameter-shift runs 2 circuits per parameter: at 16 and 20 qubits only the
-                # smallest and largest depth keep the run within minutes
+                # smallest and largest depth keep the run within the hour
                 if method == "parameter-shift" and n >= 16 and layers not in (2, 5):
                     continue
                 yield n, layers
 
     def run(self, repeat: int):
-        import jax
-
-        import kvant
-
-        catalyst = _catalyst()
-        _warm_up(catalyst)
         rows = []
         for method in ("adjoint", "parameter-shift"):
             for n, layers in self._sizes(method):
-                params = _params(n, layers)
-                reps = repeat if n < 16 else max(1, repeat // 2)
-                compile_time, steady = _first_and_steady(
-                    lambda: kvant.qjit(kvant.grad(ansatz(n, layers, "kvant.qubit", method))), (params,), reps)
-                measure = f"{method}, {n} qubits, {layers} layers"
-                row = dict(case=self.name, measure=measure, kvant=steady, unit="s")
-                compile_row = dict(case="gradient compile time", measure=measure, kvant=compile_time, unit="s")
-                if catalyst is not None:
+                spec = dict(program="ansatz", qubits=n, layers=layers, method=method, repeat=repeat)
+                mine = measure({**spec, "compiler": "kvant"})
+                if mine is None:
+                    continue
+                peers = []
+                if _installed("catalyst"):
                     best = None
-                    for form in ("expvals", "sum"):
-                        if form == "sum" and n > 8:
-                            continue  # minutes per gradient with the Hamiltonian at n >= 12
-                        c, s = _first_and_steady(
-                            lambda: catalyst.qjit(catalyst.grad(ansatz(n, layers, "lightning.qubit", method, form))),
-                            (params,), reps)
-                        if best is None or s < best[1]:
-                            best = (c, s, form)
-                    row.update(peer=f"Catalyst {catalyst.__version__} ({best[2]})", peer_value=best[1])
-                    compile_row.update(peer=f"Catalyst {catalyst.__version__}", peer_value=best[0])
-                rows += [row, compile_row]
+                    for form in ("expvals", "sum") if n <= 8 else ("expvals",):
+                        got = measure({**spec, "compiler": "catalyst", "observable": form})
+                        if got is not None and (best is None or got["steady"] < best[1]["steady"]):
+                            best = (form, got)
+                    if best is not None:
+                        peers.append((f"{_catalyst_name()} ({best[0]})", best[1]))
                 if method == "adjoint":
-                    lightning = jax.grad(ansatz(n, layers, "lightning.qubit", "adjoint"))
-                    rows.append(dict(case=self.name, measure=measure, kvant=steady, unit="s",
-                                     peer="PennyLane + Lightning adjoint (no qjit)",
-                                     peer_value=_steady(lightning, params, repeat=reps)))
+                    got = measure({**spec, "compiler": "lightning"})
+                    if got is not None:
+                        peers.append(("PennyLane + Lightning adjoint (no qjit)", got))
+                rows += _rows(self.name, f"{method}, {n} qubits, {layers} layers", mine, peers)
         return rows
 
 
 class GradientDescent:
     """100 steps of gradient descent on the 3-layer ansatz inside one compiled program (the
-    loop compiled too), adjoint method."""
+    loop compiled too), adjoint method. Catalyst gets the sum of expectation values (its
+    faster form)."""
 
     name = "100-step optimisation"
     QUBITS = [6, 8, 10]
     STEPS = 100
 
-    @staticmethod
-    def _program(cost, grad, for_loop):
-        def train(params):
-            def step(i, p):
-                return p - 0.1 * grad(cost)(p)
-
-            return for_loop(0, GradientDescent.STEPS, 1)(step)(params)
-
-        return train
-
     def run(self, repeat: int):
-        import kvant
-
-        catalyst = _catalyst()
-        _warm_up(catalyst)
         rows = []
         for n in self.QUBITS:
-            params = _params(n, 3)
-            compile_time, steady = _first_and_steady(
-                lambda: kvant.qjit(self._program(ansatz(n, 3, "kvant.qubit", "adjoint"), kvant.grad, kvant.for_loop)),
-                (params,), repeat)
-            measure = f"{n} qubits, 3 layers, {self.STEPS} steps"
-            row = dict(case=self.name, measure=measure, kvant=steady, unit="s")
-            compile_row = dict(case="gradient compile time", measure=f"optimisation, {measure}", kvant=compile_time, unit="s")
-            if catalyst is not None:
-                c, s = _first_and_steady(
-                    lambda: catalyst.qjit(self._program(ansatz(n, 3, "lightning.qubit", "adjoint", "expvals"),
-                                                        catalyst.grad, catalyst.for_loop)),
-                    (params,), repeat)
-                row.update(peer=f"Catalyst {catalyst.__version__}", peer_value=s)
-                compile_row.update(peer=f"Catalyst {catalyst.__version__}", peer_value=c)
-            rows += [row, compile_row]
+            spec = dict(program="optimise", qubits=n, steps=self.STEPS, repeat=repeat)
+            mine = measure({**spec, "compiler": "kvant"})
+            if mine is None:
+                continue
+            peers = []
+            if _installed("catalyst"):
+                got = measure({**spec, "compiler": "catalyst", "observable": "expvals"})
+                if got is not None:
+                    peers.append((_catalyst_name(), got))
+            rows += _rows(self.name, f"{n} qubits, 3 layers, {self.STEPS} steps", mine, peers)
         return rows
 
 
@@ -208,47 +293,31 @@ class ProbsJacobian:
     name = "jacobian of probs, 12 qubits"
     WIRES = [1, 2, 3, 4, 5, 6]
 
-    @staticmethod
-    def _circuit(device_name, m):
-        import pennylane as qml
-
-        @qml.qnode(qml.device(device_name, wires=12), diff_method="parameter-shift")
-        def circuit(params):
-            for layer in range(2):
-                for w in range(12):
-                    qml.RY(params[layer, w, 0], wires=w)
-                    qml.RZ(params[layer, w, 1], wires=w)
-                for w in range(12):
-                    qml.CNOT(wires=[w, (w + 1) % 12])
-            return qml.probs(wires=list(range(m)))
-
-        return circuit
-
     def run(self, repeat: int):
-        import kvant
-
-        catalyst = _catalyst()
-        _warm_up(catalyst)
-        params = _params(12, 2)
-        rows = []
+        rows, steady = [], {}
         for m in self.WIRES:
-            compile_time, steady = _first_and_steady(
-                lambda: kvant.qjit(kvant.jacobian(self._circuit("kvant.qubit", m))), (params,), repeat)
-            row = dict(case=self.name, measure=f"m = {m} wires ({2 ** m} outputs)", kvant=steady, unit="s")
-            compile_row = dict(case="gradient compile time", measure=f"jacobian of probs, m = {m}", kvant=compile_time, unit="s")
-            if catalyst is not None:
-                c, s = _first_and_steady(
-                    lambda: catalyst.qjit(catalyst.jacobian(self._circuit("lightning.qubit", m))), (params,), repeat)
-                row.update(peer=f"Catalyst {catalyst.__version__}", peer_value=s)
-                compile_row.update(peer=f"Catalyst {catalyst.__version__}", peer_value=c)
-            rows += [row, compile_row]
-        first = rows[0]
-        last = rows[-2]
-        growth = dict(case=self.name, measure="time at m = 6 / time at m = 1", kvant=last["kvant"] / first["kvant"], unit="x")
-        if "peer_value" in first:
-            growth.update(peer=first["peer"], peer_value=last["peer_value"] / first["peer_value"])
-        rows.append(growth)
+            spec = dict(program="probs", wires=m, repeat=repeat)
+            mine = measure({**spec, "compiler": "kvant"})
+            if mine is None:
+                continue
+            peers = []
+            if _installed("catalyst"):
+                got = measure({**spec, "compiler": "catalyst"})
+                if got is not None:
+                    peers.append((_catalyst_name(), got))
+            steady[m] = (mine["steady"], peers[0][1]["steady"] if peers else None)
+            rows += _rows(self.name, f"m = {m} wires ({2 ** m} outputs)", mine, peers)
+        if 1 in steady and 6 in steady:
+            growth = dict(case=self.name, measure="time at m = 6 / time at m = 1",
+                          kvant=steady[6][0] / steady[1][0], unit="x")
+            if steady[1][1] and steady[6][1]:
+                growth.update(peer=_catalyst_name(), peer_value=steady[6][1] / steady[1][1])
+            rows.append(growth)
         return rows
 
 
 GRADIENT_CASES = [AnsatzGradient(), GradientDescent(), ProbsJacobian()]
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure_here(json.loads(sys.argv[1]))))

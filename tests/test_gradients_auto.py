@@ -509,6 +509,48 @@ def test_variance_from_shots_is_refused_by_method_auto():
         kvant.qjit(kvant.grad(sampled_variance))(0.3)
 
 
+def test_vmap_under_grad_against_default_qubit():
+    """A batch of QNode evaluations (kvant.vmap) inside a differentiated cost."""
+    def body(x, w):
+        qml.RX(x * w, wires=0)
+        qml.RY(w, wires=1)
+        qml.CNOT(wires=[0, 1])
+        return qml.expval(qml.PauliZ(1))
+
+    circuit = qml.QNode(body, qml.device("kvant.qubit", wires=2), diff_method="adjoint")
+    reference = qml.QNode(body, qml.device("default.qubit", wires=2), interface="jax")
+    batch = jnp.array([0.3, -0.7, 1.1])
+    got = kvant.qjit(kvant.grad(lambda w: jnp.sum(kvant.vmap(circuit, in_axes=(0, None))(batch, w) ** 2)))(0.4)
+    want = jax.grad(lambda w: jnp.sum(jax.vmap(reference, in_axes=(0, None))(batch, w) ** 2))(0.4)
+    assert got == pytest.approx(float(want), abs=1e-10)
+
+
+@pytest.mark.parametrize("outer, inner", [("fd", "auto"), ("auto", "fd")])
+def test_nested_derivatives_of_different_methods(outer, inner):
+    circuit = _rx("parameter-shift")  # <Z> after RX(x): cos x, second derivative -cos x
+    second = kvant.qjit(kvant.grad(kvant.grad(circuit, method=inner), method=outer, h=1e-5 if outer == "fd" else None))
+    assert second(0.6) == pytest.approx(-np.cos(0.6), abs=1e-4)
+
+
+def _mixed_measurements(x):
+    qml.RX(x[0], wires=0)
+    qml.CRY(x[1], wires=[0, 1])
+    qml.IsingXY(x[0] * x[1], wires=[1, 2])
+    qml.RY(x[1], wires=2)
+    return qml.probs(wires=[2, 0]), qml.expval(qml.PauliX(1)), qml.var(qml.PauliZ(0) @ qml.PauliY(2)), qml.probs(wires=1)
+
+
+@pytest.mark.parametrize("diff_method", ALL_METHODS)
+def test_jacobian_of_probabilities_mixed_with_expval_and_var(diff_method):
+    """probs by the adjoint sweep too (one vector per outcome), next to expval and var rows;
+    "best" takes parameter-shift when there are probabilities."""
+    circuit = qml.QNode(_mixed_measurements, qml.device("kvant.qubit", wires=3), diff_method=diff_method)
+    reference = qml.QNode(_mixed_measurements, qml.device("default.qubit", wires=3), interface="jax")
+    flat = lambda f: lambda x: jnp.concatenate([jnp.ravel(r) for r in f(x)])  # noqa: E731
+    x = jnp.array([0.4, 1.1])
+    np.testing.assert_allclose(kvant.qjit(kvant.jacobian(flat(circuit)))(x), jax.jacobian(flat(reference))(x), atol=1e-10)
+
+
 # ---- higher orders: the shift rules differentiate the quantum Jacobian too ------------------
 
 
@@ -592,14 +634,3 @@ def test_e11_diff_methods_kvant_does_not_use(diff_method):
 def test_adjoint_with_shots_is_an_error():
     with pytest.raises(ValueError, match="no shot semantics"):
         kvant.qjit(kvant.grad(_rx("adjoint", shots=100)))(0.3)
-
-
-def test_adjoint_of_probabilities_is_refused_by_qnode_name():
-    @qml.qnode(qml.device("kvant.qubit", wires=1), diff_method="adjoint")
-    def probs_circuit(x):
-        qml.RX(x, wires=0)
-        return qml.probs(wires=0)
-
-    with pytest.raises(kvant.CompileError, match="probs_circuit.*parameter-shift"):
-        kvant.qjit(kvant.jacobian(probs_circuit))(0.3)
-

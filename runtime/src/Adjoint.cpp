@@ -2,6 +2,7 @@
 // each gate and collecting the derivative terms. The passes themselves are in
 // AdjointKernels.cpp; this file decides which pass each gate gets.
 #include "Adjoint.hpp"
+#include "Settings.hpp"
 
 #include "AdjointKernels.hpp"
 #include "Parallel.hpp"
@@ -223,17 +224,10 @@ constexpr unsigned kDefaultBlockQubits = 15;
 constexpr std::size_t kBlockMinBytes = std::size_t{16} << 20;
 
 unsigned blockQubitsSetting() {
-  static const unsigned value = [] {
-    // KVANT_RT_ADJOINT_BLOCK_QUBITS: 0 disables blocking; small values let tests run the
-    // blocked path on small registers. Read once; a malformed value keeps the default.
-    if (const char *env = std::getenv("KVANT_RT_ADJOINT_BLOCK_QUBITS")) {
-      char *end = nullptr;
-      const long v = std::strtol(env, &end, 10);
-      if (end != env && *end == '\0' && v >= 0 && v <= 24)
-        return static_cast<unsigned>(v);
-    }
-    return kDefaultBlockQubits;
-  }();
+  // KVANT_RT_ADJOINT_BLOCK_QUBITS: 0 disables blocking; small values let tests run the
+  // blocked path on small registers. Read once.
+  static const unsigned value =
+      static_cast<unsigned>(envSetting("KVANT_RT_ADJOINT_BLOCK_QUBITS", kDefaultBlockQubits, 0, 24));
   return value;
 }
 

@@ -14,8 +14,10 @@
 #include "Observables.hpp"
 #include "Parallel.hpp"
 #include "StateVector.hpp"
+#include "Settings.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <atomic>
 #include <limits>
 #include <memory>
@@ -630,6 +632,67 @@ void sweepOne(Register &r, StateVector lambda, double *grad_out) {
   std::copy(g.begin(), g.end(), grad_out);
 }
 
+// One measurement of a mixed list (kvant_rt_adjoint_vjp_mixed / _jacobian_mixed).
+struct Measurement {
+  std::int64_t kind;
+  ObservablePtr obs;               // expval and var
+  std::vector<std::size_t> wires;  // probs
+  std::int64_t entry;              // offset of its first entry among all the results' entries
+};
+
+// Reads and checks a mixed measurement list before any work, so a bad entry late in the list
+// fails the call cleanly; `num_entries` must be the total number of result entries.
+std::vector<Measurement> readMeasurements(Register &r, const int64_t *kinds, const int64_t *obs,
+                                          const int64_t *num_wires, int64_t num_meas,
+                                          const int64_t *wires, int64_t num_wires_total,
+                                          int64_t num_entries, const char *entriesName,
+                                          const char *entriesWhat) {
+  checkArray(kinds, num_meas, kNoLimit, "measurement kinds");
+  checkArray(obs, num_meas, kNoLimit, "observables");
+  checkArray(num_wires, num_meas, kNoLimit, "wire counts");
+  checkArray(wires, num_wires_total, kNoLimit, "wires");
+  std::vector<Measurement> ms;
+  std::int64_t wireAt = 0, entryAt = 0;
+  for (std::int64_t m = 0; m < num_meas; ++m) {
+    const std::string which = "measurement " + std::to_string(m);
+    Measurement x{kinds[m], nullptr, {}, entryAt};
+    if (kinds[m] == KVANT_MEAS_EXPVAL || kinds[m] == KVANT_MEAS_VAR) {
+      if (num_wires[m] != 0)
+        throw Error(which + ": expval/var takes no wires, got " + std::to_string(num_wires[m]));
+      x.obs = lookupObservable(r, obs[m]);
+      entryAt += 1;
+    } else if (kinds[m] == KVANT_MEAS_PROBS) {
+      if (num_wires[m] < 0 || num_wires[m] > num_wires_total - wireAt)
+        throw Error(which + ": probs over " + std::to_string(num_wires[m]) + " wires, but only " +
+                    std::to_string(num_wires_total - wireAt) + " of num_wires_total are left");
+      x.wires = readWires(wires + wireAt, num_wires[m], r, "probs: wires");
+      checkWires(x.wires, r.sv.numQubits(), "probs: wires");
+      wireAt += num_wires[m];
+      entryAt += std::int64_t{1} << x.wires.size();
+    } else {
+      throw Error(which + ": unknown measurement kind " + std::to_string(kinds[m]) +
+                  " (expval 0, var 1, probs 2)");
+    }
+    ms.push_back(std::move(x));
+  }
+  if (wireAt != num_wires_total)
+    throw Error("num_wires_total is " + std::to_string(num_wires_total) +
+                ", the probs measurements use " + std::to_string(wireAt));
+  if (entryAt != num_entries)
+    throw Error("the measurements need " + std::to_string(entryAt) + " " + entriesWhat + ", " +
+                entriesName + " is " + std::to_string(num_entries));
+  return ms;
+}
+
+// Lambdas held at once by a Jacobian sweep: rows beyond this many (probs over many wires) take
+// further sweeps, each from a fresh copy of the final state, to bound memory (~1 GiB).
+// KVANT_RT_JACOBIAN_ROWS_PER_SWEEP overrides it (tests use it to exercise several sweeps).
+std::size_t lambdasPerSweep(const StateVector &sv) {
+  const std::size_t bytes = sv.size() * sizeof(Complex);
+  const long fits = static_cast<long>(std::max<std::size_t>(1, (std::size_t{1} << 30) / bytes));
+  return static_cast<std::size_t>(envSetting("KVANT_RT_JACOBIAN_ROWS_PER_SWEEP", fits, 1, 1L << 30));
+}
+
 } // namespace
 
 extern "C" {
@@ -648,30 +711,45 @@ void kvant_rt_adjoint_jacobian(const int64_t *obs, int64_t num_obs, double *jac_
   });
 }
 
-void kvant_rt_adjoint_jacobian_mixed(const int64_t *kinds, const int64_t *obs, int64_t num_obs,
-                                     double *jac_out, int64_t num_params) {
+void kvant_rt_adjoint_jacobian_mixed(const int64_t *kinds, const int64_t *obs,
+                                     const int64_t *num_wires, int64_t num_meas,
+                                     const int64_t *wires, int64_t num_wires_total,
+                                     double *jac_out, int64_t num_rows, int64_t num_params) {
   guardedVoid("kvant_rt_adjoint_jacobian_mixed", [&] {
     Register &r = tapeForDifferentiation("adjoint_jacobian_mixed", num_params, jac_out);
-    checkArray(kinds, num_obs, kNoLimit, "measurement kinds");
-    const std::vector<ObservablePtr> os = readObservables(r, obs, num_obs, "observables");
-    for (std::int64_t k = 0; k < num_obs; ++k)
-      if (kinds[k] != KVANT_MEAS_EXPVAL && kinds[k] != KVANT_MEAS_VAR)
-        throw Error("row " + std::to_string(k) + ": kind " + std::to_string(kinds[k]) +
-                    " is neither expval (0) nor var (1)");
-    StateVector phi = r.sv;
-    std::vector<StateVector> lambdas;
-    for (std::size_t k = 0; k < os.size(); ++k) {
-      if (kinds[k] == KVANT_MEAS_EXPVAL) {
-        lambdas.push_back(os[k]->applied(r.sv));
-      } else { // d var = d<O^2> - 2<O> d<O>: one lambda, (O^2 - 2<O> O) phi
-        StateVector lambda(r.sv.numQubits());
-        lambda.zero();
-        addVarCotangent(lambda, r.sv, *os[k], 1.0);
-        lambdas.push_back(std::move(lambda));
+    const std::vector<Measurement> ms = readMeasurements(r, kinds, obs, num_wires, num_meas, wires,
+                                                         num_wires_total, num_rows, "num_rows", "rows");
+    // Row k's lambda is the vector its entry's cotangent e_k would give in the VJP: O phi for
+    // <O>, (O^2 - 2<O> O) phi for var O, the projector onto outcome i times phi for probs[i].
+    auto lambdaOf = [&](std::int64_t row) {
+      StateVector lambda(r.sv.numQubits());
+      lambda.zero();
+      for (const Measurement &x : ms) {
+        std::int64_t size = x.kind == KVANT_MEAS_PROBS ? std::int64_t{1} << x.wires.size() : 1;
+        if (row < x.entry || row >= x.entry + size)
+          continue;
+        if (x.kind == KVANT_MEAS_EXPVAL) {
+          addExpvalCotangent(lambda, r.sv, *x.obs, 1.0);
+        } else if (x.kind == KVANT_MEAS_VAR) {
+          addVarCotangent(lambda, r.sv, *x.obs, 1.0);
+        } else {
+          std::vector<double> oneHot(static_cast<std::size_t>(size), 0.0);
+          oneHot[static_cast<std::size_t>(row - x.entry)] = 1.0;
+          addProbsCotangent(lambda, r.sv, x.wires, oneHot.data());
+        }
       }
+      return lambda;
+    };
+    const std::size_t batch = lambdasPerSweep(r.sv), P = static_cast<std::size_t>(num_params);
+    for (std::int64_t first = 0; first < num_rows; first += static_cast<std::int64_t>(batch)) {
+      const std::int64_t last = std::min<std::int64_t>(num_rows, first + batch);
+      std::vector<StateVector> lambdas;
+      for (std::int64_t row = first; row < last; ++row)
+        lambdas.push_back(lambdaOf(row));
+      StateVector phi = r.sv;
+      const std::vector<double> j = adjointSweep(r.tape, phi, lambdas);
+      std::copy(j.begin(), j.end(), jac_out + static_cast<std::size_t>(first) * P);
     }
-    const std::vector<double> j = adjointSweep(r.tape, phi, lambdas);
-    std::copy(j.begin(), j.end(), jac_out);
   });
 }
 
@@ -731,64 +809,23 @@ void kvant_rt_adjoint_vjp_mixed(const int64_t *kinds, const int64_t *obs,
                                 int64_t num_params) {
   guardedVoid("kvant_rt_adjoint_vjp_mixed", [&] {
     Register &r = tapeForDifferentiation("adjoint_vjp_mixed", num_params, grad_out);
-    checkArray(kinds, num_meas, kNoLimit, "measurement kinds");
-    checkArray(obs, num_meas, kNoLimit, "observables");
-    checkArray(num_wires, num_meas, kNoLimit, "wire counts");
-    checkArray(wires, num_wires_total, kNoLimit, "wires");
     checkArray(cotangent, num_cotangent, kNoLimit, "cotangent");
-    // Everything is read and checked before any work, so a bad entry late in the list fails
-    // the call cleanly.
-    struct Meas {
-      std::int64_t kind;
-      ObservablePtr obs;
-      std::vector<std::size_t> wires;
-      std::int64_t ct; // offset of its cotangent entries
-    };
-    std::vector<Meas> ms;
-    std::int64_t wireAt = 0, ctAt = 0;
-    for (std::int64_t m = 0; m < num_meas; ++m) {
-      const std::string which = "measurement " + std::to_string(m);
-      Meas x{kinds[m], nullptr, {}, ctAt};
-      if (kinds[m] == KVANT_MEAS_EXPVAL || kinds[m] == KVANT_MEAS_VAR) {
-        if (num_wires[m] != 0)
-          throw Error(which + ": expval/var takes no wires, got " +
-                      std::to_string(num_wires[m]));
-        x.obs = lookupObservable(r, obs[m]);
-        ctAt += 1;
-      } else if (kinds[m] == KVANT_MEAS_PROBS) {
-        if (num_wires[m] < 0 || num_wires[m] > num_wires_total - wireAt)
-          throw Error(which + ": probs over " + std::to_string(num_wires[m]) +
-                      " wires, but only " + std::to_string(num_wires_total - wireAt) +
-                      " of num_wires_total are left");
-        x.wires = readWires(wires + wireAt, num_wires[m], r, "probs: wires");
-        checkWires(x.wires, r.sv.numQubits(), "probs: wires");
-        wireAt += num_wires[m];
-        ctAt += std::int64_t{1} << x.wires.size();
-      } else {
-        throw Error(which + ": unknown measurement kind " + std::to_string(kinds[m]) +
-                    " (expval 0, var 1, probs 2)");
-      }
-      ms.push_back(std::move(x));
-    }
-    if (wireAt != num_wires_total)
-      throw Error("num_wires_total is " + std::to_string(num_wires_total) +
-                  ", the probs measurements use " + std::to_string(wireAt));
-    if (ctAt != num_cotangent)
-      throw Error("the measurements need " + std::to_string(ctAt) +
-                  " cotangent entries, num_cotangent is " + std::to_string(num_cotangent));
+    const std::vector<Measurement> ms = readMeasurements(r, kinds, obs, num_wires, num_meas, wires,
+                                                         num_wires_total, num_cotangent,
+                                                         "num_cotangent", "cotangent entries");
     if (num_params == 0)
       return;
     // d(sum of results weighted by their cotangents) = 2 Re <lambda| dU |phi> with lambda the
     // sum of each measurement's weighted-observable vector: one lambda, one sweep.
     StateVector lambda(r.sv.numQubits());
     lambda.zero();
-    for (const Meas &x : ms) {
+    for (const Measurement &x : ms) {
       if (x.kind == KVANT_MEAS_EXPVAL)
-        addExpvalCotangent(lambda, r.sv, *x.obs, cotangent[x.ct]);
+        addExpvalCotangent(lambda, r.sv, *x.obs, cotangent[x.entry]);
       else if (x.kind == KVANT_MEAS_VAR)
-        addVarCotangent(lambda, r.sv, *x.obs, cotangent[x.ct]);
+        addVarCotangent(lambda, r.sv, *x.obs, cotangent[x.entry]);
       else
-        addProbsCotangent(lambda, r.sv, x.wires, cotangent + x.ct);
+        addProbsCotangent(lambda, r.sv, x.wires, cotangent + x.entry);
     }
     sweepOne(r, std::move(lambda), grad_out);
   });

@@ -1,4 +1,5 @@
 #include "Forward.hpp"
+#include "Settings.hpp"
 
 #include "Parallel.hpp"
 
@@ -28,18 +29,10 @@ constexpr unsigned kMinQubits = 22;
 constexpr std::size_t kStreamBytes = std::size_t{32} << 20;
 
 unsigned blockSetting() {
-  static const unsigned value = [] {
-    // KVANT_RT_FORWARD_BLOCK_QUBITS: 0 disables queueing and blocking; a small value (>= 1)
-    // blocks registers of any size with blocks of that many qubits (tests). Read once; a
-    // malformed value keeps the default.
-    if (const char *env = std::getenv("KVANT_RT_FORWARD_BLOCK_QUBITS")) {
-      char *end = nullptr;
-      const long v = std::strtol(env, &end, 10);
-      if (end != env && *end == '\0' && v >= 0 && v <= 24)
-        return static_cast<unsigned>(v);
-    }
-    return kDefaultBlockQubits;
-  }();
+  // KVANT_RT_FORWARD_BLOCK_QUBITS: 0 disables queueing and blocking; a small value (>= 1)
+  // blocks registers of any size with blocks of that many qubits (tests). Read once.
+  static const unsigned value =
+      static_cast<unsigned>(envSetting("KVANT_RT_FORWARD_BLOCK_QUBITS", kDefaultBlockQubits, 0, 24));
   return value;
 }
 

@@ -40,6 +40,7 @@
 //   on its own (correct, just serial).
 // - After fork() the child starts a fresh pool (the parent's threads do not exist there).
 #include "Parallel.hpp"
+#include "Settings.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -286,16 +287,8 @@ Pool *pool() {
 } // namespace
 
 unsigned minParallelQubits() {
-  static const unsigned value = [] {
-    // Read once; a malformed value falls back to the default rather than failing a program.
-    if (const char *env = std::getenv("KVANT_RT_MIN_PARALLEL_QUBITS")) {
-      char *end = nullptr;
-      const long v = std::strtol(env, &end, 10);
-      if (end != env && *end == '\0' && v >= 0 && v <= 64)
-        return static_cast<unsigned>(v);
-    }
-    return kDefaultMinParallelQubits;
-  }();
+  static const unsigned value = static_cast<unsigned>(
+      envSetting("KVANT_RT_MIN_PARALLEL_QUBITS", kDefaultMinParallelQubits, 0, 64)); // read once
   return value;
 }
 

@@ -4,6 +4,7 @@
 #include "check.hpp"
 #include "helpers.hpp"
 
+#include <cstdlib>
 #include <functional>
 
 using namespace testing;
@@ -240,8 +241,8 @@ TEST(adjoint, vjp_expval_probs_var) {
     x = u(rng);
 
   std::vector<double> gE(P, std::nan("")), gP(P, std::nan("")), gV(P, std::nan(""));
-  std::vector<double> jac, mixedJac;
-  std::vector<std::vector<double>> varRows;
+  std::vector<double> jac, mixedJac, batchedJac;
+  std::vector<std::vector<double>> singleRows;
   {
     Reg r(kN);
     kvant_rt_tape_begin();
@@ -253,20 +254,38 @@ TEST(adjoint, vjp_expval_probs_var) {
     kvant_rt_adjoint_vjp(obs.data(), ctObs.data(), 5, gE.data(), P);
     kvant_rt_adjoint_vjp_probs(probWires, 3, ctProbs.data(), gP.data(), P);
     kvant_rt_adjoint_vjp_var(obs.data(), ctObs.data(), 5, gV.data(), P);
-    // rows alternate expval / var: each must equal the matching single-kind row
-    const int64_t kinds[5] = {KVANT_MEAS_VAR, KVANT_MEAS_EXPVAL, KVANT_MEAS_VAR, KVANT_MEAS_VAR,
-                              KVANT_MEAS_EXPVAL};
-    mixedJac.assign(5 * P, std::nan(""));
-    kvant_rt_adjoint_jacobian_mixed(kinds, obs.data(), 5, mixedJac.data(), P);
-    for (int k = 0; k < 5; ++k) {
-      varRows.emplace_back(P, std::nan(""));
+    // expval, var and probs rows in one call: each must equal the matching VJP with a one-hot
+    // cotangent (5 observables alternating var / expval, then probs over wires 3, 0, 2)
+    const int64_t kinds[6] = {KVANT_MEAS_VAR, KVANT_MEAS_EXPVAL, KVANT_MEAS_VAR, KVANT_MEAS_VAR,
+                              KVANT_MEAS_EXPVAL, KVANT_MEAS_PROBS};
+    const int64_t mixedObs[6] = {obs[0], obs[1], obs[2], obs[3], obs[4], 0};
+    const int64_t wireCounts[6] = {0, 0, 0, 0, 0, 3};
+    mixedJac.assign(13 * P, std::nan(""));
+    kvant_rt_adjoint_jacobian_mixed(kinds, mixedObs, wireCounts, 6, probWires, 3, mixedJac.data(),
+                                    13, P);
+    for (int k = 0; k < 13; ++k) {
+      singleRows.emplace_back(P, std::nan(""));
       double one = 1.0;
-      kvant_rt_adjoint_vjp_var(&obs[k], &one, 1, varRows.back().data(), P);
+      if (k < 5 && kinds[k] == KVANT_MEAS_VAR) {
+        kvant_rt_adjoint_vjp_var(&obs[k], &one, 1, singleRows.back().data(), P);
+      } else if (k < 5) {
+        kvant_rt_adjoint_vjp(&obs[k], &one, 1, singleRows.back().data(), P);
+      } else {
+        double oneHot[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        oneHot[k - 5] = 1.0;
+        kvant_rt_adjoint_vjp_probs(probWires, 3, oneHot, singleRows.back().data(), P);
+      }
     }
     CHECK_NO_ERROR();
-    const int64_t probsKind[1] = {KVANT_MEAS_PROBS};
+    // the same rows again, three per sweep (five sweeps): the same numbers
+    setenv("KVANT_RT_JACOBIAN_ROWS_PER_SWEEP", "3", 1);
+    batchedJac.assign(13 * P, std::nan(""));
+    kvant_rt_adjoint_jacobian_mixed(kinds, mixedObs, wireCounts, 6, probWires, 3,
+                                    batchedJac.data(), 13, P);
+    unsetenv("KVANT_RT_JACOBIAN_ROWS_PER_SWEEP");
+    // a row count that does not match the measurements is an error, not a buffer overrun
     double unused[64];
-    kvant_rt_adjoint_jacobian_mixed(probsKind, obs.data(), 1, unused, P);
+    kvant_rt_adjoint_jacobian_mixed(kinds, mixedObs, wireCounts, 6, probWires, 3, unused, 12, P);
     CHECK(kvant_rt_error() != nullptr);
     kvant_rt_clear_error();
   }
@@ -304,9 +323,9 @@ TEST(adjoint, vjp_expval_probs_var) {
     for (std::size_t k = 0; k < 5; ++k)
       ctJ += ctObs[k] * jac[k * P + i];
     CHECK_NEAR(gE[i], ctJ, 1e-12);
-    for (std::size_t k = 0; k < 5; ++k) {
-      const bool var = k == 0 || k == 2 || k == 3;
-      CHECK_NEAR(mixedJac[k * P + i], var ? varRows[k][i] : jac[k * P + i], 1e-12);
+    for (std::size_t k = 0; k < 13; ++k) {
+      CHECK_NEAR(mixedJac[k * P + i], singleRows[k][i], 1e-12);
+      CHECK_NEAR(batchedJac[k * P + i], mixedJac[k * P + i], 1e-14);
     }
   }
 }

@@ -242,22 +242,28 @@ func.func @recorded(%t: f64) -> tensor<1x1xf64> {
   return %j : tensor<1x1xf64>
 }
 
-// Variance rows go to the runtime's mixed Jacobian with one kind per row (0 expval, 1 var).
-// CHECK-LABEL: func.func @recorded_variance(
-func.func @recorded_variance(%t: f64) -> tensor<2x1xf64> {
-  %r = quantum.alloc(1) {record_tape}
+// Other measurements than expectation values go to the runtime's mixed Jacobian: one kind per
+// measurement (0 expval, 1 var, 2 probs), an observable id per measurement (0 for probs), wire
+// counts, the probs wires, and the row count (1 + 1 + 4 here).
+// CHECK-LABEL: func.func @recorded_mixed(
+func.func @recorded_mixed(%t: f64) -> tensor<6x1xf64> {
+  %r = quantum.alloc(2) {record_tape}
   %q = quantum.extract %r[0]
+  %b = quantum.extract %r[1]
   %q1 = quantum.custom "RX"(%t) %q : !quantum.bit
   %z = quantum.namedobs "PauliZ" %q1
   %y = quantum.namedobs "PauliY" %q1
+  // CHECK-DAG: %[[EXPVAL:.*]] = arith.constant 0 : i64
   // CHECK-DAG: %[[VAR:.*]] = arith.constant 1 : i64
-  // CHECK-DAG: %[[EXP:.*]] = arith.constant 0 : i64
-  // CHECK: memref.store %[[EXP]]
+  // CHECK-DAG: %[[PROBS:.*]] = arith.constant 2 : i64
+  // CHECK-DAG: %[[ROWS:.*]] = arith.constant 6 : i64
+  // CHECK: memref.store %[[EXPVAL]]
   // CHECK: memref.store %[[VAR]]
-  // CHECK: call @kvant_rt_adjoint_jacobian_mixed(
-  %j = quantum.adjoint_jacobian %z, %y {variance = array<i1: false, true>} : tensor<2x1xf64>
+  // CHECK: memref.store %[[PROBS]]
+  // CHECK: call @kvant_rt_adjoint_jacobian_mixed(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[ROWS]], %{{.*}})
+  %j = quantum.adjoint_jacobian %z, %y probs(%q1, %b) {kinds = array<i64: 0, 1, 2>, probs_wires = array<i64: 2>} : tensor<6x1xf64>
   quantum.dealloc %r
-  return %j : tensor<2x1xf64>
+  return %j : tensor<6x1xf64>
 }
 
 // A run-time parameter count sizes the Jacobian and goes to the runtime, which checks it.

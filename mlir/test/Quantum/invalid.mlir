@@ -283,7 +283,7 @@ func.func @counts_shots(%q: !quantum.bit) {
 // -----
 
 func.func @adjoint_jacobian_rows(%o: !quantum.obs) {
-  // expected-error @+1 {{has 1 observables but 2 rows}}
+  // expected-error @+1 {{has 1 measurement entries but 2 rows}}
   %j = quantum.adjoint_jacobian %o : tensor<2x3xf64>
   return
 }
@@ -298,8 +298,16 @@ func.func @adjoint_jacobian_dynamic_columns(%o: !quantum.obs) {
 
 // -----
 
-func.func @adjoint_jacobian_variance_rows(%o: !quantum.obs) {
-  // expected-error @+1 {{marks 2 variance rows for 1 observables}}
-  %j = quantum.adjoint_jacobian %o {variance = array<i1: true, false>} : tensor<1x3xf64>
+func.func @adjoint_jacobian_kinds_and_observables(%o: !quantum.obs) {
+  // expected-error @+1 {{has 1 observables for 2 expval/var measurements}}
+  %j = quantum.adjoint_jacobian %o {kinds = array<i64: 1, 0>} : tensor<2x3xf64>
+  return
+}
+
+// -----
+
+func.func @adjoint_jacobian_probs_rows(%o: !quantum.obs, %q: !quantum.bit) {
+  // expected-error @+1 {{has 3 measurement entries but 2 rows}}
+  %j = quantum.adjoint_jacobian %o probs(%q) {kinds = array<i64: 0, 2>, probs_wires = array<i64: 1>} : tensor<2x3xf64>
   return
 }

@@ -142,11 +142,6 @@ int64_t kvant_rt_tape_num_params(void);
 /* jac_out[k * num_params + p] = d <obs[k]> / d theta_p. */
 void kvant_rt_adjoint_jacobian(const int64_t *obs, int64_t num_obs, double *jac_out,
                                int64_t num_params);
-/* The Jacobian of expectation values and variances: row k is d <obs[k]> / d theta_p when
- * kinds[k] is KVANT_MEAS_EXPVAL, d var(obs[k]) / d theta_p when it is KVANT_MEAS_VAR (declared
- * below; probs rows are refused). One backward sweep, touching 1 + num_obs state vectors. */
-void kvant_rt_adjoint_jacobian_mixed(const int64_t *kinds, const int64_t *obs, int64_t num_obs,
-                                     double *jac_out, int64_t num_params);
 /* grad_out[p] = sum_k cotangent[k] d <obs[k]> / d theta_p, in one backward pass (with the
  * weighted observable sum_k cotangent[k] obs[k]). */
 void kvant_rt_adjoint_vjp(const int64_t *obs, const double *cotangent, int64_t num_obs,
@@ -180,6 +175,16 @@ void kvant_rt_adjoint_vjp_mixed(const int64_t *kinds, const int64_t *obs,
                                 const int64_t *wires, int64_t num_wires_total,
                                 const double *cotangent, int64_t num_cotangent, double *grad_out,
                                 int64_t num_params);
+
+/* The Jacobian of the same kind of mixed measurement list: row k, column p is
+ *   jac_out[k * num_params + p] = d entry_k / d theta_p,
+ * entries in the order of kvant_rt_adjoint_vjp_mixed's cotangent (num_rows of them). One
+ * backward sweep carries one vector per row (up to ~1 GiB of them; more rows take more sweeps),
+ * so probs over m wires cost 2^m vectors. Same tape rules and errors as the calls above. */
+void kvant_rt_adjoint_jacobian_mixed(const int64_t *kinds, const int64_t *obs,
+                                     const int64_t *num_wires, int64_t num_meas,
+                                     const int64_t *wires, int64_t num_wires_total,
+                                     double *jac_out, int64_t num_rows, int64_t num_params);
 
 /* ---- errors ---- */
 /* The message of the first error since the last clear, or NULL. */

@@ -44,12 +44,46 @@ using namespace kvant::gradient;
 
 namespace {
 
+FailureOr<SmallVector<Value>> cloneInlined(OpBuilder &b, func::FuncOp callee, ValueRange args,
+                                           SymbolTableCollection &symbols,
+                                           SmallVectorImpl<Operation *> &forward, int depth = 0);
+
+/// Calls inside the regions of `op` (a loop or a branch of the forward code, e.g. a QNode
+/// under vmap) are expanded where they are, as at the top level: a classical callee inlined, a
+/// QNode split into its skeleton and its circuit call. The rules that reverse the region then
+/// see only ops with rules.
+LogicalResult inlineCallsInRegions(Operation *op, SymbolTableCollection &symbols, int depth) {
+  for (int round = 0; round < 64; ++round) {
+    SmallVector<std::pair<func::CallOp, func::FuncOp>> calls;
+    op->walk([&](func::CallOp call) {
+      auto target = symbols.lookupNearestSymbolFrom<func::FuncOp>(call, call.getCalleeAttr());
+      if (target && !target.isExternal() && !target->hasAttr("kvant.circuit_with_jacobian"))
+        calls.push_back({call, target});
+    });
+    if (calls.empty())
+      return success();
+    for (auto [call, target] : calls) {
+      OpBuilder b(call);
+      SmallVector<Operation *> inner; // the region's own rule reverses these
+      FailureOr<SmallVector<Value>> results =
+          target->hasAttr("quantum.node")
+              ? inlineQNodeCall(b, call, target, call.getOperands(), symbols, inner)
+              : cloneInlined(b, target, call.getOperands(), symbols, inner, depth + 1);
+      if (failed(results))
+        return failure();
+      call.replaceAllUsesWith(*results);
+      call.erase();
+    }
+  }
+  return op->emitError("kvant cannot differentiate recursive functions");
+}
+
 /// Clones `callee`'s body at the builder, with `args` for its arguments, inlining the calls of
 /// classical functions (recursively) so that one reverse sweep sees the whole computation.
 /// Appends the top-level forward ops to `forward` and returns the returned values.
 FailureOr<SmallVector<Value>> cloneInlined(OpBuilder &b, func::FuncOp callee, ValueRange args,
                                            SymbolTableCollection &symbols,
-                                           SmallVectorImpl<Operation *> &forward, int depth = 0) {
+                                           SmallVectorImpl<Operation *> &forward, int depth) {
   if (depth > 64)
     return callee.emitError("kvant cannot differentiate recursive functions");
   if (!callee.getBody().hasOneBlock())
@@ -75,7 +109,10 @@ FailureOr<SmallVector<Value>> cloneInlined(OpBuilder &b, func::FuncOp callee, Va
         continue;
       }
     }
-    forward.push_back(b.clone(op, mapping));
+    Operation *clone = b.clone(op, mapping);
+    forward.push_back(clone);
+    if (clone->getNumRegions() != 0 && failed(inlineCallsInRegions(clone, symbols, depth)))
+      return failure();
   }
   SmallVector<Value> results;
   for (Value v : body.getTerminator()->getOperands())

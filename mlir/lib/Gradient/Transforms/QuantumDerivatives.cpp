@@ -135,7 +135,6 @@ FailureOr<Circuit> analyse(func::FuncOp qnode, Operation *site, bool requireShif
       circuit.measured.push_back(nullptr);
       circuit.sizes.push_back(cast<RankedTensorType>(result.getType()).getNumElements());
       circuit.numOutputs += circuit.sizes.back();
-      noProbs = false; // parameter-shift
       continue;
     }
     Operation *measured = nullptr;
@@ -159,10 +158,10 @@ FailureOr<Circuit> analyse(func::FuncOp qnode, Operation *site, bool requireShif
     circuit.numOutputs += circuit.sizes.back();
   }
   // "best": the adjoint method on kvant's simulator when every measurement allows it.
-  circuit.adjoint = diffMethod == "adjoint" || (diffMethod == "best" && noProbs);
-  if (circuit.adjoint && !noProbs)
-    return error() << "the adjoint method differentiates expectation values and variances; "
-                   << "use diff_method=\"parameter-shift\" for probabilities";
+  // "best": the adjoint sweep unless there are probabilities. Their Jacobian costs the sweep one
+  // vector per outcome (2^m for m wires), against two circuit runs per parameter for
+  // parameter-shift, whatever m; diff_method="adjoint" still chooses the sweep.
+  circuit.adjoint = !sampled && (diffMethod == "adjoint" || (diffMethod == "best" && noProbs));
   for (quantum::DifferentiableGate gate : circuit.gates)
     for (unsigned i = 0, n = gate.getDiffParams().size(); i < n; ++i) {
       std::optional<quantum::ShiftRule> rule = gate.getShiftRule(i);
@@ -373,20 +372,29 @@ FailureOr<func::FuncOp> adjointCircuit(func::FuncOp qnode, const Circuit &circui
   OpBuilder at(dealloc ? dealloc.getOperation() : b.getInsertionBlock()->getTerminator());
   if (!dealloc)
     at.setInsertionPointToEnd(b.getInsertionBlock());
-  SmallVector<Value> observables;
-  SmallVector<bool> variance;
+  // The measurements as the runtime's mixed Jacobian takes them (expval 0, var 1, probs 2).
+  SmallVector<Value> observables, qubits;
+  SmallVector<int64_t> kinds, probsWires;
   for (auto [measured, kind] : llvm::zip(circuit.measured, circuit.kinds)) {
+    if (kind == Kind::Probs) {
+      auto probs = cast<quantum::ProbsOp>(measured);
+      for (Value q : probs.getQubits())
+        qubits.push_back(mapping.lookup(q));
+      probsWires.push_back(probs.getQubits().size());
+      kinds.push_back(2);
+      continue;
+    }
     Value obs = kind == Kind::Var ? cast<quantum::VarOp>(measured).getObs()
                                   : cast<quantum::ExpvalOp>(measured).getObs();
     observables.push_back(mapping.lookup(obs));
-    variance.push_back(kind == Kind::Var);
+    kinds.push_back(kind == Kind::Var ? 1 : 0);
   }
+  bool allExpval = llvm::all_of(kinds, [](int64_t k) { return k == 0; });
   Type jacobianType = fn.getFunctionType().getResults().back();
   auto jacobianOp = quantum::AdjointJacobianOp::create(
-      at, qnode.getLoc(), jacobianType, observables, circuit.dynamic() ? count : Value(),
-      /*variance=*/nullptr);
-  if (llvm::is_contained(variance, true))
-    jacobianOp.setVariance(variance);
+      at, qnode.getLoc(), jacobianType, observables, qubits, circuit.dynamic() ? count : Value(),
+      allExpval ? DenseI64ArrayAttr() : at.getDenseI64ArrayAttr(kinds),
+      probsWires.empty() ? DenseI64ArrayAttr() : at.getDenseI64ArrayAttr(probsWires));
   Value jacobian = jacobianOp;
   returned->push_back(jacobian);
   func::ReturnOp::create(b, qnode.getLoc(), *returned);

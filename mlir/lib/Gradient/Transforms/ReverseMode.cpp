@@ -10,6 +10,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/IRMapping.h"
@@ -83,6 +85,7 @@ void ReverseSweep::accumulateSlice(Value value, Value ct, ArrayRef<OpFoldResult>
   if (!ct || !isDifferentiableType(value.getType()))
     return;
   Location loc = value.getLoc();
+  flushElements(value);
   Value &slot = cotangents[value];
   Value base = slot ? slot : zerosLike(b, loc, value);
   Value sum = ct;
@@ -95,16 +98,70 @@ void ReverseSweep::accumulateSlice(Value value, Value ct, ArrayRef<OpFoldResult>
   slot = tensor::InsertSliceOp::create(b, loc, sum, base, offsets, sizes, strides);
 }
 
+/// Tensors up to this many elements gather element cotangents into one from_elements.
+constexpr int64_t kMaxGatheredElements = 4096;
+
 void ReverseSweep::accumulateElement(Value value, Value ct, ValueRange indices) {
   if (!ct || !isDifferentiableType(value.getType()))
     return;
+  auto type = cast<RankedTensorType>(value.getType());
+  SmallVector<int64_t> position;
+  for (Value index : indices)
+    if (std::optional<int64_t> constant = getConstantIntValue(index))
+      position.push_back(*constant);
+  if (type.hasStaticShape() && type.getNumElements() <= kMaxGatheredElements &&
+      position.size() == indices.size()) {
+    int64_t linear = 0;
+    for (auto [i, size] : llvm::zip(position, type.getShape()))
+      linear = linear * size + i;
+    elements[value].push_back({linear, ct});
+    return;
+  }
   Location loc = value.getLoc();
+  flushElements(value);
   Value &slot = cotangents[value];
   Value base = slot ? slot : zerosLike(b, loc, value);
   Value sum = ct;
   if (slot)
     sum = arith::AddFOp::create(b, loc, tensor::ExtractOp::create(b, loc, slot, indices), ct);
   slot = tensor::InsertOp::create(b, loc, sum, base, indices);
+}
+
+void ReverseSweep::flushElements(Value value) {
+  auto it = elements.find(value);
+  if (it == elements.end())
+    return;
+  SmallVector<std::pair<int64_t, Value>> items = std::move(it->second);
+  elements.erase(it);
+  auto type = cast<RankedTensorType>(value.getType());
+  Location loc = value.getLoc();
+  SmallVector<Value> sums(type.getNumElements());
+  for (auto [linear, ct] : items)
+    sums[linear] = sums[linear] ? arith::AddFOp::create(b, loc, sums[linear], ct).getResult() : ct;
+  Value &slot = cotangents[value];
+  SmallVector<int64_t> strides = computeStrides(type.getShape());
+  if (!slot) {
+    Value zero = zerosOf(b, loc, type.getElementType());
+    for (Value &element : sums)
+      if (!element)
+        element = zero;
+    slot = tensor::FromElementsOp::create(b, loc, type, sums);
+    return;
+  }
+  for (auto [linear, sum] : llvm::enumerate(sums)) { // dense and element cotangents both
+    if (!sum)
+      continue;
+    SmallVector<Value> index;
+    for (int64_t i : delinearize(int64_t(linear), strides))
+      index.push_back(arith::ConstantIndexOp::create(b, loc, i));
+    Value old = tensor::ExtractOp::create(b, loc, slot, index);
+    slot = tensor::InsertOp::create(b, loc, arith::AddFOp::create(b, loc, old, sum), slot, index);
+  }
+}
+
+Value ReverseSweep::cotangent(Value value) {
+  flushElements(value);
+  return cotangents.lookup(value);
 }
 
 Value ReverseSweep::cotangentOrZeros(Value value, Location loc) {

@@ -256,15 +256,40 @@ LogicalResult StateOp::verify() {
 LogicalResult AdjointJacobianOp::verify() {
   auto type = cast<RankedTensorType>(getJacobian().getType());
   if (type.isDynamicDim(0))
-    return emitOpError("needs a static number of rows (one per observable)");
-  if (auto variance = getVariance(); variance && variance->size() != getObs().size())
-    return emitOpError() << "marks " << variance->size() << " variance rows for "
-                         << getObs().size() << " observables";
+    return emitOpError("needs a static number of rows (one per measurement entry)");
+  int64_t rows = getObs().size();
+  if (std::optional<ArrayRef<int64_t>> kinds = getKinds()) {
+    ArrayRef<int64_t> probsWires = getProbsWires().value_or(ArrayRef<int64_t>{});
+    int64_t observables = 0, probs = 0, wires = 0;
+    rows = 0;
+    for (int64_t kind : *kinds) {
+      if (kind == 0 || kind == 1) {
+        ++observables;
+        ++rows;
+      } else if (kind == 2) {
+        if (probs >= int64_t(probsWires.size()))
+          return emitOpError() << "has more probs measurements than `probs_wires` entries";
+        wires += probsWires[probs];
+        rows += int64_t(1) << probsWires[probs++];
+      } else {
+        return emitOpError() << "measurement kind " << kind << " is not 0 (expval), 1 (var) "
+                             << "or 2 (probs)";
+      }
+    }
+    if (observables != int64_t(getObs().size()))
+      return emitOpError() << "has " << getObs().size() << " observables for " << observables
+                           << " expval/var measurements";
+    if (probs != int64_t(probsWires.size()) || wires != int64_t(getQubits().size()))
+      return emitOpError() << "has " << getQubits().size() << " probs qubits; `probs_wires` "
+                           << "asks for " << wires;
+  } else if (!getQubits().empty()) {
+    return emitOpError("takes probs qubits only with `kinds`");
+  }
+  if (type.getDimSize(0) != rows)
+    return emitOpError() << "has " << rows << " measurement entries but " << type.getDimSize(0)
+                         << " rows";
   if (type.isDynamicDim(1) != bool(getNumParams()))
     return emitOpError("takes `num_params` exactly when the number of columns is dynamic");
-  if (type.getDimSize(0) != int64_t(getObs().size()))
-    return emitOpError() << "has " << getObs().size() << " observables but "
-                         << type.getDimSize(0) << " rows";
   return success();
 }
 

@@ -477,13 +477,8 @@ struct AdjointJacobianLowering : OpConversionPattern<AdjointJacobianOp> {
     Type i64 = i64Type(getContext()), ptr = ptrType(getContext());
     Location loc = op.getLoc();
     // void kvant_rt_tape_end(void)
-    // void kvant_rt_adjoint_jacobian(const int64_t *obs, int64_t num_obs, double *jac_out,
-    //                                int64_t num_params)
     auto end = getRuntimeFunc(rewriter, op, "kvant_rt_tape_end", {}, {});
-    auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_adjoint_jacobian", {ptr, i64, ptr, i64}, {});
     auto tensorType = cast<RankedTensorType>(op.getType());
-    Value obs = stackArray(rewriter, loc, i64, adaptor.getObs(), 0);
-    Value numObs = constI64(rewriter, loc, adaptor.getObs().size());
     Value buffer, numParams;
     if (Value dynamic = adaptor.getNumParams()) {
       buffer = memref::AllocOp::create(
@@ -495,20 +490,38 @@ struct AdjointJacobianLowering : OpConversionPattern<AdjointJacobianOp> {
       numParams = constI64(rewriter, loc, tensorType.getDimSize(1));
     }
     func::CallOp::create(rewriter, loc, end, ValueRange{});
-    std::optional<ArrayRef<bool>> variance = op.getVariance();
-    if (variance && llvm::is_contained(*variance, true)) {
+    if (std::optional<ArrayRef<int64_t>> kinds = op.getKinds()) {
       // void kvant_rt_adjoint_jacobian_mixed(const int64_t *kinds, const int64_t *obs,
-      //                                      int64_t num_obs, double *jac_out, int64_t num_params)
+      //     const int64_t *num_wires, int64_t num_meas, const int64_t *wires,
+      //     int64_t num_wires_total, double *jac_out, int64_t num_rows, int64_t num_params)
       auto mixed = getRuntimeFunc(rewriter, op, "kvant_rt_adjoint_jacobian_mixed",
-                                  {ptr, ptr, i64, ptr, i64}, {});
-      SmallVector<Value> kinds; // KVANT_MEAS_EXPVAL = 0, KVANT_MEAS_VAR = 1
-      for (bool var : *variance)
-        kinds.push_back(constI64(rewriter, loc, var ? 1 : 0));
-      Value kindArray = stackArray(rewriter, loc, i64, kinds, 1);
+                                  {ptr, ptr, ptr, i64, ptr, i64, ptr, i64, i64}, {});
+      ArrayRef<int64_t> probsWires = op.getProbsWires().value_or(ArrayRef<int64_t>{});
+      SmallVector<Value> kindValues, obsIds, wireCounts;
+      unsigned nextObs = 0, nextProbs = 0;
+      for (int64_t kind : *kinds) {
+        kindValues.push_back(constI64(rewriter, loc, kind));
+        bool probs = kind == 2; // KVANT_MEAS_PROBS; expval 0 and var 1 take an observable
+        obsIds.push_back(probs ? constI64(rewriter, loc, 0) : adaptor.getObs()[nextObs++]);
+        wireCounts.push_back(constI64(rewriter, loc, probs ? probsWires[nextProbs++] : 0));
+      }
+      Value numMeas = constI64(rewriter, loc, kinds->size());
+      Value numWires = constI64(rewriter, loc, adaptor.getQubits().size());
+      Value numRows = constI64(rewriter, loc, tensorType.getDimSize(0));
       func::CallOp::create(
           rewriter, loc, mixed,
-          ValueRange{kindArray, obs, numObs, pointerTo(rewriter, loc, buffer), numParams});
+          ValueRange{stackArray(rewriter, loc, i64, kindValues, 1),
+                     stackArray(rewriter, loc, i64, obsIds, 2),
+                     stackArray(rewriter, loc, i64, wireCounts, 3), numMeas,
+                     stackArray(rewriter, loc, i64, adaptor.getQubits(), 4), numWires,
+                     pointerTo(rewriter, loc, buffer), numRows, numParams});
     } else {
+      // void kvant_rt_adjoint_jacobian(const int64_t *obs, int64_t num_obs, double *jac_out,
+      //                                int64_t num_params)
+      auto fn =
+          getRuntimeFunc(rewriter, op, "kvant_rt_adjoint_jacobian", {ptr, i64, ptr, i64}, {});
+      Value obs = stackArray(rewriter, loc, i64, adaptor.getObs(), 0);
+      Value numObs = constI64(rewriter, loc, adaptor.getObs().size());
       func::CallOp::create(rewriter, loc, fn,
                            ValueRange{obs, numObs, pointerTo(rewriter, loc, buffer), numParams});
     }

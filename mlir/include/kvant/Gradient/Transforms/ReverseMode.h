@@ -82,10 +82,13 @@ public:
                        llvm::ArrayRef<mlir::OpFoldResult> offsets,
                        llvm::ArrayRef<mlir::OpFoldResult> sizes,
                        llvm::ArrayRef<mlir::OpFoldResult> strides);
-  /// Adds the scalar `ct` to the element of `value`'s cotangent at `indices`.
+  /// Adds the scalar `ct` to the element of `value`'s cotangent at `indices`. With constant
+  /// indices into a small static tensor the element waits until the cotangent is read, which
+  /// then builds it in one tensor.from_elements: the reverse of G reads x[i] (a QNode's gate
+  /// parameters) is not a chain of G inserts, whose bufferization takes O(G^2).
   void accumulateElement(mlir::Value value, mlir::Value ct, mlir::ValueRange indices);
   /// The cotangent accumulated for `value`; null when none (zero).
-  mlir::Value cotangent(mlir::Value value) const { return cotangents.lookup(value); }
+  mlir::Value cotangent(mlir::Value value);
   /// The cotangent of `value`, materialised as zeros when none was accumulated.
   mlir::Value cotangentOrZeros(mlir::Value value, mlir::Location loc);
 
@@ -98,8 +101,13 @@ public:
   mlir::LogicalResult reverseElementwise(mlir::Operation *op, ScalarRule rule, mlir::Value ct);
 
 private:
+  /// Adds the elements waiting for `value` into its cotangent.
+  void flushElements(mlir::Value value);
+
   mlir::OpBuilder &b;
   llvm::DenseMap<mlir::Value, mlir::Value> cotangents;
+  /// Per tensor: (linear index, scalar cotangent) contributions not yet in `cotangents`.
+  llvm::DenseMap<mlir::Value, llvm::SmallVector<std::pair<int64_t, mlir::Value>>> elements;
 };
 
 /// Cotangents out of a reversed block (null = zero).

@@ -189,20 +189,26 @@ def Quantum_StateOp : Quantum_Op<"state"> {
 }
 
 def Quantum_AdjointJacobianOp : Quantum_Op<"adjoint_jacobian", [AttrSizedOperandSegments]> {
-  let summary = "d<obs_k>/dtheta_p of the gates recorded since a `record_tape` alloc";
+  let summary = "d(measurement entries)/dtheta_p of the gates recorded since a `record_tape` alloc";
   let description = [{
-    Row k, column p: the derivative of the expectation value of `obs[k]` with respect to the
-    p-th gate parameter recorded on the register (in the order the gates were applied, each
-    gate's parameters in its own order), by one adjoint backward sweep over the recorded gates
-    (Jones & Gacon). Must follow every gate of the register; the state is not changed. When
-    the number of parameters is only known at run time (gates inside loops), `num_params`
-    gives it; the runtime checks it against the tape. `variance`, when present, marks the
-    rows that differentiate var(obs[k]) instead of <obs[k]>.
+    Row k, column p: the derivative of the k-th measurement entry with respect to the p-th gate
+    parameter recorded on the register (in the order the gates were applied, each gate's
+    parameters in its own order), by one adjoint backward sweep over the recorded gates
+    (Jones & Gacon) carrying one vector per row. Must follow every gate of the register; the
+    state is not changed.
+
+    Without `kinds`, row k is <obs[k]>. With `kinds`, one entry per measurement: 0 <O>, 1 var O
+    (each taking the next of `obs`), 2 probs (taking the next `probs_wires[i]` of `qubits`,
+    2^probs_wires[i] rows). When the number of parameters is only known at run time (gates
+    inside loops), `num_params` gives it; the runtime checks it against the tape.
   }];
-  let arguments = (ins Variadic<Quantum_ObsType>:$obs, Optional<Index>:$num_params,
-                       OptionalAttr<DenseBoolArrayAttr>:$variance);
+  let arguments = (ins Variadic<Quantum_ObsType>:$obs, Variadic<Quantum_BitType>:$qubits,
+                       Optional<Index>:$num_params, OptionalAttr<DenseI64ArrayAttr>:$kinds,
+                       OptionalAttr<DenseI64ArrayAttr>:$probs_wires);
   let results = (outs 2DTensorOf<[F64]>:$jacobian);
-  let assemblyFormat = "$obs (`params` `(` $num_params^ `)`)? attr-dict `:` type($jacobian)";
+  let assemblyFormat = [{
+    $obs (`probs` `(` $qubits^ `)`)? (`params` `(` $num_params^ `)`)? attr-dict `:` type($jacobian)
+  }];
   let hasVerifier = 1;
 }
 
