@@ -193,14 +193,22 @@ def _installed(module):
 # ---- the cases --------------------------------------------------------------------------------
 
 
+#: Compile time is the first call minus a steady call: meaningless once a call takes seconds
+#: (its run-to-run spread exceeds the compile time), so no compile row then.
+MAX_STEADY_FOR_COMPILE_TIME = 2.0
+
+
 def _rows(case, measure_text, mine, peers):
-    """A steady-time row and a compile-time row per peer that gave a result."""
+    """A steady-time row per peer that gave a result, and a compile-time row."""
     rows = []
     for peer_name, peer in peers or [(None, None)]:
         row = dict(case=case, measure=measure_text, kvant=mine["steady"], unit="s")
         if peer is not None:
             row.update(peer=peer_name, peer_value=peer["steady"])
         rows.append(row)
+    slowest = max([mine["steady"]] + [peer["steady"] for _, peer in peers if peer is not None])
+    if slowest > MAX_STEADY_FOR_COMPILE_TIME:
+        return rows
     compile_row = dict(case="gradient compile time", measure=f"{case}: {measure_text}",
                        kvant=mine["compile"], unit="s")
     for peer_name, peer in peers:
