@@ -634,3 +634,32 @@ def test_e11_diff_methods_kvant_does_not_use(diff_method):
 def test_adjoint_with_shots_is_an_error():
     with pytest.raises(ValueError, match="no shot semantics"):
         kvant.qjit(kvant.grad(_rx("adjoint", shots=100)))(0.3)
+
+
+@pytest.mark.parametrize("diff_method", ["adjoint", "parameter-shift"])
+def test_hessian_through_gates_in_a_loop(diff_method):
+    """The second sweep records the first one's loop state, the gate-parameter cotangents of run
+    -time size included."""
+    def looped(x, n):
+        @kvant.for_loop(0, n, 1)
+        def layer(i):
+            qml.RX(x[0] * (i + 1), wires=0)
+            qml.CRY(x[1], wires=[0, 1])  # four-term rule
+            qml.CNOT(wires=[0, 1])
+
+        layer()
+        return qml.expval(qml.PauliZ(1))
+
+    def unrolled(x, n):
+        for i in range(n):
+            qml.RX(x[0] * (i + 1), wires=0)
+            qml.CRY(x[1], wires=[0, 1])
+            qml.CNOT(wires=[0, 1])
+        return qml.expval(qml.PauliZ(1))
+
+    circuit = qml.QNode(looped, qml.device("kvant.qubit", wires=2), diff_method=diff_method)
+    hessian = kvant.qjit(kvant.jacobian(kvant.grad(circuit, argnums=0), argnums=0))
+    x = jnp.array([0.3, 0.8])
+    for n in (1, 3):
+        reference = qml.QNode(lambda x: unrolled(x, n), qml.device("default.qubit", wires=2), interface="jax")
+        np.testing.assert_allclose(hessian(x, n), jax.hessian(reference)(x), atol=1e-9)

@@ -101,21 +101,27 @@ bool onlyOverwritten(Value value, Operation *terminator, unsigned position) {
 
 /// The record of a loop's carried values: row i of tape j holds carried value j as it entered
 /// iteration i. Values the loop only overwrites are not recorded; reading gives their initial
-/// value instead, which has the right shape, and nothing reads more of them.
+/// value instead, which has the right shape, and nothing reads more of them. A tensor of
+/// dynamic shape is recorded with the sizes of its initial value: the loops kvant builds (the
+/// gate parameters of a QNode and their cotangents) keep their sizes, and JAX's never vary.
 class LoopTape {
 public:
   LoopTape(ValueRange inits, ArrayRef<bool> overwritten)
       : inits(inits.begin(), inits.end()), overwritten(overwritten.begin(), overwritten.end()) {}
 
-  /// Empty tapes of `rows` rows, one per recorded value.
-  SmallVector<Value> create(OpBuilder &b, Location loc, Value rows) const {
+  /// Empty tapes of `rows` rows, one per recorded value (emitted before the loops).
+  SmallVector<Value> create(OpBuilder &b, Location loc, Value rows) {
     SmallVector<Value> tapes;
+    sizes.assign(inits.size(), {});
     for (auto [j, init] : llvm::enumerate(inits)) {
       if (overwritten[j])
         continue;
-      RankedTensorType t = rowType(init.getType());
-      tapes.push_back(tensor::EmptyOp::create(b, loc, t.getShape(), t.getElementType(),
-                                              ValueRange{rows}));
+      SmallVector<OpFoldResult> shape{rows};
+      if (auto type = dyn_cast<RankedTensorType>(init.getType())) {
+        sizes[j] = tensor::getMixedSizes(b, loc, init);
+        llvm::append_range(shape, sizes[j]);
+      }
+      tapes.push_back(tensor::EmptyOp::create(b, loc, shape, elementType(init.getType())));
     }
     return tapes;
   }
@@ -129,9 +135,9 @@ public:
       if (overwritten[j])
         continue;
       Value tape = tapes[t++];
-      if (auto type = dyn_cast<RankedTensorType>(v.getType())) {
-        auto [offsets, sizes, strides] = rowSlice(b, i, type);
-        out.push_back(tensor::InsertSliceOp::create(b, loc, v, tape, offsets, sizes, strides));
+      if (isa<RankedTensorType>(v.getType())) {
+        auto [offsets, rowSizes, strides] = rowSlice(b, i, j);
+        out.push_back(tensor::InsertSliceOp::create(b, loc, v, tape, offsets, rowSizes, strides));
       } else {
         out.push_back(tensor::InsertOp::create(b, loc, v, tape, ValueRange{i}));
       }
@@ -150,9 +156,9 @@ public:
       }
       Value tape = tapes[t++];
       if (auto type = dyn_cast<RankedTensorType>(init.getType())) {
-        auto [offsets, sizes, strides] = rowSlice(b, i, type);
+        auto [offsets, rowSizes, strides] = rowSlice(b, i, j);
         state.push_back(
-            tensor::ExtractSliceOp::create(b, loc, type, tape, offsets, sizes, strides));
+            tensor::ExtractSliceOp::create(b, loc, type, tape, offsets, rowSizes, strides));
       } else {
         state.push_back(tensor::ExtractOp::create(b, loc, tape, ValueRange{i}));
       }
@@ -161,42 +167,34 @@ public:
   }
 
 private:
-  static RankedTensorType rowType(Type t) {
-    SmallVector<int64_t> shape{ShapedType::kDynamic};
-    if (auto tensorType = dyn_cast<RankedTensorType>(t)) {
-      llvm::append_range(shape, tensorType.getShape());
-      return RankedTensorType::get(shape, tensorType.getElementType());
-    }
-    return RankedTensorType::get(shape, t);
+  static Type elementType(Type t) {
+    if (auto tensorType = dyn_cast<RankedTensorType>(t))
+      return tensorType.getElementType();
+    return t;
   }
 
-  static std::tuple<SmallVector<OpFoldResult>, SmallVector<OpFoldResult>,
-                    SmallVector<OpFoldResult>>
-  rowSlice(OpBuilder &b, Value i, RankedTensorType type) {
-    SmallVector<OpFoldResult> offsets{i}, sizes{b.getIndexAttr(1)}, strides{b.getIndexAttr(1)};
-    for (int64_t d : type.getShape()) {
+  /// Row i of tape j, rank-reduced to the carried value's shape.
+  std::tuple<SmallVector<OpFoldResult>, SmallVector<OpFoldResult>, SmallVector<OpFoldResult>>
+  rowSlice(OpBuilder &b, Value i, unsigned j) const {
+    SmallVector<OpFoldResult> offsets{i}, rowSizes{b.getIndexAttr(1)}, strides{b.getIndexAttr(1)};
+    for (OpFoldResult size : sizes[j]) {
       offsets.push_back(b.getIndexAttr(0));
-      sizes.push_back(b.getIndexAttr(d));
+      rowSizes.push_back(size);
       strides.push_back(b.getIndexAttr(1));
     }
-    return {offsets, sizes, strides};
+    return {offsets, rowSizes, strides};
   }
 
   SmallVector<Value> inits;
   SmallVector<bool> overwritten;
+  SmallVector<SmallVector<OpFoldResult>> sizes; // of each recorded tensor, from its init
 };
 
-/// Which carried values a loop only overwrites; fails on other dynamically shaped ones, which
-/// the tape cannot hold.
-FailureOr<SmallVector<bool>> classifyCarried(Operation *op, ValueRange inits,
-                                             function_ref<bool(unsigned)> overwrites) {
+/// Which carried values a loop only overwrites.
+SmallVector<bool> classifyCarried(ValueRange inits, function_ref<bool(unsigned)> overwrites) {
   SmallVector<bool> overwritten;
-  for (auto [j, init] : llvm::enumerate(inits)) {
-    auto type = dyn_cast<RankedTensorType>(init.getType());
-    overwritten.push_back(type && overwrites(j));
-    if (type && !type.hasStaticShape() && !overwritten.back())
-      return op->emitError("kvant cannot differentiate a loop carrying dynamically shaped tensors");
-  }
+  for (auto [j, init] : llvm::enumerate(inits))
+    overwritten.push_back(isa<RankedTensorType>(init.getType()) && overwrites(j));
   return overwritten;
 }
 
@@ -211,11 +209,9 @@ KVANT_OP_RULE(forRule) {
   unsigned n = inits.size();
   Block &body = *loop.getBody();
   auto yield = body.getTerminator();
-  FailureOr<SmallVector<bool>> overwritten = classifyCarried(op, inits, [&](unsigned j) {
+  SmallVector<bool> overwritten = classifyCarried(inits, [&](unsigned j) {
     return onlyOverwritten(loop.getRegionIterArgs()[j], yield, j);
   });
-  if (failed(overwritten))
-    return failure();
   Type index = b.getIndexType();
   Value lb = loop.getLowerBound(), ub = loop.getUpperBound(), step = loop.getStep();
   if (lb.getType() != index)
@@ -225,7 +221,7 @@ KVANT_OP_RULE(forRule) {
   Value span = arith::MaxSIOp::create(b, loc, arith::SubIOp::create(b, loc, ub, lb), zero);
   Value trips = arith::CeilDivSIOp::create(b, loc, span, step);
 
-  LoopTape tape(inits, *overwritten);
+  LoopTape tape(inits, overwritten);
   SmallVector<Value> recordInits(inits);
   llvm::append_range(recordInits, tape.create(b, loc, trips));
   auto record = scf::ForOp::create(
@@ -320,14 +316,12 @@ KVANT_OP_RULE(whileRule) {
   Operation *yield = after.getTerminator();
   ValueRange inits = loop.getInits();
   unsigned n = inits.size();
-  FailureOr<SmallVector<bool>> overwritten = classifyCarried(op, inits, [&](unsigned j) {
+  SmallVector<bool> overwritten = classifyCarried(inits, [&](unsigned j) {
     return j < after.getNumArguments() &&
            after.getArgument(j).getType() == inits[j].getType() &&
            onlyOverwritten(before.getArgument(j), condition, 1 + j) &&
            onlyOverwritten(after.getArgument(j), yield, j);
   });
-  if (failed(overwritten))
-    return failure();
   // A value the condition forwards twice would have its cotangent counted twice.
   llvm::SmallPtrSet<void *, 8> forwardedOnce;
   for (Value v : loop.getConditionOp().getArgs())
@@ -361,7 +355,7 @@ KVANT_OP_RULE(whileRule) {
 
   // The record: the state entering iterations 0 .. N-1, and the state entering the final
   // condition evaluation (the record loop's results).
-  LoopTape tape(inits, *overwritten);
+  LoopTape tape(inits, overwritten);
   SmallVector<Value> recordInits(inits);
   llvm::append_range(recordInits, tape.create(b, loc, trips));
   auto record = scf::ForOp::create(

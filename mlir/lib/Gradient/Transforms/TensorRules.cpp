@@ -101,7 +101,7 @@ KVANT_OP_RULE(insertSliceRule) {
   s.accumulate(insert.getSource(),
                tensor::ExtractSliceOp::create(b, loc, sourceType, cts[0], insert.getMixedOffsets(),
                                               insert.getMixedSizes(), insert.getMixedStrides()));
-  Value zeros = zerosOf(b, loc, sourceType);
+  Value zeros = zerosLike(b, loc, insert.getSource());
   s.accumulate(insert.getDest(),
                tensor::InsertSliceOp::create(b, loc, zeros, cts[0], insert.getMixedOffsets(),
                                              insert.getMixedSizes(), insert.getMixedStrides()));
@@ -371,7 +371,8 @@ KVANT_OP_RULE(genericRule) {
     newMaps.push_back(accMap);
     bool failedBody = false, capturedNeeded = false;
     auto backward = linalg::GenericOp::create(
-        b, loc, TypeRange{accType}, ins, ValueRange{zerosOf(b, loc, accType)}, newMaps, iterators,
+        b, loc, TypeRange{accType}, ins,
+        ValueRange{inputType ? zerosLike(b, loc, input) : zerosOf(b, loc, accType)}, newMaps, iterators,
         [&](OpBuilder &nb, Location l, ValueRange args) {
           SmallVector<Value> bodyArgs(args.take_front(numInputs));
           SmallVector<Value> yieldCts(numOutputs);
@@ -423,7 +424,7 @@ KVANT_OP_RULE(generateRule) {
       targets.push_back(v);
   SmallVector<Value> inits;
   for (Value v : targets)
-    inits.push_back(zerosOf(b, loc, v.getType()));
+    inits.push_back(zerosLike(b, loc, v));
   SmallVector<Value> lbs, ubs, steps;
   for (int64_t size : type.getShape()) {
     lbs.push_back(arith::ConstantIndexOp::create(b, loc, 0));
