@@ -104,13 +104,25 @@ def _permute(ranks, operands, dimension, out_types):
     here = b.affine_map(rank + 1, range(rank))
     there = b.affine_map(rank + 1, [other if d == dimension else d for d in range(rank)])
     i64 = ir.IntegerType.get_signless(64)
-    inits = [b.empty(t.shape, t.element_type) for t in out_types]
+    # Real floats are picked as a sum over i of (hit ? operand[i] : -0.0), starting from -0.0:
+    # adding -0.0 changes no value (not even the sign of a zero), and a sum is a reduction the
+    # reverse-mode rules differentiate (the cotangent goes back to the element picked).
+    summed = [isinstance(t.element_type, (ir.F16Type, ir.BF16Type, ir.F32Type, ir.F64Type))
+              for t in out_types]
+    inits = [b.filled(t.shape, t.element_type, -0.0) if sums else b.empty(t.shape, t.element_type)
+             for t, sums in zip(out_types, summed)]
 
     def pick(r, *args):
         values, current = args[:len(operands)], args[len(operands):]
         k = arith.IndexCastOp(i64, b.loop_index(dimension)).result
         hit = arith.CmpIOp(arith.CmpIPredicate.eq, r, k).result
-        return [arith.SelectOp(hit, v, c).result for v, c in zip(values, current)]
+        picked = []
+        for v, c, sums in zip(values, current, summed):
+            if sums:
+                picked.append(arith.AddFOp(c, arith.SelectOp(hit, v, b.scalar_constant(v.type, -0.0)).result).result)
+            else:
+                picked.append(arith.SelectOp(hit, v, c).result)
+        return picked
 
     return b.generic_multi(out_types, [ranks] + operands, inits, [there] * (1 + len(operands)) + [here] * len(operands),
                            ["parallel"] * rank + ["reduction"], pick)

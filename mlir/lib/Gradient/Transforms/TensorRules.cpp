@@ -330,7 +330,8 @@ KVANT_OP_RULE(genericRule) {
   Operation *yield = body.getTerminator();
   for (unsigned k = 0; k < numOutputs; ++k) {
     BlockArgument outArg = body.getArgument(numInputs + k);
-    if (outArg.use_empty())
+    // (an integer output, e.g. top_k's indices, carries no cotangent: any update is fine)
+    if (outArg.use_empty() || !isDifferentiableType(outArg.getType()))
       continue;
     auto add = yield->getOperand(k).getDefiningOp<arith::AddFOp>();
     if (!add || !outArg.hasOneUse() || (add.getLhs() != outArg && add.getRhs() != outArg))
@@ -376,8 +377,10 @@ KVANT_OP_RULE(genericRule) {
         [&](OpBuilder &nb, Location l, ValueRange args) {
           SmallVector<Value> bodyArgs(args.take_front(numInputs));
           SmallVector<Value> yieldCts(numOutputs);
-          for (unsigned k = 0; k < numOutputs; ++k) // the outputs' values are not needed
-            bodyArgs.push_back(constantOf(nb, l, body.getArgument(numInputs + k).getType(), 0.0));
+          for (unsigned k = 0; k < numOutputs; ++k) { // the outputs' values are not needed
+            Type type = body.getArgument(numInputs + k).getType();
+            bodyArgs.push_back(arith::ConstantOp::create(nb, l, cast<TypedAttr>(nb.getZeroAttr(type))));
+          }
           for (auto [n, k] : llvm::enumerate(seeded))
             yieldCts[k] = args[numInputs + n];
           FailureOr<ReversedBlock> reversed =
