@@ -1,6 +1,7 @@
 """Benchmark cases of compiled derivatives (issue 5): the gradient of the hardware-efficient
 ansatz, 100 steps of gradient descent inside one compiled program, the Jacobian of
-probabilities as the number of measured wires grows, and the compile time of each program.
+probabilities and the gradient of a cost of probabilities as the number of measured wires
+grows, and the compile time of each program.
 
 Peers, where installed: Catalyst 0.15.0 (catalyst.qjit of catalyst.grad / jacobian on
 lightning.qubit, the same QNodes) and PennyLane + Lightning's adjoint method without qjit.
@@ -70,21 +71,35 @@ def ansatz(num_wires: int, layers: int, device_name: str, diff_method: str, obse
     return lambda params: jnp.sum(jnp.stack(terms(params)))
 
 
-def probs_circuit(device_name: str, m: int):
-    """The 12-qubit, 2-layer ansatz returning probs over its first m wires (parameter-shift)."""
+def probs_circuit(device_name: str, m: int, num_wires=12, diff_method="parameter-shift"):
+    """The 2-layer ansatz on num_wires qubits returning probs over its first m wires."""
     import pennylane as qml
 
-    @qml.qnode(qml.device(device_name, wires=12), diff_method="parameter-shift")
+    @qml.qnode(qml.device(device_name, wires=num_wires), diff_method=diff_method)
     def circuit(params):
         for layer in range(2):
-            for w in range(12):
+            for w in range(num_wires):
                 qml.RY(params[layer, w, 0], wires=w)
                 qml.RZ(params[layer, w, 1], wires=w)
-            for w in range(12):
-                qml.CNOT(wires=[w, (w + 1) % 12])
+            for w in range(num_wires):
+                qml.CNOT(wires=[w, (w + 1) % num_wires])
         return qml.probs(wires=list(range(m)))
 
     return circuit
+
+
+def probs_cost(device_name: str, m: int, num_wires: int, diff_method: str):
+    """A scalar of probs over the first m wires: sum_i w_i p_i with fixed weights, as in a
+    classifier's loss."""
+    import jax.numpy as jnp
+
+    circuit = probs_circuit(device_name, m, num_wires, diff_method=diff_method)
+    weights = jnp.linspace(-1.0, 1.0, 2 ** m)
+
+    def cost(params):
+        return jnp.sum(weights * circuit(params))
+
+    return cost
 
 
 def params_for(num_wires, layers):
@@ -130,6 +145,10 @@ def build(spec):
         return qjit(train), (params_for(n, 3),)
     if program == "probs":
         return qjit(jacobian(probs_circuit(device, spec["wires"]))), (params_for(12, 2),)
+    if program == "probs_cost":
+        n = spec["qubits"]
+        cost = probs_cost(device, spec["wires"], n, spec["method"])
+        return qjit(grad(cost)), (params_for(n, 2),)
     raise ValueError(f"unknown program {program!r}")
 
 
@@ -324,7 +343,44 @@ class ProbsJacobian:
         return rows
 
 
-GRADIENT_CASES = [AnsatzGradient(), GradientDescent(), ProbsJacobian()]
+class ProbsCostGradient:
+    """grad of a scalar of probs over the first m = 1..8 wires of the 16-qubit, 2-layer ansatz,
+    adjoint method. One cotangent: kvant's adjoint sweep weights the 2^m outcomes into one
+    vector (VJP form), so the time should hardly grow with m. The peers' adjoint methods take
+    expectation values only ("The adjoint method can only be used for QNodes which return
+    qp.expval", Catalyst 0.15.0), so they are timed with parameter-shift, the exact method
+    they offer here."""
+
+    name = "gradient of a probs cost, 16 qubits"
+    QUBITS = 16
+    WIRES = [1, 2, 4, 6, 8]
+
+    def run(self, repeat: int):
+        rows, steady = [], {}
+        for m in self.WIRES:
+            spec = dict(program="probs_cost", qubits=self.QUBITS, wires=m, repeat=repeat)
+            mine = measure({**spec, "compiler": "kvant", "method": "adjoint"})
+            if mine is None:
+                continue
+            peers = []
+            shift = {**spec, "method": "parameter-shift"}
+            if _installed("catalyst"):
+                got = measure({**shift, "compiler": "catalyst"})
+                if got is not None:
+                    peers.append((f"{_catalyst_name()} (parameter-shift)", got))
+            got = measure({**shift, "compiler": "lightning"})
+            if got is not None:
+                peers.append(("PennyLane + Lightning parameter-shift (no qjit)", got))
+            steady[m] = mine["steady"]
+            rows += _rows(self.name, f"m = {m} wires ({2 ** m} outcomes)", mine, peers)
+        first, last = self.WIRES[0], self.WIRES[-1]
+        if first in steady and last in steady:
+            rows.append(dict(case=self.name, measure=f"time at m = {last} / time at m = {first}",
+                             kvant=steady[last] / steady[first], unit="x"))
+        return rows
+
+
+GRADIENT_CASES = [AnsatzGradient(), GradientDescent(), ProbsJacobian(), ProbsCostGradient()]
 
 
 if __name__ == "__main__":

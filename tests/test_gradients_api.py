@@ -131,3 +131,73 @@ def test_jax_grad_of_a_compiled_function_with_integer_and_static_arguments():
     x = jnp.array([0.3, 0.8])
     want = jax.grad(lambda x: jnp.sum(jnp.sin(x) ** 3) * 2)(x)
     np.testing.assert_allclose(jax.grad(f)(x, 2, 3), want, atol=1e-12)
+
+
+def _with_aux(x):
+    """A scalar cost and auxiliary data: a pytree with an array, a float and an integer."""
+    y = jnp.sin(x) * x[::-1]
+    return jnp.sum(y ** 2), {"y": y, "norm": jnp.linalg.norm(x), "size": jnp.int32(x.size)}
+
+
+@pytest.mark.parametrize("method", ["auto", "fd"])
+def test_has_aux_follows_jax(method):
+    """grad / value_and_grad / jacobian(has_aux=True): the function returns (output, aux); aux
+    comes back undifferentiated, from the same evaluation."""
+    x = jnp.array([0.3, -1.1, 0.8])
+    atol = 1e-10 if method == "auto" else 1e-5
+    want_grad, want_aux = jax.grad(_with_aux, has_aux=True)(x)
+    for compiled in (True, False):
+        wrap = kvant.qjit if compiled else (lambda f: f)
+        got_grad, got_aux = wrap(lambda x: kvant.grad(_with_aux, has_aux=True, method=method)(x))(x)
+        np.testing.assert_allclose(got_grad, want_grad, atol=atol)
+        np.testing.assert_allclose(got_aux["y"], want_aux["y"], atol=1e-12)
+        assert got_aux["norm"] == pytest.approx(float(want_aux["norm"]), abs=1e-12)
+        assert int(got_aux["size"]) == 3
+        (value, aux), g = wrap(lambda x: kvant.value_and_grad(_with_aux, has_aux=True, method=method)(x))(x)
+        assert value == pytest.approx(float(_with_aux(x)[0]), abs=1e-12)
+        np.testing.assert_allclose(aux["y"], want_aux["y"], atol=1e-12)
+        np.testing.assert_allclose(g, want_grad, atol=atol)
+    vector = lambda x: (jnp.sin(x) * x[0], x ** 2)  # noqa: E731
+    jac, aux = kvant.qjit(lambda x: kvant.jacobian(vector, has_aux=True, method=method)(x))(x)
+    np.testing.assert_allclose(jac, jax.jacobian(vector, has_aux=True)(x)[0], atol=atol)
+    np.testing.assert_allclose(aux, x ** 2, atol=1e-12)
+
+
+def test_has_aux_needs_a_pair():
+    with pytest.raises(TypeError, match="has_aux=True needs a function that returns a pair"):
+        kvant.qjit(lambda x: kvant.grad(lambda x: jnp.sin(x), has_aux=True)(x))(0.3)
+
+
+def test_vjp_is_one_reverse_sweep():
+    """vjp differentiates <cotangents, f> with f's outputs as auxiliary values: one sweep, so a
+    QNode of probabilities gets the adjoint method's VJP form, and the values come from the same
+    evaluation."""
+    def body(x):
+        qml.RX(x[0], wires=0)
+        qml.CRY(x[1], wires=[0, 1])
+        qml.RY(x[0] * x[1], wires=2)
+        qml.CNOT(wires=[1, 2])
+        return qml.probs(wires=[0, 1, 2])
+
+    circuit = qml.QNode(body, qml.device("kvant.qubit", wires=3), diff_method="adjoint")
+    reference = qml.QNode(body, qml.device("default.qubit", wires=3), interface="jax")
+    post = lambda c: lambda x: (c(x) * x[0], jnp.tanh(x))  # noqa: E731
+    x = jnp.array([0.4, 1.3])
+    cts = [jnp.linspace(-1.0, 1.0, 8), jnp.array([0.5, -2.0])]
+    f = kvant.qjit(lambda x, a, b: kvant.vjp(post(circuit), [x], [a, b]), keep_intermediate=True)
+    out, (bar,) = f(x, *cts)
+    want_out, pullback = jax.vjp(post(reference), x)
+    np.testing.assert_allclose(out[0], want_out[0], atol=1e-12)
+    np.testing.assert_allclose(out[1], want_out[1], atol=1e-12)
+    np.testing.assert_allclose(bar, pullback(tuple(cts))[0], atol=1e-10)
+    entry = f.mlir.split("func.func @jit_")[1]
+    assert entry.count("gradient.grad") == 1 and "numDiffResults = 1" in entry
+    assert "kvant_rt_adjoint_vjp_mixed" in f.mlir_lowered
+    assert "kvant_rt_adjoint_jacobian" not in f.mlir_lowered
+
+
+def test_vjp_cotangents_must_match_the_outputs():
+    with pytest.raises(TypeError, match=r"vjp: 1 cotangent\(s\) given for 2 output"):
+        kvant.qjit(lambda x: kvant.vjp(lambda x: (x, x), [x], [x]))(jnp.array([0.1]))
+    with pytest.raises(TypeError, match="vjp: cotangent 0 has shape"):
+        kvant.qjit(lambda x: kvant.vjp(jnp.sin, [x], [jnp.ones(3)]))(jnp.array([0.1, 0.2]))

@@ -551,6 +551,78 @@ def test_jacobian_of_probabilities_mixed_with_expval_and_var(diff_method):
     np.testing.assert_allclose(kvant.qjit(kvant.jacobian(flat(circuit)))(x), jax.jacobian(flat(reference))(x), atol=1e-10)
 
 
+# ---- one cotangent (a gradient): the adjoint sweep's VJP form ---------------------------------
+
+_WEIGHTS = jnp.array([0.3, -1.2, 0.7, 2.0])
+
+
+def _scalar_cost(circuit):
+    """A scalar of every kind of measurement entry: a gradient has one cotangent per call."""
+    def cost(x):
+        p2, e, v, p1 = circuit(x)
+        return jnp.sum(_WEIGHTS * p2) + jnp.sin(e) * v + p1[1] ** 2
+    return cost
+
+
+@pytest.mark.parametrize("diff_method", ALL_METHODS)
+def test_gradient_of_a_scalar_of_probabilities_expval_and_var(diff_method):
+    """One reverse sweep: the adjoint method asks the runtime for ȳᵀJ (two vectors in its
+    backward pass) instead of the 10-row Jacobian; parameter-shift still shifts the circuit."""
+    circuit = qml.QNode(_mixed_measurements, qml.device("kvant.qubit", wires=3), diff_method=diff_method)
+    reference = qml.QNode(_mixed_measurements, qml.device("default.qubit", wires=3), interface="jax")
+    x = jnp.array([0.4, 1.1])
+    compiled = kvant.qjit(kvant.grad(_scalar_cost(circuit)), keep_intermediate=True)
+    np.testing.assert_allclose(compiled(x), jax.grad(_scalar_cost(reference))(x), atol=1e-10)
+    if diff_method == "adjoint":
+        assert "kvant_rt_adjoint_vjp_mixed" in compiled.mlir_lowered
+        assert "kvant_rt_adjoint_jacobian" not in compiled.mlir_lowered
+        # Several cotangents (a Jacobian): the Jacobian, computed once.
+        jac = kvant.qjit(kvant.jacobian(lambda x: jnp.stack([_scalar_cost(circuit)(x), circuit(x)[1]])), keep_intermediate=True)
+        jac(x)
+        assert "kvant_rt_adjoint_jacobian_mixed" in jac.mlir_lowered
+
+
+def _probs_in_a_loop(x, n, loops):
+    for_loop = loops[0]
+
+    @for_loop(0, n, 1)
+    def body(i, a):
+        qml.RY(a, wires=i % 2)
+        qml.CRX(x * a, wires=[i % 2, 2])  # four-term rule
+        return a + x
+
+    body(0.2)
+    return qml.probs(wires=[0, 2])
+
+
+@pytest.mark.parametrize("diff_method", ["adjoint", "parameter-shift"])
+def test_gradient_of_probabilities_with_gates_in_a_loop(diff_method):
+    """The VJP form with a parameter count known at run time."""
+    circuit = qml.QNode(lambda x, n: _probs_in_a_loop(x, n, (kvant.for_loop,)), qml.device("kvant.qubit", wires=3), diff_method=diff_method)
+    g = kvant.qjit(kvant.grad(lambda x, n: jnp.sum(_WEIGHTS * circuit(x, n) ** 2), argnums=0))
+    for n in (0, 1, 3):
+        reference = qml.QNode(lambda x: _probs_in_a_loop(x, n, _python_loops()), qml.device("default.qubit", wires=3), interface="jax")
+        want = jax.grad(lambda x: jnp.sum(_WEIGHTS * reference(x) ** 2))(0.7)
+        assert g(0.7, n) == pytest.approx(float(want), abs=1e-10), n
+
+
+def test_vmap_of_a_probabilities_qnode_under_grad():
+    """QNode calls inside a loop of the forward code, each with its own cotangent."""
+    def body(x, w):
+        qml.RX(x * w, wires=0)
+        qml.RY(w, wires=1)
+        qml.CNOT(wires=[0, 1])
+        return qml.probs(wires=[0, 1])
+
+    circuit = qml.QNode(body, qml.device("kvant.qubit", wires=2), diff_method="adjoint")
+    reference = qml.QNode(body, qml.device("default.qubit", wires=2), interface="jax")
+    batch = jnp.array([0.3, -0.7, 1.1])
+    cost = lambda run: lambda w: jnp.sum(run(batch, w) * _WEIGHTS)  # noqa: E731
+    got = kvant.qjit(kvant.grad(cost(kvant.vmap(circuit, in_axes=(0, None)))))(0.4)
+    want = jax.grad(cost(jax.vmap(reference, in_axes=(0, None))))(0.4)
+    assert got == pytest.approx(float(want), abs=1e-10)
+
+
 # ---- higher orders: the shift rules differentiate the quantum Jacobian too ------------------
 
 
@@ -584,6 +656,32 @@ def test_hessian_and_third_derivative_against_default_qubit(diff_method):
     third = kvant.qjit(kvant.grad(lambda v: kvant.grad(lambda w: kvant.grad(circuit)(w)[1])(v)[0]))
     want = jax.grad(lambda v: jax.grad(lambda w: jax.grad(reference)(w)[1])(v)[0])(x)
     np.testing.assert_allclose(third(x), want, atol=1e-8)
+
+
+@pytest.mark.parametrize("diff_method", ALL_METHODS)
+def test_hessian_of_a_scalar_of_probabilities_expval_and_var(diff_method):
+    """The derivative of the VJP form, and of variances, which are not of the trigonometric
+    form the shift rules need: d var = d<O^2> - 2<O> d<O> is shifted term by term."""
+    circuit = qml.QNode(_mixed_measurements, qml.device("kvant.qubit", wires=3), diff_method=diff_method)
+    reference = qml.QNode(_mixed_measurements, qml.device("default.qubit", wires=3), interface="jax")
+    x = jnp.array([0.4, 1.1])
+    hessian = kvant.qjit(kvant.jacobian(kvant.grad(_scalar_cost(circuit))))
+    np.testing.assert_allclose(hessian(x), jax.hessian(_scalar_cost(reference))(x), atol=1e-9)
+
+
+@pytest.mark.parametrize("diff_method", ["adjoint", "parameter-shift"])
+def test_second_derivative_of_variances(diff_method):
+    circuit = qml.QNode(_variances, qml.device("kvant.qubit", wires=2), diff_method=diff_method)
+    reference = qml.QNode(_variances, qml.device("default.qubit", wires=2), interface="jax")
+    x = jnp.array([0.4, 1.1])
+    weights = jnp.array([0.5, -1.0, 0.8, 1.3])
+    cost = lambda c: lambda x: jnp.dot(weights, jnp.stack(c(x)))  # noqa: E731
+    hessian = kvant.qjit(kvant.jacobian(kvant.grad(cost(circuit))))
+    np.testing.assert_allclose(hessian(x), jax.hessian(cost(reference))(x), atol=1e-9)
+    # A variance alone: one measurement entry, so the Jacobian form.
+    single = kvant.qjit(kvant.grad(kvant.grad(lambda t: circuit(jnp.array([t, 1.1]))[2])))
+    want = jax.grad(jax.grad(lambda t: reference(jnp.array([t, 1.1]))[2]))(0.4)
+    assert single(0.4) == pytest.approx(float(want), abs=1e-9)
 
 
 def test_e6_complex_result(api):

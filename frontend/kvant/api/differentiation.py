@@ -57,9 +57,10 @@ class _Derivative:
     scalar_output = False
     kind = "jacobian"
 
-    def __init__(self, fn, argnums=None, method=None, h=None, *, argnum=None):
+    def __init__(self, fn, argnums=None, method=None, h=None, *, argnum=None, has_aux=False):
         self.fn = fn
         self.argnums, self.method, self.h = _check_options(fn, argnums, argnum, method, h)
+        self.has_aux = bool(has_aux)
         self.forward = None
 
     # -- argument selection -------------------------------------------------------------------
@@ -105,18 +106,20 @@ class _Derivative:
                     )
                 diff_leaves.append(int(offsets[i]) + j)
         flat_args = [jnp.asarray(x) for x in flat_args]
-        out_tree_box = []
+        out_tree_box, aux_tree_box = [], []
 
         def flat_fn(*flat):
             a, kw = tree_unflatten(in_tree, flat)
-            out = self.fn(*a, **kw)
+            out, aux_leaves = self._split_aux(self.fn(*a, **kw), aux_tree_box)
             leaves, out_tree = tree_flatten(out)
             out_tree_box.append(out_tree)
-            return [jnp.asarray(x) for x in leaves]
+            return [jnp.asarray(x) for x in leaves + aux_leaves]
 
         name = getattr(self.fn, "__name__", "function")
         jaxpr, consts = trace_subjaxpr(flat_fn, flat_args, name=name)
-        out_avals = jaxpr.out_avals
+        num_out = out_tree_box[0].num_leaves
+        # Auxiliary outputs come after the differentiated ones: values only.
+        out_avals = jaxpr.out_avals[:num_out]
         if self.method == "auto":  # QNode problems first: they explain a complex state result
             _check_qnodes_for_auto(jaxpr, self.kind)
         for aval in out_avals:
@@ -131,6 +134,7 @@ class _Derivative:
                 f"grad needs a function with one scalar output, got outputs of shapes {shapes}; "
                 "use jacobian for vector or multiple outputs"
             )
+        values_too = with_values or self.has_aux
         results = grad_p.bind(
             *consts,
             *flat_args,
@@ -139,14 +143,33 @@ class _Derivative:
             h=None if self.h is None else float(self.h),
             diff_args=tuple(len(consts) + k for k in diff_leaves),
             name=name,
-            with_values=with_values,
+            with_values=values_too,
+            num_diff_outputs=num_out if self.has_aux else None,
         )
         out_tree = out_tree_box[0]
-        derivative = self._assemble(results[len(out_avals) if with_values else 0:], selected, args,
-                                    out_tree, len(diff_leaves))
+        num_values = len(jaxpr.out_avals) if values_too else 0
+        derivative = self._assemble(results[num_values:], selected, args, out_tree, len(diff_leaves))
+        value = tree_unflatten(out_tree, results[:num_out]) if values_too else None
+        if self.has_aux:
+            aux = tree_unflatten(aux_tree_box[0], results[num_out:num_values])
+            return ((value, aux), derivative) if with_values else (derivative, aux)
         if with_values:
-            return tree_unflatten(out_tree, results[:len(out_avals)]), derivative
+            return value, derivative
         return derivative
+
+    def _split_aux(self, out, aux_tree_box=None):
+        """(output, auxiliary leaves) of a call of the function; with has_aux it returns a pair."""
+        if not self.has_aux:
+            return out, []
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            raise TypeError(
+                f"{self.kind} with has_aux=True needs a function that returns a pair "
+                f"(output, auxiliary data), got {type(out).__name__}"
+            )
+        aux_leaves, aux_tree = tree_flatten(out[1])
+        if aux_tree_box is not None:
+            aux_tree_box.append(aux_tree)
+        return out[0], aux_leaves
 
     def _assemble(self, results, selected, args, out_tree, num_diff_leaves):
         """Output-major flat Jacobians → the user's structure."""
@@ -174,16 +197,23 @@ class _Derivative:
 
         def with_forward(*a):
             out = self.fn(*a, **kwargs)
-            value_box.append(out)
+            value_box.append(out[0] if self.has_aux else out)
             return out
 
-        result = transform(with_forward, argnums=jax_argnums)(*args)
+        result = transform(with_forward, argnums=jax_argnums, has_aux=self.has_aux)(*args)
         self.forward = jax.tree_util.tree_map(
             lambda x: getattr(x, "primal", x), value_box[-1]
         ) if value_box else None
-        return result
+        return result  # with has_aux: (derivative, aux), as JAX returns it
 
     def _eager_fd(self, args, kwargs, selected):
+        if self.has_aux:
+            fn = self.fn
+            aux = fn(*args, **kwargs)[1]
+            plain = type(self)(lambda *a, **k: fn(*a, **k)[0], self.argnums, "fd", self.h)
+            derivative = plain._eager_fd(args, kwargs, selected)
+            self.forward = plain.forward
+            return derivative, aux
         h = DEFAULT_FD_STEP if self.h is None else self.h
         args = [jax.tree_util.tree_map(jnp.asarray, a) for a in args]
         base = self.fn(*args, **kwargs)
@@ -286,13 +316,16 @@ class value_and_grad(grad):
 
     kind = "value_and_grad"
 
-    def __init__(self, fn, argnums=None, method=None, h=None, *, argnum=None):
-        super().__init__(fn, argnums, method, h, argnum=argnum)
+    def __init__(self, fn, argnums=None, method=None, h=None, *, argnum=None, has_aux=False):
+        super().__init__(fn, argnums, method, h, argnum=argnum, has_aux=has_aux)
 
     def __call__(self, *args, **kwargs):
         if TracingContext.is_tracing():
             return self._traced(args, kwargs, with_values=True)
         gradient = self._eager(args, kwargs)
+        if self.has_aux:  # JAX's convention: ((value, aux), gradient)
+            gradient, aux = gradient
+            return (self.forward, aux), gradient
         return self.forward, gradient
 
 
@@ -361,20 +394,26 @@ def vjp(f, params, cotangents, method=None, h=None, argnums=None):
         out, pullback = jax.vjp(_of_selected(f, params, selected), *(params[i] for i in selected))
         out_tree = tree_structure(out)
         return out, pullback(tree_unflatten(out_tree, cotangents))
-    out, jac = jacobian(f, argnums=selected, method=method, h=h)._traced(tuple(params), {}, with_values=True)
-    out_leaves, out_tree = tree_flatten(out)
-    if len(cotangents) != len(out_leaves):
-        raise TypeError(
-            f"vjp: {len(cotangents)} cotangent(s) given for {len(out_leaves)} output(s)"
-        )
-    jac_per_output = out_tree.flatten_up_to(jac)  # per output leaf: a tuple over arguments
-    per_arg = []
-    for a, i in enumerate(selected):
-        leaves, arg_tree = tree_flatten(params[i])
-        sums = [jnp.zeros(jnp.shape(leaf), jnp.result_type(float)) for leaf in leaves]
-        for o, ct in enumerate(cotangents):
-            ct = jnp.asarray(ct)
-            for k, block in enumerate(tree_flatten(jac_per_output[o][a])[0]):
-                sums[k] = sums[k] + jnp.tensordot(ct, block, axes=ct.ndim)
-        per_arg.append(tree_unflatten(arg_tree, sums))
+    # One reverse sweep: the gradient of the scalar <cotangents, f(params)>, with f's outputs
+    # as auxiliary values of the same evaluation (each QNode call then sees one cotangent).
+    num_params = len(params)
+
+    def weighted(*params_and_cotangents):
+        out = f(*params_and_cotangents[:num_params])
+        cts = params_and_cotangents[num_params:]
+        out_leaves = tree_flatten(out)[0]
+        if len(cts) != len(out_leaves):
+            raise TypeError(f"vjp: {len(cts)} cotangent(s) given for {len(out_leaves)} output(s)")
+        total = jnp.zeros((), jnp.result_type(float))
+        for o, (ct, leaf) in enumerate(zip(cts, out_leaves)):
+            if jnp.shape(ct) != jnp.shape(leaf):
+                raise TypeError(
+                    f"vjp: cotangent {o} has shape {jnp.shape(ct)}, output {o} has shape "
+                    f"{jnp.shape(leaf)}"
+                )
+            total = total + jnp.sum(jnp.asarray(ct, jnp.result_type(leaf)) * leaf)
+        return total, out
+
+    (_, out), per_arg = value_and_grad(weighted, argnums=selected, method=method, h=h, has_aux=True)._traced(
+        tuple(params) + tuple(jnp.asarray(ct) for ct in cotangents), {}, with_values=True)
     return out, tuple(per_arg)

@@ -173,19 +173,20 @@ def _qnode_abstract_eval(*args, jaxpr, num_wires, device, diff_method, shots, se
 #: JAXPR of flat inputs) with respect to its flat inputs at positions ``diff_args``. Outputs are
 #: ordered output-major: for each output o, for each differentiated input a, an array of shape
 #: ``o.shape + a.shape``. ``with_values``: the outputs of ``jaxpr`` come first (value_and_grad,
-#: jvp and vjp get them from the derivative's own forward pass).
+#: jvp and vjp get them from the derivative's own forward pass). ``num_diff_outputs``: only the
+#: first outputs are differentiated, the others are auxiliary values (``has_aux``); None: all.
 grad_p = Primitive("kvant_grad")
 grad_p.multiple_results = True
 
 
 @grad_p.def_abstract_eval
-def _grad_abstract_eval(*args, jaxpr, method, h, diff_args, name, with_values):
+def _grad_abstract_eval(*args, jaxpr, method, h, diff_args, name, with_values, num_diff_outputs):
     del method, h, name
     in_avals = jaxpr.in_avals
     values = list(jaxpr.out_avals) if with_values else []
     return values + [
         jax_core.ShapedArray(out.shape + in_avals[a].shape, in_avals[a].dtype)
-        for out in jaxpr.out_avals
+        for out in jaxpr.out_avals[:num_diff_outputs]
         for a in diff_args
     ]
 

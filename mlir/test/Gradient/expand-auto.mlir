@@ -310,3 +310,82 @@ func.func @branch(%x: tensor<f64>, %c: i1) -> tensor<f64> {
   %g = gradient.grad "auto" @choose(%x, %c) {diffArgIndices = array<i64: 0>} : (tensor<f64>, i1) -> tensor<f64>
   return %g : tensor<f64>
 }
+
+// -----
+
+// One cotangent (a scalar cost of probabilities): the circuit is called for its values
+// (@qp.values) and the rule of that call asks for ȳᵀJ (@qp.vjp.adjoint, quantum.adjoint_vjp),
+// whose clone of the body drops the measurement the sweep does not need. A Jacobian of the
+// probabilities (two cotangents) computes J once (@qp.with_jacobian.adjoint).
+// CHECK-LABEL: func.func private @qp.vjp.adjoint(
+// CHECK-SAME: %{{.*}}: tensor<1xf64>, %{{.*}}: tensor<f64>, %[[YBAR:.*]]: tensor<2xf64>) -> tensor<1xf64>
+// CHECK-SAME: kvant.circuit_vjp
+// CHECK: quantum.alloc(1) {record_tape}
+// CHECK-NOT: quantum.probs
+// CHECK: %[[V:.*]] = quantum.adjoint_vjp probs(%{{.*}}) cotangent(%[[YBAR]] : tensor<2xf64>) {kinds = array<i64: 2>, probs_wires = array<i64: 1>} : tensor<1xf64>
+// CHECK: return %[[V]]
+// CHECK-LABEL: func.func private @qp.values(
+// CHECK-SAME: kvant.circuit_values = @qp.vjp.adjoint
+// CHECK-NOT: record_tape
+// CHECK: quantum.probs
+// CHECK-LABEL: func.func private @qp.jacobian.0(
+// CHECK: call @qp.with_jacobian.adjoint(
+// CHECK-LABEL: func.func private @qp.with_jacobian.adjoint(
+// CHECK: quantum.adjoint_jacobian probs(
+// CHECK-LABEL: func.func private @cost.jacobian.0(
+// CHECK: %[[P:.*]] = tensor.from_elements
+// CHECK: %[[Y:.*]] = call @qp.values(%[[P]], %{{.*}}) : (tensor<1xf64>, tensor<f64>) -> tensor<2xf64>
+// CHECK: %[[CT:.*]]:2 = linalg.generic
+// CHECK: call @qp.vjp.adjoint(%[[P]], %{{.*}}, %[[CT]]#0)
+func.func private @qp(%x: tensor<f64>) -> tensor<2xf64> attributes {quantum.node, quantum.diff_method = "adjoint"} {
+  %r = quantum.alloc(1)
+  %s = tensor.extract %x[] : tensor<f64>
+  %q0 = quantum.extract %r[0]
+  %q1 = quantum.custom "RX"(%s) %q0 : !quantum.bit
+  %p = quantum.probs %q1 : tensor<2xf64>
+  %r1 = quantum.insert %r[0], %q1
+  quantum.dealloc %r1
+  return %p : tensor<2xf64>
+}
+func.func private @cost(%x: tensor<f64>) -> tensor<f64> {
+  %p = call @qp(%x) : (tensor<f64>) -> tensor<2xf64>
+  %w = arith.constant dense<[0.5, -2.0]> : tensor<2xf64>
+  %m = arith.mulf %p, %w : tensor<2xf64>
+  %z = arith.constant dense<0.0> : tensor<f64>
+  %s = linalg.reduce ins(%m : tensor<2xf64>) outs(%z : tensor<f64>) dimensions = [0]
+    (%a: f64, %b: f64) { %t = arith.addf %a, %b : f64
+      linalg.yield %t : f64 }
+  return %s : tensor<f64>
+}
+func.func @grad_of_cost(%x: tensor<f64>) -> tensor<f64> {
+  %g = gradient.grad "auto" @cost(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
+  return %g : tensor<f64>
+}
+func.func @jacobian_of_probs(%x: tensor<f64>) -> tensor<2xf64> {
+  %g = gradient.grad "auto" @qp(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<2xf64>
+  return %g : tensor<2xf64>
+}
+
+// -----
+
+// Auxiliary results (numDiffResults = 1): only the first result is differentiated (one sweep);
+// the second, an integer, is returned as a value. The derivative function's name says so.
+func.func private @with_aux(%x: tensor<2xf64>) -> (tensor<f64>, tensor<i32>) {
+  %z = arith.constant dense<0.0> : tensor<f64>
+  %s = linalg.reduce ins(%x : tensor<2xf64>) outs(%z : tensor<f64>) dimensions = [0]
+    (%a: f64, %b: f64) { %t = arith.addf %a, %b : f64
+      linalg.yield %t : f64 }
+  %n = arith.constant dense<2> : tensor<i32>
+  return %s, %n : tensor<f64>, tensor<i32>
+}
+// CHECK-LABEL: func.func private @with_aux.jacobian.0.results1(
+// CHECK-SAME: -> (tensor<f64>, tensor<i32>, tensor<2xf64>)
+// CHECK-NOT: scf.for
+// CHECK: return %{{.*}}, %{{.*}}, %{{.*}} : tensor<f64>, tensor<i32>, tensor<2xf64>
+// CHECK-LABEL: func.func @grad_with_aux(
+// CHECK: %[[D:.*]]:3 = call @with_aux.jacobian.0.results1(
+// CHECK: return %[[D]]#0, %[[D]]#1, %[[D]]#2
+func.func @grad_with_aux(%x: tensor<2xf64>) -> (tensor<f64>, tensor<i32>, tensor<2xf64>) {
+  %v, %a, %g = gradient.grad "auto" @with_aux(%x) {diffArgIndices = array<i64: 0>, numDiffResults = 1, withValues} : (tensor<2xf64>) -> (tensor<f64>, tensor<i32>, tensor<2xf64>)
+  return %v, %a, %g : tensor<f64>, tensor<i32>, tensor<2xf64>
+}

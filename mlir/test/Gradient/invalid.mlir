@@ -128,7 +128,7 @@ func.func @unranked_result(%x: tensor<f64>) {
 
 func.func private @f(tensor<f64>, tensor<2xf64>) -> (tensor<f64>, tensor<3xf64>)
 func.func @result_count(%x: tensor<f64>, %y: tensor<2xf64>) {
-  // expected-error @+1 {{must have 4 result(s) (2 callee result(s) x 2 differentiated argument(s)), got 2}}
+  // expected-error @+1 {{must have 4 result(s) (2 differentiated result(s) x 2 differentiated argument(s)), got 2}}
   %g:2 = gradient.grad "fd" @f(%x, %y) {diffArgIndices = array<i64: 0, 1>} : (tensor<f64>, tensor<2xf64>) -> (tensor<f64>, tensor<2xf64>)
   return
 }
@@ -174,7 +174,34 @@ func.func @values_first(%x: tensor<2xf64>) {
 
 func.func private @f(tensor<2xf64>) -> tensor<f64>
 func.func @values_missing(%x: tensor<2xf64>) {
-  // expected-error @+1 {{must have 2 result(s) (1 value(s), then 1 callee result(s) x 1 differentiated argument(s)), got 1}}
+  // expected-error @+1 {{must have 2 result(s) (1 value(s), then 1 differentiated result(s) x 1 differentiated argument(s)), got 1}}
   %g = gradient.grad "auto" @f(%x) {diffArgIndices = array<i64: 0>, withValues} : (tensor<2xf64>) -> tensor<2xf64>
+  return
+}
+
+// -----
+
+func.func private @f(tensor<2xf64>) -> (tensor<f64>, tensor<i32>)
+func.func @aux_without_values(%x: tensor<2xf64>) {
+  // expected-error @+1 {{has auxiliary results (`numDiffResults`) but no `withValues` to return them}}
+  %g = gradient.grad "auto" @f(%x) {diffArgIndices = array<i64: 0>, numDiffResults = 1} : (tensor<2xf64>) -> tensor<2xf64>
+  return
+}
+
+// -----
+
+func.func private @f(tensor<2xf64>) -> (tensor<f64>, tensor<i32>)
+func.func @integer_result_differentiated(%x: tensor<2xf64>) {
+  // expected-error @+1 {{callee result 1 must be a ranked tensor of floats, got 'tensor<i32>'}}
+  %v, %a, %g, %h = gradient.grad "auto" @f(%x) {diffArgIndices = array<i64: 0>, withValues} : (tensor<2xf64>) -> (tensor<f64>, tensor<i32>, tensor<2xf64>, tensor<2xf64>)
+  return
+}
+
+// -----
+
+func.func private @f(tensor<2xf64>) -> tensor<f64>
+func.func @too_many_differentiated(%x: tensor<2xf64>) {
+  // expected-error @+1 {{differentiates 2 result(s) of a callee with 1}}
+  %v, %g = gradient.grad "auto" @f(%x) {diffArgIndices = array<i64: 0>, numDiffResults = 2, withValues} : (tensor<2xf64>) -> (tensor<f64>, tensor<2xf64>)
   return
 }

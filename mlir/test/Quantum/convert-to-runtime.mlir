@@ -227,6 +227,7 @@ func.func @state(%a: !quantum.bit, %b: !quantum.bit) -> tensor<4xcomplex<f64>> {
 // CHECK-DAG: func.func private @kvant_rt_tape_begin()
 // CHECK-DAG: func.func private @kvant_rt_tape_end()
 // CHECK-DAG: func.func private @kvant_rt_adjoint_jacobian(!llvm.ptr, i64, !llvm.ptr, i64)
+// CHECK-DAG: func.func private @kvant_rt_adjoint_vjp_mixed(!llvm.ptr, !llvm.ptr, !llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, i64)
 // CHECK-LABEL: func.func @recorded(
 func.func @recorded(%t: f64) -> tensor<1x1xf64> {
   // CHECK: %[[R:.*]] = call @kvant_rt_qalloc
@@ -256,14 +257,34 @@ func.func @recorded_mixed(%t: f64) -> tensor<6x1xf64> {
   // CHECK-DAG: %[[EXPVAL:.*]] = arith.constant 0 : i64
   // CHECK-DAG: %[[VAR:.*]] = arith.constant 1 : i64
   // CHECK-DAG: %[[PROBS:.*]] = arith.constant 2 : i64
-  // CHECK-DAG: %[[ROWS:.*]] = arith.constant 6 : i64
   // CHECK: memref.store %[[EXPVAL]]
   // CHECK: memref.store %[[VAR]]
   // CHECK: memref.store %[[PROBS]]
+  // CHECK: %[[ROWS:.*]] = arith.constant 6 : i64
   // CHECK: call @kvant_rt_adjoint_jacobian_mixed(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[ROWS]], %{{.*}})
   %j = quantum.adjoint_jacobian %z, %y probs(%q1, %b) {kinds = array<i64: 0, 1, 2>, probs_wires = array<i64: 2>} : tensor<6x1xf64>
   quantum.dealloc %r
   return %j : tensor<6x1xf64>
+}
+
+// The VJP form takes the same measurement arrays, then the cotangent's buffer (read in place)
+// and its length (1 + 4 here), and fills a gradient of #parameters entries.
+// CHECK-LABEL: func.func @recorded_vjp(
+func.func @recorded_vjp(%t: f64, %w: tensor<5xf64>) -> tensor<1xf64> {
+  %r = quantum.alloc(2) {record_tape}
+  %q = quantum.extract %r[0]
+  %b = quantum.extract %r[1]
+  %q1 = quantum.custom "RX"(%t) %q : !quantum.bit
+  %z = quantum.namedobs "PauliZ" %q1
+  // CHECK: memref.alloc() : memref<1xf64>
+  // CHECK: %[[NP:.*]] = arith.constant 1 : i64
+  // CHECK: call @kvant_rt_tape_end() : () -> ()
+  // CHECK: bufferization.to_buffer %{{.*}} read_only : tensor<5xf64> to memref<5xf64>
+  // CHECK: %[[NCT:.*]] = arith.constant 5 : i64
+  // CHECK: call @kvant_rt_adjoint_vjp_mixed(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[NCT]], %{{.*}}, %[[NP]])
+  %v = quantum.adjoint_vjp %z probs(%q1, %b) cotangent(%w : tensor<5xf64>) {kinds = array<i64: 0, 2>, probs_wires = array<i64: 2>} : tensor<1xf64>
+  quantum.dealloc %r
+  return %v : tensor<1xf64>
 }
 
 // A run-time parameter count sizes the Jacobian and goes to the runtime, which checks it.

@@ -311,3 +311,27 @@ func.func @adjoint_jacobian_probs_rows(%o: !quantum.obs, %q: !quantum.bit) {
   %j = quantum.adjoint_jacobian %o probs(%q) {kinds = array<i64: 0, 2>, probs_wires = array<i64: 1>} : tensor<2x3xf64>
   return
 }
+
+// -----
+
+func.func @adjoint_vjp_cotangent_size(%o: !quantum.obs, %w: tensor<3xf64>) {
+  // expected-error @+1 {{has 1 measurement entries but a cotangent of 3}}
+  %v = quantum.adjoint_vjp %o cotangent(%w : tensor<3xf64>) : tensor<2xf64>
+  return
+}
+
+// -----
+
+func.func @adjoint_vjp_dynamic_cotangent(%o: !quantum.obs, %w: tensor<?xf64>) {
+  // expected-error @+1 {{needs a cotangent of static size}}
+  %v = quantum.adjoint_vjp %o cotangent(%w : tensor<?xf64>) : tensor<2xf64>
+  return
+}
+
+// -----
+
+func.func @adjoint_vjp_dynamic_gradient(%o: !quantum.obs, %w: tensor<1xf64>) {
+  // expected-error @+1 {{takes `num_params` exactly when the gradient's size is dynamic}}
+  %v = quantum.adjoint_vjp %o cotangent(%w : tensor<1xf64>) : tensor<?xf64>
+  return
+}

@@ -95,6 +95,19 @@ func.func @adjoint_differentiation(%t: f64) -> tensor<2x1xf64> {
   return %j : tensor<2x1xf64>
 }
 
+// CHECK-LABEL: func.func @adjoint_vjp
+func.func @adjoint_vjp(%t: f64, %w: tensor<5xf64>, %g: index) -> tensor<?xf64> {
+  %r = quantum.alloc(2) {record_tape}
+  %q = quantum.extract %r[0]
+  %b = quantum.extract %r[1]
+  %q1 = quantum.custom "RX"(%t) %q : !quantum.bit
+  %z = quantum.namedobs "PauliZ" %q1
+  // CHECK: quantum.adjoint_vjp %{{.*}} probs(%{{.*}}, %{{.*}}) cotangent(%{{.*}} : tensor<5xf64>) params(%{{.*}}) {kinds = array<i64: 1, 2>, probs_wires = array<i64: 2>} : tensor<?xf64>
+  %v = quantum.adjoint_vjp %z probs(%q1, %b) cotangent(%w : tensor<5xf64>) params(%g) {kinds = array<i64: 1, 2>, probs_wires = array<i64: 2>} : tensor<?xf64>
+  quantum.dealloc %r
+  return %v : tensor<?xf64>
+}
+
 // CHECK-LABEL: func.func @adjoint_differentiation_of_a_loop
 func.func @adjoint_differentiation_of_a_loop(%t: f64, %g: index) -> tensor<1x?xf64> {
   %r = quantum.alloc(1) {record_tape}

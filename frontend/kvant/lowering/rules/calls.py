@@ -65,7 +65,7 @@ def _qnode(ctx, *args, jaxpr, num_wires, device, diff_method, shots, seed, name,
 
 
 @register("kvant_grad")
-def _grad(ctx, *args, jaxpr, method, h, diff_args, name, with_values):
+def _grad(ctx, *args, jaxpr, method, h, diff_args, name, with_values, num_diff_outputs):
     symbol = ctx.lowering.function(("grad_callee", id(jaxpr)), name, jaxpr)
     out_types = [types.tensor_type(a) for a in ctx.avals_out]
     attributes = {
@@ -77,5 +77,7 @@ def _grad(ctx, *args, jaxpr, method, h, diff_args, name, with_values):
         attributes["finiteDiffParam"] = ir.FloatAttr.get_f64(float(h))
     if with_values:
         attributes["withValues"] = ir.UnitAttr.get()
+    if num_diff_outputs is not None:
+        attributes["numDiffResults"] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), num_diff_outputs)
     op = ir.Operation.create("gradient.grad", results=out_types, operands=list(args), attributes=attributes)
     return list(op.results)

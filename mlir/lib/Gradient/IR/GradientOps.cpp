@@ -56,7 +56,8 @@ LogicalResult verifyDifferentiationAttrs(Operation *op, StringRef method,
 /// Checks against the callee: existence, signature, float types; returns it on success.
 FailureOr<func::FuncOp> verifyCallee(Operation *op, SymbolTableCollection &symbolTable,
                                      FlatSymbolRefAttr calleeAttr, ValueRange operands,
-                                     ArrayRef<int64_t> diffArgIndices) {
+                                     ArrayRef<int64_t> diffArgIndices,
+                                     std::optional<uint64_t> numDiffResults) {
   Operation *symbol = symbolTable.lookupNearestSymbolFrom(op, calleeAttr);
   if (!symbol)
     return op->emitOpError() << "callee " << calleeAttr << " does not exist";
@@ -82,10 +83,13 @@ FailureOr<func::FuncOp> verifyCallee(Operation *op, SymbolTableCollection &symbo
       return op->emitOpError() << "differentiated argument " << index
                                << " must be a ranked tensor of floats, got " << argType;
   }
-  for (auto [i, resultType] : llvm::enumerate(fnType.getResults()))
-    if (!isRankedFloatTensor(resultType))
-      return op->emitOpError() << "callee result " << i
-                               << " must be a ranked tensor of floats, got " << resultType;
+  // Auxiliary results (after the first numDiffResults) are values only: any ranked tensor.
+  for (auto [i, resultType] : llvm::enumerate(fnType.getResults())) {
+    bool differentiated = !numDiffResults || i < *numDiffResults;
+    if (differentiated ? !isRankedFloatTensor(resultType) : !isa<RankedTensorType>(resultType))
+      return op->emitOpError() << "callee result " << i << " must be a ranked tensor"
+                               << (differentiated ? " of floats" : "") << ", got " << resultType;
+  }
   return callee;
 }
 
@@ -108,24 +112,44 @@ unsigned GradOp::getNumValues() {
   return callee ? callee.getFunctionType().getNumResults() : 0;
 }
 
+unsigned GradOp::getNumDifferentiated() {
+  if (std::optional<uint64_t> n = getNumDiffResults())
+    return *n;
+  auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(*this, getCalleeAttr());
+  return callee ? callee.getFunctionType().getNumResults() : 0;
+}
+
 LogicalResult GradOp::verify() {
+  if (std::optional<uint64_t> n = getNumDiffResults(); n && *n == 0)
+    return emitOpError("differentiates no result (`numDiffResults` = 0)");
   return verifyDifferentiationAttrs(*this, getMethod(), getDiffArgIndices(),
                                     getFiniteDiffParam());
 }
 
 LogicalResult GradOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
-  FailureOr<func::FuncOp> callee = verifyCallee(*this, symbolTable, getCalleeAttr(),
-                                                getOperands(), getDiffArgIndices());
+  FailureOr<func::FuncOp> callee =
+      verifyCallee(*this, symbolTable, getCalleeAttr(), getOperands(), getDiffArgIndices(),
+                   getNumDiffResults());
   if (failed(callee))
     return failure();
   FunctionType fnType = callee->getFunctionType();
   unsigned numValues = getWithValues() ? fnType.getNumResults() : 0;
-  size_t expected = numValues + fnType.getNumResults() * getDiffArgIndices().size();
+  unsigned numDifferentiated = fnType.getNumResults();
+  if (std::optional<uint64_t> n = getNumDiffResults()) {
+    if (*n > fnType.getNumResults())
+      return emitOpError() << "differentiates " << *n << " result(s) of a callee with "
+                           << fnType.getNumResults();
+    if (!getWithValues() && *n != fnType.getNumResults())
+      return emitOpError("has auxiliary results (`numDiffResults`) but no `withValues` to "
+                         "return them");
+    numDifferentiated = *n;
+  }
+  size_t expected = numValues + numDifferentiated * getDiffArgIndices().size();
   if (getNumResults() != expected) {
     InFlightDiagnostic error = emitOpError() << "must have " << expected << " result(s) (";
     if (numValues)
       error << numValues << " value(s), then ";
-    return error << fnType.getNumResults() << " callee result(s) x "
+    return error << numDifferentiated << " differentiated result(s) x "
                  << getDiffArgIndices().size() << " differentiated argument(s)), got "
                  << getNumResults();
   }
@@ -134,7 +158,8 @@ LogicalResult GradOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
       return emitOpError() << "value result " << r << " must have the callee's result type "
                            << fnType.getResult(r) << ", got " << getResult(r).getType();
   unsigned position = numValues;
-  for (auto [r, resultType] : llvm::enumerate(fnType.getResults())) {
+  for (auto [r, resultType] :
+       llvm::enumerate(fnType.getResults().take_front(numDifferentiated))) {
     for (int64_t arg : getDiffArgIndices()) {
       RankedTensorType want = jacobianType(resultType, fnType.getInput(arg));
       Type got = getResult(position).getType();

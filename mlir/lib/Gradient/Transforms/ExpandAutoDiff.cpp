@@ -13,7 +13,8 @@
 // and replaces the op by a call to it. The forward part runs once per evaluation, whatever the
 // number of outputs: a Jacobian costs one reverse sweep per output element, sharing the
 // forward values. A QNode call becomes its classical skeleton plus a circuit call that also
-// returns the quantum Jacobian (QuantumDerivatives.h).
+// returns the quantum Jacobian, or, when there is one sweep, a circuit call whose rule asks
+// for the vector-Jacobian product (QuantumDerivatives.h).
 //
 //===----------------------------------------------------------------------------------===//
 
@@ -44,20 +45,46 @@ using namespace kvant::gradient;
 
 namespace {
 
-FailureOr<SmallVector<Value>> cloneInlined(OpBuilder &b, func::FuncOp callee, ValueRange args,
-                                           SymbolTableCollection &symbols,
-                                           SmallVectorImpl<Operation *> &forward, int depth = 0);
+/// Builds the forward part of a derivative function: classical callees inlined, QNode calls
+/// split into skeleton and circuit call (QuantumDerivatives.h).
+struct ForwardInliner {
+  SymbolTableCollection &symbols;
+  bool oneCotangent; // the derivative runs a single reverse sweep
 
-/// Calls inside the regions of `op` (a loop or a branch of the forward code, e.g. a QNode
-/// under vmap) are expanded where they are, as at the top level: a classical callee inlined, a
-/// QNode split into its skeleton and its circuit call. The rules that reverse the region then
-/// see only ops with rules.
-LogicalResult inlineCallsInRegions(Operation *op, SymbolTableCollection &symbols, int depth) {
+  /// Clones `callee`'s body at the builder, with `args` for its arguments, inlining the calls
+  /// of classical functions (recursively) so that one reverse sweep sees the whole computation.
+  /// Appends the top-level forward ops to `forward` and returns the returned values.
+  FailureOr<SmallVector<Value>> cloneInlined(OpBuilder &b, func::FuncOp callee, ValueRange args,
+                                             SmallVectorImpl<Operation *> &forward,
+                                             int depth = 0);
+
+  /// Calls inside the regions of `op` (a loop or a branch of the forward code, e.g. a QNode
+  /// under vmap) are expanded where they are, as at the top level. The rules that reverse the
+  /// region then see only ops with rules.
+  LogicalResult inlineCallsInRegions(Operation *op, int depth);
+
+  /// A call's replacement values: the QNode split, or the classical callee inlined.
+  FailureOr<SmallVector<Value>> expandCall(OpBuilder &b, Operation *site, func::FuncOp target,
+                                           ValueRange args, SmallVectorImpl<Operation *> &forward,
+                                           int depth) {
+    if (target->hasAttr("quantum.node"))
+      return inlineQNodeCall(b, site, target, args, symbols, forward, oneCotangent);
+    return cloneInlined(b, target, args, forward, depth + 1);
+  }
+
+  /// The callee of `call` when it is to be expanded (a function with a body, not a circuit).
+  func::FuncOp expandedTarget(func::CallOp call) {
+    auto target = symbols.lookupNearestSymbolFrom<func::FuncOp>(call, call.getCalleeAttr());
+    return target && !target.isExternal() && !isCircuitFunction(target) ? target
+                                                                         : func::FuncOp();
+  }
+};
+
+LogicalResult ForwardInliner::inlineCallsInRegions(Operation *op, int depth) {
   for (int round = 0; round < 64; ++round) {
     SmallVector<std::pair<func::CallOp, func::FuncOp>> calls;
     op->walk([&](func::CallOp call) {
-      auto target = symbols.lookupNearestSymbolFrom<func::FuncOp>(call, call.getCalleeAttr());
-      if (target && !target.isExternal() && !target->hasAttr("kvant.circuit_with_jacobian"))
+      if (func::FuncOp target = expandedTarget(call))
         calls.push_back({call, target});
     });
     if (calls.empty())
@@ -66,9 +93,7 @@ LogicalResult inlineCallsInRegions(Operation *op, SymbolTableCollection &symbols
       OpBuilder b(call);
       SmallVector<Operation *> inner; // the region's own rule reverses these
       FailureOr<SmallVector<Value>> results =
-          target->hasAttr("quantum.node")
-              ? inlineQNodeCall(b, call, target, call.getOperands(), symbols, inner)
-              : cloneInlined(b, target, call.getOperands(), symbols, inner, depth + 1);
+          expandCall(b, call, target, call.getOperands(), inner, depth);
       if (failed(results))
         return failure();
       call.replaceAllUsesWith(*results);
@@ -78,12 +103,10 @@ LogicalResult inlineCallsInRegions(Operation *op, SymbolTableCollection &symbols
   return op->emitError("kvant cannot differentiate recursive functions");
 }
 
-/// Clones `callee`'s body at the builder, with `args` for its arguments, inlining the calls of
-/// classical functions (recursively) so that one reverse sweep sees the whole computation.
-/// Appends the top-level forward ops to `forward` and returns the returned values.
-FailureOr<SmallVector<Value>> cloneInlined(OpBuilder &b, func::FuncOp callee, ValueRange args,
-                                           SymbolTableCollection &symbols,
-                                           SmallVectorImpl<Operation *> &forward, int depth) {
+FailureOr<SmallVector<Value>> ForwardInliner::cloneInlined(OpBuilder &b, func::FuncOp callee,
+                                                           ValueRange args,
+                                                           SmallVectorImpl<Operation *> &forward,
+                                                           int depth) {
   if (depth > 64)
     return callee.emitError("kvant cannot differentiate recursive functions");
   if (!callee.getBody().hasOneBlock())
@@ -93,16 +116,13 @@ FailureOr<SmallVector<Value>> cloneInlined(OpBuilder &b, func::FuncOp callee, Va
   Block &body = callee.getBody().front();
   for (Operation &op : body.without_terminator()) {
     if (auto call = dyn_cast<func::CallOp>(op)) {
-      auto target = symbols.lookupNearestSymbolFrom<func::FuncOp>(call, call.getCalleeAttr());
-      // Circuits with their Jacobian stay calls: their rule is the quantum derivative.
-      if (target && !target.isExternal() && !target->hasAttr("kvant.circuit_with_jacobian")) {
+      // Circuits stay calls: their rule is the quantum derivative.
+      if (func::FuncOp target = expandedTarget(call)) {
         SmallVector<Value> callArgs;
         for (Value operand : call.getOperands())
           callArgs.push_back(mapping.lookupOrDefault(operand));
         FailureOr<SmallVector<Value>> results =
-            target->hasAttr("quantum.node")
-                ? inlineQNodeCall(b, call, target, callArgs, symbols, forward)
-                : cloneInlined(b, target, callArgs, symbols, forward, depth + 1);
+            expandCall(b, call, target, callArgs, forward, depth);
         if (failed(results))
           return failure();
         mapping.map(call.getResults(), *results);
@@ -111,7 +131,7 @@ FailureOr<SmallVector<Value>> cloneInlined(OpBuilder &b, func::FuncOp callee, Va
     }
     Operation *clone = b.clone(op, mapping);
     forward.push_back(clone);
-    if (clone->getNumRegions() != 0 && failed(inlineCallsInRegions(clone, symbols, depth)))
+    if (clone->getNumRegions() != 0 && failed(inlineCallsInRegions(clone, depth)))
       return failure();
   }
   SmallVector<Value> results;
@@ -120,11 +140,15 @@ FailureOr<SmallVector<Value>> cloneInlined(OpBuilder &b, func::FuncOp callee, Va
   return results;
 }
 
-/// Name of the derivative function of `callee` for `diffArgs`.
-std::string derivativeName(func::FuncOp callee, ArrayRef<int64_t> diffArgs) {
+/// Name of the derivative function of `callee` for `diffArgs` and its first
+/// `numDifferentiated` results (a suffix when some results are auxiliary).
+std::string derivativeName(func::FuncOp callee, ArrayRef<int64_t> diffArgs,
+                           unsigned numDifferentiated) {
   std::string name = (callee.getSymName() + ".jacobian").str();
   for (int64_t a : diffArgs)
     name += "." + std::to_string(a);
+  if (numDifferentiated != callee.getFunctionType().getNumResults())
+    name += ".results" + std::to_string(numDifferentiated);
   return name;
 }
 
@@ -151,7 +175,8 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
                                         SymbolTableCollection &symbols) {
   auto module = op->getParentOfType<ModuleOp>();
   ArrayRef<int64_t> diffArgs = op.getDiffArgIndices();
-  std::string name = derivativeName(callee, diffArgs);
+  unsigned numDifferentiated = op.getNumDifferentiated();
+  std::string name = derivativeName(callee, diffArgs, numDifferentiated);
   if (auto existing = symbols.lookupNearestSymbolFrom<func::FuncOp>(
           module, StringAttr::get(op.getContext(), name)))
     return existing;
@@ -181,11 +206,17 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
   b.setInsertionPointToStart(entry);
   ValueRange args = entry->getArguments();
 
+  // A single differentiable output element: one reverse sweep, one cotangent per QNode call.
+  int64_t numSweeps = 0;
+  for (Type type : calleeType.getResults().take_front(numDifferentiated))
+    if (isDifferentiableType(type))
+      numSweeps += cast<RankedTensorType>(type).getNumElements();
+  ForwardInliner inliner{symbols, /*oneCotangent=*/numSweeps == 1};
   SmallVector<Operation *> forward;
   FailureOr<SmallVector<Value>> results =
       callee->hasAttr("quantum.node")
-          ? inlineQNodeCall(b, op, callee, args, symbols, forward)
-          : cloneInlined(b, callee, args, symbols, forward);
+          ? inlineQNodeCall(b, op, callee, args, symbols, forward, inliner.oneCotangent)
+          : inliner.cloneInlined(b, callee, args, forward);
   if (failed(results)) {
     fn.erase();
     return failure();
@@ -193,7 +224,7 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
 
   size_t numDiff = diffArgs.size();
   SmallVector<Value> jacobians(jacobianTypes.size());
-  for (auto [r, result] : llvm::enumerate(*results)) {
+  for (auto [r, result] : llvm::enumerate(ArrayRef(*results).take_front(numDifferentiated))) {
     auto resultType = cast<RankedTensorType>(result.getType());
     int64_t numOut = resultType.getNumElements();
     SmallVector<Value> flatJacobians; // [numOut, A_a] per differentiated argument

@@ -69,7 +69,7 @@ LogicalResult expandGrad(GradOp op, func::FuncOp callee) {
   // Divide by h (rather than multiply by 1/h) so results match the documented formula exactly.
   SmallVector<RankedTensorType> resultTypes;
   SmallVector<Value> resultSteps;
-  for (Type type : fnType.getResults()) {
+  for (Type type : fnType.getResults().take_front(op.getNumDifferentiated())) {
     resultTypes.push_back(cast<RankedTensorType>(type));
     resultSteps.push_back(splat(b, loc, resultTypes.back(), h));
   }

@@ -48,6 +48,10 @@ namespace quantum = kvant::quantum;
 namespace {
 
 constexpr StringLiteral kCircuitAttr = "kvant.circuit_with_jacobian";
+/// On @q.values (the circuit of p, results only), naming its VJP function @q.vjp.adjoint.
+constexpr StringLiteral kValuesAttr = "kvant.circuit_values";
+/// On @q.vjp.adjoint(p, args, ȳ) -> ȳᵀ dQ/dp.
+constexpr StringLiteral kVJPAttr = "kvant.circuit_vjp";
 constexpr StringLiteral kQNodeAttr = "kvant.qnode";
 /// On functions with results of dynamic shape, which the bufferization pipeline cannot pass
 /// back: inlined into their callers once every derivative is built.
@@ -344,21 +348,247 @@ FunctionType circuitType(OpBuilder &b, func::FuncOp qnode, const Circuit &circui
   return b.getFunctionType(inputs, results);
 }
 
-/// Marks `fn` as a circuit returning its Jacobian, derived from `qnode`.
-void markCircuit(func::FuncOp fn, func::FuncOp qnode) {
-  fn->setAttr(kCircuitAttr, UnitAttr::get(fn.getContext()));
+/// Marks `fn` as a circuit function derived from `qnode` in `role` (kCircuitAttr, ...).
+void markCircuit(func::FuncOp fn, func::FuncOp qnode, StringRef role, Attribute value = {}) {
+  fn->setAttr(role, value ? value : UnitAttr::get(fn.getContext()));
   fn->setAttr(kQNodeAttr, FlatSymbolRefAttr::get(qnode.getSymNameAttr()));
 }
 
-/// Adjoint method: the circuit records its gates and asks the runtime for d<obs_r>/dp.
+/// The measurements of a circuit as the runtime's adjoint sweep takes them (expval 0, var 1,
+/// probs 2), with the operands mapped into a clone of the QNode's body.
+struct SweepMeasurements {
+  SmallVector<Value> observables, qubits;
+  SmallVector<int64_t> kinds, probsWires;
+  bool allExpval() const {
+    return llvm::all_of(kinds, [](int64_t k) { return k == 0; });
+  }
+  DenseI64ArrayAttr kindsAttr(OpBuilder &b) const {
+    return allExpval() ? DenseI64ArrayAttr() : b.getDenseI64ArrayAttr(kinds);
+  }
+  DenseI64ArrayAttr probsWiresAttr(OpBuilder &b) const {
+    return probsWires.empty() ? DenseI64ArrayAttr() : b.getDenseI64ArrayAttr(probsWires);
+  }
+};
+
+SweepMeasurements sweepMeasurements(const Circuit &circuit, IRMapping &mapping) {
+  SweepMeasurements out;
+  for (auto [measured, kind] : llvm::zip(circuit.measured, circuit.kinds)) {
+    if (kind == Kind::Probs) {
+      auto probs = cast<quantum::ProbsOp>(measured);
+      for (Value q : probs.getQubits())
+        out.qubits.push_back(mapping.lookup(q));
+      out.probsWires.push_back(probs.getQubits().size());
+      out.kinds.push_back(2);
+      continue;
+    }
+    Value obs = kind == Kind::Var ? cast<quantum::VarOp>(measured).getObs()
+                                  : cast<quantum::ExpvalOp>(measured).getObs();
+    out.observables.push_back(mapping.lookup(obs));
+    out.kinds.push_back(kind == Kind::Var ? 1 : 0);
+  }
+  return out;
+}
+
+/// The circuit of p cloned into `fn` with its register recording the gates; `at` is placed
+/// where the sweep goes (before the register is released).
+struct RecordedCircuit {
+  IRMapping mapping;
+  Value count;                 // parameters read
+  SmallVector<Value> returned; // the QNode's results
+  OpBuilder at;
+};
+
+FailureOr<RecordedCircuit> cloneRecordedCircuit(func::FuncOp qnode, func::FuncOp fn) {
+  OpBuilder b(fn);
+  RecordedCircuit out{IRMapping(), Value(), {}, b};
+  FailureOr<SmallVector<Value>> returned = cloneCircuitOfP(qnode, fn, b, out.mapping, out.count);
+  if (failed(returned))
+    return failure();
+  out.returned = std::move(*returned);
+  fn.walk([](quantum::AllocOp alloc) { alloc.setRecordTape(true); });
+  quantum::DeallocOp dealloc;
+  fn.walk([&](quantum::DeallocOp op) { dealloc = op; });
+  if (dealloc)
+    out.at.setInsertionPoint(dealloc);
+  else
+    out.at.setInsertionPointToEnd(&fn.getBody().front());
+  return out;
+}
+
+/// `<qnode>.<suffix>` of `type`, marked with `role` (none: unmarked); when it is new, the
+/// recorded circuit of p cloned into it and its measurements as the sweep takes them.
+struct RecordedFunction {
+  func::FuncOp fn;
+  std::optional<RecordedCircuit> recorded; // none: the function existed
+  SweepMeasurements measurements;
+};
+
+FailureOr<RecordedFunction> recordedFunction(func::FuncOp qnode, const Circuit &circuit,
+                                             StringRef suffix, FunctionType type,
+                                             StringRef role, SymbolTableCollection &symbols) {
+  auto [fn, created] = getOrCreateFunction(qnode, suffix, type, symbols);
+  RecordedFunction out{fn, std::nullopt, {}};
+  if (!created)
+    return out;
+  if (!role.empty())
+    markCircuit(fn, qnode, role);
+  FailureOr<RecordedCircuit> recorded = cloneRecordedCircuit(qnode, fn);
+  if (failed(recorded)) {
+    fn.erase();
+    return failure();
+  }
+  out.measurements = sweepMeasurements(circuit, recorded->mapping);
+  out.recorded.emplace(std::move(*recorded));
+  return out;
+}
+
+/// Adjoint method: the circuit records its gates and asks the runtime for the Jacobian of every
+/// measurement entry (one vector per entry in the sweep).
 FailureOr<func::FuncOp> adjointCircuit(func::FuncOp qnode, const Circuit &circuit,
                                        SymbolTableCollection &symbols) {
   OpBuilder b(qnode);
-  auto [fn, created] = getOrCreateFunction(qnode, "with_jacobian.adjoint",
-                                           circuitType(b, qnode, circuit, true), symbols);
+  FailureOr<RecordedFunction> made =
+      recordedFunction(qnode, circuit, "with_jacobian.adjoint",
+                       circuitType(b, qnode, circuit, true), kCircuitAttr, symbols);
+  if (failed(made) || !made->recorded)
+    return failed(made) ? FailureOr<func::FuncOp>(failure()) : made->fn;
+  func::FuncOp fn = made->fn;
+  std::optional<RecordedCircuit> &recorded = made->recorded;
+  OpBuilder &at = recorded->at;
+  SweepMeasurements &measurements = made->measurements;
+  Type jacobianType = fn.getFunctionType().getResults().back();
+  Value jacobian = quantum::AdjointJacobianOp::create(
+      at, qnode.getLoc(), jacobianType, measurements.observables, measurements.qubits,
+      circuit.dynamic() ? recorded->count : Value(), measurements.kindsAttr(at),
+      measurements.probsWiresAttr(at));
+  recorded->returned.push_back(jacobian);
+  OpBuilder end = OpBuilder::atBlockEnd(&fn.getBody().front());
+  func::ReturnOp::create(end, qnode.getLoc(), recorded->returned);
+  return fn;
+}
+
+/// @q.shiftable_jacobian.adjoint(p, args) -> (<O> of each variance, J_F), as for
+/// parameter-shift (shiftCircuit): one sweep gives the rows of the results and of each <O>, and
+/// d<O^2> = d var + 2<O> d<O>.
+FailureOr<func::FuncOp> adjointShiftableCircuit(func::FuncOp qnode, const Circuit &circuit,
+                                                SymbolTableCollection &symbols) {
+  OpBuilder b(qnode);
+  Location loc = qnode.getLoc();
+  auto f64 = b.getF64Type();
+  auto scalarType = RankedTensorType::get({}, f64);
+  SmallVector<int64_t> varRows; // of each variance in the flattened results
+  int64_t row = 0;
+  for (auto [kind, size] : llvm::zip(circuit.kinds, circuit.sizes)) {
+    if (kind == Kind::Var)
+      varRows.push_back(row);
+    row += size;
+  }
+  int64_t m = circuit.numOutputs + varRows.size();
+  SmallVector<Type> results(varRows.size(), scalarType);
+  results.push_back(RankedTensorType::get({m, circuit.numParams}, f64));
+  auto type = b.getFunctionType(circuitType(b, qnode, circuit, false).getInputs(), results);
+  FailureOr<RecordedFunction> made = recordedFunction(
+      qnode, circuit, "shiftable_jacobian.adjoint", type, /*role=*/"", symbols);
+  if (failed(made) || !made->recorded)
+    return failed(made) ? FailureOr<func::FuncOp>(failure()) : made->fn;
+  func::FuncOp fn = made->fn;
+  std::optional<RecordedCircuit> &recorded = made->recorded;
+  OpBuilder &at = recorded->at;
+  SweepMeasurements &measurements = made->measurements;
+  SmallVector<Value> expvals;
+  for (auto [measured, kind] : llvm::zip(circuit.measured, circuit.kinds)) {
+    if (kind != Kind::Var)
+      continue;
+    Value obs = recorded->mapping.lookup(cast<quantum::VarOp>(measured).getObs());
+    measurements.observables.push_back(obs);
+    measurements.kinds.push_back(0);
+    expvals.push_back(quantum::ExpvalOp::create(at, loc, f64, obs));
+  }
+  Value jacobian = quantum::AdjointJacobianOp::create(
+      at, loc, results.back(), measurements.observables, measurements.qubits,
+      circuit.dynamic() ? recorded->count : Value(), measurements.kindsAttr(at),
+      measurements.probsWiresAttr(at));
+  OpBuilder end = OpBuilder::atBlockEnd(&fn.getBody().front());
+  Value g = tensor::DimOp::create(end, loc, jacobian, 1);
+  auto rowType = RankedTensorType::get({1, circuit.numParams}, f64);
+  SmallVector<OpFoldResult> rowSizes{end.getIndexAttr(1), circuit.dynamic() ? OpFoldResult(g)
+                                                                   : end.getIndexAttr(circuit.numParams)};
+  SmallVector<OpFoldResult> unit{end.getIndexAttr(1), end.getIndexAttr(1)};
+  auto rowAt = [&](int64_t r) {
+    return SmallVector<OpFoldResult>{end.getIndexAttr(r), end.getIndexAttr(0)};
+  };
+  SmallVector<Value> returned;
+  for (auto [j, varRow] : llvm::enumerate(varRows)) {
+    Value twoE = arith::MulFOp::create(end, loc, expvals[j], constantOf(end, loc, f64, 2.0));
+    Value spread = tensor::SplatOp::create(end, loc, rowType, twoE,
+                                           circuit.dynamic() ? ValueRange{g} : ValueRange{});
+    auto slice = [&](int64_t r) {
+      return tensor::ExtractSliceOp::create(end, loc, rowType, jacobian, rowAt(r), rowSizes, unit)
+          .getResult();
+    };
+    Value square = arith::AddFOp::create(
+        end, loc, slice(varRow),
+        arith::MulFOp::create(end, loc, spread, slice(circuit.numOutputs + j)));
+    jacobian = tensor::InsertSliceOp::create(end, loc, square, jacobian, rowAt(varRow), rowSizes,
+                                             unit);
+    returned.push_back(tensor::FromElementsOp::create(end, loc, scalarType, expvals[j]));
+  }
+  returned.push_back(jacobian);
+  func::ReturnOp::create(end, loc, returned);
+  return fn;
+}
+
+/// Adjoint method, VJP form: @q.vjp.adjoint(p, args, ȳ) -> ȳᵀ dQ/dp, ȳ the flattened cotangent
+/// of the results. The sweep carries two vectors whatever the number of measurement entries,
+/// against one per entry for the Jacobian; it needs the circuit run again, which pays off from
+/// two entries on when only one cotangent comes (a gradient).
+FailureOr<func::FuncOp> adjointVJPCircuit(func::FuncOp qnode, const Circuit &circuit,
+                                          SymbolTableCollection &symbols) {
+  OpBuilder b(qnode);
+  auto f64 = b.getF64Type();
+  SmallVector<Type> inputs(circuitType(b, qnode, circuit, false).getInputs());
+  inputs.push_back(RankedTensorType::get({circuit.numOutputs}, f64));
+  auto type = b.getFunctionType(inputs, {RankedTensorType::get({circuit.numParams}, f64)});
+  FailureOr<RecordedFunction> made =
+      recordedFunction(qnode, circuit, "vjp.adjoint", type, kVJPAttr, symbols);
+  if (failed(made) || !made->recorded)
+    return failed(made) ? FailureOr<func::FuncOp>(failure()) : made->fn;
+  func::FuncOp fn = made->fn;
+  std::optional<RecordedCircuit> &recorded = made->recorded;
+  OpBuilder &at = recorded->at;
+  SweepMeasurements &measurements = made->measurements;
+  Value cotangent = fn.getArguments().back();
+  Value gradient = quantum::AdjointVJPOp::create(
+      at, qnode.getLoc(), type.getResult(0), measurements.observables, measurements.qubits,
+      cotangent, circuit.dynamic() ? recorded->count : Value(), measurements.kindsAttr(at),
+      measurements.probsWiresAttr(at));
+  OpBuilder end = OpBuilder::atBlockEnd(&fn.getBody().front());
+  func::ReturnOp::create(end, qnode.getLoc(), gradient);
+  // The results are not returned: their measurements go (the sweep reads the state itself).
+  SmallVector<Value> worklist(recorded->returned);
+  while (!worklist.empty()) {
+    Operation *def = worklist.pop_back_val().getDefiningOp();
+    if (!def || !def->use_empty() ||
+        !isa<tensor::FromElementsOp, quantum::ExpvalOp, quantum::VarOp, quantum::ProbsOp>(def))
+      continue;
+    llvm::append_range(worklist, def->getOperands());
+    def->erase();
+  }
+  return fn;
+}
+
+/// @q.values(p, args): the circuit of p, results only; its rule calls @q.vjp.adjoint.
+FailureOr<func::FuncOp> valuesCircuit(func::FuncOp qnode, const Circuit &circuit,
+                                      SymbolTableCollection &symbols) {
+  FailureOr<func::FuncOp> vjp = adjointVJPCircuit(qnode, circuit, symbols);
+  if (failed(vjp))
+    return failure();
+  OpBuilder b(qnode);
+  auto [fn, created] =
+      getOrCreateFunction(qnode, "values", circuitType(b, qnode, circuit, false), symbols);
   if (!created)
     return fn;
-  markCircuit(fn, qnode);
+  markCircuit(fn, qnode, kValuesAttr, FlatSymbolRefAttr::get(vjp->getSymNameAttr()));
   IRMapping mapping;
   Value count;
   FailureOr<SmallVector<Value>> returned = cloneCircuitOfP(qnode, fn, b, mapping, count);
@@ -366,37 +596,6 @@ FailureOr<func::FuncOp> adjointCircuit(func::FuncOp qnode, const Circuit &circui
     fn.erase();
     return failure();
   }
-  fn.walk([](quantum::AllocOp alloc) { alloc.setRecordTape(true); });
-  quantum::DeallocOp dealloc;
-  fn.walk([&](quantum::DeallocOp op) { dealloc = op; });
-  OpBuilder at(dealloc ? dealloc.getOperation() : b.getInsertionBlock()->getTerminator());
-  if (!dealloc)
-    at.setInsertionPointToEnd(b.getInsertionBlock());
-  // The measurements as the runtime's mixed Jacobian takes them (expval 0, var 1, probs 2).
-  SmallVector<Value> observables, qubits;
-  SmallVector<int64_t> kinds, probsWires;
-  for (auto [measured, kind] : llvm::zip(circuit.measured, circuit.kinds)) {
-    if (kind == Kind::Probs) {
-      auto probs = cast<quantum::ProbsOp>(measured);
-      for (Value q : probs.getQubits())
-        qubits.push_back(mapping.lookup(q));
-      probsWires.push_back(probs.getQubits().size());
-      kinds.push_back(2);
-      continue;
-    }
-    Value obs = kind == Kind::Var ? cast<quantum::VarOp>(measured).getObs()
-                                  : cast<quantum::ExpvalOp>(measured).getObs();
-    observables.push_back(mapping.lookup(obs));
-    kinds.push_back(kind == Kind::Var ? 1 : 0);
-  }
-  bool allExpval = llvm::all_of(kinds, [](int64_t k) { return k == 0; });
-  Type jacobianType = fn.getFunctionType().getResults().back();
-  auto jacobianOp = quantum::AdjointJacobianOp::create(
-      at, qnode.getLoc(), jacobianType, observables, qubits, circuit.dynamic() ? count : Value(),
-      allExpval ? DenseI64ArrayAttr() : at.getDenseI64ArrayAttr(kinds),
-      probsWires.empty() ? DenseI64ArrayAttr() : at.getDenseI64ArrayAttr(probsWires));
-  Value jacobian = jacobianOp;
-  returned->push_back(jacobian);
   func::ReturnOp::create(b, qnode.getLoc(), *returned);
   return fn;
 }
@@ -444,8 +643,12 @@ Value shiftedParams(OpBuilder &b, Location loc, Value params, Value k, double sh
 /// is not of the trigonometric form the rules need, but <O^2> = var + <O>^2 and <O> are: the
 /// circuit of p also returns <O> for each variance, the rules differentiate both, and
 /// d var = d<O^2> - 2<O> d<O>.
+///
+/// `shiftable`: instead @q.shiftable_jacobian.parameter_shift(p, args) -> (<O> of each
+/// variance, J_F), J_F the Jacobian of F = (the results with each variance replaced by <O^2>,
+/// then the <O>s), whose entries have the trigonometric form second derivatives shift.
 FailureOr<func::FuncOp> shiftCircuit(func::FuncOp qnode, const Circuit &circuit,
-                                     SymbolTableCollection &symbols) {
+                                     SymbolTableCollection &symbols, bool shiftable = false) {
   OpBuilder b(qnode);
   Location loc = qnode.getLoc();
   auto f64 = b.getF64Type();
@@ -481,16 +684,24 @@ FailureOr<func::FuncOp> shiftCircuit(func::FuncOp qnode, const Circuit &circuit,
     }
     func::ReturnOp::create(b, loc, *returned);
   }
-  auto [fn, created] = getOrCreateFunction(qnode, "with_jacobian.parameter_shift",
-                                           circuitType(b, qnode, circuit, true), symbols);
+  int64_t m = circuit.numOutputs + vars.size(); // each <O> of a variance too
+  FunctionType fnType = circuitType(b, qnode, circuit, true);
+  if (shiftable) {
+    SmallVector<Type> results(vars.size(), scalarType);
+    results.push_back(RankedTensorType::get({m, circuit.numParams}, f64));
+    fnType = b.getFunctionType(fnType.getInputs(), results);
+  }
+  auto [fn, created] = getOrCreateFunction(
+      qnode, shiftable ? "shiftable_jacobian.parameter_shift" : "with_jacobian.parameter_shift",
+      fnType, symbols);
   if (!created)
     return fn;
-  markCircuit(fn, qnode);
+  if (!shiftable)
+    markCircuit(fn, qnode, kCircuitAttr);
   Block *entry = &fn.getBody().front();
   b.setInsertionPointToStart(entry);
   Value params = entry->getArgument(0);
   ValueRange args = entry->getArguments().drop_front();
-  int64_t m = circuit.numOutputs + vars.size(); // each <O> of a variance too
 
   auto evaluate = [&](OpBuilder &at, Value p) {
     SmallVector<Value> operands{p};
@@ -498,7 +709,7 @@ FailureOr<func::FuncOp> shiftCircuit(func::FuncOp qnode, const Circuit &circuit,
     return func::CallOp::create(at, loc, ofP, operands);
   };
   // The functions the rules apply to: the results with var replaced by <O^2>, then the <O>s.
-  auto shiftable = [&](OpBuilder &ob, Location l, ValueRange values) {
+  auto shiftableValues = [&](OpBuilder &ob, Location l, ValueRange values) {
     SmallVector<Value> pieces(values.take_front(numResults));
     for (auto [j, r] : llvm::enumerate(vars)) {
       Value e = values[numResults + j];
@@ -523,7 +734,8 @@ FailureOr<func::FuncOp> shiftCircuit(func::FuncOp qnode, const Circuit &circuit,
       b, loc, indexConstant(b, loc, 0), g, indexConstant(b, loc, 1), ValueRange{transposedInit},
       [&](OpBuilder &lb, Location l, Value k, ValueRange acc) {
         Value column = shiftedColumn(lb, l, k, *rules, columnType, [&](OpBuilder &ob, double s) {
-          return shiftable(ob, l, evaluate(ob, shiftedParams(ob, l, params, k, s)).getResults());
+          return shiftableValues(ob, l,
+                                 evaluate(ob, shiftedParams(ob, l, params, k, s)).getResults());
         });
         SmallVector<OpFoldResult> offsets{k, lb.getIndexAttr(0)};
         SmallVector<OpFoldResult> sizes{lb.getIndexAttr(1), lb.getIndexAttr(m)};
@@ -536,6 +748,13 @@ FailureOr<func::FuncOp> shiftCircuit(func::FuncOp qnode, const Circuit &circuit,
   jacobian =
       linalg::TransposeOp::create(b, loc, loop.getResult(0), jacobian, ArrayRef<int64_t>{1, 0})
           .getResult()[0];
+  if (shiftable) {
+    SmallVector<Value> shiftableResults(values.getResults().drop_front(numResults));
+    shiftableResults.push_back(
+        tensor::CastOp::create(b, loc, fn.getFunctionType().getResults().back(), jacobian));
+    func::ReturnOp::create(b, loc, shiftableResults);
+    return fn;
+  }
   if (!vars.empty()) {
     auto rowType = RankedTensorType::get({1, ShapedType::kDynamic}, f64);
     SmallVector<OpFoldResult> rowSizes{b.getIndexAttr(1), g};
@@ -569,7 +788,38 @@ FailureOr<func::FuncOp> shiftCircuit(func::FuncOp qnode, const Circuit &circuit,
   return fn;
 }
 
-/// p̄ += J̄ : dJ/dp, column k by the shift rule of parameter k applied to the call itself.
+/// Σ_k-th entry of p̄ += Σ J̄ ∘ ∂_k J(p), by the shift rule of parameter k applied to a
+/// Jacobian: `shiftedJacobian(b, p')` is a Jacobian at p' whose entries are of the
+/// trigonometric form in every parameter.
+Value shiftedContraction(OpBuilder &b, Location loc, Value params, Value rules, Value jbar,
+                         function_ref<Value(OpBuilder &, Value)> shiftedJacobian) {
+  Value g = tensor::DimOp::create(b, loc, params, 0);
+  auto loop = scf::ForOp::create(b, loc, indexConstant(b, loc, 0), g, indexConstant(b, loc, 1),
+                                 ValueRange{zerosLike(b, loc, params)});
+  OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
+  Value k = loop.getInductionVar();
+  Value acc = loop.getRegionIterArgs()[0];
+  // The rule applied to the scalar <J̄, J(p + s e_k)>: one contraction per shifted call.
+  Value derivative =
+      shiftedColumn(lb, loc, k, rules, b.getF64Type(), [&](OpBuilder &ob, double sh) {
+        Value product = arith::MulFOp::create(
+            ob, loc, jbar, shiftedJacobian(ob, shiftedParams(ob, loc, params, k, sh)));
+        return sumAll(ob, loc, product);
+      });
+  Value old = tensor::ExtractOp::create(lb, loc, acc, ValueRange{k});
+  Value sum = arith::AddFOp::create(lb, loc, old, derivative);
+  scf::YieldOp::create(lb, loc,
+                       ValueRange{tensor::InsertOp::create(lb, loc, sum, acc, ValueRange{k})});
+  return loop.getResult(0);
+}
+
+/// p̄ += J̄ : dJ/dp for a call of a circuit with its Jacobian J. Each entry of J is of the
+/// trigonometric form, and the shift rules apply to J itself, except for variances: their rows
+/// d var = d<O^2> - 2<O> d<O> are products. With F the results with var replaced by <O^2>
+/// plus the <O>s (shifted: J_F), and E = <O>:
+///   ∂_k d var = ∂_k d<O^2> - 2 E ∂_k d<O> - 2 (∂_k E) d<O>,
+/// so J̄ extended by the rows -2 E J̄_var is contracted with the shifted J_F, and the last term
+/// is added at p.
 LogicalResult secondOrder(ReverseSweep &s, func::CallOp call, func::FuncOp callee, Value jbar) {
   OpBuilder &b = s.builder();
   Location loc = call.getLoc();
@@ -587,39 +837,79 @@ LogicalResult secondOrder(ReverseSweep &s, func::CallOp call, func::FuncOp calle
   FailureOr<Value> rules = emitShiftRules(b, loc, qnode, *circuit, args, symbols);
   if (failed(rules))
     return failure();
-  Value g = tensor::DimOp::create(b, loc, params, 0);
-  Type scalarType = b.getF64Type();
-  auto loop = scf::ForOp::create(b, loc, indexConstant(b, loc, 0), g, indexConstant(b, loc, 1),
-                                 ValueRange{zerosLike(b, loc, params)});
-  {
-    OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
-    Value k = loop.getInductionVar();
-    Value acc = loop.getRegionIterArgs()[0];
-    // The rule applied to the scalar <J̄, J(p + s e_k)>: one contraction per shifted call.
-    Value derivative = shiftedColumn(lb, loc, k, *rules, scalarType, [&](OpBuilder &ob, double sh) {
-      SmallVector<Value> operands{shiftedParams(ob, loc, params, k, sh)};
-      llvm::append_range(operands, args);
-      auto shifted = func::CallOp::create(ob, loc, callee, operands);
-      Value product = arith::MulFOp::create(ob, loc, jbar, shifted.getResults().back());
-      return sumAll(ob, loc, product);
-    });
-    Value old = tensor::ExtractOp::create(lb, loc, acc, ValueRange{k});
-    Value sum = arith::AddFOp::create(lb, loc, old, derivative);
-    scf::YieldOp::create(lb, loc,
-                         ValueRange{tensor::InsertOp::create(lb, loc, sum, acc, ValueRange{k})});
+  auto callAt = [&](OpBuilder &ob, func::FuncOp fn, Value p) {
+    SmallVector<Value> operands{p};
+    llvm::append_range(operands, args);
+    return func::CallOp::create(ob, loc, fn, operands);
+  };
+  if (!llvm::is_contained(circuit->kinds, Kind::Var)) {
+    s.accumulate(params, shiftedContraction(b, loc, params, *rules, jbar,
+                                            [&](OpBuilder &ob, Value p) {
+                                              return callAt(ob, callee, p).getResults().back();
+                                            }));
+    return success();
   }
-  s.accumulate(params, loop.getResult(0));
+  FailureOr<func::FuncOp> shiftable = circuit->adjoint
+                                          ? adjointShiftableCircuit(qnode, *circuit, symbols)
+                                          : shiftCircuit(qnode, *circuit, symbols, true);
+  if (failed(shiftable))
+    return failure();
+  auto f64 = b.getF64Type();
+  auto jbarType = cast<RankedTensorType>(jbar.getType());
+  Value g = tensor::DimOp::create(b, loc, jbar, 1);
+  auto rowType = RankedTensorType::get({1, jbarType.getDimSize(1)}, f64);
+  auto vectorType = RankedTensorType::get({jbarType.getDimSize(1)}, f64);
+  SmallVector<OpFoldResult> rowSizes{b.getIndexAttr(1), jbarType.isDynamicDim(1)
+                                                            ? OpFoldResult(g)
+                                                            : b.getIndexAttr(jbarType.getDimSize(1))};
+  SmallVector<OpFoldResult> unit{b.getIndexAttr(1), b.getIndexAttr(1)};
+  auto rowOf = [&](Value matrix, int64_t r, Type type) {
+    SmallVector<OpFoldResult> offsets{b.getIndexAttr(r), b.getIndexAttr(0)};
+    return tensor::ExtractSliceOp::create(b, loc, cast<RankedTensorType>(type), matrix, offsets,
+                                          rowSizes, unit)
+        .getResult();
+  };
+  auto base = callAt(b, *shiftable, params);
+  Value jacobianF = base.getResults().back();
+  SmallVector<Value> extendedRows{jbar};
+  Value extra = zerosLike(b, loc, params);
+  int64_t row = 0, numVars = 0;
+  for (auto [kind, size] : llvm::zip(circuit->kinds, circuit->sizes)) {
+    if (kind == Kind::Var) {
+      Value e = tensor::ExtractOp::create(b, loc, base.getResult(numVars), ValueRange{});
+      Value minusTwoE = arith::MulFOp::create(b, loc, e, constantOf(b, loc, f64, -2.0));
+      Value spread = tensor::SplatOp::create(
+          b, loc, rowType, minusTwoE,
+          jbarType.isDynamicDim(1) ? ValueRange{g} : ValueRange{});
+      Value jbarVar = rowOf(jbar, row, rowType);
+      extendedRows.push_back(arith::MulFOp::create(b, loc, spread, jbarVar));
+      // - 2 (J̄_var · d<O>) d<O>
+      Value dE = rowOf(jacobianF, circuit->numOutputs + numVars, vectorType);
+      Value weight = sumAll(b, loc, arith::MulFOp::create(b, loc, rowOf(jbar, row, vectorType), dE));
+      Value minusTwoW = arith::MulFOp::create(b, loc, weight, constantOf(b, loc, f64, -2.0));
+      Value scaled = arith::MulFOp::create(
+          b, loc, dE,
+          tensor::SplatOp::create(b, loc, vectorType, minusTwoW,
+                                  jbarType.isDynamicDim(1) ? ValueRange{g} : ValueRange{}));
+      extra = arith::AddFOp::create(b, loc, extra, tensor::CastOp::create(b, loc, params.getType(), scaled));
+      ++numVars;
+    }
+    row += size;
+  }
+  Value extendedJbar = tensor::ConcatOp::create(b, loc, /*dim=*/0, extendedRows);
+  Value shifted = shiftedContraction(b, loc, params, *rules, extendedJbar,
+                                     [&](OpBuilder &ob, Value p) {
+                                       return callAt(ob, *shiftable, p).getResults().back();
+                                     });
+  s.accumulate(params, arith::AddFOp::create(b, loc, shifted, extra));
   return success();
 }
 
 /// The rule of a call of a circuit with its Jacobian: p̄ = Σ_m ȳ_m J[m, :], ȳ the results'
 /// cotangents flattened in order; plus, when J itself has a cotangent, the second-order term.
-LogicalResult circuitCallRule(ReverseSweep &s, Operation *op, ArrayRef<Value> cts) {
-  auto call = cast<func::CallOp>(op);
-  auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(op, call.getCalleeAttr());
-  if (!callee || !callee->hasAttr(kCircuitAttr))
-    return op->emitError() << "kvant cannot differentiate this call of '" << call.getCallee()
-                           << "'";
+LogicalResult jacobianCallRule(ReverseSweep &s, func::CallOp call, func::FuncOp callee,
+                               ArrayRef<Value> cts) {
+  Operation *op = call;
   unsigned numResults = op->getNumResults() - 1;
   Value jacobian = op->getResult(numResults);
   auto jacobianType = cast<RankedTensorType>(jacobian.getType());
@@ -652,12 +942,99 @@ LogicalResult circuitCallRule(ReverseSweep &s, Operation *op, ArrayRef<Value> ct
   return success();
 }
 
+/// The rule of a call of @q.values: p̄ += @q.vjp.adjoint(p, args, ȳ).
+LogicalResult valuesCallRule(ReverseSweep &s, func::CallOp call, func::FuncOp callee) {
+  Value params = call.getOperand(0);
+  if (cast<RankedTensorType>(params.getType()).getDimSize(0) == 0)
+    return success();
+  OpBuilder &b = s.builder();
+  Location loc = call.getLoc();
+  auto vjp = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+      call, callee->getAttrOfType<FlatSymbolRefAttr>(kValuesAttr));
+  if (!vjp)
+    return call.emitError("kvant lost the VJP function of this circuit");
+  SmallVector<Value> weights;
+  for (Value result : call.getResults())
+    weights.push_back(s.cotangentOrZeros(result, loc));
+  SmallVector<Value> operands(call.getOperands());
+  operands.push_back(flatten(b, loc, weights));
+  s.accumulate(params, func::CallOp::create(b, loc, vjp, operands).getResult(0));
+  return success();
+}
+
+/// The rule of a call of @q.vjp.adjoint (a derivative being differentiated again): its result
+/// ȳᵀJ(p) is linear in ȳ and has the cotangent c, so ȳ gets J c, and p gets the second-order
+/// term of J with J̄ = ȳ cᵀ, from a call of the Jacobian circuit at the same p.
+LogicalResult vjpCallRule(ReverseSweep &s, func::CallOp call, func::FuncOp callee, Value c) {
+  OpBuilder &b = s.builder();
+  Location loc = call.getLoc();
+  auto qnode = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+      call, callee->getAttrOfType<FlatSymbolRefAttr>(kQNodeAttr));
+  if (!qnode)
+    return call.emitError("kvant cannot take second derivatives of this circuit");
+  FailureOr<Circuit> circuit = analyse(qnode, call);
+  if (failed(circuit))
+    return failure();
+  SymbolTableCollection symbols;
+  FailureOr<func::FuncOp> jacobianFn = adjointCircuit(qnode, *circuit, symbols);
+  if (failed(jacobianFn))
+    return failure();
+  Value ybar = call.getOperands().back();
+  auto jacobianCall =
+      func::CallOp::create(b, loc, *jacobianFn, call.getOperands().drop_back());
+  Value jacobian = jacobianCall.getResults().back();
+  MLIRContext *ctx = b.getContext();
+  AffineExpr r = getAffineDimExpr(0, ctx), p = getAffineDimExpr(1, ctx);
+  auto parallel = utils::IteratorType::parallel, reduction = utils::IteratorType::reduction;
+  // ȳ̄ = J c
+  auto jc = linalg::GenericOp::create(
+      b, loc, TypeRange{ybar.getType()}, ValueRange{jacobian, c}, ValueRange{zerosLike(b, loc, ybar)},
+      ArrayRef<AffineMap>{AffineMap::get(2, 0, {r, p}, ctx), AffineMap::get(2, 0, {p}, ctx),
+                          AffineMap::get(2, 0, {r}, ctx)},
+      ArrayRef<utils::IteratorType>{parallel, reduction},
+      [](OpBuilder &nb, Location l, ValueRange args) {
+        Value term = arith::MulFOp::create(nb, l, args[0], args[1]);
+        linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, args[2], term)});
+      });
+  s.accumulate(ybar, jc.getResult(0));
+  // J̄ = ȳ cᵀ
+  auto outer = linalg::GenericOp::create(
+      b, loc, TypeRange{jacobian.getType()}, ValueRange{ybar, c},
+      ValueRange{zerosLike(b, loc, jacobian)},
+      ArrayRef<AffineMap>{AffineMap::get(2, 0, {r}, ctx), AffineMap::get(2, 0, {p}, ctx),
+                          AffineMap::get(2, 0, {r, p}, ctx)},
+      ArrayRef<utils::IteratorType>{parallel, parallel},
+      [](OpBuilder &nb, Location l, ValueRange args) {
+        linalg::YieldOp::create(nb, l,
+                                ValueRange{arith::MulFOp::create(nb, l, args[0], args[1])});
+      });
+  return secondOrder(s, jacobianCall, *jacobianFn, outer.getResult(0));
+}
+
+/// Calls of the circuit functions this file creates; other calls were inlined before the sweep.
+LogicalResult circuitCallRule(ReverseSweep &s, Operation *op, ArrayRef<Value> cts) {
+  auto call = cast<func::CallOp>(op);
+  auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(op, call.getCalleeAttr());
+  if (callee && callee->hasAttr(kCircuitAttr))
+    return jacobianCallRule(s, call, callee, cts);
+  if (callee && callee->hasAttr(kValuesAttr))
+    return valuesCallRule(s, call, callee);
+  if (callee && callee->hasAttr(kVJPAttr))
+    return vjpCallRule(s, call, callee, cts[0]);
+  return op->emitError() << "kvant cannot differentiate this call of '" << call.getCallee()
+                         << "'";
+}
+
 } // namespace
+
+bool kvant::gradient::isCircuitFunction(func::FuncOp fn) {
+  return fn->hasAttr(kCircuitAttr) || fn->hasAttr(kValuesAttr) || fn->hasAttr(kVJPAttr);
+}
 
 FailureOr<SmallVector<Value>>
 kvant::gradient::inlineQNodeCall(OpBuilder &b, Operation *site, func::FuncOp qnode,
                                  ValueRange args, SymbolTableCollection &symbols,
-                                 SmallVectorImpl<Operation *> &forward) {
+                                 SmallVectorImpl<Operation *> &forward, bool oneCotangent) {
   FailureOr<Circuit> circuit = analyse(qnode, site);
   if (failed(circuit))
     return failure();
@@ -674,8 +1051,12 @@ kvant::gradient::inlineQNodeCall(OpBuilder &b, Operation *site, func::FuncOp qno
       });
   if (failed(p))
     return failure();
-  FailureOr<func::FuncOp> fn = circuit->adjoint ? adjointCircuit(qnode, *circuit, symbols)
-                                                : shiftCircuit(qnode, *circuit, symbols);
+  // One cotangent and several measurement entries: the adjoint sweep's VJP form (two vectors)
+  // beats its Jacobian (one vector per entry) despite running the circuit once more.
+  bool vjpForm = circuit->adjoint && oneCotangent && circuit->numOutputs > 1;
+  FailureOr<func::FuncOp> fn = vjpForm             ? valuesCircuit(qnode, *circuit, symbols)
+                               : circuit->adjoint ? adjointCircuit(qnode, *circuit, symbols)
+                                                  : shiftCircuit(qnode, *circuit, symbols);
   if (failed(fn))
     return failure();
   SmallVector<Value> operands{*p};
@@ -683,7 +1064,8 @@ kvant::gradient::inlineQNodeCall(OpBuilder &b, Operation *site, func::FuncOp qno
   auto circuitCall = func::CallOp::create(b, loc, *fn, operands);
   for (auto it = last ? std::next(last->getIterator()) : block->begin(); it != end; ++it)
     forward.push_back(&*it);
-  return SmallVector<Value>(circuitCall.getResults().drop_back());
+  ValueRange results = circuitCall.getResults();
+  return SmallVector<Value>(vjpForm ? results : results.drop_back());
 }
 
 void kvant::gradient::inlineDynamicallyShapedCircuits(ModuleOp module) {

@@ -253,43 +253,72 @@ LogicalResult StateOp::verify() {
   return verifyBasisVector(*this, getState().getType(), getQubits().size(), "amplitudes");
 }
 
+namespace {
+/// The number of measurement entries (Jacobian rows, cotangent entries) an adjoint
+/// differentiation op describes with its observables, probs qubits, `kinds` and `probs_wires`.
+FailureOr<int64_t> countMeasurementEntries(Operation *op, size_t numObs, size_t numQubits,
+                                           std::optional<ArrayRef<int64_t>> kinds,
+                                           std::optional<ArrayRef<int64_t>> probsWiresAttr) {
+  if (!kinds) {
+    if (numQubits != 0)
+      return op->emitOpError("takes probs qubits only with `kinds`");
+    return int64_t(numObs);
+  }
+  ArrayRef<int64_t> probsWires = probsWiresAttr.value_or(ArrayRef<int64_t>{});
+  int64_t observables = 0, probs = 0, wires = 0, rows = 0;
+  for (int64_t kind : *kinds) {
+    if (kind == 0 || kind == 1) {
+      ++observables;
+      ++rows;
+    } else if (kind == 2) {
+      if (probs >= int64_t(probsWires.size()))
+        return op->emitOpError() << "has more probs measurements than `probs_wires` entries";
+      wires += probsWires[probs];
+      rows += int64_t(1) << probsWires[probs++];
+    } else {
+      return op->emitOpError() << "measurement kind " << kind << " is not 0 (expval), 1 (var) "
+                               << "or 2 (probs)";
+    }
+  }
+  if (observables != int64_t(numObs))
+    return op->emitOpError() << "has " << numObs << " observables for " << observables
+                             << " expval/var measurements";
+  if (probs != int64_t(probsWires.size()) || wires != int64_t(numQubits))
+    return op->emitOpError() << "has " << numQubits << " probs qubits; `probs_wires` "
+                             << "asks for " << wires;
+  return rows;
+}
+} // namespace
+
 LogicalResult AdjointJacobianOp::verify() {
   auto type = cast<RankedTensorType>(getJacobian().getType());
   if (type.isDynamicDim(0))
     return emitOpError("needs a static number of rows (one per measurement entry)");
-  int64_t rows = getObs().size();
-  if (std::optional<ArrayRef<int64_t>> kinds = getKinds()) {
-    ArrayRef<int64_t> probsWires = getProbsWires().value_or(ArrayRef<int64_t>{});
-    int64_t observables = 0, probs = 0, wires = 0;
-    rows = 0;
-    for (int64_t kind : *kinds) {
-      if (kind == 0 || kind == 1) {
-        ++observables;
-        ++rows;
-      } else if (kind == 2) {
-        if (probs >= int64_t(probsWires.size()))
-          return emitOpError() << "has more probs measurements than `probs_wires` entries";
-        wires += probsWires[probs];
-        rows += int64_t(1) << probsWires[probs++];
-      } else {
-        return emitOpError() << "measurement kind " << kind << " is not 0 (expval), 1 (var) "
-                             << "or 2 (probs)";
-      }
-    }
-    if (observables != int64_t(getObs().size()))
-      return emitOpError() << "has " << getObs().size() << " observables for " << observables
-                           << " expval/var measurements";
-    if (probs != int64_t(probsWires.size()) || wires != int64_t(getQubits().size()))
-      return emitOpError() << "has " << getQubits().size() << " probs qubits; `probs_wires` "
-                           << "asks for " << wires;
-  } else if (!getQubits().empty()) {
-    return emitOpError("takes probs qubits only with `kinds`");
-  }
-  if (type.getDimSize(0) != rows)
-    return emitOpError() << "has " << rows << " measurement entries but " << type.getDimSize(0)
+  FailureOr<int64_t> rows = countMeasurementEntries(*this, getObs().size(), getQubits().size(),
+                                                    getKinds(), getProbsWires());
+  if (failed(rows))
+    return failure();
+  if (type.getDimSize(0) != *rows)
+    return emitOpError() << "has " << *rows << " measurement entries but " << type.getDimSize(0)
                          << " rows";
   if (type.isDynamicDim(1) != bool(getNumParams()))
     return emitOpError("takes `num_params` exactly when the number of columns is dynamic");
+  return success();
+}
+
+LogicalResult AdjointVJPOp::verify() {
+  auto cotangentType = cast<RankedTensorType>(getCotangent().getType());
+  if (cotangentType.isDynamicDim(0))
+    return emitOpError("needs a cotangent of static size (one entry per measurement entry)");
+  FailureOr<int64_t> entries = countMeasurementEntries(
+      *this, getObs().size(), getQubits().size(), getKinds(), getProbsWires());
+  if (failed(entries))
+    return failure();
+  if (cotangentType.getDimSize(0) != *entries)
+    return emitOpError() << "has " << *entries << " measurement entries but a cotangent of "
+                         << cotangentType.getDimSize(0);
+  if (cast<RankedTensorType>(getGradient().getType()).isDynamicDim(0) != bool(getNumParams()))
+    return emitOpError("takes `num_params` exactly when the gradient's size is dynamic");
   return success();
 }
 

@@ -170,14 +170,15 @@ void copyTensorToBuffer(OpBuilder &b, Location loc, Value source, Value buffer,
                      });
 }
 
-/// The buffer behind a static complex matrix tensor, read in place by the runtime.
+/// The buffer behind a static tensor (a complex matrix, a cotangent), read in place by the
+/// runtime.
 /// bufferization.to_buffer (read-only, identity layout) lets one-shot-bufferize hand over the
 /// tensor's own buffer, copying only when that buffer is not contiguous; no allocation or
 /// deallocation is created here, so the deallocation pipeline sees plain bufferized IR.
-Value matrixBuffer(OpBuilder &b, Location loc, Value matrix) {
-  auto type = cast<RankedTensorType>(matrix.getType());
+Value readOnlyBuffer(OpBuilder &b, Location loc, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
   auto bufferType = MemRefType::get(type.getShape(), type.getElementType());
-  return bufferization::ToBufferOp::create(b, loc, bufferType, matrix, /*read_only=*/true);
+  return bufferization::ToBufferOp::create(b, loc, bufferType, tensor, /*read_only=*/true);
 }
 
 /// In a gate, outputs are the inputs: a qubit is its wire index before and after.
@@ -331,7 +332,7 @@ struct UnitaryLowering : OpConversionPattern<UnitaryOp> {
     auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_unitary",
                              {ptr, ptr, i64, ptr, ptr, i64, i8}, {});
     SmallVector<Value> args{
-        pointerTo(rewriter, loc, matrixBuffer(rewriter, loc, adaptor.getMatrix()))};
+        pointerTo(rewriter, loc, readOnlyBuffer(rewriter, loc, adaptor.getMatrix()))};
     llvm::append_range(args, qubitArguments(rewriter, loc, adaptor.getInQubits(),
                                             adaptor.getInCtrlQubits(),
                                             adaptor.getInCtrlValues(), op.getAdjoint(), 0));
@@ -385,7 +386,7 @@ struct HermitianLowering : OpConversionPattern<HermitianOp> {
     // int64_t kvant_rt_obs_hermitian(const double *matrix, const int64_t *wires,
     //                                int64_t num_wires)
     auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_obs_hermitian", {ptr, ptr, i64}, {i64});
-    Value matrix = matrixBuffer(rewriter, loc, adaptor.getMatrix());
+    Value matrix = readOnlyBuffer(rewriter, loc, adaptor.getMatrix());
     Value wires = stackArray(rewriter, loc, i64, adaptor.getQubits(), 0);
     Value count = constI64(rewriter, loc, adaptor.getQubits().size());
     Value handle = func::CallOp::create(rewriter, loc, fn,
@@ -470,6 +471,43 @@ struct ProbsLowering : OpConversionPattern<ProbsOp> {
   }
 };
 
+/// The arguments kvant_rt_adjoint_{jacobian,vjp}_mixed take to describe the measurements:
+/// (kinds, obs, num_wires, num_meas, wires, num_wires_total). Without `kinds`, every
+/// observable is an expectation value.
+SmallVector<Value> mixedMeasurementArgs(OpBuilder &b, Location loc, ValueRange obs,
+                                        ValueRange qubits, std::optional<ArrayRef<int64_t>> kinds,
+                                        std::optional<ArrayRef<int64_t>> probsWiresAttr) {
+  Type i64 = i64Type(b.getContext());
+  SmallVector<int64_t> allExpval(obs.size(), 0); // KVANT_MEAS_EXPVAL
+  ArrayRef<int64_t> kindList = kinds ? *kinds : ArrayRef<int64_t>(allExpval);
+  ArrayRef<int64_t> probsWires = probsWiresAttr.value_or(ArrayRef<int64_t>{});
+  SmallVector<Value> kindValues, obsIds, wireCounts;
+  unsigned nextObs = 0, nextProbs = 0;
+  for (int64_t kind : kindList) {
+    kindValues.push_back(constI64(b, loc, kind));
+    bool probs = kind == 2; // KVANT_MEAS_PROBS; expval 0 and var 1 take an observable
+    obsIds.push_back(probs ? constI64(b, loc, 0) : obs[nextObs++]);
+    wireCounts.push_back(constI64(b, loc, probs ? probsWires[nextProbs++] : 0));
+  }
+  return {stackArray(b, loc, i64, kindValues, 1), stackArray(b, loc, i64, obsIds, 2),
+          stackArray(b, loc, i64, wireCounts, 3),  constI64(b, loc, kindList.size()),
+          stackArray(b, loc, i64, qubits, 4),      constI64(b, loc, qubits.size())};
+}
+
+/// A result buffer of `tensorType`, whose one dynamic size (if any) is `dynamicSize`, and that
+/// size as an i64.
+std::pair<Value, Value> gradientBuffer(OpBuilder &b, Location loc, RankedTensorType tensorType,
+                                       Value dynamicSize) {
+  Type i64 = i64Type(b.getContext());
+  if (dynamicSize)
+    return {memref::AllocOp::create(
+                b, loc, MemRefType::get(tensorType.getShape(), tensorType.getElementType()),
+                ValueRange{dynamicSize}),
+            arith::IndexCastOp::create(b, loc, i64, dynamicSize)};
+  return {resultBuffer(b, loc, tensorType),
+          constI64(b, loc, tensorType.getDimSize(tensorType.getRank() - 1))};
+}
+
 struct AdjointJacobianLowering : OpConversionPattern<AdjointJacobianOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(AdjointJacobianOp op, OpAdaptor adaptor,
@@ -479,42 +517,20 @@ struct AdjointJacobianLowering : OpConversionPattern<AdjointJacobianOp> {
     // void kvant_rt_tape_end(void)
     auto end = getRuntimeFunc(rewriter, op, "kvant_rt_tape_end", {}, {});
     auto tensorType = cast<RankedTensorType>(op.getType());
-    Value buffer, numParams;
-    if (Value dynamic = adaptor.getNumParams()) {
-      buffer = memref::AllocOp::create(
-          rewriter, loc, MemRefType::get(tensorType.getShape(), tensorType.getElementType()),
-          ValueRange{dynamic});
-      numParams = arith::IndexCastOp::create(rewriter, loc, i64, dynamic);
-    } else {
-      buffer = resultBuffer(rewriter, loc, tensorType);
-      numParams = constI64(rewriter, loc, tensorType.getDimSize(1));
-    }
+    auto [buffer, numParams] = gradientBuffer(rewriter, loc, tensorType, adaptor.getNumParams());
     func::CallOp::create(rewriter, loc, end, ValueRange{});
-    if (std::optional<ArrayRef<int64_t>> kinds = op.getKinds()) {
+    if (op.getKinds()) {
       // void kvant_rt_adjoint_jacobian_mixed(const int64_t *kinds, const int64_t *obs,
       //     const int64_t *num_wires, int64_t num_meas, const int64_t *wires,
       //     int64_t num_wires_total, double *jac_out, int64_t num_rows, int64_t num_params)
       auto mixed = getRuntimeFunc(rewriter, op, "kvant_rt_adjoint_jacobian_mixed",
                                   {ptr, ptr, ptr, i64, ptr, i64, ptr, i64, i64}, {});
-      ArrayRef<int64_t> probsWires = op.getProbsWires().value_or(ArrayRef<int64_t>{});
-      SmallVector<Value> kindValues, obsIds, wireCounts;
-      unsigned nextObs = 0, nextProbs = 0;
-      for (int64_t kind : *kinds) {
-        kindValues.push_back(constI64(rewriter, loc, kind));
-        bool probs = kind == 2; // KVANT_MEAS_PROBS; expval 0 and var 1 take an observable
-        obsIds.push_back(probs ? constI64(rewriter, loc, 0) : adaptor.getObs()[nextObs++]);
-        wireCounts.push_back(constI64(rewriter, loc, probs ? probsWires[nextProbs++] : 0));
-      }
-      Value numMeas = constI64(rewriter, loc, kinds->size());
-      Value numWires = constI64(rewriter, loc, adaptor.getQubits().size());
-      Value numRows = constI64(rewriter, loc, tensorType.getDimSize(0));
-      func::CallOp::create(
-          rewriter, loc, mixed,
-          ValueRange{stackArray(rewriter, loc, i64, kindValues, 1),
-                     stackArray(rewriter, loc, i64, obsIds, 2),
-                     stackArray(rewriter, loc, i64, wireCounts, 3), numMeas,
-                     stackArray(rewriter, loc, i64, adaptor.getQubits(), 4), numWires,
-                     pointerTo(rewriter, loc, buffer), numRows, numParams});
+      SmallVector<Value> args = mixedMeasurementArgs(
+          rewriter, loc, adaptor.getObs(), adaptor.getQubits(), op.getKinds(),
+          op.getProbsWires());
+      args.append({pointerTo(rewriter, loc, buffer),
+                   constI64(rewriter, loc, tensorType.getDimSize(0)), numParams});
+      func::CallOp::create(rewriter, loc, mixed, args);
     } else {
       // void kvant_rt_adjoint_jacobian(const int64_t *obs, int64_t num_obs, double *jac_out,
       //                                int64_t num_params)
@@ -525,6 +541,36 @@ struct AdjointJacobianLowering : OpConversionPattern<AdjointJacobianOp> {
       func::CallOp::create(rewriter, loc, fn,
                            ValueRange{obs, numObs, pointerTo(rewriter, loc, buffer), numParams});
     }
+    rewriter.replaceOp(op, adoptBuffer(rewriter, loc, tensorType, buffer));
+    return success();
+  }
+};
+
+struct AdjointVJPLowering : OpConversionPattern<AdjointVJPOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(AdjointVJPOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Type i64 = i64Type(getContext()), ptr = ptrType(getContext());
+    Location loc = op.getLoc();
+    // void kvant_rt_tape_end(void)
+    auto end = getRuntimeFunc(rewriter, op, "kvant_rt_tape_end", {}, {});
+    // void kvant_rt_adjoint_vjp_mixed(const int64_t *kinds, const int64_t *obs,
+    //     const int64_t *num_wires, int64_t num_meas, const int64_t *wires,
+    //     int64_t num_wires_total, const double *cotangent, int64_t num_cotangent,
+    //     double *grad_out, int64_t num_params)
+    auto vjp = getRuntimeFunc(rewriter, op, "kvant_rt_adjoint_vjp_mixed",
+                              {ptr, ptr, ptr, i64, ptr, i64, ptr, i64, ptr, i64}, {});
+    auto tensorType = cast<RankedTensorType>(op.getType());
+    auto [buffer, numParams] = gradientBuffer(rewriter, loc, tensorType, adaptor.getNumParams());
+    func::CallOp::create(rewriter, loc, end, ValueRange{});
+    SmallVector<Value> args = mixedMeasurementArgs(rewriter, loc, adaptor.getObs(),
+                                                   adaptor.getQubits(), op.getKinds(),
+                                                   op.getProbsWires());
+    auto cotangentType = cast<RankedTensorType>(op.getCotangent().getType());
+    args.append({pointerTo(rewriter, loc, readOnlyBuffer(rewriter, loc, adaptor.getCotangent())),
+                 constI64(rewriter, loc, cotangentType.getDimSize(0)),
+                 pointerTo(rewriter, loc, buffer), numParams});
+    func::CallOp::create(rewriter, loc, vjp, args);
     rewriter.replaceOp(op, adoptBuffer(rewriter, loc, tensorType, buffer));
     return success();
   }
@@ -573,7 +619,7 @@ struct BasisStateLowering : OpConversionPattern<BasisStateOp> {
     Location loc = op.getLoc();
     // void kvant_rt_basis_state(const int8_t *bits, const int64_t *wires, int64_t num_wires)
     auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_basis_state", {ptr, ptr, i64}, {});
-    Value bits = matrixBuffer(rewriter, loc, adaptor.getBits());
+    Value bits = readOnlyBuffer(rewriter, loc, adaptor.getBits());
     Value wires = stackArray(rewriter, loc, i64, adaptor.getInQubits(), 0);
     func::CallOp::create(rewriter, loc, fn,
                          ValueRange{pointerTo(rewriter, loc, bits), wires,
@@ -593,7 +639,7 @@ struct StatePrepLowering : OpConversionPattern<StatePrepOp> {
     //                          const int64_t *wires, int64_t num_wires)
     auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_state_prep", {ptr, i64, ptr, i64}, {});
     auto type = cast<RankedTensorType>(adaptor.getAmplitudes().getType());
-    Value amplitudes = matrixBuffer(rewriter, loc, adaptor.getAmplitudes());
+    Value amplitudes = readOnlyBuffer(rewriter, loc, adaptor.getAmplitudes());
     Value wires = stackArray(rewriter, loc, i64, adaptor.getInQubits(), 0);
     func::CallOp::create(rewriter, loc, fn,
                          ValueRange{pointerTo(rewriter, loc, amplitudes),
@@ -684,7 +730,7 @@ struct ConvertQuantumToRuntimePass
     patterns.add<AllocLowering, DeallocLowering, ExtractLowering, InsertLowering,
                  CustomLowering, UnitaryLowering, NamedObsLowering, TensorObsLowering,
                  HermitianLowering, HamiltonianLowering, ProbsLowering, StateLowering,
-                 AdjointJacobianLowering, SetSeedLowering, BasisStateLowering, StatePrepLowering,
+                 AdjointJacobianLowering, AdjointVJPLowering, SetSeedLowering, BasisStateLowering, StatePrepLowering,
                  MeasureLowering>(
         converter, ctx);
     patterns.add<ShotsMeasurementLowering<SampleOp>>(converter, ctx, "kvant_rt_sample");

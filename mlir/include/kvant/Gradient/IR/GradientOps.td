@@ -27,7 +27,9 @@ def Gradient_GradOp : Gradient_Op<"grad", [
     Results are result-major: for each callee result r, for each differentiated argument a (in
     `diffArgIndices` order), one Jacobian `tensor<[shape(r)..., shape(a)...] x elt(r)>`. With
     `withValues`, the callee's results at `operands` come first: the derivative computes them
-    anyway, so value_and_grad, jvp and vjp need no second evaluation.
+    anyway, so value_and_grad, jvp and vjp need no second evaluation. With `numDiffResults`
+    = n, only the first n callee results are differentiated (Jacobians for those only); the
+    others are auxiliary values, returned with `withValues` (JAX's `has_aux`).
 
     ```mlir
     %j = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: 0>}
@@ -39,11 +41,14 @@ def Gradient_GradOp : Gradient_Op<"grad", [
                        DenseI64ArrayAttr:$diffArgIndices,
                        OptionalAttr<F64Attr>:$finiteDiffParam,
                        UnitAttr:$withValues,
+                       OptionalAttr<I64Attr>:$numDiffResults,
                        Variadic<AnyType>:$operands);
   let results = (outs Variadic<AnyRankedTensor>:$jacobians);
   let extraClassDeclaration = [{
     /// How many leading results are the callee's values (0 without `withValues`).
     unsigned getNumValues();
+    /// How many of the callee's results are differentiated (all without `numDiffResults`).
+    unsigned getNumDifferentiated();
     /// The results that are Jacobians.
     ::mlir::ResultRange getJacobianResults() {
       return getResults().drop_front(getNumValues());

@@ -5,12 +5,15 @@
 // inlines a call of q, it inlines the skeleton (ordinary classical code the reverse sweep
 // differentiates) and calls a circuit function that also returns the quantum Jacobian
 // J = dQ/dp, computed once per call and evaluation. The rule of that call turns the
-// cotangent of y into the cotangent of p: ȳᵀ J.
+// cotangent of y into the cotangent of p: ȳᵀ J. When the derivative runs a single reverse
+// sweep (a gradient) and the adjoint method applies, a QNode with several measurement entries
+// is instead called for its values only, and its rule asks the runtime for ȳᵀ J directly
+// (the VJP form: one weighted sweep instead of one vector per entry).
 //
-// Methods: "adjoint" (the runtime's adjoint sweep over the recorded gates; expectation values),
-// "parameter-shift" (shifted circuits; expectation values and probabilities), and "best":
-// adjoint when every result is an expectation value, else parameter-shift. Gates may sit in
-// scf loops and branches (ParameterThreading.h).
+// Methods: "adjoint" (the runtime's adjoint sweep over the recorded gates), "parameter-shift"
+// (shifted circuits), both for expectation values, variances and probabilities, and "best":
+// adjoint unless there are probabilities or shots. Gates may sit in scf loops and branches
+// (ParameterThreading.h).
 //
 //===----------------------------------------------------------------------------------===//
 
@@ -25,13 +28,18 @@
 namespace kvant::gradient {
 
 /// Emits, at the builder, the skeleton of QNode `qnode` applied to `args` and the call of its
-/// Jacobian-returning circuit; appends the emitted ops to `forward` and returns the values
-/// standing for the QNode's results. Fails with an error at `site` (the call, or the gradient op
-/// of a QNode differentiated directly) for what is not supported.
+/// circuit; appends the emitted ops to `forward` and returns the values standing for the
+/// QNode's results. `oneCotangent`: the derivative runs one reverse sweep, so the VJP form may
+/// be chosen. Fails with an error at `site` (the call, or the gradient op of a QNode
+/// differentiated directly) for what is not supported.
 mlir::FailureOr<llvm::SmallVector<mlir::Value>>
 inlineQNodeCall(mlir::OpBuilder &b, mlir::Operation *site, mlir::func::FuncOp qnode,
                 mlir::ValueRange args, mlir::SymbolTableCollection &symbols,
-                llvm::SmallVectorImpl<mlir::Operation *> &forward);
+                llvm::SmallVectorImpl<mlir::Operation *> &forward, bool oneCotangent);
+
+/// Whether `fn` is a circuit function made by inlineQNodeCall: calls of it stay calls, whose
+/// rules are quantum derivatives.
+bool isCircuitFunction(mlir::func::FuncOp fn);
 
 /// Inlines the circuit functions whose results have a dynamic shape (QNodes with gates in
 /// control flow) into their callers and erases them: bufferization passes back only results of

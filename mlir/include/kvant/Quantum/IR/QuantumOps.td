@@ -212,6 +212,28 @@ def Quantum_AdjointJacobianOp : Quantum_Op<"adjoint_jacobian", [AttrSizedOperand
   let hasVerifier = 1;
 }
 
+def Quantum_AdjointVJPOp : Quantum_Op<"adjoint_vjp", [AttrSizedOperandSegments]> {
+  let summary = "sum_k cotangent[k] d(measurement entry k)/dtheta_p by one adjoint sweep";
+  let description = [{
+    The vector-Jacobian product of the measurement entries described as for
+    `quantum.adjoint_jacobian` (`obs`, `qubits`, `kinds`, `probs_wires`; one cotangent entry
+    per row of that op's Jacobian) with respect to the gate parameters recorded on the register.
+    One backward sweep carries two vectors whatever the number of entries: the cotangent
+    weights the measurements into one observable. Must follow every gate of the register; the
+    state is not changed. `num_params` gives the number of parameters when it is dynamic.
+  }];
+  let arguments = (ins Variadic<Quantum_ObsType>:$obs, Variadic<Quantum_BitType>:$qubits,
+                       1DTensorOf<[F64]>:$cotangent, Optional<Index>:$num_params,
+                       OptionalAttr<DenseI64ArrayAttr>:$kinds,
+                       OptionalAttr<DenseI64ArrayAttr>:$probs_wires);
+  let results = (outs 1DTensorOf<[F64]>:$gradient);
+  let assemblyFormat = [{
+    $obs (`probs` `(` $qubits^ `)`)? `cotangent` `(` $cotangent `:` type($cotangent) `)`
+    (`params` `(` $num_params^ `)`)? attr-dict `:` type($gradient)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------------------===//
 // State preparation, sampling and mid-circuit measurement
 //===----------------------------------------------------------------------------------===//
