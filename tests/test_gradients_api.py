@@ -201,3 +201,34 @@ def test_vjp_cotangents_must_match_the_outputs():
         kvant.qjit(lambda x: kvant.vjp(lambda x: (x, x), [x], [x]))(jnp.array([0.1]))
     with pytest.raises(TypeError, match="vjp: cotangent 0 has shape"):
         kvant.qjit(lambda x: kvant.vjp(jnp.sin, [x], [jnp.ones(3)]))(jnp.array([0.1, 0.2]))
+
+
+def test_auxiliary_data_may_come_from_any_qnode():
+    """A QNode that feeds only the auxiliary data is run, not differentiated: its state is
+    fine there."""
+    dev = qml.device("kvant.qubit", wires=1)
+
+    @qml.qnode(dev)
+    def state(x):
+        qml.RX(x, wires=0)
+        return qml.state()
+
+    cost = lambda x: (jnp.cos(x) ** 2, jnp.abs(state(x)) ** 2)  # noqa: E731
+    g, probs = kvant.qjit(lambda x: kvant.grad(cost, has_aux=True)(x))(0.3)
+    assert g == pytest.approx(-np.sin(0.6), abs=1e-12)
+    np.testing.assert_allclose(probs, [np.cos(0.15) ** 2, np.sin(0.15) ** 2], atol=1e-12)
+
+
+def test_has_aux_outside_qjit_needs_a_pair_too():
+    for method in ("auto", "fd"):
+        with pytest.raises(TypeError, match="has_aux=True needs a function that returns a pair"):
+            kvant.grad(lambda x: jnp.stack([x ** 2, x]), has_aux=True, method=method)(1.0)
+
+
+def test_vjp_argnums_count_from_the_parameters():
+    f = lambda a, b: a * b  # noqa: E731
+    x, y, c = jnp.array(2.0), jnp.array(3.0), jnp.array(1.0)
+    out, (bar,) = kvant.qjit(lambda x, y, c: kvant.vjp(f, [x, y], [c], argnums=-1))(x, y, c)
+    assert (out, bar) == pytest.approx((6.0, 2.0))
+    with pytest.raises(ValueError, match="argnums=2 is out of range for 2 parameter"):
+        kvant.qjit(lambda x, y, c: kvant.vjp(f, [x, y], [c], argnums=2))(x, y, c)

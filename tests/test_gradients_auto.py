@@ -678,10 +678,21 @@ def test_second_derivative_of_variances(diff_method):
     cost = lambda c: lambda x: jnp.dot(weights, jnp.stack(c(x)))  # noqa: E731
     hessian = kvant.qjit(kvant.jacobian(kvant.grad(cost(circuit))))
     np.testing.assert_allclose(hessian(x), jax.hessian(cost(reference))(x), atol=1e-9)
-    # A variance alone: one measurement entry, so the Jacobian form.
-    single = kvant.qjit(kvant.grad(kvant.grad(lambda t: circuit(jnp.array([t, 1.1]))[2])))
-    want = jax.grad(jax.grad(lambda t: reference(jnp.array([t, 1.1]))[2]))(0.4)
-    assert single(0.4) == pytest.approx(float(want), abs=1e-9)
+
+
+@pytest.mark.parametrize("diff_method", ["adjoint", "parameter-shift"])
+def test_second_and_third_derivatives_of_a_single_variance(diff_method):
+    """One measurement entry (the Jacobian form); var(Z) after RX(t) is sin² t, whose second
+    and third derivatives are 2 cos 2t and -4 sin 2t."""
+    @qml.qnode(qml.device("kvant.qubit", wires=1), diff_method=diff_method)
+    def circuit(t):
+        qml.RX(t, wires=0)
+        return qml.var(qml.PauliZ(0))
+
+    second = kvant.qjit(kvant.grad(kvant.grad(circuit)))
+    third = kvant.qjit(kvant.grad(kvant.grad(kvant.grad(circuit))))
+    assert second(0.4) == pytest.approx(2 * np.cos(0.8), abs=1e-9)
+    assert third(0.4) == pytest.approx(-4 * np.sin(0.8), abs=1e-9)
 
 
 def test_e6_complex_result(api):

@@ -17,6 +17,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import tree_flatten, tree_structure, tree_unflatten
 
+from jax._src.interpreters import partial_eval as pe
+
 from kvant.tracing.context import TracingContext
 from kvant.tracing.primitives import grad_p
 from kvant.tracing.subjaxpr import trace_subjaxpr
@@ -121,7 +123,9 @@ class _Derivative:
         # Auxiliary outputs come after the differentiated ones: values only.
         out_avals = jaxpr.out_avals[:num_out]
         if self.method == "auto":  # QNode problems first: they explain a complex state result
-            _check_qnodes_for_auto(jaxpr, self.kind)
+            # QNodes that only feed auxiliary outputs are not differentiated: not checked.
+            used = [True] * num_out + [False] * (len(jaxpr.out_avals) - num_out)
+            _check_qnodes_for_auto(pe.dce_jaxpr(jaxpr.jaxpr, used)[0] if self.has_aux else jaxpr, self.kind)
         for aval in out_avals:
             if not jnp.issubdtype(aval.dtype, jnp.floating):
                 raise TypeError(
@@ -197,7 +201,7 @@ class _Derivative:
 
         def with_forward(*a):
             out = self.fn(*a, **kwargs)
-            value_box.append(out[0] if self.has_aux else out)
+            value_box.append(self._split_aux(out)[0])
             return out
 
         result = transform(with_forward, argnums=jax_argnums, has_aux=self.has_aux)(*args)
@@ -208,9 +212,11 @@ class _Derivative:
 
     def _eager_fd(self, args, kwargs, selected):
         if self.has_aux:
-            fn = self.fn
-            aux = fn(*args, **kwargs)[1]
-            plain = type(self)(lambda *a, **k: fn(*a, **k)[0], self.argnums, "fd", self.h)
+            fn, split = self.fn, self._split_aux
+            out = fn(*args, **kwargs)
+            split(out)  # a pair, or the error compiled code gives
+            aux = out[1]
+            plain = type(self)(lambda *a, **k: split(fn(*a, **k))[0], self.argnums, "fd", self.h)
             derivative = plain._eager_fd(args, kwargs, selected)
             self.forward = plain.forward
             return derivative, aux
@@ -350,7 +356,12 @@ def _products_setup(kind, params, vectors, argnums):
     # JAX's convention: every primal is differentiated unless argnums says otherwise.
     selected = tuple(range(len(params))) if argnums is None else (
         (argnums,) if isinstance(argnums, int) else tuple(argnums))
-    return params, selected
+    for i in selected:
+        if isinstance(i, bool) or not isinstance(i, int) or not -len(params) <= i < len(params):
+            raise ValueError(
+                f"{kind}: argnums={i} is out of range for {len(params)} parameter(s)"
+            )
+    return params, tuple(i % len(params) for i in selected)
 
 
 def jvp(f, params, tangents, method=None, h=None, argnums=None):

@@ -389,3 +389,31 @@ func.func @grad_with_aux(%x: tensor<2xf64>) -> (tensor<f64>, tensor<i32>, tensor
   %v, %a, %g = gradient.grad "auto" @with_aux(%x) {diffArgIndices = array<i64: 0>, numDiffResults = 1, withValues} : (tensor<2xf64>) -> (tensor<f64>, tensor<i32>, tensor<2xf64>)
   return %v, %a, %g : tensor<f64>, tensor<i32>, tensor<2xf64>
 }
+
+// -----
+
+// A QNode whose results reach only auxiliary results is called as it is: no skeleton, no
+// circuit function, no rule (its measurements need not be differentiable).
+func.func private @state_qnode(%x: tensor<f64>) -> tensor<2xcomplex<f64>> attributes {quantum.node, quantum.diff_method = "adjoint"} {
+  %r = quantum.alloc(1)
+  %s = tensor.extract %x[] : tensor<f64>
+  %q0 = quantum.extract %r[0]
+  %q1 = quantum.custom "RX"(%s) %q0 : !quantum.bit
+  %st = quantum.state %q1 : tensor<2xcomplex<f64>>
+  %r1 = quantum.insert %r[0], %q1
+  quantum.dealloc %r1
+  return %st : tensor<2xcomplex<f64>>
+}
+func.func private @cost_with_state(%x: tensor<f64>) -> (tensor<f64>, tensor<2xcomplex<f64>>) {
+  %y = arith.mulf %x, %x : tensor<f64>
+  %st = call @state_qnode(%x) : (tensor<f64>) -> tensor<2xcomplex<f64>>
+  return %y, %st : tensor<f64>, tensor<2xcomplex<f64>>
+}
+// CHECK-LABEL: func.func private @cost_with_state.jacobian.0.results1(
+// CHECK: call @state_qnode(%{{.*}}) : (tensor<f64>) -> tensor<2xcomplex<f64>>
+// CHECK-NOT: state_qnode.
+// CHECK: return
+func.func @grad_with_state_aux(%x: tensor<f64>) -> (tensor<f64>, tensor<2xcomplex<f64>>, tensor<f64>) {
+  %v, %st, %g = gradient.grad "auto" @cost_with_state(%x) {diffArgIndices = array<i64: 0>, numDiffResults = 1, withValues} : (tensor<f64>) -> (tensor<f64>, tensor<2xcomplex<f64>>, tensor<f64>)
+  return %v, %st, %g : tensor<f64>, tensor<2xcomplex<f64>>, tensor<f64>
+}

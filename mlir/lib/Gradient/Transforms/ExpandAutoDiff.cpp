@@ -34,6 +34,9 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/RegionUtils.h"
+
+#include "llvm/ADT/SetVector.h"
 
 namespace kvant::gradient {
 #define GEN_PASS_DEF_EXPANDAUTODIFFPASS
@@ -50,6 +53,28 @@ namespace {
 struct ForwardInliner {
   SymbolTableCollection &symbols;
   bool oneCotangent; // the derivative runs a single reverse sweep
+  /// Top-level ops of the differentiated function whose results reach no differentiated result
+  /// (they compute auxiliary results only): cloned as they are, their calls not expanded, so
+  /// that e.g. a QNode returning its state can feed auxiliary data.
+  llvm::DenseSet<Operation *> inactive;
+
+  /// Fills `inactive` for `callee`, whose first `numDifferentiated` results are differentiated.
+  void findInactive(func::FuncOp callee, unsigned numDifferentiated) {
+    Block &body = callee.getBody().front();
+    llvm::DenseSet<Value> needed;
+    for (Value v : body.getTerminator()->getOperands().take_front(numDifferentiated))
+      needed.insert(v);
+    for (Operation &op : llvm::reverse(body.without_terminator())) {
+      if (llvm::none_of(op.getResults(), [&](Value r) { return needed.contains(r); })) {
+        inactive.insert(&op);
+        continue;
+      }
+      needed.insert(op.operand_begin(), op.operand_end());
+      llvm::SetVector<Value> captured;
+      getUsedValuesDefinedAbove(op.getRegions(), captured);
+      needed.insert(captured.begin(), captured.end());
+    }
+  }
 
   /// Clones `callee`'s body at the builder, with `args` for its arguments, inlining the calls
   /// of classical functions (recursively) so that one reverse sweep sees the whole computation.
@@ -115,6 +140,10 @@ FailureOr<SmallVector<Value>> ForwardInliner::cloneInlined(OpBuilder &b, func::F
   mapping.map(callee.getArguments(), args);
   Block &body = callee.getBody().front();
   for (Operation &op : body.without_terminator()) {
+    if (depth == 0 && inactive.contains(&op)) {
+      forward.push_back(b.clone(op, mapping)); // no cotangent reaches it
+      continue;
+    }
     if (auto call = dyn_cast<func::CallOp>(op)) {
       // Circuits stay calls: their rule is the quantum derivative.
       if (func::FuncOp target = expandedTarget(call)) {
@@ -211,7 +240,9 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
   for (Type type : calleeType.getResults().take_front(numDifferentiated))
     if (isDifferentiableType(type))
       numSweeps += cast<RankedTensorType>(type).getNumElements();
-  ForwardInliner inliner{symbols, /*oneCotangent=*/numSweeps == 1};
+  ForwardInliner inliner{symbols, /*oneCotangent=*/numSweeps == 1, {}};
+  if (!callee->hasAttr("quantum.node"))
+    inliner.findInactive(callee, numDifferentiated);
   SmallVector<Operation *> forward;
   FailureOr<SmallVector<Value>> results =
       callee->hasAttr("quantum.node")
@@ -311,7 +342,6 @@ bool containsGradientOps(func::FuncOp fn) {
 
 struct ExpandAutoDiffPass : public kvant::gradient::impl::ExpandAutoDiffPassBase<ExpandAutoDiffPass> {
   void runOnOperation() override {
-    SymbolTableCollection symbols;
     // Innermost first: a callee that itself contains gradient ops (grad of grad) waits until
     // those are expanded, so that its derivative is built from ordinary code.
     while (true) {
@@ -326,6 +356,9 @@ struct ExpandAutoDiffPass : public kvant::gradient::impl::ExpandAutoDiffPassBase
       }
       bool progress = false;
       for (GradOp op : pending) {
+        // Fresh per derivative: the reverse rules add circuit functions to the module through
+        // tables of their own, which a cached table would not see.
+        SymbolTableCollection symbols;
         auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(op, op.getCalleeAttr());
         if (!callee)
           return signalPassFailure();

@@ -11,15 +11,23 @@
 // parameters in the order the gates run (ParameterThreading.h). G is dynamic (`?`) when gates sit
 // inside loops or branches:
 //  - adjoint: the register records its gates (quantum.alloc {record_tape}) and
-//    quantum.adjoint_jacobian asks the runtime for one backward sweep (expectation values);
+//    quantum.adjoint_jacobian asks the runtime for one backward sweep carrying one vector per
+//    entry (expval, var, probs);
 //  - parameter_shift: @q.of_params(%p, args) evaluated at p shifted by +-pi/2 (two-term rule)
 //    and also +-3pi/2 (four-term rule) in each entry, by the rule of the gate the entry feeds
-//    (DifferentiableGate::getShiftRule); expectation values and probabilities.
+//    (DifferentiableGate::getShiftRule); variances through <O^2> = var + <O>^2.
 //
-// Second derivatives: each entry of J is, in every parameter, of the same trigonometric form as
-// the circuit's results, so the shift rules that differentiate the results differentiate J too.
-// The rule of a call whose J has a cotangent evaluates the call at shifted p; those calls have
-// the same rule, so derivatives of any order nest.
+// VJP form (adjoint, one cotangent per call, several entries): the forward calls
+// @q.values(%p, args) (results only) and the rule of that call calls
+// @q.vjp.adjoint(%p, args, %ybar) -> ȳᵀJ (quantum.adjoint_vjp: two vectors in the sweep).
+//
+// Second derivatives: entries of J for expectation values and probabilities are, in every
+// parameter, of the same trigonometric form as the results, so the shift rules that
+// differentiate the results differentiate J too: the rule of a call whose J has a cotangent
+// evaluates the call at shifted p. Variance rows are products (d var = d<O^2> - 2<O> d<O>):
+// there the rule shifts @q.shiftable_jacobian.<method>, the Jacobian of (<O^2>, <O>), and adds
+// the product term. Every function called by these rules has a rule of its own, so derivatives
+// of any order nest.
 //
 //===----------------------------------------------------------------------------------===//
 
@@ -52,6 +60,8 @@ constexpr StringLiteral kCircuitAttr = "kvant.circuit_with_jacobian";
 constexpr StringLiteral kValuesAttr = "kvant.circuit_values";
 /// On @q.vjp.adjoint(p, args, ȳ) -> ȳᵀ dQ/dp.
 constexpr StringLiteral kVJPAttr = "kvant.circuit_vjp";
+/// On @q.shiftable_jacobian.<method>(p, args) -> (<O> of each variance, J_F) (secondOrder).
+constexpr StringLiteral kShiftableAttr = "kvant.circuit_shiftable";
 constexpr StringLiteral kQNodeAttr = "kvant.qnode";
 /// On functions with results of dynamic shape, which the bufferization pipeline cannot pass
 /// back: inlined into their callers once every derivative is built.
@@ -488,7 +498,7 @@ FailureOr<func::FuncOp> adjointShiftableCircuit(func::FuncOp qnode, const Circui
   results.push_back(RankedTensorType::get({m, circuit.numParams}, f64));
   auto type = b.getFunctionType(circuitType(b, qnode, circuit, false).getInputs(), results);
   FailureOr<RecordedFunction> made = recordedFunction(
-      qnode, circuit, "shiftable_jacobian.adjoint", type, /*role=*/"", symbols);
+      qnode, circuit, "shiftable_jacobian.adjoint", type, kShiftableAttr, symbols);
   if (failed(made) || !made->recorded)
     return failed(made) ? FailureOr<func::FuncOp>(failure()) : made->fn;
   func::FuncOp fn = made->fn;
@@ -540,8 +550,8 @@ FailureOr<func::FuncOp> adjointShiftableCircuit(func::FuncOp qnode, const Circui
 
 /// Adjoint method, VJP form: @q.vjp.adjoint(p, args, ȳ) -> ȳᵀ dQ/dp, ȳ the flattened cotangent
 /// of the results. The sweep carries two vectors whatever the number of measurement entries,
-/// against one per entry for the Jacobian; it needs the circuit run again, which pays off from
-/// two entries on when only one cotangent comes (a gradient).
+/// against one per entry for the Jacobian; it needs the circuit run again. Measured (3-layer
+/// ansatz, 16 and 20 qubits): a tie with two entries, 1.6x faster with three, 6-8x with n.
 FailureOr<func::FuncOp> adjointVJPCircuit(func::FuncOp qnode, const Circuit &circuit,
                                           SymbolTableCollection &symbols) {
   OpBuilder b(qnode);
@@ -696,8 +706,7 @@ FailureOr<func::FuncOp> shiftCircuit(func::FuncOp qnode, const Circuit &circuit,
       fnType, symbols);
   if (!created)
     return fn;
-  if (!shiftable)
-    markCircuit(fn, qnode, kCircuitAttr);
+  markCircuit(fn, qnode, shiftable ? kShiftableAttr : kCircuitAttr);
   Block *entry = &fn.getBody().front();
   b.setInsertionPointToStart(entry);
   Value params = entry->getArgument(0);
@@ -788,7 +797,7 @@ FailureOr<func::FuncOp> shiftCircuit(func::FuncOp qnode, const Circuit &circuit,
   return fn;
 }
 
-/// Σ_k-th entry of p̄ += Σ J̄ ∘ ∂_k J(p), by the shift rule of parameter k applied to a
+/// The vector of Σ J̄ ∘ ∂_k J(p) over k (a contribution to p̄), by the shift rule of parameter k applied to a
 /// Jacobian: `shiftedJacobian(b, p')` is a Jacobian at p' whose entries are of the
 /// trigonometric form in every parameter.
 Value shiftedContraction(OpBuilder &b, Location loc, Value params, Value rules, Value jbar,
@@ -1011,6 +1020,62 @@ LogicalResult vjpCallRule(ReverseSweep &s, func::CallOp call, func::FuncOp calle
   return secondOrder(s, jacobianCall, *jacobianFn, outer.getResult(0));
 }
 
+/// The rule of a call of @q.shiftable_jacobian (a second derivative through variances being
+/// differentiated again): each <O> gets the row d<O> of J_F at the same p, and J_F, whose
+/// entries are all of the trigonometric form, is shifted as the Jacobians of secondOrder are.
+LogicalResult shiftableCallRule(ReverseSweep &s, func::CallOp call, func::FuncOp callee,
+                                ArrayRef<Value> cts) {
+  OpBuilder &b = s.builder();
+  Location loc = call.getLoc();
+  auto qnode = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+      call, callee->getAttrOfType<FlatSymbolRefAttr>(kQNodeAttr));
+  if (!qnode)
+    return call.emitError("kvant cannot take derivatives of this circuit");
+  FailureOr<Circuit> circuit = analyse(qnode, call, /*requireShiftRules=*/true);
+  if (failed(circuit))
+    return failure();
+  Value params = call.getOperand(0);
+  ValueRange args = call.getOperands().drop_front();
+  unsigned numVars = call.getNumResults() - 1;
+  Value jacobianF = call.getResults().back();
+  auto jacobianType = cast<RankedTensorType>(jacobianF.getType());
+  auto f64 = b.getF64Type();
+  auto vectorType = RankedTensorType::get({jacobianType.getDimSize(1)}, f64);
+  Value g = tensor::DimOp::create(b, loc, jacobianF, 1);
+  SmallVector<Value> dynamicG;
+  if (jacobianType.isDynamicDim(1))
+    dynamicG.push_back(g);
+  SmallVector<OpFoldResult> rowSizes{b.getIndexAttr(1),
+                                     jacobianType.isDynamicDim(1)
+                                         ? OpFoldResult(g)
+                                         : b.getIndexAttr(jacobianType.getDimSize(1))};
+  SmallVector<OpFoldResult> unit{b.getIndexAttr(1), b.getIndexAttr(1)};
+  for (unsigned j = 0; j < numVars; ++j) {
+    if (!cts[j])
+      continue;
+    SmallVector<OpFoldResult> offsets{b.getIndexAttr(circuit->numOutputs + j), b.getIndexAttr(0)};
+    Value dE = tensor::ExtractSliceOp::create(b, loc, vectorType, jacobianF, offsets, rowSizes,
+                                              unit);
+    Value ebar = tensor::ExtractOp::create(b, loc, cts[j], ValueRange{});
+    Value spread = tensor::SplatOp::create(b, loc, vectorType, ebar, dynamicG);
+    Value term = arith::MulFOp::create(b, loc, spread, dE);
+    s.accumulate(params, tensor::CastOp::create(b, loc, params.getType(), term));
+  }
+  if (Value jbar = cts.back()) {
+    SymbolTableCollection symbols;
+    FailureOr<Value> rules = emitShiftRules(b, loc, qnode, *circuit, args, symbols);
+    if (failed(rules))
+      return failure();
+    auto shiftedJacobian = [&](OpBuilder &ob, Value p) {
+      SmallVector<Value> operands{p};
+      llvm::append_range(operands, args);
+      return func::CallOp::create(ob, loc, callee, operands).getResults().back();
+    };
+    s.accumulate(params, shiftedContraction(b, loc, params, *rules, jbar, shiftedJacobian));
+  }
+  return success();
+}
+
 /// Calls of the circuit functions this file creates; other calls were inlined before the sweep.
 LogicalResult circuitCallRule(ReverseSweep &s, Operation *op, ArrayRef<Value> cts) {
   auto call = cast<func::CallOp>(op);
@@ -1021,6 +1086,8 @@ LogicalResult circuitCallRule(ReverseSweep &s, Operation *op, ArrayRef<Value> ct
     return valuesCallRule(s, call, callee);
   if (callee && callee->hasAttr(kVJPAttr))
     return vjpCallRule(s, call, callee, cts[0]);
+  if (callee && callee->hasAttr(kShiftableAttr))
+    return shiftableCallRule(s, call, callee, cts);
   return op->emitError() << "kvant cannot differentiate this call of '" << call.getCallee()
                          << "'";
 }
@@ -1028,7 +1095,8 @@ LogicalResult circuitCallRule(ReverseSweep &s, Operation *op, ArrayRef<Value> ct
 } // namespace
 
 bool kvant::gradient::isCircuitFunction(func::FuncOp fn) {
-  return fn->hasAttr(kCircuitAttr) || fn->hasAttr(kValuesAttr) || fn->hasAttr(kVJPAttr);
+  return fn->hasAttr(kCircuitAttr) || fn->hasAttr(kValuesAttr) || fn->hasAttr(kVJPAttr) ||
+         fn->hasAttr(kShiftableAttr);
 }
 
 FailureOr<SmallVector<Value>>
@@ -1052,7 +1120,8 @@ kvant::gradient::inlineQNodeCall(OpBuilder &b, Operation *site, func::FuncOp qno
   if (failed(p))
     return failure();
   // One cotangent and several measurement entries: the adjoint sweep's VJP form (two vectors)
-  // beats its Jacobian (one vector per entry) despite running the circuit once more.
+  // against its Jacobian (one vector per entry), for one more run of the circuit; even at two
+  // entries, ahead from three (adjointVJPCircuit).
   bool vjpForm = circuit->adjoint && oneCotangent && circuit->numOutputs > 1;
   FailureOr<func::FuncOp> fn = vjpForm             ? valuesCircuit(qnode, *circuit, symbols)
                                : circuit->adjoint ? adjointCircuit(qnode, *circuit, symbols)
