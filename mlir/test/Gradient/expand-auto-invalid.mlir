@@ -28,3 +28,50 @@ func.func @grad_of_qnode(%x: tensor<f64>) -> tensor<f64> {
   %g = gradient.grad "auto" @cost(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
   return %g : tensor<f64>
 }
+
+// -----
+
+// A product from another initial value than 1: the rule's formula assumes the identity.
+func.func private @product_from(%x: tensor<3xf64>, %y: tensor<f64>) -> tensor<f64> {
+  // expected-error @+1 {{kvant differentiates a reduction by 'arith.mulf' only from a constant initial value of 1}}
+  %p = linalg.reduce ins(%x : tensor<3xf64>) outs(%y : tensor<f64>) dimensions = [0]
+    (%a: f64, %b: f64) { %t = arith.mulf %a, %b : f64
+      linalg.yield %t : f64 }
+  return %p : tensor<f64>
+}
+func.func @grad_of_product_from(%x: tensor<3xf64>, %y: tensor<f64>) -> tensor<3xf64> {
+  %g = gradient.grad "auto" @product_from(%x, %y) {diffArgIndices = array<i64: 0>} : (tensor<3xf64>, tensor<f64>) -> tensor<3xf64>
+  return %g : tensor<3xf64>
+}
+
+// -----
+
+// A maximum from a value that is not a constant would owe it a cotangent when it wins.
+func.func private @max_from(%x: tensor<3xf64>, %y: tensor<f64>) -> tensor<f64> {
+  // expected-error @+1 {{kvant differentiates a reduction by 'arith.maximumf' only from a constant initial value}}
+  %p = linalg.reduce ins(%x : tensor<3xf64>) outs(%y : tensor<f64>) dimensions = [0]
+    (%a: f64, %b: f64) { %t = arith.maximumf %a, %b : f64
+      linalg.yield %t : f64 }
+  return %p : tensor<f64>
+}
+func.func @grad_of_max_from(%x: tensor<3xf64>, %y: tensor<f64>) -> tensor<3xf64> {
+  %g = gradient.grad "auto" @max_from(%x, %y) {diffArgIndices = array<i64: 0>} : (tensor<3xf64>, tensor<f64>) -> tensor<3xf64>
+  return %g : tensor<3xf64>
+}
+
+// -----
+
+// A padding value computed inside the region would need the region reversed.
+func.func private @pad_computed(%x: tensor<2xf64>, %v: f64) -> tensor<4xf64> {
+  // expected-error @+1 {{kvant cannot differentiate tensor.pad with a padding value computed inside its region}}
+  %p = tensor.pad %x low[1] high[1] {
+  ^bb0(%i: index):
+    %w = arith.mulf %v, %v : f64
+    tensor.yield %w : f64
+  } : tensor<2xf64> to tensor<4xf64>
+  return %p : tensor<4xf64>
+}
+func.func @grad_of_pad_computed(%x: tensor<2xf64>, %v: f64) -> tensor<4x2xf64> {
+  %g = gradient.grad "auto" @pad_computed(%x, %v) {diffArgIndices = array<i64: 0>} : (tensor<2xf64>, f64) -> tensor<4x2xf64>
+  return %g : tensor<4x2xf64>
+}

@@ -136,24 +136,27 @@ func.func @multi(%x: tensor<2xf64>) -> (tensor<f64>, tensor<3xf32>) {
   return %a, %b : tensor<f64>, tensor<3xf32>
 }
 
-// Several results: one loop carries one flat Jacobian per result, each in the precision of
-// its result (h is materialised per element type).
+// Several results: one loop carries one flat Jacobian per result. The differences are taken
+// in each result's precision (h is materialised per element type); the Jacobians have the
+// argument's element type, as in JAX (the f32 quotients are widened).
 // CHECK-LABEL: func.func @several_results(
 // CHECK: %[[F0:.*]]:2 = call @multi
 // CHECK-DAG: %[[H0:.*]] = arith.constant dense<9.9999999999999995E-8> : tensor<f64>
 // CHECK-DAG: %[[H1:.*]] = arith.constant dense<1.000000e-07> : tensor<3xf32>
-// CHECK: %[[L:.*]]:2 = scf.for {{.*}} -> (tensor<1x2xf64>, tensor<3x2xf32>)
+// CHECK: %[[L:.*]]:2 = scf.for {{.*}} -> (tensor<1x2xf64>, tensor<3x2xf64>)
 // CHECK:   %[[FI:.*]]:2 = func.call @multi
 // CHECK:   arith.subf %[[FI]]#0, %[[F0]]#0 : tensor<f64>
 // CHECK:   arith.divf %{{.*}}, %[[H0]] : tensor<f64>
 // CHECK:   arith.subf %[[FI]]#1, %[[F0]]#1 : tensor<3xf32>
-// CHECK:   arith.divf %{{.*}}, %[[H1]] : tensor<3xf32>
+// CHECK:   %[[Q1:.*]] = arith.divf %{{.*}}, %[[H1]] : tensor<3xf32>
+// CHECK:   %[[E:.*]] = tensor.extract %[[Q1]]
+// CHECK:   arith.extf %[[E]] : f32 to f64
 // CHECK:   scf.yield
 // CHECK: %[[J0:.*]] = tensor.collapse_shape %[[L]]#0 {{\[}}[0, 1]] : tensor<1x2xf64> into tensor<2xf64>
-// CHECK: return %[[J0]], %[[L]]#1 : tensor<2xf64>, tensor<3x2xf32>
-func.func @several_results(%x: tensor<2xf64>) -> (tensor<2xf64>, tensor<3x2xf32>) {
-  %j:2 = gradient.grad "fd" @multi(%x) {diffArgIndices = array<i64: 0>} : (tensor<2xf64>) -> (tensor<2xf64>, tensor<3x2xf32>)
-  return %j#0, %j#1 : tensor<2xf64>, tensor<3x2xf32>
+// CHECK: return %[[J0]], %[[L]]#1 : tensor<2xf64>, tensor<3x2xf64>
+func.func @several_results(%x: tensor<2xf64>) -> (tensor<2xf64>, tensor<3x2xf64>) {
+  %j:2 = gradient.grad "fd" @multi(%x) {diffArgIndices = array<i64: 0>} : (tensor<2xf64>) -> (tensor<2xf64>, tensor<3x2xf64>)
+  return %j#0, %j#1 : tensor<2xf64>, tensor<3x2xf64>
 }
 
 // -----

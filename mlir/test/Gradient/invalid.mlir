@@ -145,10 +145,10 @@ func.func @result_shape(%x: tensor<f64>, %y: tensor<2xf64>) {
 // -----
 
 func.func private @f(tensor<2xf64>) -> tensor<f32>
-func.func @result_element_type(%x: tensor<2xf64>) {
-  // The Jacobian takes the element type of the callee result.
-  // expected-error @+1 {{result 0 (d result 0 / d argument 0) must have type 'tensor<2xf32>', got 'tensor<2xf64>'}}
-  %g = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: 0>} : (tensor<2xf64>) -> tensor<2xf64>
+func.func @argument_element_type(%x: tensor<2xf64>) {
+  // The Jacobian takes the element type of the differentiated argument (as JAX).
+  // expected-error @+1 {{result 0 (d result 0 / d argument 0) must have type 'tensor<2xf64>', got 'tensor<2xf32>'}}
+  %g = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: 0>} : (tensor<2xf64>) -> tensor<2xf32>
   return
 }
 

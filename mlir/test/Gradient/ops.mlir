@@ -6,12 +6,13 @@ func.func private @f(tensor<f64>, tensor<2x3xf32>, i64) -> (tensor<4xf64>, tenso
 
 // CHECK-LABEL: func.func @grads(
 func.func @grads(%x: tensor<f64>, %y: tensor<2x3xf32>, %n: i64) {
-  // CHECK: gradient.grad "auto" @f(%{{.*}}, %{{.*}}, %{{.*}}) {diffArgIndices = array<i64: 0>} : (tensor<f64>, tensor<2x3xf32>, i64) -> (tensor<4xf64>, tensor<f32>)
+  // Jacobians have their argument's element type (JAX's convention).
+  // CHECK: gradient.grad "auto" @f(%{{.*}}, %{{.*}}, %{{.*}}) {diffArgIndices = array<i64: 0>} : (tensor<f64>, tensor<2x3xf32>, i64) -> (tensor<4xf64>, tensor<f64>)
   %a:2 = gradient.grad "auto" @f(%x, %y, %n) {diffArgIndices = array<i64: 0>}
-      : (tensor<f64>, tensor<2x3xf32>, i64) -> (tensor<4xf64>, tensor<f32>)
+      : (tensor<f64>, tensor<2x3xf32>, i64) -> (tensor<4xf64>, tensor<f64>)
   // Result-major: (r0,a1) (r0,a0) (r1,a1) (r1,a0), following diffArgIndices order.
-  // CHECK: gradient.grad "fd" @f(%{{.*}}, %{{.*}}, %{{.*}}) {diffArgIndices = array<i64: 1, 0>, finiteDiffParam = 1.000000e-03 : f64} : (tensor<f64>, tensor<2x3xf32>, i64) -> (tensor<4x2x3xf64>, tensor<4xf64>, tensor<2x3xf32>, tensor<f32>)
+  // CHECK: gradient.grad "fd" @f(%{{.*}}, %{{.*}}, %{{.*}}) {diffArgIndices = array<i64: 1, 0>, finiteDiffParam = 1.000000e-03 : f64} : (tensor<f64>, tensor<2x3xf32>, i64) -> (tensor<4x2x3xf32>, tensor<4xf64>, tensor<2x3xf32>, tensor<f64>)
   %b:4 = gradient.grad "fd" @f(%x, %y, %n) {diffArgIndices = array<i64: 1, 0>, finiteDiffParam = 1.0e-3 : f64}
-      : (tensor<f64>, tensor<2x3xf32>, i64) -> (tensor<4x2x3xf64>, tensor<4xf64>, tensor<2x3xf32>, tensor<f32>)
+      : (tensor<f64>, tensor<2x3xf32>, i64) -> (tensor<4x2x3xf32>, tensor<4xf64>, tensor<2x3xf32>, tensor<f64>)
   return
 }

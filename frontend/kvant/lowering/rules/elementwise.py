@@ -265,10 +265,11 @@ def _sign(ctx, x, **params):
         if types.is_complex(dtype):
             return _create("complex.sign", elt, [v])  # z / |z|, and 0 at 0
         if types.is_float(dtype):
-            # copysign(1, x) is ±1; ±0 stays itself and NaN stays NaN (x != x), as in XLA.
+            # copysign(1, x) is ±1; ±0 stays itself and NaN stays NaN (x != x), as in XLA:
+            # x * 0 keeps both, and keeps the derivative zero there too (JAX's sign has none).
             signed = _create("math.copysign", elt, [b.scalar_constant(elt, 1.0), v])
             keep = _cmpf("UEQ", v, zero)  # zero or unordered (NaN)
-            return _select(keep, v, signed)
+            return _select(keep, _create("arith.mulf", elt, [v, zero]), signed)
         if types.is_unsigned(dtype) or types.is_bool(dtype):
             return arith.ExtUIOp(elt, _cmpi("ne", v, zero)).result
         minus = _select(_cmpi("slt", v, zero), b.scalar_constant(elt, -1), zero)

@@ -94,13 +94,13 @@ FailureOr<func::FuncOp> verifyCallee(Operation *op, SymbolTableCollection &symbo
 }
 
 /// The Jacobian of callee result `result` w.r.t. argument `arg`: shape [result..., arg...],
-/// element type of the result.
+/// element type of the argument (JAX's convention: a derivative has its argument's dtype).
 RankedTensorType jacobianType(Type result, Type arg) {
   auto resultType = cast<RankedTensorType>(result);
   auto argType = cast<RankedTensorType>(arg);
   SmallVector<int64_t> shape(resultType.getShape());
   llvm::append_range(shape, argType.getShape());
-  return RankedTensorType::get(shape, resultType.getElementType());
+  return RankedTensorType::get(shape, argType.getElementType());
 }
 
 } // namespace

@@ -265,8 +265,7 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
         auto argType = cast<RankedTensorType>(args[a].getType());
         flatJacobians.push_back(zerosOf(
             b, loc, RankedTensorType::get({numOut, argType.getNumElements()},
-                                          cast<RankedTensorType>(jacobianTypes[r * numDiff])
-                                              .getElementType())));
+                                          argType.getElementType())));
       }
     } else if (numOut == 1) {
       Value seed = constantOf(b, loc, resultType, 1.0);

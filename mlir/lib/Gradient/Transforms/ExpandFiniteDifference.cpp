@@ -38,6 +38,16 @@ using namespace kvant::gradient;
 
 namespace {
 
+/// `v` (a float scalar) in float type `to`, widened or narrowed.
+Value convertFloat(OpBuilder &b, Location loc, Value v, Type to) {
+  auto from = cast<FloatType>(v.getType());
+  if (from == to)
+    return v;
+  if (from.getWidth() < cast<FloatType>(to).getWidth())
+    return arith::ExtFOp::create(b, loc, to, v);
+  return arith::TruncFOp::create(b, loc, to, v);
+}
+
 /// A constant tensor of `type` filled with `value`.
 Value splat(OpBuilder &b, Location loc, RankedTensorType type, double value) {
   auto attr = DenseElementsAttr::get(type, FloatAttr::get(type.getElementType(), value));
@@ -89,11 +99,10 @@ LogicalResult expandGrad(GradOp op, func::FuncOp callee) {
     Value step = arith::ConstantOp::create(b, loc, FloatAttr::get(xElt, h));
     Value upper = arith::ConstantIndexOp::create(b, loc, numArgElts);
 
-    SmallVector<Value> inits;
+    SmallVector<Value> inits; // in the argument's element type, as the Jacobian
     for (RankedTensorType rType : resultTypes)
       inits.push_back(tensor::EmptyOp::create(
-          b, loc, ArrayRef<int64_t>{rType.getNumElements(), numArgElts},
-          rType.getElementType()));
+          b, loc, ArrayRef<int64_t>{rType.getNumElements(), numArgElts}, xElt));
 
     auto loop = scf::ForOp::create(
         b, loc, zero, upper, one, inits,
@@ -122,7 +131,8 @@ LogicalResult expandGrad(GradOp op, func::FuncOp callee) {
             auto inner = scf::ForOp::create(
                 lb, l, zeroR, upperR, oneR, ValueRange{columns[r]},
                 [&](OpBuilder &ib, Location il, Value row, ValueRange jac) {
-                  Value element = tensor::ExtractOp::create(ib, il, column, ValueRange{row});
+                  Value element = convertFloat(
+                      ib, il, tensor::ExtractOp::create(ib, il, column, ValueRange{row}), xElt);
                   Value next =
                       tensor::InsertOp::create(ib, il, element, jac[0], ValueRange{row, i});
                   scf::YieldOp::create(ib, il, next);

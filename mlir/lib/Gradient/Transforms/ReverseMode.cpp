@@ -185,7 +185,11 @@ LogicalResult ReverseSweep::reverseElementwise(Operation *op, ScalarRule rule, V
   }
 
   if (tensorType.getRank() == 0) { // through the element, which scalarize-rank0 keeps scalar
-    auto element = [&](Value v) { return tensor::ExtractOp::create(b, loc, v, ValueRange{}); };
+    auto element = [&](Value v) -> Value { // a scalar operand (a select's i1) is already one
+      return isa<RankedTensorType>(v.getType())
+                 ? tensor::ExtractOp::create(b, loc, v, ValueRange{}).getResult()
+                 : v;
+    };
     SmallVector<Value> operands;
     for (Value operand : op->getOperands())
       operands.push_back(element(operand));

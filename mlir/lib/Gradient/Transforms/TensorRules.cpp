@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/RegionUtils.h"
 
 #include "llvm/ADT/SetVector.h"
@@ -162,8 +163,13 @@ KVANT_OP_RULE(padRule) {
   Value inner = tensor::ExtractSliceOp::create(b, loc, sourceType, cts[0], pad.getMixedLowPad(),
                                                sizes, strides);
   s.accumulate(pad.getSource(), inner);
-  // The padding value fills everything else.
-  if (Value padding = pad.getConstantPaddingValue(); padding && isDifferentiableType(padding.getType()))
+  // The padding value fills everything else. One computed inside the region would need that
+  // region reversed; the frontend never builds one (it pads with tensor.generate).
+  Value padding = pad.getConstantPaddingValue();
+  if (!padding && isDifferentiableType(pad.getResultType()))
+    return op->emitError("kvant cannot differentiate tensor.pad with a padding value computed "
+                         "inside its region");
+  if (padding && isDifferentiableType(padding.getType()))
     s.accumulate(padding, arith::SubFOp::create(b, loc, sumAll(b, loc, cts[0]), sumAll(b, loc, inner)));
   return success();
 }
@@ -209,6 +215,21 @@ KVANT_OP_RULE(transposeRule) {
   return success();
 }
 
+/// The value of `v` when it is a constant: a float scalar, a splat tensor, or a linalg.fill of
+/// a constant scalar.
+std::optional<double> constantValue(Value v) {
+  if (auto fill = v.getDefiningOp<linalg::FillOp>())
+    return constantValue(fill.getInputs()[0]);
+  Attribute attr;
+  if (!matchPattern(v, m_Constant(&attr)))
+    return std::nullopt;
+  if (auto splat = dyn_cast<SplatElementsAttr>(attr))
+    attr = splat.getSplatValue<Attribute>();
+  if (auto scalar = dyn_cast<FloatAttr>(attr))
+    return scalar.getValueAsDouble();
+  return std::nullopt;
+}
+
 /// The map from a reduction's iteration space to its result: every dim but `reduced`.
 AffineMap droppingDims(MLIRContext *ctx, int64_t rank, ArrayRef<int64_t> reduced) {
   SmallVector<AffineExpr> kept;
@@ -250,6 +271,15 @@ KVANT_OP_RULE(reduceRule) {
   for (int64_t d : reduce.getDimensions())
     foldIterators[d] = utils::IteratorType::reduction;
   SmallVector<utils::IteratorType> pointwise(rank, utils::IteratorType::parallel);
+  // The rules below take the init to be the identity, which gets no cotangent: a product's
+  // init must be 1; a max or min's init a constant (a winning constant passes no cotangent on).
+  std::optional<double> initValue = constantValue(init);
+  bool maxOrMin = kind == "arith.maximumf" || kind == "arith.maxnumf" ||
+                  kind == "arith.minimumf" || kind == "arith.minnumf";
+  if (kind == "arith.mulf" ? initValue != 1.0 : maxOrMin && !initValue)
+    return op->emitError() << "kvant differentiates a reduction by '" << kind
+                           << "' only from a constant initial value"
+                           << (kind == "arith.mulf" ? " of 1" : "");
   if (kind == "arith.mulf") {
     // d prod / d x_i = product of the other elements, exact with zeros (as JAX): with no zero
     // it is prod / x_i; with one zero, the product of the nonzero elements for the zero element

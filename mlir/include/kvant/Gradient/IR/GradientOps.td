@@ -25,7 +25,8 @@ def Gradient_GradOp : Gradient_Op<"grad", [
     `finiteDiffParam`, default 1e-7).
 
     Results are result-major: for each callee result r, for each differentiated argument a (in
-    `diffArgIndices` order), one Jacobian `tensor<[shape(r)..., shape(a)...] x elt(r)>`. With
+    `diffArgIndices` order), one Jacobian `tensor<[shape(r)..., shape(a)...] x elt(a)>` (the
+    argument's element type, as JAX). With
     `withValues`, the callee's results at `operands` come first: the derivative computes them
     anyway, so value_and_grad, jvp and vjp need no second evaluation. With `numDiffResults`
     = n, only the first n callee results are differentiated (Jacobians for those only); the
