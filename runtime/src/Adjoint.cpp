@@ -2,6 +2,7 @@
 // each gate and collecting the derivative terms. The passes themselves are in
 // AdjointKernels.cpp; this file decides which pass each gate gets.
 #include "Adjoint.hpp"
+#include "Blocks.hpp"
 #include "Settings.hpp"
 
 #include "AdjointKernels.hpp"
@@ -11,12 +12,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
-#include <cstring>
 #include <new>
+#include <optional>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 namespace kvant::rt {
 namespace {
@@ -252,49 +250,9 @@ struct BlockStep {
   std::size_t numSteps = 0;
 };
 
-// Per-thread block buffer, kept between calls (a fresh 512 KiB malloc is an mmap and page
-// faults on every use).
-struct BlockBuffer {
-  Complex *p = nullptr;
-  std::size_t cap = 0;
-  ~BlockBuffer() { std::free(p); }
-  Complex *get(std::size_t n) {
-    if (n > cap) {
-      std::free(p);
-      p = static_cast<Complex *>(std::aligned_alloc(64, n * sizeof(Complex)));
-      cap = p ? n : 0;
-      if (!p)
-        throw std::bad_alloc();
-    }
-    return p;
-  }
-};
-
-std::uint64_t deposit(std::uint64_t x, const unsigned *pos, std::size_t n) {
-  std::uint64_t r = 0;
-  for (std::size_t t = 0; t < n; ++t)
-    r |= ((x >> t) & 1) << pos[t];
-  return r;
-}
-
-// Copies a block back with streaming stores: the state goes back to memory (it is larger
-// than the caches), and a plain store would first read every line it writes.
-inline void storeStreaming(Complex *dst, const Complex *src, std::size_t n) {
-#if defined(__SSE2__)
-  double *d = reinterpret_cast<double *>(dst);
-  const double *s = reinterpret_cast<const double *>(src);
-  for (std::size_t i = 0; i < 2 * n; i += 2)
-    _mm_stream_pd(d + i, _mm_load_pd(s + i));
-#else
-  std::memcpy(static_cast<void *>(dst), src, n * sizeof(Complex));
-#endif
-}
-
 struct BlockedRun {
   std::vector<BlockStep> steps;
-  unsigned B = 0, lowRun = 0;           // block qubits; log2 of the contiguous run length
-  std::vector<std::uint64_t> runOffset; // offset of each contiguous run inside a block
-  std::vector<unsigned> outside;        // global bits not in the block (ascending)
+  std::optional<blocks::Layout> layout; // set once the run's bits are known
   std::vector<std::size_t> params;     // the tape's parameter index of each slot
   std::size_t m = 0;
   Complex *vec[1 + 64] = {}; // phi, lambdas
@@ -311,18 +269,16 @@ struct BlockedRun {
   }
 
   void run(std::size_t b) {
-    thread_local BlockBuffer buffer;
-    const std::size_t len = std::size_t{1} << B, runLen = std::size_t{1} << lowRun;
+    thread_local blocks::Buffer buffer;
+    const std::size_t len = layout->blockSize();
     Complex *buf = buffer.get((m + 1) * len);
-    const std::uint64_t base = deposit(b, outside.data(), outside.size());
+    const std::uint64_t base = layout->base(b);
     for (std::size_t v = 0; v <= m; ++v)
-      for (std::size_t r = 0; r < runOffset.size(); ++r)
-        std::memcpy(static_cast<void *>(buf + v * len + (r << lowRun)),
-                    vec[v] + base + runOffset[r], runLen * sizeof(Complex));
-    StateVector phi = StateVector::view(buf, B);
+      layout->gather(buf + v * len, vec[v], base);
+    StateVector phi = StateVector::view(buf, layout->B);
     std::vector<StateVector> lam;
     for (std::size_t k = 0; k < m; ++k)
-      lam.push_back(StateVector::view(buf + (k + 1) * len, B));
+      lam.push_back(StateVector::view(buf + (k + 1) * len, layout->B));
     const std::size_t numParams = params.size();
     double *out = partial.data() + b * m * numParams;
     for (const BlockStep &s : steps) {
@@ -342,12 +298,10 @@ struct BlockedRun {
     }
     if (!writeBack)
       return;
+    // Streaming stores: the sweep is blocked when phi and the lambdas exceed the caches, so
+    // they go back to memory anyway.
     for (std::size_t v = 0; v <= m; ++v)
-      for (std::size_t r = 0; r < runOffset.size(); ++r)
-        storeStreaming(vec[v] + base + runOffset[r], buf + v * len + (r << lowRun), runLen);
-#if defined(__SSE2__)
-    _mm_sfence(); // the streaming stores are visible before the block counts as done
-#endif
+      layout->scatter(vec[v], buf + v * len, base, /*stream=*/true);
   }
 };
 
@@ -488,19 +442,8 @@ bool blockedRun(Sweep &sw, std::size_t idx, StateVector &phi, std::vector<StateV
     return false;
   }
 
-  // The block: the run's bits, filled up with the lowest other bits; renumbered in order.
-  for (unsigned b = 0; b < n && static_cast<unsigned>(__builtin_popcountll(mask)) < B; ++b)
-    mask |= std::uint64_t{1} << b;
-  unsigned local[64] = {};
-  std::vector<unsigned> inside;
-  for (unsigned b = 0; b < n; ++b) {
-    if (mask >> b & 1) {
-      local[b] = static_cast<unsigned>(inside.size());
-      inside.push_back(b);
-    } else {
-      run.outside.push_back(b);
-    }
-  }
+  run.layout.emplace(mask, n, B);
+  const unsigned *local = run.layout->local;
   for (BlockStep &s : run.steps) {
     const std::size_t nt = s.e ? s.e->op.targets.size() : 1;
     for (std::size_t t = 0; t < nt; ++t)
@@ -513,13 +456,6 @@ bool blockedRun(Sweep &sw, std::size_t idx, StateVector &phi, std::vector<StateV
     }
     s.ctrl.values = values;
   }
-  run.B = B;
-  while (run.lowRun < B && inside[run.lowRun] == run.lowRun)
-    ++run.lowRun;
-  const std::vector<unsigned> high(inside.begin() + run.lowRun, inside.end());
-  run.runOffset.resize(std::size_t{1} << (B - run.lowRun));
-  for (std::size_t r = 0; r < run.runOffset.size(); ++r)
-    run.runOffset[r] = deposit(r, high.data(), high.size());
   run.m = m;
   run.vec[0] = phi.data();
   for (std::size_t k = 0; k < m; ++k)

@@ -1,4 +1,5 @@
 #include "Forward.hpp"
+#include "Blocks.hpp"
 #include "Settings.hpp"
 
 #include "Parallel.hpp"
@@ -6,12 +7,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
-#include <cstring>
 #include <new>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 namespace kvant::rt {
 namespace {
@@ -36,13 +33,6 @@ unsigned blockSetting() {
   return value;
 }
 
-std::uint64_t deposit(std::uint64_t x, const unsigned *pos, std::size_t n) {
-  std::uint64_t r = 0;
-  for (std::size_t t = 0; t < n; ++t)
-    r |= ((x >> t) & 1) << pos[t];
-  return r;
-}
-
 // Index bits an op reads or writes (targets and controls).
 std::uint64_t opBits(const StateVector &sv, const PendingGate &g) {
   std::uint64_t m = 0;
@@ -55,31 +45,14 @@ std::uint64_t opBits(const StateVector &sv, const PendingGate &g) {
   return m;
 }
 
-// Per-thread block buffer, kept between calls.
-struct BlockBuffer {
-  Complex *p = nullptr;
-  std::size_t cap = 0;
-  ~BlockBuffer() { std::free(p); }
-  Complex *get(std::size_t n) {
-    if (n > cap) {
-      std::free(p);
-      p = static_cast<Complex *>(std::aligned_alloc(64, n * sizeof(Complex)));
-      cap = p ? n : 0;
-      if (!p)
-        throw std::bad_alloc();
-    }
-    return p;
-  }
-};
-
 struct Run {
   std::vector<PendingGate> gates; // wires renumbered to a B-qubit view of one block
-  unsigned B = 0, lowRun = 0;
-  std::vector<std::uint64_t> runOffset; // offset of each contiguous run inside a block
-  std::vector<unsigned> outside;        // global bits not in the block (ascending)
+  blocks::Layout layout;
   Complex *state = nullptr;
   bool stream = false;
   std::atomic<bool> failed{false};
+
+  explicit Run(blocks::Layout l) : layout(std::move(l)) {}
 
   void block(std::size_t b) noexcept {
     try {
@@ -90,31 +63,14 @@ struct Run {
   }
 
   void apply(std::size_t b) {
-    thread_local BlockBuffer buffer;
-    const std::size_t len = std::size_t{1} << B, runLen = std::size_t{1} << lowRun;
-    Complex *buf = buffer.get(len);
-    const std::uint64_t base = deposit(b, outside.data(), outside.size());
-    for (std::size_t r = 0; r < runOffset.size(); ++r)
-      std::memcpy(static_cast<void *>(buf + (r << lowRun)), state + base + runOffset[r],
-                  runLen * sizeof(Complex));
-    StateVector view = StateVector::view(buf, B);
+    thread_local blocks::Buffer buffer;
+    Complex *buf = buffer.get(layout.blockSize());
+    const std::uint64_t base = layout.base(b);
+    layout.gather(buf, state, base);
+    StateVector view = StateVector::view(buf, layout.B);
     for (const PendingGate &g : gates)
       execute(view, g.op, g.ctrls);
-#if defined(__SSE2__)
-    if (stream && runLen >= 4) {
-      for (std::size_t r = 0; r < runOffset.size(); ++r) {
-        double *d = reinterpret_cast<double *>(state + base + runOffset[r]);
-        const double *s = reinterpret_cast<const double *>(buf + (r << lowRun));
-        for (std::size_t i = 0; i < 2 * runLen; i += 2)
-          _mm_stream_pd(d + i, _mm_load_pd(s + i));
-      }
-      _mm_sfence(); // the streaming stores are visible before the block counts as done
-      return;
-    }
-#endif
-    for (std::size_t r = 0; r < runOffset.size(); ++r)
-      std::memcpy(static_cast<void *>(state + base + runOffset[r]), buf + (r << lowRun),
-                  runLen * sizeof(Complex));
+    layout.scatter(state, buf, base, stream);
   }
 };
 
@@ -122,23 +78,11 @@ struct Run {
 void blockedRun(StateVector &sv, std::vector<PendingGate> &gates, std::size_t i, std::size_t j,
                 std::uint64_t mask, unsigned B) {
   const unsigned n = static_cast<unsigned>(sv.numQubits());
-  // The block: the run's bits, filled up with the lowest other bits (so that blocks are copied
-  // in contiguous runs of amplitudes), renumbered in order.
-  for (unsigned b = 0; b < n && static_cast<unsigned>(__builtin_popcountll(mask)) < B; ++b)
-    mask |= std::uint64_t{1} << b;
-  unsigned local[64] = {};
-  std::vector<unsigned> inside;
-  Run run;
-  for (unsigned b = 0; b < n; ++b) {
-    if (mask >> b & 1) {
-      local[b] = static_cast<unsigned>(inside.size());
-      inside.push_back(b);
-    } else {
-      run.outside.push_back(b);
-    }
-  }
+  Run run{blocks::Layout(mask, n, B)};
   // Global wire -> wire of the B-qubit view (whose bitOf is B - 1 - wire).
-  auto toView = [&](std::size_t w) -> std::size_t { return B - 1 - local[sv.bitOf(w)]; };
+  auto toView = [&](std::size_t w) -> std::size_t {
+    return B - 1 - run.layout.local[sv.bitOf(w)];
+  };
   run.gates.reserve(j - i);
   for (std::size_t k = i; k < j; ++k) {
     PendingGate g = std::move(gates[k]);
@@ -150,13 +94,6 @@ void blockedRun(StateVector &sv, std::vector<PendingGate> &gates, std::size_t i,
       w = toView(w);
     run.gates.push_back(std::move(g));
   }
-  run.B = B;
-  while (run.lowRun < B && inside[run.lowRun] == run.lowRun)
-    ++run.lowRun;
-  const std::vector<unsigned> high(inside.begin() + run.lowRun, inside.end());
-  run.runOffset.resize(std::size_t{1} << (B - run.lowRun));
-  for (std::size_t r = 0; r < run.runOffset.size(); ++r)
-    run.runOffset[r] = deposit(r, high.data(), high.size());
   run.state = sv.data();
   run.stream = sv.size() * sizeof(Complex) > kStreamBytes;
   const std::size_t numBlocks = std::size_t{1} << (n - B);

@@ -217,6 +217,42 @@ Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
   return arith::ConstantIndexOp::create(b, loc, value);
 }
 
+/// Row r of a 2-D tensor, as tensor<1xN> (keepRank) or tensor<N>, N the matrix's (static or
+/// dynamic) column count.
+Value matrixRow(OpBuilder &b, Location loc, Value matrix, int64_t r, bool keepRank) {
+  auto type = cast<RankedTensorType>(matrix.getType());
+  SmallVector<int64_t> shape{type.getDimSize(1)};
+  if (keepRank)
+    shape.insert(shape.begin(), 1);
+  SmallVector<OpFoldResult> offsets{b.getIndexAttr(r), b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), tensor::getMixedSize(b, loc, matrix, 1)};
+  SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+  return tensor::ExtractSliceOp::create(b, loc, RankedTensorType::get(shape, type.getElementType()),
+                                        matrix, offsets, sizes, strides);
+}
+
+/// `scale` (a scalar) times every element of `tensor`.
+Value scaled(OpBuilder &b, Location loc, Value scale, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  SmallVector<Value> dynamicSizes;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (type.isDynamicDim(d))
+      dynamicSizes.push_back(tensor::DimOp::create(b, loc, tensor, d));
+  Value spread = tensor::SplatOp::create(b, loc, type, scale, dynamicSizes);
+  return arith::MulFOp::create(b, loc, spread, tensor);
+}
+
+/// `matrix` with row `target` replaced by row target + scale * row source.
+Value addScaledRow(OpBuilder &b, Location loc, Value matrix, int64_t target, int64_t source,
+                   Value scale) {
+  Value sum = arith::AddFOp::create(b, loc, matrixRow(b, loc, matrix, target, true),
+                                    scaled(b, loc, scale, matrixRow(b, loc, matrix, source, true)));
+  SmallVector<OpFoldResult> offsets{b.getIndexAttr(target), b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), tensor::getMixedSize(b, loc, matrix, 1)};
+  SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+  return tensor::InsertSliceOp::create(b, loc, sum, matrix, offsets, sizes, strides);
+}
+
 /// One element per gate parameter of a run of `qnode` on `args`, in the order the gates run:
 /// element(b, gate, i, mapping) for parameter i of `gate` (mapping: QNode values to clones).
 /// Emitted at the builder from the QNode's classical ops; with gates in control flow, a first
@@ -519,28 +555,10 @@ FailureOr<func::FuncOp> adjointShiftableCircuit(func::FuncOp qnode, const Circui
       circuit.dynamic() ? recorded->count : Value(), measurements.kindsAttr(at),
       measurements.probsWiresAttr(at));
   OpBuilder end = OpBuilder::atBlockEnd(&fn.getBody().front());
-  Value g = tensor::DimOp::create(end, loc, jacobian, 1);
-  auto rowType = RankedTensorType::get({1, circuit.numParams}, f64);
-  SmallVector<OpFoldResult> rowSizes{end.getIndexAttr(1), circuit.dynamic() ? OpFoldResult(g)
-                                                                   : end.getIndexAttr(circuit.numParams)};
-  SmallVector<OpFoldResult> unit{end.getIndexAttr(1), end.getIndexAttr(1)};
-  auto rowAt = [&](int64_t r) {
-    return SmallVector<OpFoldResult>{end.getIndexAttr(r), end.getIndexAttr(0)};
-  };
   SmallVector<Value> returned;
   for (auto [j, varRow] : llvm::enumerate(varRows)) {
     Value twoE = arith::MulFOp::create(end, loc, expvals[j], constantOf(end, loc, f64, 2.0));
-    Value spread = tensor::SplatOp::create(end, loc, rowType, twoE,
-                                           circuit.dynamic() ? ValueRange{g} : ValueRange{});
-    auto slice = [&](int64_t r) {
-      return tensor::ExtractSliceOp::create(end, loc, rowType, jacobian, rowAt(r), rowSizes, unit)
-          .getResult();
-    };
-    Value square = arith::AddFOp::create(
-        end, loc, slice(varRow),
-        arith::MulFOp::create(end, loc, spread, slice(circuit.numOutputs + j)));
-    jacobian = tensor::InsertSliceOp::create(end, loc, square, jacobian, rowAt(varRow), rowSizes,
-                                             unit);
+    jacobian = addScaledRow(end, loc, jacobian, varRow, circuit.numOutputs + j, twoE);
     returned.push_back(tensor::FromElementsOp::create(end, loc, scalarType, expvals[j]));
   }
   returned.push_back(jacobian);
@@ -765,25 +783,12 @@ FailureOr<func::FuncOp> shiftCircuit(func::FuncOp qnode, const Circuit &circuit,
     return fn;
   }
   if (!vars.empty()) {
-    auto rowType = RankedTensorType::get({1, ShapedType::kDynamic}, f64);
-    SmallVector<OpFoldResult> rowSizes{b.getIndexAttr(1), g};
-    SmallVector<OpFoldResult> unit{b.getIndexAttr(1), b.getIndexAttr(1)};
-    auto row = [&](int64_t at) {
-      SmallVector<OpFoldResult> rowOffsets{b.getIndexAttr(at), b.getIndexAttr(0)};
-      return tensor::ExtractSliceOp::create(b, loc, rowType, jacobian, rowOffsets, rowSizes, unit)
-          .getResult();
-    };
-    for (auto [j, r] : llvm::enumerate(vars)) {
-      int64_t numVarRow = offsets[r], expvalRow = circuit.numOutputs + j;
+    for (auto [j, r] : llvm::enumerate(vars)) { // d var = d<O^2> - 2<O> d<O>
       Value e = tensor::ExtractOp::create(b, loc, values.getResult(numResults + j), ValueRange{});
-      Value twoE = arith::MulFOp::create(b, loc, e, constantOf(b, loc, f64, 2.0));
-      Value spread = tensor::SplatOp::create(b, loc, rowType, twoE, ValueRange{g});
-      Value corrected = arith::SubFOp::create(
-          b, loc, row(numVarRow), arith::MulFOp::create(b, loc, spread, row(expvalRow)));
-      SmallVector<OpFoldResult> rowOffsets{b.getIndexAttr(numVarRow), b.getIndexAttr(0)};
-      jacobian = tensor::InsertSliceOp::create(b, loc, corrected, jacobian, rowOffsets, rowSizes,
-                                               unit);
+      Value minusTwoE = arith::MulFOp::create(b, loc, e, constantOf(b, loc, f64, -2.0));
+      jacobian = addScaledRow(b, loc, jacobian, offsets[r], circuit.numOutputs + j, minusTwoE);
     }
+    SmallVector<OpFoldResult> unit{b.getIndexAttr(1), b.getIndexAttr(1)};
     SmallVector<OpFoldResult> zero{b.getIndexAttr(0), b.getIndexAttr(0)};
     SmallVector<OpFoldResult> kept{b.getIndexAttr(circuit.numOutputs), g};
     jacobian = tensor::ExtractSliceOp::create(
@@ -795,6 +800,21 @@ FailureOr<func::FuncOp> shiftCircuit(func::FuncOp qnode, const Circuit &circuit,
       tensor::CastOp::create(b, loc, fn.getFunctionType().getResults().back(), jacobian));
   func::ReturnOp::create(b, loc, returned);
   return fn;
+}
+
+/// The QNode a circuit function was derived from (its kvant.qnode attribute), analysed at
+/// `call`.
+FailureOr<std::pair<func::FuncOp, Circuit>> circuitOrigin(func::CallOp call, func::FuncOp callee,
+                                                          bool requireShiftRules) {
+  auto qnodeRef = callee->getAttrOfType<FlatSymbolRefAttr>(kQNodeAttr);
+  auto qnode = qnodeRef ? SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(call, qnodeRef)
+                        : func::FuncOp();
+  if (!qnode)
+    return call.emitError("kvant cannot take higher derivatives of this circuit");
+  FailureOr<Circuit> circuit = analyse(qnode, call, requireShiftRules);
+  if (failed(circuit))
+    return failure();
+  return std::make_pair(qnode, std::move(*circuit));
 }
 
 /// The vector of Σ J̄ ∘ ∂_k J(p) over k (a contribution to p̄), by the shift rule of parameter k applied to a
@@ -832,14 +852,11 @@ Value shiftedContraction(OpBuilder &b, Location loc, Value params, Value rules, 
 LogicalResult secondOrder(ReverseSweep &s, func::CallOp call, func::FuncOp callee, Value jbar) {
   OpBuilder &b = s.builder();
   Location loc = call.getLoc();
-  auto qnodeRef = callee->getAttrOfType<FlatSymbolRefAttr>(kQNodeAttr);
-  auto qnode = qnodeRef ? SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(call, qnodeRef)
-                        : func::FuncOp();
-  if (!qnode)
-    return call.emitError("kvant cannot take second derivatives of this circuit");
-  FailureOr<Circuit> circuit = analyse(qnode, call, /*requireShiftRules=*/true);
-  if (failed(circuit))
+  auto origin = circuitOrigin(call, callee, /*requireShiftRules=*/true);
+  if (failed(origin))
     return failure();
+  func::FuncOp qnode = origin->first;
+  const Circuit *circuit = &origin->second;
   Value params = call.getOperand(0);
   ValueRange args = call.getOperands().drop_front();
   SymbolTableCollection symbols;
@@ -864,20 +881,6 @@ LogicalResult secondOrder(ReverseSweep &s, func::CallOp call, func::FuncOp calle
   if (failed(shiftable))
     return failure();
   auto f64 = b.getF64Type();
-  auto jbarType = cast<RankedTensorType>(jbar.getType());
-  Value g = tensor::DimOp::create(b, loc, jbar, 1);
-  auto rowType = RankedTensorType::get({1, jbarType.getDimSize(1)}, f64);
-  auto vectorType = RankedTensorType::get({jbarType.getDimSize(1)}, f64);
-  SmallVector<OpFoldResult> rowSizes{b.getIndexAttr(1), jbarType.isDynamicDim(1)
-                                                            ? OpFoldResult(g)
-                                                            : b.getIndexAttr(jbarType.getDimSize(1))};
-  SmallVector<OpFoldResult> unit{b.getIndexAttr(1), b.getIndexAttr(1)};
-  auto rowOf = [&](Value matrix, int64_t r, Type type) {
-    SmallVector<OpFoldResult> offsets{b.getIndexAttr(r), b.getIndexAttr(0)};
-    return tensor::ExtractSliceOp::create(b, loc, cast<RankedTensorType>(type), matrix, offsets,
-                                          rowSizes, unit)
-        .getResult();
-  };
   auto base = callAt(b, *shiftable, params);
   Value jacobianF = base.getResults().back();
   SmallVector<Value> extendedRows{jbar};
@@ -887,20 +890,14 @@ LogicalResult secondOrder(ReverseSweep &s, func::CallOp call, func::FuncOp calle
     if (kind == Kind::Var) {
       Value e = tensor::ExtractOp::create(b, loc, base.getResult(numVars), ValueRange{});
       Value minusTwoE = arith::MulFOp::create(b, loc, e, constantOf(b, loc, f64, -2.0));
-      Value spread = tensor::SplatOp::create(
-          b, loc, rowType, minusTwoE,
-          jbarType.isDynamicDim(1) ? ValueRange{g} : ValueRange{});
-      Value jbarVar = rowOf(jbar, row, rowType);
-      extendedRows.push_back(arith::MulFOp::create(b, loc, spread, jbarVar));
+      extendedRows.push_back(scaled(b, loc, minusTwoE, matrixRow(b, loc, jbar, row, true)));
       // - 2 (J̄_var · d<O>) d<O>
-      Value dE = rowOf(jacobianF, circuit->numOutputs + numVars, vectorType);
-      Value weight = sumAll(b, loc, arith::MulFOp::create(b, loc, rowOf(jbar, row, vectorType), dE));
+      Value dE = matrixRow(b, loc, jacobianF, circuit->numOutputs + numVars, false);
+      Value weight = sumAll(
+          b, loc, arith::MulFOp::create(b, loc, matrixRow(b, loc, jbar, row, false), dE));
       Value minusTwoW = arith::MulFOp::create(b, loc, weight, constantOf(b, loc, f64, -2.0));
-      Value scaled = arith::MulFOp::create(
-          b, loc, dE,
-          tensor::SplatOp::create(b, loc, vectorType, minusTwoW,
-                                  jbarType.isDynamicDim(1) ? ValueRange{g} : ValueRange{}));
-      extra = arith::AddFOp::create(b, loc, extra, tensor::CastOp::create(b, loc, params.getType(), scaled));
+      Value term = tensor::CastOp::create(b, loc, params.getType(), scaled(b, loc, minusTwoW, dE));
+      extra = arith::AddFOp::create(b, loc, extra, term);
       ++numVars;
     }
     row += size;
@@ -977,15 +974,11 @@ LogicalResult valuesCallRule(ReverseSweep &s, func::CallOp call, func::FuncOp ca
 LogicalResult vjpCallRule(ReverseSweep &s, func::CallOp call, func::FuncOp callee, Value c) {
   OpBuilder &b = s.builder();
   Location loc = call.getLoc();
-  auto qnode = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
-      call, callee->getAttrOfType<FlatSymbolRefAttr>(kQNodeAttr));
-  if (!qnode)
-    return call.emitError("kvant cannot take second derivatives of this circuit");
-  FailureOr<Circuit> circuit = analyse(qnode, call);
-  if (failed(circuit))
+  auto origin = circuitOrigin(call, callee, /*requireShiftRules=*/false);
+  if (failed(origin))
     return failure();
   SymbolTableCollection symbols;
-  FailureOr<func::FuncOp> jacobianFn = adjointCircuit(qnode, *circuit, symbols);
+  FailureOr<func::FuncOp> jacobianFn = adjointCircuit(origin->first, origin->second, symbols);
   if (failed(jacobianFn))
     return failure();
   Value ybar = call.getOperands().back();
@@ -1027,39 +1020,21 @@ LogicalResult shiftableCallRule(ReverseSweep &s, func::CallOp call, func::FuncOp
                                 ArrayRef<Value> cts) {
   OpBuilder &b = s.builder();
   Location loc = call.getLoc();
-  auto qnode = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
-      call, callee->getAttrOfType<FlatSymbolRefAttr>(kQNodeAttr));
-  if (!qnode)
-    return call.emitError("kvant cannot take derivatives of this circuit");
-  FailureOr<Circuit> circuit = analyse(qnode, call, /*requireShiftRules=*/true);
-  if (failed(circuit))
+  auto origin = circuitOrigin(call, callee, /*requireShiftRules=*/true);
+  if (failed(origin))
     return failure();
+  func::FuncOp qnode = origin->first;
+  const Circuit *circuit = &origin->second;
   Value params = call.getOperand(0);
   ValueRange args = call.getOperands().drop_front();
   unsigned numVars = call.getNumResults() - 1;
   Value jacobianF = call.getResults().back();
-  auto jacobianType = cast<RankedTensorType>(jacobianF.getType());
-  auto f64 = b.getF64Type();
-  auto vectorType = RankedTensorType::get({jacobianType.getDimSize(1)}, f64);
-  Value g = tensor::DimOp::create(b, loc, jacobianF, 1);
-  SmallVector<Value> dynamicG;
-  if (jacobianType.isDynamicDim(1))
-    dynamicG.push_back(g);
-  SmallVector<OpFoldResult> rowSizes{b.getIndexAttr(1),
-                                     jacobianType.isDynamicDim(1)
-                                         ? OpFoldResult(g)
-                                         : b.getIndexAttr(jacobianType.getDimSize(1))};
-  SmallVector<OpFoldResult> unit{b.getIndexAttr(1), b.getIndexAttr(1)};
   for (unsigned j = 0; j < numVars; ++j) {
     if (!cts[j])
       continue;
-    SmallVector<OpFoldResult> offsets{b.getIndexAttr(circuit->numOutputs + j), b.getIndexAttr(0)};
-    Value dE = tensor::ExtractSliceOp::create(b, loc, vectorType, jacobianF, offsets, rowSizes,
-                                              unit);
+    Value dE = matrixRow(b, loc, jacobianF, circuit->numOutputs + j, false);
     Value ebar = tensor::ExtractOp::create(b, loc, cts[j], ValueRange{});
-    Value spread = tensor::SplatOp::create(b, loc, vectorType, ebar, dynamicG);
-    Value term = arith::MulFOp::create(b, loc, spread, dE);
-    s.accumulate(params, tensor::CastOp::create(b, loc, params.getType(), term));
+    s.accumulate(params, tensor::CastOp::create(b, loc, params.getType(), scaled(b, loc, ebar, dE)));
   }
   if (Value jbar = cts.back()) {
     SymbolTableCollection symbols;
