@@ -89,7 +89,7 @@ struct Layout {
   void scatter(Complex *state, const Complex *block, std::uint64_t base, bool stream) const {
     const std::size_t runLen = std::size_t{1} << lowRun;
 #if defined(__SSE2__)
-    if (stream && runLen >= 4) {
+    if (stream) {
       for (std::size_t r = 0; r < runOffset.size(); ++r) {
         double *d = reinterpret_cast<double *>(state + base + runOffset[r]);
         const double *s = reinterpret_cast<const double *>(block + (r << lowRun));

@@ -95,7 +95,7 @@ void blockedRun(StateVector &sv, std::vector<PendingGate> &gates, std::size_t i,
     run.gates.push_back(std::move(g));
   }
   run.state = sv.data();
-  run.stream = sv.size() * sizeof(Complex) > kStreamBytes;
+  run.stream = sv.size() * sizeof(Complex) > kStreamBytes && run.layout.lowRun >= 2;
   const std::size_t numBlocks = std::size_t{1} << (n - B);
   par::runChunks(
       numBlocks, par::useThreads(sv.size()),
