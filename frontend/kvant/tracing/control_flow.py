@@ -72,8 +72,10 @@ def _pack_state(values, single: bool):
     return values[0] if single else tuple(values)
 
 
-def trace_for(lower, upper, step, body, init):
-    scope = current_scope()
+def trace_for(lower, upper, step, body, init, classical=False):
+    """``classical``: the body applies no gates even inside a QNode (kvant's own region
+    transforms use it for the classical part of a quantum region)."""
+    scope = None if classical else current_scope()
     if scope is not None:
         scope.flush()
     bounds = [jnp.asarray(v, dtype=jnp.int64) for v in (lower, upper, step)]
@@ -101,8 +103,8 @@ def trace_for(lower, upper, step, body, init):
     return None if len(init) == 0 else _pack_state(list(result), single)
 
 
-def trace_while(cond_fn, body, init):
-    scope = current_scope()
+def trace_while(cond_fn, body, init, classical=False):
+    scope = None if classical else current_scope()
     if scope is not None:
         scope.flush()
     single = len(init) == 1
@@ -134,9 +136,9 @@ def trace_while(cond_fn, body, init):
     return None if len(init) == 0 else _pack_state(list(result), single)
 
 
-def trace_cond(predicates, branches, otherwise, args, kwargs):
+def trace_cond(predicates, branches, otherwise, args, kwargs, classical=False):
     """``branches[k]`` runs if ``predicates[k]`` is the first true one; else ``otherwise``."""
-    scope = current_scope()
+    scope = None if classical else current_scope()
     if scope is not None:
         scope.flush()
     preds = []
