@@ -15,7 +15,7 @@ import pennylane as qml
 from jax._src import core as jax_core
 from jax.tree_util import tree_flatten, tree_unflatten
 
-from kvant.tracing.primitives import cond_p, for_p, while_p
+from kvant.tracing.primitives import cond_p, for_p, quantum_effect, while_p
 from kvant.tracing.qnode import current_scope
 from kvant.tracing.subjaxpr import trace_subjaxpr
 
@@ -24,6 +24,14 @@ def _aval(x):
     aval = jax_core.get_aval(x)
     # Loop state keeps its dtype across iterations; weak types only decide promotion in JAX.
     return jax_core.ShapedArray(aval.shape, aval.dtype)
+
+
+def _acts_on_state(scope, *jaxprs) -> bool:
+    """Whether a region traced inside a QNode applies gates or measures: only then does its
+    lowering thread the register through it. A purely classical region inside a QNode (a
+    ``qml.cond`` picking an angle) stays classical, so its results are ordinary values that
+    derivatives flow through."""
+    return scope is not None and any(quantum_effect in j.effects for j in jaxprs)
 
 
 def _region(fn, scope):
@@ -97,7 +105,8 @@ def trace_for(lower, upper, step, body, init, classical=False):
         in_avals=[index_aval] + avals,
     )
     outs = for_p.bind(
-        *bounds, *consts, *flat_init, body=jaxpr, num_consts=len(consts), quantum=scope is not None
+        *bounds, *consts, *flat_init, body=jaxpr, num_consts=len(consts),
+        quantum=_acts_on_state(scope, jaxpr)
     )
     result = tree_unflatten(tree, outs)
     return None if len(init) == 0 else _pack_state(list(result), single)
@@ -130,7 +139,7 @@ def trace_while(cond_fn, body, init, classical=False):
         *cond_consts, *body_consts, *flat_init,
         cond=cond_jaxpr, body=body_jaxpr,
         num_cond_consts=len(cond_consts), num_body_consts=len(body_consts),
-        quantum=scope is not None,
+        quantum=_acts_on_state(scope, body_jaxpr),
     )
     result = tree_unflatten(tree, outs)
     return None if len(init) == 0 else _pack_state(list(result), single)
@@ -193,7 +202,7 @@ def trace_cond(predicates, branches, otherwise, args, kwargs, classical=False):
         *preds, *consts, *flat_args,
         branches=tuple(j for j, _ in traced),
         const_counts=tuple(len(cs) for _, cs in traced),
-        quantum=scope is not None,
+        quantum=_acts_on_state(scope, *(j for j, _ in traced)),
     )
     return tree_unflatten(out_trees[0], outs)
 
