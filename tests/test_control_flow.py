@@ -281,3 +281,24 @@ def test_jax_lax_control_flow_with_gates_inside_a_qnode():
         np.testing.assert_allclose(compiled(x, n), make("default.qubit", False)(x, n), atol=1e-12)
     # outside QNodes jax.lax is untouched
     assert jax.lax.fori_loop.__module__.startswith("jax")
+
+
+def test_a_template_before_a_loop_is_applied_once():
+    """Operators a decomposition creates must not stay queued: they were applied a second time
+    at the next flush of the queue (a template followed by control flow)."""
+
+    def circuit(x):
+        qml.AngleEmbedding(x, wires=[0, 1])
+        qml.StronglyEntanglingLayers(x.reshape(1, 2, 1) * jnp.ones((1, 2, 3)), wires=[0, 1])
+
+        @qml.for_loop(0, 1, 1)
+        def loop(i):
+            qml.Hadamard(0)
+
+        loop()
+        return qml.state()
+
+    x = jnp.array([0.1, 0.5])
+    ours = qml.qjit(qml.QNode(circuit, qml.device("lightning.qubit", wires=2)), compiler="kvant")
+    ref = qml.QNode(circuit, qml.device("default.qubit", wires=2))
+    np.testing.assert_allclose(ours(x), ref(x), atol=1e-12)

@@ -28,7 +28,7 @@ from pennylane.measurements import (
 )
 
 from kvant.errors import UnsupportedError
-from kvant.tracing import observables
+from kvant.tracing import mcm, observables
 from kvant.tracing.gate_table import GATES
 from kvant.tracing.primitives import (
     basis_state_p,
@@ -58,8 +58,12 @@ class QuantumScope:
     bound, so that everything queued before a loop is applied before the loop.
     """
 
-    def __init__(self, name: str, wire_index, num_wires: int, shots: int | None):
+    def __init__(self, name: str, wire_index, num_wires: int, shots: int | None,
+                 one_shot: bool = False):
         self.name = name
+        # One execution of a one-shot QNode: statistics are left to the loop over shots, so a
+        # variance is recorded as the observable's single-shot value.
+        self.one_shot = one_shot
         self.wire_index = wire_index
         self.num_wires = num_wires
         self.shots = shots
@@ -82,10 +86,13 @@ class QuantumScope:
         """Emit, in order, the operations queued in the innermost region so far."""
         queue = self._queues[-1]
         operations = qml.tape.QuantumScript.from_queue(queue).operations
-        for op in operations:
-            initial = not self.started and len(self._queues) == 1
-            self.started = True
-            _emit_operation(op, self.wire_index, adjoint=False, initial=initial)
+        # Decompositions create operators; they must not land in the queue, or the next flush
+        # would apply them a second time.
+        with qml.QueuingManager.stop_recording():
+            for op in operations:
+                initial = not self.started and len(self._queues) == 1
+                self.started = True
+                _emit_operation(op, self.wire_index, adjoint=False, initial=initial)
         for op in operations:
             queue.remove(op)
 
@@ -151,11 +158,11 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
     # and the structure of those values (counts are dicts, known only once emitted).
     output = {}
 
-    def circuit(*flat):
+    def circuit(*flat, shots=shots, one_shot=False):
         operands = iter(flat)
         merged = [next(operands) if d else x for x, d in zip(arg_leaves, is_dynamic)]
         call_args, call_kwargs = tree_unflatten(in_tree, merged)
-        scope = QuantumScope(_name(qnode), wire_index, num_wires, shots)
+        scope = QuantumScope(_name(qnode), wire_index, num_wires, shots, one_shot=one_shot)
         with _entered(scope), scope.region():
             result = qnode.func(*call_args, **call_kwargs)
             scope.flush()
@@ -178,18 +185,32 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
         return flat_values
 
     jaxpr, consts = trace_subjaxpr(circuit, flat_args, name=_name(qnode))
-    outs = qnode_p.bind(
-        *consts,
-        *flat_args,
-        jaxpr=jaxpr,
-        num_wires=num_wires,
-        device=device.name,
-        diff_method=diff_method,
-        shots=shots,
-        seed=seed,
-        name=_name(qnode),
-        measurements=output["kinds"],
-    )
+
+    def bind(jaxpr, consts, shots, seed):
+        return qnode_p.bind(
+            *consts,
+            *flat_args,
+            jaxpr=jaxpr,
+            num_wires=num_wires,
+            device=device.name,
+            diff_method=diff_method,
+            shots=shots,
+            seed=seed,
+            name=_name(qnode),
+            measurements=output["kinds"],
+        )
+
+    if mcm.method(qnode, jaxpr, shots, output["kinds"]) == "one-shot":
+        # Each shot is one execution with its own mid-circuit outcomes; the measurements are
+        # recorded per shot and their statistics taken over the shots.
+        def trace_one_shot():
+            return trace_subjaxpr(
+                lambda *f: circuit(*f, shots=1, one_shot=True), flat_args, name=_name(qnode)
+            )
+
+        outs = mcm.run_one_shot(trace_one_shot, bind, shots, seed, output["kinds"])
+    else:
+        outs = bind(jaxpr, consts, shots, seed)
     if output["places"] is None:
         return None
     values = tree_unflatten(output["values"], outs)
@@ -309,7 +330,8 @@ def _require_flat_gate(op):
 
 def _decompose(op):
     try:
-        return op.decomposition()
+        with qml.QueuingManager.stop_recording():
+            return op.decomposition()
     except Exception as exc:  # PennyLane raises DecompositionUndefinedError and others
         raise UnsupportedError(
             f"kvant cannot apply the operation {op.name}: the simulator has no kernel for it and "
@@ -329,7 +351,8 @@ def _emit_measurement(mp: MeasurementProcess, scope: QuantumScope):
         if mp.obs is None:
             raise UnsupportedError(f"{type(mp).__name__} without an observable is not supported")
         if shots is not None:
-            return _sampled_statistic(mp.obs, scope, variance=isinstance(mp, VarianceMP))
+            variance = isinstance(mp, VarianceMP) and not scope.one_shot
+            return _sampled_statistic(mp.obs, scope, variance=variance)
         desc, operands = observables.describe(mp.obs, wire_index)
         prim = expval_p if isinstance(mp, ExpectationMP) else var_p
         return prim.bind(*operands, obs=desc)

@@ -1,0 +1,114 @@
+"""How a QNode with mid-circuit measurements is executed: its ``mcm_method``.
+
+* ``"single-branch-statistics"``: one execution; each mid-circuit measurement samples one
+  outcome, and the terminal measurements are the statistics of that one branch (with shots, all
+  shots are drawn from the branch's final state).
+* ``"one-shot"``: every shot is an execution of its own, with its own mid-circuit outcomes; the
+  terminal measurements are recorded per shot and their statistics taken over the shots, so
+  they estimate the statistics of the whole mixture of branches. A postselected measurement
+  keeps its outcome in every shot (PennyLane's ``postselect_mode="fill-shots"``).
+
+``mcm_method=None`` is ``"one-shot"`` with shots (as on PennyLane's devices) and
+``"single-branch-statistics"`` without. The exact methods (``"deferred"``,
+``"tree-traversal"``) are refused by name rather than replaced by a sampled one.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from kvant.errors import UnsupportedError
+from kvant.tracing.primitives import cond_p, for_p, measure_p, while_p
+
+METHODS = ("one-shot", "single-branch-statistics")
+
+
+def measure_eqns(jaxpr):
+    """The ``measure`` equations of a closed JAXPR, regions included."""
+    for eqn in jaxpr.jaxpr.eqns:
+        if eqn.primitive is measure_p:
+            yield eqn
+        elif eqn.primitive is for_p or eqn.primitive is while_p:
+            yield from measure_eqns(eqn.params["body"])
+        elif eqn.primitive is cond_p:
+            for branch in eqn.params["branches"]:
+                yield from measure_eqns(branch)
+
+
+def method(qnode, jaxpr, shots, kinds) -> str | None:
+    """The method that executes ``qnode`` (traced into ``jaxpr``), or None when it measures
+    nothing mid-circuit."""
+    measures = list(measure_eqns(jaxpr))
+    if not measures:
+        return None
+    name = getattr(qnode.func, "__name__", "qnode")
+    options = getattr(qnode, "execute_kwargs", {}) or {}
+    requested = options.get("mcm_method")
+    if requested is None:
+        requested = "one-shot" if shots is not None else "single-branch-statistics"
+    if requested not in METHODS:
+        raise UnsupportedError(
+            f"QNode '{name}': mcm_method={requested!r} is not supported by kvant; it executes "
+            "mid-circuit measurements with 'one-shot' (each shot its own branch, needs shots) "
+            "or 'single-branch-statistics' (one sampled branch per execution)"
+        )
+    if requested == "one-shot":
+        if shots is None:
+            raise ValueError(
+                f"QNode '{name}': mcm_method='one-shot' needs shots; set them with "
+                "@qml.set_shots(n), or use mcm_method='single-branch-statistics'"
+            )
+        postselects = any(eqn.params["postselect"] is not None for eqn in measures)
+        mode = options.get("postselect_mode")
+        if postselects and mode != "fill-shots" and ({"sample", "counts"} & set(kinds)):
+            raise UnsupportedError(
+                f"QNode '{name}': with postselection, one-shot samples and counts keep only "
+                "the shots that pass (postselect_mode='hw-like'), a number known only at run "
+                "time; use postselect_mode='fill-shots' (every shot postselected)"
+            )
+    return requested
+
+
+def run_one_shot(trace_one_shot, bind, shots: int, seed, kinds):
+    """Execute the one-shot circuit ``shots`` times and reduce each output over the shots.
+
+    ``trace_one_shot()`` traces one execution (measurements recorded per shot: expectation
+    values and variances as the observable's single-shot value, probabilities as a one-hot
+    vector, samples as one row, counts as one count); ``bind(jaxpr, consts, shots, seed)``
+    binds a QNode call. A seeded device seeds the first shot only, so the shots differ and the
+    run is still reproducible.
+    """
+    from kvant.tracing.control_flow import trace_for
+
+    jaxpr, consts = trace_one_shot()
+    out_avals = jaxpr.out_avals
+    first_jaxpr, first_consts = (jaxpr, consts) if seed is None else trace_one_shot()
+    first = bind(first_jaxpr, first_consts, 1, seed)
+    buffers = [jnp.zeros((shots, *a.shape), a.dtype).at[0].set(v) for a, v in zip(out_avals, first)]
+
+    def shot(i, *rows):
+        values = bind(jaxpr, consts, 1, None)
+        out = tuple(r.at[i].set(v) for r, v in zip(rows, values))
+        return out[0] if len(out) == 1 else out
+
+    if buffers:
+        stacked = trace_for(1, shots, 1, shot, tuple(buffers))
+        stacked = [stacked] if len(buffers) == 1 else list(stacked)
+    else:
+        trace_for(1, shots, 1, lambda i: bind(jaxpr, consts, 1, None) and None, ())
+        stacked = []
+    return [_reduce(kind, rows) for kind, rows in zip(kinds, stacked)]
+
+
+def _reduce(kind: str, rows):
+    """The statistic of one output over the shots (``rows[k]`` is shot k's record)."""
+    if kind in ("expval", "probs"):
+        return jnp.mean(rows, axis=0)
+    if kind == "var":
+        mean = jnp.mean(rows, axis=0)
+        return jnp.mean(rows**2, axis=0) - mean**2
+    if kind == "sample":
+        return rows.reshape((rows.shape[0] * rows.shape[1], *rows.shape[2:]))
+    if kind == "counts":
+        return jnp.sum(rows, axis=0)
+    raise UnsupportedError(f"the measurement '{kind}' is not supported with mcm_method='one-shot'")

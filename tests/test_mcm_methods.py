@@ -1,0 +1,172 @@
+"""mcm_method of QNodes with mid-circuit measurements: "one-shot" (each shot its own branch)
+against PennyLane's exact statistics of the mixture (default.qubit, deferred measurements),
+"single-branch-statistics", and refusals of the methods kvant does not implement (issue W3)."""
+
+import jax
+import numpy as np
+import pennylane as qml
+import pytest
+
+import kvant
+
+jax.config.update("jax_enable_x64", True)
+
+SHOTS = 4000
+
+
+def branches(x):
+    qml.RX(x, wires=0)
+    m = qml.measure(0)
+    qml.cond(m, qml.RY)(x, wires=1)
+    qml.Hadamard(wires=1)
+    qml.cond(~m, qml.RX)(0.4, wires=2)
+
+
+def statistics():
+    return qml.expval(qml.PauliZ(1)), qml.var(qml.PauliX(0) @ qml.PauliZ(2)), qml.probs(wires=[0, 1])
+
+
+def circuit(x):
+    branches(x)
+    return (*statistics(), qml.sample(wires=[0, 2]), qml.counts(wires=[1]))
+
+
+def exact(x):
+    """PennyLane's exact statistics of the mixture of branches (no shots, deferred)."""
+    def fn(x):
+        branches(x)
+        return statistics()
+
+    return qml.QNode(fn, qml.device("default.qubit"), mcm_method="deferred")(x)
+
+
+def _compiled(mcm_method, device=None, shots=SHOTS, fn=circuit, **kwargs):
+    device = device or qml.device("lightning.qubit", wires=3)
+    qnode = qml.QNode(fn, device, mcm_method=mcm_method, **kwargs)
+    return qml.qjit(qml.set_shots(qnode, shots), compiler="kvant")
+
+
+def _close(estimate, value, variance, shots=SHOTS, sigmas=5.0):
+    """|estimate - value| within `sigmas` standard errors of a mean of `shots` samples."""
+    bound = sigmas * np.sqrt(np.maximum(variance, 1e-4) / shots)
+    assert np.all(np.abs(np.asarray(estimate) - value) <= bound), (estimate, value, bound)
+
+
+@pytest.mark.parametrize("mcm_method", ["one-shot", None])
+def test_one_shot_statistics_are_those_of_the_mixture(mcm_method):
+    f = _compiled(mcm_method)
+    for x in (np.pi / 2, 1.1):
+        ev, var, probs, samples, counts = f(x)
+        want_ev, want_var, want_probs = exact(x)
+        _close(ev, want_ev, 1 - want_ev**2)
+        # the variance of a ±1 observable is 1 - <O>^2; its estimate varies by at most ~2/sqrt(N)
+        assert abs(var - want_var) < 6 / np.sqrt(SHOTS)
+        _close(probs, want_probs, want_probs * (1 - want_probs))
+        assert samples.shape == (SHOTS, 2) and set(np.unique(samples)) <= {0, 1}
+        assert counts["0"] + counts["1"] == SHOTS
+        _close(counts["0"] / SHOTS, want_probs[0] + want_probs[2], 0.25)
+
+
+def test_the_issue_reproducer_w3():
+    @kvant.qjit
+    @qml.set_shots(1000)
+    @qml.qnode(qml.device("lightning.qubit", wires=1), mcm_method="one-shot")
+    def w3(x):
+        qml.RX(x, wires=0)
+        kvant.measure(0)
+        return qml.expval(qml.PauliZ(0))
+
+    for _ in range(3):
+        _close(w3(np.pi / 2), 0.0, 1.0, shots=1000)
+
+
+def test_single_branch_statistics_draws_every_shot_from_one_branch():
+    def fn(x):
+        qml.RX(x, wires=0)
+        qml.measure(0)
+        return qml.expval(qml.PauliZ(0)), qml.sample(wires=[0])
+
+    f = _compiled("single-branch-statistics", fn=fn, device=qml.device("lightning.qubit", wires=1))
+    outcomes = set()
+    for _ in range(8):
+        ev, samples = f(np.pi / 2)
+        assert ev in (-1.0, 1.0)
+        assert len(np.unique(samples)) == 1
+        outcomes.add(float(ev))
+    assert outcomes == {-1.0, 1.0}  # 8 executions on one branch each: both branches show up
+
+
+def test_a_seeded_device_repeats_its_one_shot_run_and_its_shots_differ():
+    f = _compiled("one-shot", device=qml.device("kvant.qubit", wires=3, seed=11))
+    first, second = f(1.1), f(1.1)
+    np.testing.assert_array_equal(first[3], second[3])
+    assert len(np.unique(first[3], axis=0)) > 1
+
+
+def test_postselection_with_fill_shots_gives_the_conditional_statistics():
+    def fn(x):
+        qml.RX(x, wires=0)
+        qml.CNOT(wires=[0, 1])
+        qml.measure(0, postselect=1)
+        qml.RY(x, wires=1)
+        return qml.expval(qml.PauliZ(1)), qml.counts(wires=[1])
+
+    f = _compiled("one-shot", fn=fn, device=qml.device("lightning.qubit", wires=2),
+                  postselect_mode="fill-shots")
+    ev, counts = f(0.9)
+
+    def reference(x):
+        qml.RX(x, wires=0)
+        qml.CNOT(wires=[0, 1])
+        qml.measure(0, postselect=1)
+        qml.RY(x, wires=1)
+        return qml.expval(qml.PauliZ(1))
+
+    want = qml.QNode(reference, qml.device("default.qubit"), mcm_method="deferred")(0.9)
+    _close(ev, want, 1 - want**2)
+    assert counts["0"] + counts["1"] == SHOTS
+
+
+def test_postselected_samples_with_hw_like_are_refused():
+    def fn(x):
+        qml.RX(x, wires=0)
+        qml.measure(0, postselect=1)
+        return qml.sample(wires=[0])
+
+    with pytest.raises(kvant.UnsupportedError, match="fill-shots"):
+        _compiled("one-shot", fn=fn, device=qml.device("lightning.qubit", wires=1))(0.9)
+
+
+@pytest.mark.parametrize("mcm_method", ["deferred", "tree-traversal"])
+def test_methods_kvant_does_not_implement_are_refused_by_name(mcm_method):
+    with pytest.raises(kvant.UnsupportedError, match=f"mcm_method='{mcm_method}'"):
+        _compiled(mcm_method)(0.3)
+
+
+def test_one_shot_without_shots_is_an_error():
+    with pytest.raises(ValueError, match="needs shots"):
+        _compiled("one-shot", shots=None)(0.3)
+
+
+def test_methods_do_not_matter_without_mid_circuit_measurements():
+    def fn(x):
+        qml.RX(x, wires=0)
+        return qml.expval(qml.PauliZ(0))
+
+    f = _compiled("deferred", fn=fn, device=qml.device("lightning.qubit", wires=1), shots=None)
+    np.testing.assert_allclose(f(0.3), np.cos(0.3), atol=1e-12)
+
+
+@pytest.mark.parametrize("diff_method", ["parameter-shift", "adjoint", "best"])
+def test_derivatives_of_one_shot_qnodes_are_refused(diff_method):
+    def fn(x):
+        qml.RX(x, wires=0)
+        m = qml.measure(0)
+        qml.cond(m, qml.RY)(x, wires=1)
+        return qml.expval(qml.PauliZ(1))
+
+    qnode = qml.set_shots(qml.QNode(fn, qml.device("lightning.qubit", wires=2),
+                                    mcm_method="one-shot", diff_method=diff_method), 100)
+    with pytest.raises((kvant.CompileError, ValueError, kvant.UnsupportedError),
+                       match="measurement|shots"):
+        qml.qjit(lambda x: qml.grad(qnode)(x), compiler="kvant")(0.3)
