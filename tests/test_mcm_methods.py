@@ -137,10 +137,65 @@ def test_postselected_samples_with_hw_like_are_refused():
         _compiled("one-shot", fn=fn, device=qml.device("lightning.qubit", wires=1))(0.9)
 
 
-@pytest.mark.parametrize("mcm_method", ["deferred", "tree-traversal"])
-def test_methods_kvant_does_not_implement_are_refused_by_name(mcm_method):
-    with pytest.raises(kvant.UnsupportedError, match=f"mcm_method='{mcm_method}'"):
-        _compiled(mcm_method)(0.3)
+@pytest.mark.parametrize("mcm_method", ["deferred", "tree-traversal", None])
+def test_exact_methods_defer_the_measurements(mcm_method):
+    """Without shots: the exact statistics of the mixture, as default.qubit computes them;
+    outcomes combined with logic, used as gate angles, with reset and postselection."""
+
+    def fn(x):
+        qml.RX(x, wires=0)
+        m = qml.measure(0)
+        qml.cond(m, qml.RY)(x, wires=1)
+        qml.Hadamard(1)
+        m2 = qml.measure(1, reset=True)
+        qml.cond(m & ~m2, qml.RX)(0.4, wires=2)
+        qml.cond(m2, qml.RZ)(x * 0.7, wires=2)
+        qml.Hadamard(2)
+        qml.CNOT(wires=[2, 0])
+        m3 = qml.measure(0, postselect=1)
+        qml.cond(m3 ^ m, qml.CRX)(x, wires=[2, 1])
+        return (qml.expval(qml.PauliZ(1)), qml.var(qml.PauliX(0) @ qml.PauliZ(2)),
+                qml.probs(wires=[0, 1, 2]))
+
+    ours = qml.qjit(qml.QNode(fn, qml.device("lightning.qubit", wires=3), mcm_method=mcm_method),
+                    compiler="kvant")
+    ref = qml.QNode(fn, qml.device("default.qubit"), mcm_method="deferred")
+    for x in (0.3, 1.1, 2.5):
+        for got, want in zip(ours(x), ref(x)):
+            np.testing.assert_allclose(got, want, atol=1e-10)
+
+
+def test_an_outcome_as_a_gate_angle_and_in_classical_code_is_deferred():
+    """A classical function of outcomes (an angle m0 * 0.7 + 2 m1) applied per outcome."""
+
+    def fn(x):
+        qml.Hadamard(0)
+        qml.RY(x, wires=1)
+        m0, m1 = qml.measure(0), qml.measure(1)
+        qml.RX(m0 * 0.7 + 2.0 * m1 + x, wires=2)
+        return qml.expval(qml.PauliZ(2))
+
+    ours = qml.qjit(qml.QNode(fn, qml.device("lightning.qubit", wires=3)), compiler="kvant")
+    for x in (0.3, 1.1):
+        p1 = np.sin(x / 2) ** 2  # P(m1 = 1)
+        want = sum(0.5 * (p1 if b1 else 1 - p1) * np.cos(b0 * 0.7 + 2.0 * b1 + x)
+                   for b0 in (0, 1) for b1 in (0, 1))
+        np.testing.assert_allclose(ours(x), want, atol=1e-10)
+
+
+def test_what_cannot_be_deferred_is_refused_with_the_alternatives():
+    def fn(x, n):
+        @qml.for_loop(0, n, 1)
+        def rounds(i):
+            qml.RX(x, wires=0)
+            qml.measure(0, reset=True)
+
+        rounds()
+        return qml.expval(qml.PauliZ(0))
+
+    qnode = qml.QNode(fn, qml.device("lightning.qubit", wires=1))
+    with pytest.raises(kvant.UnsupportedError, match="inside a loop.*one-shot.*single-branch"):
+        qml.qjit(qnode, compiler="kvant")(0.3, 3)
 
 
 def test_one_shot_without_shots_is_an_error():
@@ -170,3 +225,36 @@ def test_derivatives_of_one_shot_qnodes_are_refused(diff_method):
     with pytest.raises((kvant.CompileError, ValueError, kvant.UnsupportedError),
                        match="measurement|shots"):
         qml.qjit(lambda x: qml.grad(qnode)(x), compiler="kvant")(0.3)
+
+
+def test_a_branch_chosen_by_an_outcome_returns_a_value_per_outcome():
+    def fn(x):
+        qml.Hadamard(0)
+        m = qml.measure(0)
+
+        def yes():
+            qml.RX(x, wires=1)
+            return x * 2
+
+        def no():
+            qml.RY(x, wires=1)
+            return x * 3
+
+        v = qml.cond(m, yes, no)()
+        qml.RZ(v, wires=1)
+        qml.Hadamard(1)
+        return qml.expval(qml.PauliZ(1))
+
+    def branch(first, angle):
+        def f(x):
+            first(x, wires=1)
+            qml.RZ(angle * x, wires=1)
+            qml.Hadamard(1)
+            return qml.expval(qml.PauliZ(1))
+
+        return qml.QNode(f, qml.device("default.qubit", wires=2))
+
+    ours = qml.qjit(qml.QNode(fn, qml.device("lightning.qubit", wires=2)), compiler="kvant")
+    for x in (0.7, -1.2):
+        want = 0.5 * branch(qml.RX, 2)(x) + 0.5 * branch(qml.RY, 3)(x)
+        np.testing.assert_allclose(ours(x), want, atol=1e-12)

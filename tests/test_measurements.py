@@ -99,7 +99,7 @@ def test_mid_circuit_measurement_postselect_reset_and_cond():
 
 
 def test_mid_circuit_measurement_samples_one_branch_per_execution():
-    @qml.qnode(qml.device("kvant.qubit", wires=2))
+    @qml.qnode(qml.device("kvant.qubit", wires=2), mcm_method="single-branch-statistics")
     def circuit(x):
         qml.RX(x, wires=0)
         m = qml.measure(0)

@@ -2195,7 +2195,7 @@ def test_mid_circuit_outcomes_accumulated_in_a_loop():
     n, x = 200, 1.1
     delta = np.pi / n  # K delta in [0, pi]: arccos inverts it
 
-    @qml.qnode(qml.device(KVANT_DEVICE, wires=2, seed=2024))
+    @qml.qnode(qml.device(KVANT_DEVICE, wires=2, seed=2024), mcm_method="single-branch-statistics")
     def circuit(x, n):
         @kvant.for_loop(0, n, 1)
         def rounds(i):

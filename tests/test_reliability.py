@@ -111,7 +111,8 @@ def test_grad_argnums_out_of_range():
 
 
 def test_what_method_auto_cannot_differentiate_is_refused_at_the_users_line():
-    @qml.qnode(qml.device("kvant.qubit", wires=1), diff_method="adjoint")
+    @qml.qnode(qml.device("kvant.qubit", wires=1), diff_method="adjoint",
+               mcm_method="single-branch-statistics")
     def measured(x):
         qml.RX(x, wires=0)
         qml.measure(0)

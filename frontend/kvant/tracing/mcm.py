@@ -45,7 +45,21 @@ def method(qnode, jaxpr, shots, kinds) -> str | None:
     options = getattr(qnode, "execute_kwargs", {}) or {}
     requested = options.get("mcm_method")
     if requested is None:
-        requested = "one-shot" if shots is not None else "single-branch-statistics"
+        requested = "one-shot" if shots is not None else "deferred"
+    if requested in ("deferred", "tree-traversal"):
+        # Both give the exact statistics of the mixture of branches without shots (and samples
+        # of it with shots); kvant computes them by deferring the measurements.
+        from kvant.tracing.deferred import cannot_defer
+
+        why = cannot_defer(jaxpr)
+        if why is not None:
+            raise UnsupportedError(
+                f"QNode '{name}': {why}, so kvant cannot compute the exact statistics of "
+                f"mcm_method={options.get('mcm_method')!r}; use shots with "
+                "mcm_method='one-shot', or mcm_method='single-branch-statistics' (one sampled "
+                "branch per execution)"
+            )
+        return "deferred"
     if requested not in METHODS:
         raise UnsupportedError(
             f"QNode '{name}': mcm_method={requested!r} is not supported by kvant; it executes "

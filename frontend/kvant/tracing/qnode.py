@@ -28,7 +28,7 @@ from pennylane.measurements import (
 )
 
 from kvant.errors import UnsupportedError
-from kvant.tracing import mcm, observables
+from kvant.tracing import deferred, mcm, observables
 from kvant.tracing.gate_table import GATES
 from kvant.tracing.primitives import (
     basis_state_p,
@@ -186,12 +186,12 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
 
     jaxpr, consts = trace_subjaxpr(circuit, flat_args, name=_name(qnode))
 
-    def bind(jaxpr, consts, shots, seed):
+    def bind(jaxpr, consts, shots, seed, wires=num_wires):
         return qnode_p.bind(
             *consts,
             *flat_args,
             jaxpr=jaxpr,
-            num_wires=num_wires,
+            num_wires=wires,
             device=device.name,
             diff_method=diff_method,
             shots=shots,
@@ -200,7 +200,18 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
             measurements=output["kinds"],
         )
 
-    if mcm.method(qnode, jaxpr, shots, output["kinds"]) == "one-shot":
+    method = mcm.method(qnode, jaxpr, shots, output["kinds"])
+    if method == "deferred":
+        # Outcomes held coherently on ancilla wires after the device's: exact statistics.
+        @contextlib.contextmanager
+        def enter_scope(total_wires):
+            scope = QuantumScope(_name(qnode), wire_index, total_wires, shots)
+            with _entered(scope), scope.region():
+                yield scope
+
+        deferred_jaxpr, new_consts, ancillas = deferred.transform(jaxpr, num_wires, enter_scope)
+        outs = bind(deferred_jaxpr, [*new_consts, *consts], shots, seed, num_wires + ancillas)
+    elif method == "one-shot":
         # Each shot is one execution with its own mid-circuit outcomes; the measurements are
         # recorded per shot and their statistics taken over the shots.
         def trace_one_shot():

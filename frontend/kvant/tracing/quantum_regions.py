@@ -150,7 +150,11 @@ def _while_parts(eqn, env):
 
 
 def _cond_parts(eqn, env):
-    operands = [env.read(v) for v in eqn.invars]
+    return cond_operands(eqn, [env.read(v) for v in eqn.invars])
+
+
+def cond_operands(eqn, operands):
+    """A ``cond`` equation's operands split into (predicates, constants of each branch, args)."""
     counts = eqn.params["const_counts"]
     num_preds = len(counts) - 1
     preds, rest = operands[:num_preds], operands[num_preds:]
@@ -358,39 +362,46 @@ def emit_controlled(jaxpr: jax_core.ClosedJaxpr, invals, controls, values):
     being in the basis states ``values``, into the current trace. Returns its outputs."""
     j = jaxpr.jaxpr
     env = _Env(j, list(jaxpr.consts) + list(invals))
-    static = tuple(w if isinstance(w, int) else None for w in controls)
-    dynamic = [jnp.asarray(w, dtype=jnp.int64) for w in controls if not isinstance(w, int)]
-    values = tuple(bool(v) for v in values)
     for eqn in j.eqns:
-        prim = eqn.primitive
-        if prim in _GATES:
-            params = dict(eqn.params, ctrl_wires=eqn.params["ctrl_wires"] + static,
-                          ctrl_values=eqn.params["ctrl_values"] + values)
-            prim.bind(*[env.read(v) for v in eqn.invars], *dynamic, **params)
-            outs = []
-        elif prim is for_p and eqn.params["quantum"]:
-            lower, upper, step, consts, init = _for_bounds(eqn, env)
-            body = eqn.params["body"]
-            outs = _loop(lower, upper, step, lambda i, *c: emit_controlled(
-                body, [*consts, i, *c], controls, values), init, False)
-        elif prim is while_p and eqn.params["quantum"]:
-            cond_consts, body_consts, init = _while_parts(eqn, env)
-            outs = _while(
-                lambda *c: _eval(eqn.params["cond"], [*cond_consts, *c])[0],
-                lambda *c: emit_controlled(eqn.params["body"], [*body_consts, *c], controls, values),
-                init, False,
-            )
-        elif prim is cond_p and eqn.params["quantum"]:
-            preds, consts, args = _cond_parts(eqn, env)
-            outs = _cond(
-                preds,
-                [lambda *a, bj=bj, bc=bc: emit_controlled(bj, [*bc, *a], controls, values)
-                 for bj, bc in zip(eqn.params["branches"], consts)],
-                args, False,
-            )
-        elif _is_quantum(eqn):
-            _refuse_inside(eqn, _WHAT_CTRL)
-        else:
-            outs = _bind(eqn, [env.read(v) for v in eqn.invars])
+        outs = controlled_eqn(eqn, [env.read(v) for v in eqn.invars], controls, values)
         env.write(eqn.outvars, outs)
     return [env.read(v) for v in j.outvars]
+
+
+def controlled_eqn(eqn, inputs, controls, values):
+    """One equation on ``inputs``, its gates controlled as in :func:`emit_controlled`."""
+    prim = eqn.primitive
+    values = tuple(bool(v) for v in values)
+    if prim in _GATES:
+        static = tuple(w if isinstance(w, int) else None for w in controls)
+        dynamic = [jnp.asarray(w, dtype=jnp.int64) for w in controls if not isinstance(w, int)]
+        params = dict(eqn.params, ctrl_wires=eqn.params["ctrl_wires"] + static,
+                      ctrl_values=eqn.params["ctrl_values"] + values)
+        prim.bind(*inputs, *dynamic, **params)
+        return []
+    if prim is for_p and eqn.params["quantum"]:
+        lower, upper, step = inputs[:3]
+        num_consts = eqn.params["num_consts"]
+        consts, init = inputs[3:3 + num_consts], inputs[3 + num_consts:]
+        body = eqn.params["body"]
+        return _loop(lower, upper, step, lambda i, *c: emit_controlled(
+            body, [*consts, i, *c], controls, values), init, False)
+    if prim is while_p and eqn.params["quantum"]:
+        nc, nb = eqn.params["num_cond_consts"], eqn.params["num_body_consts"]
+        cond_consts, body_consts, init = inputs[:nc], inputs[nc:nc + nb], inputs[nc + nb:]
+        return _while(
+            lambda *c: _eval(eqn.params["cond"], [*cond_consts, *c])[0],
+            lambda *c: emit_controlled(eqn.params["body"], [*body_consts, *c], controls, values),
+            init, False,
+        )
+    if prim is cond_p and eqn.params["quantum"]:
+        preds, consts, args = cond_operands(eqn, inputs)
+        return _cond(
+            preds,
+            [lambda *a, bj=bj, bc=bc: emit_controlled(bj, [*bc, *a], controls, values)
+             for bj, bc in zip(eqn.params["branches"], consts)],
+            args, False,
+        )
+    if _is_quantum(eqn):
+        _refuse_inside(eqn, _WHAT_CTRL)
+    return _bind(eqn, inputs)
