@@ -1,16 +1,18 @@
 """How a QNode with mid-circuit measurements is executed: its ``mcm_method``.
 
+* ``"deferred"`` and ``"tree-traversal"``: the exact statistics of the mixture of branches
+  (sampled from it with shots); kvant defers the measurements onto ancilla wires
+  (``tracing.deferred``). ``mcm_method=None`` means this without shots, as on PennyLane's
+  devices.
+* ``"one-shot"`` (``None`` with shots): every shot is an execution of its own, with its own
+  mid-circuit outcomes; the terminal measurements are recorded per shot and their statistics
+  taken over the shots, so they estimate the statistics of the mixture. A postselected
+  measurement keeps its outcome in every shot (PennyLane's ``postselect_mode="fill-shots"``).
 * ``"single-branch-statistics"``: one execution; each mid-circuit measurement samples one
   outcome, and the terminal measurements are the statistics of that one branch (with shots, all
   shots are drawn from the branch's final state).
-* ``"one-shot"``: every shot is an execution of its own, with its own mid-circuit outcomes; the
-  terminal measurements are recorded per shot and their statistics taken over the shots, so
-  they estimate the statistics of the whole mixture of branches. A postselected measurement
-  keeps its outcome in every shot (PennyLane's ``postselect_mode="fill-shots"``).
 
-``mcm_method=None`` is ``"one-shot"`` with shots (as on PennyLane's devices) and
-``"single-branch-statistics"`` without. The exact methods (``"deferred"``,
-``"tree-traversal"``) are refused by name rather than replaced by a sampled one.
+What a method cannot compute exactly is refused by name, never replaced by another method.
 """
 
 from __future__ import annotations
