@@ -28,7 +28,7 @@ from pennylane.measurements import (
 )
 
 from kvant.errors import UnsupportedError
-from kvant.tracing import observables
+from kvant.tracing import observables, trainable_observables
 from kvant.tracing.gate_table import GATES
 from kvant.tracing.primitives import (
     basis_state_p,
@@ -163,21 +163,28 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
             result, is_leaf=lambda x: isinstance(x, MeasurementProcess)
         )
         values, kinds = [], []
+        deferred = output["deferred"] = trainable_observables.DeferredOutputs()
         for leaf in leaves:
             if not isinstance(leaf, MeasurementProcess):
                 raise TypeError(
                     f"QNode '{_name(qnode)}' must return measurements (qml.expval, qml.probs, "
                     f"...), not {type(leaf).__name__}"
                 )
-            values.append(_emit_measurement(leaf, scope))
-            kind = _MEASUREMENT_KINDS.get(type(leaf).__name__, "other")
+            value = _emit_measurement(leaf, scope)
+            kind = "expval" if isinstance(value, trainable_observables.Deferred) else \
+                _MEASUREMENT_KINDS.get(type(leaf).__name__, "other")
+            values.append(deferred.add(len(values), value))
             kinds += [kind] * len(tree_flatten(values[-1])[0])  # counts: one per outcome
         output["kinds"] = tuple(kinds)
         flat_values, output["values"] = tree_flatten(values)
         output["places"] = tree_unflatten(out_tree, list(range(len(values)))) if values else None
-        return flat_values
+        # coefficients of observables (trainable_observables), evaluated by the caller
+        return flat_values + deferred.classical_outputs()
 
     jaxpr, consts = trace_subjaxpr(circuit, flat_args, name=_name(qnode))
+    deferred = output["deferred"]
+    jaxpr, coefficients = trainable_observables.split_classical_outputs(
+        jaxpr, len(deferred.classical_outputs()), consts + flat_args, _name(qnode))
     outs = qnode_p.bind(
         *consts,
         *flat_args,
@@ -192,7 +199,7 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
     )
     if output["places"] is None:
         return None
-    values = tree_unflatten(output["values"], outs)
+    values = deferred.complete(tree_unflatten(output["values"], outs), coefficients)
     return jax.tree_util.tree_map(lambda k: values[k], output["places"])
 
 
@@ -328,8 +335,13 @@ def _emit_measurement(mp: MeasurementProcess, scope: QuantumScope):
     if isinstance(mp, (ExpectationMP, VarianceMP)):
         if mp.obs is None:
             raise UnsupportedError(f"{type(mp).__name__} without an observable is not supported")
+        variance = isinstance(mp, VarianceMP)
+        if trainable_observables.has_traced_coefficients(mp.obs):
+            if variance and shots is not None:
+                raise UnsupportedError("var of a sum of observables with shots is not supported yet")
+            return trainable_observables.measure(mp.obs, variance, lambda o: _expval(o, scope))
         if shots is not None:
-            return _sampled_statistic(mp.obs, scope, variance=isinstance(mp, VarianceMP))
+            return _sampled_statistic(mp.obs, scope, variance=variance)
         desc, operands = observables.describe(mp.obs, wire_index)
         prim = expval_p if isinstance(mp, ExpectationMP) else var_p
         return prim.bind(*operands, obs=desc)
@@ -359,6 +371,14 @@ def _emit_measurement(mp: MeasurementProcess, scope: QuantumScope):
     if isinstance(mp, StateMP) and type(mp).__name__ == "StateMP":
         return state_p.bind(num_wires=num_wires)
     raise UnsupportedError(f"kvant does not support the measurement {type(mp).__name__} yet")
+
+
+def _expval(obs, scope: QuantumScope):
+    """⟨obs⟩ of an observable without traced data: exact, or estimated from samples."""
+    if scope.shots is not None:
+        return _sampled_statistic(obs, scope, variance=False)
+    desc, operands = observables.describe(obs, scope.wire_index)
+    return expval_p.bind(*operands, obs=desc)
 
 
 def _sampled_statistic(obs, scope: QuantumScope, variance: bool):
