@@ -28,7 +28,7 @@ from pennylane.measurements import (
 )
 
 from kvant.errors import UnsupportedError
-from kvant.tracing import observables, trainable_observables
+from kvant.tracing import device_support, observables, trainable_observables
 from kvant.tracing.gate_table import GATES
 from kvant.tracing.primitives import (
     basis_state_p,
@@ -115,6 +115,7 @@ DIFF_METHODS = ("best", "adjoint", "parameter-shift", "finite-diff", "device", "
 def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
     """Replacement for ``QNode.__call__`` while kvant traces: emit a ``kvant_qnode`` equation."""
     device = qnode.device
+    device_kind = device_support.device_kind(device, _name(qnode))
     if device.wires is None:
         raise UnsupportedError(
             f"QNode '{_name(qnode)}': kvant needs a device with a fixed number of wires, "
@@ -185,6 +186,12 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
     deferred = output["deferred"]
     jaxpr, coefficients = trainable_observables.split_classical_outputs(
         jaxpr, len(deferred.classical_outputs()), consts + flat_args, _name(qnode))
+    if device_kind == device_support.NULL:  # its fixed values; the circuit is left out
+        indices = tree_unflatten(output["values"], list(range(len(jaxpr.out_avals))))
+        values = device_support.null_values(indices, output["kinds"], jaxpr.out_avals, shots,
+                                            deferred.positions())
+        return jax.tree_util.tree_map(lambda k: values[k], output["places"]) \
+            if output["places"] is not None else None
     outs = qnode_p.bind(
         *consts,
         *flat_args,
