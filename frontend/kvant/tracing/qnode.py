@@ -114,6 +114,10 @@ DIFF_METHODS = ("best", "adjoint", "parameter-shift", "finite-diff", "device", "
 
 def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
     """Replacement for ``QNode.__call__`` while kvant traces: emit a ``kvant_qnode`` equation."""
+    if qnode.compile_pipeline:  # PennyLane transforms applied to the QNode
+        from kvant.tracing.transforms import capture_transformed_call
+
+        return capture_transformed_call(qnode, args, kwargs, capture_qnode_call)
     device = qnode.device
     device_kind = device_support.device_kind(device, _name(qnode))
     if device.wires is None:
