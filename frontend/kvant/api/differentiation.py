@@ -350,8 +350,8 @@ def _of_selected(f, params, selected):
 def _products_setup(kind, params, vectors, argnums):
     if not isinstance(params, (list, tuple)):
         raise TypeError(f"{kind}: params must be a list or tuple of the function's arguments")
-    if not isinstance(vectors, (list, tuple)):
-        raise TypeError(f"{kind}: the {'tangents' if kind == 'jvp' else 'cotangents'} must be a list or tuple")
+    if kind == "jvp" and not isinstance(vectors, (list, tuple)):
+        raise TypeError("jvp: the tangents must be a list or tuple, one per differentiated argument")
     params = list(params)
     # JAX's convention: every primal is differentiated unless argnums says otherwise.
     selected = tuple(range(len(params))) if argnums is None else (
@@ -398,9 +398,11 @@ def jvp(f, params, tangents, method=None, h=None, argnums=None):
 
 def vjp(f, params, cotangents, method=None, h=None, argnums=None):
     """``(f(*params), cotangentsᵀ · J)``: one cotangent per output leaf of ``f`` (in order),
-    giving per differentiated parameter an array of its structure."""
+    giving per differentiated parameter an array of its structure. ``cotangents`` is a pytree
+    of the output's structure (a bare array for an array output, as PennyLane documents), or a
+    flat list of one array per output leaf."""
     params, selected = _products_setup("vjp", params, cotangents, argnums)
-    cotangents = list(cotangents)
+    cotangents = tree_flatten(cotangents)[0]
     if not TracingContext.is_tracing():
         out, pullback = jax.vjp(_of_selected(f, params, selected), *(params[i] for i in selected))
         out_tree = tree_structure(out)
