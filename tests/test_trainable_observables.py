@@ -207,3 +207,61 @@ def test_coefficient_from_a_mid_circuit_measurement_is_refused():
 
     with pytest.raises(kvant.UnsupportedError, match="coefficient depends on a quantum operation"):
         kvant.qjit(f)(0.3)
+
+
+# ---------------------------------------------------------------------------------------------
+# Observables on wires known only at run time (R3): O(z) = Σ_k [z = k] O(k)
+# ---------------------------------------------------------------------------------------------
+
+
+def _run_time_wire_circuit(device, diff_method=None):
+    kwargs = {} if diff_method is None else {"diff_method": diff_method}
+
+    @qml.qnode(qml.device(device, wires=3), **kwargs)
+    def circuit(x, z, w):
+        qml.RX(x[0], wires=z)
+        qml.RY(x[1], wires=0)
+        qml.CNOT(wires=[0, 2])
+        qml.CRY(x[0] * x[1], wires=[2, 1])
+        return (qml.expval(qml.PauliZ(z)), qml.expval(qml.PauliX(z) @ qml.PauliZ(w)),
+                qml.var(qml.PauliY(z)), qml.expval(x[1] * qml.Hadamard(z) + qml.PauliZ(0)),
+                qml.var(qml.PauliZ(w) + 0.5 * qml.PauliX(z)))
+
+    return circuit
+
+
+@pytest.mark.parametrize("diff_method", DIFF_METHODS)
+def test_observables_on_run_time_wires(diff_method):
+    ref = _run_time_wire_circuit("default.qubit")
+    circuit = _run_time_wire_circuit("kvant.qubit", diff_method)
+    value = kvant.qjit(circuit)
+    jac = kvant.qjit(kvant.jacobian(circuit))
+    for z, w in [(0, 1), (1, 2), (2, 0), (1, 0)]:
+        got, want = value(X, z, w), ref(X, z, w)
+        np.testing.assert_allclose(np.stack(got), np.stack(want), atol=1e-10)
+        got, want = jac(X, z, w), jax.jacobian(ref)(X, z, w)
+        np.testing.assert_allclose(np.stack(got), np.stack(want), atol=1e-8)
+
+
+def test_issue_reproducer_run_time_wire():
+    """qml.expval(qml.PauliZ(z)), z traced: was an UnexpectedTracerError inside lowering."""
+
+    @qml.qnode(qml.device("kvant.qubit", wires=2))
+    def f(x, z):
+        qml.RX(x, wires=1)
+        return qml.expval(qml.PauliZ(z))
+
+    compiled = kvant.qjit(f)
+    assert float(compiled(0.3, 0)) == pytest.approx(1.0, abs=1e-12)
+    assert float(compiled(0.3, 1)) == pytest.approx(np.cos(0.3), abs=1e-12)
+    assert np.isnan(float(compiled(0.3, 2)))  # no such wire: NaN, not another wire's value
+    assert float(kvant.qjit(kvant.grad(f))(0.3, 1)) == pytest.approx(-np.sin(0.3), abs=1e-10)
+
+
+def test_hermitian_on_a_run_time_wire_is_refused():
+    @qml.qnode(qml.device("kvant.qubit", wires=2))
+    def f(z):
+        return qml.expval(qml.Hermitian(H2, wires=z))
+
+    with pytest.raises(kvant.UnsupportedError, match="cannot measure Hermitian on wires computed at run time"):
+        kvant.qjit(f)(1)

@@ -58,9 +58,10 @@ class QuantumScope:
     bound, so that everything queued before a loop is applied before the loop.
     """
 
-    def __init__(self, name: str, wire_index, num_wires: int, shots: int | None):
+    def __init__(self, name: str, wire_index, num_wires: int, shots: int | None, wire_labels=()):
         self.name = name
         self.wire_index = wire_index
+        self.wire_labels = tuple(wire_labels)  # the device's, in register order
         self.num_wires = num_wires
         self.shots = shots
         self._queues: list = []
@@ -160,7 +161,7 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
         operands = iter(flat)
         merged = [next(operands) if d else x for x, d in zip(arg_leaves, is_dynamic)]
         call_args, call_kwargs = tree_unflatten(in_tree, merged)
-        scope = QuantumScope(_name(qnode), wire_index, num_wires, shots)
+        scope = QuantumScope(_name(qnode), wire_index, num_wires, shots, wire_labels)
         with _entered(scope), scope.region():
             result = qnode.func(*call_args, **call_kwargs)
             scope.flush()
@@ -347,10 +348,13 @@ def _emit_measurement(mp: MeasurementProcess, scope: QuantumScope):
         if mp.obs is None:
             raise UnsupportedError(f"{type(mp).__name__} without an observable is not supported")
         variance = isinstance(mp, VarianceMP)
-        if trainable_observables.has_traced_coefficients(mp.obs):
+        if trainable_observables.combined_in_caller(mp.obs):
             if variance and shots is not None:
-                raise UnsupportedError("var of a sum of observables with shots is not supported yet")
-            return trainable_observables.measure(mp.obs, variance, lambda o: _expval(o, scope))
+                raise UnsupportedError(
+                    "var with shots of an observable with coefficients or wires computed at run "
+                    "time is not supported yet")
+            return trainable_observables.measure(mp.obs, variance, lambda o: _expval(o, scope),
+                                                 scope.wire_labels)
         if shots is not None:
             return _sampled_statistic(mp.obs, scope, variance=variance)
         desc, operands = observables.describe(mp.obs, wire_index)

@@ -1,6 +1,7 @@
 """Observables whose coefficients are traced values: ``qml.Hamiltonian(k, ops)``, ``qml.dot(k,
 ops)``, ``k * O``, sums and products of such terms, with ``k`` computed from the program's
-arguments.
+arguments; and observables on wires known only at run time, ``qml.PauliZ(z)``, which are the
+sum ``Σ_k [z = k] PauliZ(k)`` over the register's wires, with traced coefficients.
 
 The derivative passes differentiate a QNode's results with respect to its gate parameters only,
 so a coefficient that travels into the circuit as measurement data gets no derivative. Instead,
@@ -55,34 +56,83 @@ def has_traced_coefficients(obs) -> bool:
     return False
 
 
-def expand(obs) -> list[tuple]:
+def has_run_time_wires(obs) -> bool:
+    """Whether the observable acts on a wire known only at run time (a traced index)."""
+    return any(isinstance(w, jax.core.Tracer) for w in obs.wires)
+
+
+def combined_in_caller(obs) -> bool:
+    """Whether ``obs`` is measured as static terms combined in the calling program: traced
+    coefficients, or a wire known only at run time (``O(z) = Σ_k [z = k] O(k)``, its one-hot
+    selection being the traced coefficients)."""
+    return has_traced_coefficients(obs) or has_run_time_wires(obs)
+
+
+def expand(obs, wire_labels) -> list[tuple]:
     """``[(coefficient, term), ...]`` with ``obs = Σ coefficient · term``: sums flattened, scalar
-    factors moved into the coefficients, products distributed over sums. Coefficients may be
-    traced; terms carry no coefficient. Built without PennyLane's ``terms()``, whose
-    simplification compares coefficients with constants, which fails on traced values."""
+    factors moved into the coefficients, products distributed over sums, an observable on a
+    run-time wire spread over the register's wires (``wire_labels``). Coefficients may be
+    traced; terms carry no coefficient and act on static wires. Built without PennyLane's
+    ``terms()``, whose simplification compares coefficients with constants, which fails on
+    traced values."""
     if isinstance(obs, qml.ops.LinearCombination):
-        return [(c * c2, t) for c, o in zip(obs.coeffs, obs.ops) for c2, t in expand(o)]
+        return [(c * c2, t) for c, o in zip(obs.coeffs, obs.ops) for c2, t in expand(o, wire_labels)]
     if isinstance(obs, qml.ops.Sum):
-        return [pair for operand in obs.operands for pair in expand(operand)]
+        return [pair for operand in obs.operands for pair in expand(operand, wire_labels)]
     if isinstance(obs, qml.ops.SProd):
-        return [(obs.scalar * c, t) for c, t in expand(obs.base)]
-    if isinstance(obs, qml.ops.Prod) and any(isinstance(f, _linear_types() + (qml.ops.Prod,))
-                                             for f in obs.operands):
+        return [(obs.scalar * c, t) for c, t in expand(obs.base, wire_labels)]
+    if isinstance(obs, qml.ops.Prod) and (has_run_time_wires(obs) or any(
+            isinstance(f, _linear_types() + (qml.ops.Prod,)) for f in obs.operands)):
         pairs = []
-        for combination in itertools.product(*(expand(f) for f in obs.operands)):
+        for combination in itertools.product(*(expand(f, wire_labels) for f in obs.operands)):
             coefficient = 1.0
             for c, _ in combination:
                 coefficient = coefficient * c
+            factors = [t for _, t in combination]
+            if has_run_time_wires(obs) and _overlap(factors):
+                # run-time wires that coincide: factors on one wire, whose product is not
+                # Hermitian (no observable); NaN in the result when this combination is selected
+                with qml.QueuingManager.stop_recording():
+                    pairs.append((jnp.where(coefficient != 0, jnp.nan, 0.0), qml.Identity(())))
+                continue
             with qml.QueuingManager.stop_recording():
-                term = qml.prod(*(t for _, t in combination))
+                term = qml.prod(*factors)
             pairs.append((coefficient, term))
         return pairs
+    if has_run_time_wires(obs):
+        return _on_every_wire(obs, wire_labels)
     if _is_traced(obs.data):
         raise UnsupportedError(
             f"kvant cannot measure {obs.name} with parameters that depend on the arguments inside "
             "a sum with coefficients that depend on them"
         )
     return [(1.0, obs)]
+
+
+def _overlap(factors) -> bool:
+    wires = [w for f in factors for w in f.wires]
+    return len(set(wires)) != len(wires)
+
+
+#: Observables measured on a wire known only at run time
+_RUN_TIME_WIRE_OBSERVABLES = ("PauliX", "PauliY", "PauliZ", "Hadamard", "Identity")
+
+
+def _on_every_wire(obs, wire_labels) -> list[tuple]:
+    """``O(z) = Σ_k [z = k] O(k)``; an index outside the register selects NaN."""
+    if obs.name not in _RUN_TIME_WIRE_OBSERVABLES or len(obs.wires) != 1:
+        raise UnsupportedError(
+            f"kvant cannot measure {obs.name} on wires computed at run time; it measures "
+            f"{', '.join(_RUN_TIME_WIRE_OBSERVABLES)} there, and sums and products of them"
+        )
+    index = jnp.asarray(obs.wires[0])
+    valid = (index >= 0) & (index < len(wire_labels))
+    pairs = []
+    for k, label in enumerate(wire_labels):
+        selected = jnp.where(valid, (index == k).astype(jnp.float64), jnp.nan)
+        with qml.QueuingManager.stop_recording():
+            pairs.append((selected, type(obs)(wires=label)))
+    return pairs
 
 
 def _pauli_form(term):
@@ -110,10 +160,11 @@ class Deferred:
         self.combine = combine
 
 
-def measure(obs, variance: bool, expval_of) -> Deferred:
-    """``⟨obs⟩`` or ``Var(obs)`` of an observable with traced coefficients, from expectation
-    values of static observables (``expval_of(observable)`` emits one in the circuit)."""
-    pairs = expand(obs)
+def measure(obs, variance: bool, expval_of, wire_labels) -> Deferred:
+    """``⟨obs⟩`` or ``Var(obs)`` of an observable with traced coefficients or run-time wires,
+    from expectation values of static observables (``expval_of(observable)`` emits one in the
+    circuit); ``wire_labels``: the register's wires."""
+    pairs = expand(obs, wire_labels)
     coefficients = [jnp.asarray(c) for c, _ in pairs]
     if any(jnp.iscomplexobj(c) for c in coefficients):
         raise UnsupportedError("observable coefficients must be real, got a complex coefficient")
