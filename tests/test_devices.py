@@ -94,3 +94,39 @@ def test_state_vector_devices_are_compiled(name):
     assert float(kvant.qjit(circuit)(0.4)) == pytest.approx(np.cos(0.4), abs=1e-12)
     assert float(kvant.qjit(kvant.grad(circuit))(0.4)) == pytest.approx(-np.sin(0.4), abs=1e-10)
 
+
+
+def _no_wires(device, measure, shots=None):
+    @qml.set_shots(shots)
+    @qml.qnode(qml.device(device, wires=0))
+    def circuit(x):
+        qml.GlobalPhase(x)
+        return measure()
+
+    return circuit
+
+
+@pytest.mark.parametrize("measure", [qml.state, qml.probs, lambda: (qml.state(), qml.probs())],
+                         ids=["state", "probs", "both"])
+def test_device_without_wires(measure):
+    """R4: the state is one amplitude, e^{-ix} after GlobalPhase(x); probs of no bits [1]."""
+    want = _no_wires("default.qubit", measure)(0.3)
+    got = kvant.qjit(_no_wires("kvant.qubit", measure))(0.3)
+    for g, w in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
+        assert np.shape(g) == np.shape(w) and np.asarray(g).dtype == np.asarray(w).dtype
+        np.testing.assert_allclose(g, w, atol=1e-12)
+    np.testing.assert_allclose(kvant.qjit(_no_wires("kvant.qubit", qml.state))(0.3), [np.exp(-0.3j)])
+
+
+def test_device_without_wires_derivative_and_null_qubit():
+    circuit = _no_wires("kvant.qubit", qml.probs)
+    np.testing.assert_array_equal(kvant.qjit(kvant.jacobian(circuit))(0.3), [0.0])
+    for measure in (qml.probs, qml.state):
+        want = _no_wires("null.qubit", measure)(0.3)
+        np.testing.assert_array_equal(kvant.qjit(_no_wires("null.qubit", measure))(0.3), want)
+
+
+def test_samples_of_a_device_without_wires_are_refused():
+    # PennyLane fails too ("Cannot set an empty list of wires"): there is no outcome to sample
+    with pytest.raises(ValueError, match="sample of a device without wires has no outcomes"):
+        kvant.qjit(_no_wires("kvant.qubit", qml.sample, shots=3))(0.3)

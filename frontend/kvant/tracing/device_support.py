@@ -45,11 +45,10 @@ def device_kind(device, qnode_name: str) -> str:
     )
 
 
-def null_values(values: list, kinds: tuple, avals: list, shots, scalars=()) -> list:
+def null_values(values: list, kinds: tuple, avals: list, shots, fixed=None) -> list:
     """null.qubit's result for each measurement: ``values`` the per-measurement pytrees of the
-    traced body, whose leaves index its outputs (their ``kinds`` and ``avals``); the
-    measurements at positions ``scalars`` are scalars (expectation values and variances
-    combined outside the body, see trainable_observables)."""
+    traced body, whose leaves index its outputs (their ``kinds`` and ``avals``); ``fixed``:
+    position -> value of the measurements completed outside the body (trainable_observables)."""
     from jax.tree_util import tree_leaves, tree_map
 
     def leaf(k):
@@ -61,8 +60,8 @@ def null_values(values: list, kinds: tuple, avals: list, shots, scalars=()) -> l
     result = []
     for position, value in enumerate(values):
         indices = tree_leaves(value)
-        if position in scalars:
-            result.append(jnp.zeros((), np.float64))
+        if fixed and position in fixed:
+            result.append(fixed[position])
         elif indices and kinds[indices[0]] == "counts":  # every shot in the all-zero outcome
             first = indices[0]
             result.append(tree_map(

@@ -194,14 +194,16 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
     if device_kind == device_support.NULL:  # its fixed values; the circuit is left out
         indices = tree_unflatten(output["values"], list(range(len(jaxpr.out_avals))))
         values = device_support.null_values(indices, output["kinds"], jaxpr.out_avals, shots,
-                                            deferred.positions())
+                                            deferred.null_values())
         return jax.tree_util.tree_map(lambda k: values[k], output["places"]) \
             if output["places"] is not None else None
     outs = qnode_p.bind(
         *consts,
         *flat_args,
         jaxpr=jaxpr,
-        num_wires=num_wires,
+        # the dialect's register holds at least one qubit: a device without wires gets one that
+        # no operation touches (its state is that qubit's first amplitude)
+        num_wires=max(num_wires, 1),
         device=device.name,
         diff_method=diff_method,
         shots=shots,
@@ -365,6 +367,8 @@ def _emit_measurement(mp: MeasurementProcess, scope: QuantumScope):
             f"{type(mp).__name__} of an observable is not supported yet; measure wires instead"
         )
     wires = tuple(range(num_wires)) if not mp.wires else tuple(wire_index(w) for w in mp.wires)
+    if num_wires == 0:
+        return _measure_no_wires(mp, scope)
     if not all(isinstance(w, int) for w in wires):
         raise UnsupportedError("measuring wires computed at run time is not supported yet")
     if isinstance(mp, ProbabilityMP):
@@ -386,6 +390,20 @@ def _emit_measurement(mp: MeasurementProcess, scope: QuantumScope):
     if isinstance(mp, StateMP) and type(mp).__name__ == "StateMP":
         return state_p.bind(num_wires=num_wires)
     raise UnsupportedError(f"kvant does not support the measurement {type(mp).__name__} yet")
+
+
+def _measure_no_wires(mp, scope: QuantumScope):
+    """Measurements of a device without wires: the state is one amplitude (a global phase),
+    the distribution of no outcome bits is [1]."""
+    if isinstance(mp, ProbabilityMP):  # a constant: completed outside the body, not measured
+        return trainable_observables.Deferred([], jnp.zeros(0), lambda e, c: jnp.ones(1),
+                                              null=np.ones(1))
+    if isinstance(mp, StateMP) and type(mp).__name__ == "StateMP":
+        return state_p.bind(num_wires=1)[:1]  # the untouched qubit stays in |0>
+    raise ValueError(
+        f"QNode '{scope.name}': {type(mp).__name__[:-2].lower()} of a device without wires has "
+        "no outcomes to measure"
+    )
 
 
 def _expval(obs, scope: QuantumScope):

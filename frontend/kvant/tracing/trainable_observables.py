@@ -151,13 +151,14 @@ def _pauli_form(term):
 
 class Deferred:
     """A measurement value completed in the calling program: ``combine(measured, coefficients)``
-    with ``measured`` the expectation values the circuit returns and ``coefficients`` the
-    traced coefficient vector."""
+    with ``measured`` the expectation values the circuit returns and ``coefficients`` a traced
+    array (the coefficient vector)."""
 
-    def __init__(self, measured, coefficients, combine):
+    def __init__(self, measured, coefficients, combine, null=0.0):
         self.measured = list(measured)
         self.coefficients = coefficients
         self.combine = combine
+        self.null = np.asarray(null, np.float64)  # null.qubit's value (device_support)
 
 
 def measure(obs, variance: bool, expval_of, wire_labels) -> Deferred:
@@ -267,9 +268,9 @@ class DeferredOutputs:
         self._deferred[position] = value
         return value.measured
 
-    def positions(self) -> tuple:
-        """The positions of the deferred measurements."""
-        return tuple(self._deferred)
+    def null_values(self) -> dict:
+        """Position -> the value of each deferred measurement on null.qubit."""
+        return {position: d.null for position, d in self._deferred.items()}
 
     def classical_outputs(self) -> list:
         return [d.coefficients for d in self._deferred.values()]
