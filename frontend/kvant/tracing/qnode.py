@@ -362,6 +362,14 @@ def _emit_measurement(mp: MeasurementProcess, scope: QuantumScope):
         desc, operands = observables.describe(mp.obs, wire_index)
         prim = expval_p if isinstance(mp, ExpectationMP) else var_p
         return prim.bind(*operands, obs=desc)
+    if isinstance(mp, SampleMP) and mp.obs is not None:  # the observable's eigenvalues
+        if shots is None:
+            raise ValueError(f"sample needs shots: decorate the QNode with @qml.set_shots(n) "
+                             f"(QNode '{scope.name}')")
+        if isinstance(mp.obs, (qml.ops.Sum, qml.ops.LinearCombination)):
+            raise UnsupportedError("sample of a sum of observables is not supported (its terms "
+                                   "need not share an eigenbasis); sample each term")
+        return _sampled_eigenvalues(mp.obs, scope)
     if isinstance(mp, (ProbabilityMP, SampleMP, CountsMP)) and mp.obs is not None:
         raise UnsupportedError(
             f"{type(mp).__name__} of an observable is not supported yet; measure wires instead"
@@ -382,8 +390,8 @@ def _emit_measurement(mp: MeasurementProcess, scope: QuantumScope):
                 f"@qml.set_shots(n) (QNode '{scope.name}')"
             )
         if isinstance(mp, SampleMP):
-            samples = sample_p.bind(wires=wires, shots=shots)
-            return samples[:, 0] if len(wires) == 1 else samples
+            # (shots, wires) for any number of wires, one included (PennyLane 0.45)
+            return sample_p.bind(wires=wires, shots=shots)
         counts = counts_p.bind(wires=wires, shots=shots)
         # PennyLane's dict of outcome bit strings (with every outcome, counted or not)
         return {format(k, f"0{len(wires)}b"): counts[k] for k in range(2 ** len(wires))}
@@ -425,19 +433,31 @@ def _sampled_statistic(obs, scope: QuantumScope, variance: bool):
         return sum(jnp.asarray(c) * _sampled_statistic(t, scope, False) for c, t in zip(coeffs, terms))
     if len(obs.wires) == 0:  # a constant I(): its value is exactly 1
         return jnp.asarray(0.0 if variance else 1.0)
+    values = _sampled_eigenvalues(obs, scope)
+    mean = jnp.mean(values)
+    return jnp.mean(values**2) - mean**2 if variance else mean
+
+
+def _sampled_eigenvalues(obs, scope: QuantumScope):
+    """O's eigenvalue in each of ``shots`` samples (float64[shots]): rotate into O's
+    eigenbasis, sample its wires, rotate back."""
+    if len(obs.wires) == 0:
+        return jnp.ones(scope.shots, jnp.float64)
+    wires = tuple(scope.wire_index(w) for w in obs.wires)
+    if not all(isinstance(w, int) for w in wires):
+        raise UnsupportedError("sampling an observable on wires computed at run time is not "
+                               "supported yet")
     with qml.QueuingManager.stop_recording():
         rotation = obs.diagonalizing_gates()
     for gate in rotation:
         _emit_operation(gate, scope.wire_index, adjoint=False)
-    wires = tuple(scope.wire_index(w) for w in obs.wires)
     samples = sample_p.bind(wires=wires, shots=scope.shots)
     for gate in reversed(rotation):
         _emit_operation(gate, scope.wire_index, adjoint=True)
-    eigenvalues = jnp.asarray(obs.eigvals(), dtype=jnp.float64)
+    # real, though PennyLane returns a Hermitian matrix's as complex
+    eigenvalues = jnp.real(jnp.asarray(obs.eigvals())).astype(jnp.float64)
     index = samples @ (2 ** jnp.arange(len(wires) - 1, -1, -1))
-    values = eigenvalues[index]
-    mean = jnp.mean(values)
-    return jnp.mean(values**2) - mean**2 if variance else mean
+    return eigenvalues[index]
 
 
 def measure(wires, reset=False, postselect=None):
