@@ -257,3 +257,17 @@ def test_vjp_takes_a_bare_array_cotangent_and_pytrees(api):
     circuit = _rx_z()
     out, bar = qjit(lambda x: vjp(circuit, [x], jnp.array(2.0)))(0.3)
     assert float(bar[0]) == pytest.approx(-2 * np.sin(0.3), abs=1e-10)
+
+
+def test_jvp_integer_tangent_of_a_float_argument_is_refused_as_in_jax():
+    circuit = _rx_z()
+    with pytest.raises(TypeError):  # JAX's own refusal
+        jax.jvp(jnp.sin, (1.0,), (1,))
+    with pytest.raises(TypeError, match="tangent of argument 0 has dtype int64, the argument has "
+                       "dtype float64"):
+        kvant.qjit(lambda x: kvant.jvp(circuit, [x], [1]))(1.0)
+    with pytest.raises(TypeError, match="tangents of floating-point arguments must be"):
+        kvant.qjit(lambda x: kvant.jvp(_classical, [x], [jnp.array([1, 0])]))(jnp.array([0.1, 0.2]))
+    # a float tangent is fine, and an integer argument that is not differentiated needs none
+    out, tangent = kvant.qjit(lambda x: kvant.jvp(circuit, [x], [1.0]))(1.0)
+    assert float(tangent) == pytest.approx(-np.sin(1.0), abs=1e-10)

@@ -380,6 +380,15 @@ def jvp(f, params, tangents, method=None, h=None, argnums=None):
             jnp.shape(a) != jnp.shape(b) for a, b in zip(tree_flatten(t)[0], tree_flatten(params[i])[0])
         ):
             raise TypeError(f"jvp: the tangent of argument {i} does not match its structure and shapes")
+        for t_leaf, p_leaf in zip(tree_flatten(t)[0], tree_flatten(params[i])[0]):
+            p_dtype, t_dtype = jnp.result_type(p_leaf), jnp.result_type(t_leaf)
+            if jnp.issubdtype(p_dtype, jnp.inexact) and not jnp.issubdtype(t_dtype, jnp.inexact):
+                # as jax.jvp: a tangent of a real or complex argument is of its kind
+                raise TypeError(
+                    f"jvp: the tangent of argument {i} has dtype {t_dtype}, the argument has "
+                    f"dtype {p_dtype}; tangents of floating-point arguments must be "
+                    "floating-point"
+                )
     if not TracingContext.is_tracing():
         return jax.jvp(_of_selected(f, params, selected), tuple(params[i] for i in selected), tuple(tangents))
     out, jac = jacobian(f, argnums=selected, method=method, h=h)._traced(tuple(params), {}, with_values=True)
