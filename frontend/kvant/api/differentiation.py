@@ -19,6 +19,8 @@ from jax.tree_util import tree_flatten, tree_structure, tree_unflatten
 
 from jax._src.interpreters import partial_eval as pe
 
+from kvant.errors import UnsupportedError
+from kvant.tracing import grad_recipes
 from kvant.tracing.context import TracingContext
 from kvant.tracing.primitives import grad_p
 from kvant.tracing.subjaxpr import trace_subjaxpr
@@ -307,6 +309,14 @@ def _check_qnodes_for_auto(jaxpr, kind):
                 f"{kind}: QNode '{name}' returns qml.state(), which is not differentiable with "
                 "method='auto' (parameter-shift and adjoint differentiate measurements: expval, "
                 "var, probs); use method='fd' for a real function of the state"
+            )
+        recipes = grad_recipes.recorded(eqn.params["jaxpr"])
+        if recipes:
+            raise UnsupportedError(
+                f"{kind}: QNode '{name}' has gates with a grad_recipe of their own "
+                f"({', '.join(sorted(recipes))}), which PennyLane's parameter-shift method uses; "
+                "kvant shifts gates by their exact rules and does not apply such recipes: use "
+                "diff_method='adjoint' (exact), or method='fd'"
             )
         if eqn.params["shots"] is not None and diff_method == "adjoint":
             raise ValueError(

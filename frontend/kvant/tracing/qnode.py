@@ -28,7 +28,7 @@ from pennylane.measurements import (
 )
 
 from kvant.errors import UnsupportedError
-from kvant.tracing import device_support, observables, trainable_observables
+from kvant.tracing import device_support, grad_recipes, observables, trainable_observables
 from kvant.tracing.gate_table import GATES
 from kvant.tracing.primitives import (
     basis_state_p,
@@ -65,6 +65,8 @@ class QuantumScope:
         self.num_wires = num_wires
         self.shots = shots
         self._queues: list = []
+        # Gates whose class has a grad_recipe of its own (tracing.grad_recipes)
+        self.grad_recipe_gates: set[str] = set()
         # Whether anything acted on the register yet: a state preparation is the runtime's
         # "reset to this state" only as the circuit's first operation.
         self.started = False
@@ -84,6 +86,7 @@ class QuantumScope:
         queue = self._queues[-1]
         operations = qml.tape.QuantumScript.from_queue(queue).operations
         for op in operations:
+            self.grad_recipe_gates |= grad_recipes.user_recipes(op)
             initial = not self.started and len(self._queues) == 1
             self.started = True
             _emit_operation(op, self.wire_index, adjoint=False, initial=initial)
@@ -165,6 +168,7 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
         with _entered(scope), scope.region():
             result = qnode.func(*call_args, **call_kwargs)
             scope.flush()
+        output["grad_recipe_gates"] = scope.grad_recipe_gates
         leaves, out_tree = tree_flatten(
             result, is_leaf=lambda x: isinstance(x, MeasurementProcess)
         )
@@ -191,6 +195,8 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
     deferred = output["deferred"]
     jaxpr, coefficients = trainable_observables.split_classical_outputs(
         jaxpr, len(deferred.classical_outputs()), consts + flat_args, _name(qnode))
+    if grad_recipes.uses_recipes(diff_method, shots):
+        grad_recipes.record(jaxpr, output["grad_recipe_gates"])
     if device_kind == device_support.NULL:  # its fixed values; the circuit is left out
         indices = tree_unflatten(output["values"], list(range(len(jaxpr.out_avals))))
         values = device_support.null_values(indices, output["kinds"], jaxpr.out_avals, shots,
