@@ -232,3 +232,42 @@ def test_vjp_argnums_count_from_the_parameters():
     assert (out, bar) == pytest.approx((6.0, 2.0))
     with pytest.raises(ValueError, match="argnums=2 is out of range for 2 parameter"):
         kvant.qjit(lambda x, y, c: kvant.vjp(f, [x, y], [c], argnums=2))(x, y, c)
+
+
+@pytest.mark.parametrize("api", ["kvant", "pennylane"])
+def test_vjp_takes_a_bare_array_cotangent_and_pytrees(api):
+    """PennyLane documents the cotangents as a pytree of the output's structure: a bare array
+    for an array output (R2), a tuple for a tuple output; a flat list of one cotangent per
+    output stays accepted."""
+    vjp = kvant.vjp if api == "kvant" else qml.vjp
+    qjit = kvant.qjit if api == "kvant" else qml.qjit(compiler="kvant")
+    x, ct = jnp.array([0.1, 0.2]), jnp.array([1.0, -2.0, 0.5])
+    want_out, pullback = jax.vjp(_classical, x)
+    out, bar = qjit(lambda x, ct: vjp(_classical, [x], ct))(x, ct)
+    np.testing.assert_allclose(out, want_out, atol=1e-12)
+    np.testing.assert_allclose(bar[0], pullback(ct)[0], atol=1e-12)
+
+    def pair(x):
+        return {"a": jnp.sin(x), "b": x[0] * x[1]}
+
+    cts = {"a": jnp.array([0.5, 2.0]), "b": jnp.array(-1.0)}
+    out, bar = qjit(lambda x: vjp(pair, [x], cts))(x)
+    want = jax.vjp(pair, x)[1](cts)[0]
+    np.testing.assert_allclose(bar[0], want, atol=1e-12)
+    circuit = _rx_z()
+    out, bar = qjit(lambda x: vjp(circuit, [x], jnp.array(2.0)))(0.3)
+    assert float(bar[0]) == pytest.approx(-2 * np.sin(0.3), abs=1e-10)
+
+
+def test_jvp_integer_tangent_of_a_float_argument_is_refused_as_in_jax():
+    circuit = _rx_z()
+    with pytest.raises(TypeError):  # JAX's own refusal
+        jax.jvp(jnp.sin, (1.0,), (1,))
+    with pytest.raises(TypeError, match="tangent of argument 0 has dtype int64, the argument has "
+                       "dtype float64"):
+        kvant.qjit(lambda x: kvant.jvp(circuit, [x], [1]))(1.0)
+    with pytest.raises(TypeError, match="tangents of floating-point arguments must be"):
+        kvant.qjit(lambda x: kvant.jvp(_classical, [x], [jnp.array([1, 0])]))(jnp.array([0.1, 0.2]))
+    # a float tangent is fine, and an integer argument that is not differentiated needs none
+    out, tangent = kvant.qjit(lambda x: kvant.jvp(circuit, [x], [1.0]))(1.0)
+    assert float(tangent) == pytest.approx(-np.sin(1.0), abs=1e-10)

@@ -788,3 +788,40 @@ def test_hessian_through_gates_in_a_loop(diff_method):
     for n in (1, 3):
         reference = qml.QNode(lambda x: unrolled(x, n), qml.device("default.qubit", wires=2), interface="jax")
         np.testing.assert_allclose(hessian(x, n), jax.hessian(reference)(x), atol=1e-9)
+
+
+class _ScaledShiftRX(qml.operation.Operation):
+    """A user's gate with its own parameter-shift recipe (deliberately inexact: a finite
+    difference), which PennyLane's parameter-shift method uses."""
+
+    num_wires = 1
+    num_params = 1
+    grad_method = "A"
+    grad_recipe = ([[5.0, 1, 0.1], [-5.0, 1, -0.1]],)
+
+    @staticmethod
+    def compute_decomposition(theta, wires):
+        return [qml.RX(theta, wires=wires)]
+
+
+def _recipe_circuit(diff_method, shots=None):
+    @qml.set_shots(shots)
+    @qml.qnode(qml.device("kvant.qubit", wires=1), diff_method=diff_method)
+    def circuit(x):
+        _ScaledShiftRX(x, wires=0)
+        return qml.expval(qml.PauliZ(0))
+
+    return circuit
+
+
+def test_user_grad_recipe_is_refused_where_pennylane_would_use_it():
+    """R6: kvant would have differentiated the decomposition exactly, silently ignoring the
+    recipe that PennyLane's parameter-shift applies (-sin(x) vs the finite difference)."""
+    for circuit in (_recipe_circuit("parameter-shift"), _recipe_circuit("best", shots=100)):
+        with pytest.raises(kvant.UnsupportedError, match=r"grad_recipe of their own \(_ScaledShiftRX\)"):
+            kvant.qjit(kvant.grad(circuit))(0.3)
+        kvant.qjit(circuit)(0.3)  # forward evaluation is unaffected
+    # adjoint and backprop ignore recipes in PennyLane too: the exact derivative
+    assert float(kvant.qjit(kvant.grad(_recipe_circuit("adjoint")))(0.3)) == pytest.approx(-np.sin(0.3), abs=1e-10)
+    assert float(kvant.qjit(kvant.grad(_recipe_circuit("parameter-shift"), method="fd"))(0.3)) == \
+        pytest.approx(-np.sin(0.3), abs=1e-6)

@@ -139,3 +139,38 @@ def test_basis_state_and_state_prep_match_default_qubit(bits):
         return circuit
 
     np.testing.assert_allclose(kvant.qjit(prep("kvant.qubit"))(amplitudes), prep("default.qubit")(amplitudes), atol=1e-12)
+
+
+def test_sample_shapes_and_dtypes_match_pennylane():
+    """R5: samples of wires are (shots, wires), one wire included; samples of an observable are
+    its eigenvalues, (shots,) float64. Shapes and dtypes from default.qubit, values from the
+    state: RX(pi) on wire 0 makes every outcome 1 (Z = -1), wire 1 stays 0."""
+
+    def make(device, num_wires):
+        @qml.set_shots(16)
+        @qml.qnode(qml.device(device, wires=num_wires))
+        def circuit(x):
+            qml.RX(x, wires=0)
+            return (qml.sample(), qml.sample(wires=0), qml.sample(qml.PauliZ(0)),
+                    qml.sample(qml.Hermitian(np.diag([2.0, 3.0]), wires=0)),
+                    qml.sample(qml.PauliZ(0) @ qml.PauliZ(num_wires - 1)))
+
+        return circuit
+
+    for num_wires in (1, 2):
+        want = make("default.qubit", num_wires)(np.pi)
+        got = kvant.qjit(make("kvant.qubit", num_wires))(np.pi)
+        for k, (g, w) in enumerate(zip(got, want)):
+            assert np.shape(g) == np.shape(w), (num_wires, k)
+            assert np.asarray(g).dtype == np.asarray(w).dtype, (num_wires, k)
+            np.testing.assert_array_equal(np.asarray(g), np.asarray(w))
+
+
+def test_sample_of_a_sum_is_refused():
+    @qml.set_shots(4)
+    @qml.qnode(qml.device("kvant.qubit", wires=1))
+    def circuit():
+        return qml.sample(qml.PauliZ(0) + qml.PauliX(0))
+
+    with pytest.raises(kvant.UnsupportedError, match="sample of a sum of observables"):
+        kvant.qjit(circuit)()

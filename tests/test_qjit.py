@@ -274,3 +274,38 @@ def test_static_arguments_by_position_and_name():
 
     g = kvant.qjit(lambda x, layers: x * layers, static_argnames=["layers"])
     assert float(g(2.0, 3)) == 6.0 and float(g(2.0, layers=4)) == 8.0
+
+
+def test_negative_static_argnums_count_from_the_last_argument_of_each_call():
+    """As in jax.jit: -1 names the last positional argument of the call, and an argument left to
+    its default is static anyway (the issue's f gave 18.0: n passed twice)."""
+
+    def f(x, n, scale=1.0):
+        return x * n * scale
+
+    compiled = kvant.qjit(f, static_argnums=-1)
+    reference = jax.jit(f, static_argnums=-1)
+    for args in [(2.0, 3), (2.0, 3, 0.5), (1.5, 4)]:
+        assert float(compiled(*args)) == float(reference(*args))
+    both = kvant.qjit(f, static_argnums=(0, -2))
+    assert float(both(2.0, 3, 0.5)) == float(jax.jit(f, static_argnums=(0, -2))(2.0, 3, 0.5)) == 3.0
+    # -2 and 0 name the same argument of a two-argument call: it is static once (jax.jit passes
+    # it twice here and returns 12.0)
+    assert float(both(2.0, 3)) == f(2.0, 3) == 6.0
+
+
+def test_static_argnums_out_of_range_is_refused_by_name():
+    def f(x, n):
+        return x * n
+
+    with pytest.raises(ValueError, match=r"static_argnums=2 is out of range: 'f' takes 2"):
+        kvant.qjit(f, static_argnums=2)
+    with pytest.raises(ValueError, match=r"static_argnums=-3 is out of range: 'f' takes 2"):
+        kvant.qjit(f, static_argnums=-3)
+    with pytest.raises(TypeError, match="static_argnums must be an int or a sequence of ints"):
+        kvant.qjit(f, static_argnums=1.5)
+    # With *args the count is the call's: out of range there.
+    g = kvant.qjit(lambda *xs: xs[0] * len(xs), static_argnums=-3)
+    with pytest.raises(ValueError, match=r"static_argnums=-3 is out of range for a call with 2"):
+        g(2.0, 3.0)
+    assert float(g(2.0, 3.0, 4.0)) == 6.0

@@ -54,3 +54,27 @@ def test_vmap_over_both_arguments():
         z, p = reference(xs[k], ws[k])
         np.testing.assert_allclose(got_z[k], z, atol=1e-12)
         np.testing.assert_allclose(got_p[k], p, atol=1e-12)
+
+
+def test_empty_batches_give_empty_results_as_jax_vmap():
+    """An empty batch (or axis_size=0 with nothing mapped): jax.vmap returns empty results, so
+    does kvant (it raised an internal slicing error on an empty mapped argument)."""
+
+    def make(device):
+        @qml.qnode(qml.device(device, wires=2))
+        def circuit(x, y):
+            qml.RX(x, wires=0)
+            qml.RY(y, wires=1)
+            return qml.expval(qml.PauliZ(0)), qml.probs(wires=[0, 1])
+
+        return circuit
+
+    for vmap_args, args in [
+        (dict(), (jnp.zeros(0), jnp.zeros(0))),
+        (dict(in_axes=(0, None)), (jnp.zeros(0), 0.3)),
+        (dict(in_axes=None, axis_size=0), (0.2, 0.3)),
+    ]:
+        want = jax.jit(jax.vmap(make("default.qubit"), **vmap_args))(*args)
+        got = kvant.qjit(kvant.vmap(make("kvant.qubit"), **vmap_args))(*args)
+        for g, w in zip(got, want):
+            assert np.shape(g) == np.shape(w) and np.asarray(g).dtype == np.asarray(w).dtype

@@ -19,6 +19,8 @@ from jax.tree_util import tree_flatten, tree_structure, tree_unflatten
 
 from jax._src.interpreters import partial_eval as pe
 
+from kvant.errors import UnsupportedError
+from kvant.tracing import grad_recipes
 from kvant.tracing.context import TracingContext
 from kvant.tracing.primitives import grad_p
 from kvant.tracing.subjaxpr import trace_subjaxpr
@@ -308,6 +310,14 @@ def _check_qnodes_for_auto(jaxpr, kind):
                 "method='auto' (parameter-shift and adjoint differentiate measurements: expval, "
                 "var, probs); use method='fd' for a real function of the state"
             )
+        recipes = grad_recipes.recorded(eqn.params["jaxpr"])
+        if recipes:
+            raise UnsupportedError(
+                f"{kind}: QNode '{name}' has gates with a grad_recipe of their own "
+                f"({', '.join(sorted(recipes))}), which PennyLane's parameter-shift method uses; "
+                "kvant shifts gates by their exact rules and does not apply such recipes: use "
+                "diff_method='adjoint' (exact), or method='fd'"
+            )
         if eqn.params["shots"] is not None and diff_method == "adjoint":
             raise ValueError(
                 f"{kind}: QNode '{name}' has shots={eqn.params['shots']}; the adjoint method "
@@ -350,8 +360,8 @@ def _of_selected(f, params, selected):
 def _products_setup(kind, params, vectors, argnums):
     if not isinstance(params, (list, tuple)):
         raise TypeError(f"{kind}: params must be a list or tuple of the function's arguments")
-    if not isinstance(vectors, (list, tuple)):
-        raise TypeError(f"{kind}: the {'tangents' if kind == 'jvp' else 'cotangents'} must be a list or tuple")
+    if kind == "jvp" and not isinstance(vectors, (list, tuple)):
+        raise TypeError("jvp: the tangents must be a list or tuple, one per differentiated argument")
     params = list(params)
     # JAX's convention: every primal is differentiated unless argnums says otherwise.
     selected = tuple(range(len(params))) if argnums is None else (
@@ -380,6 +390,15 @@ def jvp(f, params, tangents, method=None, h=None, argnums=None):
             jnp.shape(a) != jnp.shape(b) for a, b in zip(tree_flatten(t)[0], tree_flatten(params[i])[0])
         ):
             raise TypeError(f"jvp: the tangent of argument {i} does not match its structure and shapes")
+        for t_leaf, p_leaf in zip(tree_flatten(t)[0], tree_flatten(params[i])[0]):
+            p_dtype, t_dtype = jnp.result_type(p_leaf), jnp.result_type(t_leaf)
+            if jnp.issubdtype(p_dtype, jnp.inexact) and not jnp.issubdtype(t_dtype, jnp.inexact):
+                # as jax.jvp: a tangent of a real or complex argument is of its kind
+                raise TypeError(
+                    f"jvp: the tangent of argument {i} has dtype {t_dtype}, the argument has "
+                    f"dtype {p_dtype}; tangents of floating-point arguments must be "
+                    "floating-point"
+                )
     if not TracingContext.is_tracing():
         return jax.jvp(_of_selected(f, params, selected), tuple(params[i] for i in selected), tuple(tangents))
     out, jac = jacobian(f, argnums=selected, method=method, h=h)._traced(tuple(params), {}, with_values=True)
@@ -398,9 +417,11 @@ def jvp(f, params, tangents, method=None, h=None, argnums=None):
 
 def vjp(f, params, cotangents, method=None, h=None, argnums=None):
     """``(f(*params), cotangentsᵀ · J)``: one cotangent per output leaf of ``f`` (in order),
-    giving per differentiated parameter an array of its structure."""
+    giving per differentiated parameter an array of its structure. ``cotangents`` is a pytree
+    of the output's structure (a bare array for an array output, as PennyLane documents), or a
+    flat list of one array per output leaf."""
     params, selected = _products_setup("vjp", params, cotangents, argnums)
-    cotangents = list(cotangents)
+    cotangents = tree_flatten(cotangents)[0]
     if not TracingContext.is_tracing():
         out, pullback = jax.vjp(_of_selected(f, params, selected), *(params[i] for i in selected))
         out_tree = tree_structure(out)

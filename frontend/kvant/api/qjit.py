@@ -6,6 +6,7 @@ import contextlib
 import functools
 import gc
 import inspect
+import operator
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -91,20 +92,31 @@ class QJIT:
             raise TypeError(f"qjit needs a callable, got {type(fn).__name__}")
         functools.update_wrapper(self, fn)
         self.original_function = fn
-        if isinstance(static_argnums, int):
-            static_argnums = (static_argnums,)
+        static_argnums = _index_tuple(static_argnums, "static_argnums")
         if isinstance(static_argnames, str):
             static_argnames = (static_argnames,)
         self.static_argnames = frozenset(static_argnames)
         # A name in static_argnames also makes its parameter static when passed by position.
         try:
-            positional = [p.name for p in inspect.signature(fn).parameters.values()
-                          if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+            parameters = list(inspect.signature(fn).parameters.values())
         except (TypeError, ValueError):
-            positional = []
+            parameters = None
+        positional = [p.name for p in parameters or ()
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         self._positional_names = positional
         self._named_positions = {positional.index(n) for n in static_argnames if n in positional}
-        self.static_argnums = tuple(sorted(set(static_argnums) | self._named_positions))
+        if parameters is not None and not any(p.kind == p.VAR_POSITIONAL for p in parameters):
+            # As jax.jit: checked against the signature when it fixes the positional count.
+            for i in static_argnums:
+                if not -len(positional) <= i < len(positional):
+                    raise ValueError(
+                        f"kvant.qjit: static_argnums={i} is out of range: "
+                        f"'{getattr(fn, '__name__', 'function')}' takes {len(positional)} "
+                        "positional argument(s)"
+                    )
+        # As given (a negative index counts from the last argument of each call, as in jax.jit);
+        # resolved per call by _static_positions.
+        self.static_argnums = static_argnums
         self.keep_intermediate = keep_intermediate
         self.opt_level = opt_level
         self._programs: dict = {}
@@ -233,7 +245,9 @@ class QJIT:
             raise TypeError("static arguments must be hashable") from None
         flat_with_paths, in_tree = tree_flatten_with_path((dynamic, kwargs))
         flat = [leaf for _, leaf in flat_with_paths]
-        signature = (in_tree, static, _argument_types(flat_with_paths, self._describe_path))
+        positions = tuple(i for i, _ in static[0])
+        signature = (in_tree, static, _argument_types(
+            flat_with_paths, lambda path: self._describe_path(path, positions)))
         program = self._programs.get(signature)
         if program is None and self._declared is not None:
             promoted = self._promote_to_declared(signature, flat, flat_with_paths)
@@ -260,7 +274,8 @@ class QJIT:
                 flat_with_paths, types, declared_types
             ):
                 if shape != want_shape or not np.can_cast(dtype, want_dtype, casting="safe"):
-                    mismatch = (f"{self._describe_path(path)} is {dtype}{list(shape)}, declared "
+                    positions = tuple(i for i, _ in static[0])
+                    mismatch = (f"{self._describe_path(path, positions)} is {dtype}{list(shape)}, declared "
                                 f"{want_dtype}{list(want_shape)}")
                     break
         if mismatch is None:
@@ -274,14 +289,15 @@ class QJIT:
         )
         return None
 
-    def _describe_path(self, path) -> str:
-        """'argument x[0]['a']' for a key path into ``(dynamic_args, kwargs)``."""
+    def _describe_path(self, path, static_positions=()) -> str:
+        """'argument x[0]['a']' for a key path into ``(dynamic_args, kwargs)``;
+        ``static_positions``: the positions of this call's static arguments."""
         from jax.tree_util import keystr
 
         group, first, *rest = path
         if group.idx == 0:  # positional: back to the position before static ones were removed
-            dynamic_positions = [i for i in range(first.idx + len(self.static_argnums) + 1)
-                                 if i not in self.static_argnums]
+            dynamic_positions = [i for i in range(first.idx + len(static_positions) + 1)
+                                 if i not in static_positions]
             position = dynamic_positions[first.idx]
             name = self._positional_names[position] if position < len(self._positional_names) \
                 else str(position)
@@ -289,12 +305,26 @@ class QJIT:
             name = str(first.key)
         return f"argument {name}{keystr(tuple(rest))}"
 
-    def _split_static(self, args):
+    def _static_positions(self, num_args: int) -> tuple[int, ...]:
+        """The positions of the static arguments of a call with ``num_args`` positional
+        arguments: negative indices count from the end; an index past the last argument names
+        one left to its default (as in jax.jit), which is static anyway."""
+        positions = set(self._named_positions)
         for i in self.static_argnums:
-            if i >= len(args) and i not in self._named_positions:
-                raise ValueError(f"static_argnums names argument {i}, but only {len(args)} were given")
-        static = tuple((i, args[i]) for i in self.static_argnums if i < len(args))
-        dynamic = tuple(a for i, a in enumerate(args) if i not in self.static_argnums)
+            if i < 0:
+                if i < -num_args:
+                    raise ValueError(
+                        f"kvant.qjit: static_argnums={i} is out of range for a call with "
+                        f"{num_args} positional argument(s)"
+                    )
+                i += num_args
+            positions.add(i)
+        return tuple(sorted(i for i in positions if i < num_args))
+
+    def _split_static(self, args):
+        positions = self._static_positions(len(args))
+        static = tuple((i, args[i]) for i in positions)
+        dynamic = tuple(a for i, a in enumerate(args) if i not in positions)
         return static, dynamic
 
     def _merge_static(self, static, dynamic):
@@ -360,6 +390,21 @@ def _cyclic_gc_paused():
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _index_tuple(value, what: str) -> tuple[int, ...]:
+    """An int or a sequence of ints as a tuple of ints."""
+    items = (value,) if not isinstance(value, (tuple, list, set, frozenset, range)) else value
+    result = []
+    for item in items:
+        if isinstance(item, bool):
+            raise TypeError(f"kvant.qjit: {what} must be ints, got {item!r}")
+        try:
+            result.append(operator.index(item))
+        except TypeError:
+            raise TypeError(f"kvant.qjit: {what} must be an int or a sequence of ints, "
+                            f"got {value!r}") from None
+    return tuple(result)
 
 
 def _annotated_specs(fn):

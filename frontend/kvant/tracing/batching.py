@@ -33,7 +33,10 @@ def _loop_over_batch(primitive):
             return [jax.lax.dynamic_index_in_dim(a, i, keepdims=False) if m else a
                     for a, m in zip(args, is_mapped)]
 
-        out_shapes = jax.eval_shape(lambda *a: primitive.bind(*a, **params), *unbatched(0))
+        # from types only: an empty batch has no element 0 to index
+        element_types = [jax.ShapeDtypeStruct(a.shape[1:], a.dtype) if m else a
+                         for a, m in zip(args, is_mapped)]
+        out_shapes = jax.eval_shape(lambda *a: primitive.bind(*a, **params), *element_types)
 
         def element(i, *results):
             values = primitive.bind(*unbatched(i), **params)
@@ -44,6 +47,8 @@ def _loop_over_batch(primitive):
         init = tuple(jnp.zeros((size,) + s.shape, s.dtype) for s in out_shapes)
         if not init:
             return [], []
+        if size == 0:  # as jax.vmap: empty results, nothing runs
+            return list(init), [0] * len(init)
         outs = trace_for(0, size, 1, element, init)
         outs = [outs] if len(init) == 1 else list(outs)
         return outs, [0] * len(outs)

@@ -28,7 +28,14 @@ from pennylane.measurements import (
 )
 
 from kvant.errors import UnsupportedError
-from kvant.tracing import deferred, mcm, observables
+from kvant.tracing import deferred as deferred_measurements
+from kvant.tracing import (
+    device_support,
+    grad_recipes,
+    mcm,
+    observables,
+    trainable_observables,
+)
 from kvant.tracing.gate_table import GATES
 from kvant.tracing.primitives import (
     basis_state_p,
@@ -58,16 +65,19 @@ class QuantumScope:
     bound, so that everything queued before a loop is applied before the loop.
     """
 
-    def __init__(self, name: str, wire_index, num_wires: int, shots: int | None,
+    def __init__(self, name: str, wire_index, num_wires: int, shots: int | None, wire_labels=(),
                  one_shot: bool = False):
         self.name = name
         # One execution of a one-shot QNode: statistics are left to the loop over shots, so a
         # variance is recorded as the observable's single-shot value.
         self.one_shot = one_shot
         self.wire_index = wire_index
+        self.wire_labels = tuple(wire_labels)  # the device's, in register order
         self.num_wires = num_wires
         self.shots = shots
         self._queues: list = []
+        # Gates whose class has a grad_recipe of its own (tracing.grad_recipes)
+        self.grad_recipe_gates: set[str] = set()
         # Whether anything acted on the register yet: a state preparation is the runtime's
         # "reset to this state" only as the circuit's first operation.
         self.started = False
@@ -90,6 +100,7 @@ class QuantumScope:
         # would apply them a second time.
         with qml.QueuingManager.stop_recording():
             for op in operations:
+                self.grad_recipe_gates |= grad_recipes.user_recipes(op)
                 initial = not self.started and len(self._queues) == 1
                 self.started = True
                 _emit_operation(op, self.wire_index, adjoint=False, initial=initial)
@@ -121,7 +132,12 @@ DIFF_METHODS = ("best", "adjoint", "parameter-shift", "finite-diff", "device", "
 
 def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
     """Replacement for ``QNode.__call__`` while kvant traces: emit a ``kvant_qnode`` equation."""
+    if qnode.compile_pipeline:  # PennyLane transforms applied to the QNode
+        from kvant.tracing.transforms import capture_transformed_call
+
+        return capture_transformed_call(qnode, args, kwargs, capture_qnode_call)
     device = qnode.device
+    device_kind = device_support.device_kind(device, _name(qnode))
     if device.wires is None:
         raise UnsupportedError(
             f"QNode '{_name(qnode)}': kvant needs a device with a fixed number of wires, "
@@ -162,36 +178,56 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
         operands = iter(flat)
         merged = [next(operands) if d else x for x, d in zip(arg_leaves, is_dynamic)]
         call_args, call_kwargs = tree_unflatten(in_tree, merged)
-        scope = QuantumScope(_name(qnode), wire_index, num_wires, shots, one_shot=one_shot)
+        scope = QuantumScope(_name(qnode), wire_index, num_wires, shots, wire_labels,
+                             one_shot=one_shot)
         with _entered(scope), scope.region():
             result = qnode.func(*call_args, **call_kwargs)
             scope.flush()
+        output["grad_recipe_gates"] = scope.grad_recipe_gates
         leaves, out_tree = tree_flatten(
             result, is_leaf=lambda x: isinstance(x, MeasurementProcess)
         )
         values, kinds = [], []
+        deferred = output["deferred"] = trainable_observables.DeferredOutputs()
         for leaf in leaves:
             if not isinstance(leaf, MeasurementProcess):
                 raise TypeError(
                     f"QNode '{_name(qnode)}' must return measurements (qml.expval, qml.probs, "
                     f"...), not {type(leaf).__name__}"
                 )
-            values.append(_emit_measurement(leaf, scope))
-            kind = _MEASUREMENT_KINDS.get(type(leaf).__name__, "other")
+            value = _emit_measurement(leaf, scope)
+            kind = "expval" if isinstance(value, trainable_observables.Deferred) else \
+                _MEASUREMENT_KINDS.get(type(leaf).__name__, "other")
+            values.append(deferred.add(len(values), value))
             kinds += [kind] * len(tree_flatten(values[-1])[0])  # counts: one per outcome
         output["kinds"] = tuple(kinds)
         flat_values, output["values"] = tree_flatten(values)
         output["places"] = tree_unflatten(out_tree, list(range(len(values)))) if values else None
-        return flat_values
+        # coefficients of observables (trainable_observables), evaluated by the caller
+        return flat_values + deferred.classical_outputs()
 
     jaxpr, consts = trace_subjaxpr(circuit, flat_args, name=_name(qnode))
+    deferred = output["deferred"]
+    num_classical = len(deferred.classical_outputs())
+    jaxpr, coefficients = trainable_observables.split_classical_outputs(
+        jaxpr, num_classical, consts + flat_args, _name(qnode))
+    if grad_recipes.uses_recipes(diff_method, shots):
+        grad_recipes.record(jaxpr, output["grad_recipe_gates"])
+    if device_kind == device_support.NULL:  # its fixed values; the circuit is left out
+        indices = tree_unflatten(output["values"], list(range(len(jaxpr.out_avals))))
+        values = device_support.null_values(indices, output["kinds"], jaxpr.out_avals, shots,
+                                            deferred.null_values())
+        return jax.tree_util.tree_map(lambda k: values[k], output["places"]) \
+            if output["places"] is not None else None
 
     def bind(jaxpr, consts, shots, seed, wires=num_wires):
         return qnode_p.bind(
             *consts,
             *flat_args,
             jaxpr=jaxpr,
-            num_wires=wires,
+            # the dialect's register holds at least one qubit: a device without wires gets one
+            # that no operation touches (its state is that qubit's first amplitude)
+            num_wires=max(wires, 1),
             device=device.name,
             diff_method=diff_method,
             shots=shots,
@@ -205,26 +241,30 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
         # Outcomes held coherently on ancilla wires after the device's: exact statistics.
         @contextlib.contextmanager
         def enter_scope(total_wires):
-            scope = QuantumScope(_name(qnode), wire_index, total_wires, shots)
+            scope = QuantumScope(_name(qnode), wire_index, total_wires, shots, wire_labels)
             with _entered(scope), scope.region():
                 yield scope
 
-        deferred_jaxpr, new_consts, ancillas = deferred.transform(jaxpr, num_wires, enter_scope)
+        deferred_jaxpr, new_consts, ancillas = deferred_measurements.transform(
+            jaxpr, num_wires, enter_scope)
         outs = bind(deferred_jaxpr, [*new_consts, *consts], shots, seed, num_wires + ancillas)
     elif method == "one-shot":
         # Each shot is one execution with its own mid-circuit outcomes; the measurements are
         # recorded per shot and their statistics taken over the shots.
         def trace_one_shot():
-            return trace_subjaxpr(
+            one, one_consts = trace_subjaxpr(
                 lambda *f: circuit(*f, shots=1, one_shot=True), flat_args, name=_name(qnode)
             )
+            one, _ = trainable_observables.split_classical_outputs(
+                one, num_classical, one_consts + flat_args, _name(qnode))
+            return one, one_consts
 
         outs = mcm.run_one_shot(trace_one_shot, bind, shots, seed, output["kinds"])
     else:
         outs = bind(jaxpr, consts, shots, seed)
     if output["places"] is None:
         return None
-    values = tree_unflatten(output["values"], outs)
+    values = deferred.complete(tree_unflatten(output["values"], outs), coefficients)
     return jax.tree_util.tree_map(lambda k: values[k], output["places"])
 
 
@@ -361,17 +401,36 @@ def _emit_measurement(mp: MeasurementProcess, scope: QuantumScope):
     if isinstance(mp, (ExpectationMP, VarianceMP)):
         if mp.obs is None:
             raise UnsupportedError(f"{type(mp).__name__} without an observable is not supported")
+        variance = isinstance(mp, VarianceMP)
+        if trainable_observables.combined_in_caller(mp.obs):
+            if variance and shots is not None:
+                raise UnsupportedError(
+                    "var with shots of an observable with coefficients or wires computed at run "
+                    "time is not supported yet")
+            return trainable_observables.measure(mp.obs, variance, lambda o: _expval(o, scope),
+                                                 scope.wire_labels)
         if shots is not None:
-            variance = isinstance(mp, VarianceMP) and not scope.one_shot
-            return _sampled_statistic(mp.obs, scope, variance=variance)
+            # one execution of a one-shot QNode records the single-shot value; the variance is
+            # taken over the shots
+            return _sampled_statistic(mp.obs, scope, variance=variance and not scope.one_shot)
         desc, operands = observables.describe(mp.obs, wire_index)
         prim = expval_p if isinstance(mp, ExpectationMP) else var_p
         return prim.bind(*operands, obs=desc)
+    if isinstance(mp, SampleMP) and mp.obs is not None:  # the observable's eigenvalues
+        if shots is None:
+            raise ValueError(f"sample needs shots: decorate the QNode with @qml.set_shots(n) "
+                             f"(QNode '{scope.name}')")
+        if isinstance(mp.obs, (qml.ops.Sum, qml.ops.LinearCombination)):
+            raise UnsupportedError("sample of a sum of observables is not supported (its terms "
+                                   "need not share an eigenbasis); sample each term")
+        return _sampled_eigenvalues(mp.obs, scope)
     if isinstance(mp, (ProbabilityMP, SampleMP, CountsMP)) and mp.obs is not None:
         raise UnsupportedError(
             f"{type(mp).__name__} of an observable is not supported yet; measure wires instead"
         )
     wires = tuple(range(num_wires)) if not mp.wires else tuple(wire_index(w) for w in mp.wires)
+    if num_wires == 0:
+        return _measure_no_wires(mp, scope)
     if not all(isinstance(w, int) for w in wires):
         raise UnsupportedError("measuring wires computed at run time is not supported yet")
     if isinstance(mp, ProbabilityMP):
@@ -385,14 +444,36 @@ def _emit_measurement(mp: MeasurementProcess, scope: QuantumScope):
                 f"@qml.set_shots(n) (QNode '{scope.name}')"
             )
         if isinstance(mp, SampleMP):
-            samples = sample_p.bind(wires=wires, shots=shots)
-            return samples[:, 0] if len(wires) == 1 else samples
+            # (shots, wires) for any number of wires, one included (PennyLane 0.45)
+            return sample_p.bind(wires=wires, shots=shots)
         counts = counts_p.bind(wires=wires, shots=shots)
         # PennyLane's dict of outcome bit strings (with every outcome, counted or not)
         return {format(k, f"0{len(wires)}b"): counts[k] for k in range(2 ** len(wires))}
     if isinstance(mp, StateMP) and type(mp).__name__ == "StateMP":
         return state_p.bind(num_wires=num_wires)
     raise UnsupportedError(f"kvant does not support the measurement {type(mp).__name__} yet")
+
+
+def _measure_no_wires(mp, scope: QuantumScope):
+    """Measurements of a device without wires: the state is one amplitude (a global phase),
+    the distribution of no outcome bits is [1]."""
+    if isinstance(mp, ProbabilityMP):  # a constant: completed outside the body, not measured
+        return trainable_observables.Deferred([], jnp.zeros(0), lambda e, c: jnp.ones(1),
+                                              null=np.ones(1))
+    if isinstance(mp, StateMP) and type(mp).__name__ == "StateMP":
+        return state_p.bind(num_wires=1)[:1]  # the untouched qubit stays in |0>
+    raise ValueError(
+        f"QNode '{scope.name}': {type(mp).__name__[:-2].lower()} of a device without wires has "
+        "no outcomes to measure"
+    )
+
+
+def _expval(obs, scope: QuantumScope):
+    """⟨obs⟩ of an observable without traced data: exact, or estimated from samples."""
+    if scope.shots is not None:
+        return _sampled_statistic(obs, scope, variance=False)
+    desc, operands = observables.describe(obs, scope.wire_index)
+    return expval_p.bind(*operands, obs=desc)
 
 
 def _sampled_statistic(obs, scope: QuantumScope, variance: bool):
@@ -406,19 +487,31 @@ def _sampled_statistic(obs, scope: QuantumScope, variance: bool):
         return sum(jnp.asarray(c) * _sampled_statistic(t, scope, False) for c, t in zip(coeffs, terms))
     if len(obs.wires) == 0:  # a constant I(): its value is exactly 1
         return jnp.asarray(0.0 if variance else 1.0)
+    values = _sampled_eigenvalues(obs, scope)
+    mean = jnp.mean(values)
+    return jnp.mean(values**2) - mean**2 if variance else mean
+
+
+def _sampled_eigenvalues(obs, scope: QuantumScope):
+    """O's eigenvalue in each of ``shots`` samples (float64[shots]): rotate into O's
+    eigenbasis, sample its wires, rotate back."""
+    if len(obs.wires) == 0:
+        return jnp.ones(scope.shots, jnp.float64)
+    wires = tuple(scope.wire_index(w) for w in obs.wires)
+    if not all(isinstance(w, int) for w in wires):
+        raise UnsupportedError("sampling an observable on wires computed at run time is not "
+                               "supported yet")
     with qml.QueuingManager.stop_recording():
         rotation = obs.diagonalizing_gates()
     for gate in rotation:
         _emit_operation(gate, scope.wire_index, adjoint=False)
-    wires = tuple(scope.wire_index(w) for w in obs.wires)
     samples = sample_p.bind(wires=wires, shots=scope.shots)
     for gate in reversed(rotation):
         _emit_operation(gate, scope.wire_index, adjoint=True)
-    eigenvalues = jnp.asarray(obs.eigvals(), dtype=jnp.float64)
+    # real, though PennyLane returns a Hermitian matrix's as complex
+    eigenvalues = jnp.real(jnp.asarray(obs.eigvals())).astype(jnp.float64)
     index = samples @ (2 ** jnp.arange(len(wires) - 1, -1, -1))
-    values = eigenvalues[index]
-    mean = jnp.mean(values)
-    return jnp.mean(values**2) - mean**2 if variance else mean
+    return eigenvalues[index]
 
 
 def measure(wires, reset=False, postselect=None):

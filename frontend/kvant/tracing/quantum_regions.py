@@ -301,32 +301,30 @@ def _trip_count(lower, upper, step):
     return jnp.maximum(0, (span + magnitude - 1) // magnitude)
 
 
-def _backwards(n, state_at, body_adjoint):
-    """Iterations ``n-1, ..., 0`` of a loop, each applying ``body_adjoint(k, state_k)``;
-    ``state_at(k)`` recomputes the state at iteration k, or is None when the gates do not
-    depend on the state."""
-    def step(t):
+def _backwards(n, init, step, needs_state, body_adjoint):
+    """Iterations ``n-1, ..., 0`` of a loop, each ``body_adjoint(k, state_k)``. The state of
+    iteration k is ``step(j, *state)`` applied k times to ``init``, recomputed classically only
+    when the gates depend on it (``needs_state``)."""
+    def iteration(t):
         k = n - 1 - t
-        body_adjoint(k, state_at(k) if state_at is not None else None)
+        state = _loop(0, k, 1, step, init, True) if needs_state else init
+        body_adjoint(k, state)
         return []
 
-    _loop(0, n, 1, step, [], False)
+    _loop(0, n, 1, iteration, [], False)
 
 
 def _adjoint_for(eqn, env):
     lower, upper, step, consts, init = _for_bounds(eqn, env)
     body = eqn.params["body"]
     lower, step = jnp.asarray(lower, jnp.int64), jnp.asarray(step, jnp.int64)
-    n = _trip_count(lower, upper, step)
     carry_positions = range(len(consts) + 1, len(consts) + 1 + len(init))
-    state_at = None
-    if init and _gates_depend_on(body, carry_positions):
-        def state_at(k):
-            return _loop(0, k, 1, lambda m, *c: eval_classical(
-                body, [*consts, lower + m * step, *c], _WHAT_ADJOINT), init, True)
-
-    _backwards(n, state_at, lambda k, state: emit_adjoint(
-        body, [*consts, lower + k * step, *(state if state is not None else init)]))
+    _backwards(
+        _trip_count(lower, upper, step), init,
+        lambda m, *c: eval_classical(body, [*consts, lower + m * step, *c], _WHAT_ADJOINT),
+        bool(init) and _gates_depend_on(body, carry_positions),
+        lambda k, state: emit_adjoint(body, [*consts, lower + k * step, *state]),
+    )
 
 
 def _adjoint_while(eqn, env):
@@ -339,15 +337,12 @@ def _adjoint_while(eqn, env):
         lambda *c: [*eval_classical(body_j, [*body_consts, *c[:num]], _WHAT_ADJOINT), c[num] + 1],
         [*init, jnp.asarray(0, jnp.int64)], True,
     )
-    n = counted[num]
-    state_at = None
-    if _gates_depend_on(body_j, range(len(body_consts), len(body_consts) + num)):
-        def state_at(k):
-            return _loop(0, k, 1, lambda m, *c: eval_classical(
-                body_j, [*body_consts, *c], _WHAT_ADJOINT), init, True)
-
-    _backwards(n, state_at, lambda k, state: emit_adjoint(
-        body_j, [*body_consts, *(state if state is not None else init)]))
+    _backwards(
+        counted[num], init,
+        lambda m, *c: eval_classical(body_j, [*body_consts, *c], _WHAT_ADJOINT),
+        _gates_depend_on(body_j, range(len(body_consts), len(body_consts) + num)),
+        lambda k, state: emit_adjoint(body_j, [*body_consts, *state]),
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -80,6 +80,9 @@ def _make_complex(elt, re, im) -> ir.Value:
 #: prim -> (float op, signed int op, unsigned/bool int op, complex op); None = not supported
 _BINARY = {
     "add": ("arith.addf", "arith.addi", "arith.addi", "complex.add"),
+    # the sum of cotangents in JAX's transposed (reverse-mode) code, e.g. of a jax.jacobian
+    # traced into the program: an ordinary addition of arrays
+    "add_any": ("arith.addf", "arith.addi", "arith.addi", "complex.add"),
     "sub": ("arith.subf", "arith.subi", "arith.subi", "complex.sub"),
     "mul": ("arith.mulf", "arith.muli", "arith.muli", "complex.mul"),
     "div": ("arith.divf", None, None, "complex.div"),  # integers: _integer_division

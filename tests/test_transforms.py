@@ -1,0 +1,189 @@
+"""PennyLane transforms of QNodes called inside qjit (gradient transforms, metric tensors,
+compilation transforms), against the same transforms under jax.jit on default.qubit."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pennylane as qml
+import pytest
+
+import kvant
+
+P = jnp.array([0.4, 0.3])
+
+
+def _issue_circuit(device, wires=2):
+    @qml.qnode(qml.device(device, wires=wires))
+    def c(p):
+        qml.RX(p[0], 0)
+        qml.CNOT([0, 1])
+        qml.RY(p[1], 1)
+        return qml.expval(qml.PauliZ(1))
+
+    return c
+
+
+def _layered(device, wires=3):
+    """Gates the compilation transforms act on: inverses that cancel, rotations that merge,
+    gates that commute through controls, single-qubit runs that fuse."""
+
+    @qml.qnode(qml.device(device, wires=wires))
+    def circuit(p, w):
+        qml.Hadamard(0)
+        qml.Hadamard(0)
+        qml.RX(p[0], 0)
+        qml.RX(p[1] * w, 0)
+        qml.CNOT([0, 1])
+        qml.PauliZ(0)
+        qml.RZ(w, 0)
+        qml.CNOT([0, 1])
+        qml.RY(p[1], 1)
+        qml.RZ(p[0] ** 2, 1)
+        qml.RY(0.3, 1)
+        qml.CRX(p[1], [1, 2])
+        qml.S(2)
+        qml.adjoint(qml.S(2))
+        return qml.expval(qml.PauliZ(1) @ qml.PauliX(2)), qml.probs(wires=[0])
+
+    return circuit
+
+
+TRANSFORMS = {
+    "param_shift": qml.gradients.param_shift,
+    "finite_diff": lambda c: qml.gradients.finite_diff(c, h=1e-6),
+    "metric_tensor_block_diag": lambda c: qml.metric_tensor(c, approx="block-diag"),
+    "metric_tensor_diag": lambda c: qml.metric_tensor(c, approx="diag"),
+    "adjoint_metric_tensor": qml.adjoint_metric_tensor,
+}
+
+
+@pytest.mark.parametrize("name", list(TRANSFORMS))
+def test_issue_circuit(name):
+    transform = TRANSFORMS[name]
+    want = jax.jit(transform(_issue_circuit("default.qubit")))(P)
+    got = kvant.qjit(transform(_issue_circuit("kvant.qubit")))(P)
+    atol = 1e-6 if name == "finite_diff" else 1e-10
+    np.testing.assert_allclose(got, want, atol=atol)
+
+
+def test_issue_values():
+    """The values the issue names (kvant returned the QNode's own value, 0.8799, for both)."""
+    got = kvant.qjit(qml.gradients.param_shift(_issue_circuit("kvant.qubit")))(P)
+    np.testing.assert_allclose(got, [-np.sin(0.4) * np.cos(0.3), -np.cos(0.4) * np.sin(0.3)], atol=1e-12)
+    metric = kvant.qjit(qml.metric_tensor(_issue_circuit("kvant.qubit"), approx="block-diag"))(P)
+    np.testing.assert_allclose(metric, [[0.25, 0.0], [0.0, 0.25]], atol=1e-12)
+
+
+def test_full_metric_tensor_with_an_auxiliary_wire_and_without_one():
+    transform = lambda c: qml.metric_tensor(c, approx=None)  # noqa: E731
+    want = jax.jit(transform(_issue_circuit("default.qubit", wires=3)))(P)
+    got = kvant.qjit(transform(_issue_circuit("kvant.qubit", wires=3)))(P)
+    np.testing.assert_allclose(got, want, atol=1e-10)
+    # no free wire: PennyLane's own error, as under jax.jit
+    with pytest.raises(qml.wires.WireError, match="no free wire for the auxiliary wire"):
+        jax.jit(transform(_issue_circuit("default.qubit")))(P)
+    with pytest.raises(qml.wires.WireError, match="no free wire for the auxiliary wire"):
+        kvant.qjit(transform(_issue_circuit("kvant.qubit")))(P)
+
+
+COMPILATION = {
+    "cancel_inverses": qml.transforms.cancel_inverses,
+    "merge_rotations": qml.transforms.merge_rotations,
+    "commute_controlled": qml.transforms.commute_controlled,
+    "single_qubit_fusion": qml.transforms.single_qubit_fusion,
+    "all_four": lambda c: qml.transforms.single_qubit_fusion(qml.transforms.commute_controlled(
+        qml.transforms.merge_rotations(qml.transforms.cancel_inverses(c)))),
+}
+
+
+@pytest.mark.parametrize("name", list(COMPILATION))
+def test_compilation_transforms_values_and_gradients(name):
+    transform = COMPILATION[name]
+    ref = transform(_layered("default.qubit"))
+    circuit = transform(_layered("kvant.qubit"))
+    w = 0.8
+
+    def cost(qnode):
+        def f(p, w):
+            e, probs = qnode(p, w)
+            return e + jnp.sin(probs[1]) * w
+
+        return f
+
+    np.testing.assert_allclose(kvant.qjit(circuit)(P, w)[0], jax.jit(ref)(P, w)[0], atol=1e-10)
+    np.testing.assert_allclose(kvant.qjit(circuit)(P, w)[1], jax.jit(ref)(P, w)[1], atol=1e-10)
+    want = jax.jit(jax.grad(cost(ref), argnums=(0, 1)))(P, w)
+    got = kvant.qjit(kvant.grad(cost(circuit), argnums=(0, 1)))(P, w)
+    np.testing.assert_allclose(got[0], want[0], atol=1e-8)
+    np.testing.assert_allclose(got[1], want[1], atol=1e-8)
+
+
+def test_gradient_transform_with_argnums_and_several_measurements():
+    """param_shift with argnums on a QNode of two arguments returning two measurements."""
+
+    def make(device):
+        @qml.qnode(qml.device(device, wires=2))
+        def c(p, w):
+            qml.RX(p[0] * w, 0)
+            qml.CNOT([0, 1])
+            qml.RY(p[1], 1)
+            qml.RZ(w, 1)
+            return qml.expval(qml.PauliZ(1)), qml.expval(qml.PauliX(1) @ qml.PauliY(0))
+
+        return c
+
+    for argnums in (0, 1, [0, 1]):
+        want = jax.jit(qml.gradients.param_shift(make("default.qubit"), argnums=argnums))(P, 0.7)
+        got = kvant.qjit(qml.gradients.param_shift(make("kvant.qubit"), argnums=argnums))(P, 0.7)
+        for g, w in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
+            np.testing.assert_allclose(g, w, atol=1e-10)
+        assert jax.tree_util.tree_structure(got) == jax.tree_util.tree_structure(want)
+
+
+def test_derivative_of_a_gradient_transform():
+    """The Jacobian (through kvant's own AD) of param_shift's output: the Hessian."""
+    want = jax.jit(jax.jacobian(qml.gradients.param_shift(_issue_circuit("default.qubit"))))(P)
+    got = kvant.qjit(kvant.jacobian(qml.gradients.param_shift(_issue_circuit("kvant.qubit"))))(P)
+    np.testing.assert_allclose(got, want, atol=1e-8)
+
+
+def test_split_non_commuting_and_classical_code_around():
+    def make(device):
+        @qml.transforms.split_non_commuting
+        @qml.qnode(qml.device(device, wires=2))
+        def c(p):
+            qml.RX(p[0], 0)
+            qml.CNOT([0, 1])
+            qml.RY(p[1], 1)
+            return qml.expval(qml.PauliZ(1)), qml.expval(qml.PauliX(1)), qml.expval(qml.PauliY(0))
+
+        def program(p):
+            a, b, c_ = c(jnp.tanh(p))
+            return a * b - c_
+
+        return program
+
+    np.testing.assert_allclose(kvant.qjit(make("kvant.qubit"))(P), jax.jit(make("default.qubit"))(P),
+                               atol=1e-10)
+    np.testing.assert_allclose(kvant.qjit(kvant.grad(make("kvant.qubit")))(P),
+                               jax.jit(jax.grad(make("default.qubit")))(P), atol=1e-8)
+
+
+def test_under_pennylanes_qjit():
+    got = qml.qjit(qml.gradients.param_shift(_issue_circuit("kvant.qubit")), compiler="kvant")(P)
+    want = jax.jit(qml.gradients.param_shift(_issue_circuit("default.qubit")))(P)
+    np.testing.assert_allclose(got, want, atol=1e-10)
+
+
+def test_compiled_control_flow_in_a_transformed_qnode_is_refused_by_name():
+    @qml.qnode(qml.device("kvant.qubit", wires=2))
+    def c(p):
+        @kvant.for_loop(0, 2, 1)
+        def layer(i):
+            qml.RX(p[i], wires=i)
+
+        layer()
+        return qml.expval(qml.PauliZ(1))
+
+    with pytest.raises(kvant.UnsupportedError, match="transformed by .*param_shift.*compiled control flow"):
+        kvant.qjit(qml.gradients.param_shift(c))(P)
