@@ -17,8 +17,8 @@ _BY_BODY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _has_recipe(op) -> bool:
-    recipe = getattr(type(op), "grad_recipe", None)
-    return bool(recipe) and any(r is not None for r in recipe)
+    recipe = getattr(op, "grad_recipe", None)
+    return isinstance(recipe, (tuple, list)) and any(r is not None for r in recipe)
 
 
 def user_recipes(op) -> set[str]:
@@ -26,7 +26,7 @@ def user_recipes(op) -> set[str]:
     defined outside PennyLane, has a ``grad_recipe``."""
     names = set()
     while op is not None:
-        if _has_recipe(op) and not type(op).__module__.startswith("pennylane"):
+        if not type(op).__module__.startswith("pennylane") and _has_recipe(op):
             names.add(op.name)
         op = getattr(op, "base", None)
     return names
