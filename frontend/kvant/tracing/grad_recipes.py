@@ -17,8 +17,8 @@ _BY_BODY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _has_recipe(op) -> bool:
-    recipe = getattr(op, "grad_recipe", None)  # a property on some classes (Adjoint)
-    return isinstance(recipe, (list, tuple)) and any(r is not None for r in recipe)
+    recipe = getattr(op, "grad_recipe", None)
+    return isinstance(recipe, (tuple, list)) and any(r is not None for r in recipe)
 
 
 def user_recipes(op) -> set[str]:

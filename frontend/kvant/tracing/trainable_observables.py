@@ -1,6 +1,7 @@
 """Observables whose coefficients are traced values: ``qml.Hamiltonian(k, ops)``, ``qml.dot(k,
 ops)``, ``k * O``, sums and products of such terms, with ``k`` computed from the program's
-arguments; and observables on wires known only at run time, ``qml.PauliZ(z)``, which are the
+arguments; Hermitian matrices computed from the arguments (as their Pauli decomposition, whose
+coefficients are traced); and observables on wires known only at run time, ``qml.PauliZ(z)``, which are the
 sum ``Σ_k [z = k] PauliZ(k)`` over the register's wires, with traced coefficients.
 
 The derivative passes differentiate a QNode's results with respect to its gate parameters only,
@@ -53,7 +54,37 @@ def has_traced_coefficients(obs) -> bool:
         return _is_traced(obs.scalar) or has_traced_coefficients(obs.base)
     if isinstance(obs, (qml.ops.Sum, qml.ops.Prod)):
         return any(has_traced_coefficients(o) for o in obs.operands)
-    return False
+    return _traced_hermitian(obs)
+
+
+def _traced_hermitian(obs) -> bool:
+    """A Hermitian matrix computed from the arguments, on few enough wires to be measured as
+    its Pauli decomposition ``M = Σ_w m_w w`` with traced ``m_w = Re tr(w M) / 2^n``."""
+    return (isinstance(obs, qml.Hermitian) and _is_traced(obs.data)
+            and len(obs.wires) <= _MAX_DECOMPOSED_WIRES)
+
+
+_PAULI_MATRICES = {"I": np.eye(2), "X": np.array([[0, 1], [1, 0]]),
+                   "Y": np.array([[0, -1j], [1j, 0]]), "Z": np.diag([1, -1])}
+
+
+def _pauli_terms_of_matrix(obs) -> list[tuple]:
+    matrix = jnp.asarray(obs.data[0])
+    n = len(obs.wires)
+    pairs = []
+    for letters in itertools.product("IXYZ", repeat=n):
+        word = np.ones((1, 1))
+        for letter in letters:
+            word = np.kron(word, _PAULI_MATRICES[letter])
+        # Re tr(word M) / 2^n, in real arithmetic when M is real
+        coefficient = jnp.sum(np.real(word.T) * jnp.real(matrix))
+        if jnp.iscomplexobj(matrix):
+            coefficient = coefficient - jnp.sum(np.imag(word.T) * jnp.imag(matrix))
+        coefficient = coefficient / 2**n
+        pauli = qml.pauli.PauliWord({w: c for w, c in zip(obs.wires, letters) if c != "I"})
+        with qml.QueuingManager.stop_recording():
+            pairs.append((coefficient, pauli.operation()))
+    return pairs
 
 
 def has_run_time_wires(obs) -> bool:
@@ -101,6 +132,8 @@ def expand(obs, wire_labels) -> list[tuple]:
         return pairs
     if has_run_time_wires(obs):
         return _on_every_wire(obs, wire_labels)
+    if _traced_hermitian(obs):
+        return _pauli_terms_of_matrix(obs)
     if _is_traced(obs.data):
         raise UnsupportedError(
             f"kvant cannot measure {obs.name} with parameters that depend on the arguments inside "
