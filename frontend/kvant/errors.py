@@ -19,6 +19,9 @@ class KvantRuntimeError(KvantError, RuntimeError):
     """The compiled program failed while running (reported by the simulator runtime)."""
 
 
+class CacheWarning(UserWarning):
+    """kvant's disk cache held something it will not load, or could not be used as configured."""
+
 def user_location(source_info) -> str:
     """'file:line' of the user's code that created a JAX equation, or '' if unknown."""
     from jax._src import source_info_util
@@ -27,3 +30,4 @@ def user_location(source_info) -> str:
     if frame is None:
         return ""
     return f"{frame.file_name}:{frame.start_line}"
+
