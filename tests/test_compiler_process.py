@@ -202,3 +202,53 @@ def test_the_worker_imports_neither_kvant_nor_jax_nor_pennylane(tmp_path, monkey
     assert "mlir.ir" in modules
     for heavy in ("kvant", "jax", "pennylane"):
         assert heavy not in modules
+
+
+# -- processes started from a process that has compiled --------------------------------------
+
+def _compile_in_child(i, results):
+    """Run in a child process: compile a new program (trace, lower, verify, compile) and run it
+    at x = 0.1 (i + 1)."""
+    import pennylane as qml
+
+    import kvant
+
+    @qml.qnode(qml.device("kvant.qubit", wires=2))
+    def circuit(a):
+        qml.RX(a, wires=0)
+        qml.CNOT(wires=[0, 1])
+        qml.RY(2 * a, wires=1)
+        return qml.expval(qml.PauliZ(1))
+
+    value = kvant.qjit(lambda a: circuit(a) + 1.0)(0.1 * (i + 1))
+    results.put((i, float(np.asarray(value))))
+
+
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")  # JAX's warning about fork
+@pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
+def test_child_processes_compile(method):
+    import multiprocessing
+    import queue
+
+    check_small_compile()  # this process has a worker and an MLIR context
+    _compile_in_child(5, queue.Queue())  # and has traced and lowered a program
+    context = multiprocessing.get_context(method)
+    results = context.Queue()
+    children = [context.Process(target=_compile_in_child, args=(i, results)) for i in range(3)]
+    for child in children:
+        child.start()
+    try:
+        got = dict(results.get(timeout=120) for _ in children)
+    finally:
+        for child in children:
+            child.join(timeout=10)
+            if child.is_alive():
+                child.kill()
+    assert [child.exitcode for child in children] == [0, 0, 0]
+    for i, value in got.items():
+        x = 0.1 * (i + 1)
+        # <Z_1> after RX(x) on wire 0, CNOT, RY(2x) on wire 1: cos(x) cos(2x)
+        assert value == pytest.approx(math.cos(x) * math.cos(2 * x) + 1.0, abs=1e-12)
+    assert sorted(got) == [0, 1, 2]
+    # the parent's own worker still serves it
+    check_small_compile()
