@@ -252,3 +252,74 @@ def test_child_processes_compile(method):
     assert sorted(got) == [0, 1, 2]
     # the parent's own worker still serves it
     check_small_compile()
+
+
+# -- threads ----------------------------------------------------------------------------------
+
+def test_threads_compile_at_once_and_leave_pennylane_and_jax_as_they_were():
+    import jax.numpy as jnp
+    import pennylane as qml
+
+    import kvant
+
+    original_call = qml.QNode.__call__
+    original_lax = {name: getattr(jax.lax, name) for name in ("fori_loop", "while_loop", "cond",
+                                                               "switch", "scan")}
+
+    def make_program(k):
+        @qml.qnode(qml.device("kvant.qubit", wires=2))
+        def circuit(x):
+            def body(i, x):
+                qml.RX(x, wires=i % 2)
+                return x
+            jax.lax.fori_loop(0, k + 1, body, x)  # k + 1 rotations, alternating wires
+            return qml.expval(qml.PauliZ(0))
+
+        return kvant.qjit(lambda x: circuit(x) * 2.0)
+
+    def expected(k, x):
+        turns_on_wire0 = (k + 2) // 2
+        return 2.0 * math.cos(turns_on_wire0 * x)
+
+    @qml.qnode(qml.device("default.qubit", wires=1), interface="jax")
+    def plain(x):
+        qml.RY(jax.lax.fori_loop(0, 2, lambda i, y: y + x, 0.0), wires=0)  # RY(2x)
+        return qml.expval(qml.PauliZ(0))
+
+    results, errors, plain_results = {}, [], []
+    barrier = threading.Barrier(9)
+    stop = threading.Event()
+
+    def compile_one(k):
+        try:
+            barrier.wait()
+            results[k] = float(make_program(k)(0.3 + 0.01 * k))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append((k, exc))
+
+    def run_plain_meanwhile():
+        barrier.wait()
+        try:
+            while not stop.is_set():
+                plain_results.append(float(plain(0.4)))
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(("plain", exc))
+
+    threads = [threading.Thread(target=compile_one, args=(k,)) for k in range(8)]
+    bystander = threading.Thread(target=run_plain_meanwhile)
+    for t in threads + [bystander]:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    stop.set()
+    bystander.join(timeout=60)
+    assert errors == []
+    for k in range(8):
+        assert results[k] == pytest.approx(expected(k, 0.3 + 0.01 * k), abs=1e-12)
+    # a QNode run while others were being traced ran as PennyLane runs it: cos(2 * 0.4)
+    assert plain_results and all(v == pytest.approx(math.cos(0.8), abs=1e-12) for v in plain_results)
+    # afterwards nothing of kvant's is left in PennyLane or JAX
+    assert qml.QNode.__call__ is original_call
+    for name, original in original_lax.items():
+        assert getattr(jax.lax, name) is original, name
+    assert float(plain(jnp.asarray(0.25))) == pytest.approx(math.cos(0.5), abs=1e-12)

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import gc
 import inspect
+import threading
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -304,7 +305,7 @@ class QJIT:
         return args
 
     def _compile(self, static, dynamic, kwargs, flat, in_tree) -> CompiledProgram:
-        with _cyclic_gc_paused():
+        with _compiling, _cyclic_gc_paused():
             return self._trace_and_compile(static, kwargs, flat, in_tree)
 
     def _trace_and_compile(self, static, kwargs, flat, in_tree) -> CompiledProgram:
@@ -345,6 +346,12 @@ class QJIT:
             entry, artifact.library, closed_jaxpr, bytecode, artifact.mlir_lowered,
             artifact.llvm_ir, library, out_tree_box[0], artifact.from_cache,
         )
+
+
+# One compilation at a time in a process: threads that compile at once take turns. Tracing is
+# per thread (TracingContext), but the frontend's MLIR context, the pause of the cyclic garbage
+# collector and the worker are shared. Reentrant: compiling may compile an inner program.
+_compiling = threading.RLock()
 
 
 @contextlib.contextmanager
