@@ -162,13 +162,22 @@ def host_cpu() -> str:
     return "|".join((platform.machine(), platform.processor(), platform.platform()))
 
 
+@functools.cache
+def _extension_path() -> str:
+    import importlib.util
+
+    spec = importlib.util.find_spec("kvant._kvant_mlir")
+    if spec is None or not spec.origin:
+        raise CompileError("kvant's MLIR extension (_kvant_mlir) is not built: run `make install` "
+                           "or `pip install .` in the kvant source tree")
+    return str(Path(spec.origin).resolve())
+
+
 def _fingerprint() -> str:
     parts = [f"kvant-{__version__}", host_cpu()]
-    ext = sys.modules.get("kvant._kvant_mlir")
-    for path in (getattr(ext, "__file__", None), _paths.runtime_library()):
-        if path:
-            st = os.stat(path)
-            parts.append(f"{path}:{st.st_size}:{st.st_mtime_ns}")
+    for path in (_extension_path(), _paths.runtime_library()):
+        st = os.stat(path)
+        parts.append(f"{path}:{st.st_size}:{st.st_mtime_ns}")
     return "|".join(parts)
 
 
@@ -216,6 +225,8 @@ def verify_entry(entry: Path, key: str) -> str | None:
             return f"{LIBRARY} belongs to another user (uid {st.st_uid})"
         if st.st_mode & 0o022:
             return f"others can write {LIBRARY} (mode {stat.S_IMODE(st.st_mode):o})"
+        if not st.st_mode & stat.S_IRUSR:  # even when the superuser could read it anyway
+            return f"{LIBRARY} is not readable (mode {stat.S_IMODE(st.st_mode):o})"
         manifest = _read_json(entry / MANIFEST)
         if manifest.get("key") != key:
             return f"its manifest is for another program ({manifest.get('key')!r})"
@@ -300,11 +311,8 @@ def _worker_python_path() -> list[str]:
 
 
 def worker_command() -> list[str]:
-    from kvant import _kvant_mlir
-
     script = Path(__file__).resolve().with_name("worker.py")
-    return [sys.executable, "-I", str(script), str(Path(_kvant_mlir.__file__).resolve()),
-            *_worker_python_path()]
+    return [sys.executable, "-I", str(script), _extension_path(), *_worker_python_path()]
 
 
 class _Worker:
