@@ -31,3 +31,26 @@ def user_location(source_info) -> str:
         return ""
     return f"{frame.file_name}:{frame.start_line}"
 
+
+
+def describe_value(value) -> str:
+    """What a value the user's code produced is, in the user's terms: 'a float64[3] array
+    computed from the arguments', "the string 'abc'", 'None', ... (never a JAX tracer's class)."""
+    aval = getattr(value, "aval", None)
+    if aval is not None and hasattr(aval, "shape") and hasattr(aval, "dtype"):
+        import jax
+
+        what = f"a {aval.dtype} scalar" if aval.shape == () else \
+            f"a {aval.dtype}{list(aval.shape)} array"
+        if isinstance(value, jax.core.Tracer):
+            what += " computed from the arguments"
+        return what
+    if value is None:
+        return "None"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"the string {shown!r}"
+    if isinstance(value, (tuple, list, dict)):
+        return f"a {type(value).__name__} of {len(value)} item{'s' * (len(value) != 1)}"
+    return f"a {type(value).__module__}.{type(value).__qualname__}" \
+        if type(value).__module__ != "builtins" else f"a {type(value).__name__} ({value!r})"

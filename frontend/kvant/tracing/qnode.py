@@ -27,7 +27,7 @@ from pennylane.measurements import (
     VarianceMP,
 )
 
-from kvant.errors import UnsupportedError
+from kvant.errors import UnsupportedError, describe_value
 from kvant.tracing import observables
 from kvant.tracing.gate_table import GATES
 from kvant.tracing.primitives import (
@@ -167,7 +167,8 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
             if not isinstance(leaf, MeasurementProcess):
                 raise TypeError(
                     f"QNode '{_name(qnode)}' must return measurements (qml.expval, qml.probs, "
-                    f"...), not {type(leaf).__name__}"
+                    f"...), but returned {describe_value(leaf)}; compute with a measurement's "
+                    "value outside the QNode"
                 )
             values.append(_emit_measurement(leaf, scope))
             kind = _MEASUREMENT_KINDS.get(type(leaf).__name__, "other")
