@@ -39,7 +39,7 @@ import threading
 import time
 import uuid
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kvant import _paths
@@ -325,6 +325,7 @@ class _Worker:
         self._lock = threading.Lock()
 
     def _start(self):
+        self.started_at = time.time()
         self._stderr = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(
             worker_command(),
@@ -358,14 +359,21 @@ class _Worker:
         return code
 
     def request(self, message: dict, timeout: float | None) -> dict:
+        """The worker's reply; ``reply["timings"]["worker_start"]`` when this request started
+        the worker (the seconds from starting it to its being ready)."""
         with self._lock:
-            if self._proc is None or self._proc.poll() is not None:
+            started = self._proc is None or self._proc.poll() is not None
+            if started:
                 self._discard()
                 self._start()
             deadline = None if timeout is None else time.monotonic() + timeout
             try:
                 protocol.send(self._proc.stdin.fileno(), message, deadline)
-                return self._reader.receive(deadline)
+                reply = self._reader.receive(deadline)
+                if started and "ready_at" in reply:
+                    reply.setdefault("timings", {})["worker_start"] = \
+                        reply["ready_at"] - self.started_at
+                return reply
             except TimeoutError:
                 self._discard()
                 raise CompileError(
@@ -427,6 +435,9 @@ class CompiledArtifact:
     mlir_lowered: str | None
     llvm_ir: str | None
     from_cache: bool
+    #: seconds: the worker's parse, passes, codegen, link (and worker_start when this
+    #: compilation started it); empty for a cached library
+    timings: dict = field(default_factory=dict)
 
 
 def compile_mlir(module: str | bytes, *, keep_stages: bool = False, opt_level: int = 2,
@@ -480,7 +491,7 @@ def compile_mlir(module: str | bytes, *, keep_stages: bool = False, opt_level: i
             _write_json_atomically(workdir / STAGES, stages)
         published = _publish(workdir, entry, key, stages if keep_stages else None)
         return CompiledArtifact(published / LIBRARY, stages["mlir_lowered"], stages["llvm_ir"],
-                                False)
+                                False, reply.get("timings", {}))
     finally:
         if workdir.exists():
             shutil.rmtree(workdir, ignore_errors=True)

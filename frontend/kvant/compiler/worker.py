@@ -152,6 +152,7 @@ def main(argv: list[str]) -> None:
     import mlir.ir  # noqa: F401  (the bindings' libraries, which the extension links against)
 
     extension = _load_by_path("kvant._kvant_mlir", Path(extension_path))
+    ready_at = time.time()  # the client compares it with when it started this process
     requests = protocol.FrameReader(sys.stdin.fileno())
     while True:
         try:
@@ -162,6 +163,7 @@ def main(argv: list[str]) -> None:
             reply = compile_module(request, extension)
         except Exception as exc:  # every failure goes back to the client as text
             reply = {"ok": False, "error": describe_failure(exc)}
+        reply["ready_at"] = ready_at
         protocol.send(channel, reply)
 
 
