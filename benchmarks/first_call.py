@@ -8,8 +8,9 @@ gates unrolled), N fresh Python processes each
 * run the program the way a user does (``import kvant``; ``kvant.qjit(f)(0.3)``): the parent
   times the whole process, interpreter start included ("process");
 * or do the same steps one by one, each timed: import (kvant, with JAX and PennyLane), trace,
-  lower (MLIR + bytecode), worker start, parse, passes, codegen, link (the worker's own
-  timings), load (dlopen), run.
+  lower (MLIR + bytecode), worker start (from starting it, before tracing, to its being ready:
+  it overlaps trace and lower), parse, passes, codegen, link (the worker's own timings), the
+  client's whole wait for the compiled library, load (dlopen), run.
 
 The same program is run, the same way, with the best alternative installed: Catalyst when it is
 (``make bench`` installs it), else PennyLane's default.qubit under ``jax.jit``. Every kvant
@@ -61,6 +62,7 @@ from kvant.compiler import driver
 from kvant.execution.library import CompiledLibrary
 from kvant.lowering import lower_program
 from kvant.tracing.context import TracingContext
+driver.start_worker()  # as qjit does: the worker starts while the program is traced and lowered
 t0 = t()
 with TracingContext.tracing():
     closed = jax.make_jaxpr(lambda x: [circuit(x)])(jax.ShapeDtypeStruct((), np.float64))

@@ -323,6 +323,7 @@ class QJIT:
         from kvant.execution.library import CompiledLibrary
         from kvant.lowering import lower_program
 
+        driver.start_worker()  # starts while this process traces and lowers
         specs = [jax.ShapeDtypeStruct(*_abstract_leaf(x)) for x in flat]  # checked by the caller
         out_tree_box = []
 

@@ -322,9 +322,19 @@ class _Worker:
         self._proc = None
         self._reader = None
         self._stderr = None
+        self._fresh = False  # started, and no request has been answered since
         self._lock = threading.Lock()
 
+    def start(self):
+        """Start the worker now if it is not running, without waiting for it: its start-up
+        (~0.3 s: the interpreter, the MLIR bindings) then overlaps tracing and lowering."""
+        with self._lock:
+            if self._proc is None or self._proc.poll() is not None:
+                self._discard()
+                self._start()
+
     def _start(self):
+        self._fresh = True
         self.started_at = time.time()
         self._stderr = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(
@@ -362,10 +372,10 @@ class _Worker:
         """The worker's reply; ``reply["timings"]["worker_start"]`` when this request started
         the worker (the seconds from starting it to its being ready)."""
         with self._lock:
-            started = self._proc is None or self._proc.poll() is not None
-            if started:
+            if self._proc is None or self._proc.poll() is not None:
                 self._discard()
                 self._start()
+            started, self._fresh = self._fresh, False
             deadline = None if timeout is None else time.monotonic() + timeout
             try:
                 protocol.send(self._proc.stdin.fileno(), message, deadline)
@@ -423,6 +433,7 @@ def _tail(text: str, lines: int = 20) -> str:
 
 
 _worker = _Worker()
+start_worker = _worker.start
 atexit.register(lambda: _worker.close())
 os.register_at_fork(after_in_child=_worker.forget_after_fork)
 
