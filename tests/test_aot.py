@@ -1,10 +1,13 @@
 """Ahead-of-time compilation: the kvant command compiles FILE.py:FUNCTION to a library + C
 header; a C program and Python both call it."""
 
+import os
+import shutil
 import subprocess
 import sys
 import textwrap
 import warnings
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -163,3 +166,150 @@ def test_calls_that_differ_from_the_declared_signature():
     # float64 -> int64 would lose information: the same.
     with pytest.warns(UserWarning, match=r"argument n is float64\[\], declared int64\[\]"):
         np.testing.assert_allclose(f(np.ones(3), 2.5), 7.5)
+
+
+# -- what the command writes: headers that compose, a library that moves, errors reported -----
+
+SECOND_PROGRAM = textwrap.dedent(
+    """
+    import jax.numpy as jnp
+    import pennylane as qml
+    import kvant
+
+    @qml.qnode(qml.device("kvant.qubit", wires=2))
+    def circuit(x, w):
+        kvant.for_loop(0, 1, 1)(lambda i: qml.RX(x, wires=w + i))()
+        return qml.expval(qml.PauliZ(0))
+
+    def energy(x, w):
+        return circuit(x, w)
+
+    def cost(w, scale):  # the same name as PROGRAM's function, in another file
+        return jnp.sum(w) * scale
+    """
+)
+
+
+def kvant_compile(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "kvant.cli", "compile", *args],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+def test_headers_of_several_programs_compose(compiled, tmp_path):
+    source = tmp_path / "second.py"
+    source.write_text(SECOND_PROGRAM)
+    done = kvant_compile(f"{source}:energy", "--args", "f64, i64", "-o", str(tmp_path / "energy.so"))
+    assert done.returncode == 0, done.stderr
+    (tmp_path / "both.c").write_text(
+        '#include "cost.h"\n#include "energy.h"\n#include "kvant/runtime.h"\n#include "cost.h"\n'
+        "int main(void) { return 0; }\n")
+    build = subprocess.run(["cc", "-Wall", "-Werror", "-fsyntax-only", str(tmp_path / "both.c"),
+                            f"-I{tmp_path}", f"-I{_paths.include_dir()}"],
+                           capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+
+
+RELOCATED_MAIN = textwrap.dedent(
+    """
+    #define _GNU_SOURCE
+    #include <dlfcn.h>
+    #include <stdio.h>
+    #include "energy.h"
+
+    int main(int argc, char **argv) {
+      void *lib = dlopen(argv[1], RTLD_NOW);
+      if (!lib) { fprintf(stderr, "%s\\n", dlerror()); return 1; }
+      void (*entry)() = (void (*)())dlsym(lib, "_mlir_ciface_jit_energy");
+      const char *(*error)(void) = (const char *(*)(void))dlsym(lib, "kvant_rt_error");
+      Dl_info info;
+      if (!entry || !error || !dladdr((void *)error, &info)) return 2;
+      printf("%s\\n", info.dli_fname);  /* where the runtime was loaded from */
+      double x = 0.3, out = 0; int64_t w = 0;
+      kvant_memref_float64_0d a0 = {&x, &x, 0}, r0 = {&out, &out, 0};
+      kvant_memref_int64_0d a1 = {&w, &w, 0};
+      entry(&a0, &a1, &r0);
+      printf("%.15f\\n", out);
+      return error() != NULL;
+    }
+    """
+)
+
+
+def test_the_library_loads_from_another_directory(tmp_path):
+    built, moved = tmp_path / "built", tmp_path / "moved"
+    built.mkdir()
+    source = built / "second.py"
+    source.write_text(SECOND_PROGRAM)
+    done = kvant_compile(f"{source}:energy", "--args", "f64, i64", "-o", str(built / "energy.so"))
+    assert done.returncode == 0, done.stderr
+    assert (built / "libkvant_rt.so").exists()
+    shutil.copytree(built, moved)
+    shutil.rmtree(built)
+    (moved / "main.c").write_text(RELOCATED_MAIN)
+    exe = moved / "main"
+    build = subprocess.run(["cc", "-o", str(exe), str(moved / "main.c"), f"-I{moved}", "-ldl"],
+                           capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
+    run = subprocess.run([str(exe), str(moved / "energy.so")], capture_output=True, text=True,
+                         env=env)
+    assert run.returncode == 0, run.stderr
+    runtime_path, value = run.stdout.split()
+    assert Path(runtime_path).resolve() == (moved / "libkvant_rt.so").resolve()
+    assert float(value) == pytest.approx(np.cos(0.3), abs=1e-12)
+
+
+ERROR_MAIN = textwrap.dedent(
+    """
+    #include <stdio.h>
+    #include "energy.h"
+
+    static const char *run(double x, int64_t w, double *out) {
+      kvant_memref_float64_0d a0 = {&x, &x, 0}, r0 = {out, out, 0};
+      kvant_memref_int64_0d a1 = {&w, &w, 0};
+      return kvant_run_jit_energy(&a0, &a1, &r0);
+    }
+
+    int main(void) {
+      double out = 0;
+      const char *error = run(0.3, 5, &out);  /* wire 5 of 2 */
+      printf("%s\\n", error ? "error" : "none");
+      error = run(0.3, 0, &out);  /* a valid call right after */
+      printf("%s %.15f\\n", error ? error : "none", out);
+      return 0;
+    }
+    """
+)
+
+
+def test_errors_through_the_header(tmp_path):
+    source = tmp_path / "second.py"
+    source.write_text(SECOND_PROGRAM)
+    done = kvant_compile(f"{source}:energy", "--args", "f64, i64", "-o", str(tmp_path / "energy.so"))
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "energy.h").read_text()
+    assert "kvant_rt_clear_error()" in text and "NaN" in text  # the protocol is documented
+    (tmp_path / "main.c").write_text(ERROR_MAIN)
+    exe = tmp_path / "main"
+    build = subprocess.run(["cc", "-o", str(exe), str(tmp_path / "main.c"), f"-I{tmp_path}",
+                            str(tmp_path / "energy.so"), f"-L{tmp_path}", "-lkvant_rt",
+                            f"-Wl,-rpath,{tmp_path}"],
+                           capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    run = subprocess.run([str(exe)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    first, second = run.stdout.splitlines()
+    assert first == "error"
+    status, value = second.split()
+    assert status == "none" and float(value) == pytest.approx(np.cos(0.3), abs=1e-12)
+
+
+def test_compile_refuses_to_overwrite_its_source(tmp_path):
+    source = tmp_path / "prog.py"
+    text = PROGRAM.format(device="kvant.qubit")
+    source.write_text(text)
+    done = kvant_compile(f"{source}:cost", "--args", "f64[2], f64", "-o", str(source))
+    assert done.returncode != 0 and "source file" in done.stderr
+    assert source.read_text() == text
+    done = kvant_compile("prog.py:cost", "--args", "f64[2], f64", "-o", "./prog.py", cwd=tmp_path)
+    assert done.returncode != 0 and source.read_text() == text

@@ -166,3 +166,84 @@ def test_non_numeric_argument_is_named():
     with pytest.raises(TypeError, match=r"argument x is object"):
         f(2, object(), {"a": 1.0})
     assert f(2, 1.5, {"a": 0.25}) == 3.25  # and good arguments still work
+
+
+# -- messages name what the user wrote, not kvant's or JAX's internals -------------------------
+
+def test_none_argument_is_named_when_the_function_computes_with_it():
+    @kvant.qjit
+    def f(x, offset):
+        return jnp.sin(x) + offset
+
+    with pytest.raises(TypeError, match=r"argument offset is None") as info:
+        f(0.3, None)
+    assert "Tracer" not in str(info.value)
+
+    @kvant.qjit
+    def g(x, offset=None):  # a function that handles None still runs
+        return jnp.sin(x) if offset is None else jnp.sin(x) + offset
+
+    assert float(g(0.3, None)) == pytest.approx(np.sin(0.3), abs=1e-15)
+
+
+def test_returning_a_string_names_the_users_function():
+    @kvant.qjit
+    def labelled(x):
+        return {"value": jnp.cos(x), "label": "energy"}
+
+    with pytest.raises(TypeError, match=r"'labelled' returned the string 'energy' as "
+                                        r"output\['label'\]") as info:
+        labelled(0.3)
+    assert "flat_fn" not in str(info.value)
+
+
+def test_returning_a_string_under_jax_jit_names_the_users_function():
+    import jax
+
+    @kvant.qjit
+    def labelled(x):
+        return "energy"
+
+    with pytest.raises(TypeError, match="'labelled' returned the string 'energy'") as info:
+        jax.jit(labelled)(0.3)
+    assert "flat_fn" not in str(info.value)
+
+
+def test_non_measurement_return_says_what_was_returned():
+    @qml.qnode(qml.device("kvant.qubit", wires=1))
+    def circuit(x):
+        qml.RX(x, wires=0)
+        return x * 2
+
+    with pytest.raises(TypeError, match="returned a float64 scalar computed from the arguments") \
+            as info:
+        kvant.qjit(circuit)(0.1)
+    assert "Tracer" not in str(info.value)
+
+
+def test_has_aux_without_a_pair_says_what_was_returned():
+    @qml.qnode(qml.device("kvant.qubit", wires=1))
+    def circuit(x):
+        qml.RX(x, wires=0)
+        return qml.expval(qml.PauliZ(0))
+
+    with pytest.raises(TypeError, match="returned a float64 scalar computed from the arguments") \
+            as info:
+        kvant.qjit(lambda x: kvant.grad(circuit, has_aux=True)(x))(0.1)
+    assert "Tracer" not in str(info.value)
+
+
+def test_runtime_error_names_the_users_line():
+    @qml.qnode(qml.device("kvant.qubit", wires=2))
+    def circuit(x, w):
+        qml.RY(x, wires=0)
+        kvant.for_loop(0, 1, 1)(lambda i: qml.RX(x, wires=w + i))()  # the failing line
+        return qml.expval(qml.PauliZ(0))
+
+    import inspect
+
+    lines, first = inspect.getsourcelines(circuit.func)
+    failing = first + next(i for i, text in enumerate(lines) if "the failing line" in text)
+    with pytest.raises(kvant.KvantRuntimeError, match=rf"test_reliability.py:{failing}: .*RX.*"
+                                                      r"out of range.*QNode 'circuit'"):
+        kvant.qjit(circuit)(0.3, 7)

@@ -36,14 +36,17 @@ from kvant.tracing import batching as _batching  # noqa: E402,F401  (vmap rules)
 from kvant.api.differentiation import grad, jacobian  # noqa: E402
 from kvant.api.pennylane_ops import adjoint, ctrl, jvp, measure, value_and_grad, vjp  # noqa: E402
 from kvant.api.qjit import QJIT, qjit  # noqa: E402
-from kvant.errors import CompileError, KvantError, KvantRuntimeError, UnsupportedError  # noqa: E402
+from kvant.errors import (  # noqa: E402
+    CacheWarning, CompileError, KvantError, KvantRuntimeError, UnsupportedError,
+)
 
 vmap = _jax.vmap  # QNode calls inside are batched by a compiled loop (tracing.batching)
 
-__version__ = "0.1.0"
+from kvant._version import __version__  # noqa: E402
 
 __all__ = [
     "QJIT",
+    "CacheWarning",
     "CompileError",
     "KvantError",
     "KvantRuntimeError",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 from mlir import ir
 from mlir._mlir_libs import _mlir as _bindings
@@ -31,6 +32,20 @@ def new_context() -> ir.Context:
 
 
 _shared = None
+# Contexts of the parent process, in a forked child: never used or destroyed there (their thread
+# pool's threads did not survive the fork; the first parallel verification waited for them
+# forever, and destroying the pool would join them).
+_inherited: list = []
+
+
+def _forget_shared_context_after_fork() -> None:
+    global _shared
+    if _shared is not None:
+        _inherited.append(_shared)
+        _shared = None
+
+
+os.register_at_fork(after_in_child=_forget_shared_context_after_fork)
 
 
 def shared_context() -> ir.Context:

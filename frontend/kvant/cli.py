@@ -7,7 +7,10 @@
 
 --args lists the positional arguments' types: a dtype (f32, f64, i32, i64, bool, c64, c128)
 with an optional shape in brackets, e.g. "f64[3,2]". --emit takes jaxpr, mlir, mlir-lowered or
-llvm. A library comes with a C header (same name, .h) declaring its entry point.
+llvm. A library comes with a C header (same name, .h) declaring its entry point, and with a copy
+of kvant's runtime, libkvant_rt.so, in the same directory: the library finds it there (RUNPATH
+$ORIGIN), so the directory can be moved or shipped as a whole. The code is generated for the CPU
+of the machine that compiles it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import re
-import shutil
 import sys
 from pathlib import Path
 
@@ -118,12 +120,56 @@ def _compile(args) -> int:
         print(stages[args.emit])
         return 0
     output = Path(args.output) if args.output else default
-    shutil.copyfile(library, output)
+    source = Path(args.input.rpartition(":")[0] if is_python else args.input)
+    written = [output] + ([output.with_suffix(".h")] if entry is not None else [])
+    for path in written:
+        if _same_file(path, source):
+            print(f"kvant: refusing to write {path}: it is the source file {source}",
+                  file=sys.stderr)
+            return 2
+    _write_file(output, Path(library).read_bytes(), mode=0o755)
     print(f"kvant: wrote {output}")
+    runtime = _place_runtime_beside(output)
+    if runtime is not None:
+        print(f"kvant: wrote {runtime} (the runtime {output.name} loads from its own directory)")
     if entry is not None:
-        output.with_suffix(".h").write_text(header(entry, *avals, source=args.input))
-        print(f"kvant: wrote {output.with_suffix('.h')} (entry point _mlir_ciface_{entry})")
+        text = header(entry, *avals, source=args.input, library=output.name)
+        _write_file(output.with_suffix(".h"), text.encode(), mode=0o644)
+        print(f"kvant: wrote {output.with_suffix('.h')} (entry point _mlir_ciface_{entry}, "
+              f"or kvant_run_{entry} which also reports errors)")
     return 0
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
+def _write_file(path: Path, data: bytes, mode: int) -> None:
+    """Write by renaming a complete temporary file over ``path``: a reader never sees half a
+    library, and a library some process has mapped is not overwritten in place."""
+    temporary = path.with_name(f".{path.name}.kvant-tmp")
+    temporary.write_bytes(data)
+    temporary.chmod(mode)
+    temporary.replace(path)
+
+
+def _place_runtime_beside(output: Path) -> Path | None:
+    """A compiled library looks for libkvant_rt.so in its own directory first (RUNPATH
+    ``$ORIGIN``), so a copy beside it keeps it loadable wherever the two are moved together.
+    ``None`` when the runtime already is there."""
+    from kvant import _paths
+
+    runtime = _paths.runtime_library()
+    target = output.parent / runtime.name
+    if _same_file(target, runtime):
+        return None
+    if target.exists() and target.read_bytes() == runtime.read_bytes():
+        return None
+    _write_file(target, runtime.read_bytes(), mode=0o755)
+    return target
 
 
 def main(argv=None) -> int:

@@ -19,7 +19,7 @@ from jax.tree_util import tree_flatten, tree_structure, tree_unflatten
 
 from jax._src.interpreters import partial_eval as pe
 
-from kvant.errors import UnsupportedError
+from kvant.errors import UnsupportedError, describe_value
 from kvant.tracing import grad_recipes
 from kvant.tracing.context import TracingContext
 from kvant.tracing.primitives import grad_p
@@ -170,7 +170,7 @@ class _Derivative:
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise TypeError(
                 f"{self.kind} with has_aux=True needs a function that returns a pair "
-                f"(output, auxiliary data), got {type(out).__name__}"
+                f"(output, auxiliary data), but it returned {describe_value(out)}"
             )
         aux_leaves, aux_tree = tree_flatten(out[1])
         if aux_tree_box is not None:

@@ -7,6 +7,7 @@ import functools
 import gc
 import inspect
 import operator
+import threading
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -182,6 +183,10 @@ class QJIT:
             dyn, kw = tree_unflatten(in_tree, list(leaves))
             return self.original_function(*self._merge_static(static, dyn), **kw, **static_kwargs)
 
+        # messages about the program name the user's function
+        flat_fn.__name__ = flat_fn.__qualname__ = getattr(self.original_function, "__name__",
+                                                          "function")
+
         forward = QJIT(flat_fn, keep_intermediate=self.keep_intermediate, opt_level=self.opt_level)
         program = forward.compile(*specs)
         out_specs = [jax.ShapeDtypeStruct(a.shape, a.dtype) for a in program.library.out_avals]
@@ -334,31 +339,60 @@ class QJIT:
         return args
 
     def _compile(self, static, dynamic, kwargs, flat, in_tree) -> CompiledProgram:
-        with _cyclic_gc_paused():
-            return self._trace_and_compile(static, kwargs, flat, in_tree)
+        # None is an empty pytree to JAX: the function gets it as is, which is fine until the
+        # function computes with it -- then the error should name the argument.
+        nones = [self._describe_path(path) for path, leaf in
+                 tree_flatten_with_path((dynamic, kwargs), is_leaf=lambda x: x is None)[0]
+                 if leaf is None]
+        with _compiling, _cyclic_gc_paused():
+            return self._trace_and_compile(static, kwargs, flat, in_tree, nones)
 
-    def _trace_and_compile(self, static, kwargs, flat, in_tree) -> CompiledProgram:
+    def _trace_and_compile(self, static, kwargs, flat, in_tree, nones=()) -> CompiledProgram:
         from kvant import _mlir
         from kvant.compiler import driver
         from kvant.execution.library import CompiledLibrary
         from kvant.lowering import lower_program
 
+        driver.start_worker()  # starts while this process traces and lowers
         specs = [jax.ShapeDtypeStruct(*_abstract_leaf(x)) for x in flat]  # checked by the caller
         out_tree_box = []
 
         static_args, static_kwargs = static
+
+        function_name = getattr(self.original_function, "__name__", "function")
 
         def flat_fn(*flat_args):
             dyn, kw = tree_unflatten(in_tree, flat_args)
             result = self.original_function(*self._merge_static(static_args, dyn), **kw,
                                             **dict(static_kwargs))
             leaves, out_tree = tree_flatten(result)
+            for path, leaf in tree_flatten_with_path(result)[0]:
+                if not _is_numeric(leaf):
+                    from kvant.errors import describe_value
+                    from jax.tree_util import keystr
+
+                    raise TypeError(
+                        f"kvant.qjit: '{function_name}' returned {describe_value(leaf)} as "
+                        f"{'output' + keystr(path) if path else 'its output'}; compiled functions "
+                        "return numbers and numeric arrays (in tuples, lists or dicts)"
+                    )
             out_tree_box.append(out_tree)
             return leaves
 
-        with TracingContext.tracing():
-            closed_jaxpr = jax.make_jaxpr(flat_fn)(*specs)
-        name = "jit_" + getattr(self.original_function, "__name__", "function")
+        try:
+            with TracingContext.tracing():
+                closed_jaxpr = jax.make_jaxpr(flat_fn)(*specs)
+        except (TypeError, ValueError, AttributeError) as exc:
+            if not nones or str(exc).startswith("kvant.qjit:"):
+                raise
+            raise TypeError(
+                f"kvant.qjit: {' and '.join(nones)} {'is' if len(nones) == 1 else 'are'} None, "
+                f"and '{function_name}' failed with it ({type(exc).__name__}: "
+                f"{str(exc).replace('DynamicJaxprTracer', 'array')}); pass a "
+                "number or an array, or mark the argument static (static_argnums or "
+                "static_argnames)"
+            ) from exc
+        name = "jit_" + function_name
         entry = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
         module = lower_program(closed_jaxpr, entry, _mlir.shared_context())
         bytecode = _mlir.to_bytecode(module)
@@ -371,10 +405,61 @@ class QJIT:
             [v.aval for v in closed_jaxpr.jaxpr.invars],
             [v.aval for v in closed_jaxpr.jaxpr.outvars],
         )
+        library.locate_error = functools.partial(_locate_runtime_error, closed_jaxpr.jaxpr)
         return CompiledProgram(
             entry, artifact.library, closed_jaxpr, bytecode, artifact.mlir_lowered,
             artifact.llvm_ir, library, out_tree_box[0], artifact.from_cache,
         )
+
+
+# One compilation at a time in a process: threads that compile at once take turns. Tracing is
+# per thread (TracingContext), but the frontend's MLIR context, the pause of the cyclic garbage
+# collector and the worker are shared. Reentrant: compiling may compile an inner program.
+_compiling = threading.RLock()
+
+
+def _is_numeric(leaf) -> bool:
+    if isinstance(leaf, (jax.Array, jax.core.Tracer, np.ndarray, np.generic)):
+        return np.dtype(leaf.dtype).kind in "biufc"
+    return isinstance(leaf, (bool, int, float, complex))
+
+
+def _program_sites(jaxpr, qnode=None):
+    """(primitive name, params, user's 'file:line', enclosing QNode's name) of every equation
+    of ``jaxpr`` and the jaxprs nested in it."""
+    from jax.extend.core import Jaxpr
+
+    from kvant.errors import user_location
+
+    for eqn in jaxpr.eqns:
+        inner_qnode = eqn.params.get("name") if eqn.primitive.name == "kvant_qnode" else qnode
+        yield eqn.primitive.name, eqn.params, user_location(eqn.source_info), qnode
+        for value in eqn.params.values():
+            for sub in value if isinstance(value, (tuple, list)) else (value,):
+                sub = getattr(sub, "jaxpr", sub)  # a ClosedJaxpr's Jaxpr
+                if isinstance(sub, Jaxpr):
+                    yield from _program_sites(sub, inner_qnode)
+
+
+def _locate_runtime_error(jaxpr, message: str) -> str:
+    """The simulator's message with the user's source line of what failed, where the program
+    tells: the gate the message names, if the program applies it at one line; else the QNode."""
+    import re
+
+    found = re.match(r"kvant_rt_(\w+): (\w+):", message)
+    sites = list(_program_sites(jaxpr))
+    if found and found[1] == "gate":
+        gates = {(where, qnode) for prim, params, where, qnode in sites
+                 if prim == "kvant_gate" and params.get("name") == found[2] and where}
+        if len(gates) == 1:
+            ((where, qnode),) = gates
+            return f"{where}: {message}" + (f" (in QNode '{qnode}')" if qnode else "")
+    qnodes = {(params.get("name"), where) for prim, params, where, _ in sites
+              if prim == "kvant_qnode" and where}
+    if len(qnodes) == 1:
+        ((qnode, where),) = qnodes
+        return f"{message} (in QNode '{qnode}', called at {where})"
+    return message
 
 
 @contextlib.contextmanager

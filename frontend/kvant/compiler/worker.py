@@ -3,36 +3,61 @@ file and links the shared library.
 
 It runs apart from the user's interpreter because MLIR and LLVM are built with assertions, and an
 assertion aborts the whole process: here, that ends only the worker, and the client turns it into
-a ``CompileError``. Requests and replies are ``protocol`` messages on stdin/stdout.
+a ``CompileError``. Requests and replies are ``protocol`` frames on stdin/stdout.
+
+The client starts it as a script in isolated mode (``python -I worker.py EXTENSION PATH...``):
+nothing from the user's working directory, ``PYTHONPATH`` or user site is importable, only the
+standard library, the interpreter's site-packages and the directories the client names (where
+the ``mlir`` bindings are). It imports neither the ``kvant`` package (which imports JAX and
+PennyLane, most of a fresh worker's start-up time) nor anything of the user's: kvant's MLIR
+extension is loaded from its file, the pipeline, the runtime's directory and the linker come
+in each request.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
-import shutil
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+_HERE = Path(__file__).resolve().parent
 
-def link_shared_library(obj: Path, out: Path, runtime_dir: Path) -> None:
-    # The system linker directly: through the C compiler driver the same link takes ~20 ms
-    # instead of under 10 ms (/usr/bin/time on the 240-gate benchmark program: 0.02 s vs 0.00-0.01 s).
-    # libm and libc are not named: reading libc.so.6's symbol table took 12 of the 15 ms of the
-    # link. The calls the program makes into them (sin, malloc, ...) resolve when it is loaded,
-    # through the runtime library, which needs both.
-    ld = shutil.which("ld")
-    if ld is not None:
-        cmd = [ld, "-shared", "-o", str(out), str(obj), f"-L{runtime_dir}", "-lkvant_rt",
-               "-rpath", str(runtime_dir)]
-    else:
-        cmd = [os.environ.get("CC", "cc"), "-shared", "-o", str(out), str(obj),
-               f"-L{runtime_dir}", "-lkvant_rt", f"-Wl,-rpath,{runtime_dir}"]
-    done = subprocess.run(cmd, capture_output=True, text=True)
+
+def _load_by_path(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def link_shared_library(linker: list[str], obj: Path, out: Path, runtime_dir: Path) -> None:
+    """Link ``obj`` against the runtime into ``out``.
+
+    ``linker`` is the command the client resolved (``toolchain.linker_command``): a system
+    linker (``ld``) directly when there is one -- through the C compiler driver the same link takes
+    ~20 ms instead of under 10 ms (/usr/bin/time on the 240-gate benchmark program: 0.02 s vs
+    0.00-0.01 s) -- else a C compiler driver, whose flags differ by a ``-Wl,`` prefix.
+    libm and libc are not named: reading libc.so.6's symbol table took 12 of the 15 ms of the
+    link. The calls the program makes into them (sin, malloc, ...) resolve when it is loaded,
+    through the runtime library, which needs both.
+
+    The library looks for the runtime first beside itself (``$ORIGIN``: an ahead-of-time library
+    shipped with a copy of libkvant_rt.so), then where this kvant's runtime is.
+    """
+    driver = linker[-1] == "--driver"
+    command = linker[:-1] if driver else list(linker)
+    runpath = f"$ORIGIN:{runtime_dir}"
+    command += ["-shared", "-o", str(out), str(obj), f"-L{runtime_dir}", "-lkvant_rt"]
+    command += [f"-Wl,-rpath,{runpath}"] if driver else ["-rpath", runpath]
+    done = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if done.returncode != 0:
-        raise RuntimeError(f"linking failed ({' '.join(cmd)}):\n{done.stderr}")
+        raise RuntimeError(f"linking failed ({' '.join(command)}):\n{done.stderr}")
 
 
 # One MLIR context serves many compilations: creating one costs 6-10 ms (the bindings register
@@ -44,12 +69,13 @@ _context = None
 _context_uses = 0
 
 
-def _compilation_context():
+def _compilation_context(extension):
     global _context, _context_uses
-    from kvant import _mlir
+    from mlir import ir
 
     if _context is None or _context_uses >= CONTEXT_REUSE:
-        _context = _mlir.new_context()
+        _context = ir.Context()
+        extension.register_dialects(_context)
         # The pass manager runs functions in parallel; kvant programs have a handful, and the
         # 480-gate benchmark program ran its pipeline ~7 ms faster on one thread.
         _context.enable_multithreading(False)
@@ -58,34 +84,34 @@ def _compilation_context():
     return _context
 
 
-def compile_module(request: dict) -> dict:
+def compile_module(request: dict, extension) -> dict:
     from mlir import ir, passmanager
 
-    from kvant import _mlir, _paths
-
-    ext = _mlir.extension()
     timings = {}
-    with _compilation_context():
+    with _compilation_context(extension):
         t0 = time.perf_counter()
         module = ir.Module.parse(request["mlir"])
+        timings["parse"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
         pm = passmanager.PassManager.parse(request["pipeline"])
         # The frontend verified the module it built; re-verifying after each of ~40 passes costs
         # ~20% of the pass time. KVANT_VERIFY_PASSES=1 turns it back on to debug a pass.
-        pm.enable_verifier(os.environ.get("KVANT_VERIFY_PASSES") == "1")
+        pm.enable_verifier(bool(request.get("verify_passes")))
         pm.run(module.operation)
         timings["passes"] = time.perf_counter() - t0
         reply = {"ok": True}
         if request.get("keep_stages"):
             reply["mlir_lowered"] = str(module)
-            reply["llvm_ir"] = ext.translate_to_llvm_ir(module)
+            reply["llvm_ir"] = extension.translate_to_llvm_ir(module)
         workdir = Path(request["workdir"])
         obj = workdir / "program.o"
         t0 = time.perf_counter()
-        ext.emit_object(module, str(obj), int(request.get("opt_level", 2)))
+        extension.emit_object(module, str(obj), int(request.get("opt_level", 2)))
         timings["codegen"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     if request.get("link", True):
-        link_shared_library(obj, workdir / "program.so", _paths.runtime_library().parent)
+        link_shared_library(request["linker"], obj, workdir / "program.so",
+                            Path(request["runtime_dir"]))
         obj.unlink()
     timings["link"] = time.perf_counter() - t0
     reply["timings"] = timings
@@ -109,24 +135,37 @@ def describe_failure(exc: Exception) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    from kvant.compiler import protocol
+def main(argv: list[str]) -> None:
+    extension_path, *paths = argv
+    # Ctrl-C in a terminal reaches the whole foreground process group; the client decides what
+    # an interrupt ends (it kills this process when it gives up waiting).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.path[:0] = paths
+    protocol = _load_by_path("_kvant_worker_protocol", _HERE / "protocol.py")
 
-    # Replies own the real stdout; anything else printed goes to stderr.
-    channel = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    # Replies own the real stdout. Anything else written to file descriptor 1 -- by Python code,
+    # or by C++ (LLVM, the MLIR passes) -- goes to stderr.
+    channel = os.dup(1)
+    os.dup2(2, 1)
     sys.stdout = sys.stderr
-    requests = sys.stdin.buffer
+
+    import mlir.ir  # noqa: F401  (the bindings' libraries, which the extension links against)
+
+    extension = _load_by_path("kvant._kvant_mlir", Path(extension_path))
+    ready_at = time.time()  # the client compares it with when it started this process
+    requests = protocol.FrameReader(sys.stdin.fileno())
     while True:
         try:
-            request = protocol.receive(requests)
+            request = requests.receive()
         except EOFError:
             return
         try:
-            reply = compile_module(request)
+            reply = compile_module(request, extension)
         except Exception as exc:  # every failure goes back to the client as text
             reply = {"ok": False, "error": describe_failure(exc)}
+        reply["ready_at"] = ready_at
         protocol.send(channel, reply)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -80,6 +80,8 @@ class CompiledLibrary:
         self.in_avals = list(in_avals)
         self.out_avals = list(out_avals)
         self._lock = threading.Lock()
+        # message -> message naming the user's source line (set by qjit, which knows the trace)
+        self.locate_error = None
 
     def __call__(self, *args: np.ndarray) -> list[np.ndarray]:
         inputs = [
@@ -97,5 +99,8 @@ class CompiledLibrary:
             message = rt.kvant_rt_error()
             if message is not None:
                 rt.kvant_rt_clear_error()
-                raise KvantRuntimeError(message.decode(errors="replace"))
+                text = message.decode(errors="replace")
+                if self.locate_error is not None:
+                    text = self.locate_error(text)
+                raise KvantRuntimeError(text)
         return outputs

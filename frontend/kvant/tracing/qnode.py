@@ -27,7 +27,7 @@ from pennylane.measurements import (
     VarianceMP,
 )
 
-from kvant.errors import UnsupportedError
+from kvant.errors import UnsupportedError, describe_value
 from kvant.tracing import deferred as deferred_measurements
 from kvant.tracing import (
     device_support,
@@ -193,7 +193,8 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
             if not isinstance(leaf, MeasurementProcess):
                 raise TypeError(
                     f"QNode '{_name(qnode)}' must return measurements (qml.expval, qml.probs, "
-                    f"...), not {type(leaf).__name__}"
+                    f"...), but returned {describe_value(leaf)}; compute with a measurement's "
+                    "value outside the QNode"
                 )
             value = _emit_measurement(leaf, scope)
             kind = "expval" if isinstance(value, trainable_observables.Deferred) else \
