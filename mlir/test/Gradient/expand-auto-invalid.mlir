@@ -75,3 +75,41 @@ func.func @grad_of_pad_computed(%x: tensor<2xf64>, %v: f64) -> tensor<4x2xf64> {
   %g = gradient.grad "auto" @pad_computed(%x, %v) {diffArgIndices = array<i64: 0>} : (tensor<2xf64>, f64) -> tensor<4x2xf64>
   return %g : tensor<4x2xf64>
 }
+
+// -----
+
+// A complex value between a differentiated argument and the result: the sweep has real rules
+// only, so the derivative is refused (it would lose that path), and the complex op is named.
+func.func private @through_complex(%t: tensor<f64>) -> tensor<f64> {
+  %x = tensor.extract %t[] : tensor<f64>
+  %zero = arith.constant 0.0 : f64
+  // expected-note@+1 {{the complex value is computed here}}
+  %z = complex.create %x, %zero : complex<f64>
+  %e = complex.exp %z : complex<f64>
+  %r = complex.re %e : complex<f64>
+  %out = tensor.from_elements %r : tensor<f64>
+  return %out : tensor<f64>
+}
+func.func @grad_through_complex(%x: tensor<f64>) -> tensor<f64> {
+  // expected-error@+1 {{kvant cannot differentiate through complex numbers with method="auto" yet: 'complex.create'}}
+  %g = gradient.grad "auto" @through_complex(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
+  return %g : tensor<f64>
+}
+
+// -----
+
+// A complex value that only decides a comparison carries no derivative: no error.
+func.func private @complex_in_a_test(%t: tensor<f64>) -> tensor<f64> {
+  %x = tensor.extract %t[] : tensor<f64>
+  %zero = arith.constant 0.0 : f64
+  %z = complex.create %x, %zero : complex<f64>
+  %a = complex.abs %z : complex<f64>
+  %small = arith.cmpf olt, %a, %zero : f64
+  %r = arith.select %small, %zero, %x : f64
+  %out = tensor.from_elements %r : tensor<f64>
+  return %out : tensor<f64>
+}
+func.func @grad_with_complex_test(%x: tensor<f64>) -> tensor<f64> {
+  %g = gradient.grad "auto" @complex_in_a_test(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
+  return %g : tensor<f64>
+}
