@@ -196,3 +196,25 @@ def test_compiled_control_flow_in_a_transformed_qnode_is_refused_by_name():
 
     with pytest.raises(kvant.UnsupportedError, match="transformed by .*param_shift.*compiled control flow"):
         kvant.qjit(qml.gradients.param_shift(c))(P)
+
+
+@pytest.mark.parametrize("name", ["cancel_inverses", "merge_rotations"])
+def test_adjoint_and_ctrl_of_quantum_functions_in_a_transformed_qnode(name):
+    """Found by the fuzzer: qml.ctrl of a quantum function in a transformed QNode looked for a
+    QNode trace while the transform's tape was being built."""
+
+    def circuit(x):
+        def f(t):
+            qml.RX(t, wires=1)
+            qml.RY(2 * t, wires=1)
+
+        qml.Hadamard(0)
+        qml.ctrl(f, control=0)(x)
+        qml.adjoint(f)(x * 0.5)
+        return qml.expval(qml.PauliZ(1))
+
+    transform = COMPILATION[name]
+    ours = kvant.qjit(transform(qml.QNode(circuit, qml.device("kvant.qubit", wires=2))))
+    ref = transform(qml.QNode(circuit, qml.device("default.qubit", wires=2)))
+    for x in (0.4, -1.3):
+        np.testing.assert_allclose(ours(x), ref(x), atol=1e-12)

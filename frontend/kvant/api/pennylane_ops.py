@@ -18,7 +18,7 @@ from pennylane.ops.op_math.adjoint import create_adjoint_op
 from pennylane.ops.op_math.controlled import create_controlled_op
 
 from kvant.tracing import quantum_regions
-from kvant.tracing.qnode import current_scope
+from kvant.tracing.qnode import QuantumScope, current_scope
 from kvant.tracing.qnode import measure  # noqa: F401  (mid-circuit measurement)
 
 
@@ -36,7 +36,9 @@ def adjoint(fn, lazy=True):
     @functools.wraps(fn)
     def inverted(*args, **kwargs):
         scope = current_scope()
-        if scope is None:  # not inside a QNode kvant traces: PennyLane's own adjoint
+        if not isinstance(scope, QuantumScope):
+            # not tracing a QNode body (eager, or building a transformed QNode's tape, whose
+            # queue PennyLane's adjoint fills): PennyLane's own adjoint
             return create_adjoint_op(fn, lazy)(*args, **kwargs)
         jaxpr, operands = quantum_regions.trace_quantum_function(
             fn, args, kwargs, scope, "adjoint"
@@ -59,7 +61,7 @@ def ctrl(op, control, control_values=None, work_wires=None, work_wire_type="borr
     @functools.wraps(op)
     def controlled(*args, **kwargs):
         scope = current_scope()
-        if scope is None:
+        if not isinstance(scope, QuantumScope):  # as in adjoint
             return create_controlled_op(
                 op, control, control_values=control_values, work_wires=work_wires,
                 work_wire_type=work_wire_type,
