@@ -258,3 +258,52 @@ def test_a_branch_chosen_by_an_outcome_returns_a_value_per_outcome():
     for x in (0.7, -1.2):
         want = 0.5 * branch(qml.RX, 2)(x) + 0.5 * branch(qml.RY, 3)(x)
         np.testing.assert_allclose(ours(x), want, atol=1e-12)
+
+
+def _postselected(x):
+    qml.RX(x, wires=0)
+    qml.CNOT([0, 1])
+    qml.RY(0.7 * x, wires=1)
+    m = qml.measure(1, postselect=1)
+    qml.cond(m, qml.RZ)(x, wires=0)
+    qml.RX(x * 0.3, wires=2)
+    qml.CNOT([0, 2])
+    qml.measure(2, postselect=0)
+    qml.Hadamard(0)
+    h = np.array([[1, 2j], [-2j, 0.5]])
+    return (qml.expval(qml.PauliZ(0)), qml.var(qml.PauliX(0) @ qml.PauliZ(1)),
+            qml.probs(wires=[0, 1]), qml.expval(qml.Hermitian(h, wires=0)),
+            qml.var(qml.Hermitian(h, wires=0)))
+
+
+@pytest.mark.parametrize("diff_method", ["adjoint", "parameter-shift"])
+def test_postselection_without_shots_is_exact_and_differentiable(diff_method):
+    """Conditional statistics ⟨O ⊗ P⟩ / ⟨P⟩ of the unitary circuit, so both derivative methods
+    apply (the fuzzer found postselected programs refused under grad)."""
+    ref = qml.QNode(_postselected, qml.device("default.qubit"), mcm_method="deferred")
+    ours = qml.QNode(_postselected, qml.device("lightning.qubit", wires=3),
+                     diff_method=diff_method)
+    compiled = qml.qjit(ours, compiler="kvant")
+
+    def cost(qnode):
+        def f(x):
+            e, v, p, h, hv = qnode(x)
+            return e + 2 * v + p[1] + h - 0.1 * hv
+
+        return f
+
+    gradient = qml.qjit(lambda x: qml.grad(cost(ours))(x), compiler="kvant")
+    for x in (0.9, 2.2):
+        for got, want in zip(compiled(x), ref(x)):
+            np.testing.assert_allclose(got, want, atol=1e-10)
+        np.testing.assert_allclose(gradient(x), jax.grad(cost(ref))(x), atol=1e-8)
+
+
+def test_conditional_variance_of_a_sum_is_refused():
+    def fn(x):
+        qml.RX(x, wires=0)
+        qml.measure(0, postselect=1)
+        return qml.var(qml.PauliZ(0) + 0.5 * qml.PauliX(1))
+
+    with pytest.raises(kvant.UnsupportedError, match="variance of a sum"):
+        qml.qjit(qml.QNode(fn, qml.device("lightning.qubit", wires=2)), compiler="kvant")(0.4)

@@ -13,8 +13,14 @@ being in that assignment: a gate whose angle depends on an outcome, a ``cond`` o
 (its branch picked per assignment), a loop whose trip count depends on one.
 
 * ``reset=True``: a CNOT back from the ancilla onto ``w`` sets ``w`` to ``|0>``.
-* ``postselect=v``: the ancilla is projected onto ``v`` (the runtime's postselecting
-  measurement), which renormalizes the state: the statistics are conditioned on the outcome.
+* ``postselect=v``: the statistics are conditioned on the ancilla holding ``v``. Without shots
+  they are computed as conditional statistics of the unitary circuit, so that both derivative
+  methods apply: with ``P`` the projector onto the postselected outcomes,
+  ``E[O | v] = ⟨O ⊗ P⟩ / ⟨P⟩`` and ``P = Π_j (I + s_j Z_j) / 2`` (``s_j = ±1``) expands into
+  Pauli-Z strings on the ancillas; probabilities are those of the device's wires and the
+  ancillas, restricted to the postselected outcomes and normalized. With shots, the runtime's
+  postselecting measurement projects the state (each shot is drawn from the conditioned
+  state).
 
 What cannot be deferred exactly is refused by name: a measurement inside a loop or a
 conditional (its number of ancillas may be known only at run time), ``qml.state()`` (the state
@@ -25,17 +31,21 @@ from __future__ import annotations
 
 import itertools
 
+import jax.numpy as jnp
 from jax._src import core as jax_core
 
 from kvant.errors import UnsupportedError
 from kvant.tracing import quantum_regions as regions
 from kvant.tracing.primitives import (
     cond_p,
+    expval_p,
     for_p,
     gate_p,
     measure_p,
+    probs_p,
     state_p,
     unitary_p,
+    var_p,
     while_p,
 )
 from kvant.tracing.subjaxpr import trace_subjaxpr
@@ -70,24 +80,59 @@ def cannot_defer(jaxpr) -> str | None:
     return None
 
 
-def transform(jaxpr: jax_core.ClosedJaxpr, num_wires: int, enter_scope):
+def transform(jaxpr: jax_core.ClosedJaxpr, num_wires: int, enter_scope, kinds, shots=None):
     """``jaxpr`` (a QNode body) with its measurements deferred onto ancilla wires
-    ``num_wires, num_wires + 1, ...``. Returns ``(jaxpr, consts, num_ancillas)``;
-    ``enter_scope(total_wires)`` is a context manager entering a QNode scope to trace in."""
+    ``num_wires, num_wires + 1, ...``; ``kinds`` names its outputs' measurements.
+
+    Returns ``(jaxpr, consts, num_ancillas, kinds, finish)``: the new body measures what the
+    conditional statistics of postselection need (then ``kinds`` names those), and
+    ``finish(outputs)`` computes the QNode's results from them in the calling program, where
+    classical differentiation handles the quotients; ``enter_scope(total_wires)`` is a context
+    manager entering a QNode scope to trace in."""
     num_ancillas = sum(1 for e in jaxpr.jaxpr.eqns if e.primitive is measure_p)
+    plan = {}
 
     def body(*invals):
         with enter_scope(num_wires + num_ancillas):
-            return _Deferring(num_wires).run(jaxpr, invals)
+            outs = _Deferring(num_wires, analytic=shots is None).run(jaxpr, invals)
+        raw, raw_kinds, pieces = [], [], []
+        for value, kind in zip(outs, kinds):
+            if isinstance(value, _Conditional):
+                pieces.append((len(raw), len(value.raw), value.combine))
+                raw += value.raw
+                raw_kinds += value.kinds
+            else:
+                pieces.append((len(raw), 1, None))
+                raw.append(value)
+                raw_kinds.append(kind)
+        plan["kinds"], plan["pieces"] = tuple(raw_kinds), pieces
+        return raw
 
     avals = list(jaxpr.in_avals)
     new, consts = trace_subjaxpr(body, [None] * len(avals), "deferred", in_avals=avals)
-    return new, consts, num_ancillas
+
+    def finish(outputs):
+        return [outputs[start] if combine is None else combine(*outputs[start:start + n])
+                for start, n, combine in plan["pieces"]]
+
+    return new, consts, num_ancillas, plan["kinds"], finish
+
+
+class _Conditional:
+    """A terminal measurement conditioned on postselected outcomes: the measurements ``raw``
+    (of the measurement kinds ``kinds``) taken in the circuit, combined by ``combine`` outside
+    it."""
+
+    def __init__(self, raw, kinds, combine):
+        self.raw, self.kinds, self.combine = list(raw), list(kinds), combine
 
 
 class _Deferring:
-    def __init__(self, first_ancilla: int):
+    def __init__(self, first_ancilla: int, analytic: bool):
         self.next_ancilla = first_ancilla
+        self.analytic = analytic
+        # (ancilla, outcome) of each postselected measurement, conditioned on at the end
+        self.postselected: list[tuple[int, int]] = []
 
     def run(self, jaxpr, invals):
         j = jaxpr.jaxpr
@@ -96,6 +141,8 @@ class _Deferring:
             inputs = [env.read(v) for v in eqn.invars]
             if eqn.primitive is measure_p:
                 outs = [self._measure(eqn, inputs)]
+            elif self.postselected and eqn.primitive in (expval_p, var_p, probs_p):
+                outs = [self._conditional(eqn, inputs)]
             elif any(isinstance(x, OnOutcomes) for x in inputs):
                 outs = self._per_assignment(eqn, inputs)
             else:
@@ -119,7 +166,10 @@ class _Deferring:
         if eqn.params["reset"]:
             _gate("CNOT", (ancilla, target[0]), dynamic)
         if eqn.params["postselect"] is not None:
-            measure_p.bind(wire=ancilla, reset=False, postselect=eqn.params["postselect"])
+            if self.analytic:
+                self.postselected.append((ancilla, int(eqn.params["postselect"])))
+            else:
+                measure_p.bind(wire=ancilla, reset=False, postselect=eqn.params["postselect"])
         return OnOutcomes((ancilla,), {(0,): False, (1,): True})
 
     def _per_assignment(self, eqn, inputs):
@@ -157,6 +207,84 @@ class _Deferring:
                 return regions.emit_controlled(eqn.params["branches"][k], [*consts[k], *args],
                                                list(ancillas), bits)
         return regions.controlled_eqn(eqn, values, list(ancillas), bits)
+
+
+    def _conditional(self, eqn, inputs):
+        """A terminal measurement conditioned on the postselected outcomes."""
+        ancillas = [a for a, _ in self.postselected]
+        if eqn.primitive is probs_p:
+            wires = eqn.params["wires"]
+            joint = probs_p.bind(wires=tuple(wires) + tuple(ancillas))
+            column = sum(v << (len(ancillas) - 1 - k) for k, (_, v) in enumerate(self.postselected))
+
+            def normalized(joint):
+                kept = joint.reshape(2 ** len(wires), 2 ** len(ancillas))[:, column]
+                return kept / jnp.sum(kept)
+
+            return _Conditional([joint], ["probs"], normalized)
+        desc = eqn.params["obs"]
+        raw = self._projected(desc, list(inputs))  # ⟨O ⊗ Z_S⟩ for every S, then ⟨Z_S⟩
+        if eqn.primitive is expval_p:
+            return _Conditional(raw, ["expval"] * len(raw), self._quotient)
+        square, operands = _square(desc, list(inputs))
+        raw_square = self._projected(square, operands)
+        n = len(raw)
+
+        def variance(*values):
+            mean = self._quotient(*values[:n])
+            return self._quotient(*values[n:]) - mean**2
+
+        return _Conditional(raw + raw_square, ["expval"] * (n + len(raw_square)), variance)
+
+    def _subsets(self):
+        """``(Z factors, sign)`` of each term of the projector ``Π_j (I + s_j Z_j)``."""
+        for subset in itertools.product((0, 1), repeat=len(self.postselected)):
+            zs = tuple(("named", "PauliZ", a) for (a, _), bit in zip(self.postselected, subset)
+                       if bit)
+            sign = (-1.0) ** sum(v for (_, v), bit in zip(self.postselected, subset) if bit)
+            yield zs, sign
+
+    def _projected(self, desc, operands):
+        """The expectation values ``⟨O ⊗ Z_S⟩`` and then ``⟨Z_S⟩`` (S non-empty) that
+        ``⟨O ⊗ P⟩ / ⟨P⟩`` is made of."""
+        numerators = [expval_p.bind(*operands, obs=_times(desc, zs)) for zs, _ in self._subsets()]
+        norms = [expval_p.bind(obs=_times(("named", "Identity", 0), zs))
+                 for zs, _ in self._subsets() if zs]
+        return numerators + norms
+
+    def _quotient(self, *values):
+        signs = [sign for _, sign in self._subsets()]
+        numerators, norms = values[:len(signs)], values[len(signs):]
+        numerator = sum(s * v for s, v in zip(signs, numerators))
+        denominator = 1.0 + sum(s * v for s, v in zip(signs[1:], norms))
+        return numerator / denominator
+
+
+def _times(desc, zs):
+    """The observable ``desc ⊗ Z...`` (``zs``: Z factors on ancillas)."""
+    if not zs:
+        return desc
+    if desc[0] == "hamiltonian":
+        return ("hamiltonian", desc[1], tuple(_times(term, zs) for term in desc[2]))
+    if desc[0] == "named" and desc[1] == "Identity":
+        return ("tensor", zs) if len(zs) > 1 else zs[0]
+    factors = desc[1] if desc[0] == "tensor" else (desc,)
+    return ("tensor", tuple(factors) + zs)
+
+
+def _square(desc, operands):
+    """``O²`` as a description: the identity for the named observables (each squares to I) and
+    their tensor products, the squared matrix for a Hermitian one."""
+    kind = desc[0]
+    if kind == "named" or (kind == "tensor" and all(f[0] == "named" for f in desc[1])):
+        return ("named", "Identity", 0), []
+    if kind == "hermitian":
+        matrix = operands[desc[1]]
+        return ("hermitian", 0, desc[2]), [matrix @ matrix]
+    raise UnsupportedError(
+        "the variance of a sum of observables, or of a product with a Hermitian factor, "
+        "conditioned on a postselected mid-circuit measurement is not supported; " + _HINT
+    )
 
 
 def _gate(name, wires, dynamic):

@@ -221,7 +221,7 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
         return jax.tree_util.tree_map(lambda k: values[k], output["places"]) \
             if output["places"] is not None else None
 
-    def bind(jaxpr, consts, shots, seed, wires=num_wires):
+    def bind(jaxpr, consts, shots, seed, wires=num_wires, kinds=None):
         return qnode_p.bind(
             *consts,
             *flat_args,
@@ -234,7 +234,7 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
             shots=shots,
             seed=seed,
             name=_name(qnode),
-            measurements=output["kinds"],
+            measurements=output["kinds"] if kinds is None else kinds,
         )
 
     method = mcm.method(qnode, jaxpr, shots, output["kinds"])
@@ -246,9 +246,10 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
             with _entered(scope), scope.region():
                 yield scope
 
-        deferred_jaxpr, new_consts, ancillas = deferred_measurements.transform(
-            jaxpr, num_wires, enter_scope)
-        outs = bind(deferred_jaxpr, [*new_consts, *consts], shots, seed, num_wires + ancillas)
+        deferred_jaxpr, new_consts, ancillas, kinds, finish = deferred_measurements.transform(
+            jaxpr, num_wires, enter_scope, output["kinds"], shots)
+        outs = finish(bind(deferred_jaxpr, [*new_consts, *consts], shots, seed,
+                           num_wires + ancillas, kinds))
     elif method == "one-shot":
         # Each shot is one execution with its own mid-circuit outcomes; the measurements are
         # recorded per shot and their statistics taken over the shots.
