@@ -309,3 +309,26 @@ def test_static_argnums_out_of_range_is_refused_by_name():
     with pytest.raises(ValueError, match=r"static_argnums=-3 is out of range for a call with 2"):
         g(2.0, 3.0)
     assert float(g(2.0, 3.0, 4.0)) == 6.0
+
+
+def test_a_value_returned_twice():
+    """`return y, y` crashed the compiler (one buffer for two result parameters); found by the
+    fuzzer through a QNode whose value was returned twice."""
+    import pennylane as qml
+
+    @qml.qnode(qml.device("kvant.qubit", wires=1))
+    def circuit(p):
+        qml.RX(p[0], wires=0)
+        return qml.expval(p[2] * qml.Identity(0) + qml.PauliZ(0))
+
+    def f(x):
+        y = x * 2
+        s = jnp.sum(y)
+        r = circuit(x)
+        return y, y, {"s": s, "t": s}, r, r
+
+    x = jnp.array([0.3, 2.0, 3.0])
+    got = kvant.qjit(f)(x)
+    want = (x * 2, x * 2, {"s": 10.6, "t": 10.6}, 3.0 + np.cos(0.3), 3.0 + np.cos(0.3))
+    for g, w in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
+        np.testing.assert_allclose(g, w, atol=1e-12)

@@ -119,6 +119,8 @@ class ModuleLowering:
                     results = self.lower_jaxpr(jaxpr, closed_jaxpr.consts, args)
                 else:
                     results = body(args)
+                if public:
+                    results = _distinct_results(results)
                 func.ReturnOp(results)
         return name
 
@@ -158,3 +160,19 @@ class ModuleLowering:
                 if not isinstance(var, jax_core.DropVar):
                     env[var] = value
         return [read(v) for v in jaxpr.outvars]
+
+
+def _distinct_results(results: list) -> list:
+    """The entry point's results, each value returned once: a value returned twice (``return
+    y, y``) gets a copy, because buffer-results-to-out-params cannot give one buffer to two
+    result parameters (it crashed the compiler)."""
+    seen, out = set(), []
+    for value in results:
+        if value in seen and isinstance(value.type, ir.RankedTensorType):
+            from mlir.dialects import linalg, tensor
+
+            empty = tensor.EmptyOp(value.type.shape, value.type.element_type).result
+            value = linalg.copy(value, outs=[empty])
+        seen.add(value)
+        out.append(value)
+    return out
