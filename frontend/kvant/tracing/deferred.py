@@ -136,7 +136,7 @@ class _Deferring:
 
     def run(self, jaxpr, invals):
         j = jaxpr.jaxpr
-        env = regions._Env(j, list(jaxpr.consts) + list(invals))
+        env = regions.JaxprEnv(j, list(jaxpr.consts) + list(invals))
         for eqn in j.eqns:
             inputs = [env.read(v) for v in eqn.invars]
             if eqn.primitive is measure_p:
@@ -146,7 +146,7 @@ class _Deferring:
             elif any(isinstance(x, OnOutcomes) for x in inputs):
                 outs = self._per_assignment(eqn, inputs)
             else:
-                outs = regions._bind(eqn, inputs)
+                outs = regions.bind_eqn(eqn, inputs)
             env.write(eqn.outvars, outs)
         outs = [env.read(v) for v in j.outvars]
         if any(isinstance(x, OnOutcomes) for x in outs):
@@ -181,7 +181,7 @@ class _Deferring:
                 f"an operation decided by {len(ancillas)} mid-circuit outcomes cannot be deferred "
                 f"(at most {MAX_OUTCOMES}); " + _HINT
             )
-        quantum = regions._is_quantum(eqn)
+        quantum = regions.acts_on_state(eqn)
         if eqn.primitive not in (gate_p, unitary_p, for_p, while_p, cond_p) and quantum:
             raise UnsupportedError(
                 f"'{eqn.primitive.name}' takes a value computed from a mid-circuit measurement "
@@ -296,9 +296,9 @@ def _evaluate(eqn, values):
     """A classical equation on one assignment's values: folded to a constant when they all are
     known (so that a condition on outcomes picks its branch while tracing)."""
     if any(isinstance(v, jax_core.Tracer) for v in values):
-        return regions._bind(eqn, values)
+        return regions.bind_eqn(eqn, values)
     with jax_core.eval_context():
-        return regions._bind(eqn, values)
+        return regions.bind_eqn(eqn, values)
 
 
 def _at(x, ancillas, bits):

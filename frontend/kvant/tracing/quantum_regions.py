@@ -85,7 +85,7 @@ def trace_quantum_function(fn, args, kwargs, scope, what: str):
 # ---------------------------------------------------------------------------------------------
 
 
-class _Env:
+class JaxprEnv:
     def __init__(self, jaxpr: jax_core.Jaxpr, invals):
         self.values = {}
         for var, val in zip(jaxpr.invars, invals):
@@ -101,13 +101,13 @@ class _Env:
             self.values[var] = val
 
 
-def _bind(eqn, invals):
+def bind_eqn(eqn, invals):
     subfuns, params = eqn.primitive.get_bind_params(eqn.params)
     outs = eqn.primitive.bind(*subfuns, *invals, **params)
     return outs if eqn.primitive.multiple_results else [outs]
 
 
-def _is_quantum(eqn) -> bool:
+def acts_on_state(eqn) -> bool:
     return quantum_effect in eqn.effects
 
 
@@ -204,7 +204,7 @@ def eval_classical(jaxpr: jax_core.ClosedJaxpr, invals, what: str):
     """The outputs of ``jaxpr`` computed with every gate left out. Valid because nothing
     classical inside an adjoint region may depend on the quantum state."""
     j = jaxpr.jaxpr
-    env = _Env(j, list(jaxpr.consts) + list(invals))
+    env = JaxprEnv(j, list(jaxpr.consts) + list(invals))
     for eqn in j.eqns:
         if eqn.primitive in _GATES:
             continue
@@ -235,9 +235,9 @@ def _classical_outputs(eqn, env, what):
              for bj, bc in zip(eqn.params["branches"], consts)],
             args, True,
         )
-    if _is_quantum(eqn):
+    if acts_on_state(eqn):
         _refuse_inside(eqn, what)
-    return _bind(eqn, [env.read(v) for v in eqn.invars])
+    return bind_eqn(eqn, [env.read(v) for v in eqn.invars])
 
 
 def _eval(jaxpr: jax_core.ClosedJaxpr, invals):
@@ -252,7 +252,7 @@ def _gates_depend_on(jaxpr: jax_core.ClosedJaxpr, positions) -> bool:
     tainted = {j.invars[p] for p in positions}
     for eqn in j.eqns:
         uses = any(not isinstance(v, jax_core.Literal) and v in tainted for v in eqn.invars)
-        if uses and _is_quantum(eqn):
+        if uses and acts_on_state(eqn):
             return True
         if uses:
             tainted.update(eqn.outvars)
@@ -269,7 +269,7 @@ _WHAT_ADJOINT = "qml.adjoint"
 def emit_adjoint(jaxpr: jax_core.ClosedJaxpr, invals):
     """Apply the inverse of the region ``jaxpr`` to the state, into the current trace."""
     j = jaxpr.jaxpr
-    env = _Env(j, list(jaxpr.consts) + list(invals))
+    env = JaxprEnv(j, list(jaxpr.consts) + list(invals))
     # Forward: every classical value, in program order (loop and cond results included).
     for eqn in j.eqns:
         if eqn.primitive not in _GATES:
@@ -356,7 +356,7 @@ def emit_controlled(jaxpr: jax_core.ClosedJaxpr, invals, controls, values):
     """Apply the region ``jaxpr`` controlled on ``controls`` (static ints or int64 scalars)
     being in the basis states ``values``, into the current trace. Returns its outputs."""
     j = jaxpr.jaxpr
-    env = _Env(j, list(jaxpr.consts) + list(invals))
+    env = JaxprEnv(j, list(jaxpr.consts) + list(invals))
     for eqn in j.eqns:
         outs = controlled_eqn(eqn, [env.read(v) for v in eqn.invars], controls, values)
         env.write(eqn.outvars, outs)
@@ -397,6 +397,6 @@ def controlled_eqn(eqn, inputs, controls, values):
              for bj, bc in zip(eqn.params["branches"], consts)],
             args, False,
         )
-    if _is_quantum(eqn):
+    if acts_on_state(eqn):
         _refuse_inside(eqn, _WHAT_CTRL)
-    return _bind(eqn, inputs)
+    return bind_eqn(eqn, inputs)
