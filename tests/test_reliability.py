@@ -145,13 +145,20 @@ def test_runtime_error_is_a_python_exception():
 
 
 def test_postselecting_an_impossible_outcome_is_reported():
-    @qml.qnode(qml.device("kvant.qubit", wires=1))
-    def circuit():
+    """A sampled branch cannot be drawn: the runtime reports it. The exact (deferred)
+    statistics conditioned on an outcome of probability zero are 0/0: NaN, as on default.qubit."""
+
+    def fn():
         qml.measure(0, postselect=1)  # |0> never gives 1
         return qml.probs(wires=0)
 
+    sampled = qml.QNode(fn, qml.device("kvant.qubit", wires=1),
+                        mcm_method="single-branch-statistics")
     with pytest.raises(kvant.KvantRuntimeError, match="postselect"):
-        kvant.qjit(circuit)()
+        kvant.qjit(sampled)()
+    exact = kvant.qjit(qml.QNode(fn, qml.device("kvant.qubit", wires=1)))()
+    reference = qml.QNode(fn, qml.device("default.qubit"), mcm_method="deferred")()
+    assert np.all(np.isnan(exact)) and np.all(np.isnan(reference))
 
 
 def test_non_numeric_argument_is_named():
