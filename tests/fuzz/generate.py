@@ -91,7 +91,7 @@ FEATURES = {
     "probs": "qml.probs (with and without wires)",
     "state": "qml.state",
     "shots": "QNodes with shots: sample, counts, sampled expval/var/probs (forward mode)",
-    "sample_one_wire": "qml.sample() on a one-wire device (R5)",
+    "sample_one_wire": "qml.sample of a single wire (R5)",
     "obs_runtime_wire": "an observable on a wire computed at run time (R3)",
     "one_shot": 'mcm_method="one-shot" with shots (W3)',
     "transforms": "PennyLane compilation transforms applied to a QNode (W6)",
@@ -335,6 +335,9 @@ class Generator:
         m = Measure(name, wire, reset, postselect, branch=0 if free else None)
         scope.mcms.append(name)
         out = [m]
+        if postselect is not None:
+            # both outcomes possible (almost surely), so the postselection is defined
+            out.insert(0, Gate("RX", [Const(round(self.rng.uniform(0.4, 2.7), 3))], [Wire(wire)]))
         # use the outcome: a gate or a region conditioned on it
         if self.rng.random() < 0.8:
             body = [self.gate(scope)] if self.rng.random() < 0.6 else self.region_body(
@@ -393,7 +396,9 @@ class Generator:
             kinds.append("var")
         if "probs" in self.features:
             kinds.append("probs")
-        if "state" in self.features and not has_mcm and not shots:
+        # PennyLane's adjoint and parameter-shift do not differentiate states: only with "fd"
+        state_ok = self.mode == "forward" or self.method == "fd"
+        if "state" in self.features and not has_mcm and not shots and state_ok:
             kinds.append("state")
         if shots and not has_mcm:
             kinds += ["sample", "counts"]
@@ -411,8 +416,9 @@ class Generator:
                 wires = None
                 if has_mcm or self.rng.random() < 0.6:
                     wires = [Wire(w) for w in self.rng.sample(range(W), self.rng.randint(1, W))]
-                if kind == "sample" and W == 1 and "sample_one_wire" not in self.features:
-                    kind = "counts"  # R5: sample on a one-wire device has the wrong shape
+                one_wire = (W if wires is None else len(wires)) == 1
+                if kind == "sample" and one_wire and "sample_one_wire" not in self.features:
+                    kind = "counts"  # R5: sample of one wire has the wrong shape
                 out.append(Measurement(kind, wires=wires))
         return out
 
@@ -469,6 +475,7 @@ class Generator:
         return out
 
     def program(self):
+        self.method = self.rng.choice(["auto", "auto", "fd"])
         x = [round(self.rng.uniform(-2, 2), 3) for _ in range(NUM_X)]
         n = self.rng.randint(1, 3)
         count = self.rng.randint(1, 3) if "multi_qnode" in self.features else 1
@@ -491,7 +498,7 @@ class Generator:
                 p.post = [self.float_expr(available + xs) for _ in range(self.rng.randint(1, 2))]
             return p
         p.derivative = self.rng.choice(DERIVATIVES)
-        p.method = self.rng.choice(["auto", "auto", "fd"])
+        p.method = self.method
         p.diff_method = self.rng.choice(DIFF_METHODS)
         if p.derivative == "grad":
             p.post = [self._sum(available, xs)]

@@ -540,6 +540,9 @@ def render_harness(p: Program) -> str:
     lines = ["def compiled(make, x, n):",
              f"    fn = make({p.device!r}, {p.diff_method!r}, {cf})"]
     ref = ["def reference(make, x, n, BRANCH={}):",
+           "    # PennyLane caches eigendecompositions across calls, JAX tracers included",
+           "    qml.Hermitian._eigs.clear()",
+           "    qml.ops.op_math.CompositeOp._eigs.clear()",
            '    fn = make("default.qubit", "backprop", qml, reference=True, shots_on=False, BRANCH=BRANCH)',
            "    with jax.disable_jit():"]
     if p.mode == "forward":

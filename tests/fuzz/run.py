@@ -69,9 +69,12 @@ def load(p: Program):
 # ---------------------------------------------------------------------------------------------
 
 
-def _raised_in_kvant(exc):
+def _raised_by_kvant(exc):
+    """Raised by a ``raise`` statement of kvant's own code (not by Python inside kvant, as in
+    ``'NoneType' object is not iterable``)."""
     frames = traceback.extract_tb(exc.__traceback__)
-    return bool(frames) and "/kvant/" in frames[-1].filename.replace("\\", "/")
+    return bool(frames) and "/kvant/" in frames[-1].filename.replace("\\", "/") and \
+        (frames[-1].line or "").lstrip().startswith("raise")
 
 
 def classify_exception(exc) -> Outcome:
@@ -86,7 +89,7 @@ def classify_exception(exc) -> Outcome:
         return Outcome("refusal", text, signature_of(text))
     jax_error = isinstance(exc, (jax.errors.JAXTypeError, jax.errors.JAXIndexError)) or \
         type(exc).__module__.startswith("jax")
-    if type(exc) in (ValueError, TypeError, NotImplementedError) and not jax_error and _raised_in_kvant(exc):
+    if type(exc) in (ValueError, TypeError, NotImplementedError) and not jax_error and _raised_by_kvant(exc):
         return Outcome("refusal", text, signature_of(text))
     where = traceback.extract_tb(exc.__traceback__)
     origin = f" (at {where[-1].filename.split('site-packages/')[-1]}:{where[-1].lineno})" if where else ""
@@ -298,7 +301,8 @@ def evaluate(p: Program) -> Outcome:
         branches = reference_branches(p, ns)
     except Exception as exc:  # noqa: BLE001 - any reference failure means the program is invalid
         text = f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}"
-        return Outcome("invalid", "reference: " + text, signature_of(text))
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        return Outcome("invalid", f"reference: {text} (at {where.filename}:{where.lineno})", signature_of(text))
     if not branches:
         return Outcome("undefined", "the reference is NaN: a postselected outcome has probability 0")
     try:
