@@ -213,8 +213,9 @@ class Measure:
     wire: int
     reset: bool = False
     postselect: int | None = None
-    #: a free measurement (no postselect in the program text): the runner enumerates its
-    #: outcomes on the reference side (postselecting each) and accepts any feasible branch.
+    #: in a single-branch-statistics QNode, a measurement without postselect: the runner
+    #: enumerates its outcomes on the reference side (postselecting each) and accepts kvant's
+    #: values if they are those of some branch of nonzero probability
     branch: int | None = None
 
 
@@ -308,6 +309,9 @@ class QNode:
     shots: int | None = None
     transform: str | None = None  # a PennyLane compilation transform applied to the QNode
     one_shot: bool = False  # mcm_method="one-shot" (with shots)
+    #: mcm_method="single-branch-statistics" on the kvant side: each execution follows one
+    #: sampled outcome; the reference enumerates the outcomes (see ``Measure.branch``)
+    single_branch: bool = False
 
     def has_mcm(self):
         return any(isinstance(op, Measure) for op in walk_ops(self.body))
@@ -495,6 +499,8 @@ def render_qnode(w: _Writer, ind: int, q: QNode):
     if q.has_mcm():
         if q.one_shot:
             options += ', mcm_method="one-shot" if shots_on else "deferred"'
+        elif q.single_branch:
+            options += ', mcm_method="deferred" if reference else "single-branch-statistics"'
         else:
             options += ', **({"mcm_method": "deferred"} if reference else {})'
     if q.transform:

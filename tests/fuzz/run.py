@@ -53,9 +53,19 @@ class Outcome:
 
 
 def signature_of(text):
+    """``text`` without what varies between programs failing the same way: numbers, quoted
+    names, gate names."""
     text = re.sub(r"0x[0-9a-f]+", "0x?", text)
+    text = re.sub(r"'[^']*'", "'?'", text)
+    text = re.sub(r"\b(" + "|".join(_gate_names()) + r")\b", "<gate>", text)
     text = re.sub(r"-?\d+(\.\d+)?(e-?\d+)?", "#", text)
     return text[:160]
+
+
+def _gate_names():
+    from tests.fuzz.generate import DECOMPOSED_GATES, RUNTIME_GATES
+
+    return sorted(set(DECOMPOSED_GATES) | set(RUNTIME_GATES), key=len, reverse=True)
 
 
 def load(p: Program):
