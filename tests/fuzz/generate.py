@@ -468,11 +468,13 @@ class Generator:
                 out.append(Index(base, self.rng.randrange(size)))
             elif m.kind == "state":
                 i = self.rng.randrange(2**q.num_wires)
-                a = Unary("abs", Index(base, i))
+                amp = Index(base, i)
+                # |a|^2 as Re(a conj(a)): smooth at a = 0, where JAX's derivative of |a| is NaN
+                a2 = Unary("real", Binary("*", amp, Unary("conj", amp)))
                 phase_free = any(isinstance(op, Gate) and op.decomposed for op in walk_ops(q.body))
                 # PennyLane's decompositions may change the global phase: then only |amplitude|^2
-                out.append(self.rng.choice([Binary("*", a, a)] if phase_free else [
-                    Binary("*", a, a), Unary("real", Index(base, i)), Unary("imag", Index(base, i))]))
+                out.append(self.rng.choice([a2] if phase_free else [
+                    a2, Unary("real", amp), Unary("imag", amp)]))
         return out
 
     def program(self):

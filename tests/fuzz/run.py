@@ -93,7 +93,10 @@ def classify_exception(exc) -> Outcome:
     import kvant
 
     name = type(exc).__name__
-    first = (str(exc).strip().splitlines() or [""])[0]
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()] or [""]
+    first = lines[0]
+    if first.endswith(":") and len(lines) > 1:  # "kvant could not compile this program:" + why
+        first += " " + lines[1]
     text = f"{name}: {first}"
     if isinstance(exc, kvant.UnsupportedError):
         return Outcome("refusal", text, signature_of(text))

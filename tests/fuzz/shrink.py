@@ -221,6 +221,10 @@ def candidates(p: Program):
     for q in p.qnodes:
         if q.transform:
             yield "no transform", put(p, _path_of(p, q) + ("transform",), None)
+        if q.shots:
+            yield "no shots", put(p, _path_of(p, q) + ("shots",), None)
+    if p.device != "kvant.qubit":
+        yield "kvant.qubit", dataclasses.replace(copy.deepcopy(p), device="kvant.qubit")
     all_paths = list(paths(p))
     # operations: drop, then unwrap
     for path, node in all_paths:
