@@ -62,7 +62,7 @@ def main(argv=None):
 
     from tests.fuzz.campaign import Pool, run_campaign, summarize
     from tests.fuzz.generate import generate
-    from tests.fuzz.shrink import shrink, size, to_pytest
+    from tests.fuzz.shrink import TEST_PRELUDE, shrink, size, to_pytest
 
     features = parse_features(args.features)
     seeds = parse_seeds(args.seeds)
@@ -90,6 +90,7 @@ def main(argv=None):
             continue
         seen = set()
         pool = Pool(1, args.timeout)
+        print("\n# the shrunk failures below need, at the top of their test file:\n" + TEST_PRELUDE)
         try:
             for p, o in failures:
                 key = (o.cls, o.signature)

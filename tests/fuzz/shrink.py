@@ -329,9 +329,7 @@ def to_pytest(p: Program, outcome=None) -> str:
     body.append(f"n = {p.n}")
     body.append("got = compiled(make, x, n)")
     free = [m.name for m in p.free_measures()]
-    close = ("lambda g, w: np.allclose(np.asarray(g), np.asarray(w), "
-             + ("atol=2e-4, rtol=1e-3)" if p.mode == "derivatives" and p.method == "fd" else "atol=1e-7, rtol=1e-6)"))
-    body.append(f"close = {close}")
+    tol = "atol=2e-4, rtol=1e-3" if p.mode == "derivatives" and p.method == "fd" else "atol=1e-7, rtol=1e-6"
     leaves = "jax.tree_util.tree_leaves"
     same = f"all(close(g, w) for g, w in zip({leaves}(got), {leaves}(want))) and len({leaves}(got)) == len({leaves}(want))"
     if p.has_shots():
@@ -341,6 +339,7 @@ def to_pytest(p: Program, outcome=None) -> str:
         body.append(f"assert {same}")
     elif free:
         body.append("# kvant samples one outcome per mid-circuit measurement: compare with each branch")
+        body.append(f"close = lambda g, w: np.allclose(np.asarray(g), np.asarray(w), {tol})")
         body.append("import itertools")
         body.append(f"names = {free!r}")
         body.append("matches = []")
@@ -353,8 +352,7 @@ def to_pytest(p: Program, outcome=None) -> str:
         body.append("want = reference(make, x, n)")
         body.append(f"assert len({leaves}(got)) == len({leaves}(want))")
         body.append(f"for g, w in zip({leaves}(got), {leaves}(want)):")
-        body.append("    np.testing.assert_allclose(np.asarray(g), np.asarray(w), "
-                    + ("atol=2e-4, rtol=1e-3)" if p.mode == "derivatives" and p.method == "fd" else "atol=1e-7, rtol=1e-6)"))
+        body.append(f"    np.testing.assert_allclose(np.asarray(g), np.asarray(w), {tol})")
     return f"def {name}():\n" + textwrap.indent("\n".join(body), "    ") + "\n"
 
 
