@@ -406,9 +406,9 @@ class Generator:
             kind = self.rng.choice(kinds)
             if kind in ("expval", "var"):
                 obs = self.observable(W, num_params)
-                # var of a Hamiltonian: not with shots (kvant refuses sampled variances of sums),
-                # not differentiated (PennyLane's backprop of it is off by ~1e-5: a wrong reference)
-                if kind == "var" and isinstance(obs, Hamiltonian) and (shots or self.mode == "derivatives"):
+                # var of a Hamiltonian is not differentiated: PennyLane's backprop of it is off
+                # by ~1e-5 (a wrong reference)
+                if kind == "var" and isinstance(obs, Hamiltonian) and self.mode == "derivatives":
                     obs = self.pauli_word(W)
                 out.append(Measurement(kind, obs))
             elif kind == "state":
