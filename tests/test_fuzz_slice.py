@@ -15,7 +15,7 @@ import pytest
 from tests.fuzz.campaign import Pool
 from tests.fuzz.generate import FEATURES, KNOWN_BROKEN, generate
 
-SEEDS = {"forward": range(0, 16), "derivatives": range(0, 16)}
+SEEDS = {"forward": range(0, 24), "derivatives": range(0, 24)}
 FEATURES_IN_CI = sorted(set(FEATURES) - set(KNOWN_BROKEN))
 
 
