@@ -43,3 +43,28 @@ def test_generation_is_deterministic_and_rendered_programs_compile():
             a, b = generate(seed, mode), generate(seed, mode)
             assert a.render() == b.render()
             compile(a.render(), f"<seed {seed}>", "exec")
+
+
+def test_shrinker_reduces_to_the_failing_construct():
+    """The shrinker against a stand-in failure ("the program applies a CNOT"), so it is tested
+    without kvant: the result still fails, is much smaller, and prints as a runnable test."""
+    from tests.fuzz.program import Gate, walk_ops
+    from tests.fuzz.run import Outcome
+    from tests.fuzz.shrink import shrink, size, to_pytest
+
+    def applies_cnot(p):
+        return any(isinstance(op, Gate) and op.name == "CNOT" for q in p.qnodes for op in walk_ops(q.body))
+
+    def evaluate(p):
+        return Outcome("mismatch", "stand-in", "cnot") if applies_cnot(p) else Outcome("match")
+
+    seed = next(s for s in range(200) if applies_cnot(generate(s, "forward")) and len(generate(s, "forward").qnodes) > 1)
+    program = generate(seed, "forward")
+    small, outcome, spent = shrink(program, evaluate(program), evaluate, budget=2000)
+    assert applies_cnot(small) and outcome.cls == "mismatch"
+    assert len(small.qnodes) == 1 and size(small) < size(program) / 3
+    ops = list(walk_ops(small.qnodes[0].body))
+    assert len(ops) == 1, ops
+    text = to_pytest(small, outcome)
+    compile(text, "<shrunk>", "exec")
+    assert text.startswith(f"def test_fuzz_forward_seed_{seed}():") and "qml.CNOT" in text

@@ -79,6 +79,7 @@ FEATURES = {
     "cond_value": "a value returned by cond used as a gate parameter (R1)",
     "runtime_wires": "wires computed at run time from n and loop indices",
     "decomposed_runtime_wires": "decomposed gates on wires computed at run time",
+    "fermionic_swap": "FermionicSWAP among the decomposed gates",
     "mcm": "qml.measure at the top of a QNode body (exact statistics: deferred), cond on the outcome",
     "mcm_postselect": "qml.measure with postselect",
     "mcm_in_loops": "qml.measure (postselected) inside loops",
@@ -112,8 +113,8 @@ KNOWN_BROKEN = {
     "mcm_postselect": "B3: grad of a QNode with a postselected measurement: CompileError "
                       "'a mid-circuit measurement is not differentiable' (default.qubit differentiates it)",
     "mcm_single_branch": "B3 (as mcm_postselect), for single-branch-statistics measurements",
-    "decomposed_gates": "B4: grad through some decomposed gates (FermionicSWAP, ...) with method='auto': "
-                        "CompileError 'kvant cannot differentiate through complex numbers'",
+    "fermionic_swap": "B4: grad through FermionicSWAP (PennyLane's decomposition) with method='auto': "
+                      "CompileError 'kvant cannot differentiate through complex numbers'",
 }
 
 DIFF_METHODS = ("adjoint", "parameter-shift", "best")
@@ -220,7 +221,7 @@ class Generator:
             table = dict(DECOMPOSED_GATES)
             decomposed = set(table)
         options = [(name, np_, nw) for name, (np_, nw) in sorted(table.items())
-                   if max(nw, 1) <= scope.k]
+                   if max(nw, 1) <= scope.k and (name != "FermionicSWAP" or "fermionic_swap" in self.features)]
         name, nparams, nwires = self.rng.choice(options)
         if nwires == -1:
             nwires = self.rng.randint(1, min(scope.k, 3))
