@@ -15,7 +15,8 @@ import pytest
 from tests.fuzz.campaign import Pool
 from tests.fuzz.generate import FEATURES, KNOWN_BROKEN, generate
 
-SEEDS = {"forward": range(0, 24), "derivatives": range(0, 24)}
+# 16 seeds per mode: about a minute on an idle 2-core machine, well under 3 on a loaded one
+SEEDS = {"forward": range(0, 16), "derivatives": range(0, 16)}
 FEATURES_IN_CI = sorted(set(FEATURES) - set(KNOWN_BROKEN))
 
 
