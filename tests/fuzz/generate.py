@@ -1,0 +1,549 @@
+"""Random valid programs from a seed: ``generate(seed, mode, features) -> Program``.
+
+The same seed, mode and feature set always give the same program (one ``random.Random(seed)``
+drives every choice, and nothing else does). Each feature in ``FEATURES`` switches one family of
+constructs on; a program only uses constructs whose feature is enabled. The generator keeps
+within what PennyLane ``default.qubit`` runs:
+
+- wires of one operation are distinct; a wire computed at run time is ``lo + (base + off) % k``
+  inside the pool ``[lo, lo + k)`` of wires free at that point (``qml.ctrl`` takes its control
+  wires out of the pool of its body);
+- no measurement inside ``adjoint`` / ``ctrl``; a mid-circuit measurement without
+  ``postselect`` ("free") only at the top level of a QNode body, so the reference can enumerate
+  its outcomes; inside regions they carry an explicit ``postselect``;
+- no ``qml.state()`` and no wire-less ``probs``/``sample`` in QNodes with mid-circuit
+  measurements (deferred measurement adds wires on the reference side);
+- QNodes with shots have no mid-circuit measurement unless they use ``mcm_method="one-shot"``;
+- trip counts stay at most ``program.MAX_TRIPS``.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from tests.fuzz.program import (
+    MAX_TRIPS,
+    Adjoint,
+    Binary,
+    Cast,
+    CondValue,
+    Const,
+    Ctrl,
+    ForLoop,
+    Gate,
+    Hamiltonian,
+    Hermitian,
+    If,
+    Index,
+    MeasCond,
+    Measure,
+    Measurement,
+    PauliWord,
+    Program,
+    QNode,
+    RunTimeWire,
+    Unary,
+    Var,
+    WhileLoop,
+    Wire,
+    walk_ops,
+)
+
+#: the runtime's gate table (runtime/include/kvant/gates.def), as (num_params, num_wires);
+#: num_wires -1: any number. Read from kvant so a new gate is fuzzed as soon as it is added.
+try:
+    from kvant.tracing.gate_table import GATES as RUNTIME_GATES
+except Exception:  # pragma: no cover - the fuzzer's generator can run without kvant built
+    RUNTIME_GATES = {}
+
+#: gates outside the runtime's table, which kvant runs through PennyLane's decompositions
+DECOMPOSED_GATES = {
+    "U1": (1, 1), "U2": (2, 1), "U3": (3, 1), "CH": (0, 2), "PSWAP": (1, 2), "SISWAP": (0, 2),
+    "ECR": (0, 2), "CCZ": (0, 3), "CPhaseShift00": (1, 2), "CPhaseShift01": (1, 2),
+    "SingleExcitationPlus": (1, 2), "SingleExcitationMinus": (1, 2), "FermionicSWAP": (1, 2),
+    "OrbitalRotation": (1, 4), "PauliRot": (1, -1),
+}
+
+#: Every feature the generator knows, with what it switches on.
+FEATURES = {
+    "decomposed_gates": "gates outside the runtime table (PennyLane decompositions)",
+    "adjoint_gate": "qml.adjoint of a gate",
+    "ctrl_gate": "qml.ctrl of a gate, control values 0/1",
+    "adjoint_region": "qml.adjoint of a quantum function with gates, loops and conds (W1)",
+    "ctrl_region": "qml.ctrl of a quantum function with gates, loops and conds (W2)",
+    "for_loop": "for_loop with run-time bounds, optionally carrying a float",
+    "while_loop": "while_loop with a run-time bound",
+    "cond": "cond on a classical predicate, with else branch",
+    "cond_value": "a value returned by cond used as a gate parameter (R1)",
+    "runtime_wires": "wires computed at run time from n and loop indices",
+    "decomposed_runtime_wires": "decomposed gates on wires computed at run time",
+    "fermionic_swap": "FermionicSWAP among the decomposed gates",
+    "mcm": "qml.measure at the top of a QNode body (exact statistics: deferred), cond on the outcome",
+    "mcm_postselect": "qml.measure with postselect",
+    "mcm_in_loops": "qml.measure (postselected) inside loops",
+    "mcm_single_branch": 'mcm_method="single-branch-statistics": outcomes enumerated on the reference side',
+    "mcm_reset": "qml.measure with reset=True",
+    "multi_qnode": "several QNodes per program",
+    "chain": "QNode results as parameters of later QNodes",
+    "hermitian": "expval/var of qml.Hermitian",
+    "hamiltonian": "expval of Hamiltonians with constant coefficients",
+    "hamiltonian_trainable": "Hamiltonian coefficients computed from the argument (W7)",
+    "var": "qml.var",
+    "probs": "qml.probs (with and without wires)",
+    "state": "qml.state",
+    "shots": "QNodes with shots: sample, counts, sampled expval/var/probs (forward mode)",
+    "sample_one_wire": "qml.sample of a single wire (R5)",
+    "obs_runtime_wire": "an observable on a wire computed at run time (R3)",
+    "one_shot": 'mcm_method="one-shot" with shots (W3)',
+    "transforms": "PennyLane compilation transforms applied to a QNode (W6)",
+}
+
+#: features that still give mismatches or crashes, with why; the CI slice leaves them out
+#: (``--features stable``), the long campaign includes them. (Issue 11's W1-W7, R1-R6 and the
+#: fuzzer's B1-B3 are fixed: everything else is fuzzed in CI.)
+KNOWN_BROKEN = {
+    "fermionic_swap": "B4: grad through FermionicSWAP (PennyLane's decomposition) with method='auto' "
+                      "ends in a CompileError ('kvant cannot differentiate through complex numbers') "
+                      "rather than a derivative or an UnsupportedError",
+    "mcm_single_branch": "B5: grad of a QNode with mcm_method='single-branch-statistics' ends in a "
+                         "CompileError ('a mid-circuit measurement is not differentiable')",
+}
+
+DIFF_METHODS = ("adjoint", "parameter-shift", "best")
+DERIVATIVES = ("grad", "jacobian", "vjp", "jvp")
+#: not cancel_inverses: PennyLane's own raises on valid circuits with adjoint/ctrl regions
+#: ("zip() argument 2 is longer than argument 1" in its _check_equality), so the reference fails
+TRANSFORMS = ("merge_rotations", "commute_controlled", "single_qubit_fusion")
+SHOTS = 3000
+NUM_X = 4
+SMOOTH = ("sin", "cos", "tanh")
+
+
+class _Scope:
+    """What a piece of a QNode body may use: wire pool, int and float values, outcomes."""
+
+    def __init__(self, lo, k, ints, floats, mcms, depth=0, loops=0, quantum_only=False,
+                 top=True):
+        self.lo, self.k = lo, k
+        self.ints, self.floats, self.mcms = list(ints), list(floats), list(mcms)
+        self.depth, self.loops = depth, loops
+        self.quantum_only = quantum_only  # inside adjoint/ctrl: no measurements
+        self.top = top
+
+    def child(self, **changes):
+        s = _Scope(self.lo, self.k, self.ints, self.floats, self.mcms, self.depth + 1, self.loops,
+                   self.quantum_only, top=False)
+        for key, value in changes.items():
+            setattr(s, key, value)
+        return s
+
+
+class Generator:
+    def __init__(self, seed, mode, features):
+        self.rng = random.Random(seed)
+        self.seed, self.mode = seed, mode
+        self.features = set(features)
+        self.names = 0
+        self.extra_budget = 0
+
+    # -- helpers ------------------------------------------------------------------------------
+    def on(self, feature, p=1.0):
+        return feature in self.features and self.rng.random() < p
+
+    def fresh(self, prefix):
+        self.names += 1
+        return f"{prefix}{self.names}"
+
+    def const(self):
+        return Const(round(self.rng.uniform(-1.5, 1.5), 3))
+
+    # -- expressions --------------------------------------------------------------------------
+    def float_expr(self, leaves, depth=0):
+        """A smooth float expression over ``leaves`` (Exprs) and constants."""
+        r = self.rng.random()
+        if depth >= 2 or r < 0.45:
+            return self.rng.choice(leaves) if leaves and self.rng.random() < 0.85 else self.const()
+        if r < 0.65:
+            return Unary(self.rng.choice(SMOOTH), self.float_expr(leaves, depth + 1))
+        op = self.rng.choice(["+", "-", "*"])
+        return Binary(op, self.float_expr(leaves, depth + 1), self.float_expr(leaves, depth + 1))
+
+    def gate_param(self, scope):
+        leaves = list(scope.floats)
+        for i in scope.ints:
+            if self.rng.random() < 0.3:
+                leaves.append(Binary("*", Cast("float64", i), self.const()))
+        return self.float_expr(leaves)
+
+    def int_base(self, scope):
+        """An int expression for run-time wires: n, a loop index, or a sum of both."""
+        base = self.rng.choice(scope.ints)
+        if len(scope.ints) > 1 and self.rng.random() < 0.3:
+            base = Binary("+", base, self.rng.choice(scope.ints))
+        return base
+
+    def trip_bound(self):
+        """An int expression in [1, MAX_TRIPS] for n in [1, 3]."""
+        return self.rng.choice([Var("n"), Binary("+", Var("n"), Const(1)), Const(2),
+                                Binary("+", Binary("%", Var("n"), Const(2)), Const(1))])
+
+    def classical_pred(self, scope):
+        if scope.ints and self.rng.random() < 0.5:
+            i = self.rng.choice(scope.ints)
+            return Binary(self.rng.choice(["<", ">=", "=="]), Binary("%", i, Const(2)), Const(1))
+        return Binary(self.rng.choice([">", "<"]), self.rng.choice(scope.floats) if scope.floats else self.const(),
+                      Const(round(self.rng.uniform(-0.5, 0.5), 2)))
+
+    # -- wires --------------------------------------------------------------------------------
+    def wires(self, scope, count, decomposed=False):
+        if count > scope.k:
+            return None
+        runtime = self.on("runtime_wires", 0.35)
+        if decomposed and not self.on("decomposed_runtime_wires", 0.3):
+            runtime = False
+        if runtime and scope.ints:
+            base = self.int_base(scope)
+            offs = self.rng.sample(range(scope.k), count)
+            return [RunTimeWire(base, off, scope.lo, scope.k) for off in offs]
+        return [Wire(scope.lo + w) for w in self.rng.sample(range(scope.k), count)]
+
+    # -- gates --------------------------------------------------------------------------------
+    def gate(self, scope):
+        table = dict(RUNTIME_GATES)
+        decomposed = set()
+        if self.on("decomposed_gates", 0.3):
+            table = dict(DECOMPOSED_GATES)
+            decomposed = set(table)
+        options = [(name, np_, nw) for name, (np_, nw) in sorted(table.items())
+                   if max(nw, 1) <= scope.k and (name != "FermionicSWAP" or "fermionic_swap" in self.features)]
+        name, nparams, nwires = self.rng.choice(options)
+        if nwires == -1:
+            nwires = self.rng.randint(1, min(scope.k, 3))
+        wires = self.wires(scope, nwires, decomposed=bool(decomposed))
+        if wires is None:
+            return None
+        params = [self.gate_param(scope) for _ in range(nparams)]
+        pauli = None
+        if name == "PauliRot":
+            pauli = "".join(self.rng.choice("XYZ") for _ in wires)
+        if name == "GlobalPhase" and self.rng.random() < 0.5:
+            wires = []
+        return Gate(name, params, wires, pauli=pauli, decomposed=name in decomposed)
+
+    # -- operations ---------------------------------------------------------------------------
+    def ops(self, scope, count):
+        out = []
+        for _ in range(count):
+            op = self.op(scope)
+            if isinstance(op, list):
+                out += op
+            elif op is not None:
+                out.append(op)
+        return out
+
+    def op(self, scope):
+        choices = [("gate", 6)]
+        if scope.depth < 2:
+            choices += [("adjoint_gate", 1), ("ctrl_gate", 1), ("adjoint_region", 1),
+                        ("ctrl_region", 1), ("for_loop", 1.5), ("while_loop", 1), ("cond", 1),
+                        ("cond_value", 0.7)]
+        if not scope.quantum_only and (scope.top or scope.loops and "mcm_in_loops" in self.features):
+            choices += [("mcm", 1.2 if scope.top else 0), ("mcm_postselect", 0.6)]
+        kinds = [k for k, w in choices if k == "gate" or k in self.features]
+        weights = [w for k, w in choices if k == "gate" or k in self.features]
+        kind = self.rng.choices(kinds, weights)[0]
+        return getattr(self, "op_" + kind)(scope)
+
+    def op_gate(self, scope):
+        return self.gate(scope)
+
+    def op_adjoint_gate(self, scope):
+        g = self.gate(scope)
+        return g and Adjoint([g], as_gate=True)
+
+    def _controls(self, scope):
+        if scope.k < 2:
+            return None
+        n = self.rng.randint(1, min(2, scope.k - 1))
+        controls = [scope.lo + scope.k - 1 - j for j in range(n)]
+        values = [self.rng.randint(0, 1) for _ in controls]
+        return controls, values, scope.child(k=scope.k - n, quantum_only=True)
+
+    def op_ctrl_gate(self, scope):
+        c = self._controls(scope)
+        if c is None:
+            return None
+        controls, values, inner = c
+        inner.depth = scope.depth  # a single gate: no nesting
+        g = self.gate(inner)
+        return g and Ctrl([g], controls, values, as_gate=True)
+
+    def region_body(self, scope):
+        return self.ops(scope, self.rng.randint(1, 3))
+
+    def op_adjoint_region(self, scope):
+        return Adjoint(self.region_body(scope.child(quantum_only=True)))
+
+    def op_ctrl_region(self, scope):
+        c = self._controls(scope)
+        if c is None:
+            return None
+        controls, values, inner = c
+        return Ctrl(self.region_body(inner), controls, values)
+
+    def op_for_loop(self, scope):
+        var = self.fresh("i")
+        lo = self.rng.choice([0, 1])
+        hi = self.trip_bound()
+        if lo:
+            hi = Binary("+", hi, Const(1))
+        inner = scope.child(ints=scope.ints + [Var(var)], loops=scope.loops + 1)
+        carry = None
+        if self.rng.random() < 0.4:
+            carry = self.fresh("c")
+            inner.floats = inner.floats + [Var(carry)]
+        body = self.region_body(inner)
+        if carry is None:
+            return ForLoop(var, Const(lo), hi, 1, body)
+        init = self.float_expr(scope.floats)
+        update = self.rng.choice([
+            Binary("+", Binary("*", Var(carry), Const(0.5)), self.float_expr(scope.floats)),
+            Unary(self.rng.choice(SMOOTH), Binary("+", Var(carry), self.const())),
+        ])
+        return ForLoop(var, Const(lo), hi, 1, body, carry, init, update)
+
+    def op_while_loop(self, scope):
+        var = self.fresh("i")
+        inner = scope.child(ints=scope.ints + [Var(var)], loops=scope.loops + 1)
+        return WhileLoop(var, self.trip_bound(), self.region_body(inner))
+
+    def op_cond(self, scope):
+        # PennyLane refuses measurements inside a conditional region
+        pred = self.classical_pred(scope)
+        then = self.region_body(scope.child(quantum_only=True))
+        orelse = self.region_body(scope.child(quantum_only=True)) if self.rng.random() < 0.6 else None
+        return If(pred, then, orelse)
+
+    def op_cond_value(self, scope):
+        name = self.fresh("v")
+        op = CondValue(name, self.classical_pred(scope), self.float_expr(scope.floats),
+                       self.float_expr(scope.floats))
+        scope.floats.append(Var(name))
+        return op
+
+    def _measure(self, scope, postselect, free):
+        multiplicity = MAX_TRIPS ** scope.loops
+        if self.extra_budget + multiplicity > 6:
+            return None
+        self.extra_budget += multiplicity
+        wire = scope.lo + self.rng.randrange(scope.k)
+        name = self.fresh("m")
+        reset = self.on("mcm_reset", 0.4)
+        m = Measure(name, wire, reset, postselect, branch=0 if free else None)
+        scope.mcms.append(name)
+        out = [m]
+        if postselect is not None:
+            # both outcomes possible (almost surely), so the postselection is defined
+            out.insert(0, Gate("RX", [Const(round(self.rng.uniform(0.4, 2.7), 3))], [Wire(wire)]))
+        # use the outcome: a gate or a region conditioned on it
+        if self.rng.random() < 0.8:
+            body = [self.gate(scope)] if self.rng.random() < 0.6 else self.region_body(
+                scope.child(mcms=[], quantum_only=True))
+            body = [op for op in body if op is not None]
+            if body:
+                out.append(MeasCond(name, body, as_gate=len(body) == 1 and isinstance(body[0], Gate)
+                                    and self.rng.random() < 0.6))
+        return out
+
+    def op_mcm(self, scope):
+        return self._measure(scope, None, free=self.single_branch)
+
+    def op_mcm_postselect(self, scope):
+        return self._measure(scope, self.rng.randint(0, 1), free=False)
+
+    # -- measurements -------------------------------------------------------------------------
+    def pauli_word(self, W):
+        size = self.rng.randint(1, min(W, 3))
+        wires = self.rng.sample(range(W), size)
+        factors = [(self.rng.choice("XYZI" if size > 1 else "XYZ"), Wire(w)) for w in wires]
+        if self.on("obs_runtime_wire", 0.5) and size == 1:
+            factors = [(factors[0][0], RunTimeWire(Var("n"), self.rng.randrange(W), 0, W))]
+        return PauliWord(factors)
+
+    def hermitian(self, W):
+        size = self.rng.randint(1, min(W, 2))
+        d = 2**size
+        a = np.array([[complex(round(self.rng.gauss(0, 1), 2), round(self.rng.gauss(0, 1), 2)) for _ in range(d)]
+                      for _ in range(d)])
+        h = (a + a.conj().T) / 2
+        return Hermitian([[complex(round(z.real, 3), round(z.imag, 3)) for z in row] for row in h],
+                         [Wire(w) for w in self.rng.sample(range(W), size)])
+
+    def hamiltonian(self, W, num_params):
+        terms = [self.pauli_word(W) for _ in range(self.rng.randint(1, 3))]
+        coeffs = []
+        for _ in terms:
+            if self.on("hamiltonian_trainable", 0.6):
+                coeffs.append(self.float_expr([Index("p", i) for i in range(num_params)]))
+            else:
+                coeffs.append(self.const())
+        return Hamiltonian(coeffs, terms, style=self.rng.choice(["hamiltonian", "sum"]))
+
+    def observable(self, W, num_params):
+        r = self.rng.random()
+        if r < 0.2 and "hermitian" in self.features:
+            return self.hermitian(W)
+        if r < 0.45 and "hamiltonian" in self.features:
+            return self.hamiltonian(W, num_params)
+        return self.pauli_word(W)
+
+    def measurements(self, W, num_params, has_mcm, shots):
+        kinds = ["expval"] * 3
+        if "var" in self.features:
+            kinds.append("var")
+        if "probs" in self.features:
+            kinds.append("probs")
+        # PennyLane's adjoint and parameter-shift do not differentiate states: only with "fd"
+        state_ok = self.mode == "forward" or self.method == "fd"
+        if "state" in self.features and not has_mcm and not shots and state_ok:
+            kinds.append("state")
+        if shots and not has_mcm:
+            kinds += ["sample", "counts"]
+        out = []
+        for _ in range(self.rng.randint(1, 3)):
+            kind = self.rng.choice(kinds)
+            if kind in ("expval", "var"):
+                obs = self.observable(W, num_params)
+                # var of a Hamiltonian is not differentiated: PennyLane's backprop of it is off
+                # by ~1e-5 (a wrong reference)
+                if kind == "var" and isinstance(obs, Hamiltonian) and self.mode == "derivatives":
+                    obs = self.pauli_word(W)
+                out.append(Measurement(kind, obs))
+            elif kind == "state":
+                out.append(Measurement("state"))
+            else:
+                wires = None
+                if has_mcm or self.rng.random() < 0.6:
+                    wires = [Wire(w) for w in self.rng.sample(range(W), self.rng.randint(1, W))]
+                one_wire = (W if wires is None else len(wires)) == 1
+                if kind == "sample" and one_wire and "sample_one_wire" not in self.features:
+                    kind = "counts"  # R5: sample of one wire has the wrong shape
+                out.append(Measurement(kind, wires=wires))
+        return out
+
+    # -- QNodes and the program ---------------------------------------------------------------
+    def qnode(self, k, deterministic_refs):
+        W = self.rng.randint(1, 4)
+        shots = None
+        self.one_shot = False
+        if self.mode == "forward" and self.on("shots", 0.3):
+            shots = SHOTS
+            self.one_shot = self.on("one_shot", 0.5)
+        if self.mode == "forward" and self.on("sample_one_wire", 0.2):
+            W, shots = 1, SHOTS
+        self.single_branch = not shots and self.on("mcm_single_branch", 0.3)
+        num_params = self.rng.randint(1, 4)
+        self.extra_budget = 0
+        scope = _Scope(0, W, [Var("n")], [Index("p", i) for i in range(num_params)], [])
+        saved = set(self.features)
+        if shots and not self.one_shot:
+            self.features -= {"mcm", "mcm_postselect"}
+        if self.one_shot:
+            self.features -= {"mcm_postselect"}
+        body = self.ops(scope, self.rng.randint(2, 6))
+        self.features = saved
+        q = QNode(f"circuit{k}", W, num_params, body, [], shots=shots, one_shot=self.one_shot,
+                  single_branch=self.single_branch)
+        has_mcm = q.has_mcm()
+        q.one_shot = q.one_shot and has_mcm
+        q.single_branch = q.single_branch and has_mcm
+        q.measurements = self.measurements(W, num_params, has_mcm, shots)
+        if q.one_shot:
+            # sampled estimates compared with the exact average over branches
+            q.measurements = [m for m in q.measurements if m.kind in ("expval", "probs")] or [
+                Measurement("expval", self.pauli_word(W))]
+        if self.on("transforms", 0.1):
+            q.transform = self.rng.choice(TRANSFORMS)
+        return q
+
+    def scalars(self, k, q):
+        """Float scalar expressions of QNode k's results (for chaining and post-processing)."""
+        out = []
+        for j, m in enumerate(q.measurements):
+            base = f"r{k}" if len(q.measurements) == 1 else f"r{k}[{j}]"
+            if m.kind in ("expval", "var"):
+                out.append(Var(base))
+            elif m.kind == "probs":
+                size = 2 ** (q.num_wires if m.wires is None else len(m.wires))
+                out.append(Index(base, self.rng.randrange(size)))
+            elif m.kind == "state":
+                i = self.rng.randrange(2**q.num_wires)
+                amp = Index(base, i)
+                # |a|^2 as Re(a conj(a)): smooth at a = 0, where JAX's derivative of |a| is NaN
+                a2 = Unary("real", Binary("*", amp, Unary("conj", amp)))
+                phase_free = any(isinstance(op, Gate) and op.decomposed for op in walk_ops(q.body))
+                # PennyLane's decompositions may change the global phase: then only |amplitude|^2
+                out.append(self.rng.choice([a2] if phase_free else [
+                    a2, Unary("real", amp), Unary("imag", amp)]))
+        return out
+
+    def program(self):
+        self.method = self.rng.choice(["auto", "auto", "fd"])
+        x = [round(self.rng.uniform(-2, 2), 3) for _ in range(NUM_X)]
+        n = self.rng.randint(1, 3)
+        count = self.rng.randint(1, 3) if "multi_qnode" in self.features else 1
+        qnodes, pre, available = [], [], []
+        for k in range(count):
+            q = self.qnode(k, available)
+            leaves = [Index("x", i) for i in range(NUM_X)]
+            if "chain" in self.features:
+                leaves += available
+            pre.append([self.float_expr(leaves) for _ in range(q.num_params)])
+            qnodes.append(q)
+            if not q.shots:
+                available += self.scalars(k, q)
+        xs = [Index("x", i) for i in range(NUM_X)]
+        p = Program(self.seed, self.mode, qnodes, pre, [], x, n, features=sorted(self.features))
+        p.via = self.rng.choice(["qml", "kvant"])
+        p.device = self.rng.choice(["kvant.qubit", "lightning.qubit", "default.qubit"])
+        if self.mode == "forward":
+            if available:
+                p.post = [self.float_expr(available + xs) for _ in range(self.rng.randint(1, 2))]
+            return p
+        p.derivative = self.rng.choice(DERIVATIVES)
+        p.method = self.method
+        p.diff_method = self.rng.choice(DIFF_METHODS)
+        if p.derivative == "grad":
+            p.post = [self._sum(available, xs)]
+        else:
+            p.post = [self.float_expr(available + xs) for _ in range(self.rng.randint(1, 3))]
+            # every QNode result reaches some output
+            p.post[0] = self._sum(available, xs)
+        if p.derivative == "vjp":
+            p.vector = [round(self.rng.uniform(-1, 1), 3) for _ in p.post]
+        elif p.derivative == "jvp":
+            p.vector = [round(self.rng.uniform(-1, 1), 3) for _ in range(NUM_X)]
+        return p
+
+    def _sum(self, available, xs):
+        terms = [Binary("*", self.const(), s) for s in available] or [self.float_expr(xs)]
+        total = terms[0]
+        for t in terms[1:]:
+            total = Binary("+", total, t)
+        if self.rng.random() < 0.3:
+            total = Unary(self.rng.choice(SMOOTH), total)
+        return total
+
+
+def generate(seed: int, mode: str, features=None) -> Program:
+    """The program of ``seed`` in ``mode`` ("forward" or "derivatives") with ``features`` (all
+    of ``FEATURES`` when None)."""
+    features = set(FEATURES) if features is None else set(features)
+    unknown = features - set(FEATURES)
+    if unknown:
+        raise ValueError(f"unknown fuzz features: {sorted(unknown)}; known: {sorted(FEATURES)}")
+    if mode == "derivatives":
+        features -= {"shots", "one_shot", "sample_one_wire"}
+    return Generator(seed, mode, features).program()
