@@ -9,11 +9,11 @@ JAX.
 Classes of outcome:
 
 - ``match``; ``mismatch`` (values, shapes, dtypes or structure differ);
-- ``crash``: kvant raised something that is not a clear refusal (``kvant.CompileError``, a JAX
-  tracer error, an exception from inside PennyLane or JAX, an assertion), or the worker process
+- ``crash``: kvant raised something that is not a clear refusal (a compiler crash or invalid
+  MLIR, a JAX tracer error, an exception from inside PennyLane or JAX, an assertion), or the worker process
   died or hung (set by ``campaign``);
-- ``refusal``: ``kvant.UnsupportedError``, or a ``ValueError``/``TypeError``/
-  ``NotImplementedError`` raised by kvant's own code — grouped by message for a human to judge;
+- ``refusal``: ``kvant.UnsupportedError``, a ``kvant.CompileError`` from a diagnostic of kvant's
+  passes, or a ``ValueError``/``TypeError``/``NotImplementedError`` raised by kvant's own code — grouped by message for a human to judge;
 - ``invalid``: the reference itself rejected the program (a generator bug: it must stay within
   what default.qubit runs); ``undefined``: every outcome branch of the reference is NaN (e.g. a
   postselection on a zero-probability outcome).
@@ -99,6 +99,11 @@ def classify_exception(exc) -> Outcome:
         first += " " + lines[1]
     text = f"{name}: {first}"
     if isinstance(exc, kvant.UnsupportedError):
+        return Outcome("refusal", text, signature_of(text))
+    if isinstance(exc, kvant.CompileError) and not any(
+            marker in str(exc) for marker in ("crashed", "a kvant bug", "invalid MLIR")):
+        # a diagnostic of kvant's own passes at the user's line (what method="auto" cannot
+        # differentiate, ...): a refusal by name; a dead worker or invalid IR stays a crash
         return Outcome("refusal", text, signature_of(text))
     jax_error = isinstance(exc, (jax.errors.JAXTypeError, jax.errors.JAXIndexError)) or \
         type(exc).__module__.startswith("jax")
