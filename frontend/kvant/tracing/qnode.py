@@ -310,8 +310,13 @@ def _emit_operation(op, wire_index, adjoint: bool, ctrl_wires=(), ctrl_values=()
             op.base, wire_index, adjoint, ctrl_wires + new_ctrls, ctrl_values + new_vals
         )
     wires = tuple(wire_index(w) for w in op.wires)
-    if not all(isinstance(w, int) for w in wires + ctrl_wires):
-        _require_flat_gate(op)
+    if not all(isinstance(w, int) for w in wires + ctrl_wires) and _needs_decomposition(op):
+        # Decomposed on stand-in labels for its run-time wires (a decomposition depends on
+        # the wires' order only), its parts put back on the run-time wires.
+        for part in reversed(_decompose_on_runtime_wires(op)) if adjoint else \
+                _decompose_on_runtime_wires(op):
+            _emit_operation(part, wire_index, adjoint, ctrl_wires, ctrl_values)
+        return None
     if op.name in GATES:
         nparams, nwires = GATES[op.name]
         if nwires != -1 and len(wires) != nwires:
@@ -372,13 +377,20 @@ def _split_wires(wires, ctrl_wires):
     return static(wires), static(ctrl_wires), dynamic
 
 
-def _require_flat_gate(op):
-    if op.name not in GATES and not isinstance(op, (qml.QubitUnitary, qml.ops.op_math.Adjoint,
-                                                    qml.ops.op_math.Controlled)):
-        raise UnsupportedError(
-            f"{op.name} on wires computed at run time: kvant applies run-time wires only to gates "
-            "of its simulator, not through decompositions"
-        )
+def _needs_decomposition(op) -> bool:
+    return op.name not in GATES and not isinstance(
+        op, (qml.QubitUnitary, qml.ops.op_math.Adjoint, qml.ops.op_math.Controlled))
+
+
+def _decompose_on_runtime_wires(op):
+    """``op``'s decomposition where some wires are traced values: computed on stand-in labels,
+    then mapped back."""
+    runtime = [w for w in op.wires if isinstance(w, jax.core.Tracer)]
+    stand_ins = {w: f"kvant-run-time-wire-{k}" for k, w in enumerate(runtime)}
+    back = {label: w for w, label in stand_ins.items()}
+    with qml.QueuingManager.stop_recording():
+        parts = _decompose(op.map_wires(stand_ins))
+        return [part.map_wires(back) for part in parts]
 
 
 def _decompose(op):
