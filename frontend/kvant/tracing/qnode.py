@@ -416,11 +416,10 @@ def _emit_measurement(mp: MeasurementProcess, scope: QuantumScope):
         if mp.obs is None:
             raise UnsupportedError(f"{type(mp).__name__} without an observable is not supported")
         variance = isinstance(mp, VarianceMP)
-        if trainable_observables.combined_in_caller(mp.obs):
-            if variance and shots is not None:
-                raise UnsupportedError(
-                    "var with shots of an observable with coefficients or wires computed at run "
-                    "time is not supported yet")
+        sampled_sum_variance = variance and shots is not None and isinstance(
+            mp.obs, (qml.ops.Sum, qml.ops.SProd, qml.ops.LinearCombination))
+        if trainable_observables.combined_in_caller(mp.obs) or sampled_sum_variance:
+            # with shots, Var H = <H²> - <H>² from the sampled Pauli words of H and H²
             return trainable_observables.measure(mp.obs, variance, lambda o: _expval(o, scope),
                                                  scope.wire_labels)
         if shots is not None:
