@@ -224,6 +224,28 @@ def test_qnode_with_gate_angles_computed_through_complex_numbers():
                                jax.jacobian(lambda x: ref(x)[1])(x), rtol=1e-9, atol=1e-12)
 
 
+def test_qnode_with_a_complex_argument_and_a_hermitian_matrix_from_the_arguments():
+    """A complex QNode argument computed from the differentiated one, used for gate angles; a
+    Hermitian observable computed from the arguments (measured through its Pauli form)."""
+
+    def make(dev):
+        @qml.qnode(dev)
+        def from_complex(z):
+            qml.RX(jnp.real(z * (1 + 1j)), wires=0)
+            qml.RY(jnp.abs(z), wires=0)
+            return qml.expval(qml.PauliZ(0))
+
+        @qml.qnode(dev)
+        def hermitian(x):
+            qml.RX(0.4, wires=0)
+            return qml.expval(qml.Hermitian(jnp.array([[x, 1j * x**2], [-1j * x**2, -x]]), wires=0))
+
+        return (lambda x: from_complex(jnp.exp(1j * x) * x)), hermitian
+
+    for ref, mine in zip(make(qml.device("default.qubit", wires=1)), make(qml.device("kvant.qubit", wires=1))):
+        np.testing.assert_allclose(kvant.qjit(kvant.grad(mine))(0.7), jax.grad(ref)(0.7), rtol=1e-9)
+
+
 def _matrix_and_state_from_arguments(dev):
     @qml.qnode(dev)
     def unitary(x, y):
