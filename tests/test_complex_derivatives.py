@@ -246,6 +246,36 @@ def test_qnode_with_a_complex_argument_and_a_hermitian_matrix_from_the_arguments
         np.testing.assert_allclose(kvant.qjit(kvant.grad(mine))(0.7), jax.grad(ref)(0.7), rtol=1e-9)
 
 
+def test_fermionic_swap_and_a_complex_hermitian_matrix_from_the_arguments():
+    """FermionicSWAP's decomposition computes its angles through complex numbers (its gradient
+    was refused); a complex Hermitian matrix computed from the arguments (2 wires)."""
+
+    def make(dev):
+        @qml.qnode(dev)
+        def fswap(x, k):
+            qml.RX(0.3, wires=0)
+            qml.RY(0.8, wires=1)
+            qml.FermionicSWAP(x * k[0], wires=[0, 1])
+            return qml.expval(qml.PauliZ(0) @ qml.PauliX(1))
+
+        @qml.qnode(dev)
+        def hermitian(x, k):
+            qml.RX(x, wires=0)
+            qml.RY(0.4, wires=2)
+            qml.CNOT([0, 2])
+            a = jnp.outer(jnp.array([k[0], 1.0j, k[1], 0.5]), jnp.array([1.0, k[2], 0.2j, k[0] * k[1]]))
+            return qml.expval(qml.Hermitian((a + a.conj().T) / 2, wires=[0, 2]))
+
+        return fswap, hermitian
+
+    k = jnp.array([0.3, -0.5, 0.8])
+    for ref, mine in zip(make(qml.device("default.qubit", wires=3)), make(qml.device("kvant.qubit", wires=3))):
+        got = kvant.qjit(kvant.grad(mine, argnums=(0, 1)))(0.7, k)
+        want = jax.grad(ref, argnums=(0, 1))(0.7, k)
+        np.testing.assert_allclose(got[0], want[0], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(got[1], want[1], rtol=1e-9, atol=1e-12)
+
+
 def _matrix_and_state_from_arguments(dev):
     @qml.qnode(dev)
     def unitary(x, y):
