@@ -278,6 +278,11 @@ def test_every_rule_is_checked_numerically():
     programs = [lambda x, f=f: jnp.sum(W * f(x)) for f in RULES.values()]
     programs += [lambda x, f=f: jnp.sum(W[: 1] * jnp.ravel(f(x))[:1]) for f in STRUCTURAL.values()]
     programs += list(BRANCHES.values()) + list(LOOPS.values()) + [f for f, _ in WHILE_LOOPS.values()]
+    # the complex rules, checked numerically in test_complex_derivatives.py
+    import test_complex_derivatives as cx
+    complex_programs = [*cx.ELEMENTWISE.values(), *cx.STRUCTURAL.values(), *cx.CONTROL_FLOW.values(),
+                        cx.SIGN_OF_COMPLEX]
+    programs += [lambda x, f=f: jnp.sum(jnp.ravel(f(x[:4]))) for f in complex_programs]
     seen = set()
     for program in programs:
         compiled = kvant.qjit(kvant.grad(program))

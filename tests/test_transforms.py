@@ -113,16 +113,16 @@ def test_compilation_transforms_values_and_gradients(name):
     np.testing.assert_allclose(kvant.qjit(circuit)(P, w)[0], jax.jit(ref)(P, w)[0], atol=1e-10)
     np.testing.assert_allclose(kvant.qjit(circuit)(P, w)[1], jax.jit(ref)(P, w)[1], atol=1e-10)
     want = jax.jit(jax.grad(cost(ref), argnums=(0, 1)))(P, w)
-    if name in ("single_qubit_fusion", "all_four"):
-        # The fused rotation angles come from complex matrix products, which method="auto"
-        # cannot differentiate yet: refused by name; finite differences agree with JAX (whose
-        # own derivative with respect to w is NaN at this point, from arctan2).
-        with pytest.raises(kvant.CompileError, match="cannot differentiate through complex"):
-            kvant.qjit(kvant.grad(cost(circuit), argnums=(0, 1)))(P, w)
-        got = kvant.qjit(kvant.grad(cost(circuit), argnums=0, method="fd"))(P, w)
-        np.testing.assert_allclose(got, want[0], atol=1e-6)
-        return
     got = kvant.qjit(kvant.grad(cost(circuit), argnums=(0, 1)))(P, w)
+    if name in ("single_qubit_fusion", "all_four"):
+        # The fused rotation angles come from complex matrix products, differentiated through
+        # complex cotangents. The angles are arctan2 of matrix entries that are zero here
+        # whatever w is (RX, Z and RZ fused): arctan2 has no derivative at (0, 0), and its rule,
+        # JAX's and kvant's alike, gives NaN for w, although the fused circuit is smooth in w
+        # (central differences of JAX's value: 0.17). Compared where JAX's derivative is finite.
+        np.testing.assert_allclose(got[0], want[0], atol=1e-8)
+        assert np.isnan(want[1]) and np.isnan(got[1])
+        return
     np.testing.assert_allclose(got[0], want[0], atol=1e-8)
     np.testing.assert_allclose(got[1], want[1], atol=1e-8)
 

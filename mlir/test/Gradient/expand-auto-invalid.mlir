@@ -78,21 +78,55 @@ func.func @grad_of_pad_computed(%x: tensor<2xf64>, %v: f64) -> tensor<4x2xf64> {
 
 // -----
 
-// A complex value between a differentiated argument and the result: the sweep has real rules
-// only, so the derivative is refused (it would lose that path), and the complex op is named.
-func.func private @through_complex(%t: tensor<f64>) -> tensor<f64> {
+// An op with complex operands but no rule (complex.angle; the frontend spells jnp.angle as
+// atan2 of the parts) is refused by the engine, by name, as any op without a rule.
+func.func private @through_angle(%t: tensor<f64>) -> tensor<f64> {
   %x = tensor.extract %t[] : tensor<f64>
-  %zero = arith.constant 0.0 : f64
-  // expected-note@+1 {{the complex value is computed here}}
-  %z = complex.create %x, %zero : complex<f64>
-  %e = complex.exp %z : complex<f64>
-  %r = complex.re %e : complex<f64>
+  %one = arith.constant 1.0 : f64
+  %z = complex.create %x, %one : complex<f64>
+  // expected-error@+1 {{kvant has no derivative rule for 'complex.angle' (method="auto"); method="fd" differentiates any program}}
+  %r = complex.angle %z : complex<f64>
   %out = tensor.from_elements %r : tensor<f64>
   return %out : tensor<f64>
 }
-func.func @grad_through_complex(%x: tensor<f64>) -> tensor<f64> {
-  // expected-error@+1 {{kvant cannot differentiate through complex numbers with method="auto" yet: 'complex.create'}}
-  %g = gradient.grad "auto" @through_complex(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
+func.func @grad_through_angle(%x: tensor<f64>) -> tensor<f64> {
+  %g = gradient.grad "auto" @through_angle(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
+  return %g : tensor<f64>
+}
+
+// -----
+
+// The quantum rules differentiate gate parameters: a QubitUnitary matrix computed from a
+// differentiated argument is refused by name (its derivative would be lost), ...
+func.func private @rotated(%x: tensor<f64>, %y: tensor<f64>) -> tensor<f64> attributes {quantum.node, quantum.diff_method = "adjoint"} {
+  %r = quantum.alloc(1)
+  %s = tensor.extract %x[] : tensor<f64>
+  %zero = arith.constant 0.0 : f64
+  %c = math.cos %s : f64
+  %sn = math.sin %s : f64
+  %diag = complex.create %c, %zero : complex<f64>
+  %off = complex.create %zero, %sn : complex<f64>
+  %u = tensor.from_elements %diag, %off, %off, %diag : tensor<2x2xcomplex<f64>>
+  %q0 = quantum.extract %r[0]
+  // expected-note@+1 {{the quantum operation is here}}
+  %q1 = quantum.unitary(%u : tensor<2x2xcomplex<f64>>) %q0 : !quantum.bit
+  %t = tensor.extract %y[] : tensor<f64>
+  %q2 = quantum.custom "RY"(%t) %q1 : !quantum.bit
+  %z = quantum.namedobs "PauliZ" %q2
+  %e = quantum.expval %z
+  %et = tensor.from_elements %e : tensor<f64>
+  %r1 = quantum.insert %r[0], %q2
+  quantum.dealloc %r1
+  return %et : tensor<f64>
+}
+func.func @grad_of_matrix_argument(%x: tensor<f64>, %y: tensor<f64>) -> tensor<f64> {
+  // expected-error@+1 {{QNode 'rotated': a value computed from a differentiated argument is used as the matrix of a QubitUnitary; method="auto" differentiates circuits through their gate parameters only}}
+  %g = gradient.grad "auto" @rotated(%x, %y) {diffArgIndices = array<i64: 0>} : (tensor<f64>, tensor<f64>) -> tensor<f64>
+  return %g : tensor<f64>
+}
+// ... but with respect to the gate parameter's argument alone, the matrix is a constant: no error.
+func.func @grad_of_parameter_argument(%x: tensor<f64>, %y: tensor<f64>) -> tensor<f64> {
+  %g = gradient.grad "auto" @rotated(%x, %y) {diffArgIndices = array<i64: 1>} : (tensor<f64>, tensor<f64>) -> tensor<f64>
   return %g : tensor<f64>
 }
 

@@ -278,7 +278,7 @@ KVANT_OP_RULE(forRule) {
     }
     for (auto [c, ct] : llvm::enumerate(reversed->capturedCts)) {
       Value old = acc[carriedDiff.size() + c];
-      next.push_back(ct ? arith::AddFOp::create(bb, l, old, ct).getResult() : old);
+      next.push_back(ct ? addValues(bb, l, old, ct) : old);
     }
     scf::YieldOp::create(bb, l, next);
   }
@@ -419,7 +419,7 @@ KVANT_OP_RULE(whileRule) {
       Value sum = acc[carriedDiff.size() + c];
       for (Value ct : {body->capturedCts[c], head->capturedCts[c]})
         if (ct)
-          sum = arith::AddFOp::create(bb, l, sum, ct);
+          sum = addValues(bb, l, sum, ct);
       next.push_back(sum);
     }
     scf::YieldOp::create(bb, l, next);

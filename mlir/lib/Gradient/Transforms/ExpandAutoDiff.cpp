@@ -38,8 +38,6 @@
 
 #include "llvm/ADT/SetVector.h"
 
-#include <functional>
-
 namespace kvant::gradient {
 #define GEN_PASS_DEF_EXPANDAUTODIFFPASS
 #include "kvant/Gradient/Transforms/Passes.h.inc"
@@ -95,8 +93,40 @@ struct ForwardInliner {
                                            ValueRange args, SmallVectorImpl<Operation *> &forward,
                                            int depth) {
     if (target->hasAttr("quantum.node"))
-      return inlineQNodeCall(b, site, target, args, symbols, forward, oneCotangent);
+      return inlineQNode(b, site, target, args, forward, depth);
     return cloneInlined(b, target, args, forward, depth + 1);
+  }
+
+  /// A QNode's skeleton and circuit call (QuantumDerivatives.h). The skeleton is the QNode's
+  /// classical code as written: the calls of classical functions in it (a jax.jit function
+  /// computing a gate angle, jnp.angle) are expanded as everywhere else, so that the sweep
+  /// sees only ops with rules.
+  FailureOr<SmallVector<Value>> inlineQNode(OpBuilder &b, Operation *site, func::FuncOp qnode,
+                                            ValueRange args,
+                                            SmallVectorImpl<Operation *> &forward, int depth) {
+    SmallVector<Operation *> emitted;
+    FailureOr<SmallVector<Value>> results =
+        inlineQNodeCall(b, site, qnode, args, symbols, emitted, oneCotangent);
+    if (failed(results))
+      return failure();
+    for (Operation *op : emitted) {
+      auto call = dyn_cast<func::CallOp>(op);
+      func::FuncOp target = call ? expandedTarget(call) : func::FuncOp();
+      if (!target) {
+        forward.push_back(op);
+        if (op->getNumRegions() != 0 && failed(inlineCallsInRegions(op, depth)))
+          return failure();
+        continue;
+      }
+      OpBuilder at(call);
+      FailureOr<SmallVector<Value>> replaced =
+          expandCall(at, call, target, call.getOperands(), forward, depth);
+      if (failed(replaced))
+        return failure();
+      call.replaceAllUsesWith(*replaced);
+      call.erase();
+    }
+    return results;
   }
 
   /// The callee of `call` when it is to be expanded (a function with a body, not a circuit).
@@ -202,79 +232,6 @@ FailureOr<SmallVector<Value>> sweepOnce(OpBuilder &b, Location loc, ArrayRef<Ope
   return flat;
 }
 
-bool hasComplexElements(Type type) {
-  if (auto shaped = dyn_cast<ShapedType>(type))
-    type = shaped.getElementType();
-  return isa<ComplexType>(type);
-}
-
-/// The reverse sweep has rules for real values only: a complex value between a differentiated
-/// argument and a differentiated result would carry no cotangent, and the derivative would come
-/// out silently too small. Returns the first op defining such a value (or taking it, for a
-/// block argument), or null. Varied: depends on a differentiated argument; useful: reaches a
-/// differentiated result. Regions are taken whole (every value inside a region op is varied if
-/// the op takes a varied value, useful if the op has a useful result).
-Operation *complexOnDerivativePath(ArrayRef<Operation *> forward, ValueRange args,
-                                   ArrayRef<int64_t> diffArgs, ValueRange results) {
-  llvm::DenseSet<Value> varied;
-  for (int64_t a : diffArgs)
-    varied.insert(args[a]);
-  auto takesVaried = [&](Operation *op) {
-    if (llvm::any_of(op->getOperands(), [&](Value v) { return varied.contains(v); }))
-      return true;
-    llvm::SetVector<Value> captured;
-    getUsedValuesDefinedAbove(op->getRegions(), captured);
-    return llvm::any_of(captured, [&](Value v) { return varied.contains(v); });
-  };
-  auto markAll = [](Operation *op, llvm::DenseSet<Value> &set) {
-    op->walk([&](Operation *inner) {
-      set.insert(inner->result_begin(), inner->result_end());
-      for (Region &region : inner->getRegions())
-        for (Block &block : region)
-          set.insert(block.args_begin(), block.args_end());
-    });
-  };
-  for (Operation *op : forward)
-    if (takesVaried(op))
-      markAll(op, varied);
-
-  // Cotangents flow through real and complex values only: a comparison or an integer cuts
-  // the path (a complex value that only decides a branch has no derivative to lose).
-  llvm::DenseSet<Value> useful(results.begin(), results.end());
-  auto carries = [](Value v) {
-    return isDifferentiableType(v.getType()) || hasComplexElements(v.getType());
-  };
-  std::function<void(Operation *, bool)> markUseful = [&](Operation *op, bool terminatorOfUseful) {
-    bool isUseful = terminatorOfUseful ||
-                    llvm::any_of(op->getResults(), [&](Value v) { return useful.contains(v); });
-    if (!isUseful)
-      return;
-    for (Value v : op->getOperands())
-      if (carries(v))
-        useful.insert(v);
-    for (Region &region : op->getRegions())
-      for (Block &block : region)
-        for (Operation &inner : llvm::reverse(block))
-          markUseful(&inner, inner.hasTrait<OpTrait::IsTerminator>());
-  };
-  for (Operation *op : llvm::reverse(forward))
-    markUseful(op, false);
-  for (Operation *op : forward) {
-    Operation *found = nullptr;
-    op->walk([&](Operation *inner) {
-      for (Value v : inner->getResults())
-        if (hasComplexElements(v.getType()) && varied.contains(v) && useful.contains(v)) {
-          found = inner;
-          return WalkResult::interrupt();
-        }
-      return WalkResult::advance();
-    });
-    if (found)
-      return found;
-  }
-  return nullptr;
-}
-
 FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
                                         SymbolTableCollection &symbols) {
   auto module = op->getParentOfType<ModuleOp>();
@@ -321,21 +278,29 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
   SmallVector<Operation *> forward;
   FailureOr<SmallVector<Value>> results =
       callee->hasAttr("quantum.node")
-          ? inlineQNodeCall(b, op, callee, args, symbols, forward, inliner.oneCotangent)
+          ? inliner.inlineQNode(b, op, callee, args, forward, /*depth=*/0)
           : inliner.cloneInlined(b, callee, args, forward);
   if (failed(results)) {
     fn.erase();
     return failure();
   }
-  if (Operation *complexOp = complexOnDerivativePath(
-          forward, args, diffArgs, ValueRange(*results).take_front(numDifferentiated))) {
-    InFlightDiagnostic diag = op.emitError()
-        << "kvant cannot differentiate through complex numbers with method=\"auto\" yet: '"
-        << complexOp->getName() << "' computes a complex value from a differentiated argument; "
-        << "method=\"fd\" differentiates any program";
-    diag.attachNote(complexOp->getLoc()) << "the complex value is computed here";
-    fn.erase();
-    return failure();
+  // The circuits' rules differentiate gate parameters only: a QNode argument that varies and
+  // feeds anything else (a matrix, a state) is refused by name, not silently left out.
+  SmallVector<Value> seeds;
+  for (int64_t a : diffArgs)
+    seeds.push_back(args[a]);
+  llvm::DenseSet<Value> varied = dependentValues(seeds);
+  for (Operation *forwardOp : forward) {
+    WalkResult walk = forwardOp->walk([&](func::CallOp call) {
+      return failed(checkOnlyGateParametersVary(
+                 call, [&](Value v) { return varied.contains(v); }))
+                 ? WalkResult::interrupt()
+                 : WalkResult::advance();
+    });
+    if (walk.wasInterrupted()) {
+      fn.erase();
+      return failure();
+    }
   }
 
   size_t numDiff = diffArgs.size();

@@ -1112,6 +1112,60 @@ kvant::gradient::inlineQNodeCall(OpBuilder &b, Operation *site, func::FuncOp qno
   return SmallVector<Value>(vjpForm ? results : results.drop_back());
 }
 
+/// What a quantum op takes in its operand `index`, for messages.
+static std::string describeQuantumOperand(Operation *op, unsigned index) {
+  if (isa<quantum::UnitaryOp>(op))
+    return "the matrix of a QubitUnitary";
+  if (isa<quantum::StatePrepOp>(op))
+    return "the amplitudes of a StatePrep";
+  if (isa<quantum::HermitianOp>(op))
+    return "the matrix of a Hermitian observable";
+  if (isa<quantum::HamiltonianOp>(op))
+    return "the coefficients of a Hamiltonian";
+  return ("operand " + Twine(index) + " of '" + op->getName().getStringRef() + "'").str();
+}
+
+LogicalResult kvant::gradient::checkOnlyGateParametersVary(func::CallOp call,
+                                                           function_ref<bool(Value)> isVaried) {
+  auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(call, call.getCalleeAttr());
+  if (!callee || !isCircuitFunction(callee))
+    return success();
+  auto qnodeRef = callee->getAttrOfType<FlatSymbolRefAttr>(kQNodeAttr);
+  auto qnode = qnodeRef ? SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(call, qnodeRef)
+                        : func::FuncOp();
+  if (!qnode || qnode.isExternal())
+    return success();
+  // Operand 0 is the gate-parameter vector; the QNode's arguments follow.
+  SmallVector<Value> seeds;
+  for (auto [i, arg] : llvm::enumerate(qnode.getArguments()))
+    if (1 + i < call.getNumOperands() && isVaried(call.getOperand(1 + i)))
+      seeds.push_back(arg);
+  OpOperand *lost = nullptr;
+  dependentValues(seeds, [&](OpOperand &use) {
+    Operation *user = use.getOwner();
+    if (!isQuantumOp(user))
+      return true;
+    auto gate = dyn_cast<quantum::DifferentiableGate>(user);
+    bool isParameter = gate && llvm::any_of(gate.getDiffParamsMutable(), [&](OpOperand &param) {
+                         return &param == &use;
+                       });
+    if (!isParameter && !lost && isDifferentiableType(use.get().getType()))
+      lost = &use;
+    return false; // the circuit's derivative takes over from gate parameters
+  });
+  if (!lost)
+    return success();
+  InFlightDiagnostic diag =
+      call.emitError() << "QNode '" << displayName(qnode) << "': a value computed from a "
+                       << "differentiated argument is used as "
+                       << describeQuantumOperand(lost->getOwner(), lost->getOperandNumber())
+                       << "; method=\"auto\" "
+                       << "differentiates circuits through their gate parameters only (use gates "
+                       << "with parameters, or method=\"fd\")";
+  diag.attachNote(lost->getOwner()->getLoc()) << "the quantum operation is here";
+  return failure();
+}
+
 void kvant::gradient::inlineDynamicallyShapedCircuits(ModuleOp module) {
   SmallVector<func::FuncOp> inlined;
   for (auto fn : module.getOps<func::FuncOp>())

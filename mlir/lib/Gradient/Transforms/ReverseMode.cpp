@@ -8,7 +8,9 @@
 #include "kvant/Gradient/Transforms/ReverseMode.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Complex/IR/Complex.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -25,12 +27,30 @@ using namespace kvant::gradient;
 bool kvant::gradient::isDifferentiableType(Type type) {
   if (auto tensor = dyn_cast<RankedTensorType>(type))
     type = tensor.getElementType();
+  if (auto complex = dyn_cast<ComplexType>(type))
+    type = complex.getElementType();
   return isa<FloatType>(type);
 }
 
+bool kvant::gradient::hasComplexElements(Type type) {
+  if (auto shaped = dyn_cast<ShapedType>(type))
+    type = shaped.getElementType();
+  return isa<ComplexType>(type);
+}
+
 Value kvant::gradient::constantOf(OpBuilder &b, Location loc, Type type, double value) {
-  if (auto tensor = dyn_cast<RankedTensorType>(type)) {
-    auto attr = DenseElementsAttr::get(tensor, FloatAttr::get(tensor.getElementType(), value));
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  Type element = tensor ? tensor.getElementType() : type;
+  if (auto complex = dyn_cast<ComplexType>(element)) {
+    auto re = FloatAttr::get(complex.getElementType(), value);
+    auto im = FloatAttr::get(complex.getElementType(), 0.0);
+    if (!tensor)
+      return complex::ConstantOp::create(b, loc, complex, b.getArrayAttr({re, im}));
+    std::complex<APFloat> splat(re.getValue(), im.getValue());
+    return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(tensor, ArrayRef(splat)));
+  }
+  if (tensor) {
+    auto attr = DenseElementsAttr::get(tensor, FloatAttr::get(element, value));
     return arith::ConstantOp::create(b, loc, attr);
   }
   return arith::ConstantOp::create(b, loc, FloatAttr::get(type, value));
@@ -38,6 +58,46 @@ Value kvant::gradient::constantOf(OpBuilder &b, Location loc, Type type, double 
 
 Value kvant::gradient::zerosOf(OpBuilder &b, Location loc, Type type) {
   return constantOf(b, loc, type, 0.0);
+}
+
+/// A complex tensor combined elementwise with another of its shape: the complex dialect has
+/// scalar ops only, so a linalg.generic applies `scalarOp` at every point.
+static Value complexElementwise(OpBuilder &b, Location loc, Value x, Value y,
+                               function_ref<Value(OpBuilder &, Location, Value, Value)> scalarOp) {
+  auto type = cast<RankedTensorType>(x.getType());
+  Value init = tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, x),
+                                       type.getElementType());
+  AffineMap identity = b.getMultiDimIdentityMap(type.getRank());
+  SmallVector<utils::IteratorType> iterators(type.getRank(), utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{type}, ValueRange{x, y}, ValueRange{init},
+             ArrayRef<AffineMap>{identity, identity, identity}, iterators,
+             [&](OpBuilder &nb, Location l, ValueRange args) {
+               linalg::YieldOp::create(nb, l, scalarOp(nb, l, args[0], args[1]));
+             })
+      .getResult(0);
+}
+
+Value kvant::gradient::addValues(OpBuilder &b, Location loc, Value x, Value y) {
+  assert(x.getType() == y.getType() && "values of one type are added");
+  if (!hasComplexElements(x.getType()))
+    return arith::AddFOp::create(b, loc, x, y);
+  if (isa<ComplexType>(x.getType()))
+    return complex::AddOp::create(b, loc, x, y);
+  return complexElementwise(b, loc, x, y, [](OpBuilder &nb, Location l, Value u, Value v) {
+    return complex::AddOp::create(nb, l, u, v).getResult();
+  });
+}
+
+Value kvant::gradient::subValues(OpBuilder &b, Location loc, Value x, Value y) {
+  assert(x.getType() == y.getType() && "values of one type are subtracted");
+  if (!hasComplexElements(x.getType()))
+    return arith::SubFOp::create(b, loc, x, y);
+  if (isa<ComplexType>(x.getType()))
+    return complex::SubOp::create(b, loc, x, y);
+  return complexElementwise(b, loc, x, y, [](OpBuilder &nb, Location l, Value u, Value v) {
+    return complex::SubOp::create(nb, l, u, v).getResult();
+  });
 }
 
 Value kvant::gradient::zerosLike(OpBuilder &b, Location loc, Value like) {
@@ -48,6 +108,59 @@ Value kvant::gradient::zerosLike(OpBuilder &b, Location loc, Value like) {
   Value empty = tensor::EmptyOp::create(b, loc, sizes, type.getElementType());
   Value zero = zerosOf(b, loc, type.getElementType());
   return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+}
+
+llvm::DenseSet<Value> kvant::gradient::dependentValues(ArrayRef<Value> seeds,
+                                                      function_ref<bool(OpOperand &)> follow) {
+  llvm::DenseSet<Value> found(seeds.begin(), seeds.end());
+  SmallVector<Value> worklist(seeds);
+  auto add = [&](Value v) {
+    if (isDifferentiableType(v.getType()) && found.insert(v).second)
+      worklist.push_back(v);
+  };
+  auto addAll = [&](auto &&values) {
+    for (Value v : values)
+      add(v);
+  };
+  while (!worklist.empty()) {
+    Value v = worklist.pop_back_val();
+    for (OpOperand &use : v.getUses()) {
+      if (follow && !follow(use))
+        continue;
+      Operation *user = use.getOwner();
+      unsigned k = use.getOperandNumber();
+      Operation *parent = user->getParentOp();
+      if (isa<scf::YieldOp>(user) && isa<scf::ForOp>(parent)) {
+        add(parent->getResult(k));
+        add(cast<scf::ForOp>(parent).getRegionIterArgs()[k]);
+      } else if (isa<scf::YieldOp>(user) && isa<scf::WhileOp>(parent)) {
+        add(cast<scf::WhileOp>(parent).getBeforeArguments()[k]);
+      } else if (auto condition = dyn_cast<scf::ConditionOp>(user)) {
+        if (k == 0)
+          continue;
+        add(cast<scf::WhileOp>(parent).getAfterArguments()[k - 1]);
+        add(parent->getResult(k - 1));
+      } else if (isa<scf::YieldOp>(user) && isa<scf::IfOp, scf::IndexSwitchOp>(parent)) {
+        add(parent->getResult(k));
+      } else if (user->hasTrait<OpTrait::IsTerminator>()) {
+        if (parent)
+          addAll(parent->getResults()); // a branch's or a linalg body's result
+      } else if (auto loop = dyn_cast<scf::ForOp>(user)) {
+        if (k < loop.getNumControlOperands())
+          continue;
+        add(loop.getRegionIterArgs()[k - loop.getNumControlOperands()]);
+        add(loop.getResult(k - loop.getNumControlOperands())); // no iteration
+      } else if (auto loop = dyn_cast<scf::WhileOp>(user)) {
+        add(loop.getBeforeArguments()[k]);
+      } else {
+        addAll(user->getResults());
+        for (Region &region : user->getRegions()) // linalg bodies: arguments per operand
+          for (Block &block : region)
+            addAll(block.getArguments());
+      }
+    }
+  }
+  return found;
 }
 
 SmallVector<Value> kvant::gradient::capturedDifferentiable(Operation *op) {
@@ -76,7 +189,7 @@ void ReverseSweep::accumulate(Value value, Value ct) {
     return;
   assert(ct.getType() == value.getType() && "a cotangent has the type of its value");
   Value &slot = cotangents[value];
-  slot = slot ? arith::AddFOp::create(b, value.getLoc(), slot, ct).getResult() : ct;
+  slot = slot ? addValues(b, value.getLoc(), slot, ct) : ct;
 }
 
 void ReverseSweep::accumulateSlice(Value value, Value ct, ArrayRef<OpFoldResult> offsets,
@@ -90,11 +203,10 @@ void ReverseSweep::accumulateSlice(Value value, Value ct, ArrayRef<OpFoldResult>
   Value base = slot ? slot : zerosLike(b, loc, value);
   Value sum = ct;
   if (slot)
-    sum = arith::AddFOp::create(
-        b, loc,
-        tensor::ExtractSliceOp::create(b, loc, cast<RankedTensorType>(ct.getType()), slot,
-                                       offsets, sizes, strides),
-        ct);
+    sum = addValues(b, loc,
+                    tensor::ExtractSliceOp::create(b, loc, cast<RankedTensorType>(ct.getType()),
+                                                   slot, offsets, sizes, strides),
+                    ct);
   slot = tensor::InsertSliceOp::create(b, loc, sum, base, offsets, sizes, strides);
 }
 
@@ -123,7 +235,7 @@ void ReverseSweep::accumulateElement(Value value, Value ct, ValueRange indices) 
   Value base = slot ? slot : zerosLike(b, loc, value);
   Value sum = ct;
   if (slot)
-    sum = arith::AddFOp::create(b, loc, tensor::ExtractOp::create(b, loc, slot, indices), ct);
+    sum = addValues(b, loc, tensor::ExtractOp::create(b, loc, slot, indices), ct);
   slot = tensor::InsertOp::create(b, loc, sum, base, indices);
 }
 
@@ -137,7 +249,7 @@ void ReverseSweep::flushElements(Value value) {
   Location loc = value.getLoc();
   SmallVector<Value> sums(type.getNumElements());
   for (auto [linear, ct] : items)
-    sums[linear] = sums[linear] ? arith::AddFOp::create(b, loc, sums[linear], ct).getResult() : ct;
+    sums[linear] = sums[linear] ? addValues(b, loc, sums[linear], ct) : ct;
   Value &slot = cotangents[value];
   SmallVector<int64_t> strides = computeStrides(type.getShape());
   if (!slot) {
@@ -155,7 +267,7 @@ void ReverseSweep::flushElements(Value value) {
     for (int64_t i : delinearize(int64_t(linear), strides))
       index.push_back(arith::ConstantIndexOp::create(b, loc, i));
     Value old = tensor::ExtractOp::create(b, loc, slot, index);
-    slot = tensor::InsertOp::create(b, loc, arith::AddFOp::create(b, loc, old, sum), slot, index);
+    slot = tensor::InsertOp::create(b, loc, addValues(b, loc, old, sum), slot, index);
   }
 }
 

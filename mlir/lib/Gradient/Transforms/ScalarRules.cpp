@@ -4,11 +4,15 @@
 // tensors). Where a derivative is undefined at a point, the value JAX's rule gives there is
 // used (noted per rule), so compiled gradients match jax.grad.
 //
+// Complex ops follow the convention of ReverseMode.h: the cotangent of z = x + iy is
+// ∂L/∂x + i ∂L/∂y, so a holomorphic w = f(z) passes back w̄ · conj(f'(z)).
+//
 //===----------------------------------------------------------------------------------===//
 
 #include "kvant/Gradient/Transforms/ReverseMode.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Complex/IR/Complex.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 
 #include <cmath>
@@ -191,6 +195,131 @@ KVANT_SCALAR_RULE(copysignRule) { // |a| sign(b): d/da = sign(a) sign(b)
   d[0] = s.mul(ct, s.mul(s.sign(x[0]), math::CopySignOp::create(b, loc, s.c(1.0), x[1])));
 }
 
+// ---- complex ------------------------------------------------------------------------------------
+
+/// Complex scalar arithmetic on one builder and location; `type` is the complex type.
+struct Complexes {
+  OpBuilder &b;
+  Location loc;
+  ComplexType type;
+
+  Complexes(OpBuilder &b, Location loc, Type type) : b(b), loc(loc), type(cast<ComplexType>(type)) {}
+
+  Type part() { return type.getElementType(); }
+  Value c(double v) { return constantOf(b, loc, type, v); }
+  Value real(double v) { return constantOf(b, loc, part(), v); }
+  Value add(Value x, Value y) { return complex::AddOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return complex::SubOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return complex::MulOp::create(b, loc, x, y); }
+  Value div(Value x, Value y) { return complex::DivOp::create(b, loc, x, y); }
+  Value neg(Value x) { return complex::NegOp::create(b, loc, x); }
+  Value conj(Value x) { return complex::ConjOp::create(b, loc, x); }
+  Value re(Value x) { return complex::ReOp::create(b, loc, x); }
+  Value im(Value x) { return complex::ImOp::create(b, loc, x); }
+  Value make(Value re, Value im) { return complex::CreateOp::create(b, loc, type, re, im); }
+  Value isZero(Value x) { return complex::EqualOp::create(b, loc, x, c(0.0)); }
+  Value select(Value cond, Value x, Value y) { return arith::SelectOp::create(b, loc, cond, x, y); }
+  /// The cotangent passed back through a holomorphic function with derivative `derivative`.
+  Value through(Value ct, Value derivative) { return mul(ct, conj(derivative)); }
+};
+
+KVANT_SCALAR_RULE(complexAddRule) {
+  (void)b, (void)loc, (void)x, (void)r;
+  d[0] = ct;
+  d[1] = ct;
+}
+KVANT_SCALAR_RULE(complexSubRule) {
+  (void)x, (void)r;
+  d[0] = ct;
+  d[1] = Complexes(b, loc, ct.getType()).neg(ct);
+}
+KVANT_SCALAR_RULE(complexNegRule) {
+  (void)x, (void)r;
+  d[0] = Complexes(b, loc, ct.getType()).neg(ct);
+}
+KVANT_SCALAR_RULE(complexMulRule) { // each factor gets w̄ times the other's conjugate
+  (void)r;
+  Complexes z(b, loc, ct.getType());
+  d[0] = z.through(ct, x[1]);
+  d[1] = z.through(ct, x[0]);
+}
+KVANT_SCALAR_RULE(complexDivRule) { // w = a / b: dw/da = 1/b, dw/db = -w/b
+  Complexes z(b, loc, ct.getType());
+  Value overB = z.div(ct, z.conj(x[1])); // w̄ conj(1/b)
+  d[0] = overB;
+  d[1] = z.neg(z.mul(overB, z.conj(r)));
+}
+KVANT_SCALAR_RULE(conjRule) { // conj is not holomorphic: (x, -y) passes (x̄, -ȳ) back
+  (void)x, (void)r;
+  d[0] = Complexes(b, loc, ct.getType()).conj(ct);
+}
+KVANT_SCALAR_RULE(reRule) { // x̄ = ct, ȳ = 0
+  (void)r;
+  Complexes z(b, loc, x[0].getType());
+  d[0] = z.make(ct, z.real(0.0));
+}
+KVANT_SCALAR_RULE(imRule) { // x̄ = 0, ȳ = ct
+  (void)r;
+  Complexes z(b, loc, x[0].getType());
+  d[0] = z.make(z.real(0.0), ct);
+}
+KVANT_SCALAR_RULE(createRule) { // complex(x, y): x̄ = re(w̄), ȳ = im(w̄)
+  (void)x, (void)r;
+  Complexes z(b, loc, ct.getType());
+  d[0] = z.re(ct);
+  d[1] = z.im(ct);
+}
+KVANT_SCALAR_RULE(complexAbsRule) { // r = |z|: z̄ = r̄ z / r, and 0 at z = 0 (as JAX)
+  Complexes z(b, loc, x[0].getType());
+  Scalars s{b, loc, ct.getType()};
+  Value atZero = s.cmp(arith::CmpFPredicate::OEQ, r, s.c(0.0));
+  Value scale = s.select(atZero, s.c(0.0), s.div(ct, s.select(atZero, s.c(1.0), r)));
+  d[0] = z.make(s.mul(scale, z.re(x[0])), s.mul(scale, z.im(x[0])));
+}
+// s = z / |z| (0 at 0), not holomorphic. From s = z g with g = 1/|z| real:
+// z̄ = (s̄ - re(s̄ conj(s)) s) / |z|, taken as 0 at z = 0. (jax.grad takes sign to have no
+// derivative at all, which is exact for real numbers only; this is the complex derivative.)
+KVANT_SCALAR_RULE(complexSignRule) {
+  Complexes z(b, loc, ct.getType());
+  Scalars s{b, loc, z.part()};
+  Value radius = complex::AbsOp::create(b, loc, x[0]);
+  Value atZero = s.cmp(arith::CmpFPredicate::OEQ, radius, s.c(0.0));
+  Value inward = s.select(atZero, s.c(0.0), s.div(s.c(1.0), s.select(atZero, s.c(1.0), radius)));
+  Value radial = z.re(z.mul(ct, z.conj(r)));
+  Value tangential = z.sub(ct, z.mul(z.make(radial, s.c(0.0)), r));
+  d[0] = z.mul(tangential, z.make(inward, s.c(0.0)));
+}
+
+/// Holomorphic functions of one complex number: d = ct * conj(f'(z, w)).
+#define KVANT_HOLOMORPHIC_RULE(NAME, DERIVATIVE)                                              \
+  KVANT_SCALAR_RULE(NAME) {                                                                  \
+    Complexes z(b, loc, ct.getType());                                                       \
+    Value a = x[0];                                                                          \
+    (void)a, (void)r;                                                                        \
+    d[0] = z.through(ct, DERIVATIVE);                                                        \
+  }
+
+KVANT_HOLOMORPHIC_RULE(complexExpRule, r)
+KVANT_HOLOMORPHIC_RULE(complexExpm1Rule, z.add(r, z.c(1.0)))
+KVANT_HOLOMORPHIC_RULE(complexLogRule, z.div(z.c(1.0), a))
+KVANT_HOLOMORPHIC_RULE(complexLog1pRule, z.div(z.c(1.0), z.add(z.c(1.0), a)))
+KVANT_HOLOMORPHIC_RULE(complexSqrtRule, z.div(z.c(0.5), r))
+KVANT_HOLOMORPHIC_RULE(complexRsqrtRule, z.div(z.mul(z.c(-0.5), r), a))
+KVANT_HOLOMORPHIC_RULE(complexSinRule, complex::CosOp::create(b, loc, a))
+KVANT_HOLOMORPHIC_RULE(complexCosRule, z.neg(complex::SinOp::create(b, loc, a)))
+KVANT_HOLOMORPHIC_RULE(complexTanRule, z.add(z.c(1.0), z.mul(r, r)))
+KVANT_HOLOMORPHIC_RULE(complexTanhRule, z.sub(z.c(1.0), z.mul(r, r)))
+
+KVANT_SCALAR_RULE(complexPowRule) { // a^p
+  Complexes z(b, loc, ct.getType());
+  Value a = x[0], p = x[1], zero = z.c(0.0);
+  // As the real rule: d/da = p a^(p-1), 0 where p = 0; d/dp = log(a) a^p, log(0) read as 0.
+  Value dA = z.mul(p, complex::PowOp::create(b, loc, a, z.sub(p, z.c(1.0))));
+  d[0] = z.through(ct, z.select(z.isZero(p), zero, dA));
+  Value safeA = z.select(z.isZero(a), z.c(1.0), a);
+  d[1] = z.through(ct, z.mul(complex::LogOp::create(b, loc, safeA), r));
+}
+
 } // namespace
 
 const llvm::StringMap<ScalarRule> &kvant::gradient::scalarRules() {
@@ -219,6 +348,17 @@ const llvm::StringMap<ScalarRule> &kvant::gradient::scalarRules() {
       {"math.floor", zeroRule},       {"math.ceil", zeroRule},
       {"math.round", zeroRule},       {"math.roundeven", zeroRule},
       {"math.trunc", zeroRule},
+      {"complex.add", complexAddRule}, {"complex.sub", complexSubRule},
+      {"complex.neg", complexNegRule}, {"complex.mul", complexMulRule},
+      {"complex.div", complexDivRule}, {"complex.conj", conjRule},
+      {"complex.re", reRule},          {"complex.im", imRule},
+      {"complex.create", createRule},  {"complex.abs", complexAbsRule},
+      {"complex.sign", complexSignRule}, {"complex.exp", complexExpRule},
+      {"complex.expm1", complexExpm1Rule}, {"complex.log", complexLogRule},
+      {"complex.log1p", complexLog1pRule}, {"complex.sqrt", complexSqrtRule},
+      {"complex.rsqrt", complexRsqrtRule}, {"complex.sin", complexSinRule},
+      {"complex.cos", complexCosRule}, {"complex.tan", complexTanRule},
+      {"complex.tanh", complexTanhRule}, {"complex.pow", complexPowRule},
   };
   return rules;
 }

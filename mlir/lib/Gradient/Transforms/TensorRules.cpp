@@ -12,6 +12,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Complex/IR/Complex.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -170,7 +171,7 @@ KVANT_OP_RULE(padRule) {
     return op->emitError("kvant cannot differentiate tensor.pad with a padding value computed "
                          "inside its region");
   if (padding && isDifferentiableType(padding.getType()))
-    s.accumulate(padding, arith::SubFOp::create(b, loc, sumAll(b, loc, cts[0]), sumAll(b, loc, inner)));
+    s.accumulate(padding, subValues(b, loc, sumAll(b, loc, cts[0]), sumAll(b, loc, inner)));
   return success();
 }
 
@@ -188,7 +189,7 @@ Value sumOver(OpBuilder &b, Location loc, Value ct, ArrayRef<int64_t> dims, Type
   auto reduce = linalg::ReduceOp::create(
       b, loc, ValueRange{ct}, ValueRange{init}, dims,
       [](OpBuilder &nb, Location l, ValueRange args) {
-        linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, args[0], args[1])});
+        linalg::YieldOp::create(nb, l, ValueRange{addValues(nb, l, args[0], args[1])});
       });
   return reduce.getResult(0);
 }
@@ -215,14 +216,25 @@ KVANT_OP_RULE(transposeRule) {
   return success();
 }
 
-/// The value of `v` when it is a constant: a float scalar, a splat tensor, or a linalg.fill of
-/// a constant scalar.
+/// The value of `v` when it is a real constant: a float or complex scalar, a splat tensor, or a
+/// linalg.fill of a constant scalar.
 std::optional<double> constantValue(Value v) {
   if (auto fill = v.getDefiningOp<linalg::FillOp>())
     return constantValue(fill.getInputs()[0]);
   Attribute attr;
   if (!matchPattern(v, m_Constant(&attr)))
     return std::nullopt;
+  // A complex constant with imaginary part 0 (complex.constant's [re, im], or a dense splat).
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr);
+      dense && dense.isSplat() && isa<ComplexType>(dense.getElementType())) {
+    auto c = dense.getSplatValue<std::complex<APFloat>>();
+    return c.imag().isZero() ? std::optional(c.real().convertToDouble()) : std::nullopt;
+  }
+  if (auto parts = dyn_cast<ArrayAttr>(attr); parts && parts.size() == 2) {
+    auto re = dyn_cast<FloatAttr>(parts[0]), im = dyn_cast<FloatAttr>(parts[1]);
+    return re && im && im.getValue().isZero() ? std::optional(re.getValueAsDouble())
+                                              : std::nullopt;
+  }
   if (auto splat = dyn_cast<SplatElementsAttr>(attr))
     attr = splat.getSplatValue<Attribute>();
   if (auto scalar = dyn_cast<FloatAttr>(attr))
@@ -259,7 +271,7 @@ KVANT_OP_RULE(reduceRule) {
   AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
   AffineMap projected = droppingDims(ctx, rank, reduce.getDimensions());
 
-  if (kind == "arith.addf") { // every element receives the cotangent of its sum
+  if (kind == "arith.addf" || kind == "complex.add") { // each element: its sum's cotangent
     Value spread = emptyLike(b, loc, inputType);
     s.accumulate(input, linalg::BroadcastOp::create(b, loc, cts[0], spread, reduce.getDimensions())
                             .getResult()[0]);
@@ -274,27 +286,40 @@ KVANT_OP_RULE(reduceRule) {
   // The rules below take the init to be the identity, which gets no cotangent: a product's
   // init must be 1; a max or min's init a constant (a winning constant passes no cotangent on).
   std::optional<double> initValue = constantValue(init);
+  bool product = kind == "arith.mulf" || kind == "complex.mul";
   bool maxOrMin = kind == "arith.maximumf" || kind == "arith.maxnumf" ||
                   kind == "arith.minimumf" || kind == "arith.minnumf";
-  if (kind == "arith.mulf" ? initValue != 1.0 : maxOrMin && !initValue)
+  if (product ? initValue != 1.0 : maxOrMin && !initValue)
     return op->emitError() << "kvant differentiates a reduction by '" << kind
-                           << "' only from a constant initial value"
-                           << (kind == "arith.mulf" ? " of 1" : "");
-  if (kind == "arith.mulf") {
+                           << "' only from a constant initial value" << (product ? " of 1" : "");
+  if (product) {
     // d prod / d x_i = product of the other elements, exact with zeros (as JAX): with no zero
     // it is prod / x_i; with one zero, the product of the nonzero elements for the zero element
-    // and 0 for the rest; with more, 0. So: the nonzero product and the zero count.
+    // and 0 for the rest; with more, 0. So: the nonzero product and the zero count (counted in
+    // the element type, complex numbers too). A complex element's cotangent is the result's
+    // times the conjugate of that product (ReverseMode.h).
+    bool isComplex = kind == "complex.mul";
     Value zero = constantOf(b, loc, elt, 0.0), one = constantOf(b, loc, elt, 1.0);
+    auto equal = [&](OpBuilder &nb, Location l, Value x, Value y) -> Value {
+      if (isComplex)
+        return complex::EqualOp::create(nb, l, x, y);
+      return arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, x, y);
+    };
+    auto mul = [&](OpBuilder &nb, Location l, Value x, Value y) -> Value {
+      if (isComplex)
+        return complex::MulOp::create(nb, l, x, y);
+      return arith::MulFOp::create(nb, l, x, y);
+    };
     auto stats = linalg::GenericOp::create(
         b, loc, TypeRange{result.getType(), result.getType()}, ValueRange{input},
         ValueRange{constantOf(b, loc, result.getType(), 1.0), zerosOf(b, loc, result.getType())},
         ArrayRef<AffineMap>{identity, projected, projected}, foldIterators,
         [&](OpBuilder &nb, Location l, ValueRange args) {
-          Value isZero = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, args[0], zero);
+          Value isZero = equal(nb, l, args[0], zero);
           Value factor = arith::SelectOp::create(nb, l, isZero, one, args[0]);
           Value count = arith::SelectOp::create(nb, l, isZero, one, zero);
-          linalg::YieldOp::create(nb, l, ValueRange{arith::MulFOp::create(nb, l, args[1], factor),
-                                                    arith::AddFOp::create(nb, l, args[2], count)});
+          linalg::YieldOp::create(nb, l, ValueRange{mul(nb, l, args[1], factor),
+                                                    addValues(nb, l, args[2], count)});
         });
     auto spread = linalg::GenericOp::create(
         b, loc, TypeRange{inputType},
@@ -303,14 +328,17 @@ KVANT_OP_RULE(reduceRule) {
         ArrayRef<AffineMap>{identity, projected, projected, projected, identity}, pointwise,
         [&](OpBuilder &nb, Location l, ValueRange args) {
           Value x = args[0], ct = args[1], nonzero = args[2], zeros = args[3];
-          Value isZero = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, x, zero);
-          Value noZero = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, zeros, zero);
-          Value oneZero = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, zeros, one);
-          Value others = arith::SelectOp::create(
-              nb, l, noZero, arith::DivFOp::create(nb, l, nonzero, x),
-              arith::SelectOp::create(nb, l, arith::AndIOp::create(nb, l, oneZero, isZero),
-                                      nonzero, zero));
-          linalg::YieldOp::create(nb, l, ValueRange{arith::MulFOp::create(nb, l, ct, others)});
+          Value isZero = equal(nb, l, x, zero);
+          Value noZero = equal(nb, l, zeros, zero);
+          Value oneZero = equal(nb, l, zeros, one);
+          Value atZero = arith::SelectOp::create(
+              nb, l, arith::AndIOp::create(nb, l, oneZero, isZero), nonzero, zero);
+          Value quotient = isComplex ? complex::DivOp::create(nb, l, nonzero, x).getResult()
+                                     : arith::DivFOp::create(nb, l, nonzero, x).getResult();
+          Value others = arith::SelectOp::create(nb, l, noZero, quotient, atZero);
+          if (isComplex)
+            others = complex::ConjOp::create(nb, l, others);
+          linalg::YieldOp::create(nb, l, ValueRange{mul(nb, l, ct, others)});
         });
     s.accumulate(input, spread.getResult(0));
     return success(); // the init is taken to be 1 (the identity) and gets nothing
@@ -347,7 +375,8 @@ KVANT_OP_RULE(reduceRule) {
 
 
 /// linalg.generic whose body, for each output, either ignores the output (a map) or adds to it
-/// (a sum reduction, e.g. dot_general). For each float input, a generic over the same iteration
+/// (a sum reduction, e.g. dot_general; arith.addf, or complex.add for complex numbers, whose
+/// products' rules conjugate the other factor: C = A B gives Ā = C̄ B^H). For each float input, a generic over the same iteration
 /// space recomputes the body at every point, reverses it, and sums the input's cotangent over
 /// the dims its indexing map does not use.
 KVANT_OP_RULE(genericRule) {
@@ -363,8 +392,9 @@ KVANT_OP_RULE(genericRule) {
     // (an integer output, e.g. top_k's indices, carries no cotangent: any update is fine)
     if (outArg.use_empty() || !isDifferentiableType(outArg.getType()))
       continue;
-    auto add = yield->getOperand(k).getDefiningOp<arith::AddFOp>();
-    if (!add || !outArg.hasOneUse() || (add.getLhs() != outArg && add.getRhs() != outArg))
+    Operation *add = yield->getOperand(k).getDefiningOp();
+    if (!isa_and_nonnull<arith::AddFOp, complex::AddOp>(add) || !outArg.hasOneUse() ||
+        (add->getOperand(0) != outArg && add->getOperand(1) != outArg))
       return op->emitError("kvant can differentiate linalg.generic reductions that are sums only");
     s.accumulate(generic.getDpsInits()[k], cts[k]); // result = init + sum of the terms
   }
@@ -409,7 +439,10 @@ KVANT_OP_RULE(genericRule) {
           SmallVector<Value> yieldCts(numOutputs);
           for (unsigned k = 0; k < numOutputs; ++k) { // the outputs' values are not needed
             Type type = body.getArgument(numInputs + k).getType();
-            bodyArgs.push_back(arith::ConstantOp::create(nb, l, cast<TypedAttr>(nb.getZeroAttr(type))));
+            bodyArgs.push_back(isDifferentiableType(type)
+                                   ? zerosOf(nb, l, type)
+                                   : arith::ConstantOp::create(
+                                         nb, l, cast<TypedAttr>(nb.getZeroAttr(type))));
           }
           for (auto [n, k] : llvm::enumerate(seeded))
             yieldCts[k] = args[numInputs + n];
@@ -421,8 +454,7 @@ KVANT_OP_RULE(genericRule) {
           if (succeeded(reversed))
             capturedNeeded |= llvm::any_of(reversed->capturedCts, [](Value v) { return bool(v); });
           linalg::YieldOp::create(
-              nb, l, ValueRange{contribution ? arith::AddFOp::create(nb, l, acc, contribution).getResult()
-                                             : acc});
+              nb, l, ValueRange{contribution ? addValues(nb, l, acc, contribution) : acc});
         });
     if (failedBody)
       return failure();
@@ -494,12 +526,12 @@ KVANT_OP_RULE(generateRule) {
             continue;
           unsigned t = llvm::find(targets, read.getTensor()) - targets.begin();
           Value old = tensor::ExtractOp::create(nb, l, next[t], read.getIndices());
-          Value sum = arith::AddFOp::create(nb, l, old, ct);
+          Value sum = addValues(nb, l, old, ct);
           next[t] = tensor::InsertOp::create(nb, l, sum, next[t], read.getIndices());
         }
         for (auto [t, v] : llvm::enumerate(targets))
           if (Value ct = sweep.cotangent(v))
-            next[t] = arith::AddFOp::create(nb, l, next[t], ct);
+            next[t] = addValues(nb, l, next[t], ct);
         return next;
       });
   if (failedBody)

@@ -1,6 +1,7 @@
 //===- TensorUtils.cpp - small tensor builders shared by the gradient passes ----------===//
 
 #include "kvant/Gradient/Transforms/TensorUtils.h"
+#include "kvant/Gradient/Transforms/ReverseMode.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -48,14 +49,14 @@ Value kvant::gradient::sumAll(OpBuilder &b, Location loc, Value tensor) {
   Type elt = type.getElementType();
   if (type.getRank() == 0)
     return tensor::ExtractOp::create(b, loc, tensor, ValueRange{});
-  Value zero = arith::ConstantOp::create(b, loc, FloatAttr::get(elt, 0.0));
+  Value zero = zerosOf(b, loc, elt);
   Value init = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{}, elt);
   init = linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{init}).getResult(0);
   SmallVector<int64_t> dims = llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()));
   auto reduce = linalg::ReduceOp::create(
       b, loc, ValueRange{tensor}, ValueRange{init}, dims,
       [](OpBuilder &nb, Location l, ValueRange args) {
-        linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, args[0], args[1])});
+        linalg::YieldOp::create(nb, l, ValueRange{addValues(nb, l, args[0], args[1])});
       });
   return tensor::ExtractOp::create(b, loc, reduce.getResult(0), ValueRange{});
 }

@@ -41,6 +41,14 @@ inlineQNodeCall(mlir::OpBuilder &b, mlir::Operation *site, mlir::func::FuncOp qn
 /// rules are quantum derivatives.
 bool isCircuitFunction(mlir::func::FuncOp fn);
 
+/// The quantum rules differentiate gate parameters only. Fails, with an error naming the op,
+/// when the QNode behind `call` (a call of a circuit function) gets, in an operand for which
+/// `isVaried` holds (one depending on a differentiated argument), a value its body passes to a
+/// quantum op other than as a gate parameter: a QubitUnitary matrix, StatePrep amplitudes,
+/// Hamiltonian coefficients. Its derivative would be lost.
+mlir::LogicalResult checkOnlyGateParametersVary(mlir::func::CallOp call,
+                                                llvm::function_ref<bool(mlir::Value)> isVaried);
+
 /// Inlines the circuit functions whose results have a dynamic shape (QNodes with gates in
 /// control flow) into their callers and erases them: bufferization passes back only results of
 /// static shape. Runs once every derivative is built, since the rules see the calls.

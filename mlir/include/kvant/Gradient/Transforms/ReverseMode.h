@@ -16,6 +16,17 @@
 // Integer, index and boolean values carry no cotangent. A null cotangent stands for zero and is
 // never materialised unless an op needs it.
 //
+// Complex values carry complex cotangents. The cotangent of z = x + iy (L real, the quantity
+// being differentiated) is the complex number  z̄ = ∂L/∂x + i ∂L/∂y:  a complex value is a pair
+// of reals and its cotangent the pair of theirs. Then for a holomorphic w = f(z),
+// z̄ += w̄ · conj(f'(z)); for w = z1 z2, z̄1 += w̄ · conj(z2) (so C = A B gives Ā += C̄ B^H);
+// re(z): z̄ += complex(x̄, 0); im(z): z̄ += complex(0, ȳ); complex(x, y): x̄ += re(w̄),
+// ȳ += im(w̄). Real values keep real cotangents: only re, im, abs (and the like) lead from a
+// complex value to a real one, and their rules give real cotangents to real operands, so a
+// differentiated (real) argument receives a real cotangent. JAX's internal convention is the
+// conjugate (its cotangent of z is ∂L/∂x - i ∂L/∂y); derivatives of real functions of real
+// arguments, all that kvant differentiates, are the same under both.
+//
 //===----------------------------------------------------------------------------------===//
 
 #ifndef KVANT_GRADIENT_TRANSFORMS_REVERSEMODE_H
@@ -27,23 +38,44 @@
 #include "mlir/Support/LLVM.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringMap.h"
 
 namespace kvant::gradient {
 
-/// Whether values of `type` carry a cotangent: real floats and tensors of them.
+/// Whether values of `type` carry a cotangent: floats, complex numbers of floats, and tensors
+/// of either.
 bool isDifferentiableType(mlir::Type type);
 
-/// Zeros of `type` (a float scalar or a float tensor with static shape).
+/// Whether `type` is a complex number or a tensor of them.
+bool hasComplexElements(mlir::Type type);
+
+/// Zeros of `type` (a float or complex scalar, or such a tensor with static shape).
 mlir::Value zerosOf(mlir::OpBuilder &b, mlir::Location loc, mlir::Type type);
+
+/// x + y for two values of one differentiable type (float or complex, scalar or tensor of any
+/// shape): how cotangents are summed.
+mlir::Value addValues(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, mlir::Value y);
+
+/// x - y, as addValues.
+mlir::Value subValues(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, mlir::Value y);
 
 /// Zeros of the type of `like`, whose tensor shape may be dynamic (sizes read from `like`).
 mlir::Value zerosLike(mlir::OpBuilder &b, mlir::Location loc, mlir::Value like);
 
+/// The values that depend on `seeds` along values that carry cotangents (floats and complex
+/// numbers; an integer or a comparison cuts the path): through ops, into the regions of the ops
+/// that take them, and out through region terminators. `follow(use)` may stop the propagation
+/// at a use (the use is still seen). The seeds are included.
+llvm::DenseSet<mlir::Value>
+dependentValues(mlir::ArrayRef<mlir::Value> seeds,
+                llvm::function_ref<bool(mlir::OpOperand &)> follow = nullptr);
+
 /// Differentiable values the regions of `op` use but do not define.
 llvm::SmallVector<mlir::Value> capturedDifferentiable(mlir::Operation *op);
 
-/// `value` (a float) as a constant of `type`: a scalar or a splat tensor.
+/// `value` (a real number) as a constant of `type`: a scalar or a splat tensor, of floats or of
+/// complex numbers (imaginary part 0).
 mlir::Value constantOf(mlir::OpBuilder &b, mlir::Location loc, mlir::Type type, double value);
 
 class ReverseSweep;

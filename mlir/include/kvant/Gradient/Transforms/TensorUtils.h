@@ -13,7 +13,7 @@ namespace kvant::gradient {
 mlir::Value reshapeStatic(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value,
                           mlir::RankedTensorType target);
 
-/// The sum of all elements of a float tensor, as a scalar.
+/// The sum of all elements of a float or complex tensor, as a scalar.
 mlir::Value sumAll(mlir::OpBuilder &b, mlir::Location loc, mlir::Value tensor);
 
 } // namespace kvant::gradient
