@@ -103,12 +103,8 @@ FEATURES = {
 #: features that still give mismatches or crashes, with why; the CI slice leaves them out
 #: (``--features stable``), the long campaign includes them. (Issue 11's W1-W7, R1-R6 and the
 #: fuzzer's B1-B3 are fixed: everything else is fuzzed in CI.)
-KNOWN_BROKEN = {
-    # FermionicSWAP's decomposition computes its angles through complex numbers, which
-    # method="auto" refuses by name until complex reverse rules land: a false refusal, so
-    # kept out of CI (the campaign still reports it)
-    "fermionic_swap": "B4: grad through FermionicSWAP with method='auto' is refused "
-                      "('kvant cannot differentiate through complex numbers')",
+KNOWN_BROKEN: dict[str, str] = {
+    # feature -> why it is left out of CI (a bug being fixed); empty: everything is fuzzed in CI
 }
 
 DIFF_METHODS = ("adjoint", "parameter-shift", "best")
