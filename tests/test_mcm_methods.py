@@ -307,3 +307,23 @@ def test_conditional_variance_of_a_sum_is_refused():
 
     with pytest.raises(kvant.UnsupportedError, match="variance of a sum"):
         qml.qjit(qml.QNode(fn, qml.device("lightning.qubit", wires=2)), compiler="kvant")(0.4)
+
+
+@pytest.mark.parametrize("mcm_method,shots", [("single-branch-statistics", None), ("one-shot", 100)])
+def test_finite_differences_of_sampled_outcomes_are_refused(mcm_method, shots):
+    """Found by the fuzzer: method="fd" of a sampled branch differenced two branches (a
+    'derivative' of 4e5)."""
+
+    def fn(x):
+        qml.RX(x, wires=0)
+        qml.measure(0)
+        return qml.expval(qml.PauliZ(0))
+
+    qnode = qml.set_shots(qml.QNode(fn, qml.device("lightning.qubit", wires=1),
+                                    mcm_method=mcm_method), shots)
+    with pytest.raises(kvant.UnsupportedError, match="samples its mid-circuit measurement"):
+        kvant.qjit(kvant.grad(qnode, method="fd"))(0.3)
+    # the exact statistics have a derivative by finite differences too
+    exact = qml.QNode(fn, qml.device("lightning.qubit", wires=1))
+    np.testing.assert_allclose(kvant.qjit(kvant.grad(exact, method="fd"))(0.3), -np.sin(0.3),
+                               atol=1e-5)

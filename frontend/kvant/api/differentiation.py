@@ -124,6 +124,8 @@ class _Derivative:
         num_out = out_tree_box[0].num_leaves
         # Auxiliary outputs come after the differentiated ones: values only.
         out_avals = jaxpr.out_avals[:num_out]
+        if self.method == "fd":
+            _check_qnodes_for_fd(jaxpr, self.kind)
         if self.method == "auto":  # QNode problems first: they explain a complex state result
             # QNodes that only feed auxiliary outputs are not differentiated: not checked.
             used = [True] * num_out + [False] * (len(jaxpr.out_avals) - num_out)
@@ -283,6 +285,22 @@ def _qnode_equations(jaxpr):
                 inner = getattr(item, "jaxpr", item)
                 if hasattr(inner, "eqns"):
                     yield from _qnode_equations(inner)
+
+
+def _check_qnodes_for_fd(jaxpr, kind):
+    """Finite differences compare evaluations: a QNode whose mid-circuit outcomes are sampled
+    (single-branch statistics, one-shot) may take other branches in each, and the differences
+    would be noise over h, not a derivative."""
+    from kvant.tracing.mcm import measure_eqns
+
+    for eqn in _qnode_equations(jaxpr):
+        sampled = [m for m in measure_eqns(eqn.params["jaxpr"]) if m.params["postselect"] is None]
+        if sampled:
+            raise UnsupportedError(
+                f"{kind}: QNode '{eqn.params['name']}' samples its mid-circuit measurement "
+                "outcomes, so method='fd' would difference evaluations on different branches; "
+                "use the exact statistics (mcm_method='deferred', the default without shots)"
+            )
 
 
 #: diff_methods that only make sense on other devices or with other derivative machinery
