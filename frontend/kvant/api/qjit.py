@@ -348,12 +348,17 @@ class QJIT:
             return self._trace_and_compile(static, kwargs, flat, in_tree, nones)
 
     def _trace_and_compile(self, static, kwargs, flat, in_tree, nones=()) -> CompiledProgram:
-        from kvant import _mlir
         from kvant.compiler import driver
+
+        # The worker starts first, so that its start-up overlaps all of this process's work on
+        # the first compilation: loading the MLIR bindings and the lowering rules, which are
+        # imported here rather than with kvant (a process that never compiles does not pay for
+        # them), then tracing and lowering.
+        driver.start_worker()
+        from kvant import _mlir
         from kvant.execution.library import CompiledLibrary
         from kvant.lowering import lower_program
 
-        driver.start_worker()  # starts while this process traces and lowers
         specs = [jax.ShapeDtypeStruct(*_abstract_leaf(x)) for x in flat]  # checked by the caller
         out_tree_box = []
 

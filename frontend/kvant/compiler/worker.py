@@ -9,7 +9,7 @@ The client starts it as a script in isolated mode (``python -I worker.py EXTENSI
 nothing from the user's working directory, ``PYTHONPATH`` or user site is importable, only the
 standard library, the interpreter's site-packages and the directories the client names (where
 the ``mlir`` bindings are). It imports neither the ``kvant`` package (which imports JAX and
-PennyLane, most of a fresh worker's start-up time) nor anything of the user's: kvant's MLIR
+PennyLane, most of a fresh worker's start-up time), nor NumPy, nor anything of the user's: kvant's MLIR
 extension is loaded from its file, the pipeline, the runtime's directory and the linker come
 in each request.
 """
@@ -149,6 +149,11 @@ def main(argv: list[str]) -> None:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
 
+    # The bindings import NumPy when they find it, for attribute builders that only code which
+    # builds IR uses; the worker parses IR. Importing it was ~0.15 of the ~0.3 s the worker took
+    # to be ready (python -X importtime): it is blocked here, which the bindings allow for (they
+    # catch the ImportError).
+    sys.modules["numpy"] = None
     import mlir.ir  # noqa: F401  (the bindings' libraries, which the extension links against)
 
     extension = _load_by_path("kvant._kvant_mlir", Path(extension_path))

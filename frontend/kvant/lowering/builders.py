@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 from mlir import ir
-from mlir.dialects import arith, linalg, tensor
+from mlir._mlir_libs._mlirDialectsLinalg import fill_builtin_region
+from mlir.dialects import _linalg_ops_gen as linalg
+from mlir.dialects import arith, tensor
 from mlir.dialects import complex as complex_dialect
 
 from kvant.lowering import types
@@ -93,9 +95,35 @@ def empty(shape, elt: ir.Type) -> ir.Value:
     return tensor.EmptyOp(list(shape), elt).result
 
 
+# linalg's op classes are taken from the module generated from its ODS definitions, not from the
+# ``mlir.dialects.linalg`` package: importing that package also defines each of linalg's named
+# ops in Python (and creates an MLIR context to do so), ~40 ms of CPU on the first compilation
+# of a process, for ops kvant does not build. The bodies of the named ops below are implied by
+# their names; the bindings build them (``fill_builtin_region``), as the package's helpers do.
+
+def _named_op(op) -> ir.Value:
+    fill_builtin_region(op.operation)
+    return op.results[0]
+
+
+def fill(value: ir.Value, init: ir.Value) -> ir.Value:
+    """``linalg.fill``: ``init``'s shape, every element ``value``."""
+    return _named_op(linalg.FillOp([init.type], [value], [init]))
+
+
+def broadcast(value: ir.Value, init: ir.Value, dimensions) -> ir.Value:
+    """``linalg.broadcast`` of ``value`` into ``init``'s shape, adding ``dimensions``."""
+    return _named_op(linalg.BroadcastOp([init.type], value, init, list(dimensions)))
+
+
+def transpose(value: ir.Value, init: ir.Value, permutation) -> ir.Value:
+    """``linalg.transpose`` of ``value`` into ``init`` (of the permuted shape)."""
+    return _named_op(linalg.TransposeOp([init.type], value, init, list(permutation)))
+
+
 def filled(shape, elt: ir.Type, value) -> ir.Value:
     """A tensor to accumulate into (``tensor.empty`` + ``linalg.fill``)."""
-    return value_of(linalg.fill(scalar_constant(elt, value), outs=[empty(shape, elt)]))
+    return fill(scalar_constant(elt, value), empty(shape, elt))
 
 
 def reshape(value: ir.Value, new_shape) -> ir.Value:
@@ -137,7 +165,10 @@ def _expand(value, new_shape, groups):
 
 
 def iterator_types(kinds) -> ir.ArrayAttr:
-    return ir.ArrayAttr.get([ir.Attribute.parse(f"#linalg.iterator_type<{k}>") for k in kinds])
+    # parsed as one array: an attribute of the linalg dialect parsed on its own comes back
+    # through the bindings' attribute casters, which import the mlir.dialects.linalg package
+    return ir.ArrayAttr(ir.Attribute.parse(
+        "[" + ", ".join(f"#linalg.iterator_type<{k}>" for k in kinds) + "]"))
 
 
 def affine_map(num_dims: int, results) -> ir.AffineMapAttr:
@@ -161,8 +192,7 @@ def broadcast_to(value: ir.Value, shape) -> ir.Value:
     if not kept:
         return broadcast_scalar(squeezed, shape)
     added = [d for d in range(len(shape)) if d not in kept]
-    out = linalg.broadcast(squeezed, outs=[empty(shape, ranked(value).element_type)], dimensions=added)
-    return value_of(out)
+    return broadcast(squeezed, empty(shape, ranked(value).element_type), added)
 
 
 def value_of(built) -> ir.Value:

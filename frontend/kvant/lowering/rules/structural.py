@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 from mlir import ir
-from mlir.dialects import arith, linalg, tensor
+from mlir.dialects import _linalg_ops_gen as linalg  # not the package: see lowering.builders
+from mlir.dialects import arith, tensor
 
 from kvant.errors import UnsupportedError
 from kvant.lowering import builders as b
@@ -55,15 +56,13 @@ def _broadcast_in_dim(ctx, x, *dyn, shape, broadcast_dimensions, sharding=None):
         return b.reshape(x, shape)
     if not kept:
         return b.broadcast_scalar(x, shape)
-    return b.value_of(linalg.broadcast(x, outs=[b.empty(shape, elt)], dimensions=added))
+    return b.broadcast(x, b.empty(shape, elt), added)
 
 
 @register("transpose")
 def _transpose(ctx, x, *, permutation):
     shape = ctx.avals_out[0].shape
-    return b.value_of(
-        linalg.transpose(x, outs=[b.empty(shape, b.ranked(x).element_type)], permutation=list(permutation))
-    )
+    return b.transpose(x, b.empty(shape, b.ranked(x).element_type), permutation)
 
 
 @register("slice")
