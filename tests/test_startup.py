@@ -33,6 +33,75 @@ def test_import_kvant_loads_no_compiler_part():
     assert found == []
 
 
+def test_import_leaves_the_garbage_collector_as_it_found_it():
+    """kvant pauses the collector while it imports JAX and PennyLane, then moves what they
+    created to the oldest generation: afterwards the collector runs, nothing is frozen, and
+    the import's objects are still found by the collector (gc.get_referrers / get_objects)."""
+    state = run_fresh("""
+        import gc, json
+        import kvant
+        import pennylane
+        holders = [r for r in gc.get_referrers(pennylane.RX) if isinstance(r, dict)]
+        print(json.dumps({"enabled": gc.isenabled(), "frozen": gc.get_freeze_count(),
+                          "referrers": len(holders)}))
+    """)
+    assert state == {"enabled": True, "frozen": 0, "referrers": state["referrers"]}
+    assert state["referrers"] > 0
+
+
+def test_import_keeps_a_programs_own_garbage_collector_settings():
+    """A program that froze its objects (e.g. before forking workers) keeps them frozen, and one
+    that turned the collector off keeps it off."""
+    state = run_fresh("""
+        import gc, json
+        kept = [[i] for i in range(1000)]
+        gc.freeze()
+        frozen = gc.get_freeze_count()
+        gc.disable()
+        import kvant
+        tracked = {id(o) for o in gc.get_objects()}  # the frozen generation is not listed
+        print(json.dumps({"enabled": gc.isenabled(), "frozen_before": frozen,
+                          "frozen_after": gc.get_freeze_count(),
+                          "unfrozen": sum(id(k) in tracked for k in kept)}))
+    """)
+    assert state["enabled"] is False
+    assert state["frozen_before"] >= 1000
+    assert state["frozen_after"] >= 1000
+    assert state["unfrozen"] == 0
+
+
+def test_cycles_made_during_the_import_are_still_collected():
+    """Objects promoted to the oldest generation are examined by its next collection: a cycle
+    that became garbage while kvant was imported is freed by ``gc.collect()``."""
+    state = run_fresh("""
+        import gc, json, sys, weakref
+
+        class Node:
+            pass
+
+        # a module imported as part of kvant's import would make this cycle; here a meta path
+        # hook makes one while kvant imports JAX
+        refs = []
+
+        class CycleMaker:
+            def find_spec(self, name, path=None, target=None):
+                if name == "jax" and not refs:
+                    a, b = Node(), Node()
+                    a.other, b.other = b, a
+                    refs.append(weakref.ref(a))
+                return None
+
+        sys.meta_path.insert(0, CycleMaker())
+        import kvant
+        alive_after_import = refs[0]() is not None
+        gc.collect()
+        print(json.dumps({"made": len(refs), "alive_after_import": alive_after_import,
+                          "alive_after_collect": refs[0]() is not None}))
+    """)
+    assert state["made"] == 1
+    assert state["alive_after_collect"] is False
+
+
 def test_first_compilation_starts_the_worker_before_loading_the_mlir_bindings():
     """The worker's start-up overlaps everything the first compilation does in this process,
     the loading of the bindings and of the lowering rules included."""

@@ -16,33 +16,37 @@ This module is also PennyLane's ``kvant.ops`` entry point: while kvant traces a 
 
 from __future__ import annotations
 
-import jax as _jax
+from kvant._gc import long_lived_imports as _long_lived_imports
 
-# Quantum programs need double precision; JAX defaults to single.
-_jax.config.update("jax_enable_x64", True)
+# JAX and PennyLane are most of kvant's import; their objects live as long as the process.
+with _long_lived_imports():
+    import jax as _jax
 
-# Error locations point at the user's code: kvant's and PennyLane's frames are skipped like
-# JAX's own.
-import os as _os  # noqa: E402
+    # Quantum programs need double precision; JAX defaults to single.
+    _jax.config.update("jax_enable_x64", True)
 
-import pennylane as _pennylane  # noqa: E402
-from jax._src import source_info_util as _source_info_util  # noqa: E402
+    # Error locations point at the user's code: kvant's and PennyLane's frames are skipped like
+    # JAX's own.
+    import os as _os
 
-_source_info_util.register_exclusion(_os.path.dirname(__file__))
-_source_info_util.register_exclusion(_os.path.dirname(_pennylane.__file__))
+    import pennylane as _pennylane
+    from jax._src import source_info_util as _source_info_util
 
-from kvant.api.control_flow import cond, for_loop, while_loop  # noqa: E402
-from kvant.tracing import batching as _batching  # noqa: E402,F401  (vmap rules)
-from kvant.api.differentiation import grad, jacobian  # noqa: E402
-from kvant.api.pennylane_ops import adjoint, ctrl, jvp, measure, value_and_grad, vjp  # noqa: E402
-from kvant.api.qjit import QJIT, qjit  # noqa: E402
-from kvant.errors import (  # noqa: E402
-    CacheWarning, CompileError, KvantError, KvantRuntimeError, UnsupportedError,
-)
+    _source_info_util.register_exclusion(_os.path.dirname(__file__))
+    _source_info_util.register_exclusion(_os.path.dirname(_pennylane.__file__))
 
-vmap = _jax.vmap  # QNode calls inside are batched by a compiled loop (tracing.batching)
+    from kvant.api.control_flow import cond, for_loop, while_loop
+    from kvant.tracing import batching as _batching  # noqa: F401  (vmap rules)
+    from kvant.api.differentiation import grad, jacobian
+    from kvant.api.pennylane_ops import adjoint, ctrl, jvp, measure, value_and_grad, vjp
+    from kvant.api.qjit import QJIT, qjit
+    from kvant.errors import (
+        CacheWarning, CompileError, KvantError, KvantRuntimeError, UnsupportedError,
+    )
 
-from kvant._version import __version__  # noqa: E402
+    vmap = _jax.vmap  # QNode calls inside are batched by a compiled loop (tracing.batching)
+
+from kvant._version import __version__
 
 __all__ = [
     "QJIT",

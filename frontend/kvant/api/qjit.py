@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import gc
 import inspect
 import operator
 import threading
@@ -17,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import tree_flatten, tree_flatten_with_path, tree_unflatten
 
+from kvant import _gc
 from kvant.execution.library import to_jax
 from kvant.tracing.context import TracingContext
 
@@ -344,7 +343,10 @@ class QJIT:
         nones = [self._describe_path(path) for path, leaf in
                  tree_flatten_with_path((dynamic, kwargs), is_leaf=lambda x: x is None)[0]
                  if leaf is None]
-        with _compiling, _cyclic_gc_paused():
+        # Tracing allocates ~10^5 short-lived objects, enough to trigger a full collection over
+        # the ~2·10^5 objects JAX and PennyLane keep alive: ~100 ms, landing on one compilation
+        # in five of a 480-gate circuit (with the collector paused the spikes went away).
+        with _compiling, _gc.paused():
             return self._trace_and_compile(static, kwargs, flat, in_tree, nones)
 
     def _trace_and_compile(self, static, kwargs, flat, in_tree, nones=()) -> CompiledProgram:
@@ -465,21 +467,6 @@ def _locate_runtime_error(jaxpr, message: str) -> str:
         ((qnode, where),) = qnodes
         return f"{message} (in QNode '{qnode}', called at {where})"
     return message
-
-
-@contextlib.contextmanager
-def _cyclic_gc_paused():
-    """Tracing allocates ~10^5 short-lived objects, enough to trigger a full collection over the
-    ~2·10^5 objects JAX and PennyLane keep alive: ~100 ms, landing on one compilation in five of
-    a 480-gate circuit (measured with gc.disable() around tracing: the spikes went away).
-    Reference counting still frees the garbage; cycles wait until the compilation ends."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _index_tuple(value, what: str) -> tuple[int, ...]:
