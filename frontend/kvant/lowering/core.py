@@ -66,6 +66,16 @@ def location(eqn) -> ir.Location:
     return ir.Location.name(eqn.primitive.name, childLoc=inner)
 
 
+# A private function, with internal linkage in the shared library: a function named like a C
+# library one (JAX names nested jits after their Python functions, e.g. `remainder`) must not
+# bind to libm's symbol of that name at load time. Parsed rather than built with its linkage
+# attribute: an attribute of the llvm dialect created in Python imports the bindings'
+# mlir.dialects.llvm package (to find a Python class for it), ~25 ms of CPU, 60% of lowering a
+# small program on a process's first compilation. Name and type are set after parsing.
+_PRIVATE_FUNCTION = (
+    'func.func private @function() attributes {llvm.linkage = #llvm.linkage<internal>}')
+
+
 class ModuleLowering:
     """Builds one module; its methods run inside the module's context and a default location."""
 
@@ -98,15 +108,15 @@ class ModuleLowering:
         jaxpr = closed_jaxpr.jaxpr
         in_types = [types.tensor_type(v.aval) for v in jaxpr.invars]
         out_types = [types.tensor_type(v.aval) for v in jaxpr.outvars]
-        with ir.InsertionPoint.at_block_begin(self.module.body):
-            fn = func.FuncOp(name, (in_types, out_types))
+        with ir.InsertionPoint.at_block_begin(self.module.body) as module_begin:
             if not public:
-                fn.attributes["sym_visibility"] = ir.StringAttr.get("private")
-                # Internal linkage in the shared library: a function named like a C library one
-                # (JAX names nested jits after their Python functions, e.g. `remainder`) must
-                # not bind to libm's symbol of that name at load time.
-                fn.attributes["llvm.linkage"] = ir.Attribute.parse("#llvm.linkage<internal>")
+                fn = ir.Operation.parse(_PRIVATE_FUNCTION)
+                fn.attributes["sym_name"] = ir.StringAttr.get(name)
+                fn.attributes["function_type"] = ir.TypeAttr.get(
+                    ir.FunctionType.get(in_types, out_types))
+                module_begin.insert(fn)
             else:
+                fn = func.FuncOp(name, (in_types, out_types))
                 # The caller's arrays are inputs only: bufferization must copy before writing.
                 read_only = ir.DictAttr.get({"bufferization.writable": ir.BoolAttr.get(False)})
                 fn.arg_attrs = ir.ArrayAttr.get([read_only] * len(in_types))
