@@ -140,6 +140,27 @@ def test_bad_timeout_setting_is_named(monkeypatch):
         driver.compile_mlir(scalar_program(fresh_name(), 3))
 
 
+def test_work_while_waiting_runs_once_while_the_worker_compiles():
+    """qjit creates JAX's CPU client while the worker compiles: the callback runs after the
+    request is sent (the worker is then busy with it) and not at all for a cached library."""
+    name = fresh_name("waiting")
+    source = scalar_program(name, 5)
+    seen = []
+
+    def while_waiting():
+        proc = driver._worker._proc
+        seen.append(proc is not None and proc.poll() is None)
+
+    artifact = driver.compile_mlir(source, while_waiting=while_waiting)
+    assert not artifact.from_cache
+    assert seen == [True]
+    assert run_scalar_program(artifact.library, name, 0.7) == \
+        pytest.approx(scalar_reference(0.7, 5), rel=1e-12)
+    again = driver.compile_mlir(source, while_waiting=while_waiting)
+    assert again.from_cache
+    assert seen == [True]
+
+
 def test_stray_output_on_the_workers_stdout_is_ignored(monkeypatch):
     """What a sitecustomize (or a C library) printing on the worker's stdout would do."""
     real_command = driver.worker_command

@@ -127,7 +127,8 @@ def test_first_compilation_starts_the_worker_before_loading_the_mlir_bindings():
             return qml.expval(qml.PauliZ(0))
 
         value = float(kvant.qjit(circuit)(0.4))
-        print(json.dumps(dict(seen, value=value, llvm_package="mlir.dialects.llvm" in sys.modules)))
+        print(json.dumps(dict(seen, value=value, llvm_package="mlir.dialects.llvm" in sys.modules,
+                              linalg_ops="mlir.dialects._linalg_ops_gen" in sys.modules)))
     """)
     assert state["bindings_loaded"] is False
     assert state["lowering_loaded"] is False
@@ -135,6 +136,8 @@ def test_first_compilation_starts_the_worker_before_loading_the_mlir_bindings():
     # the QNode is a private function with internal linkage, set without the bindings' llvm
     # package (importing it was 60% of lowering this program)
     assert state["llvm_package"] is False
+    # a circuit of scalar parameters builds no linalg op: their classes are not loaded
+    assert state["linalg_ops"] is False
 
 
 def test_linalg_ops_are_built_without_the_linalg_python_package():

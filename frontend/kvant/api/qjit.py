@@ -16,7 +16,7 @@ import numpy as np
 from jax.tree_util import tree_flatten, tree_flatten_with_path, tree_unflatten
 
 from kvant import _gc
-from kvant.execution.library import to_jax
+from kvant.execution.library import jax_cpu_device, to_jax
 from kvant.tracing.context import TracingContext
 
 
@@ -404,7 +404,10 @@ class QJIT:
         module = lower_program(closed_jaxpr, entry, _mlir.shared_context())
         bytecode = _mlir.to_bytecode(module)
         artifact = driver.compile_mlir(
-            bytecode, keep_stages=self.keep_intermediate, opt_level=self.opt_level
+            bytecode, keep_stages=self.keep_intermediate, opt_level=self.opt_level,
+            # JAX's CPU client, on which the results are returned, is created (~10 ms, once per
+            # process) while the worker compiles rather than after
+            while_waiting=jax_cpu_device,
         )
         library = CompiledLibrary(
             artifact.library,

@@ -368,9 +368,10 @@ class _Worker:
                 pass
         return code
 
-    def request(self, message: dict, timeout: float | None) -> dict:
+    def request(self, message: dict, timeout: float | None, while_waiting=None) -> dict:
         """The worker's reply; ``reply["timings"]["worker_start"]`` when this request started
-        the worker (the seconds from starting it to its being ready)."""
+        the worker (the seconds from starting it to its being ready). ``while_waiting()`` is
+        called once the request is sent, before waiting for the reply."""
         with self._lock:
             if self._proc is None or self._proc.poll() is not None:
                 self._discard()
@@ -379,6 +380,8 @@ class _Worker:
             deadline = None if timeout is None else time.monotonic() + timeout
             try:
                 protocol.send(self._proc.stdin.fileno(), message, deadline)
+                if while_waiting is not None:
+                    while_waiting()
                 reply = self._reader.receive(deadline)
                 if started and "ready_at" in reply:
                     reply.setdefault("timings", {})["worker_start"] = \
@@ -452,9 +455,11 @@ class CompiledArtifact:
 
 
 def compile_mlir(module: str | bytes, *, keep_stages: bool = False, opt_level: int = 2,
-                 use_cache: bool = True, pipeline: str | None = None) -> CompiledArtifact:
+                 use_cache: bool = True, pipeline: str | None = None,
+                 while_waiting=None) -> CompiledArtifact:
     """Compile an MLIR module (kvant's dialects included), given as text or as MLIR bytecode,
-    to a shared library."""
+    to a shared library. ``while_waiting()``, if given, is called while the worker compiles
+    (not when the library comes from the cache): work of the caller's that can overlap."""
     pipeline = pipeline or pipelines.pipeline()
     source = module.encode() if isinstance(module, str) else module
     key = cache_key(source, pipeline, opt_level)
@@ -487,6 +492,7 @@ def compile_mlir(module: str | bytes, *, keep_stages: bool = False, opt_level: i
                 "verify_passes": os.environ.get("KVANT_VERIFY_PASSES") == "1",
             },
             compile_timeout(),
+            while_waiting,
         )
         if not reply["ok"]:
             raise CompileError(f"kvant could not compile this program:\n{reply['error']}")

@@ -69,17 +69,22 @@ _context = None
 _context_uses = 0
 
 
-def _compilation_context(extension):
+def _new_context(extension) -> None:
     global _context, _context_uses
     from mlir import ir
 
+    _context = ir.Context()
+    extension.register_dialects(_context)
+    # The pass manager runs functions in parallel; kvant programs have a handful, and the
+    # 480-gate benchmark program ran its pipeline ~7 ms faster on one thread.
+    _context.enable_multithreading(False)
+    _context_uses = 0
+
+
+def _compilation_context(extension):
+    global _context_uses
     if _context is None or _context_uses >= CONTEXT_REUSE:
-        _context = ir.Context()
-        extension.register_dialects(_context)
-        # The pass manager runs functions in parallel; kvant programs have a handful, and the
-        # 480-gate benchmark program ran its pipeline ~7 ms faster on one thread.
-        _context.enable_multithreading(False)
-        _context_uses = 0
+        _new_context(extension)
     _context_uses += 1
     return _context
 
@@ -157,6 +162,9 @@ def main(argv: list[str]) -> None:
     import mlir.ir  # noqa: F401  (the bindings' libraries, which the extension links against)
 
     extension = _load_by_path("kvant._kvant_mlir", Path(extension_path))
+    # The first context is made before the first request arrives: the client is still tracing
+    # and lowering the program then.
+    _new_context(extension)
     ready_at = time.time()  # the client compares it with when it started this process
     requests = protocol.FrameReader(sys.stdin.fileno())
     while True:

@@ -43,7 +43,8 @@ def _descriptor(array: np.ndarray):
 
 
 @functools.cache
-def _cpu_device():
+def jax_cpu_device():
+    """JAX's CPU device (the first call creates JAX's CPU client)."""
     import jax
 
     return jax.devices("cpu")[0]
@@ -55,7 +56,7 @@ def to_jax(array: np.ndarray):
     ``jnp.asarray`` costs ~40 µs per array (it goes through JAX's dispatch); the device's client
     makes the same array in ~3 µs, which matters for the call overhead of small programs.
     """
-    device = _cpu_device()
+    device = jax_cpu_device()
     return device.client.buffer_from_pyval(array, device)
 
 

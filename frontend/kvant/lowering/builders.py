@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import functools
+
 from mlir import ir
-from mlir._mlir_libs._mlirDialectsLinalg import fill_builtin_region
-from mlir.dialects import _linalg_ops_gen as linalg
 from mlir.dialects import arith, tensor
 from mlir.dialects import complex as complex_dialect
 
@@ -98,27 +98,39 @@ def empty(shape, elt: ir.Type) -> ir.Value:
 # linalg's op classes are taken from the module generated from its ODS definitions, not from the
 # ``mlir.dialects.linalg`` package: importing that package also defines each of linalg's named
 # ops in Python (and creates an MLIR context to do so), ~40 ms of CPU on the first compilation
-# of a process, for ops kvant does not build. The bodies of the named ops below are implied by
-# their names; the bindings build them (``fill_builtin_region``), as the package's helpers do.
+# of a process, for ops kvant does not build. The module is loaded on first use (~10 ms): a
+# circuit of scalar parameters builds no linalg op. The bodies of the named ops below are
+# implied by their names; the bindings build them (``fill_builtin_region``), as the package's
+# helpers do.
+
+@functools.cache
+def linalg_ops():
+    """The op classes of the linalg dialect."""
+    from mlir.dialects import _linalg_ops_gen
+
+    return _linalg_ops_gen
+
 
 def _named_op(op) -> ir.Value:
+    from mlir._mlir_libs._mlirDialectsLinalg import fill_builtin_region
+
     fill_builtin_region(op.operation)
     return op.results[0]
 
 
 def fill(value: ir.Value, init: ir.Value) -> ir.Value:
     """``linalg.fill``: ``init``'s shape, every element ``value``."""
-    return _named_op(linalg.FillOp([init.type], [value], [init]))
+    return _named_op(linalg_ops().FillOp([init.type], [value], [init]))
 
 
 def broadcast(value: ir.Value, init: ir.Value, dimensions) -> ir.Value:
     """``linalg.broadcast`` of ``value`` into ``init``'s shape, adding ``dimensions``."""
-    return _named_op(linalg.BroadcastOp([init.type], value, init, list(dimensions)))
+    return _named_op(linalg_ops().BroadcastOp([init.type], value, init, list(dimensions)))
 
 
 def transpose(value: ir.Value, init: ir.Value, permutation) -> ir.Value:
     """``linalg.transpose`` of ``value`` into ``init`` (of the permuted shape)."""
-    return _named_op(linalg.TransposeOp([init.type], value, init, list(permutation)))
+    return _named_op(linalg_ops().TransposeOp([init.type], value, init, list(permutation)))
 
 
 def filled(shape, elt: ir.Type, value) -> ir.Value:
@@ -231,6 +243,7 @@ def generic(result_type, inputs, init, maps, iterators, body):
 def generic_multi(result_types, inputs, inits, maps, iterators, body) -> list:
     """A ``linalg.generic`` with several outputs; ``body(*block_args) -> list of yielded values``
     (block arguments: one scalar per input, then one per output's current value)."""
+    linalg = linalg_ops()
     op = linalg.GenericOp(list(result_types), list(inputs), list(inits), ir.ArrayAttr.get(maps),
                           iterator_types(iterators))
     elts = [ranked(v).element_type for v in list(inputs) + list(inits)]
@@ -242,7 +255,7 @@ def generic_multi(result_types, inputs, inits, maps, iterators, body) -> list:
 
 def loop_index(dim: int) -> ir.Value:
     """Inside a ``linalg.generic`` body: the current value of loop dimension ``dim``."""
-    return linalg.IndexOp(ir.IntegerAttr.get(ir.IntegerType.get_signless(64), dim)).result
+    return linalg_ops().IndexOp(ir.IntegerAttr.get(ir.IntegerType.get_signless(64), dim)).result
 
 
 def affine_map_exprs(num_dims: int, exprs) -> ir.AffineMapAttr:

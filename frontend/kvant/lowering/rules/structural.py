@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from mlir import ir
-from mlir.dialects import _linalg_ops_gen as linalg  # not the package: see lowering.builders
 from mlir.dialects import arith, tensor
 
 from kvant.errors import UnsupportedError
@@ -154,6 +153,7 @@ def _reduction(prim, ops, initial):
             return x
         elt = b.ranked(x).element_type
         init = b.filled(ctx.avals_out[0].shape, elt, initial(dtype))
+        linalg = b.linalg_ops()
         red = linalg.ReduceOp([types.tensor_type(ctx.avals_out[0])], [x], [init], list(axes))
         block = red.regions[0].blocks.append(elt, elt)
         with ir.InsertionPoint(block):
