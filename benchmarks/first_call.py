@@ -10,10 +10,12 @@ Every number comes from a fresh Python process of its own. Each round runs, for 
   ``f(0.3)``): the process reports its import and its first call (``f(0.3)`` until the result is
   a Python float), and this script times the whole process (interpreter start to exit, teardown
   included);
-* kvant once more step by step, each step timed: import (kvant, with JAX and PennyLane), trace,
-  lower (MLIR + bytecode), the worker's start (from starting it, before tracing, to its being
-  ready: it overlaps the process's own work), parse, passes, codegen, link (the worker's own
-  timings), the client's whole wait for the library, load (dlopen), run;
+* kvant once more step by step, each step timed: import (kvant, with JAX and PennyLane),
+  loading the compiler's modules (MLIR bindings, lowering rules), trace, lower (MLIR +
+  bytecode), the worker's start (from starting it, before the compiler's modules are loaded,
+  to its being ready: it overlaps the process's own work), parse, passes, codegen, link (the
+  worker's own timings), the client's whole wait for the library (JAX's CPU client is created
+  meanwhile), load (dlopen), run, result as a JAX array;
 
 and ``import pennylane`` against ``import kvant``. kvant's and the alternative's processes are
 interleaved, their order alternating from round to round, so that both meet the same load; the
@@ -92,7 +94,7 @@ t0 = t()
 from kvant.compiler import driver
 driver.start_worker()  # as qjit does: the worker starts first, and overlaps all that follows
 from kvant import _mlir
-from kvant.execution.library import CompiledLibrary
+from kvant.execution.library import CompiledLibrary, jax_cpu_device, to_jax
 from kvant.lowering import lower_program
 from kvant.tracing.context import TracingContext
 times["load compiler modules"] = t() - t0
@@ -104,7 +106,7 @@ t0 = t()
 bytecode = _mlir.to_bytecode(lower_program(closed, "jit_circuit", _mlir.shared_context()))
 times["lower"] = t() - t0
 t0 = t()
-artifact = driver.compile_mlir(bytecode)
+artifact = driver.compile_mlir(bytecode, while_waiting=jax_cpu_device)  # as qjit does
 compile_total = t() - t0
 for name in ("worker_start", "parse", "passes", "codegen", "link"):
     times[name] = artifact.timings.get(name, 0.0)
@@ -114,8 +116,11 @@ library = CompiledLibrary(artifact.library, "jit_circuit", [v.aval for v in clos
                           [v.aval for v in closed.jaxpr.outvars])
 times["load"] = t() - t0
 t0 = t()
-library(np.asarray(0.3))
+outputs = library(np.asarray(0.3))
 times["run"] = t() - t0
+t0 = t()
+float(to_jax(outputs[0]))
+times["result as a JAX array"] = t() - t0
 print(json.dumps(times))
 """
 
