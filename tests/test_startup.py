@@ -141,7 +141,7 @@ def test_first_compilation_starts_the_worker_before_loading_the_mlir_bindings():
 
 
 def test_linalg_ops_are_built_without_the_linalg_python_package():
-    """Reductions, broadcasts and transposes (linalg named and generic ops) compile and agree
+    """Reductions, broadcasts, transposes and copies (linalg named and generic ops) compile and agree
     with jax.jit, without importing ``mlir.dialects.linalg``, which defines all of linalg's
     named ops in Python when imported."""
     state = run_fresh("""
@@ -152,7 +152,8 @@ def test_linalg_ops_are_built_without_the_linalg_python_package():
         def f(x):
             y = jnp.sum(x, axis=0) + jnp.max(x)           # linalg.reduce + linalg.fill
             z = x[:, None, :] * jnp.ones((3, 5, 4))       # linalg.broadcast
-            return y, z, x.T @ x, jnp.sort(x, axis=0)     # linalg.transpose, generic ops
+            # linalg.transpose, generic ops; y returned twice: the second a linalg.copy
+            return y, z, x.T @ x, jnp.sort(x, axis=0), y
 
         x = np.arange(12.0).reshape(3, 4) / 7 - 0.5
         got = kvant.qjit(f)(x)

@@ -123,6 +123,12 @@ def fill(value: ir.Value, init: ir.Value) -> ir.Value:
     return _named_op(linalg_ops().FillOp([init.type], [value], [init]))
 
 
+def copy(value: ir.Value, init: ir.Value) -> ir.Value:
+    """``linalg.copy`` of ``value`` into ``init`` (of the same type: its cast, by default
+    signed, does nothing)."""
+    return _named_op(linalg_ops().CopyOp([init.type], [value], [init]))
+
+
 def broadcast(value: ir.Value, init: ir.Value, dimensions) -> ir.Value:
     """``linalg.broadcast`` of ``value`` into ``init``'s shape, adding ``dimensions``."""
     return _named_op(linalg_ops().BroadcastOp([init.type], value, init, list(dimensions)))

@@ -179,10 +179,9 @@ def _distinct_results(results: list) -> list:
     seen, out = set(), []
     for value in results:
         if value in seen and isinstance(value.type, ir.RankedTensorType):
-            from mlir.dialects import linalg, tensor
+            from kvant.lowering import builders
 
-            empty = tensor.EmptyOp(value.type.shape, value.type.element_type).result
-            value = linalg.copy(value, outs=[empty])
+            value = builders.copy(value, builders.empty(value.type.shape, value.type.element_type))
         seen.add(value)
         out.append(value)
     return out
