@@ -141,9 +141,9 @@ def test_first_compilation_starts_the_worker_before_loading_the_mlir_bindings():
 
 
 def test_linalg_ops_are_built_without_the_linalg_python_package():
-    """Reductions, broadcasts, transposes and copies (linalg named and generic ops) compile and agree
-    with jax.jit, without importing ``mlir.dialects.linalg``, which defines all of linalg's
-    named ops in Python when imported."""
+    """Reductions, broadcasts, transposes and copies (linalg named and generic ops) compile and
+    agree with jax.jit, without importing ``mlir.dialects.linalg``, which defines all of
+    linalg's named ops in Python when imported."""
     state = run_fresh("""
         import json, sys
         import jax, jax.numpy as jnp, numpy as np

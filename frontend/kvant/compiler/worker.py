@@ -9,9 +9,9 @@ The client starts it as a script in isolated mode (``python -I worker.py EXTENSI
 nothing from the user's working directory, ``PYTHONPATH`` or user site is importable, only the
 standard library, the interpreter's site-packages and the directories the client names (where
 the ``mlir`` bindings are). It imports neither the ``kvant`` package (which imports JAX and
-PennyLane, most of a fresh worker's start-up time), nor NumPy, nor anything of the user's: kvant's MLIR
-extension is loaded from its file, the pipeline, the runtime's directory and the linker come
-in each request.
+PennyLane, most of a fresh worker's start-up time), nor NumPy, nor anything of the user's:
+kvant's MLIR extension is loaded from its file, the pipeline, the runtime's directory and the
+linker come in each request.
 """
 
 from __future__ import annotations
