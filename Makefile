@@ -61,6 +61,7 @@ test: install test-asan
 bench: install
 	$(PIP) install -q "pennylane-catalyst==0.15.0" qulacs matplotlib
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/first_call.py
 	$(PY) benchmarks/runtime/run_runtime.py --build-dir $(BUILD_DIR)/runtime
 
 FUZZ_SEEDS ?= 0:2000
