@@ -52,20 +52,17 @@ def adjoint(fn, lazy=True):
 def ctrl(op, control, control_values=None, work_wires=None, work_wire_type="borrowed"):
     """``op`` controlled on the wires ``control`` being in ``control_values`` (all 1 by
     default)."""
+    pennylanes = functools.partial(create_controlled_op, op, control,
+                                   control_values=control_values, work_wires=work_wires,
+                                   work_wire_type=work_wire_type)
     if _is_operator(op) or not callable(op):
-        return create_controlled_op(
-            op, control, control_values=control_values, work_wires=work_wires,
-            work_wire_type=work_wire_type,
-        )
+        return pennylanes()
 
     @functools.wraps(op)
     def controlled(*args, **kwargs):
+        if not isinstance(current_scope(), QuantumScope):  # as in adjoint
+            return pennylanes()(*args, **kwargs)
         scope = current_scope()
-        if not isinstance(scope, QuantumScope):  # as in adjoint
-            return create_controlled_op(
-                op, control, control_values=control_values, work_wires=work_wires,
-                work_wire_type=work_wire_type,
-            )(*args, **kwargs)
         wires = qml.wires.Wires(control)
         values = [True] * len(wires) if control_values is None else (
             [control_values] if len(wires) == 1 and not isinstance(control_values, (list, tuple))

@@ -105,14 +105,10 @@ def run_one_shot(trace_one_shot, bind, shots: int, seed, kinds):
     def shot(i, *rows):
         values = bind(jaxpr, consts, 1, None)
         out = tuple(r.at[i].set(v) for r, v in zip(rows, values))
-        return out[0] if len(out) == 1 else out
+        return out[0] if len(out) == 1 else out  # trace_for's loop-state convention
 
-    if buffers:
-        stacked = trace_for(1, shots, 1, shot, tuple(buffers))
-        stacked = [stacked] if len(buffers) == 1 else list(stacked)
-    else:
-        trace_for(1, shots, 1, lambda i: bind(jaxpr, consts, 1, None) and None, ())
-        stacked = []
+    state = trace_for(1, shots, 1, shot, tuple(buffers))
+    stacked = [state] if len(buffers) == 1 else list(state or ())
     return [_reduce(kind, rows) for kind, rows in zip(kinds, stacked)]
 
 

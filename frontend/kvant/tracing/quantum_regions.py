@@ -24,7 +24,9 @@ measurement is not an operation of the circuit model.
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 from jax._src import core as jax_core
 from jax.tree_util import tree_flatten, tree_unflatten
 
@@ -58,12 +60,10 @@ def trace_quantum_function(fn, args, kwargs, scope, what: str):
     dynamic leaves of the arguments (Python values stay static, as for ``cond``). The value
     ``fn`` returns is dropped: ``adjoint``/``ctrl`` of a function apply its operations.
     """
-    import jax
-
     scope.flush()
     leaves, in_tree = tree_flatten((args, kwargs))
-    is_dynamic = [isinstance(x, (jax.Array, jax_core.Tracer)) or hasattr(x, "__array__")
-                  and not isinstance(x, (int, float, complex, bool)) for x in leaves]
+    is_dynamic = [isinstance(x, (jax.Array, np.ndarray, np.generic, jax_core.Tracer))
+                  for x in leaves]
     flat = [x for x, d in zip(leaves, is_dynamic) if d]
 
     def body(*values):
