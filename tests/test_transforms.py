@@ -218,3 +218,151 @@ def test_adjoint_and_ctrl_of_quantum_functions_in_a_transformed_qnode(name):
     ref = transform(qml.QNode(circuit, qml.device("default.qubit", wires=2)))
     for x in (0.4, -1.3):
         np.testing.assert_allclose(ours(x), ref(x), atol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# Gate-local compilation transforms with compiled control flow and mid-circuit measurements:
+# applied to each straight-line run of gates (PennyLane applies them to the unrolled tape; the
+# values must agree)
+# ---------------------------------------------------------------------------------------------
+
+
+def _with_control_flow(device, cf):
+    # a fourth wire for PennyLane's deferred measurement
+    @qml.qnode(qml.device(device, wires=4))
+    def circuit(p, n):
+        qml.Hadamard(0)
+        qml.Hadamard(0)
+        qml.RX(p[0], 0)
+
+        @cf.for_loop(0, n, 1)
+        def layer(i):
+            qml.RZ(p[1], 1)
+            qml.RZ(p[0] * 0.5, 1)
+            qml.CNOT([1, 2])
+            qml.S(2)
+            qml.Hadamard(2)
+            qml.RX(p[1], wires=i % 3)  # a wire known at run time splits the run
+            qml.RX(0.2, 2)
+
+        layer()
+
+        def then():
+            qml.RY(p[0], 0)
+            qml.RY(p[1], 0)
+            qml.PauliX(0)
+            qml.PauliX(0)
+
+        cf.cond(n > 1, then)()
+        m = qml.measure(1)
+        def on_one():
+            qml.T(2)
+            qml.Hadamard(2)
+            qml.RZ(p[0], 2)
+
+        cf.cond(m, on_one)()
+        qml.CRX(p[1], [0, 2])
+        qml.CRX(p[0], [0, 2])
+        return qml.expval(qml.PauliZ(2) @ qml.PauliY(0)), qml.probs(wires=[1, 2])
+
+    return circuit
+
+
+# (the fused circuit's derivative at n=3 takes kvant half a minute to compile, all in the
+# complex matrix products of the fusion: values only there)
+@pytest.mark.parametrize("name,n,derivative", [
+    ("cancel_inverses", 3, True), ("merge_rotations", 3, True), ("commute_controlled", 3, True),
+    ("single_qubit_fusion", 3, False), ("all_four", 3, False), ("all_four", 1, True),
+])
+def test_gate_local_transforms_with_control_flow(name, n, derivative):
+    transform = COMPILATION[name]
+    circuit = transform(_with_control_flow("kvant.qubit", kvant))
+    # PennyLane runs qml.for_loop / qml.cond as Python outside a compiled function, on the
+    # unrolled tape, with the mid-circuit measurement deferred
+    ref = transform(_with_control_flow("default.qubit", qml))
+    # the transforms keep the function, so its derivative is the untransformed circuit's; the
+    # fused angles are arctan2 of matrix entries, which has no derivative at (0, 0): where
+    # PennyLane's derivative of the transformed circuit is NaN, kvant's may be too (kvant fuses
+    # runs split by control flow and run-time wires, which can avoid the singular point)
+    untransformed = _with_control_flow("default.qubit", qml)
+    p = jnp.array([0.7, -0.4])
+
+    def cost(qnode):
+        return lambda p, n: qnode(p, n)[0] + jnp.sum(qnode(p, n)[1] * jnp.arange(4.0))
+
+    with jax.disable_jit():
+        want_values = ref(p, n)
+        if derivative:
+            want_grad = jax.grad(cost(untransformed))(p, n)
+            transformed_grad = jax.grad(cost(ref))(p, n)
+    got_values = kvant.qjit(circuit)(p, n)
+    np.testing.assert_allclose(got_values[0], want_values[0], atol=1e-10)
+    np.testing.assert_allclose(got_values[1], want_values[1], atol=1e-10)
+    if not derivative:
+        return
+    got_grad = kvant.qjit(kvant.grad(cost(circuit)))(p, n)
+    for got, want, transformed in zip(got_grad, want_grad, transformed_grad):
+        if np.isnan(got):
+            assert np.isnan(transformed), (got_grad, transformed_grad)
+        else:
+            np.testing.assert_allclose(got, want, atol=1e-8)
+
+
+def test_gate_local_transform_rewrites_loop_bodies():
+    """The transform is applied, not dropped: the Hadamard pair in the loop body cancels."""
+
+    @qml.transforms.cancel_inverses
+    @qml.qnode(qml.device("kvant.qubit", wires=1))
+    def circuit(x, n):
+        @kvant.for_loop(0, n, 1)
+        def body(i):
+            qml.Hadamard(0)
+            qml.Hadamard(0)
+            qml.RX(x, 0)
+
+        body()
+        return qml.expval(qml.PauliZ(0))
+
+    compiled = kvant.qjit(circuit)
+    np.testing.assert_allclose(compiled(0.3, 2), np.cos(0.6), atol=1e-12)
+    assert '"RX"' in compiled.mlir and '"Hadamard"' not in compiled.mlir
+
+
+def test_fused_gates_under_ctrl_keep_their_phase():
+    """single_qubit_fusion turns H S into one Rot, equal up to a global phase; under qml.ctrl
+    that phase is relative and observable, so a controlled region is emitted as written."""
+
+    def circuit(x):
+        def f():
+            qml.Hadamard(1)
+            qml.S(1)
+            qml.RX(x, 1)
+
+        qml.Hadamard(0)
+        qml.ctrl(f, control=0)()
+        qml.Hadamard(0)
+        qml.S(1)
+        qml.Hadamard(1)
+        return qml.expval(qml.PauliZ(0)), qml.expval(qml.PauliY(1))
+
+    transform = qml.transforms.single_qubit_fusion
+    ours = kvant.qjit(transform(qml.QNode(circuit, qml.device("kvant.qubit", wires=2))))
+    ref = transform(qml.QNode(circuit, qml.device("default.qubit", wires=2)))
+    for x in (0.4, -1.3):
+        np.testing.assert_allclose(ours(x), ref(x), atol=1e-12)
+
+
+def test_transform_that_needs_the_tape_is_refused_with_control_flow():
+    @qml.transforms.undo_swaps
+    @qml.qnode(qml.device("kvant.qubit", wires=2))
+    def circuit(x, n):
+        @kvant.for_loop(0, n, 1)
+        def body(i):
+            qml.SWAP([0, 1])
+            qml.RX(x, 0)
+
+        body()
+        return qml.expval(qml.PauliZ(0))
+
+    with pytest.raises(kvant.UnsupportedError, match="transformed by undo_swaps.*compiled control"):
+        kvant.qjit(circuit)(0.3, 2)

@@ -66,8 +66,11 @@ class QuantumScope:
     """
 
     def __init__(self, name: str, wire_index, num_wires: int, shots: int | None, wire_labels=(),
-                 one_shot: bool = False):
+                 one_shot: bool = False, rewrite=None):
         self.name = name
+        # PennyLane transforms applied to each batch of gates before it is emitted
+        # (transforms.segment_rewriter), or None
+        self.rewrite = rewrite
         # One execution of a one-shot QNode: statistics are left to the loop over shots, so a
         # variance is recorded as the observable's single-shot value.
         self.one_shot = one_shot
@@ -92,19 +95,31 @@ class QuantumScope:
             finally:
                 self._queues.pop()
 
+    @contextlib.contextmanager
+    def gates_as_written(self):
+        """No rewriting inside the block: the gates of a region that ``ctrl`` controls are
+        emitted as the user wrote them (a rewrite may change a gate batch's global phase, which
+        a control turns into a relative one)."""
+        rewrite, self.rewrite = self.rewrite, None
+        try:
+            yield
+        finally:
+            self.rewrite = rewrite
+
     def flush(self):
         """Emit, in order, the operations queued in the innermost region so far."""
         queue = self._queues[-1]
-        operations = qml.tape.QuantumScript.from_queue(queue).operations
+        queued = qml.tape.QuantumScript.from_queue(queue).operations
         # Decompositions create operators; they must not land in the queue, or the next flush
         # would apply them a second time.
         with qml.QueuingManager.stop_recording():
+            operations = queued if self.rewrite is None else self.rewrite(queued)
             for op in operations:
                 self.grad_recipe_gates |= grad_recipes.user_recipes(op)
                 initial = not self.started and len(self._queues) == 1
                 self.started = True
                 _emit_operation(op, self.wire_index, adjoint=False, initial=initial)
-        for op in operations:
+        for op in queued:
             queue.remove(op)
 
 
@@ -135,7 +150,14 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
     if qnode.compile_pipeline:  # PennyLane transforms applied to the QNode
         from kvant.tracing.transforms import capture_transformed_call
 
-        return capture_transformed_call(qnode, args, kwargs, capture_qnode_call)
+        return capture_transformed_call(qnode, args, kwargs, capture_qnode_call,
+                                        capture_rewritten_call)
+    return capture_rewritten_call(qnode, args, kwargs, rewrite=None)
+
+
+def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
+    """A QNode call captured with ``rewrite`` (or None) applied to each batch of its gates in
+    place of its compile pipeline (``transforms.segment_rewriter``)."""
     device = qnode.device
     device_kind = device_support.device_kind(device, _name(qnode))
     if device.wires is None:
@@ -179,7 +201,7 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
         merged = [next(operands) if d else x for x, d in zip(arg_leaves, is_dynamic)]
         call_args, call_kwargs = tree_unflatten(in_tree, merged)
         scope = QuantumScope(_name(qnode), wire_index, num_wires, shots, wire_labels,
-                             one_shot=one_shot)
+                             one_shot=one_shot, rewrite=rewrite)
         with _entered(scope), scope.region():
             result = qnode.func(*call_args, **call_kwargs)
             scope.flush()

@@ -70,7 +70,7 @@ def trace_quantum_function(fn, args, kwargs, scope, what: str):
         values = iter(values)
         merged = [next(values) if d else x for x, d in zip(leaves, is_dynamic)]
         a, kw = tree_unflatten(in_tree, merged)
-        with scope.region():
+        with scope.region(), scope.gates_as_written():
             fn(*a, **kw)
             scope.flush()
         return []

@@ -11,13 +11,20 @@ pipeline produces the tapes to execute, each is captured as a QNode call of its 
 post-processing runs on their results as traced JAX code.
 
 The tape is built by running the quantum function once, unrolled: kvant's compiled control flow
-and mid-circuit measurements (which exist only inside a captured QNode) are refused there.
+and mid-circuit measurements (which exist only inside a captured QNode) cannot be in it. The
+compilation transforms that look at nothing but gates and keep the circuit's unitary (up to a
+global phase) are applied differently, so that they work with control flow too: to each batch of
+gates the QNode emits between control flow, mid-circuit measurements and gates on wires known
+only at run time (``segment_rewriter``). Rewriting each straight-line run of gates is how a
+compiler applies a peephole optimization; the QNode's value is the same as PennyLane's, which
+applies them to the unrolled tape. Every other transform still needs the tape.
 """
 
 from __future__ import annotations
 
 import copy
 
+import jax
 import pennylane as qml
 
 from kvant.errors import UnsupportedError
@@ -40,6 +47,52 @@ class _TapeConstruction:
         )
 
 
+#: Transforms that rewrite gates into gates with the same unitary up to a global phase, from the
+#: gates alone: applied to any straight-line run of gates they keep the QNode's value.
+#: (``undo_swaps`` and ``transpile`` move gates between wires and need the whole circuit;
+#: ``merge_amplitude_embedding`` needs its start.)
+GATE_LOCAL = frozenset({
+    "cancel_inverses", "merge_rotations", "commute_controlled", "single_qubit_fusion",
+    "remove_barrier", "combine_global_phases", "unitary_to_rot", "decompose", "compile",
+})
+
+
+def _transform_name(bound) -> str:
+    return getattr(bound.tape_transform, "__name__", "") or str(bound.pass_name)
+
+
+def segment_rewriter(pipeline):
+    """The rewrite a ``QuantumScope`` applies to each batch of gates it emits, or None when a
+    transform of ``pipeline`` is not in ``GATE_LOCAL``.
+
+    Gates on wires known only at run time split a batch into runs and stay as they are: a
+    transform compares wires by label, and two run-time wires may be the same wire.
+    """
+    if not all(bound.tape_transform is not None and _transform_name(bound) in GATE_LOCAL
+               for bound in pipeline):
+        return None
+
+    def rewrite(operations):
+        out, run = [], []
+
+        def close_run():
+            if run:
+                (tape,), _ = copy.copy(pipeline)((qml.tape.QuantumScript(list(run)),))
+                out.extend(tape.operations)
+                run.clear()
+
+        for op in operations:
+            if any(isinstance(w, jax.core.Tracer) for w in op.wires):
+                close_run()
+                out.append(op)
+            else:
+                run.append(op)
+        close_run()
+        return out
+
+    return rewrite
+
+
 def _names(pipeline) -> str:
     return ", ".join(str(bound.pass_name or bound.tape_transform.__name__) for bound in pipeline)
 
@@ -53,15 +106,20 @@ def _check(pipeline, name: str):
             )
 
 
-def capture_transformed_call(qnode, args, kwargs, capture):
-    """The value of a call of a QNode with transforms: the pipeline applied to its tape, each
-    resulting tape captured by ``capture(qnode, *args)`` (``capture_qnode_call``), PennyLane's
-    post-processing applied to the results."""
+def capture_transformed_call(qnode, args, kwargs, capture, capture_rewritten):
+    """The value of a call of a QNode with transforms. Transforms of gates alone: the QNode
+    captured by ``capture_rewritten(qnode, args, kwargs, rewrite)`` with ``segment_rewriter``.
+    Others: the pipeline applied to its tape, each resulting tape captured by
+    ``capture(qnode, *args)`` (``capture_qnode_call``), PennyLane's post-processing applied to
+    the results."""
     from kvant.tracing.qnode import _entered  # circular at import time
 
     name = getattr(qnode.func, "__name__", "qnode")
     pipeline = qnode.compile_pipeline
     _check(pipeline, name)
+    rewrite = segment_rewriter(pipeline)
+    if rewrite is not None:
+        return capture_rewritten(qnode, args, kwargs, rewrite)
     program = copy.copy(pipeline)
     with _entered(_TapeConstruction(name, _names(pipeline))):
         tape = qml.workflow.construct_tape(qnode, level=0)(*args, **kwargs)
