@@ -1,7 +1,7 @@
 """``grad`` and ``jacobian``: inside ``qjit`` they emit a ``kvant_grad`` equation (compiled to a
 ``gradient.grad`` op); outside, they evaluate eagerly with JAX.
 
-Argument conventions follow ``../shared/reference/grad-semantics.md``: ``argnums`` (or the older
+Argument conventions follow ``docs/grad-semantics.md``: ``argnums`` (or the older
 spelling ``argnum``) is ``None`` (argument 0), an ``int`` (the result is unpacked) or a sequence
 (the result is a tuple); each differentiated argument may be a pytree of float arrays.
 """
@@ -312,7 +312,8 @@ _NOT_FOR_AUTO = ("finite-diff", "device", "spsa", "hadamard")
 
 def _check_qnodes_for_auto(jaxpr, kind):
     """What method='auto' cannot differentiate is refused here, by QNode name, as the Python
-    exception the grad contract names (grad-semantics.md; acceptance E10, E11)."""
+    exception the grad contract names (docs/grad-semantics.md; E10 and E11 of
+    docs/acceptance-gradients.md)."""
     for eqn in _qnode_equations(jaxpr):
         name, diff_method = eqn.params["name"], eqn.params["diff_method"]
         if diff_method is None:
