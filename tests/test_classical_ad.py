@@ -134,7 +134,7 @@ def test_second_derivatives():
 
 
 def test_closed_form_a19():
-    """Acceptance A19: grad(x**2) at 2.3 is 4.6, inside qjit and through qml.qjit."""
+    """docs/acceptance-gradients.md A19: grad(x**2) at 2.3 is 4.6, inside qjit and through qml.qjit."""
     import pennylane as qml
 
     assert kvant.qjit(kvant.grad(lambda x: x**2))(2.3) == pytest.approx(4.6, abs=1e-12)

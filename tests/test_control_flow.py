@@ -161,7 +161,7 @@ def test_pennylane_control_flow_dispatches_to_kvant():
 
 
 def test_fd_gradient_through_for_loop():
-    """Acceptance A6 with method="fd": RX(1.5 x i) for i < n, <Y>."""
+    """docs/acceptance-gradients.md A6 with method="fd": RX(1.5 x i) for i < n, <Y>."""
 
     @qml.qnode(qml.device("kvant.qubit", wires=1))
     def circuit(x, n):

@@ -58,7 +58,7 @@ def test_pennylane_qjit_forwards_h_and_argnums():
 
 
 def test_one_sided_forward_difference():
-    """Acceptance A3: method="fd", h=0.1 is (f(x+h) - f(x)) / h, not a central difference."""
+    """docs/acceptance-gradients.md A3: method="fd", h=0.1 is (f(x+h) - f(x)) / h, not a central difference."""
 
     @qml.qnode(qml.device("kvant.qubit", wires=1))
     def circuit(x):
@@ -162,6 +162,27 @@ def test_purely_classical_gradient():
         return kvant.grad(lambda x: x**2, method="fd")(x)
 
     assert abs(float(gradient(2.3)) - 4.6) < 1e-5
+
+
+def test_value_and_grad_keeps_each_calls_own_value_when_calls_overlap():
+    """A call that re-enters the same value_and_grad object (here from inside the function it
+    differentiates) must not hand the inner call's value to the outer one."""
+    evaluations = []
+
+    def f(x):
+        evaluations.append(x)
+        if len(evaluations) == 2:  # during the outer call's first difference
+            inner_value, inner_gradient = vg(0.25)
+            assert abs(float(inner_value) - np.sin(0.25)) < 1e-12
+            assert abs(float(inner_gradient) - np.cos(0.25)) < 1e-5
+        return jnp.sin(x)
+
+    vg = kvant.value_and_grad(f, method="fd", h=1e-6)
+    value, gradient = vg(1.0)
+    assert len(evaluations) == 4  # the outer call's two, the inner call's two
+    assert abs(float(value) - np.sin(1.0)) < 1e-12
+    assert abs(float(gradient) - np.cos(1.0)) < 1e-5
+    assert abs(float(vg.forward) - np.sin(1.0)) < 1e-12  # the last call to return
 
 
 def test_grad_outside_qjit_evaluates_eagerly_with_forward():

@@ -1,5 +1,5 @@
 """value_and_grad, jvp and vjp, inside qjit (compiled, method "auto" or "fd") and outside
-(JAX), through kvant's API and PennyLane's; acceptance A15, A16, A27, E13."""
+(JAX), through kvant's API and PennyLane's; docs/acceptance-gradients.md A15, A16, A27, E13."""
 
 import jax
 import jax.numpy as jnp

@@ -1,6 +1,6 @@
 """method="auto" through QNodes: the classical skeleton by reverse-mode AD, the circuit by the
 adjoint method on kvant's simulator or by parameter-shift. Values from
-../shared/acceptance/gradients.md (computed independently) and from PennyLane default.qubit
+docs/acceptance-gradients.md (computed independently) and from PennyLane default.qubit
 with JAX backprop."""
 
 import jax

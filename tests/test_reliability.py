@@ -11,7 +11,7 @@ import kvant
 from kvant.compiler import driver
 
 # memref.store into an i1 memref trips an assertion inside MLIR 22's finalize-memref-to-llvm
-# (TOOLCHAIN.md): with assertions on, it aborts whatever process runs the pass.
+# (docs/toolchain.md): with assertions on, it aborts whatever process runs the pass.
 ASSERTING_MODULE = """
 func.func @jit_crash(%arg0: memref<4xi1>) attributes {llvm.emit_c_interface} {
   %c0 = arith.constant 0 : index

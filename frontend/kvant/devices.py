@@ -1,8 +1,8 @@
 """The ``kvant.qubit`` PennyLane device.
 
 Inside ``qjit`` every supported device (this one, ``default.qubit``, ``lightning.qubit``) is
-replaced by kvant's compiled state-vector simulator; the device only fixes the wires (and, later,
-shots). Outside ``qjit`` a QNode on ``kvant.qubit`` runs as on ``default.qubit``, so the same
+replaced by kvant's compiled state-vector simulator; the device only fixes the wires, the shots
+(a QNode without its own takes the device's) and, for ``kvant.qubit``, the sampling seed. Outside ``qjit`` a QNode on ``kvant.qubit`` runs as on ``default.qubit``, so the same
 program can be checked without compiling.
 """
 

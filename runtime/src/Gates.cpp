@@ -304,12 +304,6 @@ const GateInfo *gateInfo(std::int64_t gate) {
   return &kGates[gate];
 }
 
-void applyGate(StateVector &sv, std::int64_t gate, const std::vector<double> &params,
-               const std::vector<std::size_t> &wires, const ControlWires &ctrls, bool adjoint) {
-  validateGate(sv, gate, params, wires, ctrls);
-  execute(sv, gateOp(gate, params, wires, adjoint), ctrls);
-}
-
 void validateGate(const StateVector &sv, std::int64_t gate, const std::vector<double> &params,
                   const std::vector<std::size_t> &wires, const ControlWires &ctrls) {
   const GateInfo *info = gateInfo(gate);

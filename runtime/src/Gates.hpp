@@ -50,11 +50,6 @@ Op unitaryOp(const std::vector<Complex> &matrix, const std::vector<std::size_t> 
 void adjointInPlace(Op &op);
 void execute(StateVector &sv, const Op &op, const ControlWires &user);
 
-// Validates everything (gate id, arity, wires, controls) before touching the state, so a
-// rejected call leaves the state unchanged.
-void applyGate(StateVector &sv, std::int64_t gate, const std::vector<double> &params,
-               const std::vector<std::size_t> &wires, const ControlWires &ctrls, bool adjoint);
-
 // matrix: 2^k x 2^k row-major with k = wires.size(); wires[0] is the matrix index's MSB.
 void applyUnitary(StateVector &sv, const std::vector<Complex> &matrix,
                   const std::vector<std::size_t> &wires, const ControlWires &ctrls,

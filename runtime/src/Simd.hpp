@@ -35,7 +35,6 @@ KVANT_SIMD_INLINE v4d swapReIm(v4d a) { return __builtin_shuffle(a, v4i{1, 0, 3,
 // (a, b) -> (b, a) for the two complex numbers of a v4d.
 KVANT_SIMD_INLINE v4d swapHalves(v4d a) { return __builtin_shuffle(a, v4i{2, 3, 0, 1}); }
 KVANT_SIMD_INLINE v2d splat(double x) { return v2d{x, x}; }
-KVANT_SIMD_INLINE v4d splat4(double x) { return v4d{x, x, x, x}; }
 // Lane sums for reductions.
 KVANT_SIMD_INLINE double sum(v2d a) { return a[0] + a[1]; }
 KVANT_SIMD_INLINE double sum(v4d a) { return (a[0] + a[1]) + (a[2] + a[3]); }

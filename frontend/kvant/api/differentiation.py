@@ -1,7 +1,7 @@
 """``grad`` and ``jacobian``: inside ``qjit`` they emit a ``kvant_grad`` equation (compiled to a
 ``gradient.grad`` op); outside, they evaluate eagerly with JAX.
 
-Argument conventions follow ``../shared/reference/grad-semantics.md``: ``argnums`` (or the older
+Argument conventions follow ``docs/grad-semantics.md``: ``argnums`` (or the older
 spelling ``argnum``) is ``None`` (argument 0), an ``int`` (the result is unpacked) or a sequence
 (the result is a tuple); each differentiated argument may be a pytree of float arrays.
 """
@@ -65,6 +65,9 @@ class _Derivative:
         self.fn = fn
         self.argnums, self.method, self.h = _check_options(fn, argnums, argnum, method, h)
         self.has_aux = bool(has_aux)
+        # The function's value at the last eager evaluation (None before the first): a report
+        # for the user, written when a call returns and never read back, so calls that overlap
+        # (threads, or a function that calls this object again) each keep their own value.
         self.forward = None
 
     # -- argument selection -------------------------------------------------------------------
@@ -89,7 +92,8 @@ class _Derivative:
     def __call__(self, *args, **kwargs):
         if TracingContext.is_tracing():
             return self._traced(args, kwargs)
-        return self._eager(args, kwargs)
+        derivative, self.forward = self._eager(args, kwargs)
+        return derivative
 
     # -- inside qjit ------------------------------------------------------------------------------
     def _traced(self, args, kwargs, with_values=False):
@@ -196,6 +200,7 @@ class _Derivative:
 
     # -- outside qjit -----------------------------------------------------------------------------
     def _eager(self, args, kwargs):
+        """(the derivative, the function's value), both from this call."""
         selected = self._selected(len(args))
         jax_argnums = selected[0] if (self.argnums is None or isinstance(self.argnums, int)) else selected
         if self.method == "fd":
@@ -209,10 +214,10 @@ class _Derivative:
             return out
 
         result = transform(with_forward, argnums=jax_argnums, has_aux=self.has_aux)(*args)
-        self.forward = jax.tree_util.tree_map(
+        forward = jax.tree_util.tree_map(
             lambda x: getattr(x, "primal", x), value_box[-1]
         ) if value_box else None
-        return result  # with has_aux: (derivative, aux), as JAX returns it
+        return result, forward  # with has_aux: (derivative, aux), as JAX returns it
 
     def _eager_fd(self, args, kwargs, selected):
         if self.has_aux:
@@ -221,13 +226,11 @@ class _Derivative:
             split(out)  # a pair, or the error compiled code gives
             aux = out[1]
             plain = type(self)(lambda *a, **k: split(fn(*a, **k))[0], self.argnums, "fd", self.h)
-            derivative = plain._eager_fd(args, kwargs, selected)
-            self.forward = plain.forward
-            return derivative, aux
+            derivative, forward = plain._eager_fd(args, kwargs, selected)
+            return (derivative, aux), forward
         h = DEFAULT_FD_STEP if self.h is None else self.h
         args = [jax.tree_util.tree_map(jnp.asarray, a) for a in args]
         base = self.fn(*args, **kwargs)
-        self.forward = base
         base_leaves, out_tree = tree_flatten(base)
         if self.scalar_output and (len(base_leaves) != 1 or jnp.shape(base_leaves[0]) != ()):
             raise TypeError("grad needs a function with one scalar output; use jacobian")
@@ -257,8 +260,8 @@ class _Derivative:
             packed = [tree_unflatten(tree, [jl[o] for jl in jac]) for tree, jac in per_arg]
             per_output.append(self._pack(packed))
         if self.scalar_output:
-            return per_output[0]
-        return tree_unflatten(out_tree, per_output)
+            return per_output[0], base
+        return tree_unflatten(out_tree, per_output), base
 
 
 class grad(_Derivative):
@@ -309,7 +312,8 @@ _NOT_FOR_AUTO = ("finite-diff", "device", "spsa", "hadamard")
 
 def _check_qnodes_for_auto(jaxpr, kind):
     """What method='auto' cannot differentiate is refused here, by QNode name, as the Python
-    exception the grad contract names (grad-semantics.md; acceptance E10, E11)."""
+    exception the grad contract names (docs/grad-semantics.md; E10 and E11 of
+    docs/acceptance-gradients.md)."""
     for eqn in _qnode_equations(jaxpr):
         name, diff_method = eqn.params["name"], eqn.params["diff_method"]
         if diff_method is None:
@@ -356,11 +360,12 @@ class value_and_grad(grad):
     def __call__(self, *args, **kwargs):
         if TracingContext.is_tracing():
             return self._traced(args, kwargs, with_values=True)
-        gradient = self._eager(args, kwargs)
+        gradient, value = self._eager(args, kwargs)
+        self.forward = value
         if self.has_aux:  # JAX's convention: ((value, aux), gradient)
             gradient, aux = gradient
-            return (self.forward, aux), gradient
-        return self.forward, gradient
+            return (value, aux), gradient
+        return value, gradient
 
 
 def _of_selected(f, params, selected):

@@ -9,8 +9,6 @@ from mlir import ir
 from mlir.dialects import arith, tensor
 from mlir.dialects import complex as complex_dialect
 
-from kvant.lowering import types
-
 
 def ranked(value: ir.Value) -> ir.RankedTensorType:
     return ir.RankedTensorType(value.type)
@@ -268,11 +266,3 @@ def affine_map_exprs(num_dims: int, exprs) -> ir.AffineMapAttr:
     """An affine map from ``num_dims`` loop dims to the given results (ints are loop dims)."""
     exprs = [ir.AffineDimExpr.get(e) if isinstance(e, int) else e for e in exprs]
     return ir.AffineMapAttr.get(ir.AffineMap.get(num_dims, 0, exprs))
-
-
-def match_element_ops(dtype, float_op: str, int_op: str, uint_op: str | None = None) -> str:
-    if types.is_float(dtype):
-        return float_op
-    if uint_op is not None and (types.is_unsigned(dtype) or types.is_bool(dtype)):
-        return uint_op
-    return int_op

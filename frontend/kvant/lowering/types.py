@@ -18,7 +18,7 @@ def element_type(dtype) -> ir.Type:
         return ir.F16Type.get()
     if dtype == np.bool_:
         # Booleans live as i8 (0/1), never i1: MLIR 22.1.8 asserts on loads and stores of i1
-        # memrefs (TOOLCHAIN.md), and every tensor becomes a memref after bufferization.
+        # memrefs (docs/toolchain.md), and every tensor becomes a memref after bufferization.
         return ir.IntegerType.get_signless(8)
     if dtype.kind in "iu":
         return ir.IntegerType.get_signless(8 * dtype.itemsize)

@@ -3,7 +3,7 @@
 // Upstream's bufferization-lower-deallocations handles the general form of
 //     %own... = bufferization.dealloc (%m... : memrefs) if (%c...) retain (%r... : memrefs)
 // with a helper function that keeps its alias checks in memref<?xi1> buffers, and MLIR 22.1.8
-// aborts when it lowers a store to an i1 memref (TOOLCHAIN.md). That general form appears as
+// aborts when it lowers a store to an i1 memref (docs/toolchain.md). That general form appears as
 // soon as a loop yields a new buffer each iteration. Here the same semantics are spelled with
 // scalar i1 values only (the operand lists are short: the checks are unrolled):
 //

@@ -1,15 +1,19 @@
-# Smoke test of the _kvant_mlir extension inside the upstream `mlir` Python bindings.
+# Smoke test of the _kvant_mlir extension inside the upstream `mlir` Python bindings, with the
+# pass pipeline the frontend runs (frontend/kvant/compiler/pipeline.py, loaded from its file: the
+# lit suite puts only the build tree on PYTHONPATH, and the kvant package would import JAX).
 # RUN: %python %s %t.o | FileCheck %s
 #
 # Run by hand: PYTHONPATH=<build>/mlir/python_packages python mlir/test/python/smoke.py /tmp/x.o
 # (from any folder but the repository root: there `mlir` would resolve to our source folder).
 import ctypes
+import importlib.util
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 from mlir import ir, passmanager, execution_engine
-from mlir.runtime import get_ranked_memref_descriptor, make_nd_memref_descriptor, ranked_memref_to_numpy
+from mlir.runtime import get_ranked_memref_descriptor
 
 import _kvant_mlir as kv
 
@@ -55,11 +59,11 @@ func.func @main(%x: tensor<3xf64>) -> tensor<3xf64> attributes {llvm.emit_c_inte
 }
 """
 
-PIPELINE = ("builtin.module(gradient-expand-fd,convert-quantum-to-runtime,canonicalize,"
-            "convert-elementwise-to-linalg,one-shot-bufferize{bufferize-function-boundaries "
-            "function-boundary-type-conversion=identity-layout-map},convert-linalg-to-loops,"
-            "convert-scf-to-cf,expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
-            "convert-to-llvm,reconcile-unrealized-casts,canonicalize)")
+_PIPELINE_SOURCE = Path(__file__).resolve().parents[3] / "frontend" / "kvant" / "compiler" / "pipeline.py"
+_spec = importlib.util.spec_from_file_location("kvant_pipeline", _PIPELINE_SOURCE)
+_pipeline = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_pipeline)
+PIPELINE = _pipeline.pipeline()
 
 with ir.Context() as ctx:
     kv.register_dialects(ctx)
@@ -118,9 +122,10 @@ with ir.Context() as ctx:
     passmanager.PassManager.parse(PIPELINE).run(classical.operation)
     engine = execution_engine.ExecutionEngine(classical, opt_level=2)
     x = np.array([1.0, 2.0, -0.5])
+    # The pipeline turns results into out-parameters the caller allocates (arguments first).
+    grad = np.zeros(3)
     arg = ctypes.pointer(ctypes.pointer(get_ranked_memref_descriptor(x)))
-    res = ctypes.pointer(ctypes.pointer(make_nd_memref_descriptor(1, ctypes.c_double)()))
-    engine.invoke("main", res, arg)
-    grad = ranked_memref_to_numpy(res[0])
+    out = ctypes.pointer(ctypes.pointer(get_ranked_memref_descriptor(grad)))
+    engine.invoke("main", arg, out)
     # CHECK: fd ok: True
     print("fd ok:", bool(np.allclose(grad, 3 * x * x, rtol=1e-4, atol=1e-4)), grad)

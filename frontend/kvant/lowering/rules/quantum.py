@@ -68,10 +68,6 @@ class QuantumState:
         self.register = register
         self.qubits: dict[int, ir.Value] = {}
 
-    @staticmethod
-    def register_type() -> ir.Type:
-        return _t("reg")
-
     def qubit(self, wire: int) -> ir.Value:
         if not 0 <= wire < self.num_wires:
             raise ValueError(f"wire {wire} is out of range for a register of {self.num_wires} wires")

@@ -24,7 +24,7 @@
 //     The copy also makes the data contiguous and row-major whatever layout bufferization
 //     later picks for the tensor;
 //   - control values are stored as i8: storing i1 into memref crashes finalize-memref-to-llvm
-//     in MLIR 22.1.8 (see TOOLCHAIN.md), and the C API takes int8_t anyway.
+//     in MLIR 22.1.8 (see docs/toolchain.md), and the C API takes int8_t anyway.
 // The runtime must copy whatever it keeps (e.g. Hermitian matrices): buffers are reused or
 // freed after the call.
 //

@@ -10,7 +10,8 @@ def Gradient_Dialect : Dialect {
   let summary = "Differentiation of functions (classical, quantum and hybrid)";
   let description = [{
     High-level differentiation requests that name a `func.func` callee. Passes expand them into
-    ordinary code: `gradient-expand-fd` for method "fd"; method "auto" is left to the AD passes.
+    ordinary code: `gradient-expand-fd` for method "fd" (forward differences),
+    `gradient-expand-auto` for method "auto" (reverse mode, QNodes by their diff_method).
   }];
   let cppNamespace = "::kvant::gradient";
 }

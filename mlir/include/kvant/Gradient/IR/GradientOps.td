@@ -1,10 +1,11 @@
 //===- GradientOps.td - ops of the `gradient` dialect -------------------*- tablegen -*-===//
 //
-// Attribute/operand names are the contract with the Python frontend (generic Operation.create).
+// Attribute/operand names are the contract with the Python frontend
+// (frontend/kvant/lowering/rules/calls.py builds the op).
 //
-// Room is left for `gradient.value_and_grad`, `gradient.jvp`, `gradient.vjp` and internal ops
-// (e.g. an adjoint-sweep op): they will share Gradient_DiffArgs below and the C++ helper
-// `verifyDifferentiationRequest` in GradientOps.cpp.
+// One op covers every differentiation request: value_and_grad, jvp and vjp are `gradient.grad`
+// with `withValues` (and `numDiffResults` for auxiliary results), the frontend forming the
+// products with tangents or cotangents around it.
 //
 //===----------------------------------------------------------------------------------===//
 

@@ -1,8 +1,8 @@
 //===- ParameterThreading.h - QNode bodies with a gate-parameter counter -----*- C++ -*-===//
 //
 // A QNode's gate parameters are numbered in the order the gates run, across loops and branches,
-// so the k-th parameter of a run is p[k] whatever path the run takes (GRADIENTS.md, "the QNode
-// split"). Every function the derivative builds from a QNode body — the count of its
+// so the k-th parameter of a run is p[k] whatever path the run takes (docs/gradients.md, "The
+// QNode split"). Every function the derivative builds from a QNode body — the count of its
 // parameters, the skeleton filling p, the circuit reading p, the shift rule of each parameter —
 // is a clone of the body that carries some values (the counter first) through its control flow
 // and updates them at each differentiable gate. The quantum register already flows through

@@ -1,6 +1,6 @@
 //===- QuantumDerivatives.h - QNodes inside reverse-mode derivatives --------*- C++ -*-===//
 //
-// GRADIENTS.md: a QNode q(args) is its classical skeleton p = P(args) (the gate parameters, in
+// docs/gradients.md: a QNode q(args) is its classical skeleton p = P(args) (the gate parameters, in
 // the order the gates run) followed by the circuit of p, y = Q(p). When a derivative function
 // inlines a call of q, it inlines the skeleton (ordinary classical code the reverse sweep
 // differentiates) and calls a circuit function that also returns the quantum Jacobian

@@ -1,6 +1,6 @@
 //===- ReverseMode.h - reverse-mode differentiation of tensor-level code ----*- C++ -*-===//
 //
-// kvant's classical automatic differentiation (ARCHITECTURE.md, decision 4). The forward code is
+// kvant's classical automatic differentiation (docs/gradients.md). The forward code is
 // emitted first (a clone of the function being differentiated); `ReverseSweep` then walks its
 // ops backwards and emits, after them, the ops that turn result cotangents into operand
 // cotangents, one derivative rule per op.

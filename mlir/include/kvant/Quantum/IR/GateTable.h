@@ -33,7 +33,7 @@ std::optional<GateInfo> lookupGate(llvm::StringRef name);
 std::optional<ObservableInfo> lookupObservable(llvm::StringRef name);
 
 /// How d f / d theta follows from f at shifted values of a gate parameter theta, given the
-/// spectrum of the parameter's generator (GRADIENTS.md):
+/// spectrum of the parameter's generator (docs/gradients.md):
 ///  - TwoTerm: eigenvalue differences {1} (RX, PhaseShift, IsingZZ, ...):
 ///      f'(t) = [f(t + pi/2) - f(t - pi/2)] / 2;
 ///  - FourTerm: differences {1/2, 1} (CRX, IsingXY, excitations, any controlled rotation):
