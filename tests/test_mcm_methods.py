@@ -327,3 +327,95 @@ def test_finite_differences_of_sampled_outcomes_are_refused(mcm_method, shots):
     exact = qml.QNode(fn, qml.device("lightning.qubit", wires=1))
     np.testing.assert_allclose(kvant.qjit(kvant.grad(exact, method="fd"))(0.3), -np.sin(0.3),
                                atol=1e-5)
+
+
+# ---------------------------------------------------------------------------------------------
+# Measurements inside a cond on classical values: deferred (PennyLane's deferral of captured
+# programs supports them; not inside loops)
+# ---------------------------------------------------------------------------------------------
+
+
+def _measuring_branches(cf):
+    def fn(x, n):
+        qml.RX(x, 0)
+
+        def then():
+            m = qml.measure(0, reset=True)
+            cf.cond(m, qml.RY)(x * 0.5, 1)
+            qml.RX(0.3, 0)
+
+        def otherwise():
+            qml.Hadamard(1)
+            m2 = qml.measure(1)
+            cf.cond(m2, qml.PauliX)(0)
+
+        cf.cond(n > 1, then, otherwise)()
+        m3 = qml.measure(0)
+        cf.cond(m3, qml.RZ)(x, 1)
+        qml.Hadamard(1)
+        return qml.expval(qml.PauliZ(1)), qml.probs(wires=[0, 1])
+
+    return fn
+
+
+@pytest.mark.parametrize("n", [1, 2])
+@pytest.mark.parametrize("diff_method", ["adjoint", "parameter-shift"])
+def test_measurements_inside_a_cond_are_deferred(n, diff_method):
+    ours = qml.QNode(_measuring_branches(kvant), qml.device("kvant.qubit", wires=2),
+                     diff_method=diff_method)
+    # PennyLane runs qml.cond as Python outside a compiled function: the branch taken is deferred
+    ref = qml.QNode(_measuring_branches(qml), qml.device("default.qubit", wires=5))
+    cost = lambda q: lambda x, n: q(x, n)[0] + q(x, n)[1][2]  # noqa: E731
+    for x in (0.7, -1.9):
+        with jax.disable_jit():
+            want, want_grad = ref(x, n), jax.grad(cost(ref))(x, n)
+        got = kvant.qjit(ours)(x, n)
+        np.testing.assert_allclose(got[0], want[0], atol=1e-10)
+        np.testing.assert_allclose(got[1], want[1], atol=1e-10)
+        np.testing.assert_allclose(kvant.qjit(kvant.grad(cost(ours)))(x, n), want_grad, atol=1e-8)
+
+
+def _refused(fn, match):
+    qnode = qml.QNode(fn, qml.device("kvant.qubit", wires=2))
+    with pytest.raises(kvant.UnsupportedError, match=match):
+        kvant.qjit(qnode)(0.3, 2)
+
+
+def test_measurement_in_a_cond_decided_by_an_outcome_is_refused():
+    def fn(x, n):
+        qml.RX(x, 0)
+        m = qml.measure(0)
+
+        def then():
+            qml.measure(1)
+
+        kvant.cond(m, then)()
+        return qml.expval(qml.PauliZ(1))
+
+    _refused(fn, "inside a cond decided by a mid-circuit outcome.*one-shot")
+
+
+def test_postselection_in_a_cond_without_shots_is_refused():
+    def fn(x, n):
+        qml.RX(x, 0)
+        def then():
+            qml.measure(0, postselect=1)
+
+        kvant.cond(n > 1, then)()
+        return qml.expval(qml.PauliZ(0))
+
+    _refused(fn, "postselected mid-circuit measurement inside a cond")
+
+
+def test_outcome_returned_from_a_cond_is_refused():
+    def fn(x, n):
+        qml.RX(x, 0)
+
+        def then():
+            return qml.measure(0) * 1.0
+
+        v = kvant.cond(n > 1, then, lambda: 0.5)()
+        qml.RY(v, 1)
+        return qml.expval(qml.PauliZ(1))
+
+    _refused(fn, "returned from a cond")

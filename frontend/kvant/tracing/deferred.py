@@ -22,9 +22,15 @@ being in that assignment: a gate whose angle depends on an outcome, a ``cond`` o
   postselecting measurement projects the state (each shot is drawn from the conditioned
   state).
 
-What cannot be deferred exactly is refused by name: a measurement inside a loop or a
-conditional (its number of ancillas may be known only at run time), ``qml.state()`` (the state
-of the device's wires is mixed), more than ``MAX_OUTCOMES`` outcomes deciding one operation.
+A measurement inside a ``cond`` on classical values gets its own ancilla, whichever branch
+runs: the branches are re-emitted deferred, and the ancilla of a branch that does not run stays
+``|0>`` (PennyLane's deferral does the same).
+
+What cannot be deferred exactly is refused by name, as PennyLane's ``defer_measurements`` of a
+captured program refuses it: a measurement inside a loop (its number of ancillas may be known
+only at run time), a measurement inside a ``cond`` decided by an outcome, an outcome returned
+from a ``cond``, a postselection inside a ``cond`` (without shots), ``qml.state()`` (the state of
+the device's wires is mixed), more than ``MAX_OUTCOMES`` outcomes deciding one operation.
 """
 
 from __future__ import annotations
@@ -70,14 +76,26 @@ def cannot_defer(jaxpr) -> str | None:
     from kvant.tracing.mcm import measure_eqns
 
     for eqn in jaxpr.jaxpr.eqns:
-        if eqn.primitive in (for_p, while_p, cond_p):
-            regions_of = [eqn.params["body"]] if eqn.primitive is not cond_p else eqn.params["branches"]
-            if any(True for r in regions_of for _ in measure_eqns(r)):
-                return ("a mid-circuit measurement inside a loop or a conditional cannot be "
-                        "deferred (the number of outcomes may be known only at run time)")
+        if eqn.primitive in (for_p, while_p):
+            if any(True for _ in measure_eqns(eqn.params["body"])):
+                return ("a mid-circuit measurement inside a loop cannot be deferred (the number "
+                        "of outcomes may be known only at run time; PennyLane's deferral of "
+                        "compiled loops refuses it too)")
+        if eqn.primitive is cond_p:
+            for branch in eqn.params["branches"]:
+                why = cannot_defer(branch)
+                if why is not None:
+                    return why
         if eqn.primitive is state_p:
             return "qml.state() of a circuit with mid-circuit measurements is a mixed state"
     return None
+
+
+def count_measurements(jaxpr) -> int:
+    """The ancillas the deferral of ``jaxpr`` takes: one per measurement, branches included."""
+    from kvant.tracing.mcm import measure_eqns
+
+    return sum(1 for _ in measure_eqns(jaxpr))
 
 
 def transform(jaxpr: jax_core.ClosedJaxpr, num_wires: int, enter_scope, kinds, shots=None):
@@ -89,7 +107,7 @@ def transform(jaxpr: jax_core.ClosedJaxpr, num_wires: int, enter_scope, kinds, s
     ``finish(outputs)`` computes the QNode's results from them in the calling program, where
     classical differentiation handles the quotients; ``enter_scope(total_wires)`` is a context
     manager entering a QNode scope to trace in."""
-    num_ancillas = sum(1 for e in jaxpr.jaxpr.eqns if e.primitive is measure_p)
+    num_ancillas = count_measurements(jaxpr)
     plan = {}
 
     def body(*invals):
@@ -133,6 +151,7 @@ class _Deferring:
         self.analytic = analytic
         # (ancilla, outcome) of each postselected measurement, conditioned on at the end
         self.postselected: list[tuple[int, int]] = []
+        self.in_branch = 0  # depth of cond branches being re-emitted
 
     def run(self, jaxpr, invals):
         j = jaxpr.jaxpr
@@ -141,6 +160,8 @@ class _Deferring:
             inputs = [env.read(v) for v in eqn.invars]
             if eqn.primitive is measure_p:
                 outs = [self._measure(eqn, inputs)]
+            elif eqn.primitive is cond_p and count_measurements_in(eqn):
+                outs = self._cond_with_measurements(eqn, inputs)
             elif self.postselected and eqn.primitive in (expval_p, var_p, probs_p):
                 outs = [self._conditional(eqn, inputs)]
             elif any(isinstance(x, OnOutcomes) for x in inputs):
@@ -149,6 +170,11 @@ class _Deferring:
                 outs = regions.bind_eqn(eqn, inputs)
             env.write(eqn.outvars, outs)
         outs = [env.read(v) for v in j.outvars]
+        if any(isinstance(x, OnOutcomes) for x in outs) and self.in_branch:
+            raise UnsupportedError(
+                "a value computed from a mid-circuit measurement outcome returned from a cond "
+                "cannot be deferred; " + _HINT
+            )
         if any(isinstance(x, OnOutcomes) for x in outs):
             raise UnsupportedError(
                 "a QNode result computed from a mid-circuit measurement outcome cannot be "
@@ -166,11 +192,44 @@ class _Deferring:
         if eqn.params["reset"]:
             _gate("CNOT", (ancilla, target[0]), dynamic)
         if eqn.params["postselect"] is not None:
+            if self.analytic and self.in_branch:
+                raise UnsupportedError(
+                    "a postselected mid-circuit measurement inside a cond cannot be deferred "
+                    "without shots (the condition holds only on the runs of the branch); "
+                    + _HINT
+                )
             if self.analytic:
                 self.postselected.append((ancilla, int(eqn.params["postselect"])))
             else:
                 measure_p.bind(wire=ancilla, reset=False, postselect=eqn.params["postselect"])
         return OnOutcomes((ancilla,), {(0,): False, (1,): True})
+
+    def _cond_with_measurements(self, eqn, inputs):
+        """A ``cond`` on classical values whose branches measure: each branch re-emitted
+        deferred, its measurements on ancillas of their own."""
+        from kvant.tracing.control_flow import trace_cond
+
+        if any(isinstance(x, OnOutcomes) for x in inputs):
+            raise UnsupportedError(
+                "a mid-circuit measurement inside a cond decided by a mid-circuit outcome cannot "
+                "be deferred (PennyLane's deferral refuses it too); " + _HINT
+            )
+        preds, consts, args = regions.cond_operands(eqn, inputs)
+
+        def branch(k):
+            def run(*values):
+                self.in_branch += 1
+                try:
+                    outs = self.run(eqn.params["branches"][k], [*consts[k], *values])
+                finally:
+                    self.in_branch -= 1
+                return tuple(outs)
+
+            return run
+
+        outs = trace_cond(preds, [branch(k) for k in range(len(preds))], branch(len(preds)),
+                          tuple(args), {})
+        return list(outs) if len(eqn.outvars) else []
 
     def _per_assignment(self, eqn, inputs):
         """``eqn`` once per assignment of the outcomes its inputs depend on, controlled on
@@ -258,6 +317,12 @@ class _Deferring:
         numerator = sum(s * v for s, v in zip(signs, numerators))
         denominator = 1.0 + sum(s * v for s, v in zip(signs[1:], norms))
         return numerator / denominator
+
+
+def count_measurements_in(eqn) -> int:
+    from kvant.tracing.mcm import measure_eqns
+
+    return sum(1 for b in eqn.params["branches"] for _ in measure_eqns(b))
 
 
 def _times(desc, zs):
