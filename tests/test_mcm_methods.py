@@ -299,14 +299,28 @@ def test_postselection_without_shots_is_exact_and_differentiable(diff_method):
         np.testing.assert_allclose(gradient(x), jax.grad(cost(ref))(x), atol=1e-8)
 
 
-def test_conditional_variance_of_a_sum_is_refused():
+@pytest.mark.parametrize("observable", [
+    lambda: qml.PauliZ(0) + 0.5 * qml.PauliX(1),
+    lambda: qml.PauliY(0) @ qml.PauliX(1) - 0.3 * qml.PauliZ(1) + 0.7 * qml.PauliX(0),
+    lambda: qml.Hermitian(np.array([[1.0, 0.4 - 0.2j], [0.4 + 0.2j, -0.5]]), 1) @ qml.PauliX(0),
+])
+def test_conditional_variance_of_a_sum_or_product(observable):
+    """Found by the fuzzer (refused before): Var(O | postselected) of a sum or of a product with
+    a Hermitian factor, from the expectation values of the Pauli words of O and O²."""
+
     def fn(x):
         qml.RX(x, wires=0)
-        qml.measure(0, postselect=1)
-        return qml.var(qml.PauliZ(0) + 0.5 * qml.PauliX(1))
+        qml.CRY(0.8 * x, wires=[0, 1])
+        qml.Hadamard(2)
+        qml.CNOT([2, 0])
+        qml.measure(2, postselect=1)
+        return qml.var(observable())
 
-    with pytest.raises(kvant.UnsupportedError, match="variance of a sum"):
-        qml.qjit(qml.QNode(fn, qml.device("lightning.qubit", wires=2)), compiler="kvant")(0.4)
+    ours = qml.QNode(fn, qml.device("lightning.qubit", wires=3))
+    ref = qml.QNode(fn, qml.device("default.qubit", wires=4), mcm_method="deferred")
+    for x in (0.4, 2.1):
+        np.testing.assert_allclose(qml.qjit(ours, compiler="kvant")(x), ref(x), atol=1e-10)
+        np.testing.assert_allclose(kvant.qjit(kvant.grad(ours))(x), jax.grad(ref)(x), atol=1e-8)
 
 
 @pytest.mark.parametrize("mcm_method,shots", [("single-branch-statistics", None), ("one-shot", 100)])

@@ -133,7 +133,7 @@ class Pool:
             w.close()
 
 
-CLASSES = ("match", "mismatch", "crash", "timeout", "refusal", "invalid", "undefined")
+CLASSES = ("match", "mismatch", "crash", "timeout", "refusal", "expected", "invalid", "undefined")
 
 
 def summarize(mode, programs, outcomes, elapsed):

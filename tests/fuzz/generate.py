@@ -439,7 +439,9 @@ class Generator:
             self.one_shot = self.on("one_shot", 0.5)
         if self.mode == "forward" and self.on("sample_one_wire", 0.2):
             W, shots = 1, SHOTS
-        self.single_branch = not shots and self.on("mcm_single_branch", 0.3)
+        # a sampled branch has no derivative (an expected refusal): rare in derivatives mode
+        self.single_branch = not shots and self.on(
+            "mcm_single_branch", 0.3 if self.mode == "forward" else 0.05)
         num_params = self.rng.randint(1, 4)
         self.extra_budget = 0
         scope = _Scope(0, W, [Var("n")], [Index("p", i) for i in range(num_params)], [])

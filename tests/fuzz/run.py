@@ -14,6 +14,8 @@ Classes of outcome:
   died or hung (set by ``campaign``);
 - ``refusal``: ``kvant.UnsupportedError``, a ``kvant.CompileError`` from a diagnostic of kvant's
   passes, or a ``ValueError``/``TypeError``/``NotImplementedError`` raised by kvant's own code — grouped by message for a human to judge;
+- ``expected``: a refusal of what is mathematically undefined or what PennyLane itself does not
+  support (``EXPECTED_REFUSALS``, each with its reason): not a gap in kvant;
 - ``invalid``: the reference itself rejected the program (a generator bug: it must stay within
   what default.qubit runs); ``undefined``: every outcome branch of the reference is NaN (e.g. a
   postselection on a zero-probability outcome).
@@ -42,9 +44,23 @@ FD_RTOL = 1e-3
 Z = 6.0  # z-bound for sampled estimates
 
 
+#: Refusals that are right: (pattern of the message, why). Any other refusal is a gap in kvant.
+EXPECTED_REFUSALS = (
+    (r"mid-circuit measurement is not differentiable with method",
+     "the derivative of a sampled branch does not exist (the value is random); PennyLane's "
+     "compiler refuses it too (docs/acceptance-gradients.md, E12)"),
+    (r"samples its mid-circuit measurement outcomes, so method='fd'",
+     "finite differences of randomly sampled branches are not a derivative"),
+    (r"measurement inside a loop cannot be deferred",
+     "PennyLane's deferral of compiled loops does not support measurements inside them"),
+    (r"inside a cond decided by a mid-circuit outcome",
+     "PennyLane's deferral does not support measurements in a cond on an outcome"),
+)
+
+
 @dataclass
 class Outcome:
-    cls: str  # match mismatch crash refusal invalid undefined timeout
+    cls: str  # match mismatch crash refusal expected invalid undefined timeout
     detail: str = ""
     signature: str = ""  # for grouping: what failed, with numbers stripped
 
@@ -87,6 +103,13 @@ def _raised_by_kvant(exc):
         (frames[-1].line or "").lstrip().startswith("raise")
 
 
+def _refusal(text) -> Outcome:
+    for pattern, why in EXPECTED_REFUSALS:
+        if re.search(pattern, text):
+            return Outcome("expected", f"{text} [expected: {why}]", signature_of(text))
+    return Outcome("refusal", text, signature_of(text))
+
+
 def classify_exception(exc) -> Outcome:
     import jax
 
@@ -99,16 +122,16 @@ def classify_exception(exc) -> Outcome:
         first += " " + lines[1]
     text = f"{name}: {first}"
     if isinstance(exc, kvant.UnsupportedError):
-        return Outcome("refusal", text, signature_of(text))
+        return _refusal(text)
     if isinstance(exc, kvant.CompileError) and not any(
             marker in str(exc) for marker in ("crashed", "a kvant bug", "invalid MLIR")):
         # a diagnostic of kvant's own passes at the user's line (what method="auto" cannot
         # differentiate, ...): a refusal by name; a dead worker or invalid IR stays a crash
-        return Outcome("refusal", text, signature_of(text))
+        return _refusal(text)
     jax_error = isinstance(exc, (jax.errors.JAXTypeError, jax.errors.JAXIndexError)) or \
         type(exc).__module__.startswith("jax")
     if type(exc) in (ValueError, TypeError, NotImplementedError) and not jax_error and _raised_by_kvant(exc):
-        return Outcome("refusal", text, signature_of(text))
+        return _refusal(text)
     where = traceback.extract_tb(exc.__traceback__)
     origin = f" (at {where[-1].filename.split('site-packages/')[-1]}:{where[-1].lineno})" if where else ""
     return Outcome("crash", text + origin, signature_of(text))

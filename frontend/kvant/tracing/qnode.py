@@ -84,6 +84,9 @@ class QuantumScope:
         # Whether anything acted on the register yet: a state preparation is the runtime's
         # "reset to this state" only as the circuit's first operation.
         self.started = False
+        # Whether a mid-circuit measurement postselects: statistics are then conditioned
+        # (tracing.deferred), which takes a variance of a sum as expectation values
+        self.postselects = False
 
     @contextlib.contextmanager
     def region(self):
@@ -438,10 +441,11 @@ def _emit_measurement(mp: MeasurementProcess, scope: QuantumScope):
         if mp.obs is None:
             raise UnsupportedError(f"{type(mp).__name__} without an observable is not supported")
         variance = isinstance(mp, VarianceMP)
-        sampled_sum_variance = variance and shots is not None and isinstance(
-            mp.obs, (qml.ops.Sum, qml.ops.SProd, qml.ops.LinearCombination))
-        if trainable_observables.combined_in_caller(mp.obs) or sampled_sum_variance:
-            # with shots, Var H = <H²> - <H>² from the sampled Pauli words of H and H²
+        sum_variance = variance and (shots is not None or scope.postselects) and isinstance(
+            mp.obs, (qml.ops.Sum, qml.ops.SProd, qml.ops.LinearCombination, qml.ops.Prod))
+        if trainable_observables.combined_in_caller(mp.obs) or sum_variance:
+            # with shots, or conditioned on a postselection, Var H = <H²> - <H>² from the
+            # expectation values of the Pauli words of H and H²
             return trainable_observables.measure(mp.obs, variance, lambda o: _expval(o, scope),
                                                  scope.wire_labels)
         if shots is not None:
@@ -562,6 +566,7 @@ def measure(wires, reset=False, postselect=None):
         raise ValueError(f"postselect must be 0, 1 or None, got {postselect!r}")
     scope.flush()
     scope.started = True
+    scope.postselects |= postselect is not None
     wire = scope.wire_index(wires[0])
     dynamic = [] if isinstance(wire, int) else [jnp.asarray(wire, dtype=jnp.int64)]
     return measure_p.bind(
