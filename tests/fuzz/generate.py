@@ -82,7 +82,9 @@ FEATURES = {
     "fermionic_swap": "FermionicSWAP among the decomposed gates",
     "mcm": "qml.measure at the top of a QNode body (exact statistics: deferred), cond on the outcome",
     "mcm_postselect": "qml.measure with postselect",
-    "mcm_in_loops": "qml.measure (postselected) inside loops",
+    "mcm_in_loops": "qml.measure (postselected) inside loops (deferred: for loops with bounds "
+                    "known while tracing, unrolled)",
+    "mcm_in_conds": "qml.measure inside a cond on classical values (deferred QNodes)",
     "mcm_single_branch": 'mcm_method="single-branch-statistics": outcomes enumerated on the reference side',
     "mcm_reset": "qml.measure with reset=True",
     "multi_qnode": "several QNodes per program",
@@ -117,20 +119,29 @@ NUM_X = 4
 SMOOTH = ("sin", "cos", "tanh")
 
 
+def _constant(expr) -> bool:
+    return isinstance(expr, Const) or (isinstance(expr, Binary) and _constant(expr.a)
+                                       and _constant(expr.b))
+
+
 class _Scope:
     """What a piece of a QNode body may use: wire pool, int and float values, outcomes."""
 
     def __init__(self, lo, k, ints, floats, mcms, depth=0, loops=0, quantum_only=False,
-                 top=True):
+                 top=True, static_loops=True, in_cond=False):
         self.lo, self.k = lo, k
         self.ints, self.floats, self.mcms = list(ints), list(floats), list(mcms)
         self.depth, self.loops = depth, loops
         self.quantum_only = quantum_only  # inside adjoint/ctrl: no measurements
         self.top = top
+        # every enclosing loop a for loop with constant bounds (a deferred QNode unrolls it)
+        self.static_loops = static_loops
+        self.in_cond = in_cond  # inside a cond branch on classical values
 
     def child(self, **changes):
         s = _Scope(self.lo, self.k, self.ints, self.floats, self.mcms, self.depth + 1, self.loops,
-                   self.quantum_only, top=False)
+                   self.quantum_only, top=False, static_loops=self.static_loops,
+                   in_cond=self.in_cond)
         for key, value in changes.items():
             setattr(s, key, value)
         return s
@@ -245,8 +256,15 @@ class Generator:
             choices += [("adjoint_gate", 1), ("ctrl_gate", 1), ("adjoint_region", 1),
                         ("ctrl_region", 1), ("for_loop", 1.5), ("while_loop", 1), ("cond", 1),
                         ("cond_value", 0.7)]
-        if not scope.quantum_only and (scope.top or scope.loops and "mcm_in_loops" in self.features):
-            choices += [("mcm", 1.2 if scope.top else 0), ("mcm_postselect", 0.6)]
+        # A deferred QNode (exact statistics) unrolls loops with constant bounds and defers
+        # measurements in a cond; measurements in other loops are refused (as by PennyLane)
+        deferred = not self.single_branch and not self.one_shot
+        in_loop = scope.loops and "mcm_in_loops" in self.features and (
+            scope.static_loops or not deferred)
+        in_cond = scope.in_cond and "mcm_in_conds" in self.features and deferred
+        if not scope.quantum_only and (scope.top or in_loop or in_cond):
+            choices += [("mcm", 1.2 if scope.top or (in_cond and not scope.loops) else 0),
+                        ("mcm_postselect", 0 if scope.in_cond else 0.6)]
         kinds = [k for k, w in choices if k == "gate" or k in self.features]
         weights = [w for k, w in choices if k == "gate" or k in self.features]
         kind = self.rng.choices(kinds, weights)[0]
@@ -293,9 +311,12 @@ class Generator:
         var = self.fresh("i")
         lo = self.rng.choice([0, 1])
         hi = self.trip_bound()
+        if "mcm_in_loops" in self.features and self.rng.random() < 0.4:
+            hi = Const(self.rng.randint(1, MAX_TRIPS))  # bounds known while tracing
         if lo:
             hi = Binary("+", hi, Const(1))
-        inner = scope.child(ints=scope.ints + [Var(var)], loops=scope.loops + 1)
+        inner = scope.child(ints=scope.ints + [Var(var)], loops=scope.loops + 1,
+                            static_loops=scope.static_loops and _constant(hi))
         carry = None
         if self.rng.random() < 0.4:
             carry = self.fresh("c")
@@ -312,14 +333,20 @@ class Generator:
 
     def op_while_loop(self, scope):
         var = self.fresh("i")
-        inner = scope.child(ints=scope.ints + [Var(var)], loops=scope.loops + 1)
+        inner = scope.child(ints=scope.ints + [Var(var)], loops=scope.loops + 1,
+                            static_loops=False)
         return WhileLoop(var, self.trip_bound(), self.region_body(inner))
 
     def op_cond(self, scope):
         # PennyLane refuses measurements inside a conditional region
         pred = self.classical_pred(scope)
-        then = self.region_body(scope.child(quantum_only=True))
-        orelse = self.region_body(scope.child(quantum_only=True)) if self.rng.random() < 0.6 else None
+        # measurements inside (deferred, each on an ancilla of its own) or not
+        measuring = ("mcm_in_conds" in self.features and not scope.quantum_only
+                     and self.rng.random() < 0.5)
+        branch = (lambda: scope.child(mcms=[], in_cond=True)) if measuring else \
+            (lambda: scope.child(quantum_only=True))
+        then = self.region_body(branch())
+        orelse = self.region_body(branch()) if self.rng.random() < 0.6 else None
         return If(pred, then, orelse)
 
     def op_cond_value(self, scope):

@@ -51,7 +51,7 @@ EXPECTED_REFUSALS = (
      "compiler refuses it too (docs/acceptance-gradients.md, E12)"),
     (r"samples its mid-circuit measurement outcomes, so method='fd'",
      "finite differences of randomly sampled branches are not a derivative"),
-    (r"measurement inside a loop cannot be deferred",
+    (r"inside a while loop, or a for loop whose bounds are known only at run time",
      "PennyLane's deferral of compiled loops does not support measurements inside them"),
     (r"inside a cond decided by a mid-circuit outcome",
      "PennyLane's deferral does not support measurements in a cond on an outcome"),

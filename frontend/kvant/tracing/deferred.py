@@ -16,19 +16,22 @@ being in that assignment: a gate whose angle depends on an outcome, a ``cond`` o
 * ``postselect=v``: the statistics are conditioned on the ancilla holding ``v``. Without shots
   they are computed as conditional statistics of the unitary circuit, so that both derivative
   methods apply: with ``P`` the projector onto the postselected outcomes,
-  ``E[O | v] = ⟨O ⊗ P⟩ / ⟨P⟩`` and ``P = Π_j (I + s_j Z_j) / 2`` (``s_j = ±1``) expands into
-  Pauli-Z strings on the ancillas; probabilities are those of the device's wires and the
+  ``E[O | v] = ⟨O ⊗ P⟩ / ⟨P⟩``, ``P = ⊗_j |v_j><v_j|`` a tensor product of one 2x2 Hermitian
+  factor per ancilla (two expectation values per observable, whatever the number of
+  postselections); probabilities are those of the device's wires and the
   ancillas, restricted to the postselected outcomes and normalized. With shots, the runtime's
   postselecting measurement projects the state (each shot is drawn from the conditioned
   state).
 
 A measurement inside a ``cond`` on classical values gets its own ancilla, whichever branch
 runs: the branches are re-emitted deferred, and the ancilla of a branch that does not run stays
-``|0>`` (PennyLane's deferral does the same).
+``|0>`` (PennyLane's deferral does the same). A ``for`` loop whose bounds are known while
+tracing is unrolled, each iteration's measurements on ancillas of their own (PennyLane unrolls
+such loops before deferring, as Python loops); at most ``MAX_ANCILLAS`` ancillas in all.
 
 What cannot be deferred exactly is refused by name, as PennyLane's ``defer_measurements`` of a
-captured program refuses it: a measurement inside a loop (its number of ancillas may be known
-only at run time), a measurement inside a ``cond`` decided by an outcome, an outcome returned
+captured program refuses it: a measurement inside a ``while`` loop or a ``for`` loop with bounds
+known only at run time (its number of ancillas is known only then), a measurement inside a ``cond`` decided by an outcome, an outcome returned
 from a ``cond``, a postselection inside a ``cond`` (without shots), ``qml.state()`` (the state of
 the device's wires is mixed), more than ``MAX_OUTCOMES`` outcomes deciding one operation.
 """
@@ -57,6 +60,7 @@ from kvant.tracing.primitives import (
 from kvant.tracing.subjaxpr import trace_subjaxpr
 
 MAX_OUTCOMES = 12
+MAX_ANCILLAS = 16
 
 _HINT = ("use shots with mcm_method='one-shot', or mcm_method='single-branch-statistics' (one "
          "sampled branch per execution)")
@@ -75,12 +79,13 @@ def cannot_defer(jaxpr) -> str | None:
     """Why the measurements of the QNode body ``jaxpr`` cannot be deferred, or None."""
     from kvant.tracing.mcm import measure_eqns
 
+    consts = dict(zip(jaxpr.jaxpr.constvars, jaxpr.consts))
     for eqn in jaxpr.jaxpr.eqns:
-        if eqn.primitive in (for_p, while_p):
-            if any(True for _ in measure_eqns(eqn.params["body"])):
-                return ("a mid-circuit measurement inside a loop cannot be deferred (the number "
-                        "of outcomes may be known only at run time; PennyLane's deferral of "
-                        "compiled loops refuses it too)")
+        if eqn.primitive in (for_p, while_p) and any(True for _ in measure_eqns(eqn.params["body"])):
+            static = eqn.primitive is for_p and all(
+                isinstance(v, jax_core.Literal) or v in consts for v in eqn.invars[:3])
+            if not static:
+                return _LOOP_REFUSAL
         if eqn.primitive is cond_p:
             for branch in eqn.params["branches"]:
                 why = cannot_defer(branch)
@@ -89,6 +94,12 @@ def cannot_defer(jaxpr) -> str | None:
         if eqn.primitive is state_p:
             return "qml.state() of a circuit with mid-circuit measurements is a mixed state"
     return None
+
+
+_LOOP_REFUSAL = (
+    "a mid-circuit measurement inside a while loop, or a for loop whose bounds are known only "
+    "at run time, cannot be deferred (the number of outcomes is known only then; PennyLane's "
+    "deferral of compiled loops refuses it too)")
 
 
 def count_measurements(jaxpr) -> int:
@@ -112,7 +123,10 @@ def transform(jaxpr: jax_core.ClosedJaxpr, num_wires: int, enter_scope, kinds, s
 
     def body(*invals):
         with enter_scope(num_wires + num_ancillas):
-            outs = _Deferring(num_wires, analytic=shots is None).run(jaxpr, invals)
+            deferring = _Deferring(num_wires, analytic=shots is None)
+            outs = deferring.run(jaxpr, invals)
+        # unrolled loops measure once per iteration
+        plan["ancillas"] = deferring.next_ancilla - num_wires
         raw, raw_kinds, pieces = [], [], []
         for value, kind in zip(outs, kinds):
             if isinstance(value, _Conditional):
@@ -128,6 +142,7 @@ def transform(jaxpr: jax_core.ClosedJaxpr, num_wires: int, enter_scope, kinds, s
 
     avals = list(jaxpr.in_avals)
     new, consts = trace_subjaxpr(body, [None] * len(avals), "deferred", in_avals=avals)
+    num_ancillas = plan["ancillas"]
 
     def finish(outputs):
         return [outputs[start] if combine is None else combine(*outputs[start:start + n])
@@ -147,13 +162,16 @@ class _Conditional:
 
 class _Deferring:
     def __init__(self, first_ancilla: int, analytic: bool):
+        self.first_ancilla = first_ancilla
         self.next_ancilla = first_ancilla
         self.analytic = analytic
         # (ancilla, outcome) of each postselected measurement, conditioned on at the end
         self.postselected: list[tuple[int, int]] = []
         self.in_branch = 0  # depth of cond branches being re-emitted
 
-    def run(self, jaxpr, invals):
+    def run(self, jaxpr, invals, outcomes_out=False):
+        """Re-emit ``jaxpr`` deferred; ``outcomes_out``: its results may depend on outcomes (an
+        unrolled loop's state)."""
         j = jaxpr.jaxpr
         env = regions.JaxprEnv(j, list(jaxpr.consts) + list(invals))
         for eqn in j.eqns:
@@ -162,6 +180,8 @@ class _Deferring:
                 outs = [self._measure(eqn, inputs)]
             elif eqn.primitive is cond_p and count_measurements_in(eqn):
                 outs = self._cond_with_measurements(eqn, inputs)
+            elif eqn.primitive in (for_p, while_p) and count_measurements(eqn.params["body"]):
+                outs = self._unrolled_for(eqn, inputs)
             elif self.postselected and eqn.primitive in (expval_p, var_p, probs_p):
                 outs = [self._conditional(eqn, inputs)]
             elif any(isinstance(x, OnOutcomes) for x in inputs):
@@ -170,6 +190,8 @@ class _Deferring:
                 outs = regions.bind_eqn(eqn, inputs)
             env.write(eqn.outvars, outs)
         outs = [env.read(v) for v in j.outvars]
+        if outcomes_out:
+            return outs
         if any(isinstance(x, OnOutcomes) for x in outs) and self.in_branch:
             raise UnsupportedError(
                 "a value computed from a mid-circuit measurement outcome returned from a cond "
@@ -182,9 +204,28 @@ class _Deferring:
             )
         return outs
 
+    def _unrolled_for(self, eqn, inputs):
+        """A ``for`` loop with measurements, unrolled: its bounds must be known while tracing."""
+        bounds = inputs[:3]
+        if eqn.primitive is while_p or any(
+                isinstance(b, (jax_core.Tracer, OnOutcomes)) for b in bounds):
+            raise UnsupportedError(_LOOP_REFUSAL + "; " + _HINT)
+        lower, upper, step = (int(b) for b in bounds)
+        num_consts = eqn.params["num_consts"]
+        consts, state = inputs[3:3 + num_consts], inputs[3 + num_consts:]
+        for i in range(lower, upper, step):
+            state = self.run(eqn.params["body"], [*consts, jnp.asarray(i, jnp.int64), *state],
+                             outcomes_out=True)
+        return list(state)
+
     def _measure(self, eqn, inputs):
         ancilla = self.next_ancilla
         self.next_ancilla += 1
+        if ancilla - self.first_ancilla >= MAX_ANCILLAS:
+            raise UnsupportedError(
+                f"deferring the mid-circuit measurements takes more than {MAX_ANCILLAS} ancilla "
+                "wires (a measurement in an unrolled loop takes one per iteration); " + _HINT
+            )
         wire = eqn.params["wire"]
         target = (wire if wire is not None else None, ancilla)
         dynamic = list(inputs)  # a run-time wire is the measure's only operand
@@ -282,7 +323,7 @@ class _Deferring:
 
             return _Conditional([joint], ["probs"], normalized)
         desc = eqn.params["obs"]
-        raw = self._projected(desc, list(inputs))  # ⟨O ⊗ Z_S⟩ for every S, then ⟨Z_S⟩
+        raw = self._projected(desc, list(inputs))
         if eqn.primitive is expval_p:
             return _Conditional(raw, ["expval"] * len(raw), self._quotient)
         square, operands = _square(desc, list(inputs))
@@ -295,28 +336,27 @@ class _Deferring:
 
         return _Conditional(raw + raw_square, ["expval"] * (n + len(raw_square)), variance)
 
-    def _subsets(self):
-        """``(Z factors, sign)`` of each term of the projector ``Π_j (I + s_j Z_j)``."""
-        for subset in itertools.product((0, 1), repeat=len(self.postselected)):
-            zs = tuple(("named", "PauliZ", a) for (a, _), bit in zip(self.postselected, subset)
-                       if bit)
-            sign = (-1.0) ** sum(v for (_, v), bit in zip(self.postselected, subset) if bit)
-            yield zs, sign
+    def _projector(self, first_operand: int):
+        """The projector onto the postselected outcomes, ``P = ⊗_j |v_j><v_j|`` on their
+        ancillas, as tensor factors (one 2x2 Hermitian each, numbered from ``first_operand``)
+        and their matrices."""
+        factors, matrices = [], []
+        for ancilla, value in self.postselected:
+            factors.append(("hermitian", first_operand + len(matrices), (ancilla,)))
+            matrices.append(jnp.diag(jnp.asarray([1.0 - value, float(value)], jnp.complex128)))
+        return tuple(factors), matrices
 
     def _projected(self, desc, operands):
-        """The expectation values ``⟨O ⊗ Z_S⟩`` and then ``⟨Z_S⟩`` (S non-empty) that
-        ``⟨O ⊗ P⟩ / ⟨P⟩`` is made of."""
-        numerators = [expval_p.bind(*operands, obs=_times(desc, zs)) for zs, _ in self._subsets()]
-        norms = [expval_p.bind(obs=_times(("named", "Identity", 0), zs))
-                 for zs, _ in self._subsets() if zs]
-        return numerators + norms
+        """``⟨O ⊗ P⟩`` and ``⟨P⟩``, whose quotient is ``E[O | postselected]``."""
+        factors, matrices = self._projector(len(operands))
+        numerator = expval_p.bind(*operands, *matrices, obs=_times(desc, factors))
+        norm_factors, norm_matrices = self._projector(0)
+        norm = expval_p.bind(*norm_matrices, obs=_times(("named", "Identity", 0), norm_factors))
+        return [numerator, norm]
 
-    def _quotient(self, *values):
-        signs = [sign for _, sign in self._subsets()]
-        numerators, norms = values[:len(signs)], values[len(signs):]
-        numerator = sum(s * v for s, v in zip(signs, numerators))
-        denominator = 1.0 + sum(s * v for s, v in zip(signs[1:], norms))
-        return numerator / denominator
+    @staticmethod
+    def _quotient(numerator, norm):
+        return numerator / norm
 
 
 def count_measurements_in(eqn) -> int:
@@ -326,7 +366,7 @@ def count_measurements_in(eqn) -> int:
 
 
 def _times(desc, zs):
-    """The observable ``desc ⊗ Z...`` (``zs``: Z factors on ancillas)."""
+    """The observable ``desc ⊗ F...`` (``zs``: factors on ancillas)."""
     if not zs:
         return desc
     if desc[0] == "hamiltonian":
