@@ -163,14 +163,6 @@ MeasurementList readMeasurementList(const Register &r, const int64_t *kinds, con
   return list;
 }
 
-// expvals or vars of `os`, one entry each.
-MeasurementList listOf(std::int64_t kind, const std::vector<ObservablePtr> &os) {
-  MeasurementList list;
-  for (const ObservablePtr &o : os)
-    list.measurements.push_back(Measurement{kind, o, {}, list.numEntries++});
-  return list;
-}
-
 template <class T>
 void sampleInto(const char *fn, T *out, int64_t shots, const int64_t *wires, int64_t num_wires) {
   guardedVoid(fn, [&] {
@@ -478,43 +470,6 @@ void kvant_rt_adjoint_jacobian_mixed(const int64_t *kinds, const int64_t *obs,
     const MeasurementList list = readMeasurementList(
         r, kinds, obs, num_wires, num_meas, wires, num_wires_total, num_rows, "num_rows", "rows");
     adjointJacobian(tape, r.state(), list, jac_out);
-  });
-}
-
-void kvant_rt_adjoint_vjp(const int64_t *obs, const double *cotangent, int64_t num_obs,
-                          double *grad_out, int64_t num_params) {
-  guardedVoid("kvant_rt_adjoint_vjp", [&] {
-    Register &r = active();
-    const Tape &tape = tapeToDifferentiate(r, "adjoint_vjp", num_params, grad_out);
-    const std::vector<ObservablePtr> os = readObservables(r, obs, num_obs, "observables");
-    checkArray(cotangent, num_obs, kNoLimit, "cotangent");
-    adjointVjp(tape, r.state(), listOf(KVANT_MEAS_EXPVAL, os), cotangent, grad_out);
-  });
-}
-
-void kvant_rt_adjoint_vjp_probs(const int64_t *wires, int64_t num_wires,
-                                const double *cotangent, double *grad_out, int64_t num_params) {
-  guardedVoid("kvant_rt_adjoint_vjp_probs", [&] {
-    Register &r = active();
-    const Tape &tape = tapeToDifferentiate(r, "adjoint_vjp_probs", num_params, grad_out);
-    std::vector<std::size_t> w = readWires(wires, num_wires, r.numQubits(), "probs: wires");
-    checkWires(w, r.numQubits(), "probs: wires");
-    checkArray(cotangent, std::int64_t{1} << w.size(), kNoLimit, "cotangent");
-    MeasurementList list;
-    list.measurements.push_back(Measurement{KVANT_MEAS_PROBS, nullptr, std::move(w), 0});
-    list.numEntries = list.measurements[0].numEntries();
-    adjointVjp(tape, r.state(), list, cotangent, grad_out);
-  });
-}
-
-void kvant_rt_adjoint_vjp_var(const int64_t *obs, const double *cotangent, int64_t num_obs,
-                              double *grad_out, int64_t num_params) {
-  guardedVoid("kvant_rt_adjoint_vjp_var", [&] {
-    Register &r = active();
-    const Tape &tape = tapeToDifferentiate(r, "adjoint_vjp_var", num_params, grad_out);
-    const std::vector<ObservablePtr> os = readObservables(r, obs, num_obs, "observables");
-    checkArray(cotangent, num_obs, kNoLimit, "cotangent");
-    adjointVjp(tape, r.state(), listOf(KVANT_MEAS_VAR, os), cotangent, grad_out);
   });
 }
 
