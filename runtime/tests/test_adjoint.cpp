@@ -149,6 +149,23 @@ std::string describe(const GateCall &c) {
   return s;
 }
 
+// VJPs of measurements of one kind, through kvant_rt_adjoint_vjp_mixed: expvals or vars of
+// `obs` (one cotangent entry each), or probs over `wires` (2^numWires entries).
+void vjpOf(int64_t kind, const int64_t *obs, const double *ct, int64_t numObs, double *out,
+           int64_t numParams) {
+  const std::vector<int64_t> kinds(static_cast<std::size_t>(numObs), kind);
+  const std::vector<int64_t> noWires(static_cast<std::size_t>(numObs), 0);
+  kvant_rt_adjoint_vjp_mixed(kinds.data(), obs, noWires.data(), numObs, nullptr, 0, ct, numObs,
+                             out, numParams);
+}
+
+void vjpProbs(const int64_t *wires, int64_t numWires, const double *ct, double *out,
+              int64_t numParams) {
+  const int64_t kind = KVANT_MEAS_PROBS, noObs = 0;
+  kvant_rt_adjoint_vjp_mixed(&kind, &noObs, &numWires, 1, wires, numWires, ct,
+                             int64_t{1} << numWires, out, numParams);
+}
+
 } // namespace
 
 TEST(adjoint, jacobian_every_gate_matches_finite_differences) {
@@ -251,9 +268,9 @@ TEST(adjoint, vjp_expval_probs_var) {
     const std::vector<int64_t> obs = makeObservables();
     jac.assign(obs.size() * P, 0.0);
     kvant_rt_adjoint_jacobian(obs.data(), 5, jac.data(), P);
-    kvant_rt_adjoint_vjp(obs.data(), ctObs.data(), 5, gE.data(), P);
-    kvant_rt_adjoint_vjp_probs(probWires, 3, ctProbs.data(), gP.data(), P);
-    kvant_rt_adjoint_vjp_var(obs.data(), ctObs.data(), 5, gV.data(), P);
+    vjpOf(KVANT_MEAS_EXPVAL, obs.data(), ctObs.data(), 5, gE.data(), P);
+    vjpProbs(probWires, 3, ctProbs.data(), gP.data(), P);
+    vjpOf(KVANT_MEAS_VAR, obs.data(), ctObs.data(), 5, gV.data(), P);
     // expval, var and probs rows in one call: each must equal the matching VJP with a one-hot
     // cotangent (5 observables alternating var / expval, then probs over wires 3, 0, 2)
     const int64_t kinds[6] = {KVANT_MEAS_VAR, KVANT_MEAS_EXPVAL, KVANT_MEAS_VAR, KVANT_MEAS_VAR,
@@ -267,13 +284,13 @@ TEST(adjoint, vjp_expval_probs_var) {
       singleRows.emplace_back(P, std::nan(""));
       double one = 1.0;
       if (k < 5 && kinds[k] == KVANT_MEAS_VAR) {
-        kvant_rt_adjoint_vjp_var(&obs[k], &one, 1, singleRows.back().data(), P);
+        vjpOf(KVANT_MEAS_VAR, &obs[k], &one, 1, singleRows.back().data(), P);
       } else if (k < 5) {
-        kvant_rt_adjoint_vjp(&obs[k], &one, 1, singleRows.back().data(), P);
+        vjpOf(KVANT_MEAS_EXPVAL, &obs[k], &one, 1, singleRows.back().data(), P);
       } else {
         double oneHot[8] = {0, 0, 0, 0, 0, 0, 0, 0};
         oneHot[k - 5] = 1.0;
-        kvant_rt_adjoint_vjp_probs(probWires, 3, oneHot, singleRows.back().data(), P);
+        vjpProbs(probWires, 3, oneHot, singleRows.back().data(), P);
       }
     }
     CHECK_NO_ERROR();
@@ -370,11 +387,11 @@ TEST(adjoint, errors) {
   const int64_t bogus = 12345;
   kvant_rt_adjoint_jacobian(&bogus, 1, out, 4);
   CHECK_ERROR("invalid observable handle");
-  kvant_rt_adjoint_vjp(&z, nullptr, 1, out, 4);
+  vjpOf(KVANT_MEAS_EXPVAL, &z, nullptr, 1, out, 4);
   CHECK_ERROR("cotangent");
   const int64_t w9 = 9;
   double ct[2] = {1, 0};
-  kvant_rt_adjoint_vjp_probs(&w9, 1, ct, out, 4);
+  vjpProbs(&w9, 1, ct, out, 4);
   CHECK_ERROR("out of range");
   kvant_rt_expval(z); // measurements in between are fine
   kvant_rt_adjoint_jacobian(&z, 1, out, 4);
@@ -396,7 +413,7 @@ TEST(adjoint, errors) {
   const int64_t w0 = 0;
   kvant_rt_basis_state(bits, &w0, 1);
   kvant_rt_tape_end();
-  kvant_rt_adjoint_vjp(&z, ct, 1, out, 1);
+  vjpOf(KVANT_MEAS_EXPVAL, &z, ct, 1, out, 1);
   CHECK_ERROR("state preparation after recorded gates");
 }
 
@@ -588,8 +605,8 @@ TEST(adjoint, wide_circuit_matches_finite_differences) {
     jac.assign(numObs * P, std::nan(""));
     kvant_rt_adjoint_jacobian(obs.data(), static_cast<int64_t>(numObs), jac.data(),
                               static_cast<int64_t>(P));
-    kvant_rt_adjoint_vjp(obs.data(), ct, static_cast<int64_t>(numObs), vjp.data(),
-                         static_cast<int64_t>(P));
+    vjpOf(KVANT_MEAS_EXPVAL, obs.data(), ct, static_cast<int64_t>(numObs), vjp.data(),
+          static_cast<int64_t>(P));
     CHECK_NO_ERROR();
   }
   const auto values = [&](const std::vector<double> &q) {

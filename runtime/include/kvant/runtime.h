@@ -142,23 +142,12 @@ int64_t kvant_rt_tape_num_params(void);
 /* jac_out[k * num_params + p] = d <obs[k]> / d theta_p. */
 void kvant_rt_adjoint_jacobian(const int64_t *obs, int64_t num_obs, double *jac_out,
                                int64_t num_params);
-/* grad_out[p] = sum_k cotangent[k] d <obs[k]> / d theta_p, in one backward pass (with the
- * weighted observable sum_k cotangent[k] obs[k]). */
-void kvant_rt_adjoint_vjp(const int64_t *obs, const double *cotangent, int64_t num_obs,
-                          double *grad_out, int64_t num_params);
-/* grad_out[p] = sum_i cotangent[i] d probs(wires)[i] / d theta_p; cotangent has 2^num_wires
- * entries in kvant_rt_probs order. */
-void kvant_rt_adjoint_vjp_probs(const int64_t *wires, int64_t num_wires,
-                                const double *cotangent, double *grad_out, int64_t num_params);
-/* grad_out[p] = sum_k cotangent[k] d var(obs[k]) / d theta_p. */
-void kvant_rt_adjoint_vjp_var(const int64_t *obs, const double *cotangent, int64_t num_obs,
-                              double *grad_out, int64_t num_params);
 
 /* Measurement kinds for kvant_rt_adjoint_vjp_mixed (values are part of the ABI). */
 enum { KVANT_MEAS_EXPVAL = 0, KVANT_MEAS_VAR = 1, KVANT_MEAS_PROBS = 2 };
 
-/* The VJP of a circuit that returns several measurements of different kinds (expval, var and
- * probs mixed, in any order), in one backward sweep:
+/* The VJP of a circuit's measurements (expval, var and probs, any number of each, in any
+ * order), in one backward sweep with the cotangent-weighted observable:
  *   grad_out[p] = sum_m sum_i ct_m[i] d result_m[i] / d theta_p.
  * Measurement m (0 <= m < num_meas) is kinds[m]:
  *   KVANT_MEAS_EXPVAL  <obs[m]>, one cotangent entry;

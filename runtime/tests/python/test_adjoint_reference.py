@@ -76,9 +76,6 @@ class Runtime:
             "kvant_rt_tape_end": (None, []),
             "kvant_rt_tape_num_params": (i64, []),
             "kvant_rt_adjoint_jacobian": (None, [P(i64), i64, P(f64), i64]),
-            "kvant_rt_adjoint_vjp": (None, [P(i64), P(f64), i64, P(f64), i64]),
-            "kvant_rt_adjoint_vjp_probs": (None, [P(i64), i64, P(f64), P(f64), i64]),
-            "kvant_rt_adjoint_vjp_var": (None, [P(i64), P(f64), i64, P(f64), i64]),
             "kvant_rt_adjoint_vjp_mixed": (None, [P(i64), P(i64), P(i64), i64, P(i64), i64, P(f64), i64,
                                                   P(f64), i64]),
             "kvant_rt_error": (ctypes.c_char_p, []),
@@ -209,6 +206,24 @@ def test_jacobian_matches_default_qubit(params):
     np.testing.assert_allclose(np.array(jac).reshape(len(obs), NUM_PARAMS), expected, atol=1e-10)
 
 
+MEAS_EXPVAL, MEAS_VAR, MEAS_PROBS = 0, 1, 2
+
+
+def vjp_mixed(meas, cotangent):
+    """kvant_rt_adjoint_vjp_mixed on the active register: meas is [(kind, observable handle or
+    probs wires)], cotangent their result entries concatenated."""
+    kinds = [k for k, _ in meas]
+    obs_arg = [0 if k == MEAS_PROBS else what for k, what in meas]
+    nwires = [len(what) if k == MEAS_PROBS else 0 for k, what in meas]
+    wires = [x for k, what in meas if k == MEAS_PROBS for x in what]
+    ct = np.asarray(cotangent, dtype=float).ravel()
+    got = (f64 * NUM_PARAMS)()
+    RT.lib.kvant_rt_adjoint_vjp_mixed(arr(i64, kinds), arr(i64, obs_arg), arr(i64, nwires), len(meas),
+                                      arr(i64, wires), len(wires), arr(f64, ct), len(ct), got,
+                                      NUM_PARAMS)
+    return got
+
+
 def test_vjps_match_default_qubit(params):
     dev = qml.device("default.qubit", wires=N)
     ct_obs = np.array([0.7, -1.1, 0.4, 2.0])
@@ -237,11 +252,9 @@ def test_vjps_match_default_qubit(params):
 
     reg, obs = run_kvant(params)
     try:
-        got_e, got_v, got_p = (f64 * NUM_PARAMS)(), (f64 * NUM_PARAMS)(), (f64 * NUM_PARAMS)()
-        RT.lib.kvant_rt_adjoint_vjp(arr(i64, obs), arr(f64, ct_obs), len(obs), got_e, NUM_PARAMS)
-        RT.lib.kvant_rt_adjoint_vjp_var(arr(i64, obs), arr(f64, ct_obs), len(obs), got_v, NUM_PARAMS)
-        RT.lib.kvant_rt_adjoint_vjp_probs(arr(i64, prob_wires), len(prob_wires), arr(f64, ct_probs),
-                                          got_p, NUM_PARAMS)
+        got_e = vjp_mixed([(MEAS_EXPVAL, o) for o in obs], ct_obs)
+        got_v = vjp_mixed([(MEAS_VAR, o) for o in obs], ct_obs)
+        got_p = vjp_mixed([(MEAS_PROBS, prob_wires)], ct_probs)
         RT.check()
     finally:
         RT.lib.kvant_rt_qdealloc(reg)
@@ -249,8 +262,6 @@ def test_vjps_match_default_qubit(params):
     np.testing.assert_allclose(np.array(got_v), want_v, atol=1e-10)
     np.testing.assert_allclose(np.array(got_p), want_p, atol=1e-10)
 
-
-MEAS_EXPVAL, MEAS_VAR, MEAS_PROBS = 0, 1, 2
 
 
 def test_mixed_vjp_matches_default_qubit_jax(params):
@@ -285,15 +296,8 @@ def test_mixed_vjp_matches_default_qubit_jax(params):
 
     reg, handles = run_kvant(params)
     try:
-        kinds = [k for k, _ in meas]
-        obs_arg = [0 if k == MEAS_PROBS else handles[w] for k, w in meas]
-        nwires = [len(w) if k == MEAS_PROBS else 0 for k, w in meas]
-        wires = [x for k, w in meas if k == MEAS_PROBS for x in w]
-        ct_flat = np.concatenate([np.atleast_1d(c) for c in cts])
-        got = (f64 * NUM_PARAMS)()
-        RT.lib.kvant_rt_adjoint_vjp_mixed(arr(i64, kinds), arr(i64, obs_arg), arr(i64, nwires), len(meas),
-                                          arr(i64, wires), len(wires), arr(f64, ct_flat), len(ct_flat),
-                                          got, NUM_PARAMS)
+        got = vjp_mixed([(k, w if k == MEAS_PROBS else handles[w]) for k, w in meas],
+                        np.concatenate([np.atleast_1d(c) for c in cts]))
         RT.check()
     finally:
         RT.lib.kvant_rt_qdealloc(reg)

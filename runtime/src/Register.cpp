@@ -1,0 +1,149 @@
+#include "Register.hpp"
+#include "Measurements.hpp"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+namespace kvant::rt {
+namespace {
+
+// Bounds the queue's memory; a flush this long is as efficient as any.
+constexpr std::size_t kMaxPendingGates = 4096;
+
+// Observable handle = (register tag << 32) | (index + 1): non-zero, positive, and tied to the
+// register that owns it.
+constexpr std::int64_t kRegTagMask = 0x7fffffff;
+constexpr std::int64_t kObsIndexMask = 0xffffffff;
+
+} // namespace
+
+Register::Register(std::int64_t id, std::size_t numQubits)
+    : id_(id), sv_(numQubits), queueGates_(forwardBlockQubits(numQubits) > 0) {}
+
+void Register::sync() {
+  if (!pending_.empty())
+    applyPending(sv_, pending_);
+}
+
+void Register::changed(const char *irreversible) {
+  ++version_;
+  if (recording_ && irreversible && tape_.invalidReason.empty())
+    tape_.invalidReason = irreversible;
+}
+
+void Register::applyGate(std::int64_t gate, const std::vector<double> &params,
+                         const std::vector<std::size_t> &wires, ControlWires ctrls,
+                         bool adjoint) {
+  // Validation reads only the register's size, so queued gates can stay queued.
+  validateGate(sv_, gate, params, wires, ctrls);
+  Op op = gateOp(gate, params, wires, adjoint);
+  if (recording_)
+    tape_.reserveOne(); // before the state changes: what can fail, fails first
+  if (queueGates_) {
+    if (pending_.size() >= kMaxPendingGates)
+      applyPending(sv_, pending_);
+    if (recording_)
+      pending_.push_back(PendingGate{op, ctrls}); // the tape keeps its own copy below
+    else
+      pending_.push_back(PendingGate{std::move(op), std::move(ctrls)});
+  } else {
+    execute(sv_, op, ctrls);
+  }
+  if (recording_) {
+    TapeEntry e;
+    e.gate = gate;
+    e.adjoint = adjoint;
+    e.numParams = static_cast<std::uint8_t>(params.size());
+    std::copy(params.begin(), params.end(), e.params);
+    e.op = std::move(op);
+    e.ctrls = std::move(ctrls);
+    tape_.entries.push_back(std::move(e)); // no allocation: room was reserved
+    tape_.numParams += params.size();
+  }
+  changed();
+}
+
+void Register::applyUnitary(const std::vector<Complex> &matrix,
+                            const std::vector<std::size_t> &wires, ControlWires ctrls,
+                            bool adjoint) {
+  sync();
+  if (recording_) {
+    TapeEntry e;
+    e.op = unitaryOp(matrix, wires, adjoint);
+    e.ctrls = ctrls;
+    tape_.reserveOne();
+    rt::applyUnitary(sv_, matrix, wires, ctrls, adjoint);
+    tape_.entries.push_back(std::move(e));
+  } else {
+    rt::applyUnitary(sv_, matrix, wires, ctrls, adjoint);
+  }
+  changed();
+}
+
+void Register::prepareState(const std::vector<Complex> &amps,
+                            const std::vector<std::size_t> &wires, const char *what) {
+  sync();
+  rt::prepareState(sv_, amps, wires, what);
+  changed(tape_.entries.empty() ? nullptr : "a state preparation after recorded gates");
+}
+
+int Register::measure(std::size_t wire, bool reset, int postselect) {
+  sync();
+  const int outcome = rt::measure(sv_, wire, reset, postselect);
+  changed("a mid-circuit measurement");
+  return outcome;
+}
+
+std::int64_t Register::addObservable(ObservablePtr obs) {
+  if (observables_.size() >= static_cast<std::size_t>(kObsIndexMask - 1))
+    throw Error("too many observables in one register");
+  observables_.push_back(std::move(obs));
+  return ((id_ & kRegTagMask) << 32) | static_cast<std::int64_t>(observables_.size());
+}
+
+const ObservablePtr &Register::observable(std::int64_t handle) const {
+  const std::int64_t index = handle & kObsIndexMask;
+  if (handle <= 0 || (handle >> 32) != (id_ & kRegTagMask) || index == 0 ||
+      static_cast<std::size_t>(index) > observables_.size())
+    throw Error("invalid observable handle " + std::to_string(handle) +
+                " (not created in the active register)");
+  return observables_[static_cast<std::size_t>(index - 1)];
+}
+
+void Register::beginTape() {
+  tape_.clear();
+  recording_ = true;
+  hasTape_ = true;
+}
+
+void Register::endTape() {
+  if (!recording_)
+    throw Error("tape_end without tape_begin");
+  recording_ = false;
+  tapeVersion_ = version_;
+}
+
+std::size_t Register::tapeNumParams() const {
+  if (!hasTape_)
+    throw Error("no tape recorded on the active register (call kvant_rt_tape_begin)");
+  return tape_.numParams;
+}
+
+const Tape &Register::tapeToDifferentiate(const char *what, std::int64_t numParams) {
+  if (!hasTape_)
+    throw Error(std::string(what) + ": no tape recorded on the active register");
+  if (!tape_.invalidReason.empty())
+    throw Error(std::string(what) + ": the tape contains " + tape_.invalidReason +
+                ", which adjoint differentiation does not support");
+  if (!recording_ && version_ != tapeVersion_)
+    throw Error(std::string(what) +
+                ": the state changed after kvant_rt_tape_end; differentiate before applying "
+                "further operations");
+  if (numParams != static_cast<std::int64_t>(tape_.numParams))
+    throw Error(std::string(what) + ": the tape has " + std::to_string(tape_.numParams) +
+                " parameter(s), num_params is " + std::to_string(numParams));
+  return tape_;
+}
+
+} // namespace kvant::rt
