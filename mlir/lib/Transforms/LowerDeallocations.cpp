@@ -11,6 +11,11 @@
 //   free_i = c_i AND NOT OR_j (base(m_i) == base(r_j))     -- retained buffers stay alive
 //                AND NOT OR_{k<i} (c_k AND base(m_k) == base(m_i))   -- free each buffer once
 //
+// A comparison is left out where the answer is known: two results of different allocation ops
+// are different buffers. Without that the checks grow with the square of the list, and a
+// function with hundreds of temporaries (an unrolled circuit's derivative) becomes hundreds of
+// thousands of ops.
+//
 //===----------------------------------------------------------------------------------===//
 
 #include "kvant/Transforms/Passes.h"
@@ -38,6 +43,15 @@ struct LowerDeallocations : kvant::impl::LowerDeallocationsPassBase<LowerDealloc
       lower(op);
   }
 
+  /// False when `x` and `y` are known to be different buffers: results of two different
+  /// allocation ops (each allocates a buffer of its own every time it runs).
+  static bool mayAlias(Value x, Value y) {
+    auto fresh = [](Value v) {
+      return isa_and_nonnull<memref::AllocOp, memref::AllocaOp>(v.getDefiningOp());
+    };
+    return x == y || !fresh(x) || !fresh(y);
+  }
+
   static void lower(bufferization::DeallocOp op) {
     OpBuilder b(op);
     Location loc = op.getLoc();
@@ -59,19 +73,23 @@ struct LowerDeallocations : kvant::impl::LowerDeallocationsPassBase<LowerDealloc
     for (Value r : op.getRetained())
       retAddr.push_back(address(r));
 
+    SmallVector<Value> retained(op.getRetained());
     SmallVector<Value> ownership;
-    for (Value r : retAddr) {
+    for (auto [j, r] : llvm::enumerate(retAddr)) {
       Value owned = no;
-      for (auto [m, c] : llvm::zip(memAddr, conditions))
-        owned = either(owned, both(c, same(m, r)));
+      for (auto [i, m, c] : llvm::enumerate(memAddr, conditions))
+        if (mayAlias(memrefs[i], retained[j]))
+          owned = either(owned, both(c, same(m, r)));
       ownership.push_back(owned);
     }
     for (size_t i = 0; i < memrefs.size(); ++i) {
       Value keep = no;
-      for (Value r : retAddr)
-        keep = either(keep, same(memAddr[i], r));
+      for (auto [j, r] : llvm::enumerate(retAddr))
+        if (mayAlias(memrefs[i], retained[j]))
+          keep = either(keep, same(memAddr[i], r));
       for (size_t k = 0; k < i; ++k)
-        keep = either(keep, both(conditions[k], same(memAddr[k], memAddr[i])));
+        if (mayAlias(memrefs[k], memrefs[i]))
+          keep = either(keep, both(conditions[k], same(memAddr[k], memAddr[i])));
       Value release = both(conditions[i], arith::XOrIOp::create(b, loc, keep, yes));
       auto ifOp = scf::IfOp::create(b, loc, release, /*withElseRegion=*/false);
       OpBuilder inner = ifOp.getThenBodyBuilder();

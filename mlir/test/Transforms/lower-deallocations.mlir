@@ -15,3 +15,16 @@ func.func @general(%a: memref<2xf64>, %b: memref<2xf64>, %r: memref<2xf64>, %ca:
   %own = bufferization.dealloc (%a, %b : memref<2xf64>, memref<2xf64>) if (%ca, %cb) retain (%r : memref<2xf64>)
   return %own : i1
 }
+
+// Results of two different allocation ops are different buffers: only the pairs with the
+// argument %m are compared, not %a with %b (hundreds of temporaries made the checks quadratic).
+// CHECK-LABEL: func.func @distinct_allocations
+// CHECK-COUNT-2: arith.cmpi eq
+// CHECK-NOT: arith.cmpi
+// CHECK: return
+func.func @distinct_allocations(%m: memref<2xf64>, %c: i1) {
+  %a = memref.alloc() : memref<2xf64>
+  %b = memref.alloc() : memref<2xf64>
+  bufferization.dealloc (%a, %b, %m : memref<2xf64>, memref<2xf64>, memref<2xf64>) if (%c, %c, %c)
+  return
+}
