@@ -346,3 +346,28 @@ def test_threads_compile_at_once_and_leave_pennylane_and_jax_as_they_were():
     for name, original in original_lax.items():
         assert getattr(jax.lax, name) is original, name
     assert float(plain(jnp.asarray(0.25))) == pytest.approx(math.cos(0.5), abs=1e-12)
+
+
+@pytest.mark.parametrize("mib", ["100", "300"])
+def test_a_compilation_out_of_memory_is_a_compile_error_naming_the_limit(monkeypatch, mib):
+    """The worker's address space is limited (KVANT_COMPILE_MEMORY, MiB; by default half of
+    the machine's memory): a compilation that runs away ends in a CompileError instead of
+    swapping the machine. 100 MiB: the worker cannot even load LLVM; 300 MiB: it starts, and
+    LLVM runs out on a 60,000-op program (found by the fuzzer: a dealloc of 600 buffers grew
+    to 12 GB)."""
+    driver._worker._discard()  # the next worker starts under the limit
+    monkeypatch.setenv("KVANT_COMPILE_MEMORY", mib)
+    with pytest.raises(CompileError, match=rf"ran out of memory.*limit: {mib} MiB.*KVANT_COMPILE_MEMORY"):
+        driver.compile_mlir(scalar_program(fresh_name(), 60000))
+    monkeypatch.delenv("KVANT_COMPILE_MEMORY")
+    check_small_compile()
+
+
+def test_the_default_memory_limit_is_half_the_machine(monkeypatch):
+    from kvant.compiler.worker import memory_limit
+
+    monkeypatch.delenv("KVANT_COMPILE_MEMORY", raising=False)
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert memory_limit() == max(physical // 2, 4 * 2**30)
+    monkeypatch.setenv("KVANT_COMPILE_MEMORY", "0")
+    assert memory_limit() is None

@@ -63,6 +63,11 @@ def cache_dir() -> Path:
     return Path(base) / "kvant"
 
 
+#: what LLVM, MLIR and Python write when an allocation fails
+_OUT_OF_MEMORY = ("out of memory", "Allocation failed", "MemoryError", "std::bad_alloc",
+                  "failed to map segment")
+
+
 def compile_timeout() -> float | None:
     """Seconds a compilation may take (``KVANT_COMPILE_TIMEOUT``; 0 or 'none': no limit)."""
     text = os.environ.get("KVANT_COMPILE_TIMEOUT", "").strip().lower()
@@ -397,6 +402,16 @@ class _Worker:
             except (EOFError, OSError, protocol.ProtocolError, ValueError) as exc:
                 log = self._log()
                 code = self._discard()
+                if any(sign in log for sign in _OUT_OF_MEMORY):
+                    from kvant.compiler.worker import memory_limit
+
+                    limit = memory_limit()
+                    raise CompileError(
+                        "the kvant compiler ran out of memory while compiling this program "
+                        f"(its limit: {limit / 2**20:.0f} MiB of address space); set "
+                        "KVANT_COMPILE_MEMORY (MiB, 0 for no limit) to allow more; its last "
+                        f"output:\n{log}"
+                    ) from None
                 raise CompileError(
                     "the kvant compiler crashed while compiling this program "
                     f"(worker exit status {code}; {type(exc).__name__}); its last output:\n{log}"

@@ -140,8 +140,33 @@ def describe_failure(exc: Exception) -> str:
     return "\n".join(lines)
 
 
+def memory_limit() -> int | None:
+    """The address space a compilation may use, in bytes (``KVANT_COMPILE_MEMORY``, in MiB; 0
+    or 'none': no limit); by default half of the machine's memory, so that a compilation that
+    runs away fails with a ``CompileError`` before the machine swaps. Read by the client too,
+    for its message."""
+    text = os.environ.get("KVANT_COMPILE_MEMORY", "").strip().lower()
+    if text in ("0", "none", "inf"):
+        return None
+    if text:
+        try:
+            return int(float(text) * 2**20)
+        except ValueError:
+            return None  # the client reports the bad value
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return None
+    return max(physical // 2, 4 * 2**30)
+
+
 def main(argv: list[str]) -> None:
     extension_path, *paths = argv
+    limit = memory_limit()
+    if limit is not None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     # Ctrl-C in a terminal reaches the whole foreground process group; the client decides what
     # an interrupt ends (it kills this process when it gives up waiting).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
