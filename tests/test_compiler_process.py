@@ -353,12 +353,12 @@ def test_a_compilation_out_of_memory_is_a_compile_error_naming_the_limit(monkeyp
     """The worker's address space is limited (KVANT_COMPILE_MEMORY, MiB; by default half of
     the machine's memory): a compilation that runs away ends in a CompileError instead of
     swapping the machine. 100 MiB: the worker cannot even load LLVM; 300 MiB: it starts, and
-    LLVM runs out on a 60,000-op program (found by the fuzzer: a dealloc of 600 buffers grew
+    LLVM runs out on a 20,000-op program (found by the fuzzer: a dealloc of 600 buffers grew
     to 12 GB)."""
     driver._worker._discard()  # the next worker starts under the limit
     monkeypatch.setenv("KVANT_COMPILE_MEMORY", mib)
     with pytest.raises(CompileError, match=rf"ran out of memory.*limit: {mib} MiB.*KVANT_COMPILE_MEMORY"):
-        driver.compile_mlir(scalar_program(fresh_name(), 60000))
+        driver.compile_mlir(scalar_program(fresh_name(), 20000))
     monkeypatch.delenv("KVANT_COMPILE_MEMORY")
     check_small_compile()
 
