@@ -9,7 +9,7 @@
 //
 // A carried tensor that the loop only ever overwrites (inserts into and passes on) is not
 // recorded: no rule reads its forward values. This is the gate-parameter vector a QNode's
-// skeleton fills in the loops around its gates (QuantumDerivatives.cpp); recording it would cost
+// skeleton fills in the loops around its gates (QNodeSplit.cpp); recording it would cost
 // iterations x parameters.
 //
 //===----------------------------------------------------------------------------------===//

@@ -93,7 +93,7 @@ using OpRule = mlir::LogicalResult (*)(ReverseSweep &sweep, mlir::Operation *op,
 
 const llvm::StringMap<ScalarRule> &scalarRules();
 /// The op rules of every file that defines some (TensorRules.cpp, ControlFlowRules.cpp,
-/// QuantumDerivatives.cpp).
+/// QuantumRules.cpp).
 const llvm::StringMap<OpRule> &opRules();
 void addTensorRules(llvm::StringMap<OpRule> &rules);
 void addControlFlowRules(llvm::StringMap<OpRule> &rules);
