@@ -16,7 +16,7 @@ func.func @square(%x: tensor<2x2xf64>) -> tensor<2x2x2x2xf64> {
 
 // A QNode is differentiated through its measurements: one that returns something else is
 // reported, by name.
-func.func private @circuit(%x: tensor<f64>) -> tensor<f64> attributes {quantum.node} {
+func.func private @circuit(%x: tensor<f64>) -> tensor<f64> attributes {quantum.node = #quantum.node<>} {
   return %x : tensor<f64>
 }
 func.func private @cost(%x: tensor<f64>) -> tensor<f64> {
@@ -98,7 +98,7 @@ func.func @grad_through_angle(%x: tensor<f64>) -> tensor<f64> {
 
 // The quantum rules differentiate gate parameters: a QubitUnitary matrix computed from a
 // differentiated argument is refused by name (its derivative would be lost), ...
-func.func private @rotated(%x: tensor<f64>, %y: tensor<f64>) -> tensor<f64> attributes {quantum.node, quantum.diff_method = "adjoint"} {
+func.func private @rotated(%x: tensor<f64>, %y: tensor<f64>) -> tensor<f64> attributes {quantum.node = #quantum.node<diffMethod = "adjoint">} {
   %r = quantum.alloc(1)
   %s = tensor.extract %x[] : tensor<f64>
   %zero = arith.constant 0.0 : f64

@@ -89,13 +89,12 @@ struct RecordedFunction {
 
 FailureOr<RecordedFunction> recordedFunction(func::FuncOp qnode, const Circuit &circuit,
                                              StringRef suffix, FunctionType type,
-                                             StringRef role, SymbolTableCollection &symbols) {
+                                             CircuitRole role, SymbolTableCollection &symbols) {
   auto [fn, created] = getOrCreateFunction(qnode, suffix, type, symbols);
   RecordedFunction out{fn, std::nullopt, {}};
   if (!created)
     return out;
-  if (!role.empty())
-    markCircuit(fn, qnode, role);
+  markCircuit(fn, qnode, role);
   FailureOr<RecordedCircuit> recorded = cloneRecordedCircuit(qnode, fn);
   if (failed(recorded)) {
     fn.erase();
@@ -117,7 +116,7 @@ FailureOr<func::FuncOp> adjointCircuit(func::FuncOp qnode, const Circuit &circui
   OpBuilder b(qnode);
   FailureOr<RecordedFunction> made =
       recordedFunction(qnode, circuit, "with_jacobian.adjoint",
-                       circuitType(b, qnode, circuit, true), kCircuitAttr, symbols);
+                       circuitType(b, qnode, circuit, true), CircuitRole::Jacobian, symbols);
   if (failed(made) || !made->recorded)
     return failed(made) ? FailureOr<func::FuncOp>(failure()) : made->fn;
   func::FuncOp fn = made->fn;
@@ -156,7 +155,7 @@ FailureOr<func::FuncOp> adjointShiftableCircuit(func::FuncOp qnode, const Circui
   results.push_back(RankedTensorType::get({m, circuit.numParams}, f64));
   auto type = b.getFunctionType(circuitType(b, qnode, circuit, false).getInputs(), results);
   FailureOr<RecordedFunction> made = recordedFunction(
-      qnode, circuit, "shiftable_jacobian.adjoint", type, kShiftableAttr, symbols);
+      qnode, circuit, "shiftable_jacobian.adjoint", type, CircuitRole::ShiftableJacobian, symbols);
   if (failed(made) || !made->recorded)
     return failed(made) ? FailureOr<func::FuncOp>(failure()) : made->fn;
   func::FuncOp fn = made->fn;
@@ -200,7 +199,7 @@ FailureOr<func::FuncOp> adjointVJPCircuit(func::FuncOp qnode, const Circuit &cir
   inputs.push_back(RankedTensorType::get({circuit.numOutputs}, f64));
   auto type = b.getFunctionType(inputs, {RankedTensorType::get({circuit.numParams}, f64)});
   FailureOr<RecordedFunction> made =
-      recordedFunction(qnode, circuit, "vjp.adjoint", type, kVJPAttr, symbols);
+      recordedFunction(qnode, circuit, "vjp.adjoint", type, CircuitRole::VJP, symbols);
   if (failed(made) || !made->recorded)
     return failed(made) ? FailureOr<func::FuncOp>(failure()) : made->fn;
   func::FuncOp fn = made->fn;
@@ -238,7 +237,7 @@ FailureOr<func::FuncOp> valuesCircuit(func::FuncOp qnode, const Circuit &circuit
       getOrCreateFunction(qnode, "values", circuitType(b, qnode, circuit, false), symbols);
   if (!created)
     return fn;
-  markCircuit(fn, qnode, kValuesAttr, FlatSymbolRefAttr::get(vjp->getSymNameAttr()));
+  markCircuit(fn, qnode, CircuitRole::Values);
   IRMapping mapping;
   Value count;
   FailureOr<SmallVector<Value>> returned = cloneCircuitOfP(qnode, fn, b, mapping, count);

@@ -54,9 +54,10 @@ FunctionType circuitType(OpBuilder &b, func::FuncOp qnode, const Circuit &circui
   return b.getFunctionType(inputs, results);
 }
 
-void markCircuit(func::FuncOp fn, func::FuncOp qnode, StringRef role, Attribute value) {
-  fn->setAttr(role, value ? value : UnitAttr::get(fn.getContext()));
-  fn->setAttr(kQNodeAttr, FlatSymbolRefAttr::get(qnode.getSymNameAttr()));
+void markCircuit(func::FuncOp fn, func::FuncOp qnode, CircuitRole role) {
+  fn->setAttr(GradientDialect::getCircuitAttrName(),
+              CircuitAttr::get(fn.getContext(), role,
+                               FlatSymbolRefAttr::get(qnode.getSymNameAttr())));
 }
 
 FailureOr<Value>
@@ -195,6 +196,5 @@ Value addScaledRow(OpBuilder &b, Location loc, Value matrix, int64_t target, int
 } // namespace kvant::gradient::circuits
 
 bool kvant::gradient::isCircuitFunction(func::FuncOp fn) {
-  return fn->hasAttr(kCircuitAttr) || fn->hasAttr(kValuesAttr) || fn->hasAttr(kVJPAttr) ||
-         fn->hasAttr(kShiftableAttr);
+  return bool(getCircuitAttr(fn));
 }

@@ -1,7 +1,8 @@
 //===- CircuitFunctions.h - functions derived from a QNode, and what they share ---*- C++ -*-===//
 //
 // Every function the quantum derivatives build from a QNode @q is a private function @q.<suffix>
-// next to it, made once per module, marked with its role and the QNode it comes from. Most are
+// next to it, made once per module, marked with its role and the QNode it comes from
+// (#gradient.circuit, GradientAttrs.td). Most are
 // clones of q's body in which the k-th gate parameter of a run is read from a vector p (the
 // circuit of p); the skeleton, which fills p, is the complementary clone of q's classical ops.
 //
@@ -11,20 +12,13 @@
 #define KVANT_GRADIENT_QUANTUMDERIVATIVES_CIRCUITFUNCTIONS_H
 
 #include "QNodeAnalysis.h"
+#include "kvant/Gradient/IR/GradientDialect.h"
 
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 
 namespace kvant::gradient::circuits {
 
-constexpr llvm::StringLiteral kCircuitAttr = "kvant.circuit_with_jacobian";
-/// On @q.values (the circuit of p, results only), naming its VJP function @q.vjp.adjoint.
-constexpr llvm::StringLiteral kValuesAttr = "kvant.circuit_values";
-/// On @q.vjp.adjoint(p, args, ȳ) -> ȳᵀ dQ/dp.
-constexpr llvm::StringLiteral kVJPAttr = "kvant.circuit_vjp";
-/// On @q.shiftable_jacobian.<method>(p, args) -> (<O> of each variance, J_F) (secondOrder).
-constexpr llvm::StringLiteral kShiftableAttr = "kvant.circuit_shiftable";
-constexpr llvm::StringLiteral kQNodeAttr = "kvant.qnode";
 /// On functions with results of dynamic shape, which the bufferization pipeline cannot pass
 /// back: inlined into their callers once every derivative is built.
 constexpr llvm::StringLiteral kInlineAttr = "kvant.inline_when_expanded";
@@ -40,9 +34,8 @@ std::pair<mlir::func::FuncOp, bool> getOrCreateFunction(mlir::func::FuncOp qnode
 mlir::FunctionType circuitType(mlir::OpBuilder &b, mlir::func::FuncOp qnode,
                                const Circuit &circuit, bool withJacobian);
 
-/// Marks `fn` as a circuit function derived from `qnode` in `role` (kCircuitAttr, ...).
-void markCircuit(mlir::func::FuncOp fn, mlir::func::FuncOp qnode, llvm::StringRef role,
-                 mlir::Attribute value = {});
+/// Marks `fn` as the circuit function of `role` derived from `qnode` (#gradient.circuit).
+void markCircuit(mlir::func::FuncOp fn, mlir::func::FuncOp qnode, CircuitRole role);
 
 /// One element per gate parameter of a run of `qnode` on `args`, in the order the gates run:
 /// element(b, gate, i, mapping) for parameter i of `gate` (mapping: QNode values to clones).

@@ -27,8 +27,8 @@ StringRef displayName(func::FuncOp qnode) {
 FailureOr<Circuit> analyse(func::FuncOp qnode, Operation *site, bool requireShiftRules) {
   StringRef name = displayName(qnode);
   auto error = [&]() { return site->emitError() << "QNode '" << name << "': "; };
-  auto method = qnode->getAttrOfType<StringAttr>("quantum.diff_method");
-  StringRef diffMethod = method ? method.getValue() : "best";
+  quantum::NodeAttr node = quantum::getQNodeAttr(qnode);
+  StringRef diffMethod = node ? node.getDiffMethod() : StringRef("best");
   if (diffMethod != "adjoint" && diffMethod != "best" && diffMethod != "parameter-shift")
     return error() << "diff_method=\"" << diffMethod << "\" cannot be used with method=\"auto\"";
   if (!qnode.getBody().hasOneBlock())
@@ -37,8 +37,7 @@ FailureOr<Circuit> analyse(func::FuncOp qnode, Operation *site, bool requireShif
   // With shots the results are estimates computed from samples; the frontend says what each
   // one estimates. Expectation values and probabilities are estimated without bias, so the
   // shift rules applied to the estimates give an unbiased estimate of the derivative.
-  bool sampled = qnode->hasAttr("quantum.shots");
-  auto measurements = qnode->getAttrOfType<ArrayAttr>("quantum.measurements");
+  bool sampled = node && node.isSampled();
   if (sampled && diffMethod == "adjoint")
     return error() << "the adjoint method has no shot semantics; use "
                    << "diff_method=\"parameter-shift\"";
@@ -72,9 +71,7 @@ FailureOr<Circuit> analyse(func::FuncOp qnode, Operation *site, bool requireShif
   bool noProbs = true;
   for (auto [r, result] : llvm::enumerate(body.getTerminator()->getOperands())) {
     if (sampled) {
-      StringRef kind = measurements && r < measurements.size()
-                           ? cast<StringAttr>(measurements[r]).getValue()
-                           : StringRef("unknown");
+      StringRef kind = node.getMeasurement(r);
       if (kind != "expval" && kind != "probs")
         return error() << "with shots, method=\"auto\" differentiates estimates of "
                        << "expectation values and probabilities, not of '" << kind << "'";
@@ -124,9 +121,9 @@ FailureOr<Circuit> analyse(func::FuncOp qnode, Operation *site, bool requireShif
 
 FailureOr<std::pair<func::FuncOp, Circuit>> circuitOrigin(func::CallOp call, func::FuncOp callee,
                                                           bool requireShiftRules) {
-  auto qnodeRef = callee->getAttrOfType<FlatSymbolRefAttr>(kQNodeAttr);
-  auto qnode = qnodeRef ? SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(call, qnodeRef)
-                        : func::FuncOp();
+  CircuitAttr role = getCircuitAttr(callee);
+  auto qnode = role ? SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(call, role.getQnode())
+                    : func::FuncOp();
   if (!qnode)
     return call.emitError("kvant cannot take higher derivatives of this circuit");
   FailureOr<Circuit> circuit = analyse(qnode, call, requireShiftRules);

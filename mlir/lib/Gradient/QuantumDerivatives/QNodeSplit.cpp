@@ -3,7 +3,8 @@
 // See QuantumDerivatives.h for the split. For a QNode @q the circuit function is
 //
 //   func.func private @q.with_jacobian.<method>(%p: tensor<Gxf64>, <q's arguments>)
-//       -> (<q's results>, tensor<MxGxf64>) attributes {kvant.circuit_with_jacobian, kvant.qnode = @q}
+//       -> (<q's results>, tensor<MxGxf64>)
+//       attributes {gradient.circuit = #gradient.circuit<jacobian of @q>}
 //
 // returning, next to q's results, the Jacobian of their M elements (flattened in order) with
 // respect to the G gate parameters; its k-th gate parameter is read from %p[k], k counting the

@@ -148,16 +148,19 @@ LogicalResult valuesCallRule(ReverseSweep &s, func::CallOp call, func::FuncOp ca
     return success();
   OpBuilder &b = s.builder();
   Location loc = call.getLoc();
-  auto vjp = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
-      call, callee->getAttrOfType<FlatSymbolRefAttr>(kValuesAttr));
-  if (!vjp)
-    return call.emitError("kvant lost the VJP function of this circuit");
+  auto origin = circuitOrigin(call, callee, /*requireShiftRules=*/false);
+  if (failed(origin))
+    return failure();
+  SymbolTableCollection symbols;
+  FailureOr<func::FuncOp> vjp = adjointVJPCircuit(origin->first, origin->second, symbols);
+  if (failed(vjp))
+    return failure();
   SmallVector<Value> weights;
   for (Value result : call.getResults())
     weights.push_back(s.cotangentOrZeros(result, loc));
   SmallVector<Value> operands(call.getOperands());
   operands.push_back(flatten(b, loc, weights));
-  s.accumulate(params, func::CallOp::create(b, loc, vjp, operands).getResult(0));
+  s.accumulate(params, func::CallOp::create(b, loc, *vjp, operands).getResult(0));
   return success();
 }
 
@@ -248,14 +251,18 @@ LogicalResult shiftableCallRule(ReverseSweep &s, func::CallOp call, func::FuncOp
 LogicalResult circuitCallRule(ReverseSweep &s, Operation *op, ArrayRef<Value> cts) {
   auto call = cast<func::CallOp>(op);
   auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(op, call.getCalleeAttr());
-  if (callee && callee->hasAttr(kCircuitAttr))
-    return jacobianCallRule(s, call, callee, cts);
-  if (callee && callee->hasAttr(kValuesAttr))
-    return valuesCallRule(s, call, callee);
-  if (callee && callee->hasAttr(kVJPAttr))
-    return vjpCallRule(s, call, callee, cts[0]);
-  if (callee && callee->hasAttr(kShiftableAttr))
-    return shiftableCallRule(s, call, callee, cts);
+  CircuitAttr circuit = callee ? getCircuitAttr(callee) : CircuitAttr();
+  if (circuit)
+    switch (circuit.getRole()) {
+    case CircuitRole::Jacobian:
+      return jacobianCallRule(s, call, callee, cts);
+    case CircuitRole::Values:
+      return valuesCallRule(s, call, callee);
+    case CircuitRole::VJP:
+      return vjpCallRule(s, call, callee, cts[0]);
+    case CircuitRole::ShiftableJacobian:
+      return shiftableCallRule(s, call, callee, cts);
+    }
   return op->emitError() << "kvant cannot differentiate this call of '" << call.getCallee()
                          << "'";
 }
@@ -280,9 +287,8 @@ LogicalResult kvant::gradient::checkOnlyGateParametersVary(func::CallOp call,
   auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(call, call.getCalleeAttr());
   if (!callee || !isCircuitFunction(callee))
     return success();
-  auto qnodeRef = callee->getAttrOfType<FlatSymbolRefAttr>(kQNodeAttr);
-  auto qnode = qnodeRef ? SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(call, qnodeRef)
-                        : func::FuncOp();
+  auto qnode = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+      call, getCircuitAttr(callee).getQnode());
   if (!qnode || qnode.isExternal())
     return success();
   // Operand 0 is the gate-parameter vector; the QNode's arguments follow.

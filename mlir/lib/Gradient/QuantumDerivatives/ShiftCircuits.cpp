@@ -144,7 +144,7 @@ FailureOr<func::FuncOp> shiftCircuit(func::FuncOp qnode, const Circuit &circuit,
       fnType, symbols);
   if (!created)
     return fn;
-  markCircuit(fn, qnode, shiftable ? kShiftableAttr : kCircuitAttr);
+  markCircuit(fn, qnode, shiftable ? CircuitRole::ShiftableJacobian : CircuitRole::Jacobian);
   Block *entry = &fn.getBody().front();
   b.setInsertionPointToStart(entry);
   Value params = entry->getArgument(0);

@@ -23,6 +23,7 @@
 #include "kvant/Gradient/Transforms/QuantumDerivatives.h"
 #include "kvant/Gradient/Transforms/ReverseMode.h"
 #include "kvant/Gradient/Transforms/TensorUtils.h"
+#include "kvant/Quantum/IR/QuantumDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -45,6 +46,7 @@ namespace kvant::gradient {
 
 using namespace mlir;
 using namespace kvant::gradient;
+namespace quantum = kvant::quantum;
 
 namespace {
 
@@ -92,7 +94,7 @@ struct ForwardInliner {
   FailureOr<SmallVector<Value>> expandCall(OpBuilder &b, Operation *site, func::FuncOp target,
                                            ValueRange args, SmallVectorImpl<Operation *> &forward,
                                            int depth) {
-    if (target->hasAttr("quantum.node"))
+    if (quantum::getQNodeAttr(target))
       return inlineQNode(b, site, target, args, forward, depth);
     return cloneInlined(b, target, args, forward, depth + 1);
   }
@@ -273,11 +275,11 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
     if (isDifferentiableType(type))
       numSweeps += cast<RankedTensorType>(type).getNumElements();
   ForwardInliner inliner{symbols, /*oneCotangent=*/numSweeps == 1, {}};
-  if (!callee->hasAttr("quantum.node"))
+  if (!quantum::getQNodeAttr(callee))
     inliner.findInactive(callee, numDifferentiated);
   SmallVector<Operation *> forward;
   FailureOr<SmallVector<Value>> results =
-      callee->hasAttr("quantum.node")
+      quantum::getQNodeAttr(callee)
           ? inliner.inlineQNode(b, op, callee, args, forward, /*depth=*/0)
           : inliner.cloneInlined(b, callee, args, forward);
   if (failed(results)) {
