@@ -268,7 +268,7 @@ def _registered_rules():
     for path in root.glob("*Rules.cpp"):
         text = path.read_text()
         names |= set(re.findall(r'\{"([a-z_]+\.[a-z_0-9]+)",', text))
-        names |= set(re.findall(r'rules\["([a-z_]+\.[a-z_0-9]+)"\]', text))
+        names |= set(re.findall(r'rules\.ops\["([a-z_]+\.[a-z_0-9]+)"\]', text))
     return names
 
 

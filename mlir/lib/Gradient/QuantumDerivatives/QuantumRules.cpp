@@ -322,6 +322,7 @@ LogicalResult kvant::gradient::checkOnlyGateParametersVary(func::CallOp call,
   return failure();
 }
 
-void kvant::gradient::addQuantumRules(llvm::StringMap<OpRule> &rules) {
-  rules["func.call"] = circuitCallRule;
+void kvant::gradient::addQuantumRules(RuleTable &rules) {
+  rules.callees[GradientDialect::getCircuitAttrName()] = circuitCallRule;
+  rules.stateful[quantum::QuantumDialect::getDialectNamespace()] = "gates outside a QNode";
 }

@@ -217,10 +217,10 @@ std::string derivativeName(func::FuncOp callee, ArrayRef<int64_t> diffArgs,
 
 /// Runs one reverse sweep seeded with `seed` on result `resultIndex` and returns, per
 /// differentiated argument, its cotangent flattened to 1-D.
-FailureOr<SmallVector<Value>> sweepOnce(OpBuilder &b, Location loc, ArrayRef<Operation *> forward,
-                                        Value result, Value seed, ValueRange args,
-                                        ArrayRef<int64_t> diffArgs) {
-  ReverseSweep sweep(b);
+FailureOr<SmallVector<Value>> sweepOnce(OpBuilder &b, Location loc, const RuleTable &rules,
+                                        ArrayRef<Operation *> forward, Value result, Value seed,
+                                        ValueRange args, ArrayRef<int64_t> diffArgs) {
+  ReverseSweep sweep(b, rules);
   sweep.accumulate(result, seed);
   if (failed(sweep.run(forward)))
     return failure();
@@ -235,7 +235,7 @@ FailureOr<SmallVector<Value>> sweepOnce(OpBuilder &b, Location loc, ArrayRef<Ope
 }
 
 FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
-                                        SymbolTableCollection &symbols) {
+                                        SymbolTableCollection &symbols, const RuleTable &rules) {
   auto module = op->getParentOfType<ModuleOp>();
   ArrayRef<int64_t> diffArgs = op.getDiffArgIndices();
   unsigned numDifferentiated = op.getNumDifferentiated();
@@ -321,7 +321,8 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
       }
     } else if (numOut == 1) {
       Value seed = constantOf(b, loc, resultType, 1.0);
-      FailureOr<SmallVector<Value>> rows = sweepOnce(b, loc, forward, result, seed, args, diffArgs);
+      FailureOr<SmallVector<Value>> rows =
+          sweepOnce(b, loc, rules, forward, result, seed, args, diffArgs);
       if (failed(rows)) {
         fn.erase();
         return failure();
@@ -356,7 +357,8 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
         ValueRange acc = loop.getRegionIterArgs();
         Value seedFlat = tensor::InsertOp::create(lb, l, one, zeroFlat, ValueRange{k});
         Value seed = reshapeStatic(lb, l, seedFlat, resultType);
-        FailureOr<SmallVector<Value>> rows = sweepOnce(lb, l, forward, result, seed, args, diffArgs);
+        FailureOr<SmallVector<Value>> rows =
+            sweepOnce(lb, l, rules, forward, result, seed, args, diffArgs);
         if (failed(rows)) {
           fn.erase();
           return failure();
@@ -391,8 +393,20 @@ bool containsGradientOps(func::FuncOp fn) {
   return fn.walk([](GradOp) { return WalkResult::interrupt(); }).wasInterrupted();
 }
 
+/// The rules of the dialects this pass differentiates: the classical ones and the calls of the
+/// circuit functions its QNode splits make.
+RuleTable derivativeRules() {
+  RuleTable rules;
+  addScalarRules(rules);
+  addTensorRules(rules);
+  addControlFlowRules(rules);
+  addQuantumRules(rules);
+  return rules;
+}
+
 struct ExpandAutoDiffPass : public kvant::gradient::impl::ExpandAutoDiffPassBase<ExpandAutoDiffPass> {
   void runOnOperation() override {
+    const RuleTable rules = derivativeRules();
     // Innermost first: a callee that itself contains gradient ops (grad of grad) waits until
     // those are expanded, so that its derivative is built from ordinary code.
     while (true) {
@@ -415,7 +429,7 @@ struct ExpandAutoDiffPass : public kvant::gradient::impl::ExpandAutoDiffPassBase
           return signalPassFailure();
         if (containsGradientOps(callee))
           continue;
-        FailureOr<func::FuncOp> derivative = buildDerivative(op, callee, symbols);
+        FailureOr<func::FuncOp> derivative = buildDerivative(op, callee, symbols, rules);
         if (failed(derivative))
           return signalPassFailure();
         OpBuilder b(op);
