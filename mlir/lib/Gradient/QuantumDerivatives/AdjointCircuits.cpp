@@ -6,7 +6,7 @@
 
 #include "AdjointCircuits.h"
 #include "CircuitFunctions.h"
-#include "kvant/Gradient/Transforms/ReverseMode.h"
+#include "kvant/Gradient/AutoDiff/ReverseMode.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"

@@ -5,9 +5,9 @@
 //===----------------------------------------------------------------------------------===//
 
 #include "CircuitFunctions.h"
-#include "kvant/Gradient/Transforms/ParameterThreading.h"
-#include "kvant/Gradient/Transforms/QuantumDerivatives.h"
-#include "kvant/Gradient/Transforms/TensorUtils.h"
+#include "ParameterThreading.h"
+#include "kvant/Gradient/AutoDiff/TensorUtils.h"
+#include "kvant/Gradient/QuantumDerivatives/QuantumDerivatives.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"

@@ -6,7 +6,7 @@
 
 #include "QNodeAnalysis.h"
 #include "CircuitFunctions.h"
-#include "kvant/Gradient/Transforms/ParameterThreading.h"
+#include "ParameterThreading.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"

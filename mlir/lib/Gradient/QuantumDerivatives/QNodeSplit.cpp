@@ -19,7 +19,7 @@
 #include "AdjointCircuits.h"
 #include "CircuitFunctions.h"
 #include "ShiftCircuits.h"
-#include "kvant/Gradient/Transforms/QuantumDerivatives.h"
+#include "kvant/Gradient/QuantumDerivatives/QuantumDerivatives.h"
 
 #include "mlir/IR/IRMapping.h"
 

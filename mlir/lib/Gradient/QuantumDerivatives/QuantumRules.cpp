@@ -17,11 +17,11 @@
 
 #include "AdjointCircuits.h"
 #include "CircuitFunctions.h"
+#include "ParameterThreading.h"
 #include "ShiftCircuits.h"
-#include "kvant/Gradient/Transforms/ParameterThreading.h"
-#include "kvant/Gradient/Transforms/QuantumDerivatives.h"
-#include "kvant/Gradient/Transforms/ReverseMode.h"
-#include "kvant/Gradient/Transforms/TensorUtils.h"
+#include "kvant/Gradient/AutoDiff/ReverseMode.h"
+#include "kvant/Gradient/AutoDiff/TensorUtils.h"
+#include "kvant/Gradient/QuantumDerivatives/QuantumDerivatives.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"

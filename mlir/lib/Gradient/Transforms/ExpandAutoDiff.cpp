@@ -18,11 +18,11 @@
 //
 //===----------------------------------------------------------------------------------===//
 
+#include "kvant/Gradient/AutoDiff/ReverseMode.h"
+#include "kvant/Gradient/AutoDiff/TensorUtils.h"
 #include "kvant/Gradient/IR/GradientOps.h"
+#include "kvant/Gradient/QuantumDerivatives/QuantumDerivatives.h"
 #include "kvant/Gradient/Transforms/Passes.h"
-#include "kvant/Gradient/Transforms/QuantumDerivatives.h"
-#include "kvant/Gradient/Transforms/ReverseMode.h"
-#include "kvant/Gradient/Transforms/TensorUtils.h"
 #include "kvant/Quantum/IR/QuantumDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

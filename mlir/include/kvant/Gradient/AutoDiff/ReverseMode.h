@@ -35,8 +35,8 @@
 //
 //===----------------------------------------------------------------------------------===//
 
-#ifndef KVANT_GRADIENT_TRANSFORMS_REVERSEMODE_H
-#define KVANT_GRADIENT_TRANSFORMS_REVERSEMODE_H
+#ifndef KVANT_GRADIENT_AUTODIFF_REVERSEMODE_H
+#define KVANT_GRADIENT_AUTODIFF_REVERSEMODE_H
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Operation.h"
@@ -179,4 +179,4 @@ mlir::FailureOr<ReversedBlock> reverseBlock(mlir::OpBuilder &b, const RuleTable 
 
 } // namespace kvant::gradient
 
-#endif // KVANT_GRADIENT_TRANSFORMS_REVERSEMODE_H
+#endif // KVANT_GRADIENT_AUTODIFF_REVERSEMODE_H

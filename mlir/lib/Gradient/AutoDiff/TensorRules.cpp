@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------------------===//
 
-#include "kvant/Gradient/Transforms/ReverseMode.h"
-#include "kvant/Gradient/Transforms/TensorUtils.h"
+#include "kvant/Gradient/AutoDiff/ReverseMode.h"
+#include "kvant/Gradient/AutoDiff/TensorUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"

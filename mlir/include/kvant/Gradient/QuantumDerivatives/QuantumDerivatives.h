@@ -17,10 +17,10 @@
 //
 //===----------------------------------------------------------------------------------===//
 
-#ifndef KVANT_GRADIENT_TRANSFORMS_QUANTUMDERIVATIVES_H
-#define KVANT_GRADIENT_TRANSFORMS_QUANTUMDERIVATIVES_H
+#ifndef KVANT_GRADIENT_QUANTUMDERIVATIVES_QUANTUMDERIVATIVES_H
+#define KVANT_GRADIENT_QUANTUMDERIVATIVES_QUANTUMDERIVATIVES_H
 
-#include "kvant/Gradient/Transforms/ReverseMode.h"
+#include "kvant/Gradient/AutoDiff/ReverseMode.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -62,4 +62,4 @@ void inlineDynamicallyShapedCircuits(mlir::ModuleOp module);
 
 } // namespace kvant::gradient
 
-#endif // KVANT_GRADIENT_TRANSFORMS_QUANTUMDERIVATIVES_H
+#endif // KVANT_GRADIENT_QUANTUMDERIVATIVES_QUANTUMDERIVATIVES_H
