@@ -263,12 +263,12 @@ def test_derivatives_have_their_arguments_dtype():
 
 def _registered_rules():
     """The op names derivative rules are registered for, read from the rule tables' sources."""
-    root = Path(__file__).resolve().parents[1] / "mlir" / "lib" / "Gradient" / "Transforms"
+    root = Path(__file__).resolve().parents[1] / "mlir" / "lib" / "Gradient" / "AutoDiff"
     names = set()
     for path in root.glob("*Rules.cpp"):
         text = path.read_text()
         names |= set(re.findall(r'\{"([a-z_]+\.[a-z_0-9]+)",', text))
-        names |= set(re.findall(r'rules\["([a-z_]+\.[a-z_0-9]+)"\]', text))
+        names |= set(re.findall(r'rules\.ops\["([a-z_]+\.[a-z_0-9]+)"\]', text))
     return names
 
 

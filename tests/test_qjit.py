@@ -1,6 +1,7 @@
 """qjit: forward values against default.qubit, caching, and the stage attributes."""
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -106,6 +107,29 @@ def test_stage_attributes():
     assert "gradient.grad" in f.mlir
     assert "llvm.func" in f.mlir_lowered and "gradient.grad" not in f.mlir_lowered
     assert "define" in f.llvm_ir
+
+
+@pytest.mark.parametrize(
+    "device_name, diff_method, shots",
+    [("kvant.qubit", "adjoint", None), ("default.qubit", "parameter-shift", 50)],
+)
+def test_qnode_function_carries_the_qnode_attribute(device_name, diff_method, shots):
+    # The derivative passes read a QNode's configuration from one #quantum.node (verified by the
+    # quantum dialect): it must state what PennyLane's QNode says.
+    @qml.qnode(qml.device(device_name, wires=2), diff_method=diff_method)
+    def circuit(x):
+        qml.RX(x, wires=0)
+        return qml.expval(qml.PauliZ(0)), qml.probs(wires=[0, 1])
+
+    if shots is not None:
+        circuit = qml.set_shots(circuit, shots)
+    f = kvant.qjit(circuit)
+    f(0.3)
+    expected = (
+        f'#quantum.node<device = "{circuit.device.name}", diffMethod = "{circuit.diff_method}", '
+        'measurements = ["expval", "probs"]' + (f", shots = {shots}" if shots else "") + ">"
+    )
+    assert re.findall(r"quantum\.node = (#quantum\.node<[^>]*>)", f.mlir) == [expected]
 
 
 def test_disk_cache_is_reused_by_a_new_process(tmp_path):

@@ -16,7 +16,7 @@ func.func @square(%x: tensor<2x2xf64>) -> tensor<2x2x2x2xf64> {
 
 // A QNode is differentiated through its measurements: one that returns something else is
 // reported, by name.
-func.func private @circuit(%x: tensor<f64>) -> tensor<f64> attributes {quantum.node} {
+func.func private @circuit(%x: tensor<f64>) -> tensor<f64> attributes {quantum.node = #quantum.node<>} {
   return %x : tensor<f64>
 }
 func.func private @cost(%x: tensor<f64>) -> tensor<f64> {
@@ -98,7 +98,7 @@ func.func @grad_through_angle(%x: tensor<f64>) -> tensor<f64> {
 
 // The quantum rules differentiate gate parameters: a QubitUnitary matrix computed from a
 // differentiated argument is refused by name (its derivative would be lost), ...
-func.func private @rotated(%x: tensor<f64>, %y: tensor<f64>) -> tensor<f64> attributes {quantum.node, quantum.diff_method = "adjoint"} {
+func.func private @rotated(%x: tensor<f64>, %y: tensor<f64>) -> tensor<f64> attributes {quantum.node = #quantum.node<diffMethod = "adjoint">} {
   %r = quantum.alloc(1)
   %s = tensor.extract %x[] : tensor<f64>
   %zero = arith.constant 0.0 : f64
@@ -145,5 +145,42 @@ func.func private @complex_in_a_test(%t: tensor<f64>) -> tensor<f64> {
 }
 func.func @grad_with_complex_test(%x: tensor<f64>) -> tensor<f64> {
   %g = gradient.grad "auto" @complex_in_a_test(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
+  return %g : tensor<f64>
+}
+
+// -----
+
+// A loop is reversed by running it again to record it: a loop around quantum ops outside a
+// QNode would run its gates twice (the quantum rule set marks the dialect stateful).
+func.func private @loop_around_gates(%x: tensor<f64>) -> tensor<f64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  // expected-error@+1 {{kvant cannot differentiate a loop around gates outside a QNode}}
+  %r = scf.for %i = %c0 to %c2 step %c1 iter_args(%a = %x) -> (tensor<f64>) {
+    %reg = quantum.alloc(1)
+    quantum.dealloc %reg
+    %b = arith.mulf %a, %a : tensor<f64>
+    scf.yield %b : tensor<f64>
+  }
+  return %r : tensor<f64>
+}
+func.func @grad_loop_around_gates(%x: tensor<f64>) -> tensor<f64> {
+  %g = gradient.grad "auto" @loop_around_gates(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
+  return %g : tensor<f64>
+}
+
+// -----
+
+// Calls left in the forward code (of functions without a body) have a rule only when their
+// callee carries an attribute a rule set claims (gradient.circuit: the quantum rules).
+func.func private @external(tensor<f64>) -> tensor<f64>
+func.func private @calls_external(%x: tensor<f64>) -> tensor<f64> {
+  // expected-error@+1 {{kvant cannot differentiate this call of 'external'}}
+  %y = func.call @external(%x) : (tensor<f64>) -> tensor<f64>
+  return %y : tensor<f64>
+}
+func.func @grad_calls_external(%x: tensor<f64>) -> tensor<f64> {
+  %g = gradient.grad "auto" @calls_external(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
   return %g : tensor<f64>
 }

@@ -133,7 +133,7 @@ func.func @second(%x: tensor<f64>) -> tensor<f64> {
 // the circuit of %p, @q.with_jacobian, returns the expectation value and d<Z>/dp, computed
 // once; the rule of that call multiplies the cotangent into J, and the skeleton's reverse
 // carries it to x.
-func.func private @q(%x: tensor<f64>) -> tensor<f64> attributes {quantum.node, quantum.diff_method = "adjoint"} {
+func.func private @q(%x: tensor<f64>) -> tensor<f64> attributes {quantum.node = #quantum.node<diffMethod = "adjoint">} {
   %r = quantum.alloc(1)
   %two = arith.constant dense<2.0> : tensor<f64>
   %a = arith.mulf %x, %two : tensor<f64>
@@ -157,7 +157,7 @@ func.func private @q(%x: tensor<f64>) -> tensor<f64> attributes {quantum.node, q
 // CHECK-SAME: ins(%{{.*}}, %[[C]]#1 : tensor<1xf64>, tensor<1x1xf64>)
 // CHECK-LABEL: func.func private @q.with_jacobian.adjoint(
 // CHECK-SAME: %[[PP:.*]]: tensor<1xf64>, %{{.*}}: tensor<f64>) -> (tensor<f64>, tensor<1x1xf64>)
-// CHECK-SAME: kvant.circuit_with_jacobian
+// CHECK-SAME: gradient.circuit = #gradient.circuit<jacobian of @q>
 // CHECK: quantum.alloc(1) {record_tape}
 // CHECK: %[[P0:.*]] = tensor.extract %[[PP]][%{{.*}}] : tensor<1xf64>
 // CHECK: quantum.custom "RX"(%[[P0]])
@@ -187,7 +187,7 @@ func.func @value_and_grad_of_qnode(%x: tensor<f64>) -> (tensor<f64>, tensor<f64>
 // index and p, which the loop only overwrites, so its reverse does not record p); the circuit
 // reads p[k] with the index threaded next to the register. Its Jacobian has a dynamic column
 // count, so the circuit is inlined once the derivative is built.
-func.func private @looped(%x: tensor<f64>, %n: index) -> tensor<f64> attributes {quantum.node, quantum.diff_method = "adjoint"} {
+func.func private @looped(%x: tensor<f64>, %n: index) -> tensor<f64> attributes {quantum.node = #quantum.node<diffMethod = "adjoint">} {
   %r = quantum.alloc(1)
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -319,13 +319,13 @@ func.func @branch(%x: tensor<f64>, %c: i1) -> tensor<f64> {
 // probabilities (two cotangents) computes J once (@qp.with_jacobian.adjoint).
 // CHECK-LABEL: func.func private @qp.vjp.adjoint(
 // CHECK-SAME: %{{.*}}: tensor<1xf64>, %{{.*}}: tensor<f64>, %[[YBAR:.*]]: tensor<2xf64>) -> tensor<1xf64>
-// CHECK-SAME: kvant.circuit_vjp
+// CHECK-SAME: gradient.circuit = #gradient.circuit<vjp of @qp>
 // CHECK: quantum.alloc(1) {record_tape}
 // CHECK-NOT: quantum.probs
 // CHECK: %[[V:.*]] = quantum.adjoint_vjp probs(%{{.*}}) cotangent(%[[YBAR]] : tensor<2xf64>) {kinds = array<i64: 2>, probs_wires = array<i64: 1>} : tensor<1xf64>
 // CHECK: return %[[V]]
 // CHECK-LABEL: func.func private @qp.values(
-// CHECK-SAME: kvant.circuit_values = @qp.vjp.adjoint
+// CHECK-SAME: gradient.circuit = #gradient.circuit<values of @qp>
 // CHECK-NOT: record_tape
 // CHECK: quantum.probs
 // CHECK-LABEL: func.func private @qp.jacobian.0(
@@ -337,7 +337,7 @@ func.func @branch(%x: tensor<f64>, %c: i1) -> tensor<f64> {
 // CHECK: %[[Y:.*]] = call @qp.values(%[[P]], %{{.*}}) : (tensor<1xf64>, tensor<f64>) -> tensor<2xf64>
 // CHECK: %[[CT:.*]]:2 = linalg.generic
 // CHECK: call @qp.vjp.adjoint(%[[P]], %{{.*}}, %[[CT]]#0)
-func.func private @qp(%x: tensor<f64>) -> tensor<2xf64> attributes {quantum.node, quantum.diff_method = "adjoint"} {
+func.func private @qp(%x: tensor<f64>) -> tensor<2xf64> attributes {quantum.node = #quantum.node<diffMethod = "adjoint">} {
   %r = quantum.alloc(1)
   %s = tensor.extract %x[] : tensor<f64>
   %q0 = quantum.extract %r[0]
@@ -394,7 +394,7 @@ func.func @grad_with_aux(%x: tensor<2xf64>) -> (tensor<f64>, tensor<i32>, tensor
 
 // A QNode whose results reach only auxiliary results is called as it is: no skeleton, no
 // circuit function, no rule (its measurements need not be differentiable).
-func.func private @state_qnode(%x: tensor<f64>) -> tensor<2xcomplex<f64>> attributes {quantum.node, quantum.diff_method = "adjoint"} {
+func.func private @state_qnode(%x: tensor<f64>) -> tensor<2xcomplex<f64>> attributes {quantum.node = #quantum.node<diffMethod = "adjoint">} {
   %r = quantum.alloc(1)
   %s = tensor.extract %x[] : tensor<f64>
   %q0 = quantum.extract %r[0]

@@ -205,3 +205,79 @@ func.func @too_many_differentiated(%x: tensor<2xf64>) {
   %v, %g = gradient.grad "auto" @f(%x) {diffArgIndices = array<i64: 0>, numDiffResults = 2, withValues} : (tensor<2xf64>) -> (tensor<f64>, tensor<2xf64>)
   return
 }
+
+// -----
+
+// Every verifier error of gradient.circuit, the role of a circuit function.
+
+func.func private @q(tensor<f64>) -> tensor<f64> attributes {quantum.node = #quantum.node<>}
+// expected-error @+1 {{'gradient.circuit' must be a #gradient.circuit, got unit}}
+func.func private @circuit_unit(tensor<1xf64>, tensor<f64>) -> tensor<f64> attributes {gradient.circuit}
+
+// -----
+
+func.func private @q(tensor<f64>) -> tensor<f64> attributes {quantum.node = #quantum.node<>}
+func.func @circuit_on_an_op() {
+  // expected-error @+1 {{'gradient.circuit' marks functions only}}
+  %c = arith.constant {gradient.circuit = #gradient.circuit<values of @q>} 1.0 : f64
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'gradient.circuit' names @missing, which is not a QNode}}
+func.func private @circuit_of_nothing(tensor<1xf64>, tensor<f64>) -> tensor<f64>
+    attributes {gradient.circuit = #gradient.circuit<values of @missing>}
+
+// -----
+
+func.func private @classical(tensor<f64>) -> tensor<f64>
+// expected-error @+1 {{'gradient.circuit' names @classical, which is not a QNode}}
+func.func private @circuit_of_a_classical_function(tensor<1xf64>, tensor<f64>) -> tensor<f64>
+    attributes {gradient.circuit = #gradient.circuit<values of @classical>}
+
+// -----
+
+// expected-error @+2 {{expected ::kvant::gradient::CircuitRole to be one of: jacobian, values, vjp, shiftable_jacobian}}
+// expected-error @+1 {{failed to parse Gradient_CircuitAttr parameter 'role'}}
+func.func private @circuit_role() attributes {gradient.circuit = #gradient.circuit<hessian of @q>}
+
+// -----
+
+func.func private @q(tensor<f64>) -> tensor<f64> attributes {quantum.node = #quantum.node<>}
+// expected-error @+1 {{of role 'jacobian': expected the results of the QNode and a tensor<MxGxf64>, got 'tensor<f64>'}}
+func.func private @jacobian_without_jacobian(tensor<1xf64>, tensor<f64>) -> tensor<f64>
+    attributes {gradient.circuit = #gradient.circuit<jacobian of @q>}
+
+// -----
+
+func.func private @q(tensor<f64>) -> tensor<f64> attributes {quantum.node = #quantum.node<>}
+// expected-error @+1 {{of role 'jacobian': expected the results of the QNode and a tensor<MxGxf64>, got 'tensor<f64>', 'tensor<1x3xf64>'}}
+func.func private @jacobian_of_other_parameters(tensor<2xf64>, tensor<f64>) -> (tensor<f64>, tensor<1x3xf64>)
+    attributes {gradient.circuit = #gradient.circuit<jacobian of @q>}
+
+// -----
+
+func.func private @q(tensor<f64>) -> tensor<f64> attributes {quantum.node = #quantum.node<>}
+// expected-error @+1 {{of role 'values': expected the inputs (tensor<Gxf64>, 'tensor<f64>') of QNode @q, got 'tensor<f64>'}}
+func.func private @values_without_parameters(tensor<f64>) -> tensor<f64>
+    attributes {gradient.circuit = #gradient.circuit<values of @q>}
+
+// -----
+
+func.func private @q(tensor<f64>) -> tensor<2xf64> attributes {quantum.node = #quantum.node<>}
+// expected-error @+1 {{of role 'vjp': expected a cotangent tensor<Mxf64> and the result 'tensor<1xf64>', got 'tensor<2xf64>' and 'tensor<2xf64>'}}
+func.func private @vjp_result(tensor<1xf64>, tensor<f64>, tensor<2xf64>) -> tensor<2xf64>
+    attributes {gradient.circuit = #gradient.circuit<vjp of @q>}
+
+// -----
+
+func.func private @q(tensor<f64>) -> tensor<f64> attributes {quantum.node = #quantum.node<>}
+// expected-error @+1 {{of role 'shiftable_jacobian': expected a tensor<f64> per variance and a tensor<MxGxf64>, got 'tensor<2xf64>', 'tensor<2x1xf64>'}}
+func.func private @shiftable_expvals(tensor<1xf64>, tensor<f64>) -> (tensor<2xf64>, tensor<2x1xf64>)
+    attributes {gradient.circuit = #gradient.circuit<shiftable_jacobian of @q>}
+
+// -----
+
+// expected-error @+1 {{unknown attribute 'gradient.role' of the gradient dialect}}
+func.func private @misspelt() attributes {gradient.role = 1 : i64}

@@ -16,3 +16,18 @@ func.func @grads(%x: tensor<f64>, %y: tensor<2x3xf32>, %n: i64) {
       : (tensor<f64>, tensor<2x3xf32>, i64) -> (tensor<4x2x3xf32>, tensor<4xf64>, tensor<2x3xf32>, tensor<f64>)
   return
 }
+
+// The role of each circuit function the quantum derivatives build (GradientAttrs.td).
+func.func private @q(tensor<f64>) -> tensor<2xf64> attributes {quantum.node = #quantum.node<diffMethod = "adjoint">}
+// CHECK: func.func private @q.with_jacobian.adjoint(tensor<1xf64>, tensor<f64>) -> (tensor<2xf64>, tensor<2x1xf64>) attributes {gradient.circuit = #gradient.circuit<jacobian of @q>}
+func.func private @q.with_jacobian.adjoint(tensor<1xf64>, tensor<f64>) -> (tensor<2xf64>, tensor<2x1xf64>)
+    attributes {gradient.circuit = #gradient.circuit<jacobian of @q>}
+// CHECK: func.func private @q.values(tensor<?xf64>, tensor<f64>) -> tensor<2xf64> attributes {gradient.circuit = #gradient.circuit<values of @q>}
+func.func private @q.values(tensor<?xf64>, tensor<f64>) -> tensor<2xf64>
+    attributes {gradient.circuit = #gradient.circuit<values of @q>}
+// CHECK: func.func private @q.vjp.adjoint(tensor<?xf64>, tensor<f64>, tensor<2xf64>) -> tensor<?xf64> attributes {gradient.circuit = #gradient.circuit<vjp of @q>}
+func.func private @q.vjp.adjoint(tensor<?xf64>, tensor<f64>, tensor<2xf64>) -> tensor<?xf64>
+    attributes {gradient.circuit = #gradient.circuit<vjp of @q>}
+// CHECK: func.func private @q.shiftable_jacobian.adjoint(tensor<1xf64>, tensor<f64>) -> (tensor<f64>, tensor<3x1xf64>) attributes {gradient.circuit = #gradient.circuit<shiftable_jacobian of @q>}
+func.func private @q.shiftable_jacobian.adjoint(tensor<1xf64>, tensor<f64>) -> (tensor<f64>, tensor<3x1xf64>)
+    attributes {gradient.circuit = #gradient.circuit<shiftable_jacobian of @q>}

@@ -335,3 +335,42 @@ func.func @adjoint_vjp_dynamic_gradient(%o: !quantum.obs, %w: tensor<1xf64>) {
   %v = quantum.adjoint_vjp %o cotangent(%w : tensor<1xf64>) : tensor<?xf64>
   return
 }
+
+// -----
+
+// expected-error @+1 {{'quantum.node' must be a #quantum.node, got 1 : i64}}
+func.func private @node_not_an_attribute_of_the_dialect() attributes {quantum.node = 1 : i64}
+
+// -----
+
+func.func @node_on_an_op() {
+  // expected-error @+1 {{'quantum.node' marks functions only}}
+  %c = arith.constant {quantum.node = #quantum.node<>} 1.0 : f64
+  return
+}
+
+// -----
+
+// expected-error @+1 {{unknown diffMethod "backprop"}}
+func.func private @node_diff_method() attributes {quantum.node = #quantum.node<diffMethod = "backprop">}
+
+// -----
+
+// expected-error @+1 {{unknown measurement "expectation"}}
+func.func private @node_measurement() attributes {quantum.node = #quantum.node<measurements = ["expectation"]>}
+
+// -----
+
+// expected-error @+1 {{shots must be positive (0 for exact results), got -3}}
+func.func private @node_shots() attributes {quantum.node = #quantum.node<shots = -3>}
+
+// -----
+
+// expected-error @+1 {{'quantum.node' names 2 measurements for 1 results}}
+func.func private @node_measurement_count(%x: tensor<f64>) -> tensor<f64>
+    attributes {quantum.node = #quantum.node<measurements = ["expval", "var"]>}
+
+// -----
+
+// expected-error @+1 {{unknown attribute 'quantum.nod' of the quantum dialect}}
+func.func private @node_misspelt() attributes {quantum.nod = #quantum.node<>}

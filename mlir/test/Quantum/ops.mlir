@@ -119,3 +119,10 @@ func.func @adjoint_differentiation_of_a_loop(%t: f64, %g: index) -> tensor<1x?xf
   quantum.dealloc %r
   return %j : tensor<1x?xf64>
 }
+
+// The QNode attribute (QuantumAttrs.td): every field, and none (defaults).
+// CHECK: func.func private @qnode_sampled(tensor<f64>) -> (tensor<f64>, tensor<4xf64>) attributes {quantum.node = #quantum.node<device = "kvant.qubit", diffMethod = "parameter-shift", measurements = ["expval", "probs"], shots = 100>}
+func.func private @qnode_sampled(tensor<f64>) -> (tensor<f64>, tensor<4xf64>)
+    attributes {quantum.node = #quantum.node<device = "kvant.qubit", diffMethod = "parameter-shift", measurements = ["expval", "probs"], shots = 100>}
+// CHECK: func.func private @qnode_defaults(tensor<f64>) -> tensor<f64> attributes {quantum.node = #quantum.node<>}
+func.func private @qnode_defaults(tensor<f64>) -> tensor<f64> attributes {quantum.node = #quantum.node<diffMethod = "best">}

@@ -50,18 +50,33 @@ def _qnode(ctx, *args, jaxpr, num_wires, device, diff_method, shots, seed, name,
         state.release()
         return results
 
-    attributes = {
-        "quantum.node": ir.UnitAttr.get(),
-        "quantum.device": ir.StringAttr.get(device),
-        "quantum.diff_method": ir.StringAttr.get(str(diff_method)),
-        "quantum.measurements": ir.ArrayAttr.get([ir.StringAttr.get(k) for k in measurements]),
-    }
-    if shots is not None:
-        attributes["quantum.shots"] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), shots)
+    attributes = {"quantum.node": _qnode_attribute(device, diff_method, measurements, shots)}
     symbol = ctx.lowering.function(
         ("qnode", id(jaxpr)), f"qnode_{name}", jaxpr, attributes=attributes, body=body
     )
     return _call(ctx, symbol, args)
+
+
+def _qnode_attribute(device, diff_method, measurements, shots) -> ir.Attribute:
+    """The ``#quantum.node`` that marks a QNode's function (QuantumAttrs.td; the quantum dialect
+    verifies it). diff_method None is spelt "None"."""
+    fields = [
+        f"device = {_mlir_string(device)}",
+        f"diffMethod = {_mlir_string(str(diff_method))}",
+        "measurements = [" + ", ".join(_mlir_string(k) for k in measurements) + "]",
+    ]
+    if shots is not None:
+        fields.append(f"shots = {int(shots)}")
+    return ir.Attribute.parse("#quantum.node<" + ", ".join(fields) + ">")
+
+
+def _mlir_string(text: str) -> str:
+    """``text`` as an MLIR string literal (quotes, backslashes and non-printable bytes escaped)."""
+    out = []
+    for byte in text.encode("utf-8"):
+        char = chr(byte)
+        out.append(char if 0x20 <= byte < 0x7F and char not in '"\\' else f"\\{byte:02X}")
+    return '"' + "".join(out) + '"'
 
 
 @register("kvant_grad")

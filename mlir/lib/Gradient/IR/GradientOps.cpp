@@ -1,21 +1,125 @@
 //===- GradientOps.cpp - the `gradient` dialect and its verifiers ---------------------===//
 
 #include "kvant/Gradient/IR/GradientOps.h"
+#include "kvant/Quantum/IR/QuantumDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 using namespace kvant::gradient;
 
 #include "kvant/Gradient/IR/GradientDialect.cpp.inc"
+#include "kvant/Gradient/IR/GradientEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "kvant/Gradient/IR/GradientAttrs.cpp.inc"
 
 void GradientDialect::initialize() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "kvant/Gradient/IR/GradientAttrs.cpp.inc"
+      >();
   addOperations<
 #define GET_OP_LIST
 #include "kvant/Gradient/IR/GradientOps.cpp.inc"
       >();
+}
+
+//===----------------------------------------------------------------------------------===//
+// gradient.circuit on functions
+//===----------------------------------------------------------------------------------===//
+
+namespace {
+
+/// A rank-1 tensor of f64 (a vector of gate parameters or of cotangents).
+bool isF64Vector(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  return tensor && tensor.getRank() == 1 && tensor.getElementType().isF64();
+}
+
+/// A rank-2 tensor of f64 with `columns` columns (either size may be dynamic).
+bool isF64Matrix(Type type, int64_t columns) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || tensor.getRank() != 2 || !tensor.getElementType().isF64())
+    return false;
+  int64_t have = tensor.getDimSize(1);
+  return ShapedType::isDynamic(have) || ShapedType::isDynamic(columns) || have == columns;
+}
+
+/// The signature a role gives a circuit function of `qnode` (both at the tensor level).
+LogicalResult verifyCircuitSignature(func::FuncOp fn, CircuitRole role, func::FuncOp qnode) {
+  auto error = [&]() {
+    return fn.emitOpError() << "of role '" << stringifyCircuitRole(role) << "': ";
+  };
+  FunctionType type = fn.getFunctionType(), qnodeType = qnode.getFunctionType();
+  ArrayRef<Type> inputs = type.getInputs(), results = type.getResults();
+  unsigned extraInputs = role == CircuitRole::VJP ? 2 : 1;
+  if (inputs.size() != qnodeType.getNumInputs() + extraInputs || !isF64Vector(inputs[0]) ||
+      inputs.slice(1, qnodeType.getNumInputs()) != qnodeType.getInputs())
+    return error() << "expected the inputs (tensor<Gxf64>, " << qnodeType.getInputs()
+                   << (role == CircuitRole::VJP ? ", tensor<Mxf64>" : "") << ") of QNode @"
+                   << qnode.getSymName() << ", got " << inputs;
+  int64_t numParams = cast<RankedTensorType>(inputs[0]).getDimSize(0);
+  switch (role) {
+  case CircuitRole::Jacobian:
+    if (results.size() != qnodeType.getNumResults() + 1 ||
+        results.drop_back() != qnodeType.getResults() || !isF64Matrix(results.back(), numParams))
+      return error() << "expected the results of the QNode and a tensor<MxGxf64>, got "
+                     << results;
+    return success();
+  case CircuitRole::Values:
+    if (results != qnodeType.getResults())
+      return error() << "expected the results of the QNode, got " << results;
+    return success();
+  case CircuitRole::VJP:
+    if (!isF64Vector(inputs.back()) || results.size() != 1 || results[0] != inputs[0])
+      return error() << "expected a cotangent tensor<Mxf64> and the result " << inputs[0]
+                     << ", got " << inputs.back() << " and " << results;
+    return success();
+  case CircuitRole::ShiftableJacobian:
+    if (results.empty() || !isF64Matrix(results.back(), numParams) ||
+        llvm::any_of(results.drop_back(), [](Type t) {
+          auto scalar = dyn_cast<RankedTensorType>(t);
+          return !scalar || scalar.getRank() != 0 || !scalar.getElementType().isF64();
+        }))
+      return error() << "expected a tensor<f64> per variance and a tensor<MxGxf64>, got "
+                     << results;
+    return success();
+  }
+  llvm_unreachable("unknown circuit role");
+}
+
+} // namespace
+
+LogicalResult GradientDialect::verifyOperationAttribute(Operation *op, NamedAttribute attribute) {
+  if (attribute.getName() != getCircuitAttrName())
+    return op->emitError() << "unknown attribute '" << attribute.getName().getValue()
+                           << "' of the gradient dialect";
+  auto circuit = dyn_cast<CircuitAttr>(attribute.getValue());
+  if (!circuit)
+    return op->emitError() << "'" << getCircuitAttrName() << "' must be a #gradient.circuit, got "
+                           << attribute.getValue();
+  if (!isa<FunctionOpInterface>(op))
+    return op->emitError() << "'" << getCircuitAttrName() << "' marks functions only";
+  Operation *qnode = SymbolTable::lookupNearestSymbolFrom(op, circuit.getQnode());
+  if (!qnode || !kvant::quantum::getQNodeAttr(qnode))
+    return op->emitError() << "'" << getCircuitAttrName() << "' names " << circuit.getQnode()
+                           << ", which is not a QNode";
+  // Signatures are checked on tensor-level func.func ops: bufferization and the conversion to
+  // the LLVM dialect rewrite them, the role stays as documentation.
+  auto fn = dyn_cast<func::FuncOp>(op);
+  auto qnodeFn = dyn_cast<func::FuncOp>(qnode);
+  auto tensorLevel = [](func::FuncOp f) {
+    return llvm::none_of(f.getArgumentTypes(), llvm::IsaPred<BaseMemRefType>);
+  };
+  if (fn && qnodeFn && tensorLevel(fn) && tensorLevel(qnodeFn))
+    return verifyCircuitSignature(fn, circuit.getRole(), qnodeFn);
+  return success();
 }
 
 #define GET_OP_CLASSES

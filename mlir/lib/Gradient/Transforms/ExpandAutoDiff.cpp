@@ -18,11 +18,12 @@
 //
 //===----------------------------------------------------------------------------------===//
 
+#include "kvant/Gradient/AutoDiff/ReverseMode.h"
+#include "kvant/Gradient/AutoDiff/TensorUtils.h"
 #include "kvant/Gradient/IR/GradientOps.h"
+#include "kvant/Gradient/QuantumDerivatives/QuantumDerivatives.h"
 #include "kvant/Gradient/Transforms/Passes.h"
-#include "kvant/Gradient/Transforms/QuantumDerivatives.h"
-#include "kvant/Gradient/Transforms/ReverseMode.h"
-#include "kvant/Gradient/Transforms/TensorUtils.h"
+#include "kvant/Quantum/IR/QuantumDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -45,6 +46,7 @@ namespace kvant::gradient {
 
 using namespace mlir;
 using namespace kvant::gradient;
+namespace quantum = kvant::quantum;
 
 namespace {
 
@@ -92,7 +94,7 @@ struct ForwardInliner {
   FailureOr<SmallVector<Value>> expandCall(OpBuilder &b, Operation *site, func::FuncOp target,
                                            ValueRange args, SmallVectorImpl<Operation *> &forward,
                                            int depth) {
-    if (target->hasAttr("quantum.node"))
+    if (quantum::getQNodeAttr(target))
       return inlineQNode(b, site, target, args, forward, depth);
     return cloneInlined(b, target, args, forward, depth + 1);
   }
@@ -215,10 +217,10 @@ std::string derivativeName(func::FuncOp callee, ArrayRef<int64_t> diffArgs,
 
 /// Runs one reverse sweep seeded with `seed` on result `resultIndex` and returns, per
 /// differentiated argument, its cotangent flattened to 1-D.
-FailureOr<SmallVector<Value>> sweepOnce(OpBuilder &b, Location loc, ArrayRef<Operation *> forward,
-                                        Value result, Value seed, ValueRange args,
-                                        ArrayRef<int64_t> diffArgs) {
-  ReverseSweep sweep(b);
+FailureOr<SmallVector<Value>> sweepOnce(OpBuilder &b, Location loc, const RuleTable &rules,
+                                        ArrayRef<Operation *> forward, Value result, Value seed,
+                                        ValueRange args, ArrayRef<int64_t> diffArgs) {
+  ReverseSweep sweep(b, rules);
   sweep.accumulate(result, seed);
   if (failed(sweep.run(forward)))
     return failure();
@@ -233,7 +235,7 @@ FailureOr<SmallVector<Value>> sweepOnce(OpBuilder &b, Location loc, ArrayRef<Ope
 }
 
 FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
-                                        SymbolTableCollection &symbols) {
+                                        SymbolTableCollection &symbols, const RuleTable &rules) {
   auto module = op->getParentOfType<ModuleOp>();
   ArrayRef<int64_t> diffArgs = op.getDiffArgIndices();
   unsigned numDifferentiated = op.getNumDifferentiated();
@@ -273,11 +275,11 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
     if (isDifferentiableType(type))
       numSweeps += cast<RankedTensorType>(type).getNumElements();
   ForwardInliner inliner{symbols, /*oneCotangent=*/numSweeps == 1, {}};
-  if (!callee->hasAttr("quantum.node"))
+  if (!quantum::getQNodeAttr(callee))
     inliner.findInactive(callee, numDifferentiated);
   SmallVector<Operation *> forward;
   FailureOr<SmallVector<Value>> results =
-      callee->hasAttr("quantum.node")
+      quantum::getQNodeAttr(callee)
           ? inliner.inlineQNode(b, op, callee, args, forward, /*depth=*/0)
           : inliner.cloneInlined(b, callee, args, forward);
   if (failed(results)) {
@@ -319,7 +321,8 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
       }
     } else if (numOut == 1) {
       Value seed = constantOf(b, loc, resultType, 1.0);
-      FailureOr<SmallVector<Value>> rows = sweepOnce(b, loc, forward, result, seed, args, diffArgs);
+      FailureOr<SmallVector<Value>> rows =
+          sweepOnce(b, loc, rules, forward, result, seed, args, diffArgs);
       if (failed(rows)) {
         fn.erase();
         return failure();
@@ -354,7 +357,8 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
         ValueRange acc = loop.getRegionIterArgs();
         Value seedFlat = tensor::InsertOp::create(lb, l, one, zeroFlat, ValueRange{k});
         Value seed = reshapeStatic(lb, l, seedFlat, resultType);
-        FailureOr<SmallVector<Value>> rows = sweepOnce(lb, l, forward, result, seed, args, diffArgs);
+        FailureOr<SmallVector<Value>> rows =
+            sweepOnce(lb, l, rules, forward, result, seed, args, diffArgs);
         if (failed(rows)) {
           fn.erase();
           return failure();
@@ -389,8 +393,20 @@ bool containsGradientOps(func::FuncOp fn) {
   return fn.walk([](GradOp) { return WalkResult::interrupt(); }).wasInterrupted();
 }
 
+/// The rules of the dialects this pass differentiates: the classical ones and the calls of the
+/// circuit functions its QNode splits make.
+RuleTable derivativeRules() {
+  RuleTable rules;
+  addScalarRules(rules);
+  addTensorRules(rules);
+  addControlFlowRules(rules);
+  addQuantumRules(rules);
+  return rules;
+}
+
 struct ExpandAutoDiffPass : public kvant::gradient::impl::ExpandAutoDiffPassBase<ExpandAutoDiffPass> {
   void runOnOperation() override {
+    const RuleTable rules = derivativeRules();
     // Innermost first: a callee that itself contains gradient ops (grad of grad) waits until
     // those are expanded, so that its derivative is built from ordinary code.
     while (true) {
@@ -413,7 +429,7 @@ struct ExpandAutoDiffPass : public kvant::gradient::impl::ExpandAutoDiffPassBase
           return signalPassFailure();
         if (containsGradientOps(callee))
           continue;
-        FailureOr<func::FuncOp> derivative = buildDerivative(op, callee, symbols);
+        FailureOr<func::FuncOp> derivative = buildDerivative(op, callee, symbols, rules);
         if (failed(derivative))
           return signalPassFailure();
         OpBuilder b(op);

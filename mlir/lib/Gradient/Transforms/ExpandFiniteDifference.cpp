@@ -16,9 +16,9 @@
 //
 //===----------------------------------------------------------------------------------===//
 
+#include "kvant/Gradient/AutoDiff/TensorUtils.h"
 #include "kvant/Gradient/IR/GradientOps.h"
 #include "kvant/Gradient/Transforms/Passes.h"
-#include "kvant/Gradient/Transforms/TensorUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"

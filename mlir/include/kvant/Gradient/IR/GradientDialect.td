@@ -14,6 +14,13 @@ def Gradient_Dialect : Dialect {
     `gradient-expand-auto` for method "auto" (reverse mode, QNodes by their diff_method).
   }];
   let cppNamespace = "::kvant::gradient";
+  let useDefaultAttributePrinterParser = 1;
+  // `gradient.circuit` on functions (GradientAttrs.td)
+  let hasOperationAttrVerify = 1;
+  let extraClassDeclaration = [{
+    /// The discardable attribute giving a circuit function's role (a #gradient.circuit).
+    static ::llvm::StringRef getCircuitAttrName() { return "gradient.circuit"; }
+  }];
 }
 
 class Gradient_Op<string mnemonic, list<Trait> traits = []>

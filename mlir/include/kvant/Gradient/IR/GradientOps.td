@@ -13,6 +13,7 @@
 #define KVANT_GRADIENT_OPS_TD
 
 include "kvant/Gradient/IR/GradientDialect.td"
+include "kvant/Gradient/IR/GradientAttrs.td"
 include "mlir/IR/SymbolInterfaces.td"
 include "mlir/IR/CommonTypeConstraints.td"
 include "mlir/IR/CommonAttrConstraints.td"

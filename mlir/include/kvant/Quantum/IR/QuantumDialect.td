@@ -22,6 +22,13 @@ def Quantum_Dialect : Dialect {
   }];
   let cppNamespace = "::kvant::quantum";
   let useDefaultTypePrinterParser = 1;
+  let useDefaultAttributePrinterParser = 1;
+  // `quantum.node` on functions (QuantumAttrs.td)
+  let hasOperationAttrVerify = 1;
+  let extraClassDeclaration = [{
+    /// The discardable attribute marking a QNode's function (a #quantum.node).
+    static ::llvm::StringRef getNodeAttrName() { return "quantum.node"; }
+  }];
 }
 
 class Quantum_Op<string mnemonic, list<Trait> traits = []>

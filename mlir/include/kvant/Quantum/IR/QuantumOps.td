@@ -13,6 +13,7 @@
 
 include "kvant/Quantum/IR/QuantumDialect.td"
 include "kvant/Quantum/IR/QuantumTypes.td"
+include "kvant/Quantum/IR/QuantumAttrs.td"
 include "kvant/Quantum/IR/QuantumInterfaces.td"
 include "mlir/IR/CommonTypeConstraints.td"
 include "mlir/IR/CommonAttrConstraints.td"

@@ -5,12 +5,18 @@
 // ops backwards and emits, after them, the ops that turn result cotangents into operand
 // cotangents, one derivative rule per op.
 //
-// Rules come in two kinds, each kept in one table:
-//  - scalar rules (ScalarRules.cpp) for elementwise arith/math ops, written on scalars. The
-//    sweep applies them to scalars directly, to rank-0 tensors through their element, and to
-//    other tensors inside a linalg.generic, so one rule serves every shape (and the scalar
+// The sweep knows no op: it applies the rules of a RuleTable, which the pass that differentiates
+// (ExpandAutoDiff) assembles from the rule sets of the dialects it handles. Rules come in three
+// kinds, each kept in one map of the table:
+//  - scalar rules (ScalarRules.cpp) for elementwise arith/math/complex ops, written on scalars.
+//    The sweep applies them to scalars directly, to rank-0 tensors through their element, and
+//    to other tensors inside a linalg.generic, so one rule serves every shape (and the scalar
 //    bodies of linalg ops);
-//  - op rules (TensorRules.cpp) for everything else: tensor and linalg ops.
+//  - op rules for everything else, by op name: tensor and linalg ops (TensorRules.cpp), scf
+//    loops and branches (ControlFlowRules.cpp);
+//  - callee rules for the calls left in the forward code (calls of other functions are inlined
+//    before the sweep), by an attribute their callee carries: the calls of the circuit functions
+//    of QNodes (QuantumRules.cpp, keyed on gradient.circuit).
 // Rules emit ordinary ops that have rules themselves, so derivatives can be differentiated again.
 //
 // Integer, index and boolean values carry no cotangent. A null cotangent stands for zero and is
@@ -29,8 +35,8 @@
 //
 //===----------------------------------------------------------------------------------===//
 
-#ifndef KVANT_GRADIENT_TRANSFORMS_REVERSEMODE_H
-#define KVANT_GRADIENT_TRANSFORMS_REVERSEMODE_H
+#ifndef KVANT_GRADIENT_AUTODIFF_REVERSEMODE_H
+#define KVANT_GRADIENT_AUTODIFF_REVERSEMODE_H
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Operation.h"
@@ -91,19 +97,32 @@ using ScalarRule = void (*)(mlir::OpBuilder &b, mlir::Location loc, mlir::ValueR
 using OpRule = mlir::LogicalResult (*)(ReverseSweep &sweep, mlir::Operation *op,
                                        llvm::ArrayRef<mlir::Value> resultCts);
 
-const llvm::StringMap<ScalarRule> &scalarRules();
-/// The op rules of every file that defines some (TensorRules.cpp, ControlFlowRules.cpp,
-/// QuantumDerivatives.cpp).
-const llvm::StringMap<OpRule> &opRules();
-void addTensorRules(llvm::StringMap<OpRule> &rules);
-void addControlFlowRules(llvm::StringMap<OpRule> &rules);
-void addQuantumRules(llvm::StringMap<OpRule> &rules);
+/// The rules one reverse sweep applies (see the top of this file).
+struct RuleTable {
+  /// Elementwise ops, written on scalars, by op name.
+  llvm::StringMap<ScalarRule> scalar;
+  /// Other ops, by op name.
+  llvm::StringMap<OpRule> ops;
+  /// Calls (of a symbol), by the name of a discardable attribute of the callee.
+  llvm::StringMap<OpRule> callees;
+  /// Dialects whose ops act on state that no value carries (a simulator), by namespace, with
+  /// what their ops are (for messages): a loop around them cannot be run again to be recorded.
+  llvm::StringMap<std::string> stateful;
+};
+
+/// The rule sets of the classical dialects: arith, math and complex (ScalarRules.cpp); tensor
+/// and linalg (TensorRules.cpp); scf (ControlFlowRules.cpp).
+void addScalarRules(RuleTable &rules);
+void addTensorRules(RuleTable &rules);
+void addControlFlowRules(RuleTable &rules);
 
 class ReverseSweep {
 public:
-  explicit ReverseSweep(mlir::OpBuilder &builder) : b(builder) {}
+  ReverseSweep(mlir::OpBuilder &builder, const RuleTable &rules) : b(builder), table(rules) {}
 
   mlir::OpBuilder &builder() { return b; }
+  /// The rules this sweep applies; a rule that reverses a region runs a sweep with them too.
+  const RuleTable &rules() const { return table; }
 
   /// Adds `ct` to the cotangent of `value` (ignored for non-differentiable values).
   void accumulate(mlir::Value value, mlir::Value ct);
@@ -137,6 +156,7 @@ private:
   void flushElements(mlir::Value value);
 
   mlir::OpBuilder &b;
+  const RuleTable &table;
   llvm::DenseMap<mlir::Value, mlir::Value> cotangents;
   /// Per tensor: (linear index, scalar cotangent) contributions not yet in `cotangents`.
   llvm::DenseMap<mlir::Value, llvm::SmallVector<std::pair<int64_t, mlir::Value>>> elements;
@@ -148,14 +168,15 @@ struct ReversedBlock {
 };
 
 /// Clones `block` (without its terminator) at the builder with `args` for its arguments and
-/// reverses the clones, seeded with `yieldCts` on the terminator's operands (null = zero).
-/// Returns the cotangents of `args` and of `captured` (values the block uses from outside).
-/// Serves linalg bodies (one iteration point) and scf regions alike.
-mlir::FailureOr<ReversedBlock> reverseBlock(mlir::OpBuilder &b, mlir::Block &block,
+/// reverses the clones with `rules`, seeded with `yieldCts` on the terminator's operands (null
+/// = zero). Returns the cotangents of `args` and of `captured` (values the block uses from
+/// outside). Serves linalg bodies (one iteration point) and scf regions alike.
+mlir::FailureOr<ReversedBlock> reverseBlock(mlir::OpBuilder &b, const RuleTable &rules,
+                                            mlir::Block &block,
                                             mlir::ValueRange args,
                                             llvm::ArrayRef<mlir::Value> yieldCts,
                                             llvm::ArrayRef<mlir::Value> captured);
 
 } // namespace kvant::gradient
 
-#endif // KVANT_GRADIENT_TRANSFORMS_REVERSEMODE_H
+#endif // KVANT_GRADIENT_AUTODIFF_REVERSEMODE_H

@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------------------===//
 
-#include "kvant/Gradient/Transforms/ReverseMode.h"
+#include "kvant/Gradient/AutoDiff/ReverseMode.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Complex/IR/Complex.h"
@@ -322,8 +322,8 @@ KVANT_SCALAR_RULE(complexPowRule) { // a^p
 
 } // namespace
 
-const llvm::StringMap<ScalarRule> &kvant::gradient::scalarRules() {
-  static const llvm::StringMap<ScalarRule> rules = {
+void kvant::gradient::addScalarRules(RuleTable &rules) {
+  const std::pair<const char *, ScalarRule> table[] = {
       {"arith.addf", addRule},        {"arith.subf", subRule},
       {"arith.mulf", mulRule},        {"arith.divf", divRule},
       {"arith.negf", negRule},        {"arith.remf", remRule},
@@ -360,5 +360,6 @@ const llvm::StringMap<ScalarRule> &kvant::gradient::scalarRules() {
       {"complex.cos", complexCosRule}, {"complex.tan", complexTanRule},
       {"complex.tanh", complexTanhRule}, {"complex.pow", complexPowRule},
   };
-  return rules;
+  for (auto [name, rule] : table)
+    rules.scalar[name] = rule;
 }

@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------------------===//
 
-#include "kvant/Gradient/Transforms/ReverseMode.h"
+#include "kvant/Gradient/AutoDiff/ReverseMode.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Complex/IR/Complex.h"
@@ -17,6 +17,7 @@
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/CallInterfaces.h"
 #include "mlir/Transforms/RegionUtils.h"
 
 #include "llvm/ADT/SetVector.h"
@@ -171,17 +172,6 @@ SmallVector<Value> kvant::gradient::capturedDifferentiable(Operation *op) {
     if (isDifferentiableType(v.getType()))
       out.push_back(v);
   return out;
-}
-
-const llvm::StringMap<OpRule> &kvant::gradient::opRules() {
-  static const llvm::StringMap<OpRule> rules = [] {
-    llvm::StringMap<OpRule> table;
-    addTensorRules(table);
-    addControlFlowRules(table);
-    addQuantumRules(table);
-    return table;
-  }();
-  return rules;
 }
 
 void ReverseSweep::accumulate(Value value, Value ct) {
@@ -365,8 +355,6 @@ static bool capturesDifferentiableValues(Operation *op) {
 }
 
 LogicalResult ReverseSweep::run(ArrayRef<Operation *> ops) {
-  const llvm::StringMap<ScalarRule> &scalar = scalarRules();
-  const llvm::StringMap<OpRule> &other = opRules();
   for (Operation *op : llvm::reverse(ops)) {
     SmallVector<Value> resultCts;
     bool any = false;
@@ -382,13 +370,27 @@ LogicalResult ReverseSweep::run(ArrayRef<Operation *> ops) {
         !capturesDifferentiableValues(op))
       continue;
     StringRef name = op->getName().getStringRef();
-    if (auto it = scalar.find(name); it != scalar.end() && op->getNumResults() == 1) {
+    if (auto it = table.scalar.find(name); it != table.scalar.end() && op->getNumResults() == 1) {
       if (failed(reverseElementwise(op, it->second, resultCts[0])))
         return failure();
       continue;
     }
-    if (auto it = other.find(name); it != other.end()) {
+    if (auto it = table.ops.find(name); it != table.ops.end()) {
       if (failed(it->second(*this, op, resultCts)))
+        return failure();
+      continue;
+    }
+    auto call = dyn_cast<CallOpInterface>(op);
+    auto symbol = call ? dyn_cast<SymbolRefAttr>(call.getCallableForCallee()) : SymbolRefAttr();
+    if (symbol) {
+      Operation *callee = call.resolveCallable();
+      auto rule = llvm::find_if(table.callees, [&](const auto &entry) {
+        return callee && callee->hasAttr(entry.getKey());
+      });
+      if (rule == table.callees.end())
+        return op->emitError() << "kvant cannot differentiate this call of '"
+                               << symbol.getLeafReference().getValue() << "'";
+      if (failed(rule->getValue()(*this, op, resultCts)))
         return failure();
       continue;
     }
@@ -398,7 +400,8 @@ LogicalResult ReverseSweep::run(ArrayRef<Operation *> ops) {
   return success();
 }
 
-FailureOr<ReversedBlock> kvant::gradient::reverseBlock(OpBuilder &b, Block &block,
+FailureOr<ReversedBlock> kvant::gradient::reverseBlock(OpBuilder &b, const RuleTable &rules,
+                                                       Block &block,
                                                        ValueRange args, ArrayRef<Value> yieldCts,
                                                        ArrayRef<Value> captured) {
   IRMapping mapping;
@@ -406,7 +409,7 @@ FailureOr<ReversedBlock> kvant::gradient::reverseBlock(OpBuilder &b, Block &bloc
   SmallVector<Operation *> forward;
   for (Operation &op : block.without_terminator())
     forward.push_back(b.clone(op, mapping));
-  ReverseSweep sweep(b);
+  ReverseSweep sweep(b, rules);
   for (auto [yielded, ct] : llvm::zip(block.getTerminator()->getOperands(), yieldCts))
     sweep.accumulate(mapping.lookupOrDefault(yielded), ct);
   if (failed(sweep.run(forward)))

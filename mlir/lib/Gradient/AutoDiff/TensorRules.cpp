@@ -6,9 +6,8 @@
 //
 //===----------------------------------------------------------------------------------===//
 
-#include "kvant/Gradient/Transforms/ReverseMode.h"
-#include "kvant/Gradient/Transforms/TensorUtils.h"
-#include "kvant/Quantum/IR/QuantumDialect.h"
+#include "kvant/Gradient/AutoDiff/ReverseMode.h"
+#include "kvant/Gradient/AutoDiff/TensorUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -447,7 +446,7 @@ KVANT_OP_RULE(genericRule) {
           for (auto [n, k] : llvm::enumerate(seeded))
             yieldCts[k] = args[numInputs + n];
           FailureOr<ReversedBlock> reversed =
-              reverseBlock(nb, body, bodyArgs, yieldCts, bodyCaptured);
+              reverseBlock(nb, s.rules(), body, bodyArgs, yieldCts, bodyCaptured);
           Value acc = args.back();
           Value contribution = succeeded(reversed) ? reversed->argCts[j] : Value();
           failedBody |= failed(reversed);
@@ -512,7 +511,7 @@ KVANT_OP_RULE(generateRule) {
           else
             forward.push_back(clone);
         }
-        ReverseSweep sweep(nb);
+        ReverseSweep sweep(nb, s.rules());
         Value yielded = mapping.lookupOrDefault(body.getTerminator()->getOperand(0));
         sweep.accumulate(yielded, tensor::ExtractOp::create(nb, l, cts[0], ivs));
         if (failed(sweep.run(forward))) {
@@ -543,7 +542,7 @@ KVANT_OP_RULE(generateRule) {
 
 } // namespace
 
-void kvant::gradient::addTensorRules(llvm::StringMap<OpRule> &rules) {
+void kvant::gradient::addTensorRules(RuleTable &rules) {
   const std::pair<const char *, OpRule> table[] = {
       {"tensor.extract", extractRule},
       {"tensor.from_elements", fromElementsRule},
@@ -564,5 +563,5 @@ void kvant::gradient::addTensorRules(llvm::StringMap<OpRule> &rules) {
       {"tensor.generate", generateRule},
   };
   for (auto [name, rule] : table)
-    rules[name] = rule;
+    rules.ops[name] = rule;
 }

@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------------------===//
 
-#include "kvant/Gradient/Transforms/ParameterThreading.h"
+#include "ParameterThreading.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
 

@@ -10,8 +10,8 @@
 //
 //===----------------------------------------------------------------------------------===//
 
-#ifndef KVANT_GRADIENT_TRANSFORMS_PARAMETERTHREADING_H
-#define KVANT_GRADIENT_TRANSFORMS_PARAMETERTHREADING_H
+#ifndef KVANT_GRADIENT_QUANTUMDERIVATIVES_PARAMETERTHREADING_H
+#define KVANT_GRADIENT_QUANTUMDERIVATIVES_PARAMETERTHREADING_H
 
 #include "kvant/Quantum/IR/QuantumOps.h"
 
@@ -76,4 +76,4 @@ bool containsQuantumOps(mlir::Operation *op);
 
 } // namespace kvant::gradient
 
-#endif // KVANT_GRADIENT_TRANSFORMS_PARAMETERTHREADING_H
+#endif // KVANT_GRADIENT_QUANTUMDERIVATIVES_PARAMETERTHREADING_H

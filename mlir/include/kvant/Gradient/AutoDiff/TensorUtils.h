@@ -1,7 +1,7 @@
 //===- TensorUtils.h - small tensor builders shared by the gradient passes ---*- C++ -*-===//
 
-#ifndef KVANT_GRADIENT_TRANSFORMS_TENSORUTILS_H
-#define KVANT_GRADIENT_TRANSFORMS_TENSORUTILS_H
+#ifndef KVANT_GRADIENT_AUTODIFF_TENSORUTILS_H
+#define KVANT_GRADIENT_AUTODIFF_TENSORUTILS_H
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -18,4 +18,4 @@ mlir::Value sumAll(mlir::OpBuilder &b, mlir::Location loc, mlir::Value tensor);
 
 } // namespace kvant::gradient
 
-#endif // KVANT_GRADIENT_TRANSFORMS_TENSORUTILS_H
+#endif // KVANT_GRADIENT_AUTODIFF_TENSORUTILS_H

@@ -9,13 +9,12 @@
 //
 // A carried tensor that the loop only ever overwrites (inserts into and passes on) is not
 // recorded: no rule reads its forward values. This is the gate-parameter vector a QNode's
-// skeleton fills in the loops around its gates (QuantumDerivatives.cpp); recording it would cost
+// skeleton fills in the loops around its gates (QNodeSplit.cpp); recording it would cost
 // iterations x parameters.
 //
 //===----------------------------------------------------------------------------------===//
 
-#include "kvant/Gradient/Transforms/ReverseMode.h"
-#include "kvant/Quantum/IR/QuantumDialect.h"
+#include "kvant/Gradient/AutoDiff/ReverseMode.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -31,13 +30,20 @@ namespace {
 
 #define KVANT_OP_RULE(NAME) LogicalResult NAME(ReverseSweep &s, Operation *op, ArrayRef<Value> cts)
 
-bool containsGates(Operation *op) {
-  return op
-      ->walk([](Operation *inner) {
-        return isa<kvant::quantum::QuantumDialect>(inner->getDialect()) ? WalkResult::interrupt()
-                                                                       : WalkResult::advance();
-      })
-      .wasInterrupted();
+/// Fails, naming them, when `loop` contains ops of a dialect the rules call stateful: the loop
+/// rules run the loop again to record it, which would repeat their effects.
+LogicalResult checkRepeatable(Operation *loop, const RuleTable &rules) {
+  std::string what;
+  loop->walk([&](Operation *inner) {
+    auto it = rules.stateful.find(inner->getName().getDialectNamespace());
+    if (it == rules.stateful.end())
+      return WalkResult::advance();
+    what = it->getValue();
+    return WalkResult::interrupt();
+  });
+  if (what.empty())
+    return success();
+  return loop->emitError() << "kvant cannot differentiate a loop around " << what;
 }
 
 /// Whether `value` (a loop's block argument) is only overwritten on its way to `terminator`'s
@@ -203,8 +209,8 @@ KVANT_OP_RULE(forRule) {
   auto loop = cast<scf::ForOp>(op);
   OpBuilder &b = s.builder();
   Location loc = op->getLoc();
-  if (containsGates(op))
-    return op->emitError("kvant cannot differentiate a loop around gates outside a QNode");
+  if (failed(checkRepeatable(op, s.rules())))
+    return failure();
   ValueRange inits = loop.getInitArgs();
   unsigned n = inits.size();
   Block &body = *loop.getBody();
@@ -268,7 +274,8 @@ KVANT_OP_RULE(forRule) {
     SmallVector<Value> yieldCts(n);
     for (auto [m, j] : llvm::enumerate(carriedDiff))
       yieldCts[j] = acc[m];
-    FailureOr<ReversedBlock> reversed = reverseBlock(bb, body, args, yieldCts, captured);
+    FailureOr<ReversedBlock> reversed =
+        reverseBlock(bb, s.rules(), body, args, yieldCts, captured);
     if (failed(reversed))
       return failure();
     SmallVector<Value> next;
@@ -309,8 +316,8 @@ KVANT_OP_RULE(whileRule) {
   auto loop = cast<scf::WhileOp>(op);
   OpBuilder &b = s.builder();
   Location loc = op->getLoc();
-  if (containsGates(op))
-    return op->emitError("kvant cannot differentiate a loop around gates outside a QNode");
+  if (failed(checkRepeatable(op, s.rules())))
+    return failure();
   Block &before = loop.getBefore().front(), &after = loop.getAfter().front();
   Operation *condition = loop.getConditionOp();
   Operation *yield = after.getTerminator();
@@ -374,7 +381,8 @@ KVANT_OP_RULE(whileRule) {
   SmallVector<Value> captured = capturedDifferentiable(op);
   SmallVector<Value> exitCts{Value()};
   llvm::append_range(exitCts, cts);
-  FailureOr<ReversedBlock> exit = reverseBlock(b, before, finalState, exitCts, captured);
+  FailureOr<ReversedBlock> exit =
+      reverseBlock(b, s.rules(), before, finalState, exitCts, captured);
   if (failed(exit))
     return failure();
   SmallVector<unsigned> carriedDiff;
@@ -402,12 +410,13 @@ KVANT_OP_RULE(whileRule) {
     for (auto [m, j] : llvm::enumerate(carriedDiff))
       bodyCts[j] = acc[m];
     FailureOr<ReversedBlock> body =
-        reverseBlock(bb, after, ArrayRef<Value>(out).drop_front(), bodyCts, captured);
+        reverseBlock(bb, s.rules(), after, ArrayRef<Value>(out).drop_front(), bodyCts, captured);
     if (failed(body))
       return failure();
     SmallVector<Value> conditionCts{Value()};
     llvm::append_range(conditionCts, body->argCts);
-    FailureOr<ReversedBlock> head = reverseBlock(bb, before, state, conditionCts, captured);
+    FailureOr<ReversedBlock> head =
+        reverseBlock(bb, s.rules(), before, state, conditionCts, captured);
     if (failed(head))
       return failure();
     SmallVector<Value> next;
@@ -434,8 +443,9 @@ KVANT_OP_RULE(whileRule) {
 /// Fills the regions of `backward` (a branch op built with one empty block per region) with
 /// the reverses of the corresponding regions of `forward`: each yields the cotangents of the
 /// values the branches capture (a branch's results come only from them).
-LogicalResult reverseBranches(ArrayRef<Region *> forward, ArrayRef<Region *> backward,
-                              ArrayRef<Value> cts, ArrayRef<Value> captured, Location loc) {
+LogicalResult reverseBranches(const RuleTable &rules, ArrayRef<Region *> forward,
+                              ArrayRef<Region *> backward, ArrayRef<Value> cts,
+                              ArrayRef<Value> captured, Location loc) {
   for (auto [region, target] : llvm::zip(forward, backward)) {
     if (target->empty())
       target->emplaceBlock();
@@ -451,7 +461,7 @@ LogicalResult reverseBranches(ArrayRef<Region *> forward, ArrayRef<Region *> bac
         yielded.push_back(zerosLike(bb, loc, c));
     } else {
       FailureOr<ReversedBlock> reversed =
-          reverseBlock(bb, region->front(), ValueRange{}, cts, captured);
+          reverseBlock(bb, rules, region->front(), ValueRange{}, cts, captured);
       if (failed(reversed))
         return failure();
       for (auto [c, ct] : llvm::zip(captured, reversed->capturedCts))
@@ -475,7 +485,7 @@ KVANT_OP_RULE(ifRule) {
     types.push_back(c.getType());
   auto backward = scf::IfOp::create(s.builder(), op->getLoc(), types, branch.getCondition(),
                                     /*withElse=*/true);
-  if (failed(reverseBranches({&branch.getThenRegion(), &branch.getElseRegion()},
+  if (failed(reverseBranches(s.rules(), {&branch.getThenRegion(), &branch.getElseRegion()},
                              {&backward.getThenRegion(), &backward.getElseRegion()}, cts,
                              captured, op->getLoc())))
     return failure();
@@ -500,7 +510,7 @@ KVANT_OP_RULE(indexSwitchRule) {
     forward.push_back(&sw.getCaseRegions()[k]);
     targets.push_back(&backward.getCaseRegions()[k]);
   }
-  if (failed(reverseBranches(forward, targets, cts, captured, op->getLoc())))
+  if (failed(reverseBranches(s.rules(), forward, targets, cts, captured, op->getLoc())))
     return failure();
   for (auto [c, v] : llvm::enumerate(captured))
     s.accumulate(v, backward.getResult(c));
@@ -509,9 +519,9 @@ KVANT_OP_RULE(indexSwitchRule) {
 
 } // namespace
 
-void kvant::gradient::addControlFlowRules(llvm::StringMap<OpRule> &rules) {
-  rules["scf.for"] = forRule;
-  rules["scf.while"] = whileRule;
-  rules["scf.if"] = ifRule;
-  rules["scf.index_switch"] = indexSwitchRule;
+void kvant::gradient::addControlFlowRules(RuleTable &rules) {
+  rules.ops["scf.for"] = forRule;
+  rules.ops["scf.while"] = whileRule;
+  rules.ops["scf.if"] = ifRule;
+  rules.ops["scf.index_switch"] = indexSwitchRule;
 }

@@ -17,8 +17,10 @@
 //
 //===----------------------------------------------------------------------------------===//
 
-#ifndef KVANT_GRADIENT_TRANSFORMS_QUANTUMDERIVATIVES_H
-#define KVANT_GRADIENT_TRANSFORMS_QUANTUMDERIVATIVES_H
+#ifndef KVANT_GRADIENT_QUANTUMDERIVATIVES_QUANTUMDERIVATIVES_H
+#define KVANT_GRADIENT_QUANTUMDERIVATIVES_QUANTUMDERIVATIVES_H
+
+#include "kvant/Gradient/AutoDiff/ReverseMode.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -36,6 +38,10 @@ mlir::FailureOr<llvm::SmallVector<mlir::Value>>
 inlineQNodeCall(mlir::OpBuilder &b, mlir::Operation *site, mlir::func::FuncOp qnode,
                 mlir::ValueRange args, mlir::SymbolTableCollection &symbols,
                 llvm::SmallVectorImpl<mlir::Operation *> &forward, bool oneCotangent);
+
+/// The rules of calls of circuit functions, keyed on their role (gradient.circuit), and the
+/// quantum dialect as stateful (its ops act on the simulator).
+void addQuantumRules(RuleTable &rules);
 
 /// Whether `fn` is a circuit function made by inlineQNodeCall: calls of it stay calls, whose
 /// rules are quantum derivatives.
@@ -56,4 +62,4 @@ void inlineDynamicallyShapedCircuits(mlir::ModuleOp module);
 
 } // namespace kvant::gradient
 
-#endif // KVANT_GRADIENT_TRANSFORMS_QUANTUMDERIVATIVES_H
+#endif // KVANT_GRADIENT_QUANTUMDERIVATIVES_QUANTUMDERIVATIVES_H

@@ -1,7 +1,7 @@
 //===- TensorUtils.cpp - small tensor builders shared by the gradient passes ----------===//
 
-#include "kvant/Gradient/Transforms/TensorUtils.h"
-#include "kvant/Gradient/Transforms/ReverseMode.h"
+#include "kvant/Gradient/AutoDiff/TensorUtils.h"
+#include "kvant/Gradient/AutoDiff/ReverseMode.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
