@@ -171,6 +171,16 @@ def test_a_failed_compilation_leaves_no_build_folder(private_cache):
     assert build_dirs(private_cache) == []
 
 
+def test_a_cache_root_removed_while_the_process_runs_is_made_again(private_cache):
+    """Found by a review: the root was remembered per process and never made again, so every
+    compilation after an rm -rf of the cache failed (benchmarks/cases.py does it each sample)."""
+    compile_fresh()
+    shutil.rmtree(private_cache)
+    name, _, artifact = compile_fresh()
+    assert_runs_right(artifact, name)
+    assert stat.S_IMODE(private_cache.stat().st_mode) == 0o700
+
+
 def test_cache_root_is_private_whatever_the_umask(tmp_path, monkeypatch):
     root = tmp_path / "deep" / "cache"
     monkeypatch.setenv("KVANT_CACHE_DIR", str(root))

@@ -104,7 +104,7 @@ def cache_root() -> Path:
     configured = cache_dir()
     with _roots_lock:
         root = _roots.get(str(configured))
-        if root is None:
+        if root is None or not root.is_dir():  # first use, or removed while the process runs
             root = _roots[str(configured)] = _usable_root(configured)
         return root
 
