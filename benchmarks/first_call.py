@@ -128,7 +128,7 @@ print(json.dumps(times))
 def _alternative() -> tuple[str, str, str, bool]:
     """(label, module, setup code, whether it has qjit)."""
     try:
-        import catalyst  # noqa: F401
+        import catalyst
 
         return f"Catalyst {catalyst.__version__}", "catalyst", "import jax", True
     except ImportError:

@@ -21,14 +21,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import tempfile
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from timing import median_time  # noqa: E402
+from timing import median_time
 
 MEMORY_LIMIT = 12 << 30
 TIMEOUT = 1800  # seconds per measurement

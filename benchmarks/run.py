@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cases import CASES  # noqa: E402
-from timing import machine  # noqa: E402
+from cases import CASES
+from timing import machine
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -8,7 +8,7 @@ import pytest
 # Set before kvant compiles anything, so tests never read a developer's cache.
 os.environ.setdefault("KVANT_CACHE_DIR", tempfile.mkdtemp(prefix="kvant-test-cache-"))
 
-import jax  # noqa: E402
+import jax
 
 jax.config.update("jax_enable_x64", True)
 

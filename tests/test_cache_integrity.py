@@ -11,12 +11,16 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from test_compiler_process import (
+    build_dirs,
+    fresh_name,
+    run_scalar_program,
+    scalar_program,
+    scalar_reference,
+)
 
 from kvant.compiler import driver, toolchain
 from kvant.errors import CacheWarning, CompileError
-
-from test_compiler_process import (build_dirs, fresh_name, run_scalar_program, scalar_program,
-                                   scalar_reference)
 
 IS_ROOT = os.geteuid() == 0
 

@@ -84,7 +84,7 @@ def _central_differences(f, x, h=1e-6):
 @pytest.mark.parametrize("name", list(RULES))
 def test_rule_gradient(name):
     fn = RULES[name]
-    cost = lambda x: jnp.sum(W * fn(x))  # noqa: E731
+    cost = lambda x: jnp.sum(W * fn(x))
     got = kvant.qjit(kvant.grad(cost))(X)
     np.testing.assert_allclose(got, jax.grad(cost)(X), rtol=1e-9, atol=1e-12)
     # float32 steps: a step well above float32's resolution, and a tolerance to match
@@ -118,23 +118,24 @@ def test_nested_functions_are_differentiated_through():
     def inner(v):
         return jnp.sin(v) * v
 
-    cost = lambda x: jnp.sum(inner(x) ** 2) + inner(x[0])  # noqa: E731
+    cost = lambda x: jnp.sum(inner(x) ** 2) + inner(x[0])
     np.testing.assert_allclose(kvant.qjit(kvant.grad(cost))(X), jax.grad(cost)(X), rtol=1e-9)
 
 
 def test_second_derivatives():
-    f = lambda x: jnp.sin(x) * x**2 + jnp.exp(-x)  # noqa: E731
+    f = lambda x: jnp.sin(x) * x**2 + jnp.exp(-x)
     for x in (0.3, 1.7):
         got = kvant.qjit(kvant.grad(kvant.grad(f)))(x)
         np.testing.assert_allclose(got, jax.grad(jax.grad(f))(x), rtol=1e-9)
     # a Hessian row by row: grad of one component of a gradient
-    g = lambda x: jnp.sum(jnp.sin(x) * x[::-1])  # noqa: E731
+    g = lambda x: jnp.sum(jnp.sin(x) * x[::-1])
     hess_row = kvant.qjit(kvant.grad(lambda x: kvant.grad(g)(x)[1]))(X)
     np.testing.assert_allclose(hess_row, jax.hessian(g)(X)[1], rtol=1e-9, atol=1e-12)
 
 
 def test_closed_form_a19():
-    """docs/acceptance-gradients.md A19: grad(x**2) at 2.3 is 4.6, inside qjit and through qml.qjit."""
+    """A19 of docs/acceptance-gradients.md: grad(x**2) at 2.3 is 4.6, inside qjit and through
+    qml.qjit."""
     import pennylane as qml
 
     assert kvant.qjit(kvant.grad(lambda x: x**2))(2.3) == pytest.approx(4.6, abs=1e-12)
@@ -239,19 +240,19 @@ def test_while_loop_gradient(name):
 
 
 def test_loop_jacobian_runs_the_loop_once_per_evaluation():
-    fn = lambda x: jax.lax.fori_loop(0, 3, lambda i, c: c * x + i, jnp.ones(5))  # noqa: E731
+    fn = lambda x: jax.lax.fori_loop(0, 3, lambda i, c: c * x + i, jnp.ones(5))
     np.testing.assert_allclose(kvant.qjit(kvant.jacobian(fn))(X), jax.jacobian(fn)(X), rtol=1e-9, atol=1e-12)
 
 
 def test_sign_has_no_derivative_at_zero():
     """As JAX: sign(0) = 0 with derivative 0 (the value passes ±0 through, not its derivative)."""
-    f = lambda x: jnp.sum(jnp.sign(x - X[1]) * x)  # noqa: E731  (one entry exactly at 0)
+    f = lambda x: jnp.sum(jnp.sign(x - X[1]) * x)
     np.testing.assert_allclose(kvant.qjit(kvant.grad(f))(X), jax.grad(f)(X), atol=1e-15)
 
 
 def test_derivatives_have_their_arguments_dtype():
     """As JAX: a float32 argument of a float64 function gets a float32 gradient (auto and fd)."""
-    f = lambda x, y: jnp.sum(jnp.sin(x).astype(jnp.float64) ** 2 * y)  # noqa: E731
+    f = lambda x, y: jnp.sum(jnp.sin(x).astype(jnp.float64) ** 2 * y)
     x, y = jnp.array([0.3, 0.6], dtype=jnp.float32), jnp.array([1.5, -0.5])
     want = jax.grad(f, argnums=(0, 1))(x, y)
     for method, tol in (("auto", 1e-6), ("fd", 0.2)):  # fd: x + 1e-7 is rounded in float32

@@ -77,14 +77,14 @@ def test_dot_general(dtype):
     a, b = (A * 3).astype(dtype), (B * 3).astype(dtype)
     t, u = (T * 3).astype(dtype), rng.normal(size=(2, 4, 5)).astype(dtype) * 3
     v = (V[:4] * 3).astype(dtype)
-    fn = lambda a, b, t, u, v: (a @ b, a @ v, v @ b, v @ v, jnp.outer(v, v),  # noqa: E731
+    fn = lambda a, b, t, u, v: (a @ b, a @ v, v @ b, v @ v, jnp.outer(v, v),
                                 jnp.einsum("bij,bjk->bik", t, u), jnp.einsum("bij,bik->bjk", t, t),
                                 jnp.tensordot(t, a, axes=([1, 2], [0, 1])), jnp.einsum("ij,ij->i", a, a))
     assert_matches_jax(fn, (a, b, t, u, v), **tol)
 
 
 def test_dot_general_with_preferred_element_type():
-    fn = lambda a, n: (lax.dot(a, n.astype(jnp.float64)), lax.dot(n.T, n, preferred_element_type=jnp.int64),  # noqa: E731
+    fn = lambda a, n: (lax.dot(a, n.astype(jnp.float64)), lax.dot(n.T, n, preferred_element_type=jnp.int64),
                        lax.dot(n[:, :2], a[:2], preferred_element_type=jnp.float64))
     assert_matches_jax(fn, (A.T.copy(), N))
 

@@ -18,7 +18,7 @@ M = rng.normal(size=(5, 3))
 
 @pytest.mark.parametrize("x", [V, -V])
 def test_cond(x):
-    fn = lambda x, p: (lax.cond(x[0] > 0, lambda y: y * 2, lambda y: -y, x),  # noqa: E731
+    fn = lambda x, p: (lax.cond(x[0] > 0, lambda y: y * 2, lambda y: -y, x),
                        lax.cond(p, lambda y: (y.sum(), y * 2, 1), lambda y: (y.max(), -y, 2), x),
                        lax.cond(p, jnp.sin, jnp.cos, x[1]))
     assert_matches_jax(fn, (x, np.bool_(x[0] > 0)))
@@ -27,7 +27,7 @@ def test_cond(x):
 @pytest.mark.parametrize("index", [-1, 0, 1, 2, 3])
 def test_switch(index):
     """lax.switch clamps its index; three branches become one scf.index_switch."""
-    fn = lambda i, x: lax.switch(i, [lambda y: y * 2, lambda y: -y, lambda y: jnp.sin(y) + i], x)  # noqa: E731
+    fn = lambda i, x: lax.switch(i, [lambda y: y * 2, lambda y: -y, lambda y: jnp.sin(y) + i], x)
     assert_matches_jax(fn, (np.int32(index), V))
 
 

@@ -5,19 +5,17 @@ import _thread
 import math
 import os
 import signal
-import sys
 import threading
 import time
 from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
 
 from kvant.compiler import driver
 from kvant.errors import CompileError
 from kvant.execution.library import CompiledLibrary
-
-import jax
 
 
 def scalar_program(name: str, n_ops: int) -> str:
@@ -317,7 +315,7 @@ def test_threads_compile_at_once_and_leave_pennylane_and_jax_as_they_were():
         try:
             barrier.wait()
             results[k] = float(make_program(k)(0.3 + 0.01 * k))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:  # reported below
             errors.append((k, exc))
 
     def run_plain_meanwhile():
@@ -325,7 +323,7 @@ def test_threads_compile_at_once_and_leave_pennylane_and_jax_as_they_were():
         try:
             while not stop.is_set():
                 plain_results.append(float(plain(0.4)))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:  # deliberately broad
             errors.append(("plain", exc))
 
     threads = [threading.Thread(target=compile_one, args=(k,)) for k in range(8)]

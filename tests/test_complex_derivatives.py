@@ -98,7 +98,7 @@ def test_elementwise_rules(name):
         np.testing.assert_allclose(got, _central_differences(fn, X), rtol=1e-6, atol=1e-6)
 
 
-def SIGN_OF_COMPLEX(x):  # noqa: N802  (a program, as the tables above)
+def SIGN_OF_COMPLEX(x):  # a program, named as the tables above
     return jnp.real(jnp.sign(_z(x)) * (1 + 2j)) + jnp.imag(jnp.sign(_z(x)))
 
 
@@ -106,12 +106,12 @@ def test_sign_of_a_complex_number_is_differentiated():
     """sign(z) = z / |z| has a derivative (jax.grad takes it as 0, exact for real numbers only):
     compared with z / |z| written out, and with finite differences."""
     fn = SIGN_OF_COMPLEX
-    spelled = lambda x: jnp.real(_z(x) / jnp.abs(_z(x)) * (1 + 2j)) + jnp.imag(_z(x) / jnp.abs(_z(x)))  # noqa: E731
+    spelled = lambda x: jnp.real(_z(x) / jnp.abs(_z(x)) * (1 + 2j)) + jnp.imag(_z(x) / jnp.abs(_z(x)))
     got = kvant.qjit(kvant.jacobian(fn))(X)
     np.testing.assert_allclose(got, jax.jacobian(spelled)(X), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(got, _central_differences(fn, X), rtol=1e-6, atol=1e-6)
     # at 0: sign(0) = 0, derivative taken as 0 (as |z| at 0)
-    at_zero = lambda k: jnp.real(jnp.sign(jax.lax.complex(k - 0.5, 0.0)))  # noqa: E731
+    at_zero = lambda k: jnp.real(jnp.sign(jax.lax.complex(k - 0.5, 0.0)))
     assert kvant.qjit(kvant.grad(at_zero))(0.5) == 0.0
     assert kvant.qjit(kvant.grad(lambda k: jnp.abs(jax.lax.complex(k - 0.5, 0.0))))(0.5) == 0.0
 
@@ -173,7 +173,7 @@ def test_control_flow_with_complex_values(name):
 
 
 def test_second_derivative_through_complex_values():
-    f = lambda k: jnp.real(jnp.exp(1j * k**2) * (k + 2j)) + jnp.abs(k + 1j * k**2)  # noqa: E731
+    f = lambda k: jnp.real(jnp.exp(1j * k**2) * (k + 2j)) + jnp.abs(k + 1j * k**2)
     for k in (0.3, 1.1):
         np.testing.assert_allclose(kvant.qjit(kvant.grad(kvant.grad(f)))(k), jax.grad(jax.grad(f))(k),
                                    rtol=1e-9)
@@ -217,7 +217,7 @@ def test_qnode_with_gate_angles_computed_through_complex_numbers():
     ref, mine = _rotation_from_complex(qml.device("default.qubit", wires=2)), \
         _rotation_from_complex(qml.device("kvant.qubit", wires=2))
     x = X[:3]
-    cost = lambda q: lambda x: q(x)[0] + jnp.sin(q(x)[1][1])  # noqa: E731
+    cost = lambda q: lambda x: q(x)[0] + jnp.sin(q(x)[1][1])
     np.testing.assert_allclose(kvant.qjit(kvant.grad(cost(mine)))(x), jax.grad(cost(ref))(x),
                                rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(kvant.qjit(kvant.jacobian(lambda x: mine(x)[1]))(x),

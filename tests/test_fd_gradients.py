@@ -58,7 +58,8 @@ def test_pennylane_qjit_forwards_h_and_argnums():
 
 
 def test_one_sided_forward_difference():
-    """docs/acceptance-gradients.md A3: method="fd", h=0.1 is (f(x+h) - f(x)) / h, not a central difference."""
+    """A3 of docs/acceptance-gradients.md: method="fd", h=0.1 is (f(x+h) - f(x)) / h, not a
+    central difference."""
 
     @qml.qnode(qml.device("kvant.qubit", wires=1))
     def circuit(x):

@@ -56,7 +56,7 @@ def test_value_and_derivative_come_from_one_evaluation(transform, method):
 
 
 def test_value_and_grad_outside_qjit_is_jax():
-    f = lambda x: jnp.sin(x) * x  # noqa: E731
+    f = lambda x: jnp.sin(x) * x
     value, grad = kvant.value_and_grad(f)(0.7)
     assert (value, grad) == pytest.approx((np.sin(0.7) * 0.7, np.cos(0.7) * 0.7 + np.sin(0.7)))
 
@@ -91,11 +91,11 @@ def test_vjp_against_jax():
     np.testing.assert_allclose(bar, pullback(ct)[0], atol=1e-12)
     # through a QNode, two outputs, and outside qjit
     circuit = _rx_z("parameter-shift")
-    two = lambda x: (circuit(x[0]) * x[1], jnp.cos(x))  # noqa: E731
+    two = lambda x: (circuit(x[0]) * x[1], jnp.cos(x))
     cts = [jnp.array(2.0), jnp.array([1.0, -1.0])]
     got = kvant.qjit(lambda x: kvant.vjp(two, [x], cts))(jnp.array([0.4, 1.3]))
     _, eager = kvant.vjp(two, [jnp.array([0.4, 1.3])], cts)
-    ref = lambda x: (jnp.cos(x[0]) * x[1], jnp.cos(x))  # noqa: E731  (<Z> after RX is cos)
+    ref = lambda x: (jnp.cos(x[0]) * x[1], jnp.cos(x))
     want = jax.vjp(ref, jnp.array([0.4, 1.3]))[1](tuple(cts))[0]
     np.testing.assert_allclose(got[1][0], want, atol=1e-8)
     np.testing.assert_allclose(eager[0], want, atol=1e-8)
@@ -157,7 +157,7 @@ def test_has_aux_follows_jax(method):
         assert value == pytest.approx(float(_with_aux(x)[0]), abs=1e-12)
         np.testing.assert_allclose(aux["y"], want_aux["y"], atol=1e-12)
         np.testing.assert_allclose(g, want_grad, atol=atol)
-    vector = lambda x: (jnp.sin(x) * x[0], x ** 2)  # noqa: E731
+    vector = lambda x: (jnp.sin(x) * x[0], x ** 2)
     jac, aux = kvant.qjit(lambda x: kvant.jacobian(vector, has_aux=True, method=method)(x))(x)
     np.testing.assert_allclose(jac, jax.jacobian(vector, has_aux=True)(x)[0], atol=atol)
     np.testing.assert_allclose(aux, x ** 2, atol=1e-12)
@@ -181,7 +181,7 @@ def test_vjp_is_one_reverse_sweep():
 
     circuit = qml.QNode(body, qml.device("kvant.qubit", wires=3), diff_method="adjoint")
     reference = qml.QNode(body, qml.device("default.qubit", wires=3), interface="jax")
-    post = lambda c: lambda x: (c(x) * x[0], jnp.tanh(x))  # noqa: E731
+    post = lambda c: lambda x: (c(x) * x[0], jnp.tanh(x))
     x = jnp.array([0.4, 1.3])
     cts = [jnp.linspace(-1.0, 1.0, 8), jnp.array([0.5, -2.0])]
     f = kvant.qjit(lambda x, a, b: kvant.vjp(post(circuit), [x], [a, b]), keep_intermediate=True)
@@ -213,7 +213,7 @@ def test_auxiliary_data_may_come_from_any_qnode():
         qml.RX(x, wires=0)
         return qml.state()
 
-    cost = lambda x: (jnp.cos(x) ** 2, jnp.abs(state(x)) ** 2)  # noqa: E731
+    cost = lambda x: (jnp.cos(x) ** 2, jnp.abs(state(x)) ** 2)
     g, probs = kvant.qjit(lambda x: kvant.grad(cost, has_aux=True)(x))(0.3)
     assert g == pytest.approx(-np.sin(0.6), abs=1e-12)
     np.testing.assert_allclose(probs, [np.cos(0.15) ** 2, np.sin(0.15) ** 2], atol=1e-12)
@@ -226,7 +226,7 @@ def test_has_aux_outside_qjit_needs_a_pair_too():
 
 
 def test_vjp_argnums_count_from_the_parameters():
-    f = lambda a, b: a * b  # noqa: E731
+    f = lambda a, b: a * b
     x, y, c = jnp.array(2.0), jnp.array(3.0), jnp.array(1.0)
     out, (bar,) = kvant.qjit(lambda x, y, c: kvant.vjp(f, [x, y], [c], argnums=-1))(x, y, c)
     assert (out, bar) == pytest.approx((6.0, 2.0))

@@ -166,7 +166,7 @@ def test_a28_post_processing_of_a_transformed_parameter():
         qml.RX(jnp.exp(theta**2) / jnp.cos(theta / 4), wires=0)
         return qml.expval(qml.PauliZ(0))
 
-    cost = lambda t: jnp.pi / jnp.tanh(circuit(t))  # noqa: E731
+    cost = lambda t: jnp.pi / jnp.tanh(circuit(t))
     assert kvant.qjit(kvant.grad(cost))(1.0) == pytest.approx(5.0432455896, abs=1e-7)
 
 
@@ -207,7 +207,7 @@ def test_a22_qnodes_with_different_methods_in_one_cost(api):
         qml.RX(jnp.exp(p[1] ** 2) / jnp.cos(p[0] / 4), wires=0)
         return qml.expval(qml.PauliZ(0))
 
-    cost = lambda p: jnp.prod(shifted(p)) + adjoint(p)  # noqa: E731
+    cost = lambda p: jnp.prod(shifted(p)) + adjoint(p)
     np.testing.assert_allclose(qjit(lambda p: grad(cost)(p))(jnp.array([1.0, 2.0])),
                                [0.57367285, 44.4911605], rtol=1e-7)
 
@@ -484,7 +484,7 @@ def test_parameter_shift_with_shots_estimates_the_derivative(diff_method):
     shots = 40_000
     circuit = qml.set_shots(shots)(qml.QNode(_sampled, qml.device("kvant.qubit", wires=2, seed=11), diff_method=diff_method))
     exact = qml.QNode(_sampled, qml.device("default.qubit", wires=2), interface="jax")
-    flat = lambda f: lambda x: jnp.concatenate([jnp.atleast_1d(f(x)[0]), f(x)[1]])  # noqa: E731
+    flat = lambda f: lambda x: jnp.concatenate([jnp.atleast_1d(f(x)[0]), f(x)[1]])
     want = np.asarray(jax.jacobian(flat(exact))(0.8))
     # each entry sums at most four shifted estimates with weights <= 1/2, each of standard
     # deviation <= 1/sqrt(shots): 6 standard deviations of that bound
@@ -546,7 +546,7 @@ def test_jacobian_of_probabilities_mixed_with_expval_and_var(diff_method):
     "best" takes parameter-shift when there are probabilities."""
     circuit = qml.QNode(_mixed_measurements, qml.device("kvant.qubit", wires=3), diff_method=diff_method)
     reference = qml.QNode(_mixed_measurements, qml.device("default.qubit", wires=3), interface="jax")
-    flat = lambda f: lambda x: jnp.concatenate([jnp.ravel(r) for r in f(x)])  # noqa: E731
+    flat = lambda f: lambda x: jnp.concatenate([jnp.ravel(r) for r in f(x)])
     x = jnp.array([0.4, 1.1])
     np.testing.assert_allclose(kvant.qjit(kvant.jacobian(flat(circuit)))(x), jax.jacobian(flat(reference))(x), atol=1e-10)
 
@@ -617,7 +617,7 @@ def test_vmap_of_a_probabilities_qnode_under_grad():
     circuit = qml.QNode(body, qml.device("kvant.qubit", wires=2), diff_method="adjoint")
     reference = qml.QNode(body, qml.device("default.qubit", wires=2), interface="jax")
     batch = jnp.array([0.3, -0.7, 1.1])
-    cost = lambda run: lambda w: jnp.sum(run(batch, w) * _WEIGHTS)  # noqa: E731
+    cost = lambda run: lambda w: jnp.sum(run(batch, w) * _WEIGHTS)
     got = kvant.qjit(kvant.grad(cost(kvant.vmap(circuit, in_axes=(0, None)))))(0.4)
     want = jax.grad(cost(jax.vmap(reference, in_axes=(0, None))))(0.4)
     assert got == pytest.approx(float(want), abs=1e-10)
@@ -675,7 +675,7 @@ def test_second_derivative_of_variances(diff_method):
     reference = qml.QNode(_variances, qml.device("default.qubit", wires=2), interface="jax")
     x = jnp.array([0.4, 1.1])
     weights = jnp.array([0.5, -1.0, 0.8, 1.3])
-    cost = lambda c: lambda x: jnp.dot(weights, jnp.stack(c(x)))  # noqa: E731
+    cost = lambda c: lambda x: jnp.dot(weights, jnp.stack(c(x)))
     hessian = kvant.qjit(kvant.jacobian(kvant.grad(cost(circuit))))
     np.testing.assert_allclose(hessian(x), jax.hessian(cost(reference))(x), atol=1e-9)
 

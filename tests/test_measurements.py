@@ -109,7 +109,7 @@ def test_mid_circuit_measurement_samples_one_branch_per_execution():
     f = kvant.qjit(circuit)
     runs = np.array([f(1.2) for _ in range(400)])
     # each execution collapses to |00> or |11>
-    assert np.all((np.isclose(runs[:, 0], 1) | np.isclose(runs[:, 3], 1)))
+    assert np.all(np.isclose(runs[:, 0], 1) | np.isclose(runs[:, 3], 1))
     p1 = np.sin(0.6) ** 2
     assert abs(runs[:, 3].mean() - p1) < bound(p1, 400)
 

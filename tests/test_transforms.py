@@ -75,7 +75,7 @@ def test_issue_values():
 
 
 def test_full_metric_tensor_with_an_auxiliary_wire_and_without_one():
-    transform = lambda c: qml.metric_tensor(c, approx=None)  # noqa: E731
+    transform = lambda c: qml.metric_tensor(c, approx=None)
     want = jax.jit(transform(_issue_circuit("default.qubit", wires=3)))(P)
     got = kvant.qjit(transform(_issue_circuit("kvant.qubit", wires=3)))(P)
     np.testing.assert_allclose(got, want, atol=1e-10)

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import timing  # noqa: E402  (shared with benchmarks/run.py)
+
 RESULTS = ROOT / "benchmarks" / "results"
 
 
@@ -97,7 +98,7 @@ def lightning_available():
         import pennylane_lightning.lightning_qubit_ops  # noqa: F401
 
         return True
-    except Exception:  # noqa: BLE001
+    except Exception:  # deliberately broad
         return False
 
 
@@ -183,7 +184,7 @@ def qulacs_available():
         import qulacs  # noqa: F401
 
         return True
-    except Exception:  # noqa: BLE001
+    except Exception:  # deliberately broad
         return False
 
 
@@ -375,7 +376,7 @@ def plot(rows, stem):
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:  # deliberately broad
         print(f"[runtime bench] no plot: {e}")
         return
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))

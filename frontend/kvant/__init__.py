@@ -36,17 +36,21 @@ with _long_lived_imports():
     _source_info_util.register_exclusion(_os.path.dirname(_pennylane.__file__))
 
     from kvant.api.control_flow import cond, for_loop, while_loop
-    from kvant.tracing import batching as _batching  # noqa: F401  (vmap rules)
     from kvant.api.differentiation import grad, jacobian
     from kvant.api.pennylane_ops import adjoint, ctrl, jvp, measure, value_and_grad, vjp
     from kvant.api.qjit import QJIT, qjit
     from kvant.errors import (
-        CacheWarning, CompileError, KvantError, KvantRuntimeError, UnsupportedError,
+        CacheWarning,
+        CompileError,
+        KvantError,
+        KvantRuntimeError,
+        UnsupportedError,
     )
+    from kvant.tracing import batching as _batching  # noqa: F401  (vmap rules)
 
     vmap = _jax.vmap  # QNode calls inside are batched by a compiled loop (tracing.batching)
 
-from kvant._version import __version__
+from kvant._version import __version__ as __version__
 
 __all__ = [
     "QJIT",

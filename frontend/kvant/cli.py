@@ -1,6 +1,6 @@
 """The ``kvant`` command line: ahead-of-time compilation.
 
-    kvant compile prog.py:cost --args "f64[4], f64" -o cost.so   # a Python function → library + header
+    kvant compile prog.py:cost --args "f64[4], f64" -o cost.so   # a function → library, header
     kvant compile prog.py:cost --args "f64[4], f64" --emit mlir  # print a stage instead
     kvant compile program.mlir -o program.so                     # kvant MLIR → library
     kvant pipeline                                               # the pass pipeline kvant runs

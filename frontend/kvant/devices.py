@@ -2,8 +2,9 @@
 
 Inside ``qjit`` every supported device (this one, ``default.qubit``, ``lightning.qubit``) is
 replaced by kvant's compiled state-vector simulator; the device only fixes the wires, the shots
-(a QNode without its own takes the device's) and, for ``kvant.qubit``, the sampling seed. Outside ``qjit`` a QNode on ``kvant.qubit`` runs as on ``default.qubit``, so the same
-program can be checked without compiling.
+(a QNode without its own takes the device's) and, for ``kvant.qubit``, the sampling seed.
+Outside ``qjit`` a QNode on ``kvant.qubit`` runs as on ``default.qubit``, so the same program
+can be checked without compiling.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ def _worker_main(conn):
             return
         try:
             outcome = evaluate(program)
-        except BaseException as exc:  # noqa: BLE001 - report, never die on a program
+        except BaseException as exc:  # report, never die on a program
             outcome = Outcome("crash", f"fuzzer: {type(exc).__name__}: {exc}", f"fuzzer {type(exc).__name__}")
         conn.send(outcome)
 

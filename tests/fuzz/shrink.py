@@ -297,7 +297,7 @@ def shrink(program, outcome, evaluate, budget=120, log=None):
                 break
             try:
                 candidate.render()
-            except Exception:  # noqa: BLE001 - a reduction that does not render is skipped
+            except Exception:  # a reduction that does not render is skipped
                 continue
             spent += 1
             result = evaluate(candidate)

@@ -15,9 +15,8 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.tree_util import tree_flatten, tree_structure, tree_unflatten
-
 from jax._src.interpreters import partial_eval as pe
+from jax.tree_util import tree_flatten, tree_structure, tree_unflatten
 
 from kvant.errors import UnsupportedError, describe_value
 from kvant.tracing import grad_recipes

@@ -18,8 +18,11 @@ from pennylane.ops.op_math.adjoint import create_adjoint_op
 from pennylane.ops.op_math.controlled import create_controlled_op
 
 from kvant.tracing import quantum_regions
-from kvant.tracing.qnode import QuantumScope, current_scope
-from kvant.tracing.qnode import measure  # noqa: F401  (mid-circuit measurement)
+from kvant.tracing.qnode import (
+    QuantumScope,
+    current_scope,
+    measure,  # noqa: F401  (mid-circuit measurement)
+)
 
 
 def _is_operator(fn) -> bool:

@@ -7,8 +7,9 @@ import inspect
 import operator
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -375,8 +376,9 @@ class QJIT:
             leaves, out_tree = tree_flatten(result)
             for path, leaf in tree_flatten_with_path(result)[0]:
                 if not _is_numeric(leaf):
-                    from kvant.errors import describe_value
                     from jax.tree_util import keystr
+
+                    from kvant.errors import describe_value
 
                     raise TypeError(
                         f"kvant.qjit: '{function_name}' returned {describe_value(leaf)} as "

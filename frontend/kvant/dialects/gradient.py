@@ -1,3 +1,4 @@
-"""The ``gradient`` dialect's op classes (generated from mlir/include/kvant/Gradient/IR/GradientOps.td)."""
+"""The ``gradient`` dialect's op classes, generated from
+mlir/include/kvant/Gradient/IR/GradientOps.td."""
 
-from ._gradient_ops_gen import *  # noqa: F401,F403
+from ._gradient_ops_gen import *  # noqa: F403

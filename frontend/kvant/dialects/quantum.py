@@ -1,3 +1,4 @@
-"""The ``quantum`` dialect's op classes (generated from mlir/include/kvant/Quantum/IR/QuantumOps.td)."""
+"""The ``quantum`` dialect's op classes, generated from
+mlir/include/kvant/Quantum/IR/QuantumOps.td."""
 
-from ._quantum_ops_gen import *  # noqa: F401,F403
+from ._quantum_ops_gen import *  # noqa: F403

@@ -69,7 +69,8 @@ def header(entry: str, in_avals, out_avals, source: str, library: str = "") -> s
         "#endif",
         "",
         "/* Strided memref descriptors: element (i0, i1, ...) is at",
-        " * aligned[offset + i0 * strides[0] + i1 * strides[1] + ...]. Booleans are bytes (0/1). */",
+        " * aligned[offset + i0 * strides[0] + i1 * strides[1] + ...]. "
+        "Booleans are bytes (0/1). */",
     ]
     seen = set()
     for aval in list(in_avals) + list(out_avals):
@@ -84,7 +85,8 @@ def header(entry: str, in_avals, out_avals, source: str, library: str = "") -> s
         lines += [
             f"#ifndef {type_guard}",
             f"#define {type_guard}",
-            f"typedef struct {{ {ctype} *allocated; {ctype} *aligned; int64_t offset;{dims} }} {name};",
+            f"typedef struct {{ {ctype} *allocated; {ctype} *aligned; "
+            f"int64_t offset;{dims} }} {name};",
             "#endif",
         ]
     params = [f"{_descriptor_name(a)} *arg{i} /* {_describe(a)} */" for i, a in enumerate(in_avals)]
@@ -97,7 +99,8 @@ def header(entry: str, in_avals, out_avals, source: str, library: str = "") -> s
         "/* Runs the program; results are written into caller-allocated buffers.",
         " *",
         " * Errors: when the simulator fails (a wire out of range, an impossible postselection,",
-        " * ...), it records a message in a per-thread slot, kvant_rt_error() returns it, and every",
+        " * ...), it records a message in a per-thread slot, kvant_rt_error() returns it, "
+        "and every",
         " * later call of any kvant program in that thread does nothing and leaves NaN/0 in its",
         " * results until kvant_rt_clear_error() is called. Prefer kvant_run_" + entry + "() below,",
         " * which clears the slot first and returns the error of this call. */",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
 import functools
 
+import numpy as np
 from mlir import ir
 from mlir.dialects import arith, tensor
 from mlir.dialects import complex as complex_dialect

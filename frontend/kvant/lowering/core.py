@@ -25,7 +25,7 @@ from kvant.lowering.registry import RULES
 class RuleContext:
     """What a lowering rule may use besides its operands."""
 
-    lowering: "ModuleLowering"
+    lowering: ModuleLowering
     eqn: Any
     #: the quantum state of the QNode being lowered (``None`` outside QNode bodies)
     quantum: Any

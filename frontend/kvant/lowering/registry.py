@@ -8,7 +8,7 @@ the operands the MLIR values of the equation's inputs; it returns one MLIR value
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 RULES: dict[str, Callable] = {}
 

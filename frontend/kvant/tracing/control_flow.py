@@ -124,7 +124,8 @@ def trace_while(cond_fn, body, init, classical=False):
         pred = jnp.asarray(cond_fn(*tree_unflatten(tree, carry)))
         if pred.shape != () or not (pred.dtype == jnp.bool_ or jnp.issubdtype(pred.dtype, jnp.integer)):
             raise TypeError(
-                f"while_loop: the condition must return a boolean scalar, got {pred.dtype}{list(pred.shape)}"
+                "while_loop: the condition must return a boolean scalar, got "
+                f"{pred.dtype}{list(pred.shape)}"
             )
         return [pred.astype(jnp.bool_)]
 
@@ -263,7 +264,7 @@ def _lax_scan(f, init, xs=None, length=None, reverse=False, unroll=1, **kwargs):
     if len(lengths) != 1:
         raise ValueError(f"scan: the scanned arrays and length disagree: lengths {sorted(lengths)}")
     (n,) = lengths
-    row = lambda i: jax.tree_util.tree_map(lambda x: x[i], xs)  # noqa: E731
+    row = lambda i: jax.tree_util.tree_map(lambda x: x[i], xs)
     # The shapes of the per-step outputs, from an abstract evaluation that queues no gates.
     scope.flush()
     with qml.QueuingManager.stop_recording():

@@ -13,7 +13,6 @@ other state representations, custom execution): it is refused by name.
 from __future__ import annotations
 
 import jax.numpy as jnp
-import numpy as np
 from pennylane.devices import DefaultQubit, NullQubit
 
 from kvant.devices import KvantQubit

@@ -398,7 +398,7 @@ def _split_wires(wires, ctrl_wires):
     """Static wires stay primitive parameters; a run-time wire becomes ``None`` there and an
     int64 operand (in order, targets then controls)."""
     dynamic = [jnp.asarray(w, dtype=jnp.int64) for w in wires + ctrl_wires if not isinstance(w, int)]
-    static = lambda ws: tuple(w if isinstance(w, int) else None for w in ws)  # noqa: E731
+    static = lambda ws: tuple(w if isinstance(w, int) else None for w in ws)
     return static(wires), static(ctrl_wires), dynamic
 
 

@@ -1,8 +1,9 @@
 """Observables whose coefficients are traced values: ``qml.Hamiltonian(k, ops)``, ``qml.dot(k,
 ops)``, ``k * O``, sums and products of such terms, with ``k`` computed from the program's
 arguments; Hermitian matrices computed from the arguments (as their Pauli decomposition, whose
-coefficients are traced); and observables on wires known only at run time, ``qml.PauliZ(z)``, which are the
-sum ``Σ_k [z = k] PauliZ(k)`` over the register's wires, with traced coefficients.
+coefficients are traced); and observables on wires known only at run time, ``qml.PauliZ(z)``,
+which are the sum ``Σ_k [z = k] PauliZ(k)`` over the register's wires, with traced
+coefficients.
 
 The derivative passes differentiate a QNode's results with respect to its gate parameters only,
 so a coefficient that travels into the circuit as measurement data gets no derivative. Instead,

@@ -12,9 +12,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from mlir import ir, passmanager, execution_engine
+from mlir import execution_engine, ir, passmanager
 from mlir.runtime import get_ranked_memref_descriptor
 
+# isort: split
+# After the bindings: the extension links the libraries `import mlir` loads.
 import _kvant_mlir as kv
 
 # CHECK: gates: 33 RX (1, 1) MultiRZ (1, -1)
@@ -36,7 +38,8 @@ func.func @circuit(%x: tensor<f64>) -> tensor<f64> {
   return %et : tensor<f64>
 }
 func.func @main(%x: tensor<f64>) -> tensor<f64> attributes {llvm.emit_c_interface} {
-  %g = gradient.grad "fd" @circuit(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
+  %g = gradient.grad "fd" @circuit(%x) {diffArgIndices = array<i64: 0>}
+      : (tensor<f64>) -> tensor<f64>
   return %g : tensor<f64>
 }
 """
@@ -91,7 +94,8 @@ with ir.Context() as ctx:
     pm = passmanager.PassManager.parse(PIPELINE)
     pm.run(module.operation)
     ir_text = kv.translate_to_llvm_ir(module)
-    # CHECK: declare void @kvant_rt_gate_small(i64, i64, i64, i64, double, double, double, i8 signext)
+    # CHECK: declare void @kvant_rt_gate_small(i64, i64, i64, i64, double, double, double,
+    # CHECK-SAME: i8 signext)
     print([line for line in ir_text.splitlines() if "@kvant_rt_gate_small" in line][0])
     path = sys.argv[1]
     kv.emit_object(module, path, opt_level=3)

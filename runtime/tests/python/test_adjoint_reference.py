@@ -25,7 +25,7 @@ def _find_library() -> Path | None:
     env = os.environ.get("KVANT_RT_LIB")
     candidates = [Path(env)] if env else []
     try:
-        from kvant import _paths  # noqa: PLC0415  (the installed package's library)
+        from kvant import _paths  # the installed package's library
 
         candidates.append(_paths.runtime_library())
     except (ImportError, FileNotFoundError):

@@ -1,5 +1,13 @@
 """Lowering rules; importing this package fills ``kvant.lowering.registry.RULES``."""
 
 from kvant.lowering.rules import (  # noqa: F401
-    calls, control_flow, cumulative, elementwise, lax_control_flow, quantum, scatter, sorting, structural,
+    calls,
+    control_flow,
+    cumulative,
+    elementwise,
+    lax_control_flow,
+    quantum,
+    scatter,
+    sorting,
+    structural,
 )

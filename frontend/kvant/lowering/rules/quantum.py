@@ -14,7 +14,6 @@ from kvant.lowering import builders as b
 from kvant.lowering import types
 from kvant.lowering.registry import register
 
-
 _TYPES: dict = {}
 
 
@@ -147,7 +146,7 @@ def _apply(ctx, name, params, matrix, wires, adjoint, ctrl_wires, ctrl_values):
 def _resolve_wires(wires, ctrl_wires, dynamic_operands):
     """Static ints stay; each ``None`` takes the next run-time wire operand (as i64)."""
     dynamic = iter(b.extract_scalar(v) for v in dynamic_operands)
-    resolve = lambda ws: [w if w is not None else next(dynamic) for w in ws]  # noqa: E731
+    resolve = lambda ws: [w if w is not None else next(dynamic) for w in ws]
     return resolve(wires), resolve(ctrl_wires)
 
 

@@ -90,7 +90,7 @@ def _split(ctx, x, *, sizes, axis):
 @register("platform_index")
 def _platform_index(ctx, *, platforms, has_default=None):
     """Which branch of ``lax.platform_dependent`` runs: kvant compiles for the CPU."""
-    for k, names in enumerate(platforms):
+    for k, names in enumerate(platforms):  # noqa: B007 (k is the result, read after the loop)
         if names is not None and "cpu" in names:
             break
     else:
@@ -363,9 +363,9 @@ def _gather(ctx, operand, indices, *, dimension_numbers, slice_sizes, mode=None,
             indices_are_sorted=False, unique_indices=False):
     """Each output element is read from the operand at (clamped start + offset): a
     ``tensor.generate`` whose body computes that index. Covers the forms of ``x[i]``,
-    ``x[i, j]``, ``x[:, k]``, integer-array indexing and their ``vmap``. Modes CLIP and PROMISE_IN_BOUNDS clamp
-    the start (XLA's rule); FILL_OR_DROP (``x.at[i].get(mode="fill")``) gives ``fill_value``
-    for a slice whose start is out of bounds."""
+    ``x[i, j]``, ``x[:, k]``, integer-array indexing and their ``vmap``. Modes CLIP and
+    PROMISE_IN_BOUNDS clamp the start (XLA's rule); FILL_OR_DROP (``x.at[i].get(mode="fill")``)
+    gives ``fill_value`` for a slice whose start is out of bounds."""
     dn = dimension_numbers
     # Batching dims (what jax.vmap of an indexing op gives): operand dim operand_batching_dims[j]
     # is read at the output's position along indices dim start_indices_batching_dims[j].
