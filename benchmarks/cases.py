@@ -92,16 +92,32 @@ class QuickstartProgram:
         g = make_peer()
         jax.block_until_ready(g(0.7, -0.4))
         m = calls_per_sample(lambda: jax.block_until_ready(g(0.7, -0.4)))
-        peer_call = median_time(lambda: [jax.block_until_ready(g(0.7, -0.4)) for _ in range(m)], repeat) / m
+        peer_call = (
+            median_time(lambda: [jax.block_until_ready(g(0.7, -0.4)) for _ in range(m)], repeat) / m
+        )
 
         peer = "jax.jit + default.qubit (backprop)"
-        rows.append(dict(case=self.name, measure="compile time (first call)", kvant=compile_time,
-                         unit="s", peer=peer, peer_value=statistics.median(peer_compile)))
-        rows.append(dict(case=self.name, measure="call time", kvant=call_time, unit="s",
-                         peer=peer, peer_value=peer_call))
+        rows.append(
+            dict(
+                case=self.name,
+                measure="compile time (first call)",
+                kvant=compile_time,
+                unit="s",
+                peer=peer,
+                peer_value=statistics.median(peer_compile),
+            )
+        )
+        rows.append(
+            dict(
+                case=self.name,
+                measure="call time",
+                kvant=call_time,
+                unit="s",
+                peer=peer,
+                peer_value=peer_call,
+            )
+        )
         return rows
-
-
 
 
 def _layered_program(num_wires: int, layers: int, use_for_loop: bool, compiler):
@@ -190,7 +206,9 @@ class CompileTime:
             row = dict(case=self.name, measure=label, kvant=kvant_time, unit="s")
             if catalyst is not None:
                 row["peer"] = f"Catalyst {catalyst.__version__}"
-                row["peer_value"] = self._first_call_time(lambda: catalyst.qjit(program(catalyst)), repeat)
+                row["peer_value"] = self._first_call_time(
+                    lambda: catalyst.qjit(program(catalyst)), repeat
+                )
             rows.append(row)
         return rows
 
@@ -224,7 +242,12 @@ class CallOverhead:
             n = calls_per_sample(lambda: f(0.3))
             return median_time(lambda: [f(0.3) for _ in range(n)], repeat) / n
 
-        row = dict(case=self.name, measure="1-qubit program, one call", kvant=per_call(kvant.qjit(program())), unit="s")
+        row = dict(
+            case=self.name,
+            measure="1-qubit program, one call",
+            kvant=per_call(kvant.qjit(program())),
+            unit="s",
+        )
         if catalyst is not None:
             row["peer"] = f"Catalyst {catalyst.__version__}"
             row["peer_value"] = per_call(catalyst.qjit(program()))

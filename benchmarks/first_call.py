@@ -135,11 +135,13 @@ def _alternative() -> tuple[str, str, str, bool]:
         import pennylane as qml
 
         # default.qubit instead of lightning.qubit, interface jax, under jax.jit
-        setup = ("import jax, pennylane as qml\n"
-                 "jax.config.update('jax_enable_x64', True)\n"
-                 "circuit = {program}\n"
-                 "circuit = qml.QNode(circuit.func, qml.device('default.qubit', "
-                 "wires=len(circuit.device.wires)), interface='jax')")
+        setup = (
+            "import jax, pennylane as qml\n"
+            "jax.config.update('jax_enable_x64', True)\n"
+            "circuit = {program}\n"
+            "circuit = qml.QNode(circuit.func, qml.device('default.qubit', "
+            "wires=len(circuit.device.wires)), interface='jax')"
+        )
         return f"PennyLane {qml.__version__} default.qubit + jax.jit", "pennylane", setup, False
 
 
@@ -156,8 +158,7 @@ class Runner:
             env["KVANT_CACHE_DIR"] = tempfile.mkdtemp(prefix="kvant-first-call-")
         self.loads.append(os.getloadavg()[0])
         t0 = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              env=env)
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
         elapsed = time.perf_counter() - t0
         if done.returncode != 0:
             raise RuntimeError(done.stderr[-3000:])
@@ -165,8 +166,7 @@ class Runner:
 
 
 def _summary(samples: list[float]) -> str:
-    return (f"{statistics.median(samples):.3f} s "
-            f"({min(samples):.3f}–{max(samples):.3f})")
+    return f"{statistics.median(samples):.3f} s ({min(samples):.3f}–{max(samples):.3f})"
 
 
 def _ratios(kvant: list[float], other: list[float]) -> str:
@@ -180,8 +180,12 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=7, help="rounds (fresh processes each)")
     parser.add_argument("--omp-threads", type=int, default=1)
     parser.add_argument("--out", default=str(HERE / "results" / "first_call.md"))
-    parser.add_argument("--program", action="append", choices=list(PROGRAMS),
-                        help="run only these programs (default: all)")
+    parser.add_argument(
+        "--program",
+        action="append",
+        choices=list(PROGRAMS),
+        help="run only these programs (default: all)",
+    )
     args = parser.parse_args(argv)
     programs = {name: PROGRAMS[name] for name in args.program or PROGRAMS}
     label, module, setup, has_qjit = _alternative()
@@ -192,20 +196,28 @@ def main(argv=None) -> int:
 
     codes = {}
     for name, program in programs.items():
-        other_setup = (setup.format(program=program) if "{program}" in setup
-                       else f"{setup}\ncircuit = {program}")
+        other_setup = (
+            setup.format(program=program)
+            if "{program}" in setup
+            else f"{setup}\ncircuit = {program}"
+        )
         codes[name] = {
-            "kvant": USER_PATH.format(here=str(HERE), compiler_module="kvant",
-                                      setup=f"circuit = {program}", qjit=True),
-            label: USER_PATH.format(here=str(HERE), compiler_module=module, setup=other_setup,
-                                    qjit=has_qjit),
+            "kvant": USER_PATH.format(
+                here=str(HERE), compiler_module="kvant", setup=f"circuit = {program}", qjit=True
+            ),
+            label: USER_PATH.format(
+                here=str(HERE), compiler_module=module, setup=other_setup, qjit=has_qjit
+            ),
             "steps": STEPS.format(here=str(HERE), program=program),
         }
     imports = {name: IMPORT.format(module=name) for name in ("pennylane", "kvant")}
 
-    print(f"alternative: {label}; {args.repeat} rounds; OMP_NUM_THREADS={args.omp_threads}; "
-          f"load average at start {load_at_start[0]:.2f} {load_at_start[1]:.2f} "
-          f"{load_at_start[2]:.2f}", flush=True)
+    print(
+        f"alternative: {label}; {args.repeat} rounds; OMP_NUM_THREADS={args.omp_threads}; "
+        f"load average at start {load_at_start[0]:.2f} {load_at_start[1]:.2f} "
+        f"{load_at_start[2]:.2f}",
+        flush=True,
+    )
     # warm-up (untimed): bytecode caches written, files in the page cache
     for code in imports.values():
         runner.run(code)
@@ -237,8 +249,7 @@ def main(argv=None) -> int:
             _, steps = runner.run(per_program["steps"])
             for step, seconds in steps.items():
                 record((program, "steps"), step, seconds)
-        print(f"round {round_ + 1}/{args.repeat} done (load {os.getloadavg()[0]:.2f})",
-              flush=True)
+        print(f"round {round_ + 1}/{args.repeat} done (load {os.getloadavg()[0]:.2f})", flush=True)
 
     load_at_end = os.getloadavg()
     loads = runner.loads
@@ -247,7 +258,8 @@ def main(argv=None) -> int:
         "",
         f"Measured {started} on {machine()}; command: `python benchmarks/first_call.py "
         f"--repeat {args.repeat} --omp-threads {args.omp_threads}"
-        + "".join(f" --program '{p}'" for p in args.program or ()) + f"`. Alternative: {label}. "
+        + "".join(f" --program '{p}'" for p in args.program or ())
+        + f"`. Alternative: {label}. "
         f"Every number is from a fresh process, {args.repeat} rounds, kvant's and the "
         "alternative's processes interleaved (order alternating by round); median over the "
         "rounds with (min–max). OMP_NUM_THREADS="
@@ -286,8 +298,9 @@ def main(argv=None) -> int:
         for measure in ("first call", "import", "whole process"):
             k = samples[(program, "kvant")][measure]
             o = samples[(program, label)][measure]
-            lines.append(f"| {program} | {measure} | {_summary(k)} | {_summary(o)} | "
-                         f"{_ratios(k, o)} |")
+            lines.append(
+                f"| {program} | {measure} | {_summary(k)} | {_summary(o)} | {_ratios(k, o)} |"
+            )
     lines += [
         "",
         "`first call`: `f(0.3)` on a freshly decorated function until its result is a Python "
@@ -310,12 +323,19 @@ def main(argv=None) -> int:
         cells = []
         for program in programs:
             values = samples[(program, "steps")][step]
-            cells.append(f"{statistics.median(values) * 1000:.1f} ms "
-                         f"({min(values) * 1000:.1f}–{max(values) * 1000:.1f})")
+            cells.append(
+                f"{statistics.median(values) * 1000:.1f} ms "
+                f"({min(values) * 1000:.1f}–{max(values) * 1000:.1f})"
+            )
         lines.append(f"| {step} | " + " | ".join(cells) + " |")
     values_agree = all(
-        abs(statistics.median(samples[(p, "kvant")]["value"])
-            - statistics.median(samples[(p, label)]["value"])) < 1e-9 for p in programs)
+        abs(
+            statistics.median(samples[(p, "kvant")]["value"])
+            - statistics.median(samples[(p, label)]["value"])
+        )
+        < 1e-9
+        for p in programs
+    )
     lines += [
         "",
         f"Both compute the same values: {values_agree}.",
@@ -332,10 +352,20 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
-    (out.with_suffix(".json")).write_text(json.dumps(
-        {"started": started, "alternative": label, "omp_threads": args.omp_threads,
-         "loads": loads, "load_at_start": load_at_start, "load_at_end": load_at_end,
-         "samples": {" / ".join(k): v for k, v in samples.items()}}, indent=1))
+    (out.with_suffix(".json")).write_text(
+        json.dumps(
+            {
+                "started": started,
+                "alternative": label,
+                "omp_threads": args.omp_threads,
+                "loads": loads,
+                "load_at_start": load_at_start,
+                "load_at_end": load_at_end,
+                "samples": {" / ".join(k): v for k, v in samples.items()},
+            },
+            indent=1,
+        )
+    )
     return 0
 
 

@@ -54,7 +54,9 @@ def ansatz(num_wires: int, layers: int, device_name: str, diff_method: str, obse
 
     device = qml.device(device_name, wires=num_wires)
     if observable == "sum":
-        hamiltonian = qml.Hamiltonian(jnp.ones(num_wires), [qml.PauliZ(i) for i in range(num_wires)])
+        hamiltonian = qml.Hamiltonian(
+            jnp.ones(num_wires), [qml.PauliZ(i) for i in range(num_wires)]
+        )
 
         @qml.qnode(device, diff_method=diff_method)
         def cost(params):
@@ -94,7 +96,7 @@ def probs_cost(device_name: str, m: int, num_wires: int, diff_method: str):
     import jax.numpy as jnp
 
     circuit = probs_circuit(device_name, m, num_wires, diff_method=diff_method)
-    weights = jnp.linspace(-1.0, 1.0, 2 ** m)
+    weights = jnp.linspace(-1.0, 1.0, 2**m)
 
     def cost(params):
         return jnp.sum(weights * circuit(params))
@@ -168,8 +170,14 @@ def measure_here(spec) -> dict:
     """Compile time and steady call time of `spec`, in this process (after a warm-up)."""
     import jax
 
-    warm_up = dict(program="ansatz", compiler=spec["compiler"], qubits=2, layers=1, method="adjoint",
-                   observable="expvals")
+    warm_up = dict(
+        program="ansatz",
+        compiler=spec["compiler"],
+        qubits=2,
+        layers=1,
+        method="adjoint",
+        observable="expvals",
+    )
     f, args = build(warm_up)
     jax.block_until_ready(f(*args))
     f, args = build(spec)
@@ -191,8 +199,14 @@ def measure(spec) -> dict | None:
     # worker), and the measured program must not be found compiled.
     env = {**os.environ, "KVANT_CACHE_DIR": tempfile.mkdtemp(prefix="kvant-bench-")}
     try:
-        out = subprocess.run([sys.executable, __file__, json.dumps(spec)], capture_output=True,
-                             text=True, timeout=TIMEOUT, preexec_fn=limit, env=env)
+        out = subprocess.run(
+            [sys.executable, __file__, json.dumps(spec)],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            preexec_fn=limit,
+            env=env,
+        )
     except subprocess.TimeoutExpired:
         print(f"[bench] {spec}: no result within {TIMEOUT} s", flush=True)
         return None
@@ -228,8 +242,12 @@ def _rows(case, measure_text, mine, peers):
     slowest = max([mine["steady"]] + [peer["steady"] for _, peer in peers if peer is not None])
     if slowest > MAX_STEADY_FOR_COMPILE_TIME:
         return rows
-    compile_row = dict(case="gradient compile time", measure=f"{case}: {measure_text}",
-                       kvant=mine["compile"], unit="s")
+    compile_row = dict(
+        case="gradient compile time",
+        measure=f"{case}: {measure_text}",
+        kvant=mine["compile"],
+        unit="s",
+    )
     for peer_name, peer in peers:
         if peer is not None and peer_name.startswith("Catalyst"):
             compile_row.update(peer=peer_name.split(" (")[0], peer_value=peer["compile"])
@@ -333,10 +351,14 @@ class ProbsJacobian:
                 if got is not None:
                     peers.append((_catalyst_name(), got))
             steady[m] = (mine["steady"], peers[0][1]["steady"] if peers else None)
-            rows += _rows(self.name, f"m = {m} wires ({2 ** m} outputs)", mine, peers)
+            rows += _rows(self.name, f"m = {m} wires ({2**m} outputs)", mine, peers)
         if 1 in steady and 6 in steady:
-            growth = dict(case=self.name, measure="time at m = 6 / time at m = 1",
-                          kvant=steady[6][0] / steady[1][0], unit="x")
+            growth = dict(
+                case=self.name,
+                measure="time at m = 6 / time at m = 1",
+                kvant=steady[6][0] / steady[1][0],
+                unit="x",
+            )
             if steady[1][1] and steady[6][1]:
                 growth.update(peer=_catalyst_name(), peer_value=steady[6][1] / steady[1][1])
             rows.append(growth)
@@ -372,11 +394,17 @@ class ProbsCostGradient:
             if got is not None:
                 peers.append(("PennyLane + Lightning parameter-shift (no qjit)", got))
             steady[m] = mine["steady"]
-            rows += _rows(self.name, f"m = {m} wires ({2 ** m} outcomes)", mine, peers)
+            rows += _rows(self.name, f"m = {m} wires ({2**m} outcomes)", mine, peers)
         first, last = self.WIRES[0], self.WIRES[-1]
         if first in steady and last in steady:
-            rows.append(dict(case=self.name, measure=f"time at m = {last} / time at m = {first}",
-                             kvant=steady[last] / steady[first], unit="x"))
+            rows.append(
+                dict(
+                    case=self.name,
+                    measure=f"time at m = {last} / time at m = {first}",
+                    kvant=steady[last] / steady[first],
+                    unit="x",
+                )
+            )
         return rows
 
 

@@ -32,5 +32,7 @@ def machine() -> str:
     except OSError:
         pass
     threads = os.environ.get("OMP_NUM_THREADS", str(os.cpu_count()))
-    return (f"{cpu}, {os.cpu_count()} cores (OMP_NUM_THREADS={threads}), "
-            f"Python {platform.python_version()}")
+    return (
+        f"{cpu}, {os.cpu_count()} cores (OMP_NUM_THREADS={threads}), "
+        f"Python {platform.python_version()}"
+    )

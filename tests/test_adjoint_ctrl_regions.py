@@ -142,8 +142,13 @@ def nested(x, n):
     outer()
 
 
-REGIONS = {"for": layer, "for-negative-step": stepped, "while": grown, "cond": branched,
-           "nested": nested}
+REGIONS = {
+    "for": layer,
+    "for-negative-step": stepped,
+    "while": grown,
+    "cond": branched,
+    "nested": nested,
+}
 
 
 def prepare(x):
@@ -273,7 +278,9 @@ def test_a_measurement_inside_adjoint_or_ctrl_is_refused(transform):
         qml.RX(x, wires=0)
         qml.measure(0)
 
-    wrap = {"adjoint": lambda g: qml.adjoint(g), "ctrl": lambda g: qml.ctrl(g, control=1)}[transform]
+    wrap = {"adjoint": lambda g: qml.adjoint(g), "ctrl": lambda g: qml.ctrl(g, control=1)}[
+        transform
+    ]
 
     @qml.qnode(qml.device("lightning.qubit", wires=2))
     def circuit(x):

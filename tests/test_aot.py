@@ -68,9 +68,19 @@ def compiled(tmp_path):
     source.write_text(PROGRAM.format(device="kvant.qubit"))
     out = tmp_path / "cost.so"
     done = subprocess.run(
-        [sys.executable, "-m", "kvant.cli", "compile", f"{source}:cost", "--args", "f64[2], f64",
-         "-o", str(out)],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "kvant.cli",
+            "compile",
+            f"{source}:cost",
+            "--args",
+            "f64[2], f64",
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
     assert out.exists() and out.with_suffix(".h").exists()
@@ -81,10 +91,20 @@ def test_c_program_calls_the_library(compiled, tmp_path):
     (tmp_path / "main.c").write_text(C_MAIN)
     exe = tmp_path / "main"
     build = subprocess.run(
-        ["cc", "-o", str(exe), str(tmp_path / "main.c"), f"-I{tmp_path}", f"-I{_paths.include_dir()}",
-         str(compiled), f"-L{_paths.runtime_library().parent}", "-lkvant_rt",
-         f"-Wl,-rpath,{tmp_path}:{_paths.runtime_library().parent}"],
-        capture_output=True, text=True,
+        [
+            "cc",
+            "-o",
+            str(exe),
+            str(tmp_path / "main.c"),
+            f"-I{tmp_path}",
+            f"-I{_paths.include_dir()}",
+            str(compiled),
+            f"-L{_paths.runtime_library().parent}",
+            "-lkvant_rt",
+            f"-Wl,-rpath,{tmp_path}:{_paths.runtime_library().parent}",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert build.returncode == 0, build.stderr
     run = subprocess.run([str(exe)], capture_output=True, text=True)
@@ -95,22 +115,44 @@ def test_c_program_calls_the_library(compiled, tmp_path):
 
 
 def test_python_loads_the_library(compiled):
-    lib = CompiledLibrary(compiled, "jit_cost",
-                          [jax.core.ShapedArray((2,), np.float64), jax.core.ShapedArray((), np.float64)],
-                          [jax.core.ShapedArray((), np.float64)] * 2)
+    lib = CompiledLibrary(
+        compiled,
+        "jit_cost",
+        [jax.core.ShapedArray((2,), np.float64), jax.core.ShapedArray((), np.float64)],
+        [jax.core.ShapedArray((), np.float64)] * 2,
+    )
     got = lib(np.array([0.3, -1.1]), np.asarray(2.5))
-    np.testing.assert_allclose([float(v) for v in got], [float(v) for v in reference([0.3, -1.1], 2.5)], atol=1e-12)
+    np.testing.assert_allclose(
+        [float(v) for v in got], [float(v) for v in reference([0.3, -1.1], 2.5)], atol=1e-12
+    )
 
 
-@pytest.mark.parametrize("stage, marker", [("jaxpr", "kvant_qnode"), ("mlir", "quantum.custom"),
-                                           ("mlir-lowered", "llvm.func"), ("llvm", "define")])
+@pytest.mark.parametrize(
+    "stage, marker",
+    [
+        ("jaxpr", "kvant_qnode"),
+        ("mlir", "quantum.custom"),
+        ("mlir-lowered", "llvm.func"),
+        ("llvm", "define"),
+    ],
+)
 def test_emit_stages(tmp_path, stage, marker):
     source = tmp_path / "prog.py"
     source.write_text(PROGRAM.format(device="kvant.qubit"))
     done = subprocess.run(
-        [sys.executable, "-m", "kvant.cli", "compile", f"{source}:cost", "--args", "f64[2], f64",
-         "--emit", stage],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "kvant.cli",
+            "compile",
+            f"{source}:cost",
+            "--args",
+            "f64[2], f64",
+            "--emit",
+            stage,
+        ],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
     assert marker in done.stdout
@@ -121,14 +163,16 @@ def test_bad_signature_is_reported(tmp_path):
     source.write_text(PROGRAM.format(device="kvant.qubit"))
     done = subprocess.run(
         [sys.executable, "-m", "kvant.cli", "compile", f"{source}:cost", "--args", "float[2]"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 1 and "bad argument type" in done.stderr
 
 
 def test_help_explains_usage():
-    done = subprocess.run([sys.executable, "-m", "kvant.cli", "compile", "--help"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "kvant.cli", "compile", "--help"], capture_output=True, text=True
+    )
     assert done.returncode == 0 and "--args" in done.stdout and "FILE.py:FUNCTION" in done.stdout
 
 
@@ -191,21 +235,38 @@ SECOND_PROGRAM = textwrap.dedent(
 
 
 def kvant_compile(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "kvant.cli", "compile", *args],
-                          capture_output=True, text=True, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "kvant.cli", "compile", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+    )
 
 
 def test_headers_of_several_programs_compose(compiled, tmp_path):
     source = tmp_path / "second.py"
     source.write_text(SECOND_PROGRAM)
-    done = kvant_compile(f"{source}:energy", "--args", "f64, i64", "-o", str(tmp_path / "energy.so"))
+    done = kvant_compile(
+        f"{source}:energy", "--args", "f64, i64", "-o", str(tmp_path / "energy.so")
+    )
     assert done.returncode == 0, done.stderr
     (tmp_path / "both.c").write_text(
         '#include "cost.h"\n#include "energy.h"\n#include "kvant/runtime.h"\n#include "cost.h"\n'
-        "int main(void) { return 0; }\n")
-    build = subprocess.run(["cc", "-Wall", "-Werror", "-fsyntax-only", str(tmp_path / "both.c"),
-                            f"-I{tmp_path}", f"-I{_paths.include_dir()}"],
-                           capture_output=True, text=True)
+        "int main(void) { return 0; }\n"
+    )
+    build = subprocess.run(
+        [
+            "cc",
+            "-Wall",
+            "-Werror",
+            "-fsyntax-only",
+            str(tmp_path / "both.c"),
+            f"-I{tmp_path}",
+            f"-I{_paths.include_dir()}",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert build.returncode == 0, build.stderr
 
 
@@ -247,12 +308,16 @@ def test_the_library_loads_from_another_directory(tmp_path):
     shutil.rmtree(built)
     (moved / "main.c").write_text(RELOCATED_MAIN)
     exe = moved / "main"
-    build = subprocess.run(["cc", "-o", str(exe), str(moved / "main.c"), f"-I{moved}", "-ldl"],
-                           capture_output=True, text=True)
+    build = subprocess.run(
+        ["cc", "-o", str(exe), str(moved / "main.c"), f"-I{moved}", "-ldl"],
+        capture_output=True,
+        text=True,
+    )
     assert build.returncode == 0, build.stderr
     env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
-    run = subprocess.run([str(exe), str(moved / "energy.so")], capture_output=True, text=True,
-                         env=env)
+    run = subprocess.run(
+        [str(exe), str(moved / "energy.so")], capture_output=True, text=True, env=env
+    )
     assert run.returncode == 0, run.stderr
     runtime_path, value = run.stdout.split()
     assert Path(runtime_path).resolve() == (moved / "libkvant_rt.so").resolve()
@@ -285,16 +350,29 @@ ERROR_MAIN = textwrap.dedent(
 def test_errors_through_the_header(tmp_path):
     source = tmp_path / "second.py"
     source.write_text(SECOND_PROGRAM)
-    done = kvant_compile(f"{source}:energy", "--args", "f64, i64", "-o", str(tmp_path / "energy.so"))
+    done = kvant_compile(
+        f"{source}:energy", "--args", "f64, i64", "-o", str(tmp_path / "energy.so")
+    )
     assert done.returncode == 0, done.stderr
     text = (tmp_path / "energy.h").read_text()
     assert "kvant_rt_clear_error()" in text and "NaN" in text  # the protocol is documented
     (tmp_path / "main.c").write_text(ERROR_MAIN)
     exe = tmp_path / "main"
-    build = subprocess.run(["cc", "-o", str(exe), str(tmp_path / "main.c"), f"-I{tmp_path}",
-                            str(tmp_path / "energy.so"), f"-L{tmp_path}", "-lkvant_rt",
-                            f"-Wl,-rpath,{tmp_path}"],
-                           capture_output=True, text=True)
+    build = subprocess.run(
+        [
+            "cc",
+            "-o",
+            str(exe),
+            str(tmp_path / "main.c"),
+            f"-I{tmp_path}",
+            str(tmp_path / "energy.so"),
+            f"-L{tmp_path}",
+            "-lkvant_rt",
+            f"-Wl,-rpath,{tmp_path}",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert build.returncode == 0, build.stderr
     run = subprocess.run([str(exe)], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr

@@ -105,11 +105,22 @@ def other_users_library(lib: Path, other: Path):
     os.chown(lib, 12345, -1)
 
 
-DAMAGES = [truncate, zero_bytes, garbage, symlink_to_other_library, directory, mode_000,
-           world_writable, other_programs_library, other_programs_library_and_manifest,
-           garbage_manifest, no_manifest,
-           pytest.param(other_users_library,
-                        marks=pytest.mark.skipif(not IS_ROOT, reason="chown needs root"))]
+DAMAGES = [
+    truncate,
+    zero_bytes,
+    garbage,
+    symlink_to_other_library,
+    directory,
+    mode_000,
+    world_writable,
+    other_programs_library,
+    other_programs_library_and_manifest,
+    garbage_manifest,
+    no_manifest,
+    pytest.param(
+        other_users_library, marks=pytest.mark.skipif(not IS_ROOT, reason="chown needs root")
+    ),
+]
 
 
 @pytest.mark.parametrize("damage", DAMAGES)
@@ -157,7 +168,10 @@ def test_garbage_stages_are_compiled_again(private_cache):
     (first.library.parent / driver.STAGES).write_bytes(b"\x80\x81 garbage")
     artifact = driver.compile_mlir(source, keep_stages=True)
     assert artifact.llvm_ir and "define" in artifact.llvm_ir
-    assert json.loads((first.library.parent / driver.STAGES).read_text())["llvm_ir"] == artifact.llvm_ir
+    assert (
+        json.loads((first.library.parent / driver.STAGES).read_text())["llvm_ir"]
+        == artifact.llvm_ir
+    )
     assert_runs_right(artifact, name)
 
 
@@ -209,7 +223,9 @@ def test_a_cache_root_others_can_write_is_made_private(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("problem", ["a file", "read-only", "another user's"])
-def test_an_unusable_cache_root_falls_back_to_a_private_temporary_one(tmp_path, monkeypatch, problem):
+def test_an_unusable_cache_root_falls_back_to_a_private_temporary_one(
+    tmp_path, monkeypatch, problem
+):
     root = tmp_path / "cache"
     if problem == "a file":
         root.write_text("not a directory")
@@ -243,8 +259,15 @@ def test_the_key_depends_on_the_cpu_and_kvants_version(private_cache, monkeypatc
 
 @pytest.mark.skipif(not Path("/proc/cpuinfo").exists(), reason="Linux's /proc/cpuinfo")
 def test_host_cpu_names_the_cpu_features():
-    flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines()
-                 if line.startswith(("flags", "Features"))).split(":", 1)[1].split()
+    flags = (
+        next(
+            line
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith(("flags", "Features"))
+        )
+        .split(":", 1)[1]
+        .split()
+    )
     described = driver.host_cpu()
     assert all(flag in described.split() or f"={flag}" in described for flag in flags[:1])
     assert " ".join(sorted(flags)) in described
@@ -271,18 +294,26 @@ RACER = textwrap.dedent(
 def test_processes_racing_on_one_entry(private_cache):
     name = fresh_name("race")
     tests = str(Path(__file__).parent)
-    racers = [subprocess.Popen([sys.executable, "-c", RACER.format(tests=tests, name=name, k=k)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-              for k in range(4)]
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER.format(tests=tests, name=name, k=k)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for k in range(4)
+    ]
     for racer in racers:
         out, err = racer.communicate(timeout=300)
         assert racer.returncode == 0 and out.strip() == "ok", err
     assert build_dirs(private_cache) == []
-    assert [p.name for p in private_cache.iterdir()] == [p.name for p in private_cache.iterdir()
-                                                       if len(p.name) == 32]
+    assert [p.name for p in private_cache.iterdir()] == [
+        p.name for p in private_cache.iterdir() if len(p.name) == 32
+    ]
 
 
 # -- the linker -------------------------------------------------------------------------------
+
 
 def test_the_linker_is_not_taken_from_path(tmp_path, monkeypatch, private_cache):
     fake = tmp_path / "bin"

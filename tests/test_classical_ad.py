@@ -25,8 +25,9 @@ RULES = {
     "where (select)": lambda x: jnp.where(x > 0.5, x**2, jnp.sin(x)),
     "float32 round trip": lambda x: (x.astype(jnp.float32) * 2).astype(jnp.float64),
     "sin cos tan": lambda x: jnp.sin(x) * jnp.cos(2 * x) + jnp.tan(x),
-    "arcsin arccos arctan arctan2": lambda x: jnp.arcsin(x) + jnp.arccos(x) * jnp.arctan(x)
-    + jnp.arctan2(x, x[::-1] + 0.1),
+    "arcsin arccos arctan arctan2": lambda x: (
+        jnp.arcsin(x) + jnp.arccos(x) * jnp.arctan(x) + jnp.arctan2(x, x[::-1] + 0.1)
+    ),
     "sinh cosh tanh": lambda x: jnp.sinh(x) + jnp.cosh(x) * jnp.tanh(x),
     "arcsinh arccosh arctanh": lambda x: jnp.arcsinh(x) + jnp.arccosh(x + 1.5) + jnp.arctanh(x),
     "exp exp2 expm1": lambda x: jnp.exp(x) + jnp.exp2(x) - jnp.expm1(-x),
@@ -36,7 +37,9 @@ RULES = {
     "erf erfc": lambda x: jax.scipy.special.erf(x) + jax.scipy.special.erfc(2 * x),
     "powers": lambda x: x**3 + x**-2 + x**2.5 + x**x,
     "copysign": lambda x: jnp.copysign(x, x - 0.5),
-    "floor ceil round (zero derivative)": lambda x: jnp.floor(3 * x) + jnp.ceil(x) + jnp.round(x) * x,
+    "floor ceil round (zero derivative)": lambda x: (
+        jnp.floor(3 * x) + jnp.ceil(x) + jnp.round(x) * x
+    ),
     "sigmoid": lambda x: jax.nn.sigmoid(3 * x - 1),
     "sign (zero derivative)": lambda x: jnp.sign(x - 0.5) * x,
     "lax.round (half away from zero)": lambda x: jax.lax.round(3 * x) * x,
@@ -48,26 +51,52 @@ M = rng.normal(size=(3, 5))
 STRUCTURAL = {
     "static indexing and slices": lambda x: jnp.stack([x[1] * x[3], x[-1]]) + x[1:3] ** 2,
     "concatenate and pad": lambda x: jnp.concatenate([x, x[:2] * 3]) + jnp.pad(x, (1, 1))[:7],
-    "reshape and transpose": lambda x: (jnp.concatenate([x, x[:1]]).reshape(2, 3).T * jnp.arange(6.0).reshape(3, 2)).ravel(),
+    "reshape and transpose": lambda x: (
+        jnp.concatenate([x, x[:1]]).reshape(2, 3).T * jnp.arange(6.0).reshape(3, 2)
+    ).ravel(),
     "broadcasting": lambda x: (x[:, None] * x[None, :]).ravel(),
     "matmul and dot": lambda x: M @ jnp.sin(x) + jnp.dot(x, x) * M[:, 0],
     "sum mean": lambda x: jnp.stack([jnp.sum(x**2), jnp.mean(jnp.sqrt(x))]),
     "max min reductions": lambda x: jnp.stack([jnp.max(x * W), jnp.min(x)]),
-    "max with ties (shared, as JAX)": lambda x: jnp.max(jnp.concatenate([x, x])) + jnp.max(jnp.floor(x * 0)),
-    "axis reductions": lambda x: jnp.sum(jnp.outer(x, x) * 2, axis=0) + jnp.max(jnp.outer(x, x[:3]), axis=1),
-    "products": lambda x: jnp.stack([jnp.prod(x), jnp.prod(x[:3] - x[1])]) + jnp.prod(jnp.outer(x, x[:2]) - 0.5, axis=1)[:2],
-    "products with zeros (exact, as JAX)": lambda x: jnp.stack([
-        jnp.prod(jnp.concatenate([x[:2], jnp.zeros(1), x[3:]])),  # one zero
-        jnp.prod(jnp.concatenate([x[:1], jnp.zeros(2), x[3:]])),  # two zeros
-        jnp.prod(jnp.where(x > 0.5, 0.0, x))]),
-    "sort, argsort, top_k": lambda x: jnp.sort(x * W) + x[jnp.argsort(x)] * 2 + jnp.concatenate([jax.lax.top_k(x, 2)[0], x[:3]]),
-    "median and cumulative max": lambda x: jnp.stack([jnp.median(x), jnp.sum(jax.lax.cummax(x[::-1]))]),
-    "scatter: at[].set / add / multiply": lambda x: jnp.asarray(x).at[1].set(x[3] * 2)
-    .at[jnp.array([0, 4])].add(x[:2] ** 2).at[2].multiply(x[0]),
-    "gather and dynamic slices": lambda x: jnp.concatenate([
-        jnp.take(x, jnp.array([4, 0, 0, 2])) * x[:4],
-        jax.lax.dynamic_update_slice(jnp.asarray(x), x[:2] * 3, ((x[0] * 10).astype(int) % 3,)),
-        x[(x[0] * 10).astype(int) % 5][None] * x[1]]),
+    "max with ties (shared, as JAX)": lambda x: (
+        jnp.max(jnp.concatenate([x, x])) + jnp.max(jnp.floor(x * 0))
+    ),
+    "axis reductions": lambda x: (
+        jnp.sum(jnp.outer(x, x) * 2, axis=0) + jnp.max(jnp.outer(x, x[:3]), axis=1)
+    ),
+    "products": lambda x: (
+        jnp.stack([jnp.prod(x), jnp.prod(x[:3] - x[1])])
+        + jnp.prod(jnp.outer(x, x[:2]) - 0.5, axis=1)[:2]
+    ),
+    "products with zeros (exact, as JAX)": lambda x: jnp.stack(
+        [
+            jnp.prod(jnp.concatenate([x[:2], jnp.zeros(1), x[3:]])),  # one zero
+            jnp.prod(jnp.concatenate([x[:1], jnp.zeros(2), x[3:]])),  # two zeros
+            jnp.prod(jnp.where(x > 0.5, 0.0, x)),
+        ]
+    ),
+    "sort, argsort, top_k": lambda x: (
+        jnp.sort(x * W) + x[jnp.argsort(x)] * 2 + jnp.concatenate([jax.lax.top_k(x, 2)[0], x[:3]])
+    ),
+    "median and cumulative max": lambda x: jnp.stack(
+        [jnp.median(x), jnp.sum(jax.lax.cummax(x[::-1]))]
+    ),
+    "scatter: at[].set / add / multiply": lambda x: (
+        jnp.asarray(x)
+        .at[1]
+        .set(x[3] * 2)
+        .at[jnp.array([0, 4])]
+        .add(x[:2] ** 2)
+        .at[2]
+        .multiply(x[0])
+    ),
+    "gather and dynamic slices": lambda x: jnp.concatenate(
+        [
+            jnp.take(x, jnp.array([4, 0, 0, 2])) * x[:4],
+            jax.lax.dynamic_update_slice(jnp.asarray(x), x[:2] * 3, ((x[0] * 10).astype(int) % 3,)),
+            x[(x[0] * 10).astype(int) % 5][None] * x[1],
+        ]
+    ),
 }
 
 
@@ -144,24 +173,43 @@ def test_closed_form_a19():
 
 
 LOOPS = {
-    "fori_loop, static bounds": lambda x: jax.lax.fori_loop(0, 4, lambda i, c: c * jnp.sin(x[0]) + x[1] * i, 1.0),
-    "fori_loop, vector state": lambda x: jnp.sum(jax.lax.fori_loop(0, 3, lambda i, c: jnp.tanh(c * x + i), x)),
-    "kvant.for_loop": lambda x: kvant.for_loop(0, 5, 1)(lambda i, c: c + jnp.sin(c * x[0]) * i)(x[1]),
-    "scan with stacked outputs": lambda x: jnp.sum(jax.lax.scan(lambda c, v: (c * v + 1.0, c * 2), x[0], x)[1] ** 2),
+    "fori_loop, static bounds": lambda x: jax.lax.fori_loop(
+        0, 4, lambda i, c: c * jnp.sin(x[0]) + x[1] * i, 1.0
+    ),
+    "fori_loop, vector state": lambda x: jnp.sum(
+        jax.lax.fori_loop(0, 3, lambda i, c: jnp.tanh(c * x + i), x)
+    ),
+    "kvant.for_loop": lambda x: kvant.for_loop(0, 5, 1)(lambda i, c: c + jnp.sin(c * x[0]) * i)(
+        x[1]
+    ),
+    "scan with stacked outputs": lambda x: jnp.sum(
+        jax.lax.scan(lambda c, v: (c * v + 1.0, c * 2), x[0], x)[1] ** 2
+    ),
     "cumsum": lambda x: jnp.sum(jnp.cumsum(x) ** 2),
     "nested loops": lambda x: jax.lax.fori_loop(
-        0, 3, lambda i, c: jax.lax.fori_loop(0, 2, lambda j, d: d * x[0] + x[1] * j, c), 0.5),
+        0, 3, lambda i, c: jax.lax.fori_loop(0, 2, lambda j, d: d * x[0] + x[1] * j, c), 0.5
+    ),
     "empty loop": lambda x: jax.lax.fori_loop(3, 3, lambda i, c: c * x[0], x[1]),
 }
 
 BRANCHES = {
-    "lax.cond, true branch": lambda x: jax.lax.cond(x[0] > 0.3, lambda v: jnp.sin(v[1]) * v[0], lambda v: v[1] ** 2, x),
-    "lax.cond, false branch": lambda x: jax.lax.cond(x[0] > 0.9, lambda v: jnp.sin(v[1]) * v[0], lambda v: v[1] ** 2, x),
+    "lax.cond, true branch": lambda x: jax.lax.cond(
+        x[0] > 0.3, lambda v: jnp.sin(v[1]) * v[0], lambda v: v[1] ** 2, x
+    ),
+    "lax.cond, false branch": lambda x: jax.lax.cond(
+        x[0] > 0.9, lambda v: jnp.sin(v[1]) * v[0], lambda v: v[1] ** 2, x
+    ),
     "cond inside a loop": lambda x: jax.lax.fori_loop(
-        0, 3, lambda i, c: jax.lax.cond(i % 2 == 0, lambda c: c * x[0], lambda c: c + x[1], c), 1.0),
-    "kvant.cond with else_if": lambda x: kvant.cond(x[0] > 0.9)(lambda: x[1])
-    .else_if(x[0] > 0.3)(lambda: x[1] * x[2] * 3.0).otherwise(lambda: x[2])(),
-    "lax.switch": lambda x: jax.lax.switch((x[0] * 4).astype(int), [lambda v: v[0], lambda v: v[0] * v[1], lambda v: v[1]], x),
+        0, 3, lambda i, c: jax.lax.cond(i % 2 == 0, lambda c: c * x[0], lambda c: c + x[1], c), 1.0
+    ),
+    "kvant.cond with else_if": lambda x: (
+        kvant.cond(x[0] > 0.9)(lambda: x[1])
+        .else_if(x[0] > 0.3)(lambda: x[1] * x[2] * 3.0)
+        .otherwise(lambda: x[2])()
+    ),
+    "lax.switch": lambda x: jax.lax.switch(
+        (x[0] * 4).astype(int), [lambda v: v[0], lambda v: v[0] * v[1], lambda v: v[1]], x
+    ),
 }
 
 
@@ -184,7 +232,9 @@ def test_loop_gradient(name):
 
 
 def _doubling_until(x, limit):
-    return jax.lax.while_loop(lambda c: c[0] < limit, lambda c: (c[0] * 2 + x[2], c[1] * jnp.cos(c[0])), (x[0], x[1]))[1]
+    return jax.lax.while_loop(
+        lambda c: c[0] < limit, lambda c: (c[0] * 2 + x[2], c[1] * jnp.cos(c[0])), (x[0], x[1])
+    )[1]
 
 
 def _doubling_unrolled(x, trips):
@@ -197,13 +247,23 @@ def _doubling_unrolled(x, trips):
 #: scf.while, which JAX cannot reverse: (function, the same function unrolled for X)
 WHILE_LOOPS = {
     "fori_loop, traced bounds": (
-        lambda x: jax.lax.fori_loop(0, (x[0] * 10).astype(int), lambda i, c: c * x[1] + jnp.sin(c), x[2]),
+        lambda x: jax.lax.fori_loop(
+            0, (x[0] * 10).astype(int), lambda i, c: c * x[1] + jnp.sin(c), x[2]
+        ),
         lambda x: _unrolled_fori(x, int(X[0] * 10)),
     ),
-    "while_loop, condition on the state": (lambda x: _doubling_until(x, 5.0), lambda x: _doubling_unrolled(x, _trips(5.0))),
-    "while_loop, no iteration": (lambda x: _doubling_until(x, 0.0), lambda x: _doubling_unrolled(x, 0)),
+    "while_loop, condition on the state": (
+        lambda x: _doubling_until(x, 5.0),
+        lambda x: _doubling_unrolled(x, _trips(5.0)),
+    ),
+    "while_loop, no iteration": (
+        lambda x: _doubling_until(x, 0.0),
+        lambda x: _doubling_unrolled(x, 0),
+    ),
     "kvant.while_loop, vector state": (
-        lambda x: jnp.sum(kvant.while_loop(lambda i, v: i < 3)(lambda i, v: (i + 1, jnp.tanh(v * x + i)))(0, x)[1]),
+        lambda x: jnp.sum(
+            kvant.while_loop(lambda i, v: i < 3)(lambda i, v: (i + 1, jnp.tanh(v * x + i)))(0, x)[1]
+        ),
         lambda x: jnp.sum(_unrolled_tanh(x, 3)),
     ),
 }
@@ -241,7 +301,9 @@ def test_while_loop_gradient(name):
 
 def test_loop_jacobian_runs_the_loop_once_per_evaluation():
     fn = lambda x: jax.lax.fori_loop(0, 3, lambda i, c: c * x + i, jnp.ones(5))
-    np.testing.assert_allclose(kvant.qjit(kvant.jacobian(fn))(X), jax.jacobian(fn)(X), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        kvant.qjit(kvant.jacobian(fn))(X), jax.jacobian(fn)(X), rtol=1e-9, atol=1e-12
+    )
 
 
 def test_sign_has_no_derivative_at_zero():
@@ -277,12 +339,19 @@ def test_every_rule_is_checked_numerically():
     """Each registered rule occurs in a program above that is compared with finite differences:
     a new rule needs a numeric test here."""
     programs = [lambda x, f=f: jnp.sum(W * f(x)) for f in RULES.values()]
-    programs += [lambda x, f=f: jnp.sum(W[: 1] * jnp.ravel(f(x))[:1]) for f in STRUCTURAL.values()]
-    programs += list(BRANCHES.values()) + list(LOOPS.values()) + [f for f, _ in WHILE_LOOPS.values()]
+    programs += [lambda x, f=f: jnp.sum(W[:1] * jnp.ravel(f(x))[:1]) for f in STRUCTURAL.values()]
+    programs += (
+        list(BRANCHES.values()) + list(LOOPS.values()) + [f for f, _ in WHILE_LOOPS.values()]
+    )
     # the complex rules, checked numerically in test_complex_derivatives.py
     import test_complex_derivatives as cx
-    complex_programs = [*cx.ELEMENTWISE.values(), *cx.STRUCTURAL.values(), *cx.CONTROL_FLOW.values(),
-                        cx.SIGN_OF_COMPLEX]
+
+    complex_programs = [
+        *cx.ELEMENTWISE.values(),
+        *cx.STRUCTURAL.values(),
+        *cx.CONTROL_FLOW.values(),
+        cx.SIGN_OF_COMPLEX,
+    ]
     programs += [lambda x, f=f: jnp.sum(jnp.ravel(f(x[:4]))) for f in complex_programs]
     seen = set()
     for program in programs:
@@ -297,5 +366,13 @@ def test_every_rule_is_checked_numerically():
 #: and select, pad through tensor.generate, ...) but that passes or other rules may create,
 #: e.g. tensor.cast in derivatives of derivatives: their formulas are pinned by lit tests
 #: (mlir/test/Gradient/*-rules.mlir).
-NOT_EMITTED_BY_THE_FRONTEND = {"arith.maxnumf", "arith.minnumf", "math.fpowi", "math.log10",
-                               "math.log2", "math.trunc", "tensor.cast", "tensor.pad"}
+NOT_EMITTED_BY_THE_FRONTEND = {
+    "arith.maxnumf",
+    "arith.minnumf",
+    "math.fpowi",
+    "math.log10",
+    "math.log2",
+    "math.trunc",
+    "tensor.cast",
+    "tensor.pad",
+}

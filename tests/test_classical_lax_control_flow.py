@@ -18,9 +18,11 @@ M = rng.normal(size=(5, 3))
 
 @pytest.mark.parametrize("x", [V, -V])
 def test_cond(x):
-    fn = lambda x, p: (lax.cond(x[0] > 0, lambda y: y * 2, lambda y: -y, x),
-                       lax.cond(p, lambda y: (y.sum(), y * 2, 1), lambda y: (y.max(), -y, 2), x),
-                       lax.cond(p, jnp.sin, jnp.cos, x[1]))
+    fn = lambda x, p: (
+        lax.cond(x[0] > 0, lambda y: y * 2, lambda y: -y, x),
+        lax.cond(p, lambda y: (y.sum(), y * 2, 1), lambda y: (y.max(), -y, 2), x),
+        lax.cond(p, jnp.sin, jnp.cos, x[1]),
+    )
     assert_matches_jax(fn, (x, np.bool_(x[0] > 0)))
 
 
@@ -32,23 +34,63 @@ def test_switch(index):
 
 
 WHILE_AND_SCAN = {
-    "while_loop": (lambda x: lax.while_loop(lambda c: c[0] < 10, lambda c: (c[0] + 1, c[1] * 1.1), (0, x)), (V,)),
-    "while_loop with constants": (lambda x, n: lax.while_loop(lambda c: c[0] < n, lambda c: (c[0] + 1, c[1] + x),
-                                                              (0, jnp.zeros_like(x))), (V, np.int64(7))),
-    "while_loop zero trips": (lambda x: lax.while_loop(lambda c: c.sum() > 1e9, lambda c: c * 2, x), (V,)),
-    "fori_loop static bounds (scan)": (lambda x: lax.fori_loop(0, 5, lambda i, c: c + i * x, x), (V,)),
-    "fori_loop traced bounds (while)": (lambda x, n: lax.fori_loop(0, n, lambda i, c: c * 0.5 + i, x), (V, np.int64(6))),
+    "while_loop": (
+        lambda x: lax.while_loop(lambda c: c[0] < 10, lambda c: (c[0] + 1, c[1] * 1.1), (0, x)),
+        (V,),
+    ),
+    "while_loop with constants": (
+        lambda x, n: lax.while_loop(
+            lambda c: c[0] < n, lambda c: (c[0] + 1, c[1] + x), (0, jnp.zeros_like(x))
+        ),
+        (V, np.int64(7)),
+    ),
+    "while_loop zero trips": (
+        lambda x: lax.while_loop(lambda c: c.sum() > 1e9, lambda c: c * 2, x),
+        (V,),
+    ),
+    "fori_loop static bounds (scan)": (
+        lambda x: lax.fori_loop(0, 5, lambda i, c: c + i * x, x),
+        (V,),
+    ),
+    "fori_loop traced bounds (while)": (
+        lambda x, n: lax.fori_loop(0, n, lambda i, c: c * 0.5 + i, x),
+        (V, np.int64(6)),
+    ),
     "scan": (lambda x: lax.scan(lambda c, v: (c + v, c * v), 0.0, x), (V,)),
-    "scan reverse over rows": (lambda m: lax.scan(lambda c, row: (c + row, (c @ row, row * 2)), jnp.zeros(3), m,
-                                                  reverse=True), (M,)),
+    "scan reverse over rows": (
+        lambda m: lax.scan(
+            lambda c, row: (c + row, (c @ row, row * 2)), jnp.zeros(3), m, reverse=True
+        ),
+        (M,),
+    ),
     "scan without xs": (lambda x: lax.scan(lambda c, _: (c * 2, c), x, None, length=3), (V,)),
-    "scan with int carry": (lambda v: lax.scan(lambda c, e: (c + e, c), np.int32(0), v), (np.arange(6, dtype=np.int32),)),
+    "scan with int carry": (
+        lambda v: lax.scan(lambda c, e: (c + e, c), np.int32(0), v),
+        (np.arange(6, dtype=np.int32),),
+    ),
     "scan of length 0": (lambda x: lax.scan(lambda c, v: (c + v, v), 1.0, x[:0]), (V,)),
-    "nested control flow": (lambda x: lax.fori_loop(0, 3, lambda i, c: lax.cond(
-        i % 2 == 0, lambda z: z + jnp.cumsum(z), lambda z: lax.while_loop(lambda w: w.sum() > 1, lambda w: w / 2, z), c), x),
-        (np.abs(V),)),
-    "scan body with sort, argmax and scatter": (lambda m: lax.scan(
-        lambda c, row: (c.at[jnp.argmax(row)].add(1.0) + jnp.sort(row), jnp.argmax(row)), jnp.zeros(3), m), (M,)),
+    "nested control flow": (
+        lambda x: lax.fori_loop(
+            0,
+            3,
+            lambda i, c: lax.cond(
+                i % 2 == 0,
+                lambda z: z + jnp.cumsum(z),
+                lambda z: lax.while_loop(lambda w: w.sum() > 1, lambda w: w / 2, z),
+                c,
+            ),
+            x,
+        ),
+        (np.abs(V),),
+    ),
+    "scan body with sort, argmax and scatter": (
+        lambda m: lax.scan(
+            lambda c, row: (c.at[jnp.argmax(row)].add(1.0) + jnp.sort(row), jnp.argmax(row)),
+            jnp.zeros(3),
+            m,
+        ),
+        (M,),
+    ),
     "map": (lambda m: lax.map(lambda row: jnp.dot(row, row), m), (M,)),
 }
 
@@ -60,11 +102,24 @@ def test_loops(name):
 
 
 CUSTOM_DERIVATIVES = {
-    "relu and softplus": lambda x: (jax.nn.relu(x), jax.nn.softplus(x), jax.nn.gelu(x), jax.nn.silu(x)),
-    "norm": lambda x: (jnp.linalg.norm(x), jnp.linalg.norm(x, 1), jnp.linalg.norm(x.reshape(2, 2)),
-                       jnp.linalg.norm(x, np.inf)),
-    "logsumexp and softmax": lambda x: (jax.scipy.special.logsumexp(x), jax.nn.softmax(x), jax.nn.log_softmax(x),
-                                        jax.scipy.special.logsumexp(x.reshape(2, 2), axis=1)),
+    "relu and softplus": lambda x: (
+        jax.nn.relu(x),
+        jax.nn.softplus(x),
+        jax.nn.gelu(x),
+        jax.nn.silu(x),
+    ),
+    "norm": lambda x: (
+        jnp.linalg.norm(x),
+        jnp.linalg.norm(x, 1),
+        jnp.linalg.norm(x.reshape(2, 2)),
+        jnp.linalg.norm(x, np.inf),
+    ),
+    "logsumexp and softmax": lambda x: (
+        jax.scipy.special.logsumexp(x),
+        jax.nn.softmax(x),
+        jax.nn.log_softmax(x),
+        jax.scipy.special.logsumexp(x.reshape(2, 2), axis=1),
+    ),
 }
 
 
@@ -104,8 +159,10 @@ def test_qnode_and_its_gradient_called_from_lax_loops():
         return f
 
     def program(f, grad):
-        return lambda x: (lax.fori_loop(0, 10, lambda i, x: x - 0.1 * grad(x), x),
-                          lax.scan(lambda c, _: (c * 1.1, f(c)), x, None, length=3)[1])
+        return lambda x: (
+            lax.fori_loop(0, 10, lambda i, x: x - 0.1 * grad(x), x),
+            lax.scan(lambda c, _: (c * 1.1, f(c)), x, None, length=3)[1],
+        )
 
     x = np.array([0.3, 0.5])
     f = make("kvant.qubit")

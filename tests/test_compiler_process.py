@@ -21,10 +21,12 @@ from kvant.execution.library import CompiledLibrary
 def scalar_program(name: str, n_ops: int) -> str:
     """``name(a)``: ``v = sin(a); v = sin(v) * a (or + a), n_ops - 1 times`` -- a straight-line
     scalar function whose compile time grows with ``n_ops`` (20,000 ops: several seconds)."""
-    lines = [f"func.func @{name}(%t: tensor<f64>) -> tensor<f64> "
-             "attributes {llvm.emit_c_interface} {",
-             "  %a = tensor.extract %t[] : tensor<f64>",
-             "  %v0 = math.sin %a : f64"]
+    lines = [
+        f"func.func @{name}(%t: tensor<f64>) -> tensor<f64> "
+        "attributes {llvm.emit_c_interface} {",
+        "  %a = tensor.extract %t[] : tensor<f64>",
+        "  %v0 = math.sin %a : f64",
+    ]
     for i in range(1, n_ops):
         op = "arith.mulf" if i % 2 else "arith.addf"
         lines.append(f"  %s{i} = math.sin %v{i - 1} : f64")
@@ -122,7 +124,9 @@ def test_a_stopped_worker_ends_in_a_timeout_error(monkeypatch):
     try:
         monkeypatch.setenv("KVANT_COMPILE_TIMEOUT", "1.5")
         started = time.monotonic()
-        with pytest.raises(CompileError, match=r"did not finish within 1.5 s.*KVANT_COMPILE_TIMEOUT"):
+        with pytest.raises(
+            CompileError, match=r"did not finish within 1.5 s.*KVANT_COMPILE_TIMEOUT"
+        ):
             driver.compile_mlir(scalar_program(fresh_name(), 5))
         assert time.monotonic() - started < 10
     finally:
@@ -152,8 +156,9 @@ def test_work_while_waiting_runs_once_while_the_worker_compiles():
     artifact = driver.compile_mlir(source, while_waiting=while_waiting)
     assert not artifact.from_cache
     assert seen == [True]
-    assert run_scalar_program(artifact.library, name, 0.7) == \
-        pytest.approx(scalar_reference(0.7, 5), rel=1e-12)
+    assert run_scalar_program(artifact.library, name, 0.7) == pytest.approx(
+        scalar_reference(0.7, 5), rel=1e-12
+    )
     again = driver.compile_mlir(source, while_waiting=while_waiting)
     assert again.from_cache
     assert seen == [True]
@@ -186,7 +191,8 @@ def test_the_worker_does_not_import_from_the_working_directory(tmp_path, monkeyp
     for package in ("numpy", "pennylane", "jax", "mlir", "kvant"):
         (tmp_path / package).mkdir()
         (tmp_path / package / "__init__.py").write_text(
-            f"raise ImportError('imported {package} from the working directory')\n")
+            f"raise ImportError('imported {package} from the working directory')\n"
+        )
     driver._worker._discard()
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
@@ -226,6 +232,7 @@ def test_the_worker_imports_neither_kvant_nor_jax_nor_pennylane_nor_numpy(tmp_pa
 
 
 # -- processes started from a process that has compiled --------------------------------------
+
 
 def _compile_in_child(i, results):
     """Run in a child process: compile a new program (trace, lower, verify, compile) and run it
@@ -277,6 +284,7 @@ def test_child_processes_compile(method):
 
 # -- threads ----------------------------------------------------------------------------------
 
+
 def test_threads_compile_at_once_and_leave_pennylane_and_jax_as_they_were():
     import jax.numpy as jnp
     import pennylane as qml
@@ -284,8 +292,10 @@ def test_threads_compile_at_once_and_leave_pennylane_and_jax_as_they_were():
     import kvant
 
     original_call = qml.QNode.__call__
-    original_lax = {name: getattr(jax.lax, name) for name in ("fori_loop", "while_loop", "cond",
-                                                               "switch", "scan")}
+    original_lax = {
+        name: getattr(jax.lax, name)
+        for name in ("fori_loop", "while_loop", "cond", "switch", "scan")
+    }
 
     def make_program(k):
         @qml.qnode(qml.device("kvant.qubit", wires=2))
@@ -293,6 +303,7 @@ def test_threads_compile_at_once_and_leave_pennylane_and_jax_as_they_were():
             def body(i, x):
                 qml.RX(x, wires=i % 2)
                 return x
+
             jax.lax.fori_loop(0, k + 1, body, x)  # k + 1 rotations, alternating wires
             return qml.expval(qml.PauliZ(0))
 
@@ -338,7 +349,9 @@ def test_threads_compile_at_once_and_leave_pennylane_and_jax_as_they_were():
     for k in range(8):
         assert results[k] == pytest.approx(expected(k, 0.3 + 0.01 * k), abs=1e-12)
     # a QNode run while others were being traced ran as PennyLane runs it: cos(2 * 0.4)
-    assert plain_results and all(v == pytest.approx(math.cos(0.8), abs=1e-12) for v in plain_results)
+    assert plain_results and all(
+        v == pytest.approx(math.cos(0.8), abs=1e-12) for v in plain_results
+    )
     # afterwards nothing of kvant's is left in PennyLane or JAX
     assert qml.QNode.__call__ is original_call
     for name, original in original_lax.items():
@@ -355,7 +368,9 @@ def test_a_compilation_out_of_memory_is_a_compile_error_naming_the_limit(monkeyp
     to 12 GB)."""
     driver._worker._discard()  # the next worker starts under the limit
     monkeypatch.setenv("KVANT_COMPILE_MEMORY", mib)
-    with pytest.raises(CompileError, match=rf"ran out of memory.*limit: {mib} MiB.*KVANT_COMPILE_MEMORY"):
+    with pytest.raises(
+        CompileError, match=rf"ran out of memory.*limit: {mib} MiB.*KVANT_COMPILE_MEMORY"
+    ):
         driver.compile_mlir(scalar_program(fresh_name(), 20000))
     monkeypatch.delenv("KVANT_COMPILE_MEMORY")
     check_small_compile()

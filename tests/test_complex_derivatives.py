@@ -57,8 +57,9 @@ def test_scalar_programs_through_complex_values(name):
 @pytest.mark.parametrize("name", THROUGH_COMPLEX)
 def test_fd_differentiates_through_complex_values(name):
     f = THROUGH_COMPLEX[name]
-    np.testing.assert_allclose(kvant.qjit(kvant.grad(f, method="fd"))(0.7), jax.grad(f)(0.7),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        kvant.qjit(kvant.grad(f, method="fd"))(0.7), jax.grad(f)(0.7), rtol=1e-5, atol=1e-6
+    )
 
 
 def _z(x):
@@ -74,15 +75,20 @@ ELEMENTWISE = {
     "exp log": lambda x: jnp.imag(jnp.exp(_z(x)) + jnp.log(_z(x) + 1j)),
     "expm1 log1p": lambda x: jnp.real(jnp.expm1(_z(x)) * (1 - 1j)) + jnp.imag(jnp.log1p(_z(x))),
     "sqrt rsqrt": lambda x: jnp.imag(jnp.sqrt(_z(x))) + jnp.real(jax.lax.rsqrt(_z(x) + 1j)),
-    "sin cos tan": lambda x: jnp.real(jnp.sin(_z(x)) + 2j * jnp.cos(_z(x))) + jnp.imag(jnp.tan(_z(x))),
+    "sin cos tan": lambda x: (
+        jnp.real(jnp.sin(_z(x)) + 2j * jnp.cos(_z(x))) + jnp.imag(jnp.tan(_z(x)))
+    ),
     "tanh": lambda x: jnp.imag(jnp.tanh(_z(x)) * (1 + 1j)),
     "abs": lambda x: jnp.abs(_z(x) * (1 + 2j)),
     "angle": lambda x: jnp.angle(_z(x) * 1j),
-    "pow (complex exponent)": lambda x: jnp.real(_z(x) ** (0.5 + 0.25j)) + jnp.imag((1.5 + 0.5j) ** _z(x)),
+    "pow (complex exponent)": lambda x: (
+        jnp.real(_z(x) ** (0.5 + 0.25j)) + jnp.imag((1.5 + 0.5j) ** _z(x))
+    ),
     "integer powers": lambda x: jnp.real(_z(x) ** 3 + _z(x) ** -2),
     "square and abs squared": lambda x: jnp.abs(_z(x)) ** 2 + jnp.real(jnp.square(_z(x))),
     "conversions: real -> complex64 -> complex128 -> real": lambda x: jnp.real(
-        (x.astype(jnp.complex64) * (1 + 1j)).astype(jnp.complex128) ** 2),
+        (x.astype(jnp.complex64) * (1 + 1j)).astype(jnp.complex128) ** 2
+    ),
     "where (select)": lambda x: jnp.real(jnp.where(x > 0.5, _z(x), 1j * _z(x) ** 2)),
     "complex64": lambda x: jnp.abs(jnp.exp(_z(x).astype(jnp.complex64) * 1j)).astype(jnp.float64),
 }
@@ -106,7 +112,9 @@ def test_sign_of_a_complex_number_is_differentiated():
     """sign(z) = z / |z| has a derivative (jax.grad takes it as 0, exact for real numbers only):
     compared with z / |z| written out, and with finite differences."""
     fn = SIGN_OF_COMPLEX
-    spelled = lambda x: jnp.real(_z(x) / jnp.abs(_z(x)) * (1 + 2j)) + jnp.imag(_z(x) / jnp.abs(_z(x)))
+    spelled = lambda x: (
+        jnp.real(_z(x) / jnp.abs(_z(x)) * (1 + 2j)) + jnp.imag(_z(x) / jnp.abs(_z(x)))
+    )
     got = kvant.qjit(kvant.jacobian(fn))(X)
     np.testing.assert_allclose(got, jax.jacobian(spelled)(X), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(got, _central_differences(fn, X), rtol=1e-6, atol=1e-6)
@@ -121,23 +129,39 @@ STRUCTURAL = {
     "matmul A @ z": lambda x: jnp.abs(A @ _z(x)) ** 2,
     "matmul z^H A^H A z": lambda x: jnp.real(jnp.conj(_z(x)) @ (A.conj().T @ (A @ _z(x)))),
     "matrix product of two computed matrices": lambda x: jnp.real(
-        (jnp.outer(_z(x), _z(x[::-1])) @ B * (1 + 1j)).ravel()),
-    "vdot and einsum": lambda x: jnp.stack([jnp.imag(jnp.vdot(_z(x), A[0] * _z(x))),
-                                            jnp.real(jnp.einsum("i,ij,j->", _z(x), A.T @ A, _z(x)))]),
-    "sum and mean, axis": lambda x: jnp.abs(jnp.sum(jnp.outer(_z(x), _z(x)) * 1j, axis=0))
-    + jnp.real(jnp.mean(_z(x) ** 2)),
-    "prod": lambda x: jnp.stack([jnp.real(jnp.prod(_z(x))), jnp.imag(jnp.prod(_z(x)[:3] * 1j - 0.5))]),
-    "prod with a zero (exact, as JAX)": lambda x: jnp.stack([
-        jnp.real(jnp.prod(jnp.concatenate([_z(x)[:2], jnp.zeros(1, complex), _z(x)[3:]]))),
-        jnp.imag(jnp.prod(jnp.concatenate([_z(x)[:1], jnp.zeros(2, complex), _z(x)[3:]])))]),
-    "cumsum and cumprod": lambda x: jnp.real(jnp.cumsum(_z(x)) * (1 - 2j)) + jnp.imag(jnp.cumprod(_z(x))),
+        (jnp.outer(_z(x), _z(x[::-1])) @ B * (1 + 1j)).ravel()
+    ),
+    "vdot and einsum": lambda x: jnp.stack(
+        [
+            jnp.imag(jnp.vdot(_z(x), A[0] * _z(x))),
+            jnp.real(jnp.einsum("i,ij,j->", _z(x), A.T @ A, _z(x))),
+        ]
+    ),
+    "sum and mean, axis": lambda x: (
+        jnp.abs(jnp.sum(jnp.outer(_z(x), _z(x)) * 1j, axis=0)) + jnp.real(jnp.mean(_z(x) ** 2))
+    ),
+    "prod": lambda x: jnp.stack(
+        [jnp.real(jnp.prod(_z(x))), jnp.imag(jnp.prod(_z(x)[:3] * 1j - 0.5))]
+    ),
+    "prod with a zero (exact, as JAX)": lambda x: jnp.stack(
+        [
+            jnp.real(jnp.prod(jnp.concatenate([_z(x)[:2], jnp.zeros(1, complex), _z(x)[3:]]))),
+            jnp.imag(jnp.prod(jnp.concatenate([_z(x)[:1], jnp.zeros(2, complex), _z(x)[3:]]))),
+        ]
+    ),
+    "cumsum and cumprod": lambda x: (
+        jnp.real(jnp.cumsum(_z(x)) * (1 - 2j)) + jnp.imag(jnp.cumprod(_z(x)))
+    ),
     "broadcast, transpose, reshape": lambda x: jnp.real(
-        (_z(x)[:, None] * jnp.conj(_z(x))[None, :]).T.reshape(2, 8) * jnp.arange(16).reshape(2, 8)).ravel(),
-    "slices, concatenate, pad, flip": lambda x: jnp.imag(jnp.concatenate(
-        [_z(x)[1:3] * 2j, jnp.pad(_z(x), (1, 2))[::-1], _z(x)[::2]])),
+        (_z(x)[:, None] * jnp.conj(_z(x))[None, :]).T.reshape(2, 8) * jnp.arange(16).reshape(2, 8)
+    ).ravel(),
+    "slices, concatenate, pad, flip": lambda x: jnp.imag(
+        jnp.concatenate([_z(x)[1:3] * 2j, jnp.pad(_z(x), (1, 2))[::-1], _z(x)[::2]])
+    ),
     "gather and scatter": lambda x: jnp.abs(
         jnp.take(_z(x), jnp.array([3, 0, 0, 2])) * 1j
-        + jnp.zeros(4, complex).at[jnp.array([1, 1, 2])].add(_z(x)[:3] ** 2).at[0].set(_z(x)[3])),
+        + jnp.zeros(4, complex).at[jnp.array([1, 1, 2])].add(_z(x)[:3] ** 2).at[0].set(_z(x)[3])
+    ),
     "dynamic index": lambda x: jnp.real(_z(x)[(x[0] * 10).astype(int) % 4] * _z(x)),
 }
 
@@ -152,14 +176,21 @@ def test_structural_rules_on_complex_arrays(name):
 
 
 CONTROL_FLOW = {
-    "fori_loop with a complex carry": lambda x: jnp.abs(jax.lax.fori_loop(
-        0, 3, lambda i, c: c * _z(x) + 1j * x[0], jnp.ones(4, complex))) ** 2,
-    "scan over complex values": lambda x: jnp.real(jax.lax.scan(
-        lambda c, v: (c * v + 1j, c * jnp.conj(v)), 1.0 + 0j, _z(x))[1]),
-    "while_loop with a complex carry": lambda x: jnp.imag(jax.lax.while_loop(
-        lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1] * _z(x) - x[1]), (0, _z(x)))[1]),
-    "cond on complex values": lambda x: jnp.real(jax.lax.cond(
-        x[0] > 0.3, lambda z: jnp.exp(z), lambda z: z**2, _z(x))),
+    "fori_loop with a complex carry": lambda x: (
+        jnp.abs(jax.lax.fori_loop(0, 3, lambda i, c: c * _z(x) + 1j * x[0], jnp.ones(4, complex)))
+        ** 2
+    ),
+    "scan over complex values": lambda x: jnp.real(
+        jax.lax.scan(lambda c, v: (c * v + 1j, c * jnp.conj(v)), 1.0 + 0j, _z(x))[1]
+    ),
+    "while_loop with a complex carry": lambda x: jnp.imag(
+        jax.lax.while_loop(
+            lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1] * _z(x) - x[1]), (0, _z(x))
+        )[1]
+    ),
+    "cond on complex values": lambda x: jnp.real(
+        jax.lax.cond(x[0] > 0.3, lambda z: jnp.exp(z), lambda z: z**2, _z(x))
+    ),
 }
 
 
@@ -175,8 +206,9 @@ def test_control_flow_with_complex_values(name):
 def test_second_derivative_through_complex_values():
     f = lambda k: jnp.real(jnp.exp(1j * k**2) * (k + 2j)) + jnp.abs(k + 1j * k**2)
     for k in (0.3, 1.1):
-        np.testing.assert_allclose(kvant.qjit(kvant.grad(kvant.grad(f)))(k), jax.grad(jax.grad(f))(k),
-                                   rtol=1e-9)
+        np.testing.assert_allclose(
+            kvant.qjit(kvant.grad(kvant.grad(f)))(k), jax.grad(jax.grad(f))(k), rtol=1e-9
+        )
 
 
 def test_complex_values_off_the_derivative_path_are_no_obstacle():
@@ -184,8 +216,9 @@ def test_complex_values_off_the_derivative_path_are_no_obstacle():
         phase = jnp.abs(jnp.exp(1j * y)) * jnp.real(jnp.exp(2j * y))  # depends on y only
         return x**2 * phase
 
-    np.testing.assert_allclose(kvant.qjit(kvant.grad(f, argnums=0))(0.7, 0.3),
-                               jax.grad(f, argnums=0)(0.7, 0.3), atol=1e-12)
+    np.testing.assert_allclose(
+        kvant.qjit(kvant.grad(f, argnums=0))(0.7, 0.3), jax.grad(f, argnums=0)(0.7, 0.3), atol=1e-12
+    )
 
     def g(x):
         aux = jnp.exp(1j * x)  # computed, but not part of the differentiated result
@@ -214,14 +247,21 @@ def _rotation_from_complex(dev):
 
 
 def test_qnode_with_gate_angles_computed_through_complex_numbers():
-    ref, mine = _rotation_from_complex(qml.device("default.qubit", wires=2)), \
-        _rotation_from_complex(qml.device("kvant.qubit", wires=2))
+    ref, mine = (
+        _rotation_from_complex(qml.device("default.qubit", wires=2)),
+        _rotation_from_complex(qml.device("kvant.qubit", wires=2)),
+    )
     x = X[:3]
     cost = lambda q: lambda x: q(x)[0] + jnp.sin(q(x)[1][1])
-    np.testing.assert_allclose(kvant.qjit(kvant.grad(cost(mine)))(x), jax.grad(cost(ref))(x),
-                               rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(kvant.qjit(kvant.jacobian(lambda x: mine(x)[1]))(x),
-                               jax.jacobian(lambda x: ref(x)[1])(x), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        kvant.qjit(kvant.grad(cost(mine)))(x), jax.grad(cost(ref))(x), rtol=1e-9, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        kvant.qjit(kvant.jacobian(lambda x: mine(x)[1]))(x),
+        jax.jacobian(lambda x: ref(x)[1])(x),
+        rtol=1e-9,
+        atol=1e-12,
+    )
 
 
 def test_qnode_with_a_complex_argument_and_a_hermitian_matrix_from_the_arguments():
@@ -242,7 +282,9 @@ def test_qnode_with_a_complex_argument_and_a_hermitian_matrix_from_the_arguments
 
         return (lambda x: from_complex(jnp.exp(1j * x) * x)), hermitian
 
-    for ref, mine in zip(make(qml.device("default.qubit", wires=1)), make(qml.device("kvant.qubit", wires=1))):
+    for ref, mine in zip(
+        make(qml.device("default.qubit", wires=1)), make(qml.device("kvant.qubit", wires=1))
+    ):
         np.testing.assert_allclose(kvant.qjit(kvant.grad(mine))(0.7), jax.grad(ref)(0.7), rtol=1e-9)
 
 
@@ -263,13 +305,17 @@ def test_fermionic_swap_and_a_complex_hermitian_matrix_from_the_arguments():
             qml.RX(x, wires=0)
             qml.RY(0.4, wires=2)
             qml.CNOT([0, 2])
-            a = jnp.outer(jnp.array([k[0], 1.0j, k[1], 0.5]), jnp.array([1.0, k[2], 0.2j, k[0] * k[1]]))
+            a = jnp.outer(
+                jnp.array([k[0], 1.0j, k[1], 0.5]), jnp.array([1.0, k[2], 0.2j, k[0] * k[1]])
+            )
             return qml.expval(qml.Hermitian((a + a.conj().T) / 2, wires=[0, 2]))
 
         return fswap, hermitian
 
     k = jnp.array([0.3, -0.5, 0.8])
-    for ref, mine in zip(make(qml.device("default.qubit", wires=3)), make(qml.device("kvant.qubit", wires=3))):
+    for ref, mine in zip(
+        make(qml.device("default.qubit", wires=3)), make(qml.device("kvant.qubit", wires=3))
+    ):
         got = kvant.qjit(kvant.grad(mine, argnums=(0, 1)))(0.7, k)
         want = jax.grad(ref, argnums=(0, 1))(0.7, k)
         np.testing.assert_allclose(got[0], want[0], rtol=1e-9, atol=1e-12)
@@ -302,17 +348,30 @@ def test_matrices_and_states_computed_from_a_differentiated_argument_are_refused
     mine = _matrix_and_state_from_arguments(qml.device("kvant.qubit", wires=1))[name]
     assert abs(jax.grad(ref)(0.4, 0.3)) > 1e-2
     what = "matrix of a QubitUnitary" if name == "QubitUnitary" else "amplitudes of a StatePrep"
-    with pytest.raises(kvant.CompileError, match=f"computed from a differentiated argument is used as the {what}"):
+    with pytest.raises(
+        kvant.CompileError, match=f"computed from a differentiated argument is used as the {what}"
+    ):
         kvant.qjit(kvant.grad(mine, argnums=0))(0.4, 0.3)
-    np.testing.assert_allclose(kvant.qjit(kvant.grad(mine, argnums=1))(0.4, 0.3),
-                               jax.grad(ref, argnums=1)(0.4, 0.3), rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(kvant.qjit(kvant.grad(mine, argnums=0, method="fd"))(0.4, 0.3),
-                               jax.grad(ref, argnums=0)(0.4, 0.3), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        kvant.qjit(kvant.grad(mine, argnums=1))(0.4, 0.3),
+        jax.grad(ref, argnums=1)(0.4, 0.3),
+        rtol=1e-9,
+        atol=1e-12,
+    )
+    np.testing.assert_allclose(
+        kvant.qjit(kvant.grad(mine, argnums=0, method="fd"))(0.4, 0.3),
+        jax.grad(ref, argnums=0)(0.4, 0.3),
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 def test_fft_is_refused_by_name():
     """jnp.fft is not lowered (the 'fft' primitive): refused by name, derivative or not; its
     derivatives are therefore not tested here."""
-    for program in (lambda x: jnp.real(jnp.fft.fft(x)), kvant.grad(lambda x: jnp.abs(jnp.fft.fft(x))[1])):
+    for program in (
+        lambda x: jnp.real(jnp.fft.fft(x)),
+        kvant.grad(lambda x: jnp.abs(jnp.fft.fft(x))[1]),
+    ):
         with pytest.raises(kvant.UnsupportedError, match="primitive 'fft'"):
             kvant.qjit(program)(X)

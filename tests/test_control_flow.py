@@ -63,6 +63,7 @@ def loop_circuit(device_name, compiled):
     def circuit(x, n):
         qml.Hadamard(wires=0)
         if compiled:
+
             @kvant.for_loop(0, n, 1)
             def layer(i, angle):
                 qml.RX(angle * i, wires=i % 3)
@@ -100,6 +101,7 @@ def test_while_loop_and_cond_inside_qnode():
         @qml.qnode(qml.device(device_name, wires=2))
         def circuit(x):
             if compiled:
+
                 @kvant.while_loop(lambda a: a < 2.0)
                 def rotate(a):
                     qml.RY(a, wires=0)
@@ -223,7 +225,9 @@ def test_loops_carrying_arrays_that_are_replaced_every_iteration():
         )(v)
     )
     swap = kvant.qjit(
-        lambda v, p: kvant.cond(p > 0)(lambda: jnp.concatenate([v[1:], v[:1]])).otherwise(lambda: v * 2)()
+        lambda v, p: kvant.cond(p > 0)(lambda: jnp.concatenate([v[1:], v[:1]])).otherwise(
+            lambda: v * 2
+        )()
     )
     v = np.arange(4.0)
     for n in (0, 1, 3, 6):

@@ -17,10 +17,19 @@ def _null_program(shots=None):
         qml.RX(x, wires=1)
         qml.CNOT(wires=[0, 1])
         if shots is None:
-            return (qml.state(), qml.expval(qml.PauliZ(0)), qml.var(qml.PauliX(1)),
-                    qml.probs(wires=[0, 1]), qml.probs(wires=[1]))
-        return (qml.sample(wires=[0, 1]), qml.counts(wires=[0, 1], all_outcomes=True),
-                qml.expval(qml.PauliZ(0)), qml.probs(wires=[0]))
+            return (
+                qml.state(),
+                qml.expval(qml.PauliZ(0)),
+                qml.var(qml.PauliX(1)),
+                qml.probs(wires=[0, 1]),
+                qml.probs(wires=[1]),
+            )
+        return (
+            qml.sample(wires=[0, 1]),
+            qml.counts(wires=[0, 1], all_outcomes=True),
+            qml.expval(qml.PauliZ(0)),
+            qml.probs(wires=[0]),
+        )
 
     return circuit
 
@@ -65,10 +74,19 @@ def test_null_qubit_derivatives_are_zero_as_in_pennylane():
 
 @pytest.mark.parametrize("name", ["default.mixed", "default.qutrit"])
 def test_other_pennylane_devices_are_refused_by_name(name):
-    circuit = qml.QNode(lambda: qml.expval(qml.PauliZ(0)) if name != "default.qutrit"
-                        else qml.expval(qml.GellMann(0, 3)), qml.device(name, wires=1))
-    with pytest.raises(kvant.UnsupportedError, match=rf"device '{name}'.*default.qubit, "
-                       "lightning.qubit and kvant.qubit.*null.qubit"):
+    circuit = qml.QNode(
+        lambda: (
+            qml.expval(qml.PauliZ(0))
+            if name != "default.qutrit"
+            else qml.expval(qml.GellMann(0, 3))
+        ),
+        qml.device(name, wires=1),
+    )
+    with pytest.raises(
+        kvant.UnsupportedError,
+        match=rf"device '{name}'.*default.qubit, "
+        "lightning.qubit and kvant.qubit.*null.qubit",
+    ):
         kvant.qjit(circuit)()
 
 
@@ -95,7 +113,6 @@ def test_state_vector_devices_are_compiled(name):
     assert float(kvant.qjit(kvant.grad(circuit))(0.4)) == pytest.approx(-np.sin(0.4), abs=1e-10)
 
 
-
 def _no_wires(device, measure, shots=None):
     @qml.set_shots(shots)
     @qml.qnode(qml.device(device, wires=0))
@@ -106,8 +123,11 @@ def _no_wires(device, measure, shots=None):
     return circuit
 
 
-@pytest.mark.parametrize("measure", [qml.state, qml.probs, lambda: (qml.state(), qml.probs())],
-                         ids=["state", "probs", "both"])
+@pytest.mark.parametrize(
+    "measure",
+    [qml.state, qml.probs, lambda: (qml.state(), qml.probs())],
+    ids=["state", "probs", "both"],
+)
 def test_device_without_wires(measure):
     """R4: the state is one amplitude, e^{-ix} after GlobalPhase(x); probs of no bits [1]."""
     want = _no_wires("default.qubit", measure)(0.3)
@@ -115,7 +135,9 @@ def test_device_without_wires(measure):
     for g, w in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
         assert np.shape(g) == np.shape(w) and np.asarray(g).dtype == np.asarray(w).dtype
         np.testing.assert_allclose(g, w, atol=1e-12)
-    np.testing.assert_allclose(kvant.qjit(_no_wires("kvant.qubit", qml.state))(0.3), [np.exp(-0.3j)])
+    np.testing.assert_allclose(
+        kvant.qjit(_no_wires("kvant.qubit", qml.state))(0.3), [np.exp(-0.3j)]
+    )
 
 
 def test_device_without_wires_derivative_and_null_qubit():

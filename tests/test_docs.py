@@ -40,8 +40,9 @@ _HASH_COMMENTS = {".cmake", ".toml", ".in", ".txt", ".sh", ""}
 def tracked_files() -> list[Path]:
     """The tracked files but this one, whose examples of citations cite nothing."""
     try:
-        out = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
-                             check=True).stdout
+        out = subprocess.run(
+            ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("not a git checkout: the tracked files are unknown")
     this = Path(__file__).resolve()
@@ -134,15 +135,27 @@ def test_no_citation_of_documents_outside_the_repository():
 @pytest.mark.parametrize(
     "name, text, cited",
     [
-        ("a.py", '"""See docs/gradients.md."""\nx = "results.md"  # and README.md\n',
-         {"docs/gradients.md", "README.md"}),
-        ("a.cpp", '// the bug in docs/toolchain.md\nconst char *s = "x.md";\n',
-         {"docs/toolchain.md"}),
+        (
+            "a.py",
+            '"""See docs/gradients.md."""\nx = "results.md"  # and README.md\n',
+            {"docs/gradients.md", "README.md"},
+        ),
+        (
+            "a.cpp",
+            '// the bug in docs/toolchain.md\nconst char *s = "x.md";\n',
+            {"docs/toolchain.md"},
+        ),
         ("a.td", "/* GRADIENTS.md */ def X;\n", {"GRADIENTS.md"}),
-        ("CMakeLists.txt", f"# see {_SIBLING}TOOLCHAIN.md\nset(x y.md)\n",
-         {f"{_SIBLING}TOOLCHAIN.md"}),
-        ("a.md", "[g](gradients.md#the-qnode-split), [w](https://x.org/a.md), docs/b.md\n",
-         {"docs/b.md", "gradients.md"}),
+        (
+            "CMakeLists.txt",
+            f"# see {_SIBLING}TOOLCHAIN.md\nset(x y.md)\n",
+            {f"{_SIBLING}TOOLCHAIN.md"},
+        ),
+        (
+            "a.md",
+            "[g](gradients.md#the-qnode-split), [w](https://x.org/a.md), docs/b.md\n",
+            {"docs/b.md", "gradients.md"},
+        ),
     ],
 )
 def test_the_scan_finds_citations(name, text, cited):

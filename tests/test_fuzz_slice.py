@@ -34,8 +34,11 @@ def test_fuzz_program_matches_default_qubit(pool, mode, seed):
     assert not outcome.failed(), (
         f"{mode} seed {seed}: {outcome.cls}: {outcome.detail}\n"
         f"shrink it: python -m tests.fuzz --mode {mode} --seeds {seed} --features stable\n\n"
-        + program.render())
-    assert outcome.cls in ("match", "refusal", "expected", "undefined"), f"{outcome.cls}: {outcome.detail}"
+        + program.render()
+    )
+    assert outcome.cls in ("match", "refusal", "expected", "undefined"), (
+        f"{outcome.cls}: {outcome.detail}"
+    )
 
 
 def test_generation_is_deterministic_and_rendered_programs_compile():
@@ -54,12 +57,18 @@ def test_shrinker_reduces_to_the_failing_construct():
     from tests.fuzz.shrink import shrink, size, to_pytest
 
     def applies_cnot(p):
-        return any(isinstance(op, Gate) and op.name == "CNOT" for q in p.qnodes for op in walk_ops(q.body))
+        return any(
+            isinstance(op, Gate) and op.name == "CNOT" for q in p.qnodes for op in walk_ops(q.body)
+        )
 
     def evaluate(p):
         return Outcome("mismatch", "stand-in", "cnot") if applies_cnot(p) else Outcome("match")
 
-    seed = next(s for s in range(200) if applies_cnot(generate(s, "forward")) and len(generate(s, "forward").qnodes) > 1)
+    seed = next(
+        s
+        for s in range(200)
+        if applies_cnot(generate(s, "forward")) and len(generate(s, "forward").qnodes) > 1
+    )
     program = generate(seed, "forward")
     small, outcome, spent = shrink(program, evaluate(program), evaluate, budget=2000)
     assert applies_cnot(small) and outcome.cls == "mismatch"

@@ -65,7 +65,9 @@ def test_value_and_grad_outside_qjit_is_jax():
 def test_a16_jvp_of_classical_code(api):
     jvp = kvant.jvp if api == "kvant" else qml.jvp
     qjit = kvant.qjit if api == "kvant" else qml.qjit(compiler="kvant")
-    primal, tangent = qjit(lambda x, t: jvp(_classical, [x], [t]))(jnp.array([0.1, 0.2]), jnp.array([0.3, 0.6]))
+    primal, tangent = qjit(lambda x, t: jvp(_classical, [x], [t]))(
+        jnp.array([0.1, 0.2]), jnp.array([0.3, 0.6])
+    )
     np.testing.assert_allclose(primal, [0.0998334166, 0.04, 0.02], atol=1e-10)
     np.testing.assert_allclose(tangent, [0.2985012497, 0.24, 0.12], atol=1e-10)
 
@@ -103,7 +105,9 @@ def test_vjp_against_jax():
 
 def test_e13_jvp_tangent_count_must_match():
     with pytest.raises(TypeError, match="tangent count must match"):
-        kvant.qjit(lambda x, t: kvant.jvp(_classical, [x], [t, t]))(jnp.array([0.1, 0.2]), jnp.array([0.3, 0.6]))
+        kvant.qjit(lambda x, t: kvant.jvp(_classical, [x], [t, t]))(
+            jnp.array([0.1, 0.2]), jnp.array([0.3, 0.6])
+        )
 
 
 def test_a25_jax_transformations_of_a_compiled_function():
@@ -119,8 +123,11 @@ def test_a25_jax_transformations_of_a_compiled_function():
     np.testing.assert_allclose(g, (-0.4770304079, -0.0876120655), atol=1e-8)
     np.testing.assert_allclose(jax.jit(jax.grad(compiled))(0.5, 0.1), -0.4770304079, atol=1e-8)
     assert jax.jit(compiled)(0.5, 0.1) == pytest.approx(np.cos(0.5) * np.cos(0.1), abs=1e-12)
-    np.testing.assert_allclose(jax.vmap(compiled)(jnp.array([0.1, 0.5]), jnp.array([0.2, 0.1])),
-                               np.cos([0.1, 0.5]) * np.cos([0.2, 0.1]), atol=1e-12)
+    np.testing.assert_allclose(
+        jax.vmap(compiled)(jnp.array([0.1, 0.5]), jnp.array([0.2, 0.1])),
+        np.cos([0.1, 0.5]) * np.cos([0.2, 0.1]),
+        atol=1e-12,
+    )
 
 
 def test_jax_grad_of_a_compiled_function_with_integer_and_static_arguments():
@@ -136,7 +143,7 @@ def test_jax_grad_of_a_compiled_function_with_integer_and_static_arguments():
 def _with_aux(x):
     """A scalar cost and auxiliary data: a pytree with an array, a float and an integer."""
     y = jnp.sin(x) * x[::-1]
-    return jnp.sum(y ** 2), {"y": y, "norm": jnp.linalg.norm(x), "size": jnp.int32(x.size)}
+    return jnp.sum(y**2), {"y": y, "norm": jnp.linalg.norm(x), "size": jnp.int32(x.size)}
 
 
 @pytest.mark.parametrize("method", ["auto", "fd"])
@@ -153,14 +160,16 @@ def test_has_aux_follows_jax(method):
         np.testing.assert_allclose(got_aux["y"], want_aux["y"], atol=1e-12)
         assert got_aux["norm"] == pytest.approx(float(want_aux["norm"]), abs=1e-12)
         assert int(got_aux["size"]) == 3
-        (value, aux), g = wrap(lambda x: kvant.value_and_grad(_with_aux, has_aux=True, method=method)(x))(x)
+        (value, aux), g = wrap(
+            lambda x: kvant.value_and_grad(_with_aux, has_aux=True, method=method)(x)
+        )(x)
         assert value == pytest.approx(float(_with_aux(x)[0]), abs=1e-12)
         np.testing.assert_allclose(aux["y"], want_aux["y"], atol=1e-12)
         np.testing.assert_allclose(g, want_grad, atol=atol)
-    vector = lambda x: (jnp.sin(x) * x[0], x ** 2)
+    vector = lambda x: (jnp.sin(x) * x[0], x**2)
     jac, aux = kvant.qjit(lambda x: kvant.jacobian(vector, has_aux=True, method=method)(x))(x)
     np.testing.assert_allclose(jac, jax.jacobian(vector, has_aux=True)(x)[0], atol=atol)
-    np.testing.assert_allclose(aux, x ** 2, atol=1e-12)
+    np.testing.assert_allclose(aux, x**2, atol=1e-12)
 
 
 def test_has_aux_needs_a_pair():
@@ -172,6 +181,7 @@ def test_vjp_is_one_reverse_sweep():
     """vjp differentiates <cotangents, f> with f's outputs as auxiliary values: one sweep, so a
     QNode of probabilities gets the adjoint method's VJP form, and the values come from the same
     evaluation."""
+
     def body(x):
         qml.RX(x[0], wires=0)
         qml.CRY(x[1], wires=[0, 1])
@@ -222,7 +232,7 @@ def test_auxiliary_data_may_come_from_any_qnode():
 def test_has_aux_outside_qjit_needs_a_pair_too():
     for method in ("auto", "fd"):
         with pytest.raises(TypeError, match="has_aux=True needs a function that returns a pair"):
-            kvant.grad(lambda x: jnp.stack([x ** 2, x]), has_aux=True, method=method)(1.0)
+            kvant.grad(lambda x: jnp.stack([x**2, x]), has_aux=True, method=method)(1.0)
 
 
 def test_vjp_argnums_count_from_the_parameters():
@@ -263,8 +273,9 @@ def test_jvp_integer_tangent_of_a_float_argument_is_refused_as_in_jax():
     circuit = _rx_z()
     with pytest.raises(TypeError):  # JAX's own refusal
         jax.jvp(jnp.sin, (1.0,), (1,))
-    with pytest.raises(TypeError, match="tangent of argument 0 has dtype int64, the argument has "
-                       "dtype float64"):
+    with pytest.raises(
+        TypeError, match="tangent of argument 0 has dtype int64, the argument has dtype float64"
+    ):
         kvant.qjit(lambda x: kvant.jvp(circuit, [x], [1]))(1.0)
     with pytest.raises(TypeError, match="tangents of floating-point arguments must be"):
         kvant.qjit(lambda x: kvant.jvp(_classical, [x], [jnp.array([1, 0])]))(jnp.array([0.1, 0.2]))

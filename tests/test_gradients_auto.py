@@ -37,7 +37,12 @@ def test_a1_rx_then_y(api, diff_method):
         return qml.expval(qml.PauliY(0))
 
     g = qjit(lambda x: grad(circuit)(x))
-    for x, want in [(1.0, -0.5403023059), (2.0, 0.4161468365), (3.0, 0.9899924966), (4.0, 0.6536436209)]:
+    for x, want in [
+        (1.0, -0.5403023059),
+        (2.0, 0.4161468365),
+        (3.0, 0.9899924966),
+        (4.0, 0.6536436209),
+    ]:
         assert g(x) == pytest.approx(want, abs=1e-8)
 
 
@@ -49,7 +54,9 @@ def test_a4_argnums_int_and_list(api):
         qml.RX(x**y, wires=0)
         return qml.expval(qml.PauliY(0))
 
-    assert qjit(lambda x, y: grad(circuit, argnums=1)(x, y))(1.5, 2.0) == pytest.approx(0.5730805932, abs=1e-8)
+    assert qjit(lambda x, y: grad(circuit, argnums=1)(x, y))(1.5, 2.0) == pytest.approx(
+        0.5730805932, abs=1e-8
+    )
     packed = qjit(lambda x, y: grad(circuit, argnums=[1])(x, y))(1.5, 2.0)
     assert isinstance(packed, tuple) and len(packed) == 1
     assert packed[0] == pytest.approx(0.5730805932, abs=1e-8)
@@ -82,7 +89,9 @@ def test_a13_two_gradients_in_one_program(diff_method):
 
     @kvant.qjit
     def both(x, y):
-        return jnp.stack([kvant.grad(circuit, argnums=0)(x, y), kvant.grad(circuit, argnums=1)(x, y)])
+        return jnp.stack(
+            [kvant.grad(circuit, argnums=0)(x, y), kvant.grad(circuit, argnums=1)(x, y)]
+        )
 
     np.testing.assert_allclose(both(0.1, 0.2), [-1.4382766158, -0.4794255386], atol=1e-8)
 
@@ -99,8 +108,11 @@ def test_a14_jacobian_of_post_processing(api):
         w = circuit(x)
         return jnp.stack([jnp.cos(w), w, 2 * w])
 
-    np.testing.assert_allclose(qjit(lambda x: jacobian(post)(x))(0.5),
-                               [0.3687723767, -0.4794255386, -0.9588510772], atol=1e-8)
+    np.testing.assert_allclose(
+        qjit(lambda x: jacobian(post)(x))(0.5),
+        [0.3687723767, -0.4794255386, -0.9588510772],
+        atol=1e-8,
+    )
 
 
 def test_a17_dict_argument():
@@ -142,10 +154,13 @@ def test_a21_hamiltonian_with_controlled_rotations():
         qml.Hadamard(wires=0)
         qml.CRX(p[0], wires=[0, 1])
         qml.CRX(p[0], wires=[0, 2])
-        return qml.expval(0.2 * qml.PauliX(0) @ qml.PauliZ(1) - 0.53 * qml.PauliZ(0) @ qml.Hadamard(2))
+        return qml.expval(
+            0.2 * qml.PauliX(0) @ qml.PauliZ(1) - 0.53 * qml.PauliZ(0) @ qml.Hadamard(2)
+        )
 
-    np.testing.assert_allclose(kvant.qjit(kvant.grad(circuit))(np.array([1.0, 2.0])),
-                               [-0.2418247060, 0.0], atol=1e-8)
+    np.testing.assert_allclose(
+        kvant.qjit(kvant.grad(circuit))(np.array([1.0, 2.0])), [-0.2418247060, 0.0], atol=1e-8
+    )
 
 
 def test_a24_slicing_with_ellipsis():
@@ -178,8 +193,9 @@ def test_a9_jacobian_of_probs_by_parameter_shift(api):
         qml.RY(p, wires=0)
         return qml.probs(wires=0)
 
-    np.testing.assert_allclose(qjit(lambda p: jacobian(circuit)(p))(0.5),
-                               [-0.2397127693, 0.2397127693], atol=1e-8)
+    np.testing.assert_allclose(
+        qjit(lambda p: jacobian(circuit)(p))(0.5), [-0.2397127693, 0.2397127693], atol=1e-8
+    )
 
 
 def test_a10_four_term_rule_for_a_controlled_rotation():
@@ -187,7 +203,9 @@ def test_a10_four_term_rule_for_a_controlled_rotation():
     def circuit(x):
         qml.RY(0.321, wires=0)
         qml.CRX(x, wires=[0, 1])
-        return qml.expval(0.5 * qml.PauliZ(1) @ qml.PauliX(0) - 0.4 * qml.PauliY(1) @ qml.Hadamard(0))
+        return qml.expval(
+            0.5 * qml.PauliZ(1) @ qml.PauliX(0) - 0.4 * qml.PauliY(1) @ qml.Hadamard(0)
+        )
 
     assert kvant.qjit(kvant.grad(circuit))(0.1) == pytest.approx(0.0334349220, abs=1e-8)
 
@@ -208,8 +226,9 @@ def test_a22_qnodes_with_different_methods_in_one_cost(api):
         return qml.expval(qml.PauliZ(0))
 
     cost = lambda p: jnp.prod(shifted(p)) + adjoint(p)
-    np.testing.assert_allclose(qjit(lambda p: grad(cost)(p))(jnp.array([1.0, 2.0])),
-                               [0.57367285, 44.4911605], rtol=1e-7)
+    np.testing.assert_allclose(
+        qjit(lambda p: grad(cost)(p))(jnp.array([1.0, 2.0])), [0.57367285, 44.4911605], rtol=1e-7
+    )
 
 
 def test_a26_jacobian_of_probs(api):
@@ -221,8 +240,11 @@ def test_a26_jacobian_of_probs(api):
         qml.RY(x[1], wires=0)
         return qml.probs(wires=0)
 
-    np.testing.assert_allclose(qjit(lambda x: jacobian(circuit)(x))(jnp.array([2.0, 1.0])),
-                               [[0.0, -0.4207354924], [0.0, 0.4207354924]], atol=1e-8)
+    np.testing.assert_allclose(
+        qjit(lambda x: jacobian(circuit)(x))(jnp.array([2.0, 1.0])),
+        [[0.0, -0.4207354924], [0.0, 0.4207354924]],
+        atol=1e-8,
+    )
 
 
 def test_hybrid_programs_against_default_qubit():
@@ -242,8 +264,10 @@ def test_hybrid_programs_against_default_qubit():
             qml.MultiRZ(x[1], wires=[1, 3])
             qml.PhaseShift(y, wires=3)
             qml.Hadamard(wires=3)
-            return (qml.expval(qml.PauliZ(0) @ qml.PauliY(1)),
-                    qml.expval(qml.Hamiltonian([0.2, -0.5], [qml.PauliX(0), qml.PauliZ(3)])))
+            return (
+                qml.expval(qml.PauliZ(0) @ qml.PauliY(1)),
+                qml.expval(qml.Hamiltonian([0.2, -0.5], [qml.PauliX(0), qml.PauliZ(3)])),
+            )
 
         return circuit
 
@@ -267,8 +291,9 @@ def _check_hybrid(mine, ref):
     np.testing.assert_allclose(got[0], want[0], atol=1e-10)
     assert got[1] == pytest.approx(float(want[1]), abs=1e-10)
     jac = kvant.qjit(kvant.jacobian(lambda x, y: jnp.stack(mine(x, y)), argnums=0))(x, y)
-    np.testing.assert_allclose(jac, jax.jacobian(lambda x, y: jnp.stack(ref(x, y)), argnums=0)(x, y),
-                               atol=1e-10)
+    np.testing.assert_allclose(
+        jac, jax.jacobian(lambda x, y: jnp.stack(ref(x, y)), argnums=0)(x, y), atol=1e-10
+    )
 
 
 def _rx(diff_method, shots=None):
@@ -390,7 +415,9 @@ def _python_loops():
                 for i in range(start, stop, step):
                     init = body(i, init)
                 return init
+
             return run
+
         return wrap
 
     def while_loop(pred):
@@ -399,7 +426,9 @@ def _python_loops():
                 while pred(k):
                     k = body(k)
                 return k
+
             return run
+
         return wrap
 
     def cond(c, a, b):
@@ -418,7 +447,11 @@ def test_loops_branches_and_four_term_gates_against_default_qubit(diff_method):
 
     g = kvant.qjit(kvant.grad(circuit, argnums=0))
     for n in (0, 1, 2, 4):
-        reference = qml.QNode(lambda x: _loop_circuit(x, n, _python_loops()), qml.device("default.qubit", wires=3), interface="jax")
+        reference = qml.QNode(
+            lambda x: _loop_circuit(x, n, _python_loops()),
+            qml.device("default.qubit", wires=3),
+            interface="jax",
+        )
         assert g(0.7, n) == pytest.approx(float(jax.grad(reference)(0.7)), abs=1e-9), n
 
 
@@ -442,7 +475,11 @@ def test_jacobian_of_probs_with_gates_in_a_loop():
     x = jnp.array([0.3, -0.8])
     jac = kvant.qjit(kvant.jacobian(circuit, argnums=0))
     for n in (1, 3):
-        want = jax.jacobian(qml.QNode(lambda x: reference(x, n), qml.device("default.qubit", wires=2), interface="jax"))(x)
+        want = jax.jacobian(
+            qml.QNode(
+                lambda x: reference(x, n), qml.device("default.qubit", wires=2), interface="jax"
+            )
+        )(x)
         np.testing.assert_allclose(jac(x, n), want, atol=1e-9)
 
 
@@ -482,7 +519,9 @@ def test_parameter_shift_with_shots_estimates_the_derivative(diff_method):
     shrinks as 1/sqrt(shots). "best" means parameter-shift here (the adjoint method has no
     shot semantics)."""
     shots = 40_000
-    circuit = qml.set_shots(shots)(qml.QNode(_sampled, qml.device("kvant.qubit", wires=2, seed=11), diff_method=diff_method))
+    circuit = qml.set_shots(shots)(
+        qml.QNode(_sampled, qml.device("kvant.qubit", wires=2, seed=11), diff_method=diff_method)
+    )
     exact = qml.QNode(_sampled, qml.device("default.qubit", wires=2), interface="jax")
     flat = lambda f: lambda x: jnp.concatenate([jnp.atleast_1d(f(x)[0]), f(x)[1]])
     want = np.asarray(jax.jacobian(flat(exact))(0.8))
@@ -492,7 +531,9 @@ def test_parameter_shift_with_shots_estimates_the_derivative(diff_method):
     seeded = kvant.qjit(kvant.jacobian(flat(circuit)))
     np.testing.assert_allclose(seeded(0.8), want, atol=tolerance)
     np.testing.assert_array_equal(seeded(0.8), seeded(0.8))  # a seeded device is reproducible
-    unseeded = qml.set_shots(shots)(qml.QNode(_sampled, qml.device("kvant.qubit", wires=2), diff_method=diff_method))
+    unseeded = qml.set_shots(shots)(
+        qml.QNode(_sampled, qml.device("kvant.qubit", wires=2), diff_method=diff_method)
+    )
     estimates = np.array([kvant.qjit(kvant.jacobian(flat(unseeded)))(0.8) for _ in range(3)])
     np.testing.assert_allclose(estimates, np.broadcast_to(want, estimates.shape), atol=tolerance)
     assert np.ptp(estimates[:, 0]) > 0  # estimates, not an exact value
@@ -511,6 +552,7 @@ def test_variance_from_shots_is_refused_by_method_auto():
 
 def test_vmap_under_grad_against_default_qubit():
     """A batch of QNode evaluations (kvant.vmap) inside a differentiated cost."""
+
     def body(x, w):
         qml.RX(x * w, wires=0)
         qml.RY(w, wires=1)
@@ -520,7 +562,9 @@ def test_vmap_under_grad_against_default_qubit():
     circuit = qml.QNode(body, qml.device("kvant.qubit", wires=2), diff_method="adjoint")
     reference = qml.QNode(body, qml.device("default.qubit", wires=2), interface="jax")
     batch = jnp.array([0.3, -0.7, 1.1])
-    got = kvant.qjit(kvant.grad(lambda w: jnp.sum(kvant.vmap(circuit, in_axes=(0, None))(batch, w) ** 2)))(0.4)
+    got = kvant.qjit(
+        kvant.grad(lambda w: jnp.sum(kvant.vmap(circuit, in_axes=(0, None))(batch, w) ** 2))
+    )(0.4)
     want = jax.grad(lambda w: jnp.sum(jax.vmap(reference, in_axes=(0, None))(batch, w) ** 2))(0.4)
     assert got == pytest.approx(float(want), abs=1e-10)
 
@@ -528,7 +572,11 @@ def test_vmap_under_grad_against_default_qubit():
 @pytest.mark.parametrize("outer, inner", [("fd", "auto"), ("auto", "fd")])
 def test_nested_derivatives_of_different_methods(outer, inner):
     circuit = _rx("parameter-shift")  # <Z> after RX(x): cos x, second derivative -cos x
-    second = kvant.qjit(kvant.grad(kvant.grad(circuit, method=inner), method=outer, h=1e-5 if outer == "fd" else None))
+    second = kvant.qjit(
+        kvant.grad(
+            kvant.grad(circuit, method=inner), method=outer, h=1e-5 if outer == "fd" else None
+        )
+    )
     assert second(0.6) == pytest.approx(-np.cos(0.6), abs=1e-4)
 
 
@@ -537,18 +585,29 @@ def _mixed_measurements(x):
     qml.CRY(x[1], wires=[0, 1])
     qml.IsingXY(x[0] * x[1], wires=[1, 2])
     qml.RY(x[1], wires=2)
-    return qml.probs(wires=[2, 0]), qml.expval(qml.PauliX(1)), qml.var(qml.PauliZ(0) @ qml.PauliY(2)), qml.probs(wires=1)
+    return (
+        qml.probs(wires=[2, 0]),
+        qml.expval(qml.PauliX(1)),
+        qml.var(qml.PauliZ(0) @ qml.PauliY(2)),
+        qml.probs(wires=1),
+    )
 
 
 @pytest.mark.parametrize("diff_method", ALL_METHODS)
 def test_jacobian_of_probabilities_mixed_with_expval_and_var(diff_method):
     """probs by the adjoint sweep too (one vector per outcome), next to expval and var rows;
     "best" takes parameter-shift when there are probabilities."""
-    circuit = qml.QNode(_mixed_measurements, qml.device("kvant.qubit", wires=3), diff_method=diff_method)
-    reference = qml.QNode(_mixed_measurements, qml.device("default.qubit", wires=3), interface="jax")
+    circuit = qml.QNode(
+        _mixed_measurements, qml.device("kvant.qubit", wires=3), diff_method=diff_method
+    )
+    reference = qml.QNode(
+        _mixed_measurements, qml.device("default.qubit", wires=3), interface="jax"
+    )
     flat = lambda f: lambda x: jnp.concatenate([jnp.ravel(r) for r in f(x)])
     x = jnp.array([0.4, 1.1])
-    np.testing.assert_allclose(kvant.qjit(kvant.jacobian(flat(circuit)))(x), jax.jacobian(flat(reference))(x), atol=1e-10)
+    np.testing.assert_allclose(
+        kvant.qjit(kvant.jacobian(flat(circuit)))(x), jax.jacobian(flat(reference))(x), atol=1e-10
+    )
 
 
 # ---- one cotangent (a gradient): the adjoint sweep's VJP form ---------------------------------
@@ -558,9 +617,11 @@ _WEIGHTS = jnp.array([0.3, -1.2, 0.7, 2.0])
 
 def _scalar_cost(circuit):
     """A scalar of every kind of measurement entry: a gradient has one cotangent per call."""
+
     def cost(x):
         p2, e, v, p1 = circuit(x)
         return jnp.sum(_WEIGHTS * p2) + jnp.sin(e) * v + p1[1] ** 2
+
     return cost
 
 
@@ -568,8 +629,12 @@ def _scalar_cost(circuit):
 def test_gradient_of_a_scalar_of_probabilities_expval_and_var(diff_method):
     """One reverse sweep: the adjoint method asks the runtime for ȳᵀJ (two vectors in its
     backward pass) instead of the 10-row Jacobian; parameter-shift still shifts the circuit."""
-    circuit = qml.QNode(_mixed_measurements, qml.device("kvant.qubit", wires=3), diff_method=diff_method)
-    reference = qml.QNode(_mixed_measurements, qml.device("default.qubit", wires=3), interface="jax")
+    circuit = qml.QNode(
+        _mixed_measurements, qml.device("kvant.qubit", wires=3), diff_method=diff_method
+    )
+    reference = qml.QNode(
+        _mixed_measurements, qml.device("default.qubit", wires=3), interface="jax"
+    )
     x = jnp.array([0.4, 1.1])
     compiled = kvant.qjit(kvant.grad(_scalar_cost(circuit)), keep_intermediate=True)
     np.testing.assert_allclose(compiled(x), jax.grad(_scalar_cost(reference))(x), atol=1e-10)
@@ -577,7 +642,10 @@ def test_gradient_of_a_scalar_of_probabilities_expval_and_var(diff_method):
         assert "kvant_rt_adjoint_vjp_mixed" in compiled.mlir_lowered
         assert "kvant_rt_adjoint_jacobian" not in compiled.mlir_lowered
         # Several cotangents (a Jacobian): the Jacobian, computed once.
-        jac = kvant.qjit(kvant.jacobian(lambda x: jnp.stack([_scalar_cost(circuit)(x), circuit(x)[1]])), keep_intermediate=True)
+        jac = kvant.qjit(
+            kvant.jacobian(lambda x: jnp.stack([_scalar_cost(circuit)(x), circuit(x)[1]])),
+            keep_intermediate=True,
+        )
         jac(x)
         assert "kvant_rt_adjoint_jacobian_mixed" in jac.mlir_lowered
 
@@ -598,16 +666,25 @@ def _probs_in_a_loop(x, n, loops):
 @pytest.mark.parametrize("diff_method", ["adjoint", "parameter-shift"])
 def test_gradient_of_probabilities_with_gates_in_a_loop(diff_method):
     """The VJP form with a parameter count known at run time."""
-    circuit = qml.QNode(lambda x, n: _probs_in_a_loop(x, n, (kvant.for_loop,)), qml.device("kvant.qubit", wires=3), diff_method=diff_method)
+    circuit = qml.QNode(
+        lambda x, n: _probs_in_a_loop(x, n, (kvant.for_loop,)),
+        qml.device("kvant.qubit", wires=3),
+        diff_method=diff_method,
+    )
     g = kvant.qjit(kvant.grad(lambda x, n: jnp.sum(_WEIGHTS * circuit(x, n) ** 2), argnums=0))
     for n in (0, 1, 3):
-        reference = qml.QNode(lambda x: _probs_in_a_loop(x, n, _python_loops()), qml.device("default.qubit", wires=3), interface="jax")
+        reference = qml.QNode(
+            lambda x: _probs_in_a_loop(x, n, _python_loops()),
+            qml.device("default.qubit", wires=3),
+            interface="jax",
+        )
         want = jax.grad(lambda x: jnp.sum(_WEIGHTS * reference(x) ** 2))(0.7)
         assert g(0.7, n) == pytest.approx(float(want), abs=1e-10), n
 
 
 def test_vmap_of_a_probabilities_qnode_under_grad():
     """QNode calls inside a loop of the forward code, each with its own cotangent."""
+
     def body(x, w):
         qml.RX(x * w, wires=0)
         qml.RY(w, wires=1)
@@ -662,8 +739,12 @@ def test_hessian_and_third_derivative_against_default_qubit(diff_method):
 def test_hessian_of_a_scalar_of_probabilities_expval_and_var(diff_method):
     """The derivative of the VJP form, and of variances, which are not of the trigonometric
     form the shift rules need: d var = d<O^2> - 2<O> d<O> is shifted term by term."""
-    circuit = qml.QNode(_mixed_measurements, qml.device("kvant.qubit", wires=3), diff_method=diff_method)
-    reference = qml.QNode(_mixed_measurements, qml.device("default.qubit", wires=3), interface="jax")
+    circuit = qml.QNode(
+        _mixed_measurements, qml.device("kvant.qubit", wires=3), diff_method=diff_method
+    )
+    reference = qml.QNode(
+        _mixed_measurements, qml.device("default.qubit", wires=3), interface="jax"
+    )
     x = jnp.array([0.4, 1.1])
     hessian = kvant.qjit(kvant.jacobian(kvant.grad(_scalar_cost(circuit))))
     np.testing.assert_allclose(hessian(x), jax.hessian(_scalar_cost(reference))(x), atol=1e-9)
@@ -684,6 +765,7 @@ def test_second_derivative_of_variances(diff_method):
 def test_second_and_third_derivatives_of_a_single_variance(diff_method):
     """One measurement entry (the Jacobian form); var(Z) after RX(t) is sin² t, whose second
     and third derivatives are 2 cos 2t and -4 sin 2t."""
+
     @qml.qnode(qml.device("kvant.qubit", wires=1), diff_method=diff_method)
     def circuit(t):
         qml.RX(t, wires=0)
@@ -726,10 +808,16 @@ def _measured(x):
 @pytest.mark.parametrize("diff_method", ALL_METHODS)
 def test_e12_mid_circuit_measurement(diff_method):
     """A sampled branch (single-branch-statistics) has no derivative: refused by name."""
-    measured = qml.QNode(_measured, qml.device("kvant.qubit", wires=2), diff_method=diff_method,
-                         mcm_method="single-branch-statistics")
+    measured = qml.QNode(
+        _measured,
+        qml.device("kvant.qubit", wires=2),
+        diff_method=diff_method,
+        mcm_method="single-branch-statistics",
+    )
     measured.func.__name__ = "measured"
-    with pytest.raises(kvant.CompileError, match="measured.*mid-circuit measurement is not differentiable"):
+    with pytest.raises(
+        kvant.CompileError, match="measured.*mid-circuit measurement is not differentiable"
+    ):
         kvant.qjit(kvant.grad(measured))(0.3)
 
 
@@ -740,8 +828,9 @@ def test_deferred_mid_circuit_measurements_are_differentiated(diff_method):
     measured = qml.QNode(_measured, qml.device("kvant.qubit", wires=2), diff_method=diff_method)
     reference = qml.QNode(_measured, qml.device("default.qubit"), interface="jax")
     for x in (0.3, 1.4):
-        np.testing.assert_allclose(kvant.qjit(kvant.grad(measured))(x), jax.grad(reference)(x),
-                                   atol=1e-8)
+        np.testing.assert_allclose(
+            kvant.qjit(kvant.grad(measured))(x), jax.grad(reference)(x), atol=1e-8
+        )
         np.testing.assert_allclose(kvant.qjit(measured)(x), reference(x), atol=1e-12)
 
 
@@ -765,6 +854,7 @@ def test_adjoint_with_shots_is_an_error():
 def test_hessian_through_gates_in_a_loop(diff_method):
     """The second sweep records the first one's loop state, the gate-parameter cotangents of run
     -time size included."""
+
     def looped(x, n):
         @kvant.for_loop(0, n, 1)
         def layer(i):
@@ -786,7 +876,9 @@ def test_hessian_through_gates_in_a_loop(diff_method):
     hessian = kvant.qjit(kvant.jacobian(kvant.grad(circuit, argnums=0), argnums=0))
     x = jnp.array([0.3, 0.8])
     for n in (1, 3):
-        reference = qml.QNode(lambda x: unrolled(x, n), qml.device("default.qubit", wires=2), interface="jax")
+        reference = qml.QNode(
+            lambda x: unrolled(x, n), qml.device("default.qubit", wires=2), interface="jax"
+        )
         np.testing.assert_allclose(hessian(x, n), jax.hessian(reference)(x), atol=1e-9)
 
 
@@ -818,10 +910,15 @@ def test_user_grad_recipe_is_refused_where_pennylane_would_use_it():
     """R6: kvant would have differentiated the decomposition exactly, silently ignoring the
     recipe that PennyLane's parameter-shift applies (-sin(x) vs the finite difference)."""
     for circuit in (_recipe_circuit("parameter-shift"), _recipe_circuit("best", shots=100)):
-        with pytest.raises(kvant.UnsupportedError, match=r"grad_recipe of their own \(_ScaledShiftRX\)"):
+        with pytest.raises(
+            kvant.UnsupportedError, match=r"grad_recipe of their own \(_ScaledShiftRX\)"
+        ):
             kvant.qjit(kvant.grad(circuit))(0.3)
         kvant.qjit(circuit)(0.3)  # forward evaluation is unaffected
     # adjoint and backprop ignore recipes in PennyLane too: the exact derivative
-    assert float(kvant.qjit(kvant.grad(_recipe_circuit("adjoint")))(0.3)) == pytest.approx(-np.sin(0.3), abs=1e-10)
-    assert float(kvant.qjit(kvant.grad(_recipe_circuit("parameter-shift"), method="fd"))(0.3)) == \
-        pytest.approx(-np.sin(0.3), abs=1e-6)
+    assert float(kvant.qjit(kvant.grad(_recipe_circuit("adjoint")))(0.3)) == pytest.approx(
+        -np.sin(0.3), abs=1e-10
+    )
+    assert float(
+        kvant.qjit(kvant.grad(_recipe_circuit("parameter-shift"), method="fd"))(0.3)
+    ) == pytest.approx(-np.sin(0.3), abs=1e-6)

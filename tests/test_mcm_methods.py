@@ -23,7 +23,11 @@ def branches(x):
 
 
 def statistics():
-    return qml.expval(qml.PauliZ(1)), qml.var(qml.PauliX(0) @ qml.PauliZ(2)), qml.probs(wires=[0, 1])
+    return (
+        qml.expval(qml.PauliZ(1)),
+        qml.var(qml.PauliX(0) @ qml.PauliZ(2)),
+        qml.probs(wires=[0, 1]),
+    )
 
 
 def circuit(x):
@@ -33,6 +37,7 @@ def circuit(x):
 
 def exact(x):
     """PennyLane's exact statistics of the mixture of branches (no shots, deferred)."""
+
     def fn(x):
         branches(x)
         return statistics()
@@ -113,8 +118,12 @@ def test_postselection_with_fill_shots_gives_the_conditional_statistics():
         qml.RY(x, wires=1)
         return qml.expval(qml.PauliZ(1)), qml.counts(wires=[1])
 
-    f = _compiled("one-shot", fn=fn, device=qml.device("lightning.qubit", wires=2),
-                  postselect_mode="fill-shots")
+    f = _compiled(
+        "one-shot",
+        fn=fn,
+        device=qml.device("lightning.qubit", wires=2),
+        postselect_mode="fill-shots",
+    )
     ev, counts = f(0.9)
 
     def reference(x):
@@ -156,11 +165,16 @@ def test_exact_methods_defer_the_measurements(mcm_method):
         qml.CNOT(wires=[2, 0])
         m3 = qml.measure(0, postselect=1)
         qml.cond(m3 ^ m, qml.CRX)(x, wires=[2, 1])
-        return (qml.expval(qml.PauliZ(1)), qml.var(qml.PauliX(0) @ qml.PauliZ(2)),
-                qml.probs(wires=[0, 1, 2]))
+        return (
+            qml.expval(qml.PauliZ(1)),
+            qml.var(qml.PauliX(0) @ qml.PauliZ(2)),
+            qml.probs(wires=[0, 1, 2]),
+        )
 
-    ours = qml.qjit(qml.QNode(fn, qml.device("lightning.qubit", wires=3), mcm_method=mcm_method),
-                    compiler="kvant")
+    ours = qml.qjit(
+        qml.QNode(fn, qml.device("lightning.qubit", wires=3), mcm_method=mcm_method),
+        compiler="kvant",
+    )
     ref = qml.QNode(fn, qml.device("default.qubit"), mcm_method="deferred")
     for x in (0.3, 1.1, 2.5):
         for got, want in zip(ours(x), ref(x)):
@@ -180,8 +194,11 @@ def test_an_outcome_as_a_gate_angle_and_in_classical_code_is_deferred():
     ours = qml.qjit(qml.QNode(fn, qml.device("lightning.qubit", wires=3)), compiler="kvant")
     for x in (0.3, 1.1):
         p1 = np.sin(x / 2) ** 2  # P(m1 = 1)
-        want = sum(0.5 * (p1 if b1 else 1 - p1) * np.cos(b0 * 0.7 + 2.0 * b1 + x)
-                   for b0 in (0, 1) for b1 in (0, 1))
+        want = sum(
+            0.5 * (p1 if b1 else 1 - p1) * np.cos(b0 * 0.7 + 2.0 * b1 + x)
+            for b0 in (0, 1)
+            for b1 in (0, 1)
+        )
         np.testing.assert_allclose(ours(x), want, atol=1e-10)
 
 
@@ -196,7 +213,11 @@ def test_what_cannot_be_deferred_is_refused_with_the_alternatives():
         return qml.expval(qml.PauliZ(0))
 
     qnode = qml.QNode(fn, qml.device("lightning.qubit", wires=1))
-    with pytest.raises(kvant.UnsupportedError, match="inside a while loop, or a for loop whose bounds are known only at run time.*one-shot.*single-branch"):
+    with pytest.raises(
+        kvant.UnsupportedError,
+        match="inside a while loop, or a for loop whose bounds are known only at run time"
+        ".*one-shot.*single-branch",
+    ):
         qml.qjit(qnode, compiler="kvant")(0.3, 3)
 
 
@@ -222,10 +243,18 @@ def test_derivatives_of_one_shot_qnodes_are_refused(diff_method):
         qml.cond(m, qml.RY)(x, wires=1)
         return qml.expval(qml.PauliZ(1))
 
-    qnode = qml.set_shots(qml.QNode(fn, qml.device("lightning.qubit", wires=2),
-                                    mcm_method="one-shot", diff_method=diff_method), 100)
-    with pytest.raises((kvant.CompileError, ValueError, kvant.UnsupportedError),
-                       match="measurement|shots"):
+    qnode = qml.set_shots(
+        qml.QNode(
+            fn,
+            qml.device("lightning.qubit", wires=2),
+            mcm_method="one-shot",
+            diff_method=diff_method,
+        ),
+        100,
+    )
+    with pytest.raises(
+        (kvant.CompileError, ValueError, kvant.UnsupportedError), match="measurement|shots"
+    ):
         qml.qjit(lambda x: qml.grad(qnode)(x), compiler="kvant")(0.3)
 
 
@@ -273,9 +302,13 @@ def _postselected(x):
     qml.measure(2, postselect=0)
     qml.Hadamard(0)
     h = np.array([[1, 2j], [-2j, 0.5]])
-    return (qml.expval(qml.PauliZ(0)), qml.var(qml.PauliX(0) @ qml.PauliZ(1)),
-            qml.probs(wires=[0, 1]), qml.expval(qml.Hermitian(h, wires=0)),
-            qml.var(qml.Hermitian(h, wires=0)))
+    return (
+        qml.expval(qml.PauliZ(0)),
+        qml.var(qml.PauliX(0) @ qml.PauliZ(1)),
+        qml.probs(wires=[0, 1]),
+        qml.expval(qml.Hermitian(h, wires=0)),
+        qml.var(qml.Hermitian(h, wires=0)),
+    )
 
 
 @pytest.mark.parametrize("diff_method", ["adjoint", "parameter-shift"])
@@ -283,8 +316,7 @@ def test_postselection_without_shots_is_exact_and_differentiable(diff_method):
     """Conditional statistics ⟨O ⊗ P⟩ / ⟨P⟩ of the unitary circuit, so both derivative methods
     apply (the fuzzer found postselected programs refused under grad)."""
     ref = qml.QNode(_postselected, qml.device("default.qubit"), mcm_method="deferred")
-    ours = qml.QNode(_postselected, qml.device("lightning.qubit", wires=3),
-                     diff_method=diff_method)
+    ours = qml.QNode(_postselected, qml.device("lightning.qubit", wires=3), diff_method=diff_method)
     compiled = qml.qjit(ours, compiler="kvant")
 
     def cost(qnode):
@@ -301,11 +333,14 @@ def test_postselection_without_shots_is_exact_and_differentiable(diff_method):
         np.testing.assert_allclose(gradient(x), jax.grad(cost(ref))(x), atol=1e-8)
 
 
-@pytest.mark.parametrize("observable", [
-    lambda: qml.PauliZ(0) + 0.5 * qml.PauliX(1),
-    lambda: qml.PauliY(0) @ qml.PauliX(1) - 0.3 * qml.PauliZ(1) + 0.7 * qml.PauliX(0),
-    lambda: qml.Hermitian(np.array([[1.0, 0.4 - 0.2j], [0.4 + 0.2j, -0.5]]), 1) @ qml.PauliX(0),
-])
+@pytest.mark.parametrize(
+    "observable",
+    [
+        lambda: qml.PauliZ(0) + 0.5 * qml.PauliX(1),
+        lambda: qml.PauliY(0) @ qml.PauliX(1) - 0.3 * qml.PauliZ(1) + 0.7 * qml.PauliX(0),
+        lambda: qml.Hermitian(np.array([[1.0, 0.4 - 0.2j], [0.4 + 0.2j, -0.5]]), 1) @ qml.PauliX(0),
+    ],
+)
 def test_conditional_variance_of_a_sum_or_product(observable):
     """Found by the fuzzer (refused before): Var(O | postselected) of a sum or of a product with
     a Hermitian factor, from the expectation values of the Pauli words of O and O²."""
@@ -325,7 +360,9 @@ def test_conditional_variance_of_a_sum_or_product(observable):
         np.testing.assert_allclose(kvant.qjit(kvant.grad(ours))(x), jax.grad(ref)(x), atol=1e-8)
 
 
-@pytest.mark.parametrize("mcm_method,shots", [("single-branch-statistics", None), ("one-shot", 100)])
+@pytest.mark.parametrize(
+    "mcm_method,shots", [("single-branch-statistics", None), ("one-shot", 100)]
+)
 def test_finite_differences_of_sampled_outcomes_are_refused(mcm_method, shots):
     """Found by the fuzzer: method="fd" of a sampled branch differenced two branches (a
     'derivative' of 4e5)."""
@@ -335,14 +372,16 @@ def test_finite_differences_of_sampled_outcomes_are_refused(mcm_method, shots):
         qml.measure(0)
         return qml.expval(qml.PauliZ(0))
 
-    qnode = qml.set_shots(qml.QNode(fn, qml.device("lightning.qubit", wires=1),
-                                    mcm_method=mcm_method), shots)
+    qnode = qml.set_shots(
+        qml.QNode(fn, qml.device("lightning.qubit", wires=1), mcm_method=mcm_method), shots
+    )
     with pytest.raises(kvant.UnsupportedError, match="samples its mid-circuit measurement"):
         kvant.qjit(kvant.grad(qnode, method="fd"))(0.3)
     # the exact statistics have a derivative by finite differences too
     exact = qml.QNode(fn, qml.device("lightning.qubit", wires=1))
-    np.testing.assert_allclose(kvant.qjit(kvant.grad(exact, method="fd"))(0.3), -np.sin(0.3),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        kvant.qjit(kvant.grad(exact, method="fd"))(0.3), -np.sin(0.3), atol=1e-5
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -377,11 +416,12 @@ def _measuring_branches(cf):
 @pytest.mark.parametrize("n", [1, 2])
 @pytest.mark.parametrize("diff_method", ["adjoint", "parameter-shift"])
 def test_measurements_inside_a_cond_are_deferred(n, diff_method):
-    ours = qml.QNode(_measuring_branches(kvant), qml.device("kvant.qubit", wires=2),
-                     diff_method=diff_method)
+    ours = qml.QNode(
+        _measuring_branches(kvant), qml.device("kvant.qubit", wires=2), diff_method=diff_method
+    )
     # PennyLane runs qml.cond as Python outside a compiled function: the branch taken is deferred
     ref = qml.QNode(_measuring_branches(qml), qml.device("default.qubit", wires=5))
-    cost = lambda q: lambda x, n: q(x, n)[0] + q(x, n)[1][2]  # noqa: E731
+    cost = lambda q: lambda x, n: q(x, n)[0] + q(x, n)[1][2]
     for x in (0.7, -1.9):
         with jax.disable_jit():
             want, want_grad = ref(x, n), jax.grad(cost(ref))(x, n)
@@ -414,6 +454,7 @@ def test_measurement_in_a_cond_decided_by_an_outcome_is_refused():
 def test_postselection_in_a_cond_without_shots_is_refused():
     def fn(x, n):
         qml.RX(x, 0)
+
         def then():
             qml.measure(0, postselect=1)
 
@@ -459,10 +500,11 @@ def _measuring_loop(cf):
 
 @pytest.mark.parametrize("diff_method", ["adjoint", "parameter-shift"])
 def test_measurements_in_a_loop_with_static_bounds_are_unrolled_and_deferred(diff_method):
-    ours = qml.QNode(_measuring_loop(kvant), qml.device("kvant.qubit", wires=2),
-                     diff_method=diff_method)
+    ours = qml.QNode(
+        _measuring_loop(kvant), qml.device("kvant.qubit", wires=2), diff_method=diff_method
+    )
     ref = qml.QNode(_measuring_loop(qml), qml.device("default.qubit", wires=5))
-    cost = lambda q: lambda x, n: q(x, n)[0] + q(x, n)[1][1]  # noqa: E731
+    cost = lambda q: lambda x, n: q(x, n)[0] + q(x, n)[1][1]
     for x in (0.7, -1.9):
         with jax.disable_jit():
             want, want_grad = ref(x, 0), jax.grad(cost(ref))(x, 0)

@@ -35,7 +35,9 @@ def bell_like(device, shots=SHOTS):
 
 @pytest.mark.parametrize("x", [0.4, 1.7])
 def test_sampled_statistics_match_closed_forms(x):
-    samples, counts, probs, z0, zz, var = kvant.qjit(bell_like(qml.device("kvant.qubit", wires=2)))(x)
+    samples, counts, probs, z0, zz, var = kvant.qjit(bell_like(qml.device("kvant.qubit", wires=2)))(
+        x
+    )
     p1 = np.sin(x / 2) ** 2  # probability of outcome 1 on wire 0 (and, after CNOT, wire 1)
     assert samples.shape == (SHOTS, 2) and samples.dtype == jnp.int64
     assert set(np.unique(samples)) <= {0, 1}
@@ -55,7 +57,9 @@ def test_expval_of_non_diagonal_observables_with_shots():
     def circuit(x):
         qml.RY(x, wires=0)
         qml.Hadamard(wires=1)
-        return qml.expval(qml.PauliX(0)), qml.expval(0.5 * qml.PauliX(1) - 2.0 * qml.PauliZ(0) @ qml.PauliX(1))
+        return qml.expval(qml.PauliX(0)), qml.expval(
+            0.5 * qml.PauliX(1) - 2.0 * qml.PauliZ(0) @ qml.PauliX(1)
+        )
 
     x = 0.9
     x0, h = kvant.qjit(circuit)(x)
@@ -127,7 +131,9 @@ def test_basis_state_and_state_prep_match_default_qubit(bits):
 
         return circuit
 
-    np.testing.assert_allclose(kvant.qjit(make("kvant.qubit"))(0.3), make("default.qubit")(0.3), atol=1e-12)
+    np.testing.assert_allclose(
+        kvant.qjit(make("kvant.qubit"))(0.3), make("default.qubit")(0.3), atol=1e-12
+    )
 
     def prep(device_name):
         @qml.qnode(qml.device(device_name, wires=2))
@@ -138,7 +144,9 @@ def test_basis_state_and_state_prep_match_default_qubit(bits):
 
         return circuit
 
-    np.testing.assert_allclose(kvant.qjit(prep("kvant.qubit"))(amplitudes), prep("default.qubit")(amplitudes), atol=1e-12)
+    np.testing.assert_allclose(
+        kvant.qjit(prep("kvant.qubit"))(amplitudes), prep("default.qubit")(amplitudes), atol=1e-12
+    )
 
 
 def test_sample_shapes_and_dtypes_match_pennylane():
@@ -151,9 +159,13 @@ def test_sample_shapes_and_dtypes_match_pennylane():
         @qml.qnode(qml.device(device, wires=num_wires))
         def circuit(x):
             qml.RX(x, wires=0)
-            return (qml.sample(), qml.sample(wires=0), qml.sample(qml.PauliZ(0)),
-                    qml.sample(qml.Hermitian(np.diag([2.0, 3.0]), wires=0)),
-                    qml.sample(qml.PauliZ(0) @ qml.PauliZ(num_wires - 1)))
+            return (
+                qml.sample(),
+                qml.sample(wires=0),
+                qml.sample(qml.PauliZ(0)),
+                qml.sample(qml.Hermitian(np.diag([2.0, 3.0]), wires=0)),
+                qml.sample(qml.PauliZ(0) @ qml.PauliZ(num_wires - 1)),
+            )
 
         return circuit
 
@@ -176,12 +188,17 @@ def test_sample_of_a_sum_is_refused():
         kvant.qjit(circuit)()
 
 
-@pytest.mark.parametrize("make", [
-    lambda k: qml.PauliZ(0) + 0.5 * qml.PauliX(0),
-    lambda k: qml.PauliZ(0) + k * qml.PauliZ(1) @ qml.PauliX(0),
-    lambda k: 2.0 * qml.PauliY(1),
-    lambda k: qml.Hamiltonian(jnp.stack([k, 1.0]), [qml.PauliX(1), qml.PauliY(0) @ qml.PauliZ(1)]),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda k: qml.PauliZ(0) + 0.5 * qml.PauliX(0),
+        lambda k: qml.PauliZ(0) + k * qml.PauliZ(1) @ qml.PauliX(0),
+        lambda k: 2.0 * qml.PauliY(1),
+        lambda k: qml.Hamiltonian(
+            jnp.stack([k, 1.0]), [qml.PauliX(1), qml.PauliY(0) @ qml.PauliZ(1)]
+        ),
+    ],
+)
 def test_variance_of_a_sum_with_shots(make):
     """Var H = <H²> - <H>² from sampled Pauli words (constant or traced coefficients); against
     the exact variance within a statistical bound (the fuzzer found it refused)."""
@@ -193,8 +210,9 @@ def test_variance_of_a_sum_with_shots(make):
         return qml.var(make(k))
 
     shots = 40000
-    ours = kvant.qjit(qml.set_shots(qml.QNode(circuit, qml.device("kvant.qubit", wires=2, seed=5)),
-                                    shots))
+    ours = kvant.qjit(
+        qml.set_shots(qml.QNode(circuit, qml.device("kvant.qubit", wires=2, seed=5)), shots)
+    )
     exact = qml.QNode(circuit, qml.device("default.qubit", wires=2))
     for x in (0.7, 2.1):
         # every sampled word is a mean of ±1 values: the estimate moves by a few times

@@ -76,17 +76,29 @@ def call(*args, **kwargs):
     return args, kwargs
 
 
-def program(*calls, reference="jit", via="kvant", static_argnums=(), static_argnames=(),
-            xfail=None, device=KVANT_DEVICE):
+def program(
+    *calls,
+    reference="jit",
+    via="kvant",
+    static_argnums=(),
+    static_argnames=(),
+    xfail=None,
+    device=KVANT_DEVICE,
+):
     """Register ``build`` in the catalog, with the argument sets it is called with."""
 
     def register(build):
         assert calls and all(isinstance(c[1], dict) for c in calls), build.__name__
         marks = [pytest.mark.xfail(strict=True, reason=xfail)] if xfail else []
         argnums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
-        argnames = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
-        CATALOG.append(Program(build.__name__, build, list(calls), reference, via, argnums, argnames,
-                               marks, device))
+        argnames = (
+            (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+        )
+        CATALOG.append(
+            Program(
+                build.__name__, build, list(calls), reference, via, argnums, argnames, marks, device
+            )
+        )
         return build
 
     return register
@@ -321,7 +333,9 @@ def constant_qubit_unitaries_on_1_2_3_wires(dev):
 def su2(theta, phi, lam):
     """The general single-qubit unitary, built with jnp at run time."""
     c, s = jnp.cos(theta / 2), jnp.sin(theta / 2)
-    return jnp.array([[c, -jnp.exp(1j * lam) * s], [jnp.exp(1j * phi) * s, jnp.exp(1j * (phi + lam)) * c]])
+    return jnp.array(
+        [[c, -jnp.exp(1j * lam) * s], [jnp.exp(1j * phi) * s, jnp.exp(1j * (phi + lam)) * c]]
+    )
 
 
 @program(call(np.array([0.3, 1.7, -0.6, 2.2, 0.9, -1.4])))
@@ -451,8 +465,6 @@ def adjoint_and_ctrl_of_quantum_functions(dev):
     return circuit
 
 
-
-
 @program(call(np.array([0.7, -1.3])))
 def adjoint_of_controlled_quantum_function(dev):
     @qml.qnode(dev(3))
@@ -528,7 +540,9 @@ def quantum_phase_estimation_template(dev):
     @qml.qnode(dev(4))
     def circuit(phi):
         qml.PauliX(wires=3)
-        qml.QuantumPhaseEstimation(qml.PhaseShift(2 * np.pi * phi, wires=3), estimation_wires=[0, 1, 2])
+        qml.QuantumPhaseEstimation(
+            qml.PhaseShift(2 * np.pi * phi, wires=3), estimation_wires=[0, 1, 2]
+        )
         return qml.probs(wires=[0, 1, 2])
 
     return circuit
@@ -555,9 +569,16 @@ def all_singles_doubles_ansatz(dev):
 
     @qml.qnode(dev(4))
     def circuit(weights):
-        qml.AllSinglesDoubles(weights[:n_params], wires=range(4), hf_state=np.array([1, 1, 0, 0]),
-                              singles=singles, doubles=doubles)
-        return qml.expval(qml.PauliZ(0) @ qml.PauliZ(3) + 0.5 * qml.PauliX(1) @ qml.PauliX(2)), qml.state()
+        qml.AllSinglesDoubles(
+            weights[:n_params],
+            wires=range(4),
+            hf_state=np.array([1, 1, 0, 0]),
+            singles=singles,
+            doubles=doubles,
+        )
+        return qml.expval(
+            qml.PauliZ(0) @ qml.PauliZ(3) + 0.5 * qml.PauliX(1) @ qml.PauliX(2)
+        ), qml.state()
 
     return circuit
 
@@ -652,8 +673,10 @@ def hermitian_observables_on_one_and_two_wires(dev):
     return circuit
 
 
-@program(call(np.array([0.6, -0.2, 1.1, 0.4]), RNG.normal(size=(2, 2)) + 1j * RNG.normal(size=(2, 2))),
-         reference="eager")
+@program(
+    call(np.array([0.6, -0.2, 1.1, 0.4]), RNG.normal(size=(2, 2)) + 1j * RNG.normal(size=(2, 2))),
+    reference="eager",
+)
 def hermitian_matrix_computed_at_run_time(dev):
     """A Hermitian observable A + A^dagger from a complex argument, scaled by jnp code."""
 
@@ -672,8 +695,10 @@ def hermitian_matrix_computed_at_run_time(dev):
 @program(call(np.array([0.5, -1.2]), np.array([0.7, 0.1, -0.4])))
 def hamiltonians_dot_and_sums(dev):
     """qml.Hamiltonian with constants, qml.dot with traced coefficients, s-prod sums, var."""
-    h_const = qml.Hamiltonian([0.2, -0.5, 1.3, 0.7],
-                              [qml.PauliZ(0), qml.PauliX(0) @ qml.PauliX(1), qml.PauliY(2), qml.Hadamard(1)])
+    h_const = qml.Hamiltonian(
+        [0.2, -0.5, 1.3, 0.7],
+        [qml.PauliZ(0), qml.PauliX(0) @ qml.PauliX(1), qml.PauliY(2), qml.Hadamard(1)],
+    )
 
     @qml.qnode(dev(3))
     def circuit(t, c):
@@ -733,7 +758,11 @@ def string_wire_labels(dev):
         qml.Hadamard(wires="anc")
         qml.CRY(x, wires=["anc", "q1"])
         qml.CNOT(wires=["q1", "q0"])
-        return qml.probs(wires=["q0", "anc"]), qml.expval(qml.PauliZ("q1") @ qml.PauliX("anc")), qml.state()
+        return (
+            qml.probs(wires=["q0", "anc"]),
+            qml.expval(qml.PauliZ("q1") @ qml.PauliX("anc")),
+            qml.state(),
+        )
 
     return circuit
 
@@ -754,7 +783,11 @@ def measurements_returned_as_dict_and_nested_containers(dev):
 
     def f(x, w):
         out = circuit(x, w)
-        return {"raw": out, "score": out["energy"] + jnp.max(out["probs"]), "list": [x * 2, out["spread"][1]]}
+        return {
+            "raw": out,
+            "score": out["energy"] + jnp.max(out["probs"]),
+            "list": [x * 2, out["spread"][1]],
+        }
 
     return f
 
@@ -785,8 +818,12 @@ def measurements_returned_as_list_and_tuple(dev):
 # =============================================================================================
 
 
-@program(call(np.array([0.3, -0.5, 0.9, 1.4]), 0), call(np.array([0.3, -0.5, 0.9, 1.4]), 4),
-         call(np.array([1.2, 0.1, -2.0, 0.6]), 7), reference="eager")
+@program(
+    call(np.array([0.3, -0.5, 0.9, 1.4]), 0),
+    call(np.array([0.3, -0.5, 0.9, 1.4]), 4),
+    call(np.array([1.2, 0.1, -2.0, 0.6]), 7),
+    reference="eager",
+)
 def kvant_for_loop_layers_with_run_time_wires(dev):
     @qml.qnode(dev(3))
     def circuit(params, n):
@@ -870,7 +907,9 @@ def kvant_cond_else_if_otherwise_in_qnode(dev):
     return circuit
 
 
-@program(call(np.array([0.4, 1.3, -0.2]), 3), call(np.array([2.0, -0.7, 0.9]), 5), reference="eager")
+@program(
+    call(np.array([0.4, 1.3, -0.2]), 3), call(np.array([2.0, -0.7, 0.9]), 5), reference="eager"
+)
 def nested_kvant_control_flow_in_qnode(dev):
     """A cond inside a for loop inside which a while loop runs."""
 
@@ -1097,12 +1136,16 @@ def parameter_shift_pieces(dev):
     def gradient(theta):
         # parameter-shift rule, exact for RX / RY
         shifts = jnp.eye(2) * (jnp.pi / 2)
-        return jnp.stack([(energy(theta + shifts[j]) - energy(theta - shifts[j])) / 2 for j in range(2)])
+        return jnp.stack(
+            [(energy(theta + shifts[j]) - energy(theta - shifts[j])) / 2 for j in range(2)]
+        )
 
     return energy, gradient
 
 
-@program(call(np.array([0.4, 2.9]), 15, 0.3), call(np.array([-1.0, 0.5]), 3, 0.1), reference="eager")
+@program(
+    call(np.array([0.4, 2.9]), 15, 0.3), call(np.array([-1.0, 0.5]), 3, 0.1), reference="eager"
+)
 def kvant_for_loop_gradient_descent_with_parameter_shift(dev):
     energy, gradient = parameter_shift_pieces(dev)
 
@@ -1117,8 +1160,12 @@ def kvant_for_loop_gradient_descent_with_parameter_shift(dev):
     return optimise
 
 
-@program(call(np.array([0.4, 2.9]), -1.1), call(np.array([2.0, 0.3]), -0.5), call(np.array([0.1, 0.2]), 2.0),
-         reference="eager")
+@program(
+    call(np.array([0.4, 2.9]), -1.1),
+    call(np.array([2.0, 0.3]), -0.5),
+    call(np.array([0.1, 0.2]), 2.0),
+    reference="eager",
+)
 def kvant_while_loop_until_target_energy(dev):
     """Gradient descent until the energy is below a target (a QNode in the loop condition):
     7, 15 and 0 steps; every energy on the way is > 3e-3 from its target, so both sides stop
@@ -1247,7 +1294,9 @@ def jax_lax_cond_and_switch_between_qnodes(dev):
 
     def f(x, k):
         a = jax.lax.cond(x > 0, lambda v: circuit(v, 2), lambda v: single(v) - 1.0, x)
-        b = jax.lax.switch(k, [lambda v: single(v), lambda v: circuit(v, 1), lambda v: jnp.sin(v)], x)
+        b = jax.lax.switch(
+            k, [lambda v: single(v), lambda v: circuit(v, 1), lambda v: jnp.sin(v)], x
+        )
         return a, b
 
     return f
@@ -1397,8 +1446,12 @@ def jax_vmap_over_function_containing_qnode(dev):
     return f
 
 
-@program(call(np.array([0.2, -0.9]),
-              {"w": RNG.normal(size=(4, 2)), "scale": np.array([1.0, 0.5, -2.0, 3.0])}))
+@program(
+    call(
+        np.array([0.2, -0.9]),
+        {"w": RNG.normal(size=(4, 2)), "scale": np.array([1.0, 0.5, -2.0, 3.0])},
+    )
+)
 def kvant_vmap_over_pytree_batch(dev):
     """kvant.vmap with in_axes=(None, 0) over a dict of batched arrays, out_axes=1."""
     circuit = vmap_circuit(dev)
@@ -1490,12 +1543,14 @@ def classical_trig_exp_log_preprocessing(dev):
         return qml.expval(qml.PauliZ(3)), qml.probs(wires=[0, 3])
 
     def f(x):
-        angles = jnp.stack([
-            jnp.arctan2(x[0], x[1]),
-            jnp.log1p(jnp.exp(x[1])),  # softplus
-            jnp.tanh(x[2]) * jnp.cosh(x[3] / 4),
-            jnp.sqrt(jnp.abs(x[3])) + jnp.arcsin(jnp.clip(x[0], -1, 1)) - jnp.power(2.0, x[1]),
-        ])
+        angles = jnp.stack(
+            [
+                jnp.arctan2(x[0], x[1]),
+                jnp.log1p(jnp.exp(x[1])),  # softplus
+                jnp.tanh(x[2]) * jnp.cosh(x[3] / 4),
+                jnp.sqrt(jnp.abs(x[3])) + jnp.arcsin(jnp.clip(x[0], -1, 1)) - jnp.power(2.0, x[1]),
+            ]
+        )
         z, p = circuit(angles)
         return jnp.exp(z) * jnp.log(1 + p[0]) + jnp.expm1(p[3]), angles
 
@@ -1520,7 +1575,16 @@ def classical_where_clip_sort_cumsum_argmax(dev):
         top = jnp.argmax(p)
         clipped = jnp.clip(p, 0.05, 0.4)
         n_major = jnp.sum(cdf < 0.9)
-        return top, order, cdf, clipped, n_major, jnp.where(p > 0.1, p, 0.0), jnp.max(p), jnp.argmin(p)
+        return (
+            top,
+            order,
+            cdf,
+            clipped,
+            n_major,
+            jnp.where(p > 0.1, p, 0.0),
+            jnp.max(p),
+            jnp.argmin(p),
+        )
 
     return f
 
@@ -1566,14 +1630,16 @@ def classical_indexing_and_scatter(dev):
         p = circuit(window)
         padded = jnp.pad(p, (1, 2))
         joined = jnp.concatenate([padded, jnp.flip(window), jnp.roll(p, i)])
-        masked = joined[joined.shape[0] - 4:]
+        masked = joined[joined.shape[0] - 4 :]
         return v, window, joined, masked, v[-1] + x[i]
 
     return f
 
 
-@program(call(np.array([0.5, -1.5], dtype=np.float32), np.int32(3), np.array([True, False, True])),
-         call(np.array([2.5, 0.25], dtype=np.float32), np.int32(-2), np.array([False, False, True])))
+@program(
+    call(np.array([0.5, -1.5], dtype=np.float32), np.int32(3), np.array([True, False, True])),
+    call(np.array([2.5, 0.25], dtype=np.float32), np.int32(-2), np.array([False, False, True])),
+)
 def classical_dtypes_float32_int32_bool_complex(dev):
     @qml.qnode(dev(2))
     def circuit(a, b):
@@ -1591,7 +1657,15 @@ def classical_dtypes_float32_int32_bool_complex(dev):
         selected = jnp.where(mask, jnp.arange(3, dtype=jnp.int32), -k32)
         any_set = jnp.any(mask) & ~jnp.all(mask)
         rotated = state * jnp.exp(1j * jnp.float64(0.3))
-        return scaled, doubled, selected, any_set, power.astype(jnp.float32), jnp.imag(rotated), phases
+        return (
+            scaled,
+            doubled,
+            selected,
+            any_set,
+            power.astype(jnp.float32),
+            jnp.imag(rotated),
+            phases,
+        )
 
     return f
 
@@ -1610,14 +1684,27 @@ def classical_reductions_softmax_and_statistics(dev):
         logits = jnp.log(p + 1e-3)
         soft = jax.nn.softmax(logits * x)
         entropy = -jnp.sum(jnp.where(p > 0, p * jnp.log(p), 0.0))
-        return soft, entropy, jnp.mean(p), jnp.std(p), jnp.var(p), jnp.prod(p + 1), \
-            jax.nn.logsumexp(logits), jnp.min(logits), jnp.median(p)
+        return (
+            soft,
+            entropy,
+            jnp.mean(p),
+            jnp.std(p),
+            jnp.var(p),
+            jnp.prod(p + 1),
+            jax.nn.logsumexp(logits),
+            jnp.min(logits),
+            jnp.median(p),
+        )
 
     return f
 
 
-@program(call({"weights": RNG.normal(size=(2, 3)), "bias": np.array(0.25)},
-              (np.array([0.4, -0.1, 0.9]), np.array(1.5))))
+@program(
+    call(
+        {"weights": RNG.normal(size=(2, 3)), "bias": np.array(0.25)},
+        (np.array([0.4, -0.1, 0.9]), np.array(1.5)),
+    )
+)
 def pytree_inputs_dicts_and_tuples(dev):
     @qml.qnode(dev(3))
     def circuit(weights, x):
@@ -1650,8 +1737,11 @@ def static_argnames_select_measurement_basis(dev):
     return f
 
 
-@program(call(np.array([0.2, 0.4, 0.6, 0.8]), 2, "ring"), call(np.array([0.2, 0.4, 0.6, 0.8]), 3, "line"),
-         static_argnums=(1, 2))
+@program(
+    call(np.array([0.2, 0.4, 0.6, 0.8]), 2, "ring"),
+    call(np.array([0.2, 0.4, 0.6, 0.8]), 3, "line"),
+    static_argnums=(1, 2),
+)
 def static_argnums_wire_count_and_topology(dev):
     def f(w, n_wires, topology):
         @qml.qnode(dev(n_wires))
@@ -1677,15 +1767,40 @@ def static_argnums_wire_count_and_topology(dev):
 
 # A 4-qubit H2-like Hamiltonian (STO-3G structure, coefficients of bond length ~0.74 A rounded).
 H2_HAMILTONIAN = qml.Hamiltonian(
-    [-0.0996, 0.1711, 0.1711, -0.2225, -0.2225, 0.1686, 0.1205, 0.1658, 0.1658, 0.1205, 0.1743,
-     -0.0453, 0.0453, 0.0453, -0.0453],
-    [qml.Identity(0), qml.PauliZ(0), qml.PauliZ(1), qml.PauliZ(2), qml.PauliZ(3),
-     qml.PauliZ(0) @ qml.PauliZ(1), qml.PauliZ(0) @ qml.PauliZ(2), qml.PauliZ(0) @ qml.PauliZ(3),
-     qml.PauliZ(1) @ qml.PauliZ(2), qml.PauliZ(1) @ qml.PauliZ(3), qml.PauliZ(2) @ qml.PauliZ(3),
-     qml.PauliY(0) @ qml.PauliY(1) @ qml.PauliX(2) @ qml.PauliX(3),
-     qml.PauliY(0) @ qml.PauliX(1) @ qml.PauliX(2) @ qml.PauliY(3),
-     qml.PauliX(0) @ qml.PauliY(1) @ qml.PauliY(2) @ qml.PauliX(3),
-     qml.PauliX(0) @ qml.PauliX(1) @ qml.PauliY(2) @ qml.PauliY(3)],
+    [
+        -0.0996,
+        0.1711,
+        0.1711,
+        -0.2225,
+        -0.2225,
+        0.1686,
+        0.1205,
+        0.1658,
+        0.1658,
+        0.1205,
+        0.1743,
+        -0.0453,
+        0.0453,
+        0.0453,
+        -0.0453,
+    ],
+    [
+        qml.Identity(0),
+        qml.PauliZ(0),
+        qml.PauliZ(1),
+        qml.PauliZ(2),
+        qml.PauliZ(3),
+        qml.PauliZ(0) @ qml.PauliZ(1),
+        qml.PauliZ(0) @ qml.PauliZ(2),
+        qml.PauliZ(0) @ qml.PauliZ(3),
+        qml.PauliZ(1) @ qml.PauliZ(2),
+        qml.PauliZ(1) @ qml.PauliZ(3),
+        qml.PauliZ(2) @ qml.PauliZ(3),
+        qml.PauliY(0) @ qml.PauliY(1) @ qml.PauliX(2) @ qml.PauliX(3),
+        qml.PauliY(0) @ qml.PauliX(1) @ qml.PauliX(2) @ qml.PauliY(3),
+        qml.PauliX(0) @ qml.PauliY(1) @ qml.PauliY(2) @ qml.PauliX(3),
+        qml.PauliX(0) @ qml.PauliX(1) @ qml.PauliY(2) @ qml.PauliY(3),
+    ],
 )
 
 
@@ -1705,8 +1820,11 @@ def vqe_energy_scan_over_double_excitation_angle(dev):
     return scan
 
 
-@program(call(np.array([[0.4, 0.9], [0.7, 0.3]]), 2), call(np.array([[0.1, 1.2], [0.5, 0.5]]), 1),
-         reference="eager")
+@program(
+    call(np.array([[0.4, 0.9], [0.7, 0.3]]), 2),
+    call(np.array([[0.1, 1.2], [0.5, 0.5]]), 1),
+    reference="eager",
+)
 def qaoa_maxcut_ring_with_for_loop_layers(dev):
     """QAOA for max-cut on a 4-ring: layers in a kvant.for_loop, the expected cut computed from
     the probabilities with integer bit arithmetic."""
@@ -1738,7 +1856,9 @@ def qaoa_maxcut_ring_with_for_loop_layers(dev):
     return expected_cut
 
 
-@program(call(RNG.normal(size=(2, 2, 3)), RNG.uniform(-1, 1, size=(5, 2)), np.array([1, -1, -1, 1, 1])))
+@program(
+    call(RNG.normal(size=(2, 2, 3)), RNG.uniform(-1, 1, size=(5, 2)), np.array([1, -1, -1, 1, 1]))
+)
 def data_reuploading_classifier_loss_and_accuracy(dev):
     @qml.qnode(dev(2))
     def classifier(weights, x):
@@ -1797,7 +1917,10 @@ def grover_search_for_a_marked_state(dev):
     return f
 
 
-@program(call(np.array([0.3, 1.1]), np.array([0.3, 1.1])), call(np.array([0.3, 1.1]), np.array([2.0, -0.4])))
+@program(
+    call(np.array([0.3, 1.1]), np.array([0.3, 1.1])),
+    call(np.array([0.3, 1.1]), np.array([2.0, -0.4])),
+)
 def swap_test_fidelity(dev):
     @qml.qnode(dev(5))
     def swap_test(a, b):
@@ -1862,13 +1985,19 @@ def teleportation_with_deferred_measurement(dev):
         qml.Hadamard(wires=0)
         qml.CNOT(wires=[1, 2])
         qml.CZ(wires=[0, 2])
-        return (qml.expval(qml.PauliX(2)), qml.expval(qml.PauliY(2)), qml.expval(qml.PauliZ(2)),
-                qml.probs(wires=[0, 1]))
+        return (
+            qml.expval(qml.PauliX(2)),
+            qml.expval(qml.PauliY(2)),
+            qml.expval(qml.PauliZ(2)),
+            qml.probs(wires=[0, 1]),
+        )
 
     return circuit
 
 
-@program(call(np.array([0.0, np.pi / 2, np.pi / 4, -np.pi / 4])), call(np.array([0.1, 1.3, 0.7, -0.2])))
+@program(
+    call(np.array([0.0, np.pi / 2, np.pi / 4, -np.pi / 4])), call(np.array([0.1, 1.3, 0.7, -0.2]))
+)
 def chsh_correlator(dev):
     @qml.qnode(dev(2))
     def correlator(a, b):
@@ -2004,8 +2133,6 @@ def quantum_fourier_adder(dev):
         return jnp.argmax(p).astype(jnp.int32), p
 
     return f
-
-
 
 
 @program(call(np.array([0.5, 1.0, -0.5, 0.2]), np.array([1.0, 0.0, 0.3, -0.7])))
@@ -2174,7 +2301,9 @@ def test_sampled_expectations_with_run_time_wires_in_a_loop(x):
             qml.RY(x, wires=i)
 
         rotate()
-        return qml.expval(0.5 * qml.PauliZ(0) + qml.PauliX(1)), qml.var(qml.PauliZ(0) @ qml.PauliZ(1))
+        return qml.expval(0.5 * qml.PauliZ(0) + qml.PauliX(1)), qml.var(
+            qml.PauliZ(0) @ qml.PauliZ(1)
+        )
 
     energy, var = kvant.qjit(circuit)(x, 2)
     # RY(x) on both wires: <Z0> = cos x, <X1> = sin x; Z0 Z1 = +-1 with mean cos^2 x, so

@@ -55,7 +55,9 @@ def excitations(dev):
         qml.DoubleExcitation(theta[0], wires=[0, 1, 2, 3])
         qml.SingleExcitation(theta[1], wires=[1, 2])
         return qml.expval(
-            0.2 * qml.PauliZ(0) - 0.3 * qml.PauliZ(0) @ qml.PauliZ(1) + 0.1 * qml.PauliX(1) @ qml.PauliX(2)
+            0.2 * qml.PauliZ(0)
+            - 0.3 * qml.PauliZ(0) @ qml.PauliZ(1)
+            + 0.1 * qml.PauliX(1) @ qml.PauliX(2)
         )
 
     return circuit, (np.array([0.4, -0.2]),)
@@ -85,8 +87,14 @@ def ising_and_multirz(dev):
     return circuit, (rng.normal(size=3),)
 
 
-PROGRAMS = [strongly_entangling, basic_entangler, qaoa_maxcut, excitations, qft_and_templates,
-            ising_and_multirz]
+PROGRAMS = [
+    strongly_entangling,
+    basic_entangler,
+    qaoa_maxcut,
+    excitations,
+    qft_and_templates,
+    ising_and_multirz,
+]
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=[p.__name__ for p in PROGRAMS])
@@ -99,8 +107,11 @@ def test_forward_matches_default_qubit(program):
         np.testing.assert_allclose(g, w, atol=1e-10)
 
 
-@pytest.mark.parametrize("program", [strongly_entangling, qaoa_maxcut, excitations],
-                         ids=["strongly_entangling", "qaoa_maxcut", "excitations"])
+@pytest.mark.parametrize(
+    "program",
+    [strongly_entangling, qaoa_maxcut, excitations],
+    ids=["strongly_entangling", "qaoa_maxcut", "excitations"],
+)
 def test_fd_gradient_of_cost_matches_jax(program):
     kvant_circuit, args = program(qml.device("kvant.qubit", wires=4))
     ref_circuit, _ = program(qml.device("default.qubit", wires=4))

@@ -203,7 +203,9 @@ def observables_circuit(device_name):
         qml.SingleExcitation(x, wires=[1, 2])
         return (
             qml.expval(qml.Hermitian(hermitian, wires=1)),
-            qml.expval(0.3 * qml.PauliZ(0) @ qml.PauliX(2) - 1.2 * qml.PauliY(1) + 0.5 * qml.Identity(0)),
+            qml.expval(
+                0.3 * qml.PauliZ(0) @ qml.PauliX(2) - 1.2 * qml.PauliY(1) + 0.5 * qml.Identity(0)
+            ),
             qml.var(qml.Hermitian(hermitian, wires=2)),
         )
 
@@ -231,7 +233,9 @@ def test_decomposed_gate_matches_default_qubit():
 
         return circuit
 
-    np.testing.assert_allclose(kvant.qjit(make("kvant.qubit"))(0.9), make("default.qubit")(0.9), atol=1e-10)
+    np.testing.assert_allclose(
+        kvant.qjit(make("kvant.qubit"))(0.9), make("default.qubit")(0.9), atol=1e-10
+    )
 
 
 def test_repeated_calls_do_not_grow_memory():

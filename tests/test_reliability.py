@@ -111,8 +111,11 @@ def test_grad_argnums_out_of_range():
 
 
 def test_what_method_auto_cannot_differentiate_is_refused_at_the_users_line():
-    @qml.qnode(qml.device("kvant.qubit", wires=1), diff_method="adjoint",
-               mcm_method="single-branch-statistics")
+    @qml.qnode(
+        qml.device("kvant.qubit", wires=1),
+        diff_method="adjoint",
+        mcm_method="single-branch-statistics",
+    )
     def measured(x):
         qml.RX(x, wires=0)
         qml.measure(0)
@@ -122,7 +125,9 @@ def test_what_method_auto_cannot_differentiate_is_refused_at_the_users_line():
     def f(x):
         return kvant.grad(lambda x: measured(x) ** 2)(x)
 
-    with pytest.raises(kvant.CompileError, match="QNode 'measured'.*mid-circuit measurement") as info:
+    with pytest.raises(
+        kvant.CompileError, match="QNode 'measured'.*mid-circuit measurement"
+    ) as info:
         f(1.0)
     # at the user's line, without MLIR's dump of the operation
     assert re.search(r"test_reliability.py:\d+:\d+: QNode 'measured'", str(info.value))
@@ -152,8 +157,9 @@ def test_postselecting_an_impossible_outcome_is_reported():
         qml.measure(0, postselect=1)  # |0> never gives 1
         return qml.probs(wires=0)
 
-    sampled = qml.QNode(fn, qml.device("kvant.qubit", wires=1),
-                        mcm_method="single-branch-statistics")
+    sampled = qml.QNode(
+        fn, qml.device("kvant.qubit", wires=1), mcm_method="single-branch-statistics"
+    )
     with pytest.raises(kvant.KvantRuntimeError, match="postselect"):
         kvant.qjit(sampled)()
     exact = kvant.qjit(qml.QNode(fn, qml.device("kvant.qubit", wires=1)))()
@@ -177,6 +183,7 @@ def test_non_numeric_argument_is_named():
 
 # -- messages name what the user wrote, not kvant's or JAX's internals -------------------------
 
+
 def test_none_argument_is_named_when_the_function_computes_with_it():
     @kvant.qjit
     def f(x, offset):
@@ -198,8 +205,11 @@ def test_returning_a_string_names_the_users_function():
     def labelled(x):
         return {"value": jnp.cos(x), "label": "energy"}
 
-    with pytest.raises(TypeError, match=r"'labelled' returned the string 'energy' as "
-                                        r"output\['label'\]") as info:
+    with pytest.raises(
+        TypeError,
+        match=r"'labelled' returned the string 'energy' as "
+        r"output\['label'\]",
+    ) as info:
         labelled(0.3)
     assert "flat_fn" not in str(info.value)
 
@@ -222,8 +232,9 @@ def test_non_measurement_return_says_what_was_returned():
         qml.RX(x, wires=0)
         return x * 2
 
-    with pytest.raises(TypeError, match="returned a float64 scalar computed from the arguments") \
-            as info:
+    with pytest.raises(
+        TypeError, match="returned a float64 scalar computed from the arguments"
+    ) as info:
         kvant.qjit(circuit)(0.1)
     assert "Tracer" not in str(info.value)
 
@@ -234,8 +245,9 @@ def test_has_aux_without_a_pair_says_what_was_returned():
         qml.RX(x, wires=0)
         return qml.expval(qml.PauliZ(0))
 
-    with pytest.raises(TypeError, match="returned a float64 scalar computed from the arguments") \
-            as info:
+    with pytest.raises(
+        TypeError, match="returned a float64 scalar computed from the arguments"
+    ) as info:
         kvant.qjit(lambda x: kvant.grad(circuit, has_aux=True)(x))(0.1)
     assert "Tracer" not in str(info.value)
 
@@ -251,6 +263,9 @@ def test_runtime_error_names_the_users_line():
 
     lines, first = inspect.getsourcelines(circuit.func)
     failing = first + next(i for i, text in enumerate(lines) if "the failing line" in text)
-    with pytest.raises(kvant.KvantRuntimeError, match=rf"test_reliability.py:{failing}: .*RX.*"
-                                                      r"out of range.*QNode 'circuit'"):
+    with pytest.raises(
+        kvant.KvantRuntimeError,
+        match=rf"test_reliability.py:{failing}: .*RX.*"
+        r"out of range.*QNode 'circuit'",
+    ):
         kvant.qjit(circuit)(0.3, 7)

@@ -14,8 +14,13 @@ import pytest
 
 def run_fresh(code: str) -> dict:
     """Run ``code`` in a fresh interpreter; it prints one JSON object last, which is returned."""
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          text=True, timeout=600, env=dict(os.environ))
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ),
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 

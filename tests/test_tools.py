@@ -59,8 +59,12 @@ def test_cli_compiles_saved_mlir_to_a_library(tmp_path):
     out = tmp_path / "program.so"
     done = run(sys.executable, "-m", "kvant.cli", "compile", str(source), "-o", str(out))
     assert done.returncode == 0, done.stderr
-    lib = CompiledLibrary(out, "jit_f", [v.aval for v in f.jaxpr.jaxpr.invars],
-                          [v.aval for v in f.jaxpr.jaxpr.outvars])
+    lib = CompiledLibrary(
+        out,
+        "jit_f",
+        [v.aval for v in f.jaxpr.jaxpr.invars],
+        [v.aval for v in f.jaxpr.jaxpr.outvars],
+    )
     (value,) = lib(np.asarray(2.0))
     # one-sided difference of x^3 at 2 with h = 1e-3: 3x^2 + 3xh + h^2
     assert abs(float(value) - (12 + 6e-3 + 1e-6 + 1.0)) < 1e-8

@@ -27,16 +27,23 @@ def _ansatz(x):
 
 # (name, observable of (x, k) built inside the QNode); k has 3 entries
 OBSERVABLES = {
-    "hamiltonian": lambda x, k: qml.Hamiltonian(k, [qml.PauliZ(0), qml.PauliX(0) @ qml.PauliY(1),
-                                                    qml.PauliZ(2)]),
+    "hamiltonian": lambda x, k: qml.Hamiltonian(
+        k, [qml.PauliZ(0), qml.PauliX(0) @ qml.PauliY(1), qml.PauliZ(2)]
+    ),
     "dot": lambda x, k: qml.dot(k, [qml.PauliX(1), qml.PauliZ(0) @ qml.PauliZ(1), qml.PauliY(2)]),
-    "sum_of_sprods": lambda x, k: k[0] * qml.PauliX(0) + 0.3 * qml.PauliZ(1) @ qml.PauliZ(2)
-    - k[2] * qml.Identity(0) + jnp.sin(k[1]) * qml.PauliY(1),
-    "prod_of_sums": lambda x, k: qml.prod(k[0] * qml.PauliX(0) + qml.PauliZ(0),
-                                          k[1] * qml.PauliZ(1) - k[2] * qml.PauliX(2)),
+    "sum_of_sprods": lambda x, k: (
+        k[0] * qml.PauliX(0)
+        + 0.3 * qml.PauliZ(1) @ qml.PauliZ(2)
+        - k[2] * qml.Identity(0)
+        + jnp.sin(k[1]) * qml.PauliY(1)
+    ),
+    "prod_of_sums": lambda x, k: qml.prod(
+        k[0] * qml.PauliX(0) + qml.PauliZ(0), k[1] * qml.PauliZ(1) - k[2] * qml.PauliX(2)
+    ),
     "sprod_of_prod": lambda x, k: (k[0] * x[0]) * (qml.PauliZ(0) @ qml.PauliX(1)),
-    "non_pauli_terms": lambda x, k: qml.dot(k, [qml.Hadamard(1), qml.Hermitian(H2, wires=0),
-                                                qml.PauliZ(2)]),
+    "non_pauli_terms": lambda x, k: qml.dot(
+        k, [qml.Hadamard(1), qml.Hermitian(H2, wires=0), qml.PauliZ(2)]
+    ),
     # a matrix computed from the arguments (its derivative was silently 0)
     "traced_hermitian": lambda x, k: qml.Hermitian(_traced_matrix(k), wires=[0, 2]),
 }
@@ -231,9 +238,13 @@ def _run_time_wire_circuit(device, diff_method=None):
         qml.RY(x[1], wires=0)
         qml.CNOT(wires=[0, 2])
         qml.CRY(x[0] * x[1], wires=[2, 1])
-        return (qml.expval(qml.PauliZ(z)), qml.expval(qml.PauliX(z) @ qml.PauliZ(w)),
-                qml.var(qml.PauliY(z)), qml.expval(x[1] * qml.Hadamard(z) + qml.PauliZ(0)),
-                qml.var(qml.PauliZ(w) + 0.5 * qml.PauliX(z)))
+        return (
+            qml.expval(qml.PauliZ(z)),
+            qml.expval(qml.PauliX(z) @ qml.PauliZ(w)),
+            qml.var(qml.PauliY(z)),
+            qml.expval(x[1] * qml.Hadamard(z) + qml.PauliZ(0)),
+            qml.var(qml.PauliZ(w) + 0.5 * qml.PauliX(z)),
+        )
 
     return circuit
 
@@ -271,5 +282,7 @@ def test_hermitian_on_a_run_time_wire_is_refused():
     def f(z):
         return qml.expval(qml.Hermitian(H2, wires=z))
 
-    with pytest.raises(kvant.UnsupportedError, match="cannot measure Hermitian on wires computed at run time"):
+    with pytest.raises(
+        kvant.UnsupportedError, match="cannot measure Hermitian on wires computed at run time"
+    ):
         kvant.qjit(f)(1)

@@ -69,7 +69,9 @@ def test_issue_circuit(name):
 def test_issue_values():
     """The values the issue names (kvant returned the QNode's own value, 0.8799, for both)."""
     got = kvant.qjit(qml.gradients.param_shift(_issue_circuit("kvant.qubit")))(P)
-    np.testing.assert_allclose(got, [-np.sin(0.4) * np.cos(0.3), -np.cos(0.4) * np.sin(0.3)], atol=1e-12)
+    np.testing.assert_allclose(
+        got, [-np.sin(0.4) * np.cos(0.3), -np.cos(0.4) * np.sin(0.3)], atol=1e-12
+    )
     metric = kvant.qjit(qml.metric_tensor(_issue_circuit("kvant.qubit"), approx="block-diag"))(P)
     np.testing.assert_allclose(metric, [[0.25, 0.0], [0.0, 0.25]], atol=1e-12)
 
@@ -91,8 +93,11 @@ COMPILATION = {
     "merge_rotations": qml.transforms.merge_rotations,
     "commute_controlled": qml.transforms.commute_controlled,
     "single_qubit_fusion": qml.transforms.single_qubit_fusion,
-    "all_four": lambda c: qml.transforms.single_qubit_fusion(qml.transforms.commute_controlled(
-        qml.transforms.merge_rotations(qml.transforms.cancel_inverses(c)))),
+    "all_four": lambda c: qml.transforms.single_qubit_fusion(
+        qml.transforms.commute_controlled(
+            qml.transforms.merge_rotations(qml.transforms.cancel_inverses(c))
+        )
+    ),
 }
 
 
@@ -172,10 +177,14 @@ def test_split_non_commuting_and_classical_code_around():
 
         return program
 
-    np.testing.assert_allclose(kvant.qjit(make("kvant.qubit"))(P), jax.jit(make("default.qubit"))(P),
-                               atol=1e-10)
-    np.testing.assert_allclose(kvant.qjit(kvant.grad(make("kvant.qubit")))(P),
-                               jax.jit(jax.grad(make("default.qubit")))(P), atol=1e-8)
+    np.testing.assert_allclose(
+        kvant.qjit(make("kvant.qubit"))(P), jax.jit(make("default.qubit"))(P), atol=1e-10
+    )
+    np.testing.assert_allclose(
+        kvant.qjit(kvant.grad(make("kvant.qubit")))(P),
+        jax.jit(jax.grad(make("default.qubit")))(P),
+        atol=1e-8,
+    )
 
 
 def test_under_pennylanes_qjit():
@@ -194,7 +203,9 @@ def test_compiled_control_flow_in_a_transformed_qnode_is_refused_by_name():
         layer()
         return qml.expval(qml.PauliZ(1))
 
-    with pytest.raises(kvant.UnsupportedError, match="transformed by .*param_shift.*compiled control flow"):
+    with pytest.raises(
+        kvant.UnsupportedError, match="transformed by .*param_shift.*compiled control flow"
+    ):
         kvant.qjit(qml.gradients.param_shift(c))(P)
 
 
@@ -255,6 +266,7 @@ def _with_control_flow(device, cf):
 
         cf.cond(n > 1, then)()
         m = qml.measure(1)
+
         def on_one():
             qml.T(2)
             qml.Hadamard(2)

@@ -55,10 +55,23 @@ def find_bench(build_dir: Path) -> Path:
     exe = build_dir / "kvant_rt_bench"
     if not exe.exists():
         venv = ROOT / ".venv" / "bin"
-        subprocess.run([str(venv / "cmake"), "-S", str(ROOT / "runtime"), "-B", str(build_dir),
-                        "-G", "Ninja", f"-DCMAKE_MAKE_PROGRAM={venv / 'ninja'}"], check=True)
-        subprocess.run([str(venv / "cmake"), "--build", str(build_dir), "--target", "kvant_rt_bench"],
-                       check=True)
+        subprocess.run(
+            [
+                str(venv / "cmake"),
+                "-S",
+                str(ROOT / "runtime"),
+                "-B",
+                str(build_dir),
+                "-G",
+                "Ninja",
+                f"-DCMAKE_MAKE_PROGRAM={venv / 'ninja'}",
+            ],
+            check=True,
+        )
+        subprocess.run(
+            [str(venv / "cmake"), "--build", str(build_dir), "--target", "kvant_rt_bench"],
+            check=True,
+        )
     return exe
 
 
@@ -128,7 +141,9 @@ def lightning_layered(n):
     from pennylane_lightning.lightning_qubit_ops import StateVectorC128
 
     sv = StateVectorC128(n)
-    ops = [(getattr(sv, name), wires, [] if a is None else [a]) for name, wires, a in layered_ops(n)]
+    ops = [
+        (getattr(sv, name), wires, [] if a is None else [a]) for name, wires, a in layered_ops(n)
+    ]
 
     def run():
         for fn, wires, params in ops:
@@ -299,14 +314,28 @@ def main(argv=None):
         print(f"[runtime bench] gates at {n} done", flush=True)
     for n in layered_ns:
         k = kval("layered200", n)["seconds"]
-        rows["layered"].append(dict(n=n, kvant=k, lightning=lightning_layered(n) if have_l else None,
-                                    qulacs=qulacs_layered(n) if have_q else None))
+        rows["layered"].append(
+            dict(
+                n=n,
+                kvant=k,
+                lightning=lightning_layered(n) if have_l else None,
+                qulacs=qulacs_layered(n) if have_q else None,
+            )
+        )
     for n in adj_ns:
         for L in adj_layers:
             r = kval("adjoint", n, layers=L)
             lf, lg = lightning_adjoint(n, L) if have_l else (None, None)
-            rows["adjoint"].append(dict(n=n, layers=L, kvant_forward=r["forward"], kvant_grad=r["seconds"],
-                                        lightning_forward=lf, lightning_grad=lg))
+            rows["adjoint"].append(
+                dict(
+                    n=n,
+                    layers=L,
+                    kvant_forward=r["forward"],
+                    kvant_grad=r["seconds"],
+                    lightning_forward=lf,
+                    lightning_grad=lg,
+                )
+            )
         print(f"[runtime bench] adjoint at {n} done", flush=True)
     rx_k = [r["seconds"] for r in kv if r["case"] == "RX_wire" and r["n"] == rx_n]
     rx_l = [lightning_rx_wire(rx_n, w) for w in range(rx_n)] if have_l else []
@@ -323,47 +352,85 @@ def write_report(rows, args):
     cmd = "python benchmarks/runtime/run_runtime.py" + (" --quick" if args.quick else "")
     cmd += f" --tag {args.tag}" if args.tag else ""
     stem = "runtime" + (f"-{args.tag}" if args.tag else "")
-    L = ["# kvant runtime benchmarks", "",
-         f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d %H:%M')}. Command: `{cmd}`.",
-         "Times are medians; ratios are kvant / peer (below 1: kvant faster).", ""]
+    L = [
+        "# kvant runtime benchmarks",
+        "",
+        f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d %H:%M')}. Command: `{cmd}`.",
+        "Times are medians; ratios are kvant / peer (below 1: kvant faster).",
+        "",
+    ]
 
-    L += ["## Gate throughput (time per gate, cycled over all wires / neighbouring pairs)", "",
-          "| gate | qubits | kvant | Lightning | qulacs | kvant/Lightning | kvant/qulacs |",
-          "|---|---|---|---|---|---|---|"]
+    L += [
+        "## Gate throughput (time per gate, cycled over all wires / neighbouring pairs)",
+        "",
+        "| gate | qubits | kvant | Lightning | qulacs | kvant/Lightning | kvant/qulacs |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows["gates"]:
-        L.append(f"| {r['gate']} | {r['n']} | {fmt_t(r['kvant'])} | {fmt_t(r['lightning'])} | "
-                 f"{fmt_t(r['qulacs'])} | {ratio(r['kvant'], r['lightning'])} | {ratio(r['kvant'], r['qulacs'])} |")
+        L.append(
+            f"| {r['gate']} | {r['n']} | {fmt_t(r['kvant'])} | {fmt_t(r['lightning'])} | "
+            f"{fmt_t(r['qulacs'])} | {ratio(r['kvant'], r['lightning'])} | {ratio(r['kvant'], r['qulacs'])} |"
+        )
 
-    L += ["", "## 200-gate layered circuit (RX/RY/RZ layers + CNOT brick, gates only)", "",
-          "| qubits | kvant | Lightning | qulacs | kvant/Lightning | kvant/qulacs |", "|---|---|---|---|---|---|"]
+    L += [
+        "",
+        "## 200-gate layered circuit (RX/RY/RZ layers + CNOT brick, gates only)",
+        "",
+        "| qubits | kvant | Lightning | qulacs | kvant/Lightning | kvant/qulacs |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in rows["layered"]:
-        L.append(f"| {r['n']} | {fmt_t(r['kvant'])} | {fmt_t(r['lightning'])} | {fmt_t(r['qulacs'])} | "
-                 f"{ratio(r['kvant'], r['lightning'])} | {ratio(r['kvant'], r['qulacs'])} |")
+        L.append(
+            f"| {r['n']} | {fmt_t(r['kvant'])} | {fmt_t(r['lightning'])} | {fmt_t(r['qulacs'])} | "
+            f"{ratio(r['kvant'], r['lightning'])} | {ratio(r['kvant'], r['qulacs'])} |"
+        )
 
-    L += ["", "## Adjoint Jacobian, hardware-efficient ansatz (RY+RZ per qubit per layer, CNOT ring, <sum Z>)", "",
-          "kvant grad = forward run with the tape on + kvant_rt_adjoint_jacobian (state allocation included); "
-          "Lightning = qml.jacobian of a lightning.qubit QNode with diff_method='adjoint'.", "",
-          "| qubits | layers | params | kvant fwd | kvant grad | grad/fwd | Lightning fwd | Lightning grad | "
-          "Lightning grad/fwd | kvant grad / Lightning grad |", "|---|---|---|---|---|---|---|---|---|---|"]
+    L += [
+        "",
+        "## Adjoint Jacobian, hardware-efficient ansatz (RY+RZ per qubit per layer, CNOT ring, <sum Z>)",
+        "",
+        "kvant grad = forward run with the tape on + kvant_rt_adjoint_jacobian (state allocation included); "
+        "Lightning = qml.jacobian of a lightning.qubit QNode with diff_method='adjoint'.",
+        "",
+        "| qubits | layers | params | kvant fwd | kvant grad | grad/fwd | Lightning fwd | Lightning grad | "
+        "Lightning grad/fwd | kvant grad / Lightning grad |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows["adjoint"]:
-        L.append(f"| {r['n']} | {r['layers']} | {2 * r['n'] * r['layers']} | {fmt_t(r['kvant_forward'])} | "
-                 f"{fmt_t(r['kvant_grad'])} | {ratio(r['kvant_grad'], r['kvant_forward'])} | "
-                 f"{fmt_t(r['lightning_forward'])} | {fmt_t(r['lightning_grad'])} | "
-                 f"{ratio(r['lightning_grad'], r['lightning_forward'])} | {ratio(r['kvant_grad'], r['lightning_grad'])} |")
+        L.append(
+            f"| {r['n']} | {r['layers']} | {2 * r['n'] * r['layers']} | {fmt_t(r['kvant_forward'])} | "
+            f"{fmt_t(r['kvant_grad'])} | {ratio(r['kvant_grad'], r['kvant_forward'])} | "
+            f"{fmt_t(r['lightning_forward'])} | {fmt_t(r['lightning_grad'])} | "
+            f"{ratio(r['lightning_grad'], r['lightning_forward'])} | {ratio(r['kvant_grad'], r['lightning_grad'])} |"
+        )
 
     rx = rows["rx"]
-    L += ["", f"## Single-qubit rotation at {rx['n']} qubits against the memory-bound floor", "",
-          f"Floor: one in-place read-modify-write sweep over the same {16 << rx['n'] >> 20} MiB with all threads: "
-          f"{fmt_t(rx['sweep'])}.", "",
-          "| simulator | RX median over wires | min | max | median / sweep |", "|---|---|---|---|---|"]
+    L += [
+        "",
+        f"## Single-qubit rotation at {rx['n']} qubits against the memory-bound floor",
+        "",
+        f"Floor: one in-place read-modify-write sweep over the same {16 << rx['n'] >> 20} MiB with all threads: "
+        f"{fmt_t(rx['sweep'])}.",
+        "",
+        "| simulator | RX median over wires | min | max | median / sweep |",
+        "|---|---|---|---|---|",
+    ]
     for name in ("kvant", "lightning", "qulacs"):
         ts = rx[name]
         if ts:
-            L.append(f"| {name} | {fmt_t(statistics.median(ts))} | {fmt_t(min(ts))} | {fmt_t(max(ts))} | "
-                     f"{statistics.median(ts) / rx['sweep']:.2f} |")
+            L.append(
+                f"| {name} | {fmt_t(statistics.median(ts))} | {fmt_t(min(ts))} | {fmt_t(max(ts))} | "
+                f"{statistics.median(ts) / rx['sweep']:.2f} |"
+            )
     L.append("")
-    L.append("Per wire (ms): " + "; ".join(
-        f"{name}: " + " ".join(f"{t * 1e3:.1f}" for t in rx[name]) for name in ("kvant", "lightning", "qulacs") if rx[name]))
+    L.append(
+        "Per wire (ms): "
+        + "; ".join(
+            f"{name}: " + " ".join(f"{t * 1e3:.1f}" for t in rx[name])
+            for name in ("kvant", "lightning", "qulacs")
+            if rx[name]
+        )
+    )
     (RESULTS / f"{stem}.md").write_text("\n".join(L) + "\n")
     (RESULTS / f"{stem}.json").write_text(json.dumps(rows, indent=1))
     print("\n".join(L))
@@ -395,7 +462,12 @@ def plot(rows, stem):
         rs = [r for r in rows["adjoint"] if r["layers"] == L]
         ax.semilogy([r["n"] for r in rs], [r["kvant_grad"] for r in rs], "o-", label=f"kvant L={L}")
         if rs[0]["lightning_grad"]:
-            ax.semilogy([r["n"] for r in rs], [r["lightning_grad"] for r in rs], "s--", label=f"Lightning L={L}")
+            ax.semilogy(
+                [r["n"] for r in rs],
+                [r["lightning_grad"] for r in rs],
+                "s--",
+                label=f"Lightning L={L}",
+            )
     ax.set_title("adjoint Jacobian (ansatz)")
     ax.set_xlabel("qubits")
     ax.set_ylabel("seconds")

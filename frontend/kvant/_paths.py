@@ -70,5 +70,7 @@ def kvant_opt() -> Path:
 def gate_table() -> list[tuple[str, int, int]]:
     """(name, num_params, num_wires) for each gate of the runtime, in ABI order."""
     text = (include_dir() / "kvant" / "gates.def").read_text()
-    rows = re.findall(r'^KVANT_GATE\(\s*\w+\s*,\s*"(\w+)"\s*,\s*(-?\d+)\s*,\s*(-?\d+)\s*\)', text, re.M)
+    rows = re.findall(
+        r'^KVANT_GATE\(\s*\w+\s*,\s*"(\w+)"\s*,\s*(-?\d+)\s*,\s*(-?\d+)\s*\)', text, re.M
+    )
     return [(name, int(p), int(w)) for name, p, w in rows]

@@ -21,8 +21,15 @@ import re
 import sys
 from pathlib import Path
 
-DTYPES = {"f32": "float32", "f64": "float64", "i32": "int32", "i64": "int64", "bool": "bool",
-          "c64": "complex64", "c128": "complex128"}
+DTYPES = {
+    "f32": "float32",
+    "f64": "float64",
+    "i32": "int32",
+    "i64": "int64",
+    "bool": "bool",
+    "c64": "complex64",
+    "c128": "complex128",
+}
 
 
 def parse_signature(text: str):
@@ -33,9 +40,13 @@ def parse_signature(text: str):
     for item in filter(None, (t.strip() for t in re.split(r",(?![^\[]*\])", text))):
         match = re.fullmatch(r"(\w+)(?:\[([\d,\s]*)\])?", item)
         if not match or match.group(1) not in DTYPES:
-            raise ValueError(f"bad argument type {item!r}: use e.g. f64, i64[3] or c128[2,2] "
-                             f"(dtypes: {', '.join(DTYPES)})")
-        shape = tuple(int(d) for d in match.group(2).split(",") if d.strip()) if match.group(2) else ()
+            raise ValueError(
+                f"bad argument type {item!r}: use e.g. f64, i64[3] or c128[2,2] "
+                f"(dtypes: {', '.join(DTYPES)})"
+            )
+        shape = (
+            tuple(int(d) for d in match.group(2).split(",") if d.strip()) if match.group(2) else ()
+        )
         specs.append(jax.ShapeDtypeStruct(shape, DTYPES[match.group(1)]))
     return specs
 
@@ -60,19 +71,28 @@ def load_function(target: str):
 
 def _parser() -> argparse.ArgumentParser:
     doc = __doc__.splitlines()
-    parser = argparse.ArgumentParser(prog="kvant", description=doc[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(doc[2:]))
+    parser = argparse.ArgumentParser(
+        prog="kvant",
+        description=doc[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(doc[2:]),
+    )
     parser.add_argument("--version", action="store_true", help="print kvant's version")
     sub = parser.add_subparsers(dest="command")
-    comp = sub.add_parser("compile", help="compile FILE.py:FUNCTION or an .mlir file",
-                          formatter_class=argparse.RawDescriptionHelpFormatter,
-                          epilog="\n".join(doc[2:]))
+    comp = sub.add_parser(
+        "compile",
+        help="compile FILE.py:FUNCTION or an .mlir file",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(doc[2:]),
+    )
     comp.add_argument("input", help="FILE.py:FUNCTION, or an .mlir file in kvant's dialects")
     comp.add_argument("--args", default="", help='argument types of FUNCTION, e.g. "f64[3], i64"')
     comp.add_argument("-o", "--output", help="the shared library to write (default: NAME.so)")
-    comp.add_argument("--emit", choices=["jaxpr", "mlir", "mlir-lowered", "llvm"],
-                      help="print this stage to stdout instead of writing a library")
+    comp.add_argument(
+        "--emit",
+        choices=["jaxpr", "mlir", "mlir-lowered", "llvm"],
+        help="print this stage to stdout instead of writing a library",
+    )
     comp.add_argument("-O", dest="opt_level", type=int, default=2, choices=[0, 1, 2, 3])
     sub.add_parser("pipeline", help="print the pass pipeline (for kvant-opt --pass-pipeline=...)")
     return parser
@@ -86,8 +106,12 @@ def _compile_python(args):
     program_fn.keep_intermediate = args.emit in ("mlir-lowered", "llvm")
     program_fn.opt_level = args.opt_level
     program = program_fn.compile(*parse_signature(args.args))
-    stages = {"jaxpr": str(program.jaxpr), "mlir": program.mlir,
-              "mlir-lowered": program.mlir_lowered, "llvm": program.llvm_ir}
+    stages = {
+        "jaxpr": str(program.jaxpr),
+        "mlir": program.mlir,
+        "mlir-lowered": program.mlir_lowered,
+        "llvm": program.llvm_ir,
+    }
     in_avals = [v.aval for v in program.jaxpr.jaxpr.invars]
     out_avals = [v.aval for v in program.jaxpr.jaxpr.outvars]
     default = Path(args.input.rpartition(":")[2] + ".so")
@@ -98,7 +122,9 @@ def _compile_mlir(args):
     from kvant.compiler import driver
 
     text = Path(args.input).read_text()
-    artifact = driver.compile_mlir(text, keep_stages=args.emit is not None, opt_level=args.opt_level)
+    artifact = driver.compile_mlir(
+        text, keep_stages=args.emit is not None, opt_level=args.opt_level
+    )
     stages = {"mlir": text, "mlir-lowered": artifact.mlir_lowered, "llvm": artifact.llvm_ir}
     return artifact.library, None, None, stages, Path(args.input).with_suffix(".so")
 
@@ -109,7 +135,9 @@ def _compile(args) -> int:
 
     is_python = ":" in args.input and not args.input.endswith(".mlir")
     try:
-        library, entry, avals, stages, default = (_compile_python if is_python else _compile_mlir)(args)
+        library, entry, avals, stages, default = (_compile_python if is_python else _compile_mlir)(
+            args
+        )
     except (KvantError, ValueError, TypeError, OSError) as exc:
         print(f"kvant: {exc}", file=sys.stderr)
         return 1
@@ -124,8 +152,9 @@ def _compile(args) -> int:
     written = [output] + ([output.with_suffix(".h")] if entry is not None else [])
     for path in written:
         if _same_file(path, source):
-            print(f"kvant: refusing to write {path}: it is the source file {source}",
-                  file=sys.stderr)
+            print(
+                f"kvant: refusing to write {path}: it is the source file {source}", file=sys.stderr
+            )
             return 2
     _write_file(output, Path(library).read_bytes(), mode=0o755)
     print(f"kvant: wrote {output}")
@@ -135,8 +164,10 @@ def _compile(args) -> int:
     if entry is not None:
         text = header(entry, *avals, source=args.input, library=output.name)
         _write_file(output.with_suffix(".h"), text.encode(), mode=0o644)
-        print(f"kvant: wrote {output.with_suffix('.h')} (entry point _mlir_ciface_{entry}, "
-              f"or kvant_run_{entry} which also reports errors)")
+        print(
+            f"kvant: wrote {output.with_suffix('.h')} (entry point _mlir_ciface_{entry}, "
+            f"or kvant_run_{entry} which also reports errors)"
+        )
     return 0
 
 

@@ -18,7 +18,9 @@ class KvantQubit(DefaultQubit):
 
     def __init__(self, wires=None, shots=None, seed="global", **kwargs):
         super().__init__(wires=wires, shots=shots, seed=seed, **kwargs)
-        self.kvant_seed = int(seed) if isinstance(seed, int) and not isinstance(seed, bool) else None
+        self.kvant_seed = (
+            int(seed) if isinstance(seed, int) and not isinstance(seed, bool) else None
+        )
 
     @property
     def name(self):

@@ -22,6 +22,7 @@ class KvantRuntimeError(KvantError, RuntimeError):
 class CacheWarning(UserWarning):
     """kvant's disk cache held something it will not load, or could not be used as configured."""
 
+
 def user_location(source_info) -> str:
     """'file:line' of the user's code that created a JAX equation, or '' if unknown."""
     from jax._src import source_info_util
@@ -32,7 +33,6 @@ def user_location(source_info) -> str:
     return f"{frame.file_name}:{frame.start_line}"
 
 
-
 def describe_value(value) -> str:
     """What a value the user's code produced is, in the user's terms: 'a float64[3] array
     computed from the arguments', "the string 'abc'", 'None', ... (never a JAX tracer's class)."""
@@ -40,8 +40,11 @@ def describe_value(value) -> str:
     if aval is not None and hasattr(aval, "shape") and hasattr(aval, "dtype"):
         import jax
 
-        what = f"a {aval.dtype} scalar" if aval.shape == () else \
-            f"a {aval.dtype}{list(aval.shape)} array"
+        what = (
+            f"a {aval.dtype} scalar"
+            if aval.shape == ()
+            else f"a {aval.dtype}{list(aval.shape)} array"
+        )
         if isinstance(value, jax.core.Tracer):
             what += " computed from the arguments"
         return what
@@ -52,5 +55,8 @@ def describe_value(value) -> str:
         return f"the string {shown!r}"
     if isinstance(value, (tuple, list, dict)):
         return f"a {type(value).__name__} of {len(value)} item{'s' * (len(value) != 1)}"
-    return f"a {type(value).__module__}.{type(value).__qualname__}" \
-        if type(value).__module__ != "builtins" else f"a {type(value).__name__} ({value!r})"
+    return (
+        f"a {type(value).__module__}.{type(value).__qualname__}"
+        if type(value).__module__ != "builtins"
+        else f"a {type(value).__name__} ({value!r})"
+    )

@@ -35,8 +35,8 @@ NB_MODULE(_kvant_mlir, m) {
   m.doc() = "kvant's MLIR dialects (quantum, gradient), passes and LLVM emission";
 
   m.def(
-      "register_dialects",
-      [](MlirContext context) { kvantRegisterDialects(context); }, nb::arg("context"),
+      "register_dialects", [](MlirContext context) { kvantRegisterDialects(context); },
+      nb::arg("context"),
       "Register and load the quantum and gradient dialects into an mlir.ir.Context, and "
       "register kvant's passes (once per process) so PassManager.parse finds them.");
 

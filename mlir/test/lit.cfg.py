@@ -19,15 +19,17 @@ if not hasattr(config, "kvant_tools_dir"):
     # Source-tree invocation: derive the paths the site config would have given.
     build = os.environ.get("KVANT_MLIR_BUILD_DIR") or lit_config.params.get("build_dir")
     if not build:
-        lit_config.fatal("set KVANT_MLIR_BUILD_DIR (the CMake build folder of mlir/) or run "
-                         "lit on <build>/test")
+        lit_config.fatal(
+            "set KVANT_MLIR_BUILD_DIR (the CMake build folder of mlir/) or run lit on <build>/test"
+        )
     build = os.path.abspath(build)
     if os.path.isdir(os.path.join(build, "mlir", "bin")):  # top-level build: mlir/ is a subdir
         build = os.path.join(build, "mlir")
     import importlib.util
 
-    sp = os.path.dirname(os.path.dirname(os.path.dirname(
-        importlib.util.find_spec("mlir._mlir_libs").origin)))
+    sp = os.path.dirname(
+        os.path.dirname(os.path.dirname(importlib.util.find_spec("mlir._mlir_libs").origin))
+    )
     config.kvant_tools_dir = os.path.join(build, "bin")
     config.kvant_python_dir = os.path.join(build, "python_packages")
     config.llvm_tools_dir = os.path.join(sp, "llvm", "bin")
@@ -44,12 +46,14 @@ config.environment["PATH"] = os.pathsep.join(path + [config.environment.get("PAT
 # on PYTHONPATH: a folder named `mlir` there would shadow parts of the `mlir` namespace package.
 config.environment["PYTHONPATH"] = config.kvant_python_dir
 config.substitutions.append(("%python", config.python_executable))
-config.substitutions.append(("%mlir_translate", os.path.join(config.mlir_tools_dir,
-                                                             "mlir-translate")))
+config.substitutions.append(
+    ("%mlir_translate", os.path.join(config.mlir_tools_dir, "mlir-translate"))
+)
 # The pipeline the frontend runs, defined once in frontend/kvant/compiler/pipeline.py (a module
 # without imports): the end-to-end lowering test runs exactly that.
-_pipeline_source = os.path.join(config.test_source_root, os.pardir, os.pardir, "frontend", "kvant",
-                                "compiler", "pipeline.py")
+_pipeline_source = os.path.join(
+    config.test_source_root, os.pardir, os.pardir, "frontend", "kvant", "compiler", "pipeline.py"
+)
 _pipeline_namespace = {}
 with open(_pipeline_source) as _f:
     exec(compile(_f.read(), _pipeline_source, "exec"), _pipeline_namespace)

@@ -15,7 +15,6 @@
 #include <new>
 #include <optional>
 
-
 namespace kvant::rt {
 namespace {
 
@@ -181,8 +180,8 @@ std::array<Complex, 2> phasePair(const Op &op) {
 
 // One backward step of a parametrised gate without a rotation form, on lambda k; the first
 // lambda's pass also steps phi back, the others read the stepped phi.
-void generalStep(const TapeEntry &e, const std::vector<Op> &derivs, const Op &inv,
-                 StateVector &phi, StateVector &lam, bool updatePhi, double *out) {
+void generalStep(const TapeEntry &e, const std::vector<Op> &derivs, const Op &inv, StateVector &phi,
+                 StateVector &lam, bool updatePhi, double *out) {
   const kernels::Controls ctrl = opControls(phi, e.op, e.ctrls);
   if (inv.kind == Op::Parity || inv.kind == Op::Scalar) {
     std::uint64_t mask = 0;
@@ -192,8 +191,8 @@ void generalStep(const TapeEntry &e, const std::vector<Op> &derivs, const Op &in
     std::vector<std::array<Complex, 2>> d;
     for (const Op &x : derivs)
       d.push_back(phasePair(x));
-    return adjoint::phaseStep(phi, lam, updatePhi, ctrl.bits, ctrl.values, mask, phasePair(inv),
-                              d, out);
+    return adjoint::phaseStep(phi, lam, updatePhi, ctrl.bits, ctrl.values, mask, phasePair(inv), d,
+                              out);
   }
   std::vector<adjoint::LocalOp> ld;
   for (const Op &d : derivs)
@@ -224,8 +223,8 @@ constexpr std::size_t kBlockMinBytes = std::size_t{16} << 20;
 unsigned blockQubitsSetting() {
   // KVANT_RT_ADJOINT_BLOCK_QUBITS: 0 disables blocking; small values let tests run the
   // blocked path on small registers. Read once.
-  static const unsigned value =
-      static_cast<unsigned>(envSetting("KVANT_RT_ADJOINT_BLOCK_QUBITS", kDefaultBlockQubits, 0, 24));
+  static const unsigned value = static_cast<unsigned>(
+      envSetting("KVANT_RT_ADJOINT_BLOCK_QUBITS", kDefaultBlockQubits, 0, 24));
   return value;
 }
 
@@ -253,9 +252,9 @@ struct BlockStep {
 struct BlockedRun {
   std::vector<BlockStep> steps;
   std::optional<blocks::Layout> layout; // set once the run's bits are known
-  std::vector<std::size_t> params;     // the tape's parameter index of each slot
+  std::vector<std::size_t> params;      // the tape's parameter index of each slot
   std::size_t m = 0;
-  Complex *vec[1 + 64] = {}; // phi, lambdas
+  Complex *vec[1 + 64] = {};   // phi, lambdas
   std::vector<double> partial; // [block][lambda][param]
   bool writeBack = true;       // false when no parameter is left after this run
   std::atomic<bool> failed{false};
@@ -290,8 +289,7 @@ struct BlockedRun {
       }
       double acc[adjoint::kMaxChain];
       for (std::size_t k = 0; k < m; ++k) {
-        adjoint::rotationChain(phi, lam[k], k + 1 == m, s.bit[0], s.ctrl, s.steps, s.numSteps,
-                               acc);
+        adjoint::rotationChain(phi, lam[k], k + 1 == m, s.bit[0], s.ctrl, s.steps, s.numSteps, acc);
         for (std::size_t t = 0; t < s.numSteps; ++t)
           out[k * numParams + s.slot[t]] = acc[t];
       }
@@ -406,8 +404,7 @@ bool blockedRun(Sweep &sw, std::size_t idx, StateVector &phi, std::vector<StateV
       continue;
     }
     const std::uint64_t bits = entryBits(phi, e, s.ctrl);
-    if ((bits & passed) != 0 ||
-        static_cast<unsigned>(__builtin_popcountll(mask | bits)) > B) {
+    if ((bits & passed) != 0 || static_cast<unsigned>(__builtin_popcountll(mask | bits)) > B) {
       if (j == idx)
         break;
       passed |= bits;

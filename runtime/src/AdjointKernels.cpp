@@ -36,9 +36,9 @@ KVANT_SIMD_INLINE double alternating(v4d a) { return (a[0] - a[1]) + (a[2] - a[3
 struct Step {
   Sigma sigma;
   double a, beta;
-  CMul b;     // P1: U^-1 = I + b P1
-  CMul4 b4;   // the same on two amplitudes
-  CMul4 bHi;  // (0, b): on the pair (x, y) of target bit 0
+  CMul b;    // P1: U^-1 = I + b P1
+  CMul4 b4;  // the same on two amplitudes
+  CMul4 bHi; // (0, b): on the pair (x, y) of target bit 0
   KVANT_SIMD_INLINE v2d mulB(v2d v) const { return b(v); }
   KVANT_SIMD_INLINE v4d mulB(v4d v) const { return b4(v); }
 };
@@ -247,8 +247,8 @@ std::array<double, kMaxChain> chainKernel(Complex *ph, Complex *la, bool storePh
 }
 
 template <Sigma A>
-std::array<double, kMaxChain> chain2(Sigma b, Complex *ph, Complex *la, bool storePhi,
-                                     unsigned bit, const par::GroupSpace &g, const Step *st) {
+std::array<double, kMaxChain> chain2(Sigma b, Complex *ph, Complex *la, bool storePhi, unsigned bit,
+                                     const par::GroupSpace &g, const Step *st) {
   switch (b) {
   case Sigma::X:
     return chainKernel<Fixed<A, Sigma::X>>(ph, la, storePhi, bit, g, st);
@@ -323,8 +323,8 @@ void rotationChain(StateVector &phi, StateVector &lam, bool storePhi, unsigned b
                           c.values);
   Step st[kMaxChain];
   for (std::size_t t = 0; t < numSteps; ++t)
-    st[t] = Step{steps[t].sigma, steps[t].a, steps[t].b.imag(), CMul(steps[t].b),
-                 CMul4(steps[t].b), CMul4(Complex{0.0, 0.0}, steps[t].b)};
+    st[t] = Step{steps[t].sigma,   steps[t].a,        steps[t].b.imag(),
+                 CMul(steps[t].b), CMul4(steps[t].b), CMul4(Complex{0.0, 0.0}, steps[t].b)};
   std::array<double, kMaxChain> acc{};
   Complex *ph = phi.data(), *la = lam.data();
   if (numSteps == 1) {

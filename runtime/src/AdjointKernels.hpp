@@ -58,7 +58,6 @@ void groupStep(StateVector &phi, StateVector &lam, bool updatePhi,
 // its bits in `mask` (MultiRZ, IsingZZ; GlobalPhase with mask 0): u / d[p] = {even, odd}.
 void phaseStep(StateVector &phi, StateVector &lam, bool updatePhi,
                const std::vector<unsigned> &ctrlBits, std::uint64_t ctrlValues, std::uint64_t mask,
-               std::array<Complex, 2> u, const std::vector<std::array<Complex, 2>> &d,
-               double *out);
+               std::array<Complex, 2> u, const std::vector<std::array<Complex, 2>> &d, double *out);
 
 } // namespace kvant::rt::adjoint

@@ -25,8 +25,7 @@ void addExpvalCotangent(StateVector &lambda, const StateVector &phi, const Obser
 
 // var = <O^2> - <O>^2, so d var = d<O^2> - 2 <O> d<O>: ct (O^2 - 2 <O> O) phi, applied as
 // O (O phi) and O phi.
-void addVarCotangent(StateVector &lambda, const StateVector &phi, const Observable &o,
-                     double ct) {
+void addVarCotangent(StateVector &lambda, const StateVector &phi, const Observable &o, double ct) {
   if (ct == 0.0)
     return;
   const StateVector o1 = o.applied(phi);
@@ -61,7 +60,8 @@ void addProbsCotangent(StateVector &lambda, const StateVector &phi,
 std::size_t lambdasPerSweep(const StateVector &sv) {
   const std::size_t bytes = sv.size() * sizeof(Complex);
   const long fits = static_cast<long>(std::max<std::size_t>(1, (std::size_t{1} << 30) / bytes));
-  return static_cast<std::size_t>(envSetting("KVANT_RT_JACOBIAN_ROWS_PER_SWEEP", fits, 1, 1L << 30));
+  return static_cast<std::size_t>(
+      envSetting("KVANT_RT_JACOBIAN_ROWS_PER_SWEEP", fits, 1, 1L << 30));
 }
 
 } // namespace

@@ -129,8 +129,8 @@ std::vector<Complex> readMatrix(const double *m, std::size_t numWires, const cha
   return out;
 }
 
-std::vector<ObservablePtr> readObservables(const Register &r, const int64_t *obs,
-                                           int64_t num_obs, const char *what) {
+std::vector<ObservablePtr> readObservables(const Register &r, const int64_t *obs, int64_t num_obs,
+                                           const char *what) {
   checkArray(obs, num_obs, kNoLimit, what);
   std::vector<ObservablePtr> out;
   for (int64_t k = 0; k < num_obs; ++k)
@@ -206,8 +206,8 @@ void kvant_rt_qdealloc(int64_t reg) {
       return;
     }
   try {
-    const std::string msg = std::to_string(reg) +
-                            " (never allocated, already freed, or owned by another thread)";
+    const std::string msg =
+        std::to_string(reg) + " (never allocated, already freed, or owned by another thread)";
     recordError("kvant_rt_qdealloc", "unknown register handle ", msg.c_str());
   } catch (...) {
     recordError("kvant_rt_qdealloc", "unknown register handle", "");
@@ -294,8 +294,7 @@ int64_t kvant_rt_obs_tensor(const int64_t *factors, int64_t num_factors) {
   return guarded("kvant_rt_obs_tensor", std::int64_t{0}, [&] {
     Register &r = active();
     // Factors sit on distinct wires and each has at least one.
-    checkArray(factors, num_factors, static_cast<std::int64_t>(r.numQubits()),
-               "tensor factors");
+    checkArray(factors, num_factors, static_cast<std::int64_t>(r.numQubits()), "tensor factors");
     std::vector<ObservablePtr> fs;
     for (std::int64_t i = 0; i < num_factors; ++i)
       fs.push_back(r.observable(factors[i]));
@@ -323,8 +322,8 @@ int64_t kvant_rt_obs_hamiltonian(const double *coeffs, const int64_t *terms, int
     std::vector<ObservablePtr> ts;
     for (std::int64_t i = 0; i < num_terms; ++i)
       ts.push_back(r.observable(terms[i]));
-    return r.addObservable(makeHamiltonian(std::vector<double>(coeffs, coeffs + num_terms),
-                                           std::move(ts)));
+    return r.addObservable(
+        makeHamiltonian(std::vector<double>(coeffs, coeffs + num_terms), std::move(ts)));
   });
 }
 
@@ -415,8 +414,7 @@ void kvant_rt_sample_f64(double *out, int64_t shots, const int64_t *wires, int64
   sampleInto("kvant_rt_sample_f64", out, shots, wires, num_wires);
 }
 
-void kvant_rt_counts(int64_t *counts_out, int64_t shots, const int64_t *wires,
-                     int64_t num_wires) {
+void kvant_rt_counts(int64_t *counts_out, int64_t shots, const int64_t *wires, int64_t num_wires) {
   guardedVoid("kvant_rt_counts", [&] {
     Register &r = active();
     const std::vector<std::size_t> w = readWires(wires, num_wires, r.numQubits(), "counts: wires");
@@ -445,9 +443,8 @@ void kvant_rt_tape_end(void) {
 }
 
 int64_t kvant_rt_tape_num_params(void) {
-  return guarded("kvant_rt_tape_num_params", std::int64_t{0}, [&] {
-    return static_cast<std::int64_t>(active().tapeNumParams());
-  });
+  return guarded("kvant_rt_tape_num_params", std::int64_t{0},
+                 [&] { return static_cast<std::int64_t>(active().tapeNumParams()); });
 }
 
 void kvant_rt_adjoint_jacobian(const int64_t *obs, int64_t num_obs, double *jac_out,
@@ -462,20 +459,19 @@ void kvant_rt_adjoint_jacobian(const int64_t *obs, int64_t num_obs, double *jac_
 
 void kvant_rt_adjoint_jacobian_mixed(const int64_t *kinds, const int64_t *obs,
                                      const int64_t *num_wires, int64_t num_meas,
-                                     const int64_t *wires, int64_t num_wires_total,
-                                     double *jac_out, int64_t num_rows, int64_t num_params) {
+                                     const int64_t *wires, int64_t num_wires_total, double *jac_out,
+                                     int64_t num_rows, int64_t num_params) {
   guardedVoid("kvant_rt_adjoint_jacobian_mixed", [&] {
     Register &r = active();
     const Tape &tape = tapeToDifferentiate(r, "adjoint_jacobian_mixed", num_params, jac_out);
-    const MeasurementList list = readMeasurementList(
-        r, kinds, obs, num_wires, num_meas, wires, num_wires_total, num_rows, "num_rows", "rows");
+    const MeasurementList list = readMeasurementList(r, kinds, obs, num_wires, num_meas, wires,
+                                                     num_wires_total, num_rows, "num_rows", "rows");
     adjointJacobian(tape, r.state(), list, jac_out);
   });
 }
 
-void kvant_rt_adjoint_vjp_mixed(const int64_t *kinds, const int64_t *obs,
-                                const int64_t *num_wires, int64_t num_meas,
-                                const int64_t *wires, int64_t num_wires_total,
+void kvant_rt_adjoint_vjp_mixed(const int64_t *kinds, const int64_t *obs, const int64_t *num_wires,
+                                int64_t num_meas, const int64_t *wires, int64_t num_wires_total,
                                 const double *cotangent, int64_t num_cotangent, double *grad_out,
                                 int64_t num_params) {
   guardedVoid("kvant_rt_adjoint_vjp_mixed", [&] {

@@ -9,7 +9,6 @@
 #include <cstdlib>
 #include <new>
 
-
 namespace kvant::rt {
 namespace {
 
@@ -28,8 +27,8 @@ constexpr std::size_t kStreamBytes = std::size_t{32} << 20;
 unsigned blockSetting() {
   // KVANT_RT_FORWARD_BLOCK_QUBITS: 0 disables queueing and blocking; a small value (>= 1)
   // blocks registers of any size with blocks of that many qubits (tests). Read once.
-  static const unsigned value =
-      static_cast<unsigned>(envSetting("KVANT_RT_FORWARD_BLOCK_QUBITS", kDefaultBlockQubits, 0, 24));
+  static const unsigned value = static_cast<unsigned>(
+      envSetting("KVANT_RT_FORWARD_BLOCK_QUBITS", kDefaultBlockQubits, 0, 24));
   return value;
 }
 
@@ -80,9 +79,7 @@ void blockedRun(StateVector &sv, std::vector<PendingGate> &gates, std::size_t i,
   const unsigned n = static_cast<unsigned>(sv.numQubits());
   Run run{blocks::Layout(mask, n, B)};
   // Global wire -> wire of the B-qubit view (whose bitOf is B - 1 - wire).
-  auto toView = [&](std::size_t w) -> std::size_t {
-    return B - 1 - run.layout.local[sv.bitOf(w)];
-  };
+  auto toView = [&](std::size_t w) -> std::size_t { return B - 1 - run.layout.local[sv.bitOf(w)]; };
   run.gates.reserve(j - i);
   for (std::size_t k = i; k < j; ++k) {
     PendingGate g = std::move(gates[k]);

@@ -28,8 +28,7 @@ par::GroupSpace space1(const StateVector &sv, unsigned bit, const Controls &c) {
   unsigned fixed[64];
   fixed[0] = bit;
   std::copy(c.bits.begin(), c.bits.end(), fixed + 1);
-  return par::GroupSpace(static_cast<unsigned>(sv.numQubits()), fixed, 1 + c.bits.size(),
-                         c.values);
+  return par::GroupSpace(static_cast<unsigned>(sv.numQubits()), fixed, 1 + c.bits.size(), c.values);
 }
 
 // Offsets of the 2^k members of a gate's amplitude group relative to its base index, in
@@ -146,26 +145,30 @@ void forPairs(const par::GroupSpace &g, Complex *const *states, unsigned bit, co
     // (where the group runs are 1 or 2 long) are as cheap as high ones this way.
     const std::uint64_t amps = g.amplitudes();
     if (bit == 0) {
-      par::launch([=](std::uint64_t lo, std::uint64_t hi) KVANT_INLINE {
-        for (std::uint64_t u = lo; u < hi; ++u)
-          for (std::size_t k = 0; k < NS; ++k)
-            st2(d.p[k] + 2 * u, op.adjacent(ld2(d.p[k] + 2 * u)));
-      }, amps / 2, amps);
+      par::launch(
+          [=](std::uint64_t lo, std::uint64_t hi) KVANT_INLINE {
+            for (std::uint64_t u = lo; u < hi; ++u)
+              for (std::size_t k = 0; k < NS; ++k)
+                st2(d.p[k] + 2 * u, op.adjacent(ld2(d.p[k] + 2 * u)));
+          },
+          amps / 2, amps);
       return;
     }
     const std::uint64_t low = s - 1;
-    par::launch([=](std::uint64_t lo, std::uint64_t hi) KVANT_INLINE {
-      for (std::uint64_t u = lo; u < hi; ++u) {
-        const std::uint64_t j = 2 * u; // pair index; j, j + 1 share the block (bit >= 1)
-        const std::uint64_t i = ((j & ~low) << 1) | (j & low);
-        for (std::size_t k = 0; k < NS; ++k) {
-          v4d x = ld2(d.p[k] + i), y = ld2(d.p[k] + i + s);
-          op.two(x, y);
-          st2(d.p[k] + i, x);
-          st2(d.p[k] + i + s, y);
-        }
-      }
-    }, amps / 4, amps);
+    par::launch(
+        [=](std::uint64_t lo, std::uint64_t hi) KVANT_INLINE {
+          for (std::uint64_t u = lo; u < hi; ++u) {
+            const std::uint64_t j = 2 * u; // pair index; j, j + 1 share the block (bit >= 1)
+            const std::uint64_t i = ((j & ~low) << 1) | (j & low);
+            for (std::size_t k = 0; k < NS; ++k) {
+              v4d x = ld2(d.p[k] + i), y = ld2(d.p[k] + i + s);
+              op.two(x, y);
+              st2(d.p[k] + i, x);
+              st2(d.p[k] + i + s, y);
+            }
+          }
+        },
+        amps / 4, amps);
     return;
   }
   if (bit == 0) {
@@ -174,14 +177,16 @@ void forPairs(const par::GroupSpace &g, Complex *const *states, unsigned bit, co
         st2(d.p[k] + i, op.adjacent(ld2(d.p[k] + i)));
     });
   } else if (g.run >= 2) {
-    par::forEachGroupPairs(g, [](std::uint64_t) {}, [=](std::uint64_t i) KVANT_INLINE {
-      for (std::size_t k = 0; k < NS; ++k) {
-        v4d x = ld2(d.p[k] + i), y = ld2(d.p[k] + i + s);
-        op.two(x, y);
-        st2(d.p[k] + i, x);
-        st2(d.p[k] + i + s, y);
-      }
-    });
+    par::forEachGroupPairs(
+        g, [](std::uint64_t) {},
+        [=](std::uint64_t i) KVANT_INLINE {
+          for (std::size_t k = 0; k < NS; ++k) {
+            v4d x = ld2(d.p[k] + i), y = ld2(d.p[k] + i + s);
+            op.two(x, y);
+            st2(d.p[k] + i, x);
+            st2(d.p[k] + i + s, y);
+          }
+        });
   } else {
     par::forEachGroup(g, [=](std::uint64_t i) KVANT_INLINE {
       for (std::size_t k = 0; k < NS; ++k) {
@@ -289,8 +294,7 @@ void applySwap(StateVector &sv, unsigned a, unsigned b, const Controls &c, State
       });
 }
 
-void applyMatrix2(StateVector &sv, unsigned hi, unsigned lo, const Complex *m,
-                  const Controls &c) {
+void applyMatrix2(StateVector &sv, unsigned hi, unsigned lo, const Complex *m, const Controls &c) {
   Complex *d = sv.data();
   const std::uint64_t sh = std::uint64_t{1} << hi, sl = std::uint64_t{1} << lo;
   struct M4 {
@@ -327,21 +331,23 @@ void applyMatrixN(StateVector &sv, const std::vector<unsigned> &bits, const Comp
   const par::GroupSpace g = space(sv, bits, c);
   const std::uint64_t *o = off.data();
   // One scratch group per chunk, allocated outside the group loop.
-  par::launch([=, &g](std::uint64_t lo, std::uint64_t hi) {
-    std::vector<Complex> in(dim);
-    for (std::uint64_t k = lo; k < hi; ++k) {
-      const std::uint64_t b = g.base(k);
-      for (std::size_t j = 0; j < dim; ++j)
-        in[j] = d[b | o[j]];
-      for (std::size_t r = 0; r < dim; ++r) {
-        const Complex *row = m + r * dim;
-        Complex acc{0.0, 0.0};
-        for (std::size_t j = 0; j < dim; ++j)
-          acc += cmul(row[j], in[j]);
-        d[b | o[r]] = acc;
-      }
-    }
-  }, g.count, g.amplitudes());
+  par::launch(
+      [=, &g](std::uint64_t lo, std::uint64_t hi) {
+        std::vector<Complex> in(dim);
+        for (std::uint64_t k = lo; k < hi; ++k) {
+          const std::uint64_t b = g.base(k);
+          for (std::size_t j = 0; j < dim; ++j)
+            in[j] = d[b | o[j]];
+          for (std::size_t r = 0; r < dim; ++r) {
+            const Complex *row = m + r * dim;
+            Complex acc{0.0, 0.0};
+            for (std::size_t j = 0; j < dim; ++j)
+              acc += cmul(row[j], in[j]);
+            d[b | o[r]] = acc;
+          }
+        }
+      },
+      g.count, g.amplitudes());
 }
 
 void applyTwoLevel(StateVector &sv, const std::vector<unsigned> &bits, std::uint64_t r0,

@@ -30,8 +30,7 @@ void applyDiagonal1(StateVector &sv, unsigned bit, Complex d0, Complex d1, const
 void applyPauliX(StateVector &sv, unsigned bit, const Controls &c, StateVector *also = nullptr);
 
 // m: row-major 4x4; `hi` is the most significant bit of the matrix index.
-void applyMatrix2(StateVector &sv, unsigned hi, unsigned lo, const Complex *m,
-                  const Controls &c);
+void applyMatrix2(StateVector &sv, unsigned hi, unsigned lo, const Complex *m, const Controls &c);
 void applySwap(StateVector &sv, unsigned a, unsigned b, const Controls &c,
                StateVector *also = nullptr);
 

@@ -311,12 +311,12 @@ void validateGate(const StateVector &sv, std::int64_t gate, const std::vector<do
     throw Error("unknown gate id " + std::to_string(gate));
   const char *name = info->name;
   if (static_cast<int>(params.size()) != info->numParams)
-    throw Error(std::string(name) + " takes " + std::to_string(info->numParams) + " parameter(s), got " +
-                std::to_string(params.size()));
+    throw Error(std::string(name) + " takes " + std::to_string(info->numParams) +
+                " parameter(s), got " + std::to_string(params.size()));
   if (info->numWires >= 0) {
     if (static_cast<int>(wires.size()) != info->numWires)
-      throw Error(std::string(name) + " acts on " + std::to_string(info->numWires) + " wire(s), got " +
-                  std::to_string(wires.size()));
+      throw Error(std::string(name) + " acts on " + std::to_string(info->numWires) +
+                  " wire(s), got " + std::to_string(wires.size()));
   } else if (wires.empty() && gate != KVANT_GATE_GlobalPhase) {
     // GlobalPhase is the one gate whose action does not depend on its wires, so the frontend
     // may emit it with none.
@@ -364,8 +364,7 @@ std::vector<Op> gateDerivativeOps(std::int64_t gate, const std::vector<double> &
 }
 
 void applyUnitary(StateVector &sv, const std::vector<Complex> &matrix,
-                  const std::vector<std::size_t> &wires, const ControlWires &ctrls,
-                  bool adjoint) {
+                  const std::vector<std::size_t> &wires, const ControlWires &ctrls, bool adjoint) {
   if (wires.empty())
     throw Error("QubitUnitary needs at least one wire");
   checkTargetsAndControls(sv, wires, ctrls, "QubitUnitary");

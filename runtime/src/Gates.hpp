@@ -52,8 +52,7 @@ void execute(StateVector &sv, const Op &op, const ControlWires &user);
 
 // matrix: 2^k x 2^k row-major with k = wires.size(); wires[0] is the matrix index's MSB.
 void applyUnitary(StateVector &sv, const std::vector<Complex> &matrix,
-                  const std::vector<std::size_t> &wires, const ControlWires &ctrls,
-                  bool adjoint);
+                  const std::vector<std::size_t> &wires, const ControlWires &ctrls, bool adjoint);
 
 kernels::Controls opControls(const StateVector &sv, const Op &op, const ControlWires &user);
 

@@ -60,14 +60,17 @@ void probs(const StateVector &sv, const std::vector<std::size_t> &wires, double 
     std::uint64_t units;
     const decltype(outcome) *outcomeOf;
   } ctx{d, partial.data(), dim, chunks, units, &outcome};
-  par::runChunks(chunks, true, [](const void *p, std::size_t c) {
-    const Ctx &x = *static_cast<const Ctx *>(p);
-    double *h = x.partial + c * x.dim;
-    const std::uint64_t lo = par::chunkBegin(x.units, x.chunks, c);
-    const std::uint64_t hi = par::chunkBegin(x.units, x.chunks, c + 1);
-    for (std::uint64_t i = lo; i < hi; ++i)
-      h[(*x.outcomeOf)(i)] += std::norm(x.d[i]);
-  }, &ctx);
+  par::runChunks(
+      chunks, true,
+      [](const void *p, std::size_t c) {
+        const Ctx &x = *static_cast<const Ctx *>(p);
+        double *h = x.partial + c * x.dim;
+        const std::uint64_t lo = par::chunkBegin(x.units, x.chunks, c);
+        const std::uint64_t hi = par::chunkBegin(x.units, x.chunks, c + 1);
+        for (std::uint64_t i = lo; i < hi; ++i)
+          h[(*x.outcomeOf)(i)] += std::norm(x.d[i]);
+      },
+      &ctx);
   for (std::size_t c = 0; c < chunks; ++c)
     for (std::size_t j = 0; j < dim; ++j)
       out[j] += partial[c * dim + j];
@@ -121,8 +124,8 @@ std::vector<double> cdfOver(const StateVector &sv, const std::vector<std::size_t
 std::uint64_t draw(const std::vector<double> &cdf) {
   const double u = uniform() * cdf.back();
   const auto it = std::upper_bound(cdf.begin(), cdf.end(), u);
-  return static_cast<std::uint64_t>(std::min<std::ptrdiff_t>(it - cdf.begin(),
-                                                             static_cast<std::ptrdiff_t>(cdf.size()) - 1));
+  return static_cast<std::uint64_t>(
+      std::min<std::ptrdiff_t>(it - cdf.begin(), static_cast<std::ptrdiff_t>(cdf.size()) - 1));
 }
 
 } // namespace
@@ -159,9 +162,8 @@ int measure(StateVector &sv, std::size_t wire, bool reset, int postselect) {
   const std::uint64_t mask = std::uint64_t{1} << bit;
   const Complex *d = sv.data();
   const par::GroupSpace all(static_cast<unsigned>(sv.numQubits()), {}, 0);
-  const auto p = par::reduceGroups<2>(all, [=](std::uint64_t i, double *acc) {
-    acc[(i & mask) ? 1 : 0] += std::norm(d[i]);
-  });
+  const auto p = par::reduceGroups<2>(
+      all, [=](std::uint64_t i, double *acc) { acc[(i & mask) ? 1 : 0] += std::norm(d[i]); });
   const double total = p[0] + p[1];
   int outcome;
   if (postselect >= 0) {

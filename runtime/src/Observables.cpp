@@ -55,7 +55,8 @@ double pauliExpval(const StateVector &sv, const PauliWord &pw) {
 }
 
 // sum_t c_t P_t as groups of terms sharing a flip mask:
-// (H psi)_j = sum_groups psi[j ^ flip] * sum_{t in group} c_t i^numY_t (-1)^{|(j ^ flip) & sign_t|}.
+// (H psi)_j = sum_groups psi[j ^ flip] * sum_{t in group} c_t i^numY_t (-1)^{|(j ^ flip) &
+// sign_t|}.
 struct PauliSum {
   struct Term {
     Complex coeff; // c_t i^numY_t
@@ -115,8 +116,7 @@ struct PauliSum {
     for (std::size_t b = 0; b < byteTables.size(); ++b)
       w += byteTables[b][(j >> (8 * b)) & 0xff];
     for (const Term &t : multi)
-      w += (1.0 - 2.0 * static_cast<double>(__builtin_popcountll(j & t.sign) & 1)) *
-           t.coeff.real();
+      w += (1.0 - 2.0 * static_cast<double>(__builtin_popcountll(j & t.sign) & 1)) * t.coeff.real();
     return w;
   }
 
@@ -149,9 +149,8 @@ struct PauliSum {
       return par::reduceGroups<1>(all, [&](std::uint64_t j, double *a) {
         a[0] += weight(j) * (d[j].real() * d[j].real() + d[j].imag() * d[j].imag());
       })[0];
-    return par::reduceGroups<1>(all, [&](std::uint64_t j, double *a) {
-      a[0] += cmulConj(d[j], row(d, j)).real();
-    })[0];
+    return par::reduceGroups<1>(
+        all, [&](std::uint64_t j, double *a) { a[0] += cmulConj(d[j], row(d, j)).real(); })[0];
   }
 };
 
@@ -362,9 +361,9 @@ ObservablePtr makeHermitian(std::vector<Complex> matrix, std::vector<std::size_t
   checkWires(wires, numQubits, "Hermitian observable: wires");
   const std::size_t dim = std::size_t{1} << wires.size();
   if (matrix.size() != dim * dim)
-    throw Error("Hermitian observable on " + std::to_string(wires.size()) +
-                " wire(s) needs a " + std::to_string(dim) + "x" + std::to_string(dim) +
-                " matrix, got " + std::to_string(matrix.size()) + " entries");
+    throw Error("Hermitian observable on " + std::to_string(wires.size()) + " wire(s) needs a " +
+                std::to_string(dim) + "x" + std::to_string(dim) + " matrix, got " +
+                std::to_string(matrix.size()) + " entries");
   double scale = 1.0;
   for (const Complex &x : matrix)
     scale = std::max(scale, std::abs(x));
@@ -372,8 +371,8 @@ ObservablePtr makeHermitian(std::vector<Complex> matrix, std::vector<std::size_t
     for (std::size_t c = r; c < dim; ++c) {
       const double diff = std::abs(matrix[r * dim + c] - std::conj(matrix[c * dim + r]));
       if (!(diff <= 1e-8 * scale)) // also rejects NaN
-        throw Error("Hermitian observable: matrix is not Hermitian (entry (" +
-                    std::to_string(r) + ", " + std::to_string(c) + "))");
+        throw Error("Hermitian observable: matrix is not Hermitian (entry (" + std::to_string(r) +
+                    ", " + std::to_string(c) + "))");
     }
   return std::make_shared<MatrixObs>(std::move(wires), std::move(matrix));
 }

@@ -19,7 +19,8 @@
 #include <cstdint>
 #include <vector>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&                             \
+    !defined(__SANITIZE_ADDRESS__)
 #define KVANT_MULTIVERSION __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define KVANT_MULTIVERSION
@@ -72,7 +73,8 @@ inline std::uint64_t chunkBegin(std::uint64_t units, std::size_t chunks, std::si
 // pointers and index masks) is copied to a local first: reached through the caller's pointer,
 // every store into the state could alias it, and gcc would reload each constant after each
 // store; a local whose address never escapes lives in registers.
-template <class K> KVANT_MULTIVERSION void runRange(const K &k, std::uint64_t lo, std::uint64_t hi) {
+template <class K>
+KVANT_MULTIVERSION void runRange(const K &k, std::uint64_t lo, std::uint64_t hi) {
   const K local = k;
   local(lo, hi);
 }
@@ -99,10 +101,13 @@ template <class K> void launch(const K &k, std::uint64_t units, std::uint64_t am
     std::uint64_t units;
     std::size_t chunks;
   } ctx{&k, units, chunks};
-  runChunks(chunks, true, [](const void *p, std::size_t c) {
-    const Ctx &x = *static_cast<const Ctx *>(p);
-    runRange(*x.k, chunkBegin(x.units, x.chunks, c), chunkBegin(x.units, x.chunks, c + 1));
-  }, &ctx);
+  runChunks(
+      chunks, true,
+      [](const void *p, std::size_t c) {
+        const Ctx &x = *static_cast<const Ctx *>(p);
+        runRange(*x.k, chunkBegin(x.units, x.chunks, c), chunkBegin(x.units, x.chunks, c + 1));
+      },
+      &ctx);
 }
 
 // Sum over a partition of [0, units) of k(lo, hi, acc), acc[0..N) zeroed per chunk; partial
@@ -124,13 +129,16 @@ std::array<double, N> launchReduce(const K &k, std::uint64_t units, std::uint64_
     std::size_t chunks;
     std::array<double, N> *partial;
   } ctx{&k, units, chunks, partial.data()};
-  runChunks(chunks, useThreads(amplitudes), [](const void *p, std::size_t c) {
-    const Ctx &x = *static_cast<const Ctx *>(p);
-    std::array<double, N> acc{};
-    reduceRange<N>(*x.k, chunkBegin(x.units, x.chunks, c), chunkBegin(x.units, x.chunks, c + 1),
-                acc.data());
-    x.partial[c] = acc;
-  }, &ctx);
+  runChunks(
+      chunks, useThreads(amplitudes),
+      [](const void *p, std::size_t c) {
+        const Ctx &x = *static_cast<const Ctx *>(p);
+        std::array<double, N> acc{};
+        reduceRange<N>(*x.k, chunkBegin(x.units, x.chunks, c), chunkBegin(x.units, x.chunks, c + 1),
+                       acc.data());
+        x.partial[c] = acc;
+      },
+      &ctx);
   for (const auto &a : partial)
     for (std::size_t w = 0; w < N; ++w)
       out[w] += a[w];
@@ -146,9 +154,9 @@ constexpr std::uint64_t kMaxRun = 1024;
 struct GroupSpace {
   std::uint64_t lowMasks[64];
   unsigned numFixed = 0;
-  std::uint64_t count = 0;   // number of groups
-  std::uint64_t run = 1;     // contiguous run length of base indices
-  std::uint64_t values = 0;  // OR-ed into every base (control bits that must be 1)
+  std::uint64_t count = 0;  // number of groups
+  std::uint64_t run = 1;    // contiguous run length of base indices
+  std::uint64_t values = 0; // OR-ed into every base (control bits that must be 1)
 
   GroupSpace(unsigned numQubits, const unsigned *fixed, std::size_t numFixedBits,
              std::uint64_t values_)
@@ -180,14 +188,16 @@ struct GroupSpace {
 template <class F> inline void forEachGroup(const GroupSpace &g, const F &f) {
   const GroupSpace gl = g;
   const F fl = f; // by value: the stores in f cannot alias the masks or the kernel constants
-  launch([gl, fl](std::uint64_t lo, std::uint64_t hi) KVANT_INLINE {
-    const std::uint64_t run = gl.run;
-    for (std::uint64_t b = lo; b < hi; ++b) {
-      const std::uint64_t i0 = gl.base(b * run);
-      for (std::uint64_t j = 0; j < run; ++j)
-        fl(i0 + j);
-    }
-  }, g.blocks(), g.amplitudes());
+  launch(
+      [gl, fl](std::uint64_t lo, std::uint64_t hi) KVANT_INLINE {
+        const std::uint64_t run = gl.run;
+        for (std::uint64_t b = lo; b < hi; ++b) {
+          const std::uint64_t i0 = gl.base(b * run);
+          for (std::uint64_t j = 0; j < run; ++j)
+            fl(i0 + j);
+        }
+      },
+      g.blocks(), g.amplitudes());
 }
 
 // Like forEachGroup, but hands f2(i) two consecutive bases i, i + 1 at once when the runs
@@ -199,14 +209,16 @@ inline void forEachGroupPairs(const GroupSpace &g, const F1 &f1, const F2 &f2) {
     return forEachGroup(g, f1);
   const GroupSpace gl = g;
   const F2 fl = f2;
-  launch([gl, fl](std::uint64_t lo, std::uint64_t hi) KVANT_INLINE {
-    const std::uint64_t run = gl.run;
-    for (std::uint64_t b = lo; b < hi; ++b) {
-      const std::uint64_t i0 = gl.base(b * run);
-      for (std::uint64_t j = 0; j < run; j += 2)
-        fl(i0 + j);
-    }
-  }, g.blocks(), g.amplitudes());
+  launch(
+      [gl, fl](std::uint64_t lo, std::uint64_t hi) KVANT_INLINE {
+        const std::uint64_t run = gl.run;
+        for (std::uint64_t b = lo; b < hi; ++b) {
+          const std::uint64_t i0 = gl.base(b * run);
+          for (std::uint64_t j = 0; j < run; j += 2)
+            fl(i0 + j);
+        }
+      },
+      g.blocks(), g.amplitudes());
 }
 
 // Deterministic reduction of N sums: f(i, acc) adds group i's contributions into acc[0..N).
@@ -214,26 +226,30 @@ template <std::size_t N, class F>
 inline std::array<double, N> reduceGroups(const GroupSpace &g, const F &f) {
   const GroupSpace gl = g;
   const F fl = f;
-  return launchReduce<N>([gl, fl](std::uint64_t lo, std::uint64_t hi, double *out) KVANT_INLINE {
-    const std::uint64_t run = gl.run;
-    for (std::uint64_t b = lo; b < hi; ++b) {
-      double acc[N] = {};
-      const std::uint64_t i0 = gl.base(b * run);
-      for (std::uint64_t j = 0; j < run; ++j)
-        fl(i0 + j, acc);
-      for (std::size_t w = 0; w < N; ++w)
-        out[w] += acc[w];
-    }
-  }, g.blocks(), g.amplitudes());
+  return launchReduce<N>(
+      [gl, fl](std::uint64_t lo, std::uint64_t hi, double *out) KVANT_INLINE {
+        const std::uint64_t run = gl.run;
+        for (std::uint64_t b = lo; b < hi; ++b) {
+          double acc[N] = {};
+          const std::uint64_t i0 = gl.base(b * run);
+          for (std::uint64_t j = 0; j < run; ++j)
+            fl(i0 + j, acc);
+          for (std::size_t w = 0; w < N; ++w)
+            out[w] += acc[w];
+        }
+      },
+      g.blocks(), g.amplitudes());
 }
 
 // Plain index loops over [0, n) with the same threading rule.
 template <class F> inline void forRange(std::uint64_t n, const F &f) {
   const F fl = f;
-  launch([fl](std::uint64_t lo, std::uint64_t hi) KVANT_INLINE {
-    for (std::uint64_t i = lo; i < hi; ++i)
-      fl(i);
-  }, n, n);
+  launch(
+      [fl](std::uint64_t lo, std::uint64_t hi) KVANT_INLINE {
+        for (std::uint64_t i = lo; i < hi; ++i)
+          fl(i);
+      },
+      n, n);
 }
 
 } // namespace kvant::rt::par

@@ -33,8 +33,7 @@ void Register::changed(const char *irreversible) {
 }
 
 void Register::applyGate(std::int64_t gate, const std::vector<double> &params,
-                         const std::vector<std::size_t> &wires, ControlWires ctrls,
-                         bool adjoint) {
+                         const std::vector<std::size_t> &wires, ControlWires ctrls, bool adjoint) {
   // Validation reads only the register's size, so queued gates can stay queued.
   validateGate(sv_, gate, params, wires, ctrls);
   Op op = gateOp(gate, params, wires, adjoint);
@@ -81,8 +80,8 @@ void Register::applyUnitary(const std::vector<Complex> &matrix,
   changed();
 }
 
-void Register::prepareState(const std::vector<Complex> &amps,
-                            const std::vector<std::size_t> &wires, const char *what) {
+void Register::prepareState(const std::vector<Complex> &amps, const std::vector<std::size_t> &wires,
+                            const char *what) {
   sync();
   rt::prepareState(sv_, amps, wires, what);
   changed(tape_.entries.empty() ? nullptr : "a state preparation after recorded gates");

@@ -91,8 +91,8 @@ void freeAmplitudes(Complex *p, std::size_t n) {
 
 StateVector::StateVector(std::size_t numQubits) : numQubits_(numQubits), size_(0), amps_(nullptr) {
   if (numQubits < 1 || numQubits > kMaxQubits)
-    throw Error("number of qubits must be between 1 and " + std::to_string(kMaxQubits) +
-                ", got " + std::to_string(numQubits));
+    throw Error("number of qubits must be between 1 and " + std::to_string(kMaxQubits) + ", got " +
+                std::to_string(numQubits));
   size_ = std::size_t{1} << numQubits;
   amps_ = allocateAmplitudes(size_);
   zero();
@@ -102,8 +102,8 @@ StateVector::StateVector(std::size_t numQubits) : numQubits_(numQubits), size_(0
 StateVector::StateVector(std::size_t numQubits, NoInit)
     : numQubits_(numQubits), size_(0), amps_(nullptr) {
   if (numQubits < 1 || numQubits > kMaxQubits)
-    throw Error("number of qubits must be between 1 and " + std::to_string(kMaxQubits) +
-                ", got " + std::to_string(numQubits));
+    throw Error("number of qubits must be between 1 and " + std::to_string(kMaxQubits) + ", got " +
+                std::to_string(numQubits));
   size_ = std::size_t{1} << numQubits;
   amps_ = allocateAmplitudes(size_);
 }
@@ -143,8 +143,7 @@ StateVector &StateVector::operator=(const StateVector &other) {
 }
 
 StateVector::StateVector(StateVector &&other) noexcept
-    : numQubits_(other.numQubits_), size_(other.size_), amps_(other.amps_),
-      owned_(other.owned_) {
+    : numQubits_(other.numQubits_), size_(other.size_), amps_(other.amps_), owned_(other.owned_) {
   other.amps_ = nullptr;
   other.size_ = 0;
   other.owned_ = true;

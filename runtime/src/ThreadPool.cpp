@@ -267,7 +267,7 @@ private:
   std::mutex doneM_;
   std::condition_variable doneCv_;
   std::atomic<bool> callerWaiting_{false};
-  std::atomic<std::int64_t> serialUntil_{0}; // steady-clock microseconds; 0: not backing off
+  std::atomic<std::int64_t> serialUntil_{0};       // steady-clock microseconds; 0: not backing off
   std::int64_t backoffMicros_ = kBackoffMinMicros; // only touched with busy_ held
   std::atomic<std::uint64_t> stalls_{0};
 };

@@ -46,7 +46,8 @@ inline bool report(bool ok, const char *file, int line, const std::string &what)
   if (!ok) {
     ++stats().failures;
     std::fprintf(stderr, "%s:%d: FAILED: %s%s%s\n", file, line, what.c_str(),
-                 context().empty() ? "" : "  [", context().empty() ? "" : (context() + "]").c_str());
+                 context().empty() ? "" : "  [",
+                 context().empty() ? "" : (context() + "]").c_str());
   }
   return ok;
 }
@@ -73,8 +74,7 @@ inline int runAll(const char *filter) {
     std::printf("[%s] %s.%s\n", stats().failures == before ? "  OK  " : " FAIL ", t.suite.c_str(),
                 t.name.c_str());
   }
-  std::printf("%d test(s), %ld check(s), %ld failure(s)\n", ran, stats().checks,
-              stats().failures);
+  std::printf("%d test(s), %ld check(s), %ld failure(s)\n", ran, stats().checks, stats().failures);
   if (ran == 0) {
     std::fprintf(stderr, "no tests matched suite '%s'\n", filter ? filter : "");
     return 1;
@@ -87,26 +87,26 @@ inline int runAll(const char *filter) {
 #define CHECK_CAT2(a, b) a##b
 #define CHECK_CAT(a, b) CHECK_CAT2(a, b)
 
-#define TEST(suite, name)                                                                         \
-  static void suite##_##name();                                                                   \
-  static ::check::Registrar CHECK_CAT(checkReg_, __LINE__)(#suite, #name, suite##_##name);        \
+#define TEST(suite, name)                                                                          \
+  static void suite##_##name();                                                                    \
+  static ::check::Registrar CHECK_CAT(checkReg_, __LINE__)(#suite, #name, suite##_##name);         \
   static void suite##_##name()
 
 #define CHECK(cond) ::check::report(static_cast<bool>(cond), __FILE__, __LINE__, #cond)
 
 // NaN never compares near anything, so a NaN result fails.
-#define CHECK_NEAR(actual, expected, tol)                                                         \
-  do {                                                                                            \
-    const double check_a_ = (actual), check_e_ = (expected);                                      \
-    ::check::report(std::fabs(check_a_ - check_e_) <= (tol), __FILE__, __LINE__,                  \
-                    std::string(#actual " = ") + ::check::fmt(check_a_) + ", expected " +        \
-                        ::check::fmt(check_e_));                                                  \
+#define CHECK_NEAR(actual, expected, tol)                                                          \
+  do {                                                                                             \
+    const double check_a_ = (actual), check_e_ = (expected);                                       \
+    ::check::report(std::fabs(check_a_ - check_e_) <= (tol), __FILE__, __LINE__,                   \
+                    std::string(#actual " = ") + ::check::fmt(check_a_) + ", expected " +          \
+                        ::check::fmt(check_e_));                                                   \
   } while (0)
 
-#define CHECK_CNEAR(actual, expected, tol)                                                        \
-  do {                                                                                            \
-    const std::complex<double> check_a_ = (actual), check_e_ = (expected);                        \
-    ::check::report(std::abs(check_a_ - check_e_) <= (tol), __FILE__, __LINE__,                   \
-                    std::string(#actual " = ") + ::check::fmt(check_a_) + ", expected " +        \
-                        ::check::fmt(check_e_));                                                  \
+#define CHECK_CNEAR(actual, expected, tol)                                                         \
+  do {                                                                                             \
+    const std::complex<double> check_a_ = (actual), check_e_ = (expected);                         \
+    ::check::report(std::abs(check_a_ - check_e_) <= (tol), __FILE__, __LINE__,                    \
+                    std::string(#actual " = ") + ::check::fmt(check_a_) + ", expected " +          \
+                        ::check::fmt(check_e_));                                                   \
   } while (0)

@@ -51,8 +51,8 @@ inline void gate(kvant_gate_t g, std::vector<double> params, std::vector<int64_t
                  std::vector<int64_t> ctrls = {}, std::vector<int8_t> values = {},
                  bool adjoint = false) {
   kvant_rt_gate(g, params.data(), static_cast<int64_t>(params.size()), wires.data(),
-                static_cast<int64_t>(wires.size()), ctrls.data(),
-                values.data(), static_cast<int64_t>(ctrls.size()), adjoint ? 1 : 0);
+                static_cast<int64_t>(wires.size()), ctrls.data(), values.data(),
+                static_cast<int64_t>(ctrls.size()), adjoint ? 1 : 0);
 }
 
 // Checks that no error is pending, printing it if there is one, and clears it.
@@ -187,45 +187,77 @@ inline Mat kronPower(const Mat &x, std::size_t k) {
 inline Mat refGate(int64_t g, const std::vector<double> &p, std::size_t k) {
   const Mat X = pauliX(), Y = pauliY(), Z = pauliZ();
   switch (g) {
-  case KVANT_GATE_Identity: return eye(2);
-  case KVANT_GATE_Hadamard: return hadamard();
-  case KVANT_GATE_PauliX: return X;
-  case KVANT_GATE_PauliY: return Y;
-  case KVANT_GATE_PauliZ: return Z;
-  case KVANT_GATE_S: return Mat(2, {1, 0, 0, I});
-  case KVANT_GATE_T: return Mat(2, {1, 0, 0, std::exp(I * M_PI / 4.0)});
+  case KVANT_GATE_Identity:
+    return eye(2);
+  case KVANT_GATE_Hadamard:
+    return hadamard();
+  case KVANT_GATE_PauliX:
+    return X;
+  case KVANT_GATE_PauliY:
+    return Y;
+  case KVANT_GATE_PauliZ:
+    return Z;
+  case KVANT_GATE_S:
+    return Mat(2, {1, 0, 0, I});
+  case KVANT_GATE_T:
+    return Mat(2, {1, 0, 0, std::exp(I * M_PI / 4.0)});
   // sqrt(X) = ((1 + i) I + (1 - i) X) / 2
-  case KVANT_GATE_SX: return C(0.5, 0.5) * eye(2) + C(0.5, -0.5) * X;
-  case KVANT_GATE_PhaseShift: return Mat(2, {1, 0, 0, std::exp(I * p[0])});
-  case KVANT_GATE_RX: return rotation(X, p[0]);
-  case KVANT_GATE_RY: return rotation(Y, p[0]);
-  case KVANT_GATE_RZ: return rotation(Z, p[0]);
-  case KVANT_GATE_Rot: return rotation(Z, p[2]) * rotation(Y, p[1]) * rotation(Z, p[0]);
-  case KVANT_GATE_CNOT: return controlled(X);
-  case KVANT_GATE_CY: return controlled(Y);
-  case KVANT_GATE_CZ: return controlled(Z);
-  case KVANT_GATE_SWAP: return Mat(4, {1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1});
+  case KVANT_GATE_SX:
+    return C(0.5, 0.5) * eye(2) + C(0.5, -0.5) * X;
+  case KVANT_GATE_PhaseShift:
+    return Mat(2, {1, 0, 0, std::exp(I * p[0])});
+  case KVANT_GATE_RX:
+    return rotation(X, p[0]);
+  case KVANT_GATE_RY:
+    return rotation(Y, p[0]);
+  case KVANT_GATE_RZ:
+    return rotation(Z, p[0]);
+  case KVANT_GATE_Rot:
+    return rotation(Z, p[2]) * rotation(Y, p[1]) * rotation(Z, p[0]);
+  case KVANT_GATE_CNOT:
+    return controlled(X);
+  case KVANT_GATE_CY:
+    return controlled(Y);
+  case KVANT_GATE_CZ:
+    return controlled(Z);
+  case KVANT_GATE_SWAP:
+    return Mat(4, {1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1});
   // exp(i pi/4 (XX + YY))
   case KVANT_GATE_ISWAP:
     return rotation(kron(X, X), -M_PI / 2) * rotation(kron(Y, Y), -M_PI / 2);
-  case KVANT_GATE_CSWAP: return controlled(refGate(KVANT_GATE_SWAP, p, 2));
-  case KVANT_GATE_Toffoli: return controlled(controlled(X));
-  case KVANT_GATE_CRX: return controlled(rotation(X, p[0]));
-  case KVANT_GATE_CRY: return controlled(rotation(Y, p[0]));
-  case KVANT_GATE_CRZ: return controlled(rotation(Z, p[0]));
-  case KVANT_GATE_CRot: return controlled(refGate(KVANT_GATE_Rot, p, 1));
-  case KVANT_GATE_ControlledPhaseShift: return controlled(refGate(KVANT_GATE_PhaseShift, p, 1));
-  case KVANT_GATE_IsingXX: return rotation(kron(X, X), p[0]);
-  case KVANT_GATE_IsingYY: return rotation(kron(Y, Y), p[0]);
-  case KVANT_GATE_IsingZZ: return rotation(kron(Z, Z), p[0]);
+  case KVANT_GATE_CSWAP:
+    return controlled(refGate(KVANT_GATE_SWAP, p, 2));
+  case KVANT_GATE_Toffoli:
+    return controlled(controlled(X));
+  case KVANT_GATE_CRX:
+    return controlled(rotation(X, p[0]));
+  case KVANT_GATE_CRY:
+    return controlled(rotation(Y, p[0]));
+  case KVANT_GATE_CRZ:
+    return controlled(rotation(Z, p[0]));
+  case KVANT_GATE_CRot:
+    return controlled(refGate(KVANT_GATE_Rot, p, 1));
+  case KVANT_GATE_ControlledPhaseShift:
+    return controlled(refGate(KVANT_GATE_PhaseShift, p, 1));
+  case KVANT_GATE_IsingXX:
+    return rotation(kron(X, X), p[0]);
+  case KVANT_GATE_IsingYY:
+    return rotation(kron(Y, Y), p[0]);
+  case KVANT_GATE_IsingZZ:
+    return rotation(kron(Z, Z), p[0]);
   // exp(i phi/4 (XX + YY)); XX and YY commute.
   case KVANT_GATE_IsingXY:
     return rotation(kron(X, X), -p[0] / 2) * rotation(kron(Y, Y), -p[0] / 2);
-  case KVANT_GATE_MultiRZ: return rotation(kronPower(Z, k), p[0]);
-  case KVANT_GATE_SingleExcitation: return givens(4, 0b01, 0b10, p[0]);
-  case KVANT_GATE_DoubleExcitation: return givens(16, 0b0011, 0b1100, p[0]);
-  case KVANT_GATE_GlobalPhase: return std::exp(-I * p[0]) * eye(std::size_t{1} << k);
-  default: return Mat();
+  case KVANT_GATE_MultiRZ:
+    return rotation(kronPower(Z, k), p[0]);
+  case KVANT_GATE_SingleExcitation:
+    return givens(4, 0b01, 0b10, p[0]);
+  case KVANT_GATE_DoubleExcitation:
+    return givens(16, 0b0011, 0b1100, p[0]);
+  case KVANT_GATE_GlobalPhase:
+    return std::exp(-I * p[0]) * eye(std::size_t{1} << k);
+  default:
+    return Mat();
   }
 }
 

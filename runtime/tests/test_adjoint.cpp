@@ -49,8 +49,8 @@ std::vector<int64_t> makeObservables() {
                         kvant_rt_obs_named(KVANT_OBS_PauliY, 2)};
   obs.push_back(kvant_rt_obs_tensor(f, 2));
   // A real-and-complex Hermitian on two wires (in reversed order).
-  const Mat h(4, {0.5, C(0.1, 0.2), 0.0, C(0, -0.3), C(0.1, -0.2), -1.0, 0.4, 0.0, 0.0, 0.4,
-                  0.2, C(0.7, 0.1), C(0, 0.3), 0.0, C(0.7, -0.1), 0.9});
+  const Mat h(4, {0.5, C(0.1, 0.2), 0.0, C(0, -0.3), C(0.1, -0.2), -1.0, 0.4, 0.0, 0.0, 0.4, 0.2,
+                  C(0.7, 0.1), C(0, 0.3), 0.0, C(0.7, -0.1), 0.9});
   const std::vector<double> hm = interleave(h);
   const int64_t hw[2] = {4, 2};
   const int64_t herm = kvant_rt_obs_hermitian(hm.data(), hw, 2);
@@ -155,8 +155,8 @@ void vjpOf(int64_t kind, const int64_t *obs, const double *ct, int64_t numObs, d
            int64_t numParams) {
   const std::vector<int64_t> kinds(static_cast<std::size_t>(numObs), kind);
   const std::vector<int64_t> noWires(static_cast<std::size_t>(numObs), 0);
-  kvant_rt_adjoint_vjp_mixed(kinds.data(), obs, noWires.data(), numObs, nullptr, 0, ct, numObs,
-                             out, numParams);
+  kvant_rt_adjoint_vjp_mixed(kinds.data(), obs, noWires.data(), numObs, nullptr, 0, ct, numObs, out,
+                             numParams);
 }
 
 void vjpProbs(const int64_t *wires, int64_t numWires, const double *ct, double *out,
@@ -244,9 +244,10 @@ TEST(adjoint, fixed_prefix_parameter) {
 TEST(adjoint, vjp_expval_probs_var) {
   std::mt19937 rng(5);
   std::uniform_real_distribution<double> u(-3.0, 3.0);
-  const std::vector<GateCall> calls = {{KVANT_GATE_Rot, {0}, 3},       {KVANT_GATE_CRY, {0, 2}, 1},
-                                       {KVANT_GATE_IsingXY, {3, 4}, 1}, {KVANT_GATE_RX, {1}, 1},
-                                       {KVANT_GATE_MultiRZ, {1, 2, 4}, 1}, {KVANT_GATE_CRot, {4, 3}, 3, {}, {}, true}};
+  const std::vector<GateCall> calls = {
+      {KVANT_GATE_Rot, {0}, 3},           {KVANT_GATE_CRY, {0, 2}, 1},
+      {KVANT_GATE_IsingXY, {3, 4}, 1},    {KVANT_GATE_RX, {1}, 1},
+      {KVANT_GATE_MultiRZ, {1, 2, 4}, 1}, {KVANT_GATE_CRot, {4, 3}, 3, {}, {}, true}};
   std::vector<double> p(10);
   for (double &x : p)
     x = u(rng);
@@ -273,8 +274,8 @@ TEST(adjoint, vjp_expval_probs_var) {
     vjpOf(KVANT_MEAS_VAR, obs.data(), ctObs.data(), 5, gV.data(), P);
     // expval, var and probs rows in one call: each must equal the matching VJP with a one-hot
     // cotangent (5 observables alternating var / expval, then probs over wires 3, 0, 2)
-    const int64_t kinds[6] = {KVANT_MEAS_VAR, KVANT_MEAS_EXPVAL, KVANT_MEAS_VAR, KVANT_MEAS_VAR,
-                              KVANT_MEAS_EXPVAL, KVANT_MEAS_PROBS};
+    const int64_t kinds[6] = {KVANT_MEAS_VAR, KVANT_MEAS_EXPVAL, KVANT_MEAS_VAR,
+                              KVANT_MEAS_VAR, KVANT_MEAS_EXPVAL, KVANT_MEAS_PROBS};
     const int64_t mixedObs[6] = {obs[0], obs[1], obs[2], obs[3], obs[4], 0};
     const int64_t wireCounts[6] = {0, 0, 0, 0, 0, 3};
     mixedJac.assign(13 * P, std::nan(""));
@@ -297,8 +298,8 @@ TEST(adjoint, vjp_expval_probs_var) {
     // the same rows again, three per sweep (five sweeps): the same numbers
     setenv("KVANT_RT_JACOBIAN_ROWS_PER_SWEEP", "3", 1);
     batchedJac.assign(13 * P, std::nan(""));
-    kvant_rt_adjoint_jacobian_mixed(kinds, mixedObs, wireCounts, 6, probWires, 3,
-                                    batchedJac.data(), 13, P);
+    kvant_rt_adjoint_jacobian_mixed(kinds, mixedObs, wireCounts, 6, probWires, 3, batchedJac.data(),
+                                    13, P);
     unsetenv("KVANT_RT_JACOBIAN_ROWS_PER_SWEEP");
     // a row count that does not match the measurements is an error, not a buffer overrun
     double unused[64];
@@ -428,8 +429,7 @@ TEST(adjoint, vjp_mixed_closed_form) {
   kvant_rt_tape_end();
   const int64_t z0 = kvant_rt_obs_named(KVANT_OBS_PauliZ, 0);
   const int64_t x1 = kvant_rt_obs_named(KVANT_OBS_PauliX, 1);
-  const int64_t kinds[4] = {KVANT_MEAS_PROBS, KVANT_MEAS_EXPVAL, KVANT_MEAS_VAR,
-                            KVANT_MEAS_EXPVAL};
+  const int64_t kinds[4] = {KVANT_MEAS_PROBS, KVANT_MEAS_EXPVAL, KVANT_MEAS_VAR, KVANT_MEAS_EXPVAL};
   const int64_t obs[4] = {0, z0, z0, x1};
   const int64_t nw[4] = {1, 0, 0, 0};
   const int64_t wires[1] = {0};
@@ -445,9 +445,10 @@ TEST(adjoint, vjp_mixed_closed_form) {
 TEST(adjoint, vjp_mixed_matches_finite_differences) {
   std::mt19937 rng(23);
   std::uniform_real_distribution<double> u(-3.0, 3.0);
-  const std::vector<GateCall> calls = {{KVANT_GATE_Rot, {2}, 3},        {KVANT_GATE_CRX, {2, 0}, 1},
-                                       {KVANT_GATE_IsingYY, {4, 1}, 1}, {KVANT_GATE_PhaseShift, {3}, 1},
-                                       {KVANT_GATE_RY, {0}, 1, {4}, {0}}, {KVANT_GATE_SingleExcitation, {1, 3}, 1}};
+  const std::vector<GateCall> calls = {
+      {KVANT_GATE_Rot, {2}, 3},          {KVANT_GATE_CRX, {2, 0}, 1},
+      {KVANT_GATE_IsingYY, {4, 1}, 1},   {KVANT_GATE_PhaseShift, {3}, 1},
+      {KVANT_GATE_RY, {0}, 1, {4}, {0}}, {KVANT_GATE_SingleExcitation, {1, 3}, 1}};
   std::vector<double> p(8);
   for (double &x : p)
     x = u(rng);

@@ -6,12 +6,12 @@
 #include <stdio.h>
 
 static int failures = 0;
-#define EXPECT(cond)                                                                              \
-  do {                                                                                            \
-    if (!(cond)) {                                                                                \
-      fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, #cond);                          \
-      ++failures;                                                                                 \
-    }                                                                                             \
+#define EXPECT(cond)                                                                               \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, #cond);                           \
+      ++failures;                                                                                  \
+    }                                                                                              \
   } while (0)
 
 int main(void) {
@@ -39,7 +39,8 @@ int main(void) {
   kvant_rt_gate_small(KVANT_GATE_CRX, 2, 1, 0, 0.5, 0.0, 0.0, 0);
   /* <Z0> after CRX(0.5) controlled on wire 1 (|1> with probability sin^2(0.15)) */
   const double p1 = sin(0.15) * sin(0.15);
-  EXPECT(fabs(kvant_rt_expval(kvant_rt_obs_named(KVANT_OBS_PauliZ, 0)) - (1.0 - 2.0 * p1 * sin(0.25) * sin(0.25))) < 1e-12);
+  EXPECT(fabs(kvant_rt_expval(kvant_rt_obs_named(KVANT_OBS_PauliZ, 0)) -
+              (1.0 - 2.0 * p1 * sin(0.25) * sin(0.25))) < 1e-12);
   kvant_rt_gate_small(KVANT_GATE_CRX, 2, 1, 0, 0.5, 0.0, 0.0, 1);
   kvant_rt_gate_small(KVANT_GATE_RY, 1, 1, 0, 0.3, 0.0, 0.0, 1);
   EXPECT(fabs(kvant_rt_expval(kvant_rt_obs_named(KVANT_OBS_PauliZ, 1)) - 1.0) < 1e-12);

@@ -11,11 +11,11 @@
 #include "check.hpp"
 #include "helpers.hpp"
 
+#include <algorithm>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <random>
 #include <string>
@@ -57,8 +57,8 @@ std::vector<double> runCircuit() {
     if (step % 97 == 50) { // a 2-qubit QubitUnitary (a real rotation is unitary)
       pick(2, wires);
       const double t = angle(rng), c = std::cos(t), s = std::sin(t);
-      const double m[32] = {c, 0, -s, 0, 0, 0, 0, 0, s, 0, c, 0, 0, 0, 0, 0,
-                            0, 0, 0, 0, c, 0, s, 0, 0, 0, 0, 0, -s, 0, c, 0};
+      const double m[32] = {c, 0, -s, 0, 0, 0, 0, 0, s, 0, c, 0, 0,  0, 0, 0,
+                            0, 0, 0,  0, c, 0, s, 0, 0, 0, 0, 0, -s, 0, c, 0};
       kvant_rt_unitary(m, wires.data(), 2, nullptr, nullptr, 0, 0);
       continue;
     }
@@ -99,9 +99,10 @@ TEST(forward, blocked_gates_match_gate_by_gate_bitwise) {
   CHECK(len > 0);
   if (len <= 0)
     return;
-  const std::string cmd = std::string("KVANT_RT_TEST_DUMP_FORWARD=1 KVANT_RT_FORWARD_BLOCK_QUBITS=0 "
-                                      "ASAN_OPTIONS=detect_leaks=0 '") +
-                          exe + "' forward";
+  const std::string cmd =
+      std::string("KVANT_RT_TEST_DUMP_FORWARD=1 KVANT_RT_FORWARD_BLOCK_QUBITS=0 "
+                  "ASAN_OPTIONS=detect_leaks=0 '") +
+      exe + "' forward";
   FILE *child = popen(cmd.c_str(), "r");
   CHECK(child != nullptr);
   if (!child)
@@ -126,8 +127,8 @@ TEST(forward, blocked_gates_match_gate_by_gate_bitwise) {
   pclose(child);
   CHECK(i == mine.size());
   CHECK(mismatches == 0);
-  std::printf("forward: %zu of %zu doubles bit-identical, max |difference| %.3g\n", bitwiseEqual,
-              i, maxDiff);
+  std::printf("forward: %zu of %zu doubles bit-identical, max |difference| %.3g\n", bitwiseEqual, i,
+              maxDiff);
 }
 
 // Gates queued on an inactive register are applied when it is active and read again.

@@ -57,12 +57,18 @@ std::vector<int64_t> targetsFor(const GateDef &g, int variant) {
   if (g.id == KVANT_GATE_GlobalPhase)
     k = variant == 0 ? 0 : 2;
   switch (k) {
-  case 0: return {};
-  case 1: return {4};
-  case 2: return {3, 1};
-  case 3: return {5, 0, 2};
-  case 4: return {1, 4, 0, 3};
-  default: return {4, 0, 3, 1, 5};
+  case 0:
+    return {};
+  case 1:
+    return {4};
+  case 2:
+    return {3, 1};
+  case 3:
+    return {5, 0, 2};
+  case 4:
+    return {1, 4, 0, 3};
+  default:
+    return {4, 0, 3, 1, 5};
   }
 }
 
@@ -392,8 +398,8 @@ TEST(gates, parametric_adjoint_is_negated_angle) {
   for (kvant_gate_t g : {KVANT_GATE_RX, KVANT_GATE_RY, KVANT_GATE_RZ, KVANT_GATE_PhaseShift,
                          KVANT_GATE_IsingXY, KVANT_GATE_MultiRZ, KVANT_GATE_GlobalPhase}) {
     check::context() = "gate " + std::to_string(g);
-    const std::vector<int64_t> wires = g == KVANT_GATE_IsingXY ? std::vector<int64_t>{0, 1}
-                                                               : std::vector<int64_t>{1};
+    const std::vector<int64_t> wires =
+        g == KVANT_GATE_IsingXY ? std::vector<int64_t>{0, 1} : std::vector<int64_t>{1};
     std::vector<C> a, b;
     {
       Reg r(2);
@@ -421,8 +427,8 @@ TEST(gates, qubit_unitary_matches_reference) {
   unsigned seed = 900;
   for (const auto &wires : wireSets)
     for (int mode = 0; mode < 4; ++mode) {
-      check::context() = "QubitUnitary k=" + std::to_string(wires.size()) + " mode " +
-                         std::to_string(mode);
+      check::context() =
+          "QubitUnitary k=" + std::to_string(wires.size()) + " mode " + std::to_string(mode);
       const Mat u = randomUnitary(std::size_t{1} << wires.size(), rng);
       std::vector<int64_t> ctrls;
       std::vector<int8_t> values;

@@ -51,8 +51,8 @@ std::vector<int64_t> referenceObservables() {
   obs.push_back(named(KVANT_OBS_PauliX, 0));
   obs.push_back(named(KVANT_OBS_PauliY, 3));
   obs.push_back(named(KVANT_OBS_Hadamard, 4));
-  obs.push_back(tensor({named(KVANT_OBS_PauliZ, 1), named(KVANT_OBS_PauliX, 2),
-                        named(KVANT_OBS_PauliY, 4)}));
+  obs.push_back(
+      tensor({named(KVANT_OBS_PauliZ, 1), named(KVANT_OBS_PauliX, 2), named(KVANT_OBS_PauliY, 4)}));
   obs.push_back(tensor({named(KVANT_OBS_Hadamard, 0), named(KVANT_OBS_PauliZ, 3)}));
   obs.push_back(hermitian(kHerm2, {3, 1}));
   const std::vector<double> coeffs = {0.3, -1.1, 0.7, 0.5};

@@ -45,18 +45,28 @@ def parse_features(text):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tests.fuzz", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.fuzz",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--mode", choices=["forward", "derivatives", "both"], default="both")
     parser.add_argument("--seeds", default="0:100", help="e.g. 0:2000 or 3,17,40:50")
-    parser.add_argument("--features", default="all",
-                        help="all | stable | comma list; -name removes one. Known: " + ", ".join(sorted(FEATURES)))
+    parser.add_argument(
+        "--features",
+        default="all",
+        help="all | stable | comma list; -name removes one. Known: " + ", ".join(sorted(FEATURES)),
+    )
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per program")
     parser.add_argument("--no-shrink", action="store_true")
-    parser.add_argument("--shrink-all", action="store_true", help="shrink every failure, not one per message")
+    parser.add_argument(
+        "--shrink-all", action="store_true", help="shrink every failure, not one per message"
+    )
     parser.add_argument("--shrink-budget", type=int, default=120, help="evaluations per shrink")
-    parser.add_argument("--show", action="store_true", help="print the programs of the seeds and exit")
+    parser.add_argument(
+        "--show", action="store_true", help="print the programs of the seeds and exit"
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="one line per program")
     args = parser.parse_args(argv)
 
@@ -80,7 +90,9 @@ def main(argv=None):
     failed = False
     summaries = []
     for mode in modes:
-        programs, outcomes, elapsed = run_campaign(mode, seeds, features, args.jobs, args.timeout, progress)
+        programs, outcomes, elapsed = run_campaign(
+            mode, seeds, features, args.jobs, args.timeout, progress
+        )
         summary = summarize(mode, programs, outcomes, elapsed)
         print(summary, flush=True)
         summaries.append(summary)
@@ -97,12 +109,17 @@ def main(argv=None):
                 if key in seen and not args.shrink_all:
                     continue
                 seen.add(key)
-                print(f"\n-- shrinking seed {p.seed} ({mode}, {o.cls}: {o.detail[:160]})", flush=True)
+                print(
+                    f"\n-- shrinking seed {p.seed} ({mode}, {o.cls}: {o.detail[:160]})", flush=True
+                )
                 start = time.time()
-                small, small_outcome, spent = shrink(p, o, pool.evaluate, args.shrink_budget,
-                                                     log=print if args.verbose else None)
-                print(f"   size {size(p)} -> {size(small)} in {spent} evaluations, {time.time() - start:.0f} s;"
-                      f" {small_outcome.cls}: {small_outcome.detail[:200]}\n")
+                small, small_outcome, spent = shrink(
+                    p, o, pool.evaluate, args.shrink_budget, log=print if args.verbose else None
+                )
+                print(
+                    f"   size {size(p)} -> {size(small)} in {spent} evaluations, {time.time() - start:.0f} s;"
+                    f" {small_outcome.cls}: {small_outcome.detail[:200]}\n"
+                )
                 print(to_pytest(small, small_outcome), flush=True)
         finally:
             pool.close()

@@ -18,7 +18,9 @@ from tests.fuzz.run import Outcome
 
 def _worker_main(conn):
     # each worker compiles into its own cache directory unless one is given
-    os.environ.setdefault("KVANT_CACHE_DIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), "kvant-fuzz-cache"))
+    os.environ.setdefault(
+        "KVANT_CACHE_DIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), "kvant-fuzz-cache")
+    )
     import jax
 
     jax.config.update("jax_enable_x64", True)
@@ -37,7 +39,9 @@ def _worker_main(conn):
         try:
             outcome = evaluate(program)
         except BaseException as exc:  # report, never die on a program
-            outcome = Outcome("crash", f"fuzzer: {type(exc).__name__}: {exc}", f"fuzzer {type(exc).__name__}")
+            outcome = Outcome(
+                "crash", f"fuzzer: {type(exc).__name__}: {exc}", f"fuzzer {type(exc).__name__}"
+            )
         conn.send(outcome)
 
 
@@ -62,7 +66,9 @@ class Worker:
                 pass
             self.process.join(1)
             code = self.process.exitcode
-            return Outcome("crash", f"worker process died (exit code {code})", f"worker died ({code})")
+            return Outcome(
+                "crash", f"worker process died (exit code {code})", f"worker died ({code})"
+            )
         self.kill()
         return Outcome("timeout", f"no result within {timeout:.0f} s", "timeout")
 
@@ -139,13 +145,17 @@ CLASSES = ("match", "mismatch", "crash", "timeout", "refusal", "expected", "inva
 def summarize(mode, programs, outcomes, elapsed):
     """The summary table: counts per class, then the failures and refusals grouped by message."""
     counts = Counter(o.cls for o in outcomes)
-    lines = [f"== {mode}: {len(outcomes)} programs in {elapsed:.0f} s",
-             "   " + "  ".join(f"{c} {counts.get(c, 0)}" for c in CLASSES)]
+    lines = [
+        f"== {mode}: {len(outcomes)} programs in {elapsed:.0f} s",
+        "   " + "  ".join(f"{c} {counts.get(c, 0)}" for c in CLASSES),
+    ]
     groups = defaultdict(list)
     for p, o in zip(programs, outcomes):
         if o.cls != "match":
             groups[(o.cls, o.signature)].append((p.seed, o))
-    for (cls, _), items in sorted(groups.items(), key=lambda kv: (CLASSES.index(kv[0][0]), -len(kv[1]))):
+    for (cls, _), items in sorted(
+        groups.items(), key=lambda kv: (CLASSES.index(kv[0][0]), -len(kv[1]))
+    ):
         seeds = ", ".join(str(s) for s, _ in items[:12]) + (" ..." if len(items) > 12 else "")
         lines.append(f"   [{cls}] x{len(items)} (seeds {seeds}): {items[0][1].detail[:300]}")
     return "\n".join(lines)

@@ -60,10 +60,21 @@ except Exception:  # pragma: no cover - the fuzzer's generator can run without k
 
 #: gates outside the runtime's table, which kvant runs through PennyLane's decompositions
 DECOMPOSED_GATES = {
-    "U1": (1, 1), "U2": (2, 1), "U3": (3, 1), "CH": (0, 2), "PSWAP": (1, 2), "SISWAP": (0, 2),
-    "ECR": (0, 2), "CCZ": (0, 3), "CPhaseShift00": (1, 2), "CPhaseShift01": (1, 2),
-    "SingleExcitationPlus": (1, 2), "SingleExcitationMinus": (1, 2), "FermionicSWAP": (1, 2),
-    "OrbitalRotation": (1, 4), "PauliRot": (1, -1),
+    "U1": (1, 1),
+    "U2": (2, 1),
+    "U3": (3, 1),
+    "CH": (0, 2),
+    "PSWAP": (1, 2),
+    "SISWAP": (0, 2),
+    "ECR": (0, 2),
+    "CCZ": (0, 3),
+    "CPhaseShift00": (1, 2),
+    "CPhaseShift01": (1, 2),
+    "SingleExcitationPlus": (1, 2),
+    "SingleExcitationMinus": (1, 2),
+    "FermionicSWAP": (1, 2),
+    "OrbitalRotation": (1, 4),
+    "PauliRot": (1, -1),
 }
 
 #: Every feature the generator knows, with what it switches on.
@@ -83,7 +94,7 @@ FEATURES = {
     "mcm": "qml.measure at the top of a QNode body (exact statistics: deferred), cond on the outcome",
     "mcm_postselect": "qml.measure with postselect",
     "mcm_in_loops": "qml.measure (postselected) inside loops (deferred: for loops with bounds "
-                    "known while tracing, unrolled)",
+    "known while tracing, unrolled)",
     "mcm_in_conds": "qml.measure inside a cond on classical values (deferred QNodes)",
     "mcm_single_branch": 'mcm_method="single-branch-statistics": outcomes enumerated on the reference side',
     "mcm_reset": "qml.measure with reset=True",
@@ -120,15 +131,28 @@ SMOOTH = ("sin", "cos", "tanh")
 
 
 def _constant(expr) -> bool:
-    return isinstance(expr, Const) or (isinstance(expr, Binary) and _constant(expr.a)
-                                       and _constant(expr.b))
+    return isinstance(expr, Const) or (
+        isinstance(expr, Binary) and _constant(expr.a) and _constant(expr.b)
+    )
 
 
 class _Scope:
     """What a piece of a QNode body may use: wire pool, int and float values, outcomes."""
 
-    def __init__(self, lo, k, ints, floats, mcms, depth=0, loops=0, quantum_only=False,
-                 top=True, static_loops=True, in_cond=False):
+    def __init__(
+        self,
+        lo,
+        k,
+        ints,
+        floats,
+        mcms,
+        depth=0,
+        loops=0,
+        quantum_only=False,
+        top=True,
+        static_loops=True,
+        in_cond=False,
+    ):
         self.lo, self.k = lo, k
         self.ints, self.floats, self.mcms = list(ints), list(floats), list(mcms)
         self.depth, self.loops = depth, loops
@@ -139,9 +163,19 @@ class _Scope:
         self.in_cond = in_cond  # inside a cond branch on classical values
 
     def child(self, **changes):
-        s = _Scope(self.lo, self.k, self.ints, self.floats, self.mcms, self.depth + 1, self.loops,
-                   self.quantum_only, top=False, static_loops=self.static_loops,
-                   in_cond=self.in_cond)
+        s = _Scope(
+            self.lo,
+            self.k,
+            self.ints,
+            self.floats,
+            self.mcms,
+            self.depth + 1,
+            self.loops,
+            self.quantum_only,
+            top=False,
+            static_loops=self.static_loops,
+            in_cond=self.in_cond,
+        )
         for key, value in changes.items():
             setattr(s, key, value)
         return s
@@ -193,15 +227,24 @@ class Generator:
 
     def trip_bound(self):
         """An int expression in [1, MAX_TRIPS] for n in [1, 3]."""
-        return self.rng.choice([Var("n"), Binary("+", Var("n"), Const(1)), Const(2),
-                                Binary("+", Binary("%", Var("n"), Const(2)), Const(1))])
+        return self.rng.choice(
+            [
+                Var("n"),
+                Binary("+", Var("n"), Const(1)),
+                Const(2),
+                Binary("+", Binary("%", Var("n"), Const(2)), Const(1)),
+            ]
+        )
 
     def classical_pred(self, scope):
         if scope.ints and self.rng.random() < 0.5:
             i = self.rng.choice(scope.ints)
             return Binary(self.rng.choice(["<", ">=", "=="]), Binary("%", i, Const(2)), Const(1))
-        return Binary(self.rng.choice([">", "<"]), self.rng.choice(scope.floats) if scope.floats else self.const(),
-                      Const(round(self.rng.uniform(-0.5, 0.5), 2)))
+        return Binary(
+            self.rng.choice([">", "<"]),
+            self.rng.choice(scope.floats) if scope.floats else self.const(),
+            Const(round(self.rng.uniform(-0.5, 0.5), 2)),
+        )
 
     # -- wires --------------------------------------------------------------------------------
     def wires(self, scope, count, decomposed=False):
@@ -223,8 +266,12 @@ class Generator:
         if self.on("decomposed_gates", 0.3):
             table = dict(DECOMPOSED_GATES)
             decomposed = set(table)
-        options = [(name, np_, nw) for name, (np_, nw) in sorted(table.items())
-                   if max(nw, 1) <= scope.k and (name != "FermionicSWAP" or "fermionic_swap" in self.features)]
+        options = [
+            (name, np_, nw)
+            for name, (np_, nw) in sorted(table.items())
+            if max(nw, 1) <= scope.k
+            and (name != "FermionicSWAP" or "fermionic_swap" in self.features)
+        ]
         name, nparams, nwires = self.rng.choice(options)
         if nwires == -1:
             nwires = self.rng.randint(1, min(scope.k, 3))
@@ -253,18 +300,28 @@ class Generator:
     def op(self, scope):
         choices = [("gate", 6)]
         if scope.depth < 2:
-            choices += [("adjoint_gate", 1), ("ctrl_gate", 1), ("adjoint_region", 1),
-                        ("ctrl_region", 1), ("for_loop", 1.5), ("while_loop", 1), ("cond", 1),
-                        ("cond_value", 0.7)]
+            choices += [
+                ("adjoint_gate", 1),
+                ("ctrl_gate", 1),
+                ("adjoint_region", 1),
+                ("ctrl_region", 1),
+                ("for_loop", 1.5),
+                ("while_loop", 1),
+                ("cond", 1),
+                ("cond_value", 0.7),
+            ]
         # A deferred QNode (exact statistics) unrolls loops with constant bounds and defers
         # measurements in a cond; measurements in other loops are refused (as by PennyLane)
         deferred = not self.single_branch and not self.one_shot
-        in_loop = scope.loops and "mcm_in_loops" in self.features and (
-            scope.static_loops or not deferred)
+        in_loop = (
+            scope.loops and "mcm_in_loops" in self.features and (scope.static_loops or not deferred)
+        )
         in_cond = scope.in_cond and "mcm_in_conds" in self.features and deferred
         if not scope.quantum_only and (scope.top or in_loop or in_cond):
-            choices += [("mcm", 1.2 if scope.top or (in_cond and not scope.loops) else 0),
-                        ("mcm_postselect", 0 if scope.in_cond else 0.6)]
+            choices += [
+                ("mcm", 1.2 if scope.top or (in_cond and not scope.loops) else 0),
+                ("mcm_postselect", 0 if scope.in_cond else 0.6),
+            ]
         kinds = [k for k, w in choices if k == "gate" or k in self.features]
         weights = [w for k, w in choices if k == "gate" or k in self.features]
         kind = self.rng.choices(kinds, weights)[0]
@@ -315,8 +372,11 @@ class Generator:
             hi = Const(self.rng.randint(1, MAX_TRIPS))  # bounds known while tracing
         if lo:
             hi = Binary("+", hi, Const(1))
-        inner = scope.child(ints=scope.ints + [Var(var)], loops=scope.loops + 1,
-                            static_loops=scope.static_loops and _constant(hi))
+        inner = scope.child(
+            ints=scope.ints + [Var(var)],
+            loops=scope.loops + 1,
+            static_loops=scope.static_loops and _constant(hi),
+        )
         carry = None
         if self.rng.random() < 0.4:
             carry = self.fresh("c")
@@ -325,39 +385,48 @@ class Generator:
         if carry is None:
             return ForLoop(var, Const(lo), hi, 1, body)
         init = self.float_expr(scope.floats)
-        update = self.rng.choice([
-            Binary("+", Binary("*", Var(carry), Const(0.5)), self.float_expr(scope.floats)),
-            Unary(self.rng.choice(SMOOTH), Binary("+", Var(carry), self.const())),
-        ])
+        update = self.rng.choice(
+            [
+                Binary("+", Binary("*", Var(carry), Const(0.5)), self.float_expr(scope.floats)),
+                Unary(self.rng.choice(SMOOTH), Binary("+", Var(carry), self.const())),
+            ]
+        )
         return ForLoop(var, Const(lo), hi, 1, body, carry, init, update)
 
     def op_while_loop(self, scope):
         var = self.fresh("i")
-        inner = scope.child(ints=scope.ints + [Var(var)], loops=scope.loops + 1,
-                            static_loops=False)
+        inner = scope.child(ints=scope.ints + [Var(var)], loops=scope.loops + 1, static_loops=False)
         return WhileLoop(var, self.trip_bound(), self.region_body(inner))
 
     def op_cond(self, scope):
         # PennyLane refuses measurements inside a conditional region
         pred = self.classical_pred(scope)
         # measurements inside (deferred, each on an ancilla of its own) or not
-        measuring = ("mcm_in_conds" in self.features and not scope.quantum_only
-                     and self.rng.random() < 0.5)
-        branch = (lambda: scope.child(mcms=[], in_cond=True)) if measuring else \
-            (lambda: scope.child(quantum_only=True))
+        measuring = (
+            "mcm_in_conds" in self.features and not scope.quantum_only and self.rng.random() < 0.5
+        )
+        branch = (
+            (lambda: scope.child(mcms=[], in_cond=True))
+            if measuring
+            else (lambda: scope.child(quantum_only=True))
+        )
         then = self.region_body(branch())
         orelse = self.region_body(branch()) if self.rng.random() < 0.6 else None
         return If(pred, then, orelse)
 
     def op_cond_value(self, scope):
         name = self.fresh("v")
-        op = CondValue(name, self.classical_pred(scope), self.float_expr(scope.floats),
-                       self.float_expr(scope.floats))
+        op = CondValue(
+            name,
+            self.classical_pred(scope),
+            self.float_expr(scope.floats),
+            self.float_expr(scope.floats),
+        )
         scope.floats.append(Var(name))
         return op
 
     def _measure(self, scope, postselect, free):
-        multiplicity = MAX_TRIPS ** scope.loops
+        multiplicity = MAX_TRIPS**scope.loops
         if self.extra_budget + multiplicity > 6:
             return None
         self.extra_budget += multiplicity
@@ -372,12 +441,22 @@ class Generator:
             out.insert(0, Gate("RX", [Const(round(self.rng.uniform(0.4, 2.7), 3))], [Wire(wire)]))
         # use the outcome: a gate or a region conditioned on it
         if self.rng.random() < 0.8:
-            body = [self.gate(scope)] if self.rng.random() < 0.6 else self.region_body(
-                scope.child(mcms=[], quantum_only=True))
+            body = (
+                [self.gate(scope)]
+                if self.rng.random() < 0.6
+                else self.region_body(scope.child(mcms=[], quantum_only=True))
+            )
             body = [op for op in body if op is not None]
             if body:
-                out.append(MeasCond(name, body, as_gate=len(body) == 1 and isinstance(body[0], Gate)
-                                    and self.rng.random() < 0.6))
+                out.append(
+                    MeasCond(
+                        name,
+                        body,
+                        as_gate=len(body) == 1
+                        and isinstance(body[0], Gate)
+                        and self.rng.random() < 0.6,
+                    )
+                )
         return out
 
     def op_mcm(self, scope):
@@ -398,11 +477,20 @@ class Generator:
     def hermitian(self, W):
         size = self.rng.randint(1, min(W, 2))
         d = 2**size
-        a = np.array([[complex(round(self.rng.gauss(0, 1), 2), round(self.rng.gauss(0, 1), 2)) for _ in range(d)]
-                      for _ in range(d)])
+        a = np.array(
+            [
+                [
+                    complex(round(self.rng.gauss(0, 1), 2), round(self.rng.gauss(0, 1), 2))
+                    for _ in range(d)
+                ]
+                for _ in range(d)
+            ]
+        )
         h = (a + a.conj().T) / 2
-        return Hermitian([[complex(round(z.real, 3), round(z.imag, 3)) for z in row] for row in h],
-                         [Wire(w) for w in self.rng.sample(range(W), size)])
+        return Hermitian(
+            [[complex(round(z.real, 3), round(z.imag, 3)) for z in row] for row in h],
+            [Wire(w) for w in self.rng.sample(range(W), size)],
+        )
 
     def hamiltonian(self, W, num_params):
         terms = [self.pauli_word(W) for _ in range(self.rng.randint(1, 3))]
@@ -468,7 +556,8 @@ class Generator:
             W, shots = 1, SHOTS
         # a sampled branch has no derivative (an expected refusal): rare in derivatives mode
         self.single_branch = not shots and self.on(
-            "mcm_single_branch", 0.3 if self.mode == "forward" else 0.05)
+            "mcm_single_branch", 0.3 if self.mode == "forward" else 0.05
+        )
         num_params = self.rng.randint(1, 4)
         self.extra_budget = 0
         scope = _Scope(0, W, [Var("n")], [Index("p", i) for i in range(num_params)], [])
@@ -479,8 +568,16 @@ class Generator:
             self.features -= {"mcm_postselect"}
         body = self.ops(scope, self.rng.randint(2, 6))
         self.features = saved
-        q = QNode(f"circuit{k}", W, num_params, body, [], shots=shots, one_shot=self.one_shot,
-                  single_branch=self.single_branch)
+        q = QNode(
+            f"circuit{k}",
+            W,
+            num_params,
+            body,
+            [],
+            shots=shots,
+            one_shot=self.one_shot,
+            single_branch=self.single_branch,
+        )
         has_mcm = q.has_mcm()
         q.one_shot = q.one_shot and has_mcm
         q.single_branch = q.single_branch and has_mcm
@@ -488,7 +585,8 @@ class Generator:
         if q.one_shot:
             # sampled estimates compared with the exact average over branches
             q.measurements = [m for m in q.measurements if m.kind in ("expval", "probs")] or [
-                Measurement("expval", self.pauli_word(W))]
+                Measurement("expval", self.pauli_word(W))
+            ]
         if self.on("transforms", 0.1):
             q.transform = self.rng.choice(TRANSFORMS)
         return q
@@ -510,8 +608,11 @@ class Generator:
                 a2 = Unary("real", Binary("*", amp, Unary("conj", amp)))
                 phase_free = any(isinstance(op, Gate) and op.decomposed for op in walk_ops(q.body))
                 # PennyLane's decompositions may change the global phase: then only |amplitude|^2
-                out.append(self.rng.choice([a2] if phase_free else [
-                    a2, Unary("real", amp), Unary("imag", amp)]))
+                out.append(
+                    self.rng.choice(
+                        [a2] if phase_free else [a2, Unary("real", amp), Unary("imag", amp)]
+                    )
+                )
         return out
 
     def program(self):

@@ -122,7 +122,11 @@ class RunTimeWire:
     k: int
 
     def render(self):
-        inner = f"({self.base.render()} + {self.off}) % {self.k}" if self.off else f"{self.base.render()} % {self.k}"
+        inner = (
+            f"({self.base.render()} + {self.off}) % {self.k}"
+            if self.off
+            else f"{self.base.render()} % {self.k}"
+        )
         return f"{self.lo} + {inner}" if self.lo else inner
 
 
@@ -238,8 +242,10 @@ class PauliWord:
     factors: list  # [(letter, Wire | RunTimeWire)]
 
     def render(self):
-        return " @ ".join(f"qml.Pauli{p}({w.render()})" if p != "I" else f"qml.Identity({w.render()})"
-                          for p, w in self.factors)
+        return " @ ".join(
+            f"qml.Pauli{p}({w.render()})" if p != "I" else f"qml.Identity({w.render()})"
+            for p, w in self.factors
+        )
 
     def norm(self):
         return 1.0
@@ -251,7 +257,9 @@ class Hermitian:
     wires: list
 
     def render(self):
-        rows = ", ".join("[" + ", ".join(_complex_text(z) for z in row) + "]" for row in self.matrix)
+        rows = ", ".join(
+            "[" + ", ".join(_complex_text(z) for z in row) + "]" for row in self.matrix
+        )
         return f"qml.Hermitian(np.array([{rows}]), wires={wires_text(self.wires)})"
 
     def norm(self):
@@ -267,9 +275,14 @@ class Hamiltonian:
 
     def render(self):
         if self.style == "sum":
-            return " + ".join(f"{c.render()} * ({t.render()})" for c, t in zip(self.coeffs, self.terms))
-        coeffs = "jnp.stack([" + ", ".join(f"jnp.asarray({c.render()}, dtype=jnp.float64)"
-                                           for c in self.coeffs) + "])"
+            return " + ".join(
+                f"{c.render()} * ({t.render()})" for c, t in zip(self.coeffs, self.terms)
+            )
+        coeffs = (
+            "jnp.stack(["
+            + ", ".join(f"jnp.asarray({c.render()}, dtype=jnp.float64)" for c in self.coeffs)
+            + "])"
+        )
         return f"qml.Hamiltonian({coeffs}, [{', '.join(t.render() for t in self.terms)}])"
 
     def norm(self, bound=4.0):
@@ -287,7 +300,11 @@ class Measurement:
             return f"qml.{self.kind}({self.obs.render()})"
         if self.kind == "state":
             return "qml.state()"
-        wires = "" if self.wires is None else f"wires={wires_text(self.wires) if len(self.wires) > 1 else '[' + self.wires[0].render() + ']'}"
+        wires = (
+            ""
+            if self.wires is None
+            else f"wires={wires_text(self.wires) if len(self.wires) > 1 else '[' + self.wires[0].render() + ']'}"
+        )
         if self.kind == "probs":
             return f"qml.probs({wires})"
         # sample/counts: probabilities on the same wires for the analytic reference
@@ -355,15 +372,24 @@ class Program:
     derivative: str = "grad"  # grad | jacobian | vjp | jvp
     method: str = "auto"  # auto | fd
     diff_method: str = "best"
-    via: str = "qml"  # qml: qml.qjit(compiler="kvant") + qml.grad...; kvant: kvant.qjit + kvant.grad
+    via: str = (
+        "qml"  # qml: qml.qjit(compiler="kvant") + qml.grad...; kvant: kvant.qjit + kvant.grad
+    )
     device: str = "kvant.qubit"  # the compiled side's device
     vector: list | None = None  # cotangent (vjp) or tangent (jvp)
 
     def free_measures(self):
-        return [op for q in self.qnodes for op in walk_ops(q.body) if isinstance(op, Measure) and op.branch is not None]
+        return [
+            op
+            for q in self.qnodes
+            for op in walk_ops(q.body)
+            if isinstance(op, Measure) and op.branch is not None
+        ]
 
     def uses_decomposition(self):
-        return any(isinstance(op, Gate) and op.decomposed for q in self.qnodes for op in walk_ops(q.body))
+        return any(
+            isinstance(op, Gate) and op.decomposed for q in self.qnodes for op in walk_ops(q.body)
+        )
 
     def has_shots(self):
         return any(q.shots for q in self.qnodes)
@@ -473,7 +499,10 @@ def _render_op(w: _Writer, ind: int, op):
         else:
             w.emit(ind, f"cf.cond({op.pred.render()}, {then})()")
     elif isinstance(op, CondValue):
-        w.emit(ind, f"{op.name} = cf.cond({op.pred.render()}, lambda: {op.a.render()}, lambda: {op.b.render()})()")
+        w.emit(
+            ind,
+            f"{op.name} = cf.cond({op.pred.render()}, lambda: {op.a.render()}, lambda: {op.b.render()})()",
+        )
     elif isinstance(op, Measure):
         options = [f"reset={op.reset}"] if op.reset else []
         if op.postselect is not None:
@@ -532,7 +561,12 @@ def render_make(p: Program) -> str:
     elif p.derivative == "grad":
         w.emit(2, "return " + p.post[0].render())
     else:
-        w.emit(2, "return jnp.stack([" + ", ".join(f"jnp.asarray({e.render()}, dtype=jnp.float64)" for e in p.post) + "])")
+        w.emit(
+            2,
+            "return jnp.stack(["
+            + ", ".join(f"jnp.asarray({e.render()}, dtype=jnp.float64)" for e in p.post)
+            + "])",
+        )
     w.emit(1, "return program")
     return "\n".join(w.lines) + "\n"
 
@@ -543,34 +577,45 @@ def render_harness(p: Program) -> str:
     cf = "kvant" if p.via == "kvant" else "qml"
     qjit = "kvant.qjit({})" if p.via == "kvant" else 'qml.qjit({}, compiler="kvant")'
     method = f", method={p.method!r}"
-    lines = ["def compiled(make, x, n):",
-             f"    fn = make({p.device!r}, {p.diff_method!r}, {cf})"]
-    ref = ["def reference(make, x, n, BRANCH={}):",
-           "    # PennyLane caches eigendecompositions across calls, JAX tracers included",
-           "    qml.Hermitian._eigs.clear()",
-           "    qml.ops.op_math.CompositeOp._eigs.clear()",
-           '    fn = make("default.qubit", "backprop", qml, reference=True, shots_on=False, BRANCH=BRANCH)',
-           "    with jax.disable_jit():"]
+    lines = ["def compiled(make, x, n):", f"    fn = make({p.device!r}, {p.diff_method!r}, {cf})"]
+    ref = [
+        "def reference(make, x, n, BRANCH={}):",
+        "    # PennyLane caches eigendecompositions across calls, JAX tracers included",
+        "    qml.Hermitian._eigs.clear()",
+        "    qml.ops.op_math.CompositeOp._eigs.clear()",
+        '    fn = make("default.qubit", "backprop", qml, reference=True, shots_on=False, BRANCH=BRANCH)',
+        "    with jax.disable_jit():",
+    ]
     if p.mode == "forward":
         lines.append(f"    return {qjit.format('fn')}(x, n)")
         ref.append("        return fn(x, n)")
     elif p.derivative in ("grad", "jacobian"):
-        lines.append(f"    return {qjit.format(f'lambda x, n: {cf}.{p.derivative}(fn, argnums=0{method})(x, n)')}(x, n)")
+        lines.append(
+            f"    return {qjit.format(f'lambda x, n: {cf}.{p.derivative}(fn, argnums=0{method})(x, n)')}(x, n)"
+        )
         ref.append(f"        return jax.{p.derivative}(fn, argnums=0)(x, n)")
     elif p.derivative == "vjp":
         v = f"jnp.array({p.vector!r})"
-        lines.append(f"    return {qjit.format(f'lambda x, n: {cf}.vjp(lambda x: fn(x, n), [x], [{v}]{method})')}(x, n)")
-        ref += ["        out, pullback = jax.vjp(lambda x: fn(x, n), x)",
-                f"        return out, pullback({v})"]
+        lines.append(
+            f"    return {qjit.format(f'lambda x, n: {cf}.vjp(lambda x: fn(x, n), [x], [{v}]{method})')}(x, n)"
+        )
+        ref += [
+            "        out, pullback = jax.vjp(lambda x: fn(x, n), x)",
+            f"        return out, pullback({v})",
+        ]
     else:
         v = f"jnp.array({p.vector!r})"
-        lines.append(f"    return {qjit.format(f'lambda x, n: {cf}.jvp(lambda x: fn(x, n), [x], [{v}]{method})')}(x, n)")
+        lines.append(
+            f"    return {qjit.format(f'lambda x, n: {cf}.jvp(lambda x: fn(x, n), [x], [{v}]{method})')}(x, n)"
+        )
         ref.append(f"        return jax.jvp(lambda x: fn(x, n), (x,), ({v},))")
     return "\n".join(lines + [""] + ref) + "\n"
 
 
-PRELUDE = ("import jax\nimport jax.numpy as jnp\nimport numpy as np\nimport pennylane as qml\n\n"
-           "import kvant\n")
+PRELUDE = (
+    "import jax\nimport jax.numpy as jnp\nimport numpy as np\nimport pennylane as qml\n\n"
+    "import kvant\n"
+)
 
 
 def render_program(p: Program) -> str:

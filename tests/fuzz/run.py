@@ -46,15 +46,23 @@ Z = 6.0  # z-bound for sampled estimates
 
 #: Refusals that are right: (pattern of the message, why). Any other refusal is a gap in kvant.
 EXPECTED_REFUSALS = (
-    (r"mid-circuit measurement is not differentiable with method",
-     "the derivative of a sampled branch does not exist (the value is random); PennyLane's "
-     "compiler refuses it too (docs/acceptance-gradients.md, E12)"),
-    (r"samples its mid-circuit measurement outcomes, so method='fd'",
-     "finite differences of randomly sampled branches are not a derivative"),
-    (r"inside a while loop, or a for loop whose bounds are known only at run time",
-     "PennyLane's deferral of compiled loops does not support measurements inside them"),
-    (r"inside a cond decided by a mid-circuit outcome",
-     "PennyLane's deferral does not support measurements in a cond on an outcome"),
+    (
+        r"mid-circuit measurement is not differentiable with method",
+        "the derivative of a sampled branch does not exist (the value is random); PennyLane's "
+        "compiler refuses it too (docs/acceptance-gradients.md, E12)",
+    ),
+    (
+        r"samples its mid-circuit measurement outcomes, so method='fd'",
+        "finite differences of randomly sampled branches are not a derivative",
+    ),
+    (
+        r"inside a while loop, or a for loop whose bounds are known only at run time",
+        "PennyLane's deferral of compiled loops does not support measurements inside them",
+    ),
+    (
+        r"inside a cond decided by a mid-circuit outcome",
+        "PennyLane's deferral does not support measurements in a cond on an outcome",
+    ),
 )
 
 
@@ -99,8 +107,11 @@ def _raised_by_kvant(exc):
     """Raised by a ``raise`` statement of kvant's own code (not by Python inside kvant, as in
     ``'NoneType' object is not iterable``)."""
     frames = traceback.extract_tb(exc.__traceback__)
-    return bool(frames) and "/kvant/" in frames[-1].filename.replace("\\", "/") and \
-        (frames[-1].line or "").lstrip().startswith("raise")
+    return (
+        bool(frames)
+        and "/kvant/" in frames[-1].filename.replace("\\", "/")
+        and (frames[-1].line or "").lstrip().startswith("raise")
+    )
 
 
 def _refusal(text) -> Outcome:
@@ -124,16 +135,26 @@ def classify_exception(exc) -> Outcome:
     if isinstance(exc, kvant.UnsupportedError):
         return _refusal(text)
     if isinstance(exc, kvant.CompileError) and not any(
-            marker in str(exc) for marker in ("crashed", "a kvant bug", "invalid MLIR")):
+        marker in str(exc) for marker in ("crashed", "a kvant bug", "invalid MLIR")
+    ):
         # a diagnostic of kvant's own passes at the user's line (what method="auto" cannot
         # differentiate, ...): a refusal by name; a dead worker or invalid IR stays a crash
         return _refusal(text)
-    jax_error = isinstance(exc, (jax.errors.JAXTypeError, jax.errors.JAXIndexError)) or \
-        type(exc).__module__.startswith("jax")
-    if type(exc) in (ValueError, TypeError, NotImplementedError) and not jax_error and _raised_by_kvant(exc):
+    jax_error = isinstance(exc, (jax.errors.JAXTypeError, jax.errors.JAXIndexError)) or type(
+        exc
+    ).__module__.startswith("jax")
+    if (
+        type(exc) in (ValueError, TypeError, NotImplementedError)
+        and not jax_error
+        and _raised_by_kvant(exc)
+    ):
         return _refusal(text)
     where = traceback.extract_tb(exc.__traceback__)
-    origin = f" (at {where[-1].filename.split('site-packages/')[-1]}:{where[-1].lineno})" if where else ""
+    origin = (
+        f" (at {where[-1].filename.split('site-packages/')[-1]}:{where[-1].lineno})"
+        if where
+        else ""
+    )
     return Outcome("crash", text + origin, signature_of(text))
 
 
@@ -164,13 +185,17 @@ def _close(got, want, atol, rtol, where, phase_free=False):
         k = int(np.argmax(np.abs(want)))
         if abs(got.flat[k]) > 1e-9:
             got = got * (want.flat[k] / got.flat[k]) / abs(want.flat[k] / got.flat[k])
-    both_nan = np.isnan(got) & np.isnan(want) if got.dtype.kind in "fc" else np.zeros(got.shape, bool)
+    both_nan = (
+        np.isnan(got) & np.isnan(want) if got.dtype.kind in "fc" else np.zeros(got.shape, bool)
+    )
     bad = ~both_nan & ~(np.abs(got - want) <= atol + rtol * np.abs(want))
     if np.any(bad):
         i = np.argwhere(bad)[0] if got.ndim else ()
         i = tuple(int(j) for j in i)
-        raise Mismatch(f"{where}: got {got[i] if got.ndim else got} want {want[i] if want.ndim else want}"
-                       f" (max |diff| {np.nanmax(np.abs(got - want)):.3g})")
+        raise Mismatch(
+            f"{where}: got {got[i] if got.ndim else got} want {want[i] if want.ndim else want}"
+            f" (max |diff| {np.nanmax(np.abs(got - want)):.3g})"
+        )
 
 
 def _structure(got, want, where):
@@ -197,8 +222,17 @@ def _describe(x):
 
 def compare_exact(p: Program, got, want):
     """Derivatives, and forward programs without shots."""
-    atol, rtol = (FD_ATOL, FD_RTOL) if p.mode == "derivatives" and p.method == "fd" else (EXACT_ATOL, EXACT_RTOL)
-    _compare_tree(got, want, "output", lambda g, w, where: _close(g, w, atol, rtol, where, p.uses_decomposition()))
+    atol, rtol = (
+        (FD_ATOL, FD_RTOL)
+        if p.mode == "derivatives" and p.method == "fd"
+        else (EXACT_ATOL, EXACT_RTOL)
+    )
+    _compare_tree(
+        got,
+        want,
+        "output",
+        lambda g, w, where: _close(g, w, atol, rtol, where, p.uses_decomposition()),
+    )
 
 
 def _compare_tree(got, want, where, leaf):
@@ -240,8 +274,12 @@ def compare_forward_with_shots(p: Program, got, exact):
         for j, m in enumerate(q.measurements):
             where = f"r{k}[{j}] ({m.kind})"
             if not q.shots:
-                _compare_tree(g[j], e[j], where, lambda a, b, w: _close(a, b, EXACT_ATOL, EXACT_RTOL, w,
-                                                                         p.uses_decomposition()))
+                _compare_tree(
+                    g[j],
+                    e[j],
+                    where,
+                    lambda a, b, w: _close(a, b, EXACT_ATOL, EXACT_RTOL, w, p.uses_decomposition()),
+                )
                 continue
             _check_sampled(q, m, g[j], e[j], sampled_shape(q, m), where)
     for k in range(len(p.qnodes), len(exact)):
@@ -267,7 +305,9 @@ def _check_sampled(q, m, got, exact, shaped, where):
         bits = got.reshape(shots, -1)
         if not np.all((bits == 0) | (bits == 1)):
             raise Mismatch(f"{where}: samples outside {{0, 1}}")
-        freq = np.bincount(bits @ (1 << np.arange(bits.shape[1])[::-1]), minlength=len(exact)) / shots
+        freq = (
+            np.bincount(bits @ (1 << np.arange(bits.shape[1])[::-1]), minlength=len(exact)) / shots
+        )
         _statistical(freq, np.asarray(exact), shots, where)
     elif m.kind == "counts":
         if not isinstance(got, dict):
@@ -292,7 +332,9 @@ def _check_sampled(q, m, got, exact, shaped, where):
                 scale = 2 * scale**2
             bound = Z * scale / math.sqrt(shots) + 1e-9
             if abs(float(got) - float(exact)) > bound:
-                raise Mismatch(f"{where}: sampled {float(got):.4f}, exact {float(exact):.4f} (bound {bound:.3f})")
+                raise Mismatch(
+                    f"{where}: sampled {float(got):.4f}, exact {float(exact):.4f} (bound {bound:.3f})"
+                )
 
 
 def _statistical(freq, p, shots, where):
@@ -300,8 +342,10 @@ def _statistical(freq, p, shots, where):
     bad = np.abs(freq - p) > bound
     if np.any(bad):
         i = int(np.argmax(bad))
-        raise Mismatch(f"{where}: frequency {freq[i]:.4f} of outcome {i}, probability {p[i]:.4f} "
-                       f"(bound {bound[i]:.3f})")
+        raise Mismatch(
+            f"{where}: frequency {freq[i]:.4f} of outcome {i}, probability {p[i]:.4f} "
+            f"(bound {bound[i]:.3f})"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -310,8 +354,10 @@ def _statistical(freq, p, shots, where):
 
 
 def _has_nan(tree):
-    return any(np.asarray(leaf).dtype.kind in "fc" and np.any(np.isnan(np.asarray(leaf)))
-               for leaf in _leaves(tree))
+    return any(
+        np.asarray(leaf).dtype.kind in "fc" and np.any(np.isnan(np.asarray(leaf)))
+        for leaf in _leaves(tree)
+    )
 
 
 def reference_branches(p: Program, ns):
@@ -343,9 +389,13 @@ def evaluate(p: Program) -> Outcome:
     except Exception as exc:  # any reference failure means the program is invalid
         text = f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}"
         where = traceback.extract_tb(exc.__traceback__)[-1]
-        return Outcome("invalid", f"reference: {text} (at {where.filename}:{where.lineno})", signature_of(text))
+        return Outcome(
+            "invalid", f"reference: {text} (at {where.filename}:{where.lineno})", signature_of(text)
+        )
     if not branches:
-        return Outcome("undefined", "the reference is NaN: a postselected outcome has probability 0")
+        return Outcome(
+            "undefined", "the reference is NaN: a postselected outcome has probability 0"
+        )
     try:
         got = ns["compiled"](ns["make"], jnp.array(p.x, dtype=jnp.float64), p.n)
         got = jax.tree_util.tree_map(np.asarray, got)
@@ -361,7 +411,11 @@ def evaluate(p: Program) -> Outcome:
             return Outcome("match", f"branch {branch}" if branch else "")
         except Mismatch as m:
             failures.append(str(m))
-    detail = failures[0] if len(failures) == 1 else f"no branch of {len(failures)} matches; first: {failures[0]}"
+    detail = (
+        failures[0]
+        if len(failures) == 1
+        else f"no branch of {len(failures)} matches; first: {failures[0]}"
+    )
     return Outcome("mismatch", detail, "mismatch: " + mismatch_kind(failures[0]))
 
 

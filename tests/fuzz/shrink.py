@@ -189,8 +189,12 @@ def _without_measure(p, name):
         for field in OP_LISTS:
             ops = getattr(node, field, None)
             if isinstance(ops, list) and any(isinstance(o, (Measure, MeasCond)) for o in ops):
-                kept = [o for o in ops if not (isinstance(o, Measure) and o.name == name)
-                        and not (isinstance(o, MeasCond) and o.mcm == name)]
+                kept = [
+                    o
+                    for o in ops
+                    if not (isinstance(o, Measure) and o.name == name)
+                    and not (isinstance(o, MeasCond) and o.mcm == name)
+                ]
                 node = dataclasses.replace(node, **{field: kept})
         return node
 
@@ -233,46 +237,79 @@ def candidates(p: Program):
                 if isinstance(op, Measure):
                     yield f"drop measure {op.name}", _without_measure(p, op.name)
                 else:
-                    yield f"drop op at {path + (i,)}", put(p, path, node[:i] + node[i + 1:])
+                    yield f"drop op at {path + (i,)}", put(p, path, node[:i] + node[i + 1 :])
     for path, node in all_paths:
         if path and path[-1] in OP_LISTS and isinstance(node, list):
             for i, op in enumerate(node):
                 inner = _unwrap(op)
                 if inner is not None:
-                    yield f"unwrap {type(op).__name__}", put(p, path, node[:i] + list(inner) + node[i + 1:])
+                    yield (
+                        f"unwrap {type(op).__name__}",
+                        put(p, path, node[:i] + list(inner) + node[i + 1 :]),
+                    )
                 if isinstance(op, If) and op.orelse is not None:
                     yield "drop else", put(p, path + (i, "orelse"), None)
                 if isinstance(op, CondValue):
-                    yield "cond value to constant", substitute_names(
-                        put(p, path, node[:i] + node[i + 1:]), {op.name: op.a})
+                    yield (
+                        "cond value to constant",
+                        substitute_names(put(p, path, node[:i] + node[i + 1 :]), {op.name: op.a}),
+                    )
                 if isinstance(op, Measure) and (op.reset or op.postselect is not None):
-                    yield "plain measure", put(p, path + (i,), dataclasses.replace(op, reset=False, postselect=None,
-                                                                                   branch=0))
-                if isinstance(op, (Adjoint, Ctrl, MeasCond)) and op.as_gate is False and len(op.body) == 1 \
-                        and isinstance(op.body[0], Gate):
+                    yield (
+                        "plain measure",
+                        put(
+                            p,
+                            path + (i,),
+                            dataclasses.replace(op, reset=False, postselect=None, branch=0),
+                        ),
+                    )
+                if (
+                    isinstance(op, (Adjoint, Ctrl, MeasCond))
+                    and op.as_gate is False
+                    and len(op.body) == 1
+                    and isinstance(op.body[0], Gate)
+                ):
                     yield "gate form", put(p, path + (i,), dataclasses.replace(op, as_gate=True))
     # wires, observables, expressions
     for path, node in all_paths:
         if isinstance(node, Gate) and any(isinstance(w, RunTimeWire) for w in node.wires):
-            fixed = [Wire(w.lo + (w.off % w.k)) if isinstance(w, RunTimeWire) else w for w in node.wires]
+            fixed = [
+                Wire(w.lo + (w.off % w.k)) if isinstance(w, RunTimeWire) else w for w in node.wires
+            ]
             yield "fixed wires", put(p, path + ("wires",), fixed)
         if isinstance(node, Hamiltonian):
             yield "one term", put(p, path, node.terms[0])
             if len(node.terms) > 1:
-                yield "fewer terms", put(p, path, dataclasses.replace(node, coeffs=node.coeffs[:-1],
-                                                                      terms=node.terms[:-1]))
+                yield (
+                    "fewer terms",
+                    put(
+                        p,
+                        path,
+                        dataclasses.replace(node, coeffs=node.coeffs[:-1], terms=node.terms[:-1]),
+                    ),
+                )
         if isinstance(node, Hermitian):
             yield "PauliZ", put(p, path, PauliWord([("Z", node.wires[0])]))
         if isinstance(node, PauliWord) and len(node.factors) > 1:
             yield "shorter word", put(p, path, PauliWord(node.factors[:1]))
-        if isinstance(node, Measurement) and node.kind in ("var", "probs", "state", "sample", "counts"):
+        if isinstance(node, Measurement) and node.kind in (
+            "var",
+            "probs",
+            "state",
+            "sample",
+            "counts",
+        ):
             wire = Wire(0)
             yield "expval instead", put(p, path, Measurement("expval", PauliWord([("Z", wire)])))
     for path, node in all_paths:
         if isinstance(node, EXPRESSIONS):
             for child in (node.a,) + ((node.b,) if isinstance(node, Binary) else ()):
                 yield "simpler expression", put(p, path, child)
-        if isinstance(node, (Unary, Binary, Index, Var)) and path and path[0] in ("qnodes", "pre", "post"):
+        if (
+            isinstance(node, (Unary, Binary, Index, Var))
+            and path
+            and path[0] in ("qnodes", "pre", "post")
+        ):
             if not (isinstance(node, Var) and node.name == "n"):
                 yield "constant", put(p, path, Const(0.5))
 
@@ -322,23 +359,33 @@ def to_pytest(p: Program, outcome=None) -> str:
     """A self-contained pytest function comparing kvant with default.qubit on ``p``."""
     name = f"test_fuzz_{p.mode}_seed_{p.seed}"
     what = f"{outcome.cls}: {outcome.detail[:200]}" if outcome else ""
-    body = [f'"""Found by tests/fuzz (seed {p.seed}, {p.mode}, shrunk). {what}"""'.replace("\n", " ")]
+    body = [
+        f'"""Found by tests/fuzz (seed {p.seed}, {p.mode}, shrunk). {what}"""'.replace("\n", " ")
+    ]
     body += render_make(p).splitlines()
     body += render_harness(p).splitlines()
     body.append(f"x = jnp.array({p.x!r})")
     body.append(f"n = {p.n}")
     body.append("got = compiled(make, x, n)")
     free = [m.name for m in p.free_measures()]
-    tol = "atol=2e-4, rtol=1e-3" if p.mode == "derivatives" and p.method == "fd" else "atol=1e-7, rtol=1e-6"
+    tol = (
+        "atol=2e-4, rtol=1e-3"
+        if p.mode == "derivatives" and p.method == "fd"
+        else "atol=1e-7, rtol=1e-6"
+    )
     leaves = "jax.tree_util.tree_leaves"
     same = f"all(close(g, w) for g, w in zip({leaves}(got), {leaves}(want))) and len({leaves}(got)) == len({leaves}(want))"
     if p.has_shots():
-        body.append("# QNodes with shots: shapes as PennyLane gives them, estimates within a generous")
+        body.append(
+            "# QNodes with shots: shapes as PennyLane gives them, estimates within a generous"
+        )
         body.append("# bound of the exact values (the reference has sample/counts as probs)")
         body.append("want = reference(make, x, n)")
         body += _sampled_checks(p, tol)
     elif free:
-        body.append("# kvant samples one outcome per mid-circuit measurement: compare with each branch")
+        body.append(
+            "# kvant samples one outcome per mid-circuit measurement: compare with each branch"
+        )
         body.append(f"close = lambda g, w: np.allclose(np.asarray(g), np.asarray(w), {tol})")
         body.append("import itertools")
         body.append(f"names = {free!r}")
@@ -371,12 +418,18 @@ def _sampled_checks(p, tol):
                 shape = sampled_shape(q, m)[0]
                 lines.append(f"assert np.shape(got{at}) == {shape}")
                 weights = "2 ** np.arange(np.shape(got" + at + ")[1])[::-1]"
-                lines.append(f"np.testing.assert_allclose(np.bincount(np.asarray(got{at}) @ {weights}, "
-                             f"minlength=len(want{at})) / {q.shots}, want{at}, atol=0.1)")
+                lines.append(
+                    f"np.testing.assert_allclose(np.bincount(np.asarray(got{at}) @ {weights}, "
+                    f"minlength=len(want{at})) / {q.shots}, want{at}, atol=0.1)"
+                )
             else:
-                lines.append(f"np.testing.assert_allclose(got{at}, want{at}, atol=0.15 * max(1.0, np.max(np.abs(want{at}))))")
+                lines.append(
+                    f"np.testing.assert_allclose(got{at}, want{at}, atol=0.15 * max(1.0, np.max(np.abs(want{at}))))"
+                )
     return lines
 
 
-TEST_PRELUDE = ("import jax\nimport jax.numpy as jnp\nimport numpy as np\nimport pennylane as qml\n\n"
-                "import kvant\n\njax.config.update(\"jax_enable_x64\", True)\n")
+TEST_PRELUDE = (
+    "import jax\nimport jax.numpy as jnp\nimport numpy as np\nimport pennylane as qml\n\n"
+    'import kvant\n\njax.config.update("jax_enable_x64", True)\n'
+)

@@ -96,7 +96,9 @@ class CondCallable:
 
     def __call__(self, *args, **kwargs):
         if TracingContext.is_tracing():
-            return control_flow.trace_cond(self._predicates, self._branches, self._otherwise, args, kwargs)
+            return control_flow.trace_cond(
+                self._predicates, self._branches, self._otherwise, args, kwargs
+            )
         for predicate, fn in zip(self._predicates, self._branches):
             if predicate:
                 return fn(*args, **kwargs)

@@ -36,8 +36,10 @@ def _check_options(fn, argnums, argnum, method, h):
     if argnums is None:
         argnums = argnum
     if argnums is not None and not isinstance(argnums, int):
-        if not isinstance(argnums, Sequence) or isinstance(argnums, str) or not all(
-            isinstance(a, int) and not isinstance(a, bool) for a in argnums
+        if (
+            not isinstance(argnums, Sequence)
+            or isinstance(argnums, str)
+            or not all(isinstance(a, int) and not isinstance(a, bool) for a in argnums)
         ):
             raise ValueError("argnums should be an integer or a Sequence of integers")
         argnums = tuple(argnums)
@@ -45,10 +47,14 @@ def _check_options(fn, argnums, argnum, method, h):
         raise ValueError("argnums should be an integer or a Sequence of integers")
     method = "auto" if method is None else method
     if method not in METHODS:
-        raise ValueError(f"invalid differentiation method {method!r}; valid methods are {list(METHODS)}")
+        raise ValueError(
+            f"invalid differentiation method {method!r}; valid methods are {list(METHODS)}"
+        )
     if h is not None:
         if isinstance(h, bool) or not isinstance(h, numbers.Real) or not np.isfinite(h) or h <= 0:
-            raise ValueError(f"invalid finite-difference step h={h!r}: it must be a positive real number")
+            raise ValueError(
+                f"invalid finite-difference step h={h!r}: it must be a positive real number"
+            )
         if method != "fd":
             warnings.warn("h has no effect unless method='fd'", stacklevel=3)
     return argnums, method, h
@@ -71,8 +77,10 @@ class _Derivative:
 
     # -- argument selection -------------------------------------------------------------------
     def _selected(self, num_args):
-        selected = (0,) if self.argnums is None else (
-            (self.argnums,) if isinstance(self.argnums, int) else self.argnums
+        selected = (
+            (0,)
+            if self.argnums is None
+            else ((self.argnums,) if isinstance(self.argnums, int) else self.argnums)
         )
         for i in selected:
             if not -num_args <= i < num_args:
@@ -132,7 +140,9 @@ class _Derivative:
         if self.method == "auto":  # QNode problems first: they explain a complex state result
             # QNodes that only feed auxiliary outputs are not differentiated: not checked.
             used = [True] * num_out + [False] * (len(jaxpr.out_avals) - num_out)
-            _check_qnodes_for_auto(pe.dce_jaxpr(jaxpr.jaxpr, used)[0] if self.has_aux else jaxpr, self.kind)
+            _check_qnodes_for_auto(
+                pe.dce_jaxpr(jaxpr.jaxpr, used)[0] if self.has_aux else jaxpr, self.kind
+            )
         for aval in out_avals:
             if not jnp.issubdtype(aval.dtype, jnp.floating):
                 raise TypeError(
@@ -159,7 +169,9 @@ class _Derivative:
         )
         out_tree = out_tree_box[0]
         num_values = len(jaxpr.out_avals) if values_too else 0
-        derivative = self._assemble(results[num_values:], selected, args, out_tree, len(diff_leaves))
+        derivative = self._assemble(
+            results[num_values:], selected, args, out_tree, len(diff_leaves)
+        )
         value = tree_unflatten(out_tree, results[:num_out]) if values_too else None
         if self.has_aux:
             aux = tree_unflatten(aux_tree_box[0], results[num_out:num_values])
@@ -184,13 +196,16 @@ class _Derivative:
 
     def _assemble(self, results, selected, args, out_tree, num_diff_leaves):
         """Output-major flat Jacobians → the user's structure."""
-        per_output = [results[k * num_diff_leaves:(k + 1) * num_diff_leaves] for k in range(out_tree.num_leaves)]
+        per_output = [
+            results[k * num_diff_leaves : (k + 1) * num_diff_leaves]
+            for k in range(out_tree.num_leaves)
+        ]
         per_output_per_arg = []
         for blocks in per_output:
             start, packed = 0, []
             for i in selected:
                 arg_tree = tree_structure(args[i])
-                packed.append(tree_unflatten(arg_tree, blocks[start:start + arg_tree.num_leaves]))
+                packed.append(tree_unflatten(arg_tree, blocks[start : start + arg_tree.num_leaves]))
                 start += arg_tree.num_leaves
             per_output_per_arg.append(self._pack(packed))
         if self.scalar_output:
@@ -201,7 +216,9 @@ class _Derivative:
     def _eager(self, args, kwargs):
         """(the derivative, the function's value), both from this call."""
         selected = self._selected(len(args))
-        jax_argnums = selected[0] if (self.argnums is None or isinstance(self.argnums, int)) else selected
+        jax_argnums = (
+            selected[0] if (self.argnums is None or isinstance(self.argnums, int)) else selected
+        )
         if self.method == "fd":
             return self._eager_fd(args, kwargs, selected)
         transform = jax.grad if self.scalar_output else jax.jacobian
@@ -213,9 +230,11 @@ class _Derivative:
             return out
 
         result = transform(with_forward, argnums=jax_argnums, has_aux=self.has_aux)(*args)
-        forward = jax.tree_util.tree_map(
-            lambda x: getattr(x, "primal", x), value_box[-1]
-        ) if value_box else None
+        forward = (
+            jax.tree_util.tree_map(lambda x: getattr(x, "primal", x), value_box[-1])
+            if value_box
+            else None
+        )
         return result, forward  # with has_aux: (derivative, aux), as JAX returns it
 
     def _eager_fd(self, args, kwargs, selected):
@@ -247,12 +266,14 @@ class _Derivative:
                     new_args[i] = tree_unflatten(arg_tree, new_leaves)
                     out = tree_flatten(self.fn(*new_args, **kwargs))[0]
                     columns.append([(o - b) / h for o, b in zip(out, base_leaves)])
-                jac_leaves.append([
-                    jnp.stack([c[o] for c in columns], axis=-1).reshape(
-                        jnp.shape(base_leaves[o]) + leaf.shape
-                    )
-                    for o in range(len(base_leaves))
-                ])
+                jac_leaves.append(
+                    [
+                        jnp.stack([c[o] for c in columns], axis=-1).reshape(
+                            jnp.shape(base_leaves[o]) + leaf.shape
+                        )
+                        for o in range(len(base_leaves))
+                    ]
+                )
             per_arg.append((arg_tree, jac_leaves))
         per_output = []
         for o in range(len(base_leaves)):
@@ -383,16 +404,19 @@ def _products_setup(kind, params, vectors, argnums):
     if not isinstance(params, (list, tuple)):
         raise TypeError(f"{kind}: params must be a list or tuple of the function's arguments")
     if kind == "jvp" and not isinstance(vectors, (list, tuple)):
-        raise TypeError("jvp: the tangents must be a list or tuple, one per differentiated argument")
+        raise TypeError(
+            "jvp: the tangents must be a list or tuple, one per differentiated argument"
+        )
     params = list(params)
     # JAX's convention: every primal is differentiated unless argnums says otherwise.
-    selected = tuple(range(len(params))) if argnums is None else (
-        (argnums,) if isinstance(argnums, int) else tuple(argnums))
+    selected = (
+        tuple(range(len(params)))
+        if argnums is None
+        else ((argnums,) if isinstance(argnums, int) else tuple(argnums))
+    )
     for i in selected:
         if isinstance(i, bool) or not isinstance(i, int) or not -len(params) <= i < len(params):
-            raise ValueError(
-                f"{kind}: argnums={i} is out of range for {len(params)} parameter(s)"
-            )
+            raise ValueError(f"{kind}: argnums={i} is out of range for {len(params)} parameter(s)")
     return params, tuple(i % len(params) for i in selected)
 
 
@@ -409,9 +433,12 @@ def jvp(f, params, tangents, method=None, h=None, argnums=None):
         )
     for t, i in zip(tangents, selected):
         if tree_structure(t) != tree_structure(params[i]) or any(
-            jnp.shape(a) != jnp.shape(b) for a, b in zip(tree_flatten(t)[0], tree_flatten(params[i])[0])
+            jnp.shape(a) != jnp.shape(b)
+            for a, b in zip(tree_flatten(t)[0], tree_flatten(params[i])[0])
         ):
-            raise TypeError(f"jvp: the tangent of argument {i} does not match its structure and shapes")
+            raise TypeError(
+                f"jvp: the tangent of argument {i} does not match its structure and shapes"
+            )
         for t_leaf, p_leaf in zip(tree_flatten(t)[0], tree_flatten(params[i])[0]):
             p_dtype, t_dtype = jnp.result_type(p_leaf), jnp.result_type(t_leaf)
             if jnp.issubdtype(p_dtype, jnp.inexact) and not jnp.issubdtype(t_dtype, jnp.inexact):
@@ -422,8 +449,12 @@ def jvp(f, params, tangents, method=None, h=None, argnums=None):
                     "floating-point"
                 )
     if not TracingContext.is_tracing():
-        return jax.jvp(_of_selected(f, params, selected), tuple(params[i] for i in selected), tuple(tangents))
-    out, jac = jacobian(f, argnums=selected, method=method, h=h)._traced(tuple(params), {}, with_values=True)
+        return jax.jvp(
+            _of_selected(f, params, selected), tuple(params[i] for i in selected), tuple(tangents)
+        )
+    out, jac = jacobian(f, argnums=selected, method=method, h=h)._traced(
+        tuple(params), {}, with_values=True
+    )
     out_leaves, out_tree = tree_flatten(out)
     jac_per_output = out_tree.flatten_up_to(jac)  # per output leaf: a tuple over arguments
     results = []
@@ -468,6 +499,7 @@ def vjp(f, params, cotangents, method=None, h=None, argnums=None):
             total = total + jnp.sum(jnp.asarray(ct, jnp.result_type(leaf)) * leaf)
         return total, out
 
-    (_, out), per_arg = value_and_grad(weighted, argnums=selected, method=method, h=h, has_aux=True)._traced(
-        tuple(params) + tuple(jnp.asarray(ct) for ct in cotangents), {}, with_values=True)
+    (_, out), per_arg = value_and_grad(
+        weighted, argnums=selected, method=method, h=h, has_aux=True
+    )._traced(tuple(params) + tuple(jnp.asarray(ct) for ct in cotangents), {}, with_values=True)
     return out, tuple(per_arg)

@@ -43,9 +43,7 @@ def adjoint(fn, lazy=True):
             # not tracing a QNode body (eager, or building a transformed QNode's tape, whose
             # queue PennyLane's adjoint fills): PennyLane's own adjoint
             return create_adjoint_op(fn, lazy)(*args, **kwargs)
-        jaxpr, operands = quantum_regions.trace_quantum_function(
-            fn, args, kwargs, scope, "adjoint"
-        )
+        jaxpr, operands = quantum_regions.trace_quantum_function(fn, args, kwargs, scope, "adjoint")
         quantum_regions.emit_adjoint(jaxpr, operands)
         return None
 
@@ -55,9 +53,14 @@ def adjoint(fn, lazy=True):
 def ctrl(op, control, control_values=None, work_wires=None, work_wire_type="borrowed"):
     """``op`` controlled on the wires ``control`` being in ``control_values`` (all 1 by
     default)."""
-    pennylanes = functools.partial(create_controlled_op, op, control,
-                                   control_values=control_values, work_wires=work_wires,
-                                   work_wire_type=work_wire_type)
+    pennylanes = functools.partial(
+        create_controlled_op,
+        op,
+        control,
+        control_values=control_values,
+        work_wires=work_wires,
+        work_wire_type=work_wire_type,
+    )
     if _is_operator(op) or not callable(op):
         return pennylanes()
 
@@ -67,14 +70,17 @@ def ctrl(op, control, control_values=None, work_wires=None, work_wire_type="borr
             return pennylanes()(*args, **kwargs)
         scope = current_scope()
         wires = qml.wires.Wires(control)
-        values = [True] * len(wires) if control_values is None else (
-            [control_values] if len(wires) == 1 and not isinstance(control_values, (list, tuple))
-            else list(control_values)
+        values = (
+            [True] * len(wires)
+            if control_values is None
+            else (
+                [control_values]
+                if len(wires) == 1 and not isinstance(control_values, (list, tuple))
+                else list(control_values)
+            )
         )
         if len(values) != len(wires):
-            raise ValueError(
-                f"ctrl: {len(wires)} control wires but {len(values)} control values"
-            )
+            raise ValueError(f"ctrl: {len(wires)} control wires but {len(values)} control values")
         for v in values:
             if v not in (0, 1, True, False):
                 raise ValueError(f"ctrl: a control value must be 0 or 1, got {v!r}")

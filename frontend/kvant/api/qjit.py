@@ -87,8 +87,15 @@ def _argument_types(flat_with_paths, describe_path):
 class QJIT:
     """A function compiled by kvant; see :func:`qjit`."""
 
-    def __init__(self, fn: Callable, *, static_argnums=(), static_argnames=(),
-                 keep_intermediate: bool = False, opt_level: int = 2):
+    def __init__(
+        self,
+        fn: Callable,
+        *,
+        static_argnums=(),
+        static_argnames=(),
+        keep_intermediate: bool = False,
+        opt_level: int = 2,
+    ):
         if not callable(fn):
             raise TypeError(f"qjit needs a callable, got {type(fn).__name__}")
         functools.update_wrapper(self, fn)
@@ -102,8 +109,11 @@ class QJIT:
             parameters = list(inspect.signature(fn).parameters.values())
         except (TypeError, ValueError):
             parameters = None
-        positional = [p.name for p in parameters or ()
-                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        positional = [
+            p.name
+            for p in parameters or ()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
         self._positional_names = positional
         self._named_positions = {positional.index(n) for n in static_argnames if n in positional}
         if parameters is not None and not any(p.kind == p.VAR_POSITIONAL for p in parameters):
@@ -168,8 +178,12 @@ class QJIT:
         kwargs = {k: v for k, v in kwargs.items() if k not in self.static_argnames}
         flat, in_tree = tree_flatten((dynamic, kwargs))
         specs = [jax.ShapeDtypeStruct(jnp.shape(x), jnp.result_type(x)) for x in flat]
-        key = (in_tree, static, tuple(sorted(static_kwargs.items())),
-               tuple((spec.shape, spec.dtype) for spec in specs))
+        key = (
+            in_tree,
+            static,
+            tuple(sorted(static_kwargs.items())),
+            tuple((spec.shape, spec.dtype) for spec in specs),
+        )
         if key not in self._under_jax:
             self._under_jax[key] = self._jax_callable(static, static_kwargs, in_tree, specs)
         call, out_tree = self._under_jax[key]
@@ -184,17 +198,22 @@ class QJIT:
             return self.original_function(*self._merge_static(static, dyn), **kw, **static_kwargs)
 
         # messages about the program name the user's function
-        flat_fn.__name__ = flat_fn.__qualname__ = getattr(self.original_function, "__name__",
-                                                          "function")
+        flat_fn.__name__ = flat_fn.__qualname__ = getattr(
+            self.original_function, "__name__", "function"
+        )
 
         forward = QJIT(flat_fn, keep_intermediate=self.keep_intermediate, opt_level=self.opt_level)
         program = forward.compile(*specs)
         out_specs = [jax.ShapeDtypeStruct(a.shape, a.dtype) for a in program.library.out_avals]
-        differentiable = [i for i, spec in enumerate(specs) if jnp.issubdtype(spec.dtype, jnp.floating)]
+        differentiable = [
+            i for i, spec in enumerate(specs) if jnp.issubdtype(spec.dtype, jnp.floating)
+        ]
 
         def run(*leaves):
             return jax.pure_callback(
-                lambda *xs: [np.asarray(o) for o in program.library(*xs)], out_specs, *leaves,
+                lambda *xs: [np.asarray(o) for o in program.library(*xs)],
+                out_specs,
+                *leaves,
                 vmap_method="sequential",
             )
 
@@ -220,7 +239,10 @@ class QJIT:
             grad_specs = [specs[i] for i in differentiable]
             bars = jax.pure_callback(
                 lambda *xs: [np.asarray(o) for o in pullback_program.library(*xs)],
-                grad_specs, *leaves, *cts, vmap_method="sequential",
+                grad_specs,
+                *leaves,
+                *cts,
+                vmap_method="sequential",
             )
             result, k = [], 0
             for i, spec in enumerate(specs):
@@ -241,7 +263,9 @@ class QJIT:
 
     def _program_for(self, args, kwargs):
         static, dynamic = self._split_static(args)
-        static_kwargs = tuple(sorted((k, v) for k, v in kwargs.items() if k in self.static_argnames))
+        static_kwargs = tuple(
+            sorted((k, v) for k, v in kwargs.items() if k in self.static_argnames)
+        )
         kwargs = {k: v for k, v in kwargs.items() if k not in self.static_argnames}
         static = (static, static_kwargs)
         try:
@@ -251,8 +275,11 @@ class QJIT:
         flat_with_paths, in_tree = tree_flatten_with_path((dynamic, kwargs))
         flat = [leaf for _, leaf in flat_with_paths]
         positions = tuple(i for i, _ in static[0])
-        signature = (in_tree, static, _argument_types(
-            flat_with_paths, lambda path: self._describe_path(path, positions)))
+        signature = (
+            in_tree,
+            static,
+            _argument_types(flat_with_paths, lambda path: self._describe_path(path, positions)),
+        )
         program = self._programs.get(signature)
         if program is None and self._declared is not None:
             promoted = self._promote_to_declared(signature, flat, flat_with_paths)
@@ -272,7 +299,11 @@ class QJIT:
         in_tree, static, types = signature
         declared_tree, declared_static, declared_types = self._declared
         mismatch = None
-        if in_tree != declared_tree or static != declared_static or len(types) != len(declared_types):
+        if (
+            in_tree != declared_tree
+            or static != declared_static
+            or len(types) != len(declared_types)
+        ):
             mismatch = "their structure differs"
         else:
             for (path, _), (shape, dtype), (want_shape, want_dtype) in zip(
@@ -280,8 +311,10 @@ class QJIT:
             ):
                 if shape != want_shape or not np.can_cast(dtype, want_dtype, casting="safe"):
                     positions = tuple(i for i, _ in static[0])
-                    mismatch = (f"{self._describe_path(path, positions)} is {dtype}{list(shape)}, declared "
-                                f"{want_dtype}{list(want_shape)}")
+                    mismatch = (
+                        f"{self._describe_path(path, positions)} is {dtype}{list(shape)}, declared "
+                        f"{want_dtype}{list(want_shape)}"
+                    )
                     break
         if mismatch is None:
             return [np.asarray(x, dtype=want) for x, (_, want) in zip(flat, declared_types)]
@@ -301,11 +334,15 @@ class QJIT:
 
         group, first, *rest = path
         if group.idx == 0:  # positional: back to the position before static ones were removed
-            dynamic_positions = [i for i in range(first.idx + len(static_positions) + 1)
-                                 if i not in static_positions]
+            dynamic_positions = [
+                i for i in range(first.idx + len(static_positions) + 1) if i not in static_positions
+            ]
             position = dynamic_positions[first.idx]
-            name = self._positional_names[position] if position < len(self._positional_names) \
+            name = (
+                self._positional_names[position]
+                if position < len(self._positional_names)
                 else str(position)
+            )
         else:
             name = str(first.key)
         return f"argument {name}{keystr(tuple(rest))}"
@@ -341,9 +378,13 @@ class QJIT:
     def _compile(self, static, dynamic, kwargs, flat, in_tree) -> CompiledProgram:
         # None is an empty pytree to JAX: the function gets it as is, which is fine until the
         # function computes with it -- then the error should name the argument.
-        nones = [self._describe_path(path) for path, leaf in
-                 tree_flatten_with_path((dynamic, kwargs), is_leaf=lambda x: x is None)[0]
-                 if leaf is None]
+        nones = [
+            self._describe_path(path)
+            for path, leaf in tree_flatten_with_path(
+                (dynamic, kwargs), is_leaf=lambda x: x is None
+            )[0]
+            if leaf is None
+        ]
         # Tracing allocates ~10^5 short-lived objects, enough to trigger a full collection over
         # the ~2·10^5 objects JAX and PennyLane keep alive: ~100 ms, landing on one compilation
         # in five of a 480-gate circuit (with the collector paused the spikes went away).
@@ -371,8 +412,9 @@ class QJIT:
 
         def flat_fn(*flat_args):
             dyn, kw = tree_unflatten(in_tree, flat_args)
-            result = self.original_function(*self._merge_static(static_args, dyn), **kw,
-                                            **dict(static_kwargs))
+            result = self.original_function(
+                *self._merge_static(static_args, dyn), **kw, **dict(static_kwargs)
+            )
             leaves, out_tree = tree_flatten(result)
             for path, leaf in tree_flatten_with_path(result)[0]:
                 if not _is_numeric(leaf):
@@ -406,7 +448,9 @@ class QJIT:
         module = lower_program(closed_jaxpr, entry, _mlir.shared_context())
         bytecode = _mlir.to_bytecode(module)
         artifact = driver.compile_mlir(
-            bytecode, keep_stages=self.keep_intermediate, opt_level=self.opt_level,
+            bytecode,
+            keep_stages=self.keep_intermediate,
+            opt_level=self.opt_level,
             # JAX's CPU client, on which the results are returned, is created (~10 ms, once per
             # process) while the worker compiles rather than after
             while_waiting=jax_cpu_device,
@@ -419,8 +463,15 @@ class QJIT:
         )
         library.locate_error = functools.partial(_locate_runtime_error, closed_jaxpr.jaxpr)
         return CompiledProgram(
-            entry, artifact.library, closed_jaxpr, bytecode, artifact.mlir_lowered,
-            artifact.llvm_ir, library, out_tree_box[0], artifact.from_cache,
+            entry,
+            artifact.library,
+            closed_jaxpr,
+            bytecode,
+            artifact.mlir_lowered,
+            artifact.llvm_ir,
+            library,
+            out_tree_box[0],
+            artifact.from_cache,
         )
 
 
@@ -461,13 +512,19 @@ def _locate_runtime_error(jaxpr, message: str) -> str:
     found = re.match(r"kvant_rt_(\w+): (\w+):", message)
     sites = list(_program_sites(jaxpr))
     if found and found[1] == "gate":
-        gates = {(where, qnode) for prim, params, where, qnode in sites
-                 if prim == "kvant_gate" and params.get("name") == found[2] and where}
+        gates = {
+            (where, qnode)
+            for prim, params, where, qnode in sites
+            if prim == "kvant_gate" and params.get("name") == found[2] and where
+        }
         if len(gates) == 1:
             ((where, qnode),) = gates
             return f"{where}: {message}" + (f" (in QNode '{qnode}')" if qnode else "")
-    qnodes = {(params.get("name"), where) for prim, params, where, _ in sites
-              if prim == "kvant_qnode" and where}
+    qnodes = {
+        (params.get("name"), where)
+        for prim, params, where, _ in sites
+        if prim == "kvant_qnode" and where
+    }
     if len(qnodes) == 1:
         ((qnode, where),) = qnodes
         return f"{message} (in QNode '{qnode}', called at {where})"
@@ -484,8 +541,9 @@ def _index_tuple(value, what: str) -> tuple[int, ...]:
         try:
             result.append(operator.index(item))
         except TypeError:
-            raise TypeError(f"kvant.qjit: {what} must be an int or a sequence of ints, "
-                            f"got {value!r}") from None
+            raise TypeError(
+                f"kvant.qjit: {what} must be an int or a sequence of ints, got {value!r}"
+            ) from None
     return tuple(result)
 
 
@@ -505,8 +563,15 @@ def _annotated_specs(fn):
     return specs or None
 
 
-def qjit(fn=None, *, static_argnums=(), static_argnames=(), keep_intermediate: bool = False,
-         opt_level: int = 2, **unsupported):
+def qjit(
+    fn=None,
+    *,
+    static_argnums=(),
+    static_argnames=(),
+    keep_intermediate: bool = False,
+    opt_level: int = 2,
+    **unsupported,
+):
     """Compile a hybrid quantum-classical function with kvant.
 
     Usable as ``@qjit``, ``@qjit(static_argnums=...)`` and ``qjit(fn=f)`` (PennyLane's
@@ -514,9 +579,12 @@ def qjit(fn=None, *, static_argnums=(), static_argnames=(), keep_intermediate: b
     """
     if unsupported:
         raise TypeError(f"kvant.qjit got unsupported options: {', '.join(sorted(unsupported))}")
-    options = dict(static_argnums=static_argnums, static_argnames=static_argnames,
-                   keep_intermediate=keep_intermediate,
-                   opt_level=opt_level)
+    options = dict(
+        static_argnums=static_argnums,
+        static_argnames=static_argnames,
+        keep_intermediate=keep_intermediate,
+        opt_level=opt_level,
+    )
     if fn is None:
         return lambda f: QJIT(f, **options)
     return QJIT(fn, **options)

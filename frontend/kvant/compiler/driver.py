@@ -64,8 +64,13 @@ def cache_dir() -> Path:
 
 
 #: what LLVM, MLIR and Python write when an allocation fails
-_OUT_OF_MEMORY = ("out of memory", "Allocation failed", "MemoryError", "std::bad_alloc",
-                  "failed to map segment")
+_OUT_OF_MEMORY = (
+    "out of memory",
+    "Allocation failed",
+    "MemoryError",
+    "std::bad_alloc",
+    "failed to map segment",
+)
 
 
 def compile_timeout() -> float | None:
@@ -145,6 +150,7 @@ def _usable_root(configured: Path) -> Path:
 
 # -- the cache key ----------------------------------------------------------------------------
 
+
 @functools.cache
 def host_cpu() -> str:
     """The CPU the generated code is tuned for: its model and feature flags (Linux), else what
@@ -155,13 +161,19 @@ def host_cpu() -> str:
             for line in f:
                 name, _, value = line.partition(":")
                 name = name.strip()
-                if name in ("model name", "flags", "Features", "CPU part", "isa") \
-                        and name not in described:
+                if (
+                    name in ("model name", "flags", "Features", "CPU part", "isa")
+                    and name not in described
+                ):
                     described[name] = " ".join(sorted(value.split()))
                 if not line.strip() and described:
                     break  # the first processor's block is enough
         if described:
-            return platform.machine() + "|" + "|".join(f"{k}={v}" for k, v in sorted(described.items()))
+            return (
+                platform.machine()
+                + "|"
+                + "|".join(f"{k}={v}" for k, v in sorted(described.items()))
+            )
     except OSError:
         pass
     return "|".join((platform.machine(), platform.processor(), platform.platform()))
@@ -173,8 +185,10 @@ def _extension_path() -> str:
 
     spec = importlib.util.find_spec("kvant._kvant_mlir")
     if spec is None or not spec.origin:
-        raise CompileError("kvant's MLIR extension (_kvant_mlir) is not built: run `make install` "
-                           "or `pip install .` in the kvant source tree")
+        raise CompileError(
+            "kvant's MLIR extension (_kvant_mlir) is not built: run `make install` "
+            "or `pip install .` in the kvant source tree"
+        )
     return str(Path(spec.origin).resolve())
 
 
@@ -193,6 +207,7 @@ def cache_key(source: bytes, pipeline: str, opt_level: int) -> str:
 
 
 # -- entries ----------------------------------------------------------------------------------
+
 
 def _sha256_of(path: Path) -> str:
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
@@ -278,7 +293,9 @@ def _remove(path: Path) -> None:
         parent = os.path.dirname(name)
         for target in (parent, name):
             try:
-                if os.lstat(target).st_uid == os.getuid() and stat.S_ISDIR(os.lstat(target).st_mode):
+                if os.lstat(target).st_uid == os.getuid() and stat.S_ISDIR(
+                    os.lstat(target).st_mode
+                ):
                     os.chmod(target, 0o700)
             except OSError:
                 pass
@@ -307,6 +324,7 @@ def _discard_damaged(entry: Path, problem: str) -> None:
 
 
 # -- the worker -------------------------------------------------------------------------------
+
 
 def _worker_python_path() -> list[str]:
     """The directories the worker needs on its path: where the ``mlir`` bindings are."""
@@ -389,8 +407,9 @@ class _Worker:
                     while_waiting()
                 reply = self._reader.receive(deadline)
                 if started and "ready_at" in reply:
-                    reply.setdefault("timings", {})["worker_start"] = \
+                    reply.setdefault("timings", {})["worker_start"] = (
                         reply["ready_at"] - self.started_at
+                    )
                 return reply
             except TimeoutError:
                 self._discard()
@@ -458,6 +477,7 @@ os.register_at_fork(after_in_child=_worker.forget_after_fork)
 
 # -- compiling --------------------------------------------------------------------------------
 
+
 @dataclass
 class CompiledArtifact:
     library: Path
@@ -469,9 +489,15 @@ class CompiledArtifact:
     timings: dict = field(default_factory=dict)
 
 
-def compile_mlir(module: str | bytes, *, keep_stages: bool = False, opt_level: int = 2,
-                 use_cache: bool = True, pipeline: str | None = None,
-                 while_waiting=None) -> CompiledArtifact:
+def compile_mlir(
+    module: str | bytes,
+    *,
+    keep_stages: bool = False,
+    opt_level: int = 2,
+    use_cache: bool = True,
+    pipeline: str | None = None,
+    while_waiting=None,
+) -> CompiledArtifact:
     """Compile an MLIR module (kvant's dialects included), given as text or as MLIR bytecode,
     to a shared library. ``while_waiting()``, if given, is called while the worker compiles
     (not when the library comes from the cache): work of the caller's that can overlap."""
@@ -488,8 +514,9 @@ def compile_mlir(module: str | bytes, *, keep_stages: bool = False, opt_level: i
         if problem is None:
             stages = _read_stages(entry, key) if keep_stages else {}
             if stages is not None:
-                return CompiledArtifact(entry / LIBRARY, stages.get("mlir_lowered"),
-                                        stages.get("llvm_ir"), True)
+                return CompiledArtifact(
+                    entry / LIBRARY, stages.get("mlir_lowered"), stages.get("llvm_ir"), True
+                )
         elif problem != "missing":
             _discard_damaged(entry, problem)
 
@@ -511,19 +538,32 @@ def compile_mlir(module: str | bytes, *, keep_stages: bool = False, opt_level: i
         )
         if not reply["ok"]:
             raise CompileError(f"kvant could not compile this program:\n{reply['error']}")
-        stages = {"key": key, "mlir_lowered": reply.get("mlir_lowered"),
-                  "llvm_ir": reply.get("llvm_ir")}
+        stages = {
+            "key": key,
+            "mlir_lowered": reply.get("mlir_lowered"),
+            "llvm_ir": reply.get("llvm_ir"),
+        }
         library = workdir / LIBRARY
         os.chmod(library, 0o700)  # the linker's mode follows the umask
-        _write_json_atomically(workdir / MANIFEST, {
-            "key": key, "sha256": _sha256_of(library), "size": os.lstat(library).st_size,
-            "kvant": __version__,
-        })
+        _write_json_atomically(
+            workdir / MANIFEST,
+            {
+                "key": key,
+                "sha256": _sha256_of(library),
+                "size": os.lstat(library).st_size,
+                "kvant": __version__,
+            },
+        )
         if keep_stages:
             _write_json_atomically(workdir / STAGES, stages)
         published = _publish(workdir, entry, key, stages if keep_stages else None)
-        return CompiledArtifact(published / LIBRARY, stages["mlir_lowered"], stages["llvm_ir"],
-                                False, reply.get("timings", {}))
+        return CompiledArtifact(
+            published / LIBRARY,
+            stages["mlir_lowered"],
+            stages["llvm_ir"],
+            False,
+            reply.get("timings", {}),
+        )
     finally:
         if workdir.exists():
             shutil.rmtree(workdir, ignore_errors=True)

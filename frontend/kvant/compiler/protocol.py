@@ -111,6 +111,6 @@ class FrameReader:
                 raise ProtocolError(f"a frame of {size} bytes announced: the stream is corrupt")
             while len(self._buffer) < header + size:
                 self._fill(deadline)
-            data = bytes(self._buffer[header:header + size])
-            del self._buffer[:header + size]
+            data = bytes(self._buffer[header : header + size])
+            del self._buffer[: header + size]
             return pickle.loads(data)

@@ -39,7 +39,8 @@ def linker_command() -> tuple[str, ...]:
         if not os.path.isabs(chosen) or not os.access(chosen, os.X_OK):
             raise CompileError(f"KVANT_LINKER={chosen!r} is not an absolute path to an executable")
         driver = Path(chosen).name in ("cc", "gcc", "clang") or Path(chosen).name.startswith(
-            ("gcc-", "clang-"))
+            ("gcc-", "clang-")
+        )
         return (chosen, "--driver") if driver else (chosen,)
     shipped = _shipped_linker()
     if shipped:

@@ -115,8 +115,9 @@ def compile_module(request: dict, extension) -> dict:
         timings["codegen"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     if request.get("link", True):
-        link_shared_library(request["linker"], obj, workdir / "program.so",
-                            Path(request["runtime_dir"]))
+        link_shared_library(
+            request["linker"], obj, workdir / "program.so", Path(request["runtime_dir"])
+        )
         obj.unlink()
     timings["link"] = time.perf_counter() - t0
     reply["timings"] = timings

@@ -18,9 +18,16 @@ import re
 import numpy as np
 
 _C_TYPES = {
-    "float64": "double", "float32": "float", "int64": "int64_t", "int32": "int32_t",
-    "int16": "int16_t", "int8": "int8_t", "uint8": "uint8_t", "bool": "uint8_t",
-    "complex128": "kvant_complex128", "complex64": "kvant_complex64",
+    "float64": "double",
+    "float32": "float",
+    "int64": "int64_t",
+    "int32": "int32_t",
+    "int16": "int16_t",
+    "int8": "int8_t",
+    "uint8": "uint8_t",
+    "bool": "uint8_t",
+    "complex128": "kvant_complex128",
+    "complex64": "kvant_complex64",
 }
 
 
@@ -90,9 +97,13 @@ def header(entry: str, in_avals, out_avals, source: str, library: str = "") -> s
             "#endif",
         ]
     params = [f"{_descriptor_name(a)} *arg{i} /* {_describe(a)} */" for i, a in enumerate(in_avals)]
-    params += [f"{_descriptor_name(a)} *result{i} /* {_describe(a)}, written */"
-               for i, a in enumerate(out_avals)]
-    names = [f"arg{i}" for i in range(len(in_avals))] + [f"result{i}" for i in range(len(out_avals))]
+    params += [
+        f"{_descriptor_name(a)} *result{i} /* {_describe(a)}, written */"
+        for i, a in enumerate(out_avals)
+    ]
+    names = [f"arg{i}" for i in range(len(in_avals))] + [
+        f"result{i}" for i in range(len(out_avals))
+    ]
     signature = "(" + ",\n    ".join(params) + ")" if params else "(void)"
     lines += [
         "",
@@ -102,7 +113,9 @@ def header(entry: str, in_avals, out_avals, source: str, library: str = "") -> s
         " * ...), it records a message in a per-thread slot, kvant_rt_error() returns it, "
         "and every",
         " * later call of any kvant program in that thread does nothing and leaves NaN/0 in its",
-        " * results until kvant_rt_clear_error() is called. Prefer kvant_run_" + entry + "() below,",
+        " * results until kvant_rt_clear_error() is called. Prefer kvant_run_"
+        + entry
+        + "() below,",
         " * which clears the slot first and returns the error of this call. */",
         f"void _mlir_ciface_{entry}{signature};",
         "",

@@ -32,10 +32,16 @@ def full(shape, elt: ir.Type, value) -> ir.Value:
     ttype = tensor_of(shape, elt)
     if is_complex_type(elt):
         # no splat attribute for complex numbers in the Python API: spell out the elements
-        dtype = np.complex128 if ir.F64Type.isinstance(ir.ComplexType(elt).element_type) else np.complex64
+        dtype = (
+            np.complex128
+            if ir.F64Type.isinstance(ir.ComplexType(elt).element_type)
+            else np.complex64
+        )
         attr = ir.DenseElementsAttr.get(np.full(list(shape), value, dtype=dtype), type=ttype)
         return arith.ConstantOp(ttype, attr).result
-    return arith.ConstantOp(ttype, ir.DenseElementsAttr.get_splat(ttype, scalar_attr(elt, value))).result
+    return arith.ConstantOp(
+        ttype, ir.DenseElementsAttr.get_splat(ttype, scalar_attr(elt, value))
+    ).result
 
 
 def scalar_constant(elt: ir.Type, value) -> ir.Value:
@@ -101,6 +107,7 @@ def empty(shape, elt: ir.Type) -> ir.Value:
 # implied by their names; the bindings build them (``fill_builtin_region``), as the package's
 # helpers do.
 
+
 @functools.cache
 def linalg_ops():
     """The op classes of the linalg dialect."""
@@ -159,7 +166,9 @@ def reshape(value: ir.Value, new_shape) -> ir.Value:
     flat = value
     if len(old_shape) != 1:
         flat = tensor.CollapseShapeOp(
-            tensor_of([int(np.prod(old_shape))], elt), value, _reassociation([list(range(len(old_shape)))])
+            tensor_of([int(np.prod(old_shape))], elt),
+            value,
+            _reassociation([list(range(len(old_shape)))]),
         ).result
     if len(new_shape) == 1:
         return flat
@@ -183,8 +192,9 @@ def _expand(value, new_shape, groups):
 def iterator_types(kinds) -> ir.ArrayAttr:
     # parsed as one array: an attribute of the linalg dialect parsed on its own comes back
     # through the bindings' attribute casters, which import the mlir.dialects.linalg package
-    return ir.ArrayAttr(ir.Attribute.parse(
-        "[" + ", ".join(f"#linalg.iterator_type<{k}>" for k in kinds) + "]"))
+    return ir.ArrayAttr(
+        ir.Attribute.parse("[" + ", ".join(f"#linalg.iterator_type<{k}>" for k in kinds) + "]")
+    )
 
 
 def affine_map(num_dims: int, results) -> ir.AffineMapAttr:
@@ -248,8 +258,13 @@ def generic_multi(result_types, inputs, inits, maps, iterators, body) -> list:
     """A ``linalg.generic`` with several outputs; ``body(*block_args) -> list of yielded values``
     (block arguments: one scalar per input, then one per output's current value)."""
     linalg = linalg_ops()
-    op = linalg.GenericOp(list(result_types), list(inputs), list(inits), ir.ArrayAttr.get(maps),
-                          iterator_types(iterators))
+    op = linalg.GenericOp(
+        list(result_types),
+        list(inputs),
+        list(inits),
+        ir.ArrayAttr.get(maps),
+        iterator_types(iterators),
+    )
     elts = [ranked(v).element_type for v in list(inputs) + list(inits)]
     block = op.regions[0].blocks.append(*elts)
     with ir.InsertionPoint(block):

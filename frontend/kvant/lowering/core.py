@@ -73,7 +73,8 @@ def location(eqn) -> ir.Location:
 # mlir.dialects.llvm package (to find a Python class for it), ~25 ms of CPU, 60% of lowering a
 # small program on a process's first compilation. Name and type are set after parsing.
 _PRIVATE_FUNCTION = (
-    'func.func private @function() attributes {llvm.linkage = #llvm.linkage<internal>}')
+    "func.func private @function() attributes {llvm.linkage = #llvm.linkage<internal>}"
+)
 
 
 class ModuleLowering:
@@ -93,8 +94,9 @@ class ModuleLowering:
         self._symbols.add(name)
         return name
 
-    def function(self, key, base_name: str, closed_jaxpr, *, public=False, attributes=None,
-                 body=None) -> str:
+    def function(
+        self, key, base_name: str, closed_jaxpr, *, public=False, attributes=None, body=None
+    ) -> str:
         """Lower ``closed_jaxpr`` into a function once per ``key``; return its symbol name.
 
         ``body(block_arguments) -> results`` overrides how the body is built (QNodes wrap the
@@ -113,7 +115,8 @@ class ModuleLowering:
                 fn = ir.Operation.parse(_PRIVATE_FUNCTION)
                 fn.attributes["sym_name"] = ir.StringAttr.get(name)
                 fn.attributes["function_type"] = ir.TypeAttr.get(
-                    ir.FunctionType.get(in_types, out_types))
+                    ir.FunctionType.get(in_types, out_types)
+                )
                 module_begin.insert(fn)
             else:
                 fn = func.FuncOp(name, (in_types, out_types))

@@ -30,18 +30,22 @@ def _loop_over_batch(primitive):
         size = next(a.shape[0] for a, m in zip(args, is_mapped) if m)
 
         def unbatched(i):
-            return [jax.lax.dynamic_index_in_dim(a, i, keepdims=False) if m else a
-                    for a, m in zip(args, is_mapped)]
+            return [
+                jax.lax.dynamic_index_in_dim(a, i, keepdims=False) if m else a
+                for a, m in zip(args, is_mapped)
+            ]
 
         # from types only: an empty batch has no element 0 to index
-        element_types = [jax.ShapeDtypeStruct(a.shape[1:], a.dtype) if m else a
-                         for a, m in zip(args, is_mapped)]
+        element_types = [
+            jax.ShapeDtypeStruct(a.shape[1:], a.dtype) if m else a for a, m in zip(args, is_mapped)
+        ]
         out_shapes = jax.eval_shape(lambda *a: primitive.bind(*a, **params), *element_types)
 
         def element(i, *results):
             values = primitive.bind(*unbatched(i), **params)
-            updated = tuple(jax.lax.dynamic_update_index_in_dim(r, v, i, 0)
-                            for r, v in zip(results, values))
+            updated = tuple(
+                jax.lax.dynamic_update_index_in_dim(r, v, i, 0) for r, v in zip(results, values)
+            )
             return updated[0] if len(updated) == 1 else updated  # trace_for's loop-state convention
 
         init = tuple(jnp.zeros((size,) + s.shape, s.dtype) for s in out_shapes)

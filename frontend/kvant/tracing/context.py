@@ -53,17 +53,20 @@ class TracingContext:
 def _dispatcher(original, replacement, *, method: bool):
     """``replacement`` in a thread that traces, ``original`` elsewhere."""
     if method:
+
         @functools.wraps(original)
         def dispatch(self, *args, **kwargs):
             if getattr(_state, "depth", 0) > 0:
                 return replacement(self, *args, **kwargs)
             return original(self, *args, **kwargs)
     else:
+
         @functools.wraps(original)
         def dispatch(*args, **kwargs):
             if getattr(_state, "depth", 0) > 0:
                 return replacement(*args, **kwargs)
             return original(*args, **kwargs)
+
     dispatch.__kvant_dispatcher__ = True
     return dispatch
 
@@ -92,6 +95,8 @@ def _release_dispatchers() -> None:
             if getattr(qml.QNode.__call__, "__kvant_dispatcher__", False):
                 qml.QNode.__call__ = _originals["QNode.__call__"]
             for name, original in list(_originals.items()):
-                if name != "QNode.__call__" and getattr(getattr(jax.lax, name), "__kvant_dispatcher__", False):
+                if name != "QNode.__call__" and getattr(
+                    getattr(jax.lax, name), "__kvant_dispatcher__", False
+                ):
                     setattr(jax.lax, name, original)
             _originals.clear()

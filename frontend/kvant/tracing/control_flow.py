@@ -101,12 +101,18 @@ def trace_for(lower, upper, step, body, init, classical=False):
 
     index_aval = jax_core.ShapedArray((), np.dtype("int64"))
     jaxpr, consts = trace_subjaxpr(
-        _region(body_flat, scope), [bounds[0]] + flat_init, "for_loop_body",
+        _region(body_flat, scope),
+        [bounds[0]] + flat_init,
+        "for_loop_body",
         in_avals=[index_aval] + avals,
     )
     outs = for_p.bind(
-        *bounds, *consts, *flat_init, body=jaxpr, num_consts=len(consts),
-        quantum=_acts_on_state(scope, jaxpr)
+        *bounds,
+        *consts,
+        *flat_init,
+        body=jaxpr,
+        num_consts=len(consts),
+        quantum=_acts_on_state(scope, jaxpr),
     )
     result = tree_unflatten(tree, outs)
     return None if len(init) == 0 else _pack_state(list(result), single)
@@ -122,7 +128,9 @@ def trace_while(cond_fn, body, init, classical=False):
 
     def cond_flat(*carry):
         pred = jnp.asarray(cond_fn(*tree_unflatten(tree, carry)))
-        if pred.shape != () or not (pred.dtype == jnp.bool_ or jnp.issubdtype(pred.dtype, jnp.integer)):
+        if pred.shape != () or not (
+            pred.dtype == jnp.bool_ or jnp.issubdtype(pred.dtype, jnp.integer)
+        ):
             raise TypeError(
                 "while_loop: the condition must return a boolean scalar, got "
                 f"{pred.dtype}{list(pred.shape)}"
@@ -132,14 +140,20 @@ def trace_while(cond_fn, body, init, classical=False):
     def body_flat(*carry):
         return _state_leaves("while_loop", body(*tree_unflatten(tree, carry)), init, avals, tree)
 
-    cond_jaxpr, cond_consts = trace_subjaxpr(cond_flat, flat_init, "while_loop_cond", in_avals=avals)
+    cond_jaxpr, cond_consts = trace_subjaxpr(
+        cond_flat, flat_init, "while_loop_cond", in_avals=avals
+    )
     body_jaxpr, body_consts = trace_subjaxpr(
         _region(body_flat, scope), flat_init, "while_loop_body", in_avals=avals
     )
     outs = while_p.bind(
-        *cond_consts, *body_consts, *flat_init,
-        cond=cond_jaxpr, body=body_jaxpr,
-        num_cond_consts=len(cond_consts), num_body_consts=len(body_consts),
+        *cond_consts,
+        *body_consts,
+        *flat_init,
+        cond=cond_jaxpr,
+        body=body_jaxpr,
+        num_cond_consts=len(cond_consts),
+        num_body_consts=len(body_consts),
         quantum=_acts_on_state(scope, body_jaxpr),
     )
     result = tree_unflatten(tree, outs)
@@ -181,7 +195,9 @@ def trace_cond(predicates, branches, otherwise, args, kwargs, classical=False):
 
     functions = list(branches) + [otherwise if otherwise is not None else (lambda *a, **k: None)]
     traced = [
-        trace_subjaxpr(_region(flat_branch(fn), scope), flat_args, f"cond_branch_{k}", in_avals=avals)
+        trace_subjaxpr(
+            _region(flat_branch(fn), scope), flat_args, f"cond_branch_{k}", in_avals=avals
+        )
         for k, fn in enumerate(functions)
     ]
     if any(t != out_trees[0] for t in out_trees):
@@ -200,7 +216,9 @@ def trace_cond(predicates, branches, otherwise, args, kwargs, classical=False):
             )
     consts = [c for _, cs in traced for c in cs]
     outs = cond_p.bind(
-        *preds, *consts, *flat_args,
+        *preds,
+        *consts,
+        *flat_args,
         branches=tuple(j for j, _ in traced),
         const_counts=tuple(len(cs) for _, cs in traced),
         quantum=_acts_on_state(scope, *(j for j, _ in traced)),
@@ -217,8 +235,13 @@ def trace_cond(predicates, branches, otherwise, args, kwargs, classical=False):
 # included); everywhere else they stay JAX's.
 # ---------------------------------------------------------------------------------------------
 
-_lax_originals = {"fori_loop": jax.lax.fori_loop, "while_loop": jax.lax.while_loop,
-                  "cond": jax.lax.cond, "switch": jax.lax.switch, "scan": jax.lax.scan}
+_lax_originals = {
+    "fori_loop": jax.lax.fori_loop,
+    "while_loop": jax.lax.while_loop,
+    "cond": jax.lax.cond,
+    "switch": jax.lax.switch,
+    "scan": jax.lax.scan,
+}
 
 
 def _lax_fori_loop(lower, upper, body_fun, init_val, **kwargs):
@@ -255,8 +278,9 @@ def _lax_scan(f, init, xs=None, length=None, reverse=False, unroll=1, **kwargs):
     """lax.scan as a kvant for_loop that carries the scan's carry and the stacked outputs."""
     scope = current_scope()
     if scope is None:
-        return _lax_originals["scan"](f, init, xs, length=length, reverse=reverse, unroll=unroll,
-                                      **kwargs)
+        return _lax_originals["scan"](
+            f, init, xs, length=length, reverse=reverse, unroll=unroll, **kwargs
+        )
     x_leaves = tree_flatten(xs)[0]
     lengths = {int(jnp.shape(x)[0]) for x in x_leaves}
     if length is not None:
@@ -280,5 +304,10 @@ def _lax_scan(f, init, xs=None, length=None, reverse=False, unroll=1, **kwargs):
     return trace_for(0, n, 1, body, (init, ys0))
 
 
-LAX_REPLACEMENTS = {"fori_loop": _lax_fori_loop, "while_loop": _lax_while_loop, "cond": _lax_cond,
-                    "switch": _lax_switch, "scan": _lax_scan}
+LAX_REPLACEMENTS = {
+    "fori_loop": _lax_fori_loop,
+    "while_loop": _lax_while_loop,
+    "cond": _lax_cond,
+    "switch": _lax_switch,
+    "scan": _lax_scan,
+}

@@ -31,9 +31,10 @@ such loops before deferring, as Python loops); at most ``MAX_ANCILLAS`` ancillas
 
 What cannot be deferred exactly is refused by name, as PennyLane's ``defer_measurements`` of a
 captured program refuses it: a measurement inside a ``while`` loop or a ``for`` loop with bounds
-known only at run time (its number of ancillas is known only then), a measurement inside a ``cond`` decided by an outcome, an outcome returned
-from a ``cond``, a postselection inside a ``cond`` (without shots), ``qml.state()`` (the state of
-the device's wires is mixed), more than ``MAX_OUTCOMES`` outcomes deciding one operation.
+known only at run time (its number of ancillas is known only then), a measurement inside a
+``cond`` decided by an outcome, an outcome returned from a ``cond``, a postselection inside a
+``cond`` (without shots), ``qml.state()`` (the state of the device's wires is mixed), more than
+``MAX_OUTCOMES`` outcomes deciding one operation.
 """
 
 from __future__ import annotations
@@ -62,8 +63,10 @@ from kvant.tracing.subjaxpr import trace_subjaxpr
 MAX_OUTCOMES = 12
 MAX_ANCILLAS = 16
 
-_HINT = ("use shots with mcm_method='one-shot', or mcm_method='single-branch-statistics' (one "
-         "sampled branch per execution)")
+_HINT = (
+    "use shots with mcm_method='one-shot', or mcm_method='single-branch-statistics' (one "
+    "sampled branch per execution)"
+)
 
 
 class OnOutcomes:
@@ -81,9 +84,12 @@ def cannot_defer(jaxpr) -> str | None:
 
     consts = dict(zip(jaxpr.jaxpr.constvars, jaxpr.consts))
     for eqn in jaxpr.jaxpr.eqns:
-        if eqn.primitive in (for_p, while_p) and any(True for _ in measure_eqns(eqn.params["body"])):
+        if eqn.primitive in (for_p, while_p) and any(
+            True for _ in measure_eqns(eqn.params["body"])
+        ):
             static = eqn.primitive is for_p and all(
-                isinstance(v, jax_core.Literal) or v in consts for v in eqn.invars[:3])
+                isinstance(v, jax_core.Literal) or v in consts for v in eqn.invars[:3]
+            )
             if not static:
                 return _LOOP_REFUSAL
         if eqn.primitive is cond_p:
@@ -99,7 +105,8 @@ def cannot_defer(jaxpr) -> str | None:
 _LOOP_REFUSAL = (
     "a mid-circuit measurement inside a while loop, or a for loop whose bounds are known only "
     "at run time, cannot be deferred (the number of outcomes is known only then; PennyLane's "
-    "deferral of compiled loops refuses it too)")
+    "deferral of compiled loops refuses it too)"
+)
 
 
 def count_measurements(jaxpr) -> int:
@@ -145,8 +152,10 @@ def transform(jaxpr: jax_core.ClosedJaxpr, num_wires: int, enter_scope, kinds, s
     num_ancillas = plan["ancillas"]
 
     def finish(outputs):
-        return [outputs[start] if combine is None else combine(*outputs[start:start + n])
-                for start, n, combine in plan["pieces"]]
+        return [
+            outputs[start] if combine is None else combine(*outputs[start : start + n])
+            for start, n, combine in plan["pieces"]
+        ]
 
     return new, consts, num_ancillas, plan["kinds"], finish
 
@@ -208,14 +217,16 @@ class _Deferring:
         """A ``for`` loop with measurements, unrolled: its bounds must be known while tracing."""
         bounds = inputs[:3]
         if eqn.primitive is while_p or any(
-                isinstance(b, (jax_core.Tracer, OnOutcomes)) for b in bounds):
+            isinstance(b, (jax_core.Tracer, OnOutcomes)) for b in bounds
+        ):
             raise UnsupportedError(_LOOP_REFUSAL + "; " + _HINT)
         lower, upper, step = (int(b) for b in bounds)
         num_consts = eqn.params["num_consts"]
-        consts, state = inputs[3:3 + num_consts], inputs[3 + num_consts:]
+        consts, state = inputs[3 : 3 + num_consts], inputs[3 + num_consts :]
         for i in range(lower, upper, step):
-            state = self.run(eqn.params["body"], [*consts, jnp.asarray(i, jnp.int64), *state],
-                             outcomes_out=True)
+            state = self.run(
+                eqn.params["body"], [*consts, jnp.asarray(i, jnp.int64), *state], outcomes_out=True
+            )
         return list(state)
 
     def _measure(self, eqn, inputs):
@@ -236,8 +247,7 @@ class _Deferring:
             if self.analytic and self.in_branch:
                 raise UnsupportedError(
                     "a postselected mid-circuit measurement inside a cond cannot be deferred "
-                    "without shots (the condition holds only on the runs of the branch); "
-                    + _HINT
+                    "without shots (the condition holds only on the runs of the branch); " + _HINT
                 )
             if self.analytic:
                 self.postselected.append((ancilla, int(eqn.params["postselect"])))
@@ -268,14 +278,17 @@ class _Deferring:
 
             return run
 
-        outs = trace_cond(preds, [branch(k) for k in range(len(preds))], branch(len(preds)),
-                          tuple(args), {})
+        outs = trace_cond(
+            preds, [branch(k) for k in range(len(preds))], branch(len(preds)), tuple(args), {}
+        )
         return list(outs) if len(eqn.outvars) else []
 
     def _per_assignment(self, eqn, inputs):
         """``eqn`` once per assignment of the outcomes its inputs depend on, controlled on
         the ancillas holding that assignment when it acts on the state."""
-        ancillas = tuple(sorted({a for x in inputs if isinstance(x, OnOutcomes) for a in x.ancillas}))
+        ancillas = tuple(
+            sorted({a for x in inputs if isinstance(x, OnOutcomes) for a in x.ancillas})
+        )
         if len(ancillas) > MAX_OUTCOMES:
             raise UnsupportedError(
                 f"an operation decided by {len(ancillas)} mid-circuit outcomes cannot be deferred "
@@ -290,10 +303,13 @@ class _Deferring:
         table = {}
         for bits in itertools.product((0, 1), repeat=len(ancillas)):
             values = [_at(x, ancillas, bits) for x in inputs]
-            table[bits] = (self._controlled(eqn, values, ancillas, bits) if quantum
-                           else _evaluate(eqn, values))
-        return [OnOutcomes(ancillas, {bits: outs[k] for bits, outs in table.items()})
-                for k in range(len(eqn.outvars))]
+            table[bits] = (
+                self._controlled(eqn, values, ancillas, bits) if quantum else _evaluate(eqn, values)
+            )
+        return [
+            OnOutcomes(ancillas, {bits: outs[k] for bits, outs in table.items()})
+            for k in range(len(eqn.outvars))
+        ]
 
     def _controlled(self, eqn, values, ancillas, bits):
         """The quantum equation ``eqn`` on ``values``, controlled on ``ancillas == bits``;
@@ -304,10 +320,10 @@ class _Deferring:
             if all(c is not None for c in concrete):
                 # the outcomes decide the branch: apply it controlled, without a run-time test
                 k = next((i for i, c in enumerate(concrete) if c), len(preds))
-                return regions.emit_controlled(eqn.params["branches"][k], [*consts[k], *args],
-                                               list(ancillas), bits)
+                return regions.emit_controlled(
+                    eqn.params["branches"][k], [*consts[k], *args], list(ancillas), bits
+                )
         return regions.controlled_eqn(eqn, values, list(ancillas), bits)
-
 
     def _conditional(self, eqn, inputs):
         """A terminal measurement conditioned on the postselected outcomes."""

@@ -63,8 +63,9 @@ def null_values(values: list, kinds: tuple, avals: list, shots, fixed=None) -> l
             result.append(fixed[position])
         elif indices and kinds[indices[0]] == "counts":  # every shot in the all-zero outcome
             first = indices[0]
-            result.append(tree_map(
-                lambda k: jnp.asarray(shots if k == first else 0, avals[k].dtype), value))
+            result.append(
+                tree_map(lambda k: jnp.asarray(shots if k == first else 0, avals[k].dtype), value)
+            )
         else:
             result.append(tree_map(leaf, value))
     return result

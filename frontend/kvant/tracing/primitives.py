@@ -164,8 +164,9 @@ qnode_p.multiple_results = True
 
 
 @qnode_p.def_abstract_eval
-def _qnode_abstract_eval(*args, jaxpr, num_wires, device, diff_method, shots, seed, name,
-                         measurements):
+def _qnode_abstract_eval(
+    *args, jaxpr, num_wires, device, diff_method, shots, seed, name, measurements
+):
     return list(jaxpr.out_avals)
 
 

@@ -65,8 +65,16 @@ class QuantumScope:
     bound, so that everything queued before a loop is applied before the loop.
     """
 
-    def __init__(self, name: str, wire_index, num_wires: int, shots: int | None, wire_labels=(),
-                 one_shot: bool = False, rewrite=None):
+    def __init__(
+        self,
+        name: str,
+        wire_index,
+        num_wires: int,
+        shots: int | None,
+        wire_labels=(),
+        one_shot: bool = False,
+        rewrite=None,
+    ):
         self.name = name
         # PennyLane transforms applied to each batch of gates before it is emitted
         # (transforms.segment_rewriter), or None
@@ -145,7 +153,16 @@ def _entered(scope: QuantumScope):
 
 
 #: diff_method values kvant understands; the derivative passes pick the rule from it.
-DIFF_METHODS = ("best", "adjoint", "parameter-shift", "finite-diff", "device", "spsa", "hadamard", None)
+DIFF_METHODS = (
+    "best",
+    "adjoint",
+    "parameter-shift",
+    "finite-diff",
+    "device",
+    "spsa",
+    "hadamard",
+    None,
+)
 
 
 def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
@@ -153,8 +170,9 @@ def capture_qnode_call(qnode: qml.QNode, *args, **kwargs):
     if qnode.compile_pipeline:  # PennyLane transforms applied to the QNode
         from kvant.tracing.transforms import capture_transformed_call
 
-        return capture_transformed_call(qnode, args, kwargs, capture_qnode_call,
-                                        capture_rewritten_call)
+        return capture_transformed_call(
+            qnode, args, kwargs, capture_qnode_call, capture_rewritten_call
+        )
     return capture_rewritten_call(qnode, args, kwargs, rewrite=None)
 
 
@@ -192,8 +210,9 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
     arg_leaves, in_tree = tree_flatten((args, kwargs))
     # Python values (ints, strings, ...) stay static, as in a jax.jit with static arguments:
     # a layer count can drive a Python loop. Arrays and traced values become operands.
-    is_dynamic = [isinstance(x, (jax.Array, np.ndarray, np.generic, jax.core.Tracer))
-                  for x in arg_leaves]
+    is_dynamic = [
+        isinstance(x, (jax.Array, np.ndarray, np.generic, jax.core.Tracer)) for x in arg_leaves
+    ]
     flat_args = [x for x, d in zip(arg_leaves, is_dynamic) if d]
     # Filled while tracing: where each measurement's value goes in the QNode's return value,
     # and the structure of those values (counts are dicts, known only once emitted).
@@ -203,15 +222,20 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
         operands = iter(flat)
         merged = [next(operands) if d else x for x, d in zip(arg_leaves, is_dynamic)]
         call_args, call_kwargs = tree_unflatten(in_tree, merged)
-        scope = QuantumScope(_name(qnode), wire_index, num_wires, shots, wire_labels,
-                             one_shot=one_shot, rewrite=rewrite)
+        scope = QuantumScope(
+            _name(qnode),
+            wire_index,
+            num_wires,
+            shots,
+            wire_labels,
+            one_shot=one_shot,
+            rewrite=rewrite,
+        )
         with _entered(scope), scope.region():
             result = qnode.func(*call_args, **call_kwargs)
             scope.flush()
         output["grad_recipe_gates"] = scope.grad_recipe_gates
-        leaves, out_tree = tree_flatten(
-            result, is_leaf=lambda x: isinstance(x, MeasurementProcess)
-        )
+        leaves, out_tree = tree_flatten(result, is_leaf=lambda x: isinstance(x, MeasurementProcess))
         values, kinds = [], []
         deferred = output["deferred"] = trainable_observables.DeferredOutputs()
         for leaf in leaves:
@@ -222,8 +246,11 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
                     "value outside the QNode"
                 )
             value = _emit_measurement(leaf, scope)
-            kind = "expval" if isinstance(value, trainable_observables.Deferred) else \
-                _MEASUREMENT_KINDS.get(type(leaf).__name__, "other")
+            kind = (
+                "expval"
+                if isinstance(value, trainable_observables.Deferred)
+                else _MEASUREMENT_KINDS.get(type(leaf).__name__, "other")
+            )
             values.append(deferred.add(len(values), value))
             kinds += [kind] * len(tree_flatten(values[-1])[0])  # counts: one per outcome
         output["kinds"] = tuple(kinds)
@@ -236,15 +263,20 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
     deferred = output["deferred"]
     num_classical = len(deferred.classical_outputs())
     jaxpr, coefficients = trainable_observables.split_classical_outputs(
-        jaxpr, num_classical, consts + flat_args, _name(qnode))
+        jaxpr, num_classical, consts + flat_args, _name(qnode)
+    )
     if grad_recipes.uses_recipes(diff_method, shots):
         grad_recipes.record(jaxpr, output["grad_recipe_gates"])
     if device_kind == device_support.NULL:  # its fixed values; the circuit is left out
         indices = tree_unflatten(output["values"], list(range(len(jaxpr.out_avals))))
-        values = device_support.null_values(indices, output["kinds"], jaxpr.out_avals, shots,
-                                            deferred.null_values())
-        return jax.tree_util.tree_map(lambda k: values[k], output["places"]) \
-            if output["places"] is not None else None
+        values = device_support.null_values(
+            indices, output["kinds"], jaxpr.out_avals, shots, deferred.null_values()
+        )
+        return (
+            jax.tree_util.tree_map(lambda k: values[k], output["places"])
+            if output["places"] is not None
+            else None
+        )
 
     def bind(jaxpr, consts, shots, seed, wires=num_wires, kinds=None):
         return qnode_p.bind(
@@ -272,9 +304,11 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
                 yield scope
 
         deferred_jaxpr, new_consts, ancillas, kinds, finish = deferred_measurements.transform(
-            jaxpr, num_wires, enter_scope, output["kinds"], shots)
-        outs = finish(bind(deferred_jaxpr, [*new_consts, *consts], shots, seed,
-                           num_wires + ancillas, kinds))
+            jaxpr, num_wires, enter_scope, output["kinds"], shots
+        )
+        outs = finish(
+            bind(deferred_jaxpr, [*new_consts, *consts], shots, seed, num_wires + ancillas, kinds)
+        )
     elif method == "one-shot":
         # Each shot is one execution with its own mid-circuit outcomes; the measurements are
         # recorded per shot and their statistics taken over the shots.
@@ -283,7 +317,8 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
                 lambda *f: circuit(*f, shots=1, one_shot=True), flat_args, name=_name(qnode)
             )
             one, _ = trainable_observables.split_classical_outputs(
-                one, num_classical, one_consts + flat_args, _name(qnode))
+                one, num_classical, one_consts + flat_args, _name(qnode)
+            )
             return one, one_consts
 
         outs = mcm.run_one_shot(trace_one_shot, bind, shots, seed, output["kinds"])
@@ -296,8 +331,14 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
 
 
 #: the kind of measurement behind each QNode output (qnode_p's ``measurements``)
-_MEASUREMENT_KINDS = {"ExpectationMP": "expval", "VarianceMP": "var", "ProbabilityMP": "probs",
-                      "SampleMP": "sample", "CountsMP": "counts", "StateMP": "state"}
+_MEASUREMENT_KINDS = {
+    "ExpectationMP": "expval",
+    "VarianceMP": "var",
+    "ProbabilityMP": "probs",
+    "SampleMP": "sample",
+    "CountsMP": "counts",
+    "StateMP": "state",
+}
 
 
 def _shots(qnode) -> int | None:
@@ -338,8 +379,11 @@ def _emit_operation(op, wire_index, adjoint: bool, ctrl_wires=(), ctrl_values=()
     if not all(isinstance(w, int) for w in wires + ctrl_wires) and _needs_decomposition(op):
         # Decomposed on stand-in labels for its run-time wires (a decomposition depends on
         # the wires' order only), its parts put back on the run-time wires.
-        for part in reversed(_decompose_on_runtime_wires(op)) if adjoint else \
-                _decompose_on_runtime_wires(op):
+        for part in (
+            reversed(_decompose_on_runtime_wires(op))
+            if adjoint
+            else _decompose_on_runtime_wires(op)
+        ):
             _emit_operation(part, wire_index, adjoint, ctrl_wires, ctrl_values)
         return None
     if op.name in GATES:
@@ -364,7 +408,12 @@ def _emit_operation(op, wire_index, adjoint: bool, ctrl_wires=(), ctrl_values=()
             ctrl_values=ctrl_values,
         )
         return None
-    if isinstance(op, (qml.BasisState, qml.StatePrep)) and initial and not adjoint and not ctrl_wires:
+    if (
+        isinstance(op, (qml.BasisState, qml.StatePrep))
+        and initial
+        and not adjoint
+        and not ctrl_wires
+    ):
         if not all(isinstance(w, int) for w in wires):
             raise UnsupportedError(f"{op.name} on wires computed at run time is not supported")
         if isinstance(op, qml.BasisState):
@@ -376,7 +425,11 @@ def _emit_operation(op, wire_index, adjoint: bool, ctrl_wires=(), ctrl_values=()
         matrix = jnp.asarray(op.data[0], dtype=jnp.complex128)
         static_wires, static_ctrls, dynamic = _split_wires(wires, ctrl_wires)
         unitary_p.bind(
-            matrix, *dynamic, wires=static_wires, adjoint=adjoint, ctrl_wires=static_ctrls,
+            matrix,
+            *dynamic,
+            wires=static_wires,
+            adjoint=adjoint,
+            ctrl_wires=static_ctrls,
             ctrl_values=ctrl_values,
         )
         return None
@@ -397,14 +450,17 @@ def _as_f64(value):
 def _split_wires(wires, ctrl_wires):
     """Static wires stay primitive parameters; a run-time wire becomes ``None`` there and an
     int64 operand (in order, targets then controls)."""
-    dynamic = [jnp.asarray(w, dtype=jnp.int64) for w in wires + ctrl_wires if not isinstance(w, int)]
+    dynamic = [
+        jnp.asarray(w, dtype=jnp.int64) for w in wires + ctrl_wires if not isinstance(w, int)
+    ]
     static = lambda ws: tuple(w if isinstance(w, int) else None for w in ws)
     return static(wires), static(ctrl_wires), dynamic
 
 
 def _needs_decomposition(op) -> bool:
     return op.name not in GATES and not isinstance(
-        op, (qml.QubitUnitary, qml.ops.op_math.Adjoint, qml.ops.op_math.Controlled))
+        op, (qml.QubitUnitary, qml.ops.op_math.Adjoint, qml.ops.op_math.Controlled)
+    )
 
 
 def _decompose_on_runtime_wires(op):
@@ -441,13 +497,19 @@ def _emit_measurement(mp: MeasurementProcess, scope: QuantumScope):
         if mp.obs is None:
             raise UnsupportedError(f"{type(mp).__name__} without an observable is not supported")
         variance = isinstance(mp, VarianceMP)
-        sum_variance = variance and (shots is not None or scope.postselects) and isinstance(
-            mp.obs, (qml.ops.Sum, qml.ops.SProd, qml.ops.LinearCombination, qml.ops.Prod))
+        sum_variance = (
+            variance
+            and (shots is not None or scope.postselects)
+            and isinstance(
+                mp.obs, (qml.ops.Sum, qml.ops.SProd, qml.ops.LinearCombination, qml.ops.Prod)
+            )
+        )
         if trainable_observables.combined_in_caller(mp.obs) or sum_variance:
             # with shots, or conditioned on a postselection, Var H = <H²> - <H>² from the
             # expectation values of the Pauli words of H and H²
-            return trainable_observables.measure(mp.obs, variance, lambda o: _expval(o, scope),
-                                                 scope.wire_labels)
+            return trainable_observables.measure(
+                mp.obs, variance, lambda o: _expval(o, scope), scope.wire_labels
+            )
         if shots is not None:
             # one execution of a one-shot QNode records the single-shot value; the variance is
             # taken over the shots
@@ -457,11 +519,15 @@ def _emit_measurement(mp: MeasurementProcess, scope: QuantumScope):
         return prim.bind(*operands, obs=desc)
     if isinstance(mp, SampleMP) and mp.obs is not None:  # the observable's eigenvalues
         if shots is None:
-            raise ValueError(f"sample needs shots: decorate the QNode with @qml.set_shots(n) "
-                             f"(QNode '{scope.name}')")
+            raise ValueError(
+                f"sample needs shots: decorate the QNode with @qml.set_shots(n) "
+                f"(QNode '{scope.name}')"
+            )
         if isinstance(mp.obs, (qml.ops.Sum, qml.ops.LinearCombination)):
-            raise UnsupportedError("sample of a sum of observables is not supported (its terms "
-                                   "need not share an eigenbasis); sample each term")
+            raise UnsupportedError(
+                "sample of a sum of observables is not supported (its terms "
+                "need not share an eigenbasis); sample each term"
+            )
         return _sampled_eigenvalues(mp.obs, scope)
     if isinstance(mp, (ProbabilityMP, SampleMP, CountsMP)) and mp.obs is not None:
         raise UnsupportedError(
@@ -497,8 +563,9 @@ def _measure_no_wires(mp, scope: QuantumScope):
     """Measurements of a device without wires: the state is one amplitude (a global phase),
     the distribution of no outcome bits is [1]."""
     if isinstance(mp, ProbabilityMP):  # a constant: completed outside the body, not measured
-        return trainable_observables.Deferred([], jnp.zeros(0), lambda e, c: jnp.ones(1),
-                                              null=np.ones(1))
+        return trainable_observables.Deferred(
+            [], jnp.zeros(0), lambda e, c: jnp.ones(1), null=np.ones(1)
+        )
     if isinstance(mp, StateMP) and type(mp).__name__ == "StateMP":
         return state_p.bind(num_wires=1)[:1]  # the untouched qubit stays in |0>
     raise ValueError(
@@ -523,7 +590,9 @@ def _sampled_statistic(obs, scope: QuantumScope, variance: bool):
         if variance:
             raise UnsupportedError("var of a sum of observables with shots is not supported yet")
         coeffs, terms = obs.terms()
-        return sum(jnp.asarray(c) * _sampled_statistic(t, scope, False) for c, t in zip(coeffs, terms))
+        return sum(
+            jnp.asarray(c) * _sampled_statistic(t, scope, False) for c, t in zip(coeffs, terms)
+        )
     if len(obs.wires) == 0:  # a constant I(): its value is exactly 1
         return jnp.asarray(0.0 if variance else 1.0)
     values = _sampled_eigenvalues(obs, scope)
@@ -538,8 +607,9 @@ def _sampled_eigenvalues(obs, scope: QuantumScope):
         return jnp.ones(scope.shots, jnp.float64)
     wires = tuple(scope.wire_index(w) for w in obs.wires)
     if not all(isinstance(w, int) for w in wires):
-        raise UnsupportedError("sampling an observable on wires computed at run time is not "
-                               "supported yet")
+        raise UnsupportedError(
+            "sampling an observable on wires computed at run time is not supported yet"
+        )
     with qml.QueuingManager.stop_recording():
         rotation = obs.diagonalizing_gates()
     for gate in rotation:
@@ -570,6 +640,8 @@ def measure(wires, reset=False, postselect=None):
     wire = scope.wire_index(wires[0])
     dynamic = [] if isinstance(wire, int) else [jnp.asarray(wire, dtype=jnp.int64)]
     return measure_p.bind(
-        *dynamic, wire=wire if isinstance(wire, int) else None, reset=bool(reset),
+        *dynamic,
+        wire=wire if isinstance(wire, int) else None,
+        reset=bool(reset),
         postselect=None if postselect is None else int(postselect),
     )

@@ -62,8 +62,9 @@ def trace_quantum_function(fn, args, kwargs, scope, what: str):
     """
     scope.flush()
     leaves, in_tree = tree_flatten((args, kwargs))
-    is_dynamic = [isinstance(x, (jax.Array, np.ndarray, np.generic, jax_core.Tracer))
-                  for x in leaves]
+    is_dynamic = [
+        isinstance(x, (jax.Array, np.ndarray, np.generic, jax_core.Tracer)) for x in leaves
+    ]
     flat = [x for x, d in zip(leaves, is_dynamic) if d]
 
     def body(*values):
@@ -146,7 +147,7 @@ def _for_bounds(eqn, env):
 def _while_parts(eqn, env):
     operands = [env.read(v) for v in eqn.invars]
     nc, nb = eqn.params["num_cond_consts"], eqn.params["num_body_consts"]
-    return operands[:nc], operands[nc:nc + nb], operands[nc + nb:]
+    return operands[:nc], operands[nc : nc + nb], operands[nc + nb :]
 
 
 def _cond_parts(eqn, env):
@@ -160,7 +161,7 @@ def cond_operands(eqn, operands):
     preds, rest = operands[:num_preds], operands[num_preds:]
     consts, start = [], 0
     for c in counts:
-        consts.append(rest[start:start + c])
+        consts.append(rest[start : start + c])
         start += c
     return preds, consts, rest[start:]
 
@@ -195,8 +196,9 @@ def _cond(preds, branch_fns, operands, classical):
     from kvant.tracing import control_flow
 
     *branches, otherwise = branch_fns
-    result = control_flow.trace_cond(preds, branches, otherwise, tuple(operands), {},
-                                     classical=classical)
+    result = control_flow.trace_cond(
+        preds, branches, otherwise, tuple(operands), {}, classical=classical
+    )
     return tree_flatten(result)[0]
 
 
@@ -219,21 +221,31 @@ def _classical_outputs(eqn, env, what):
         if prim is for_p:
             lower, upper, step, consts, init = _for_bounds(eqn, env)
             body = eqn.params["body"]
-            return _loop(lower, upper, step,
-                         lambda i, *c: eval_classical(body, [*consts, i, *c], what), init, True)
+            return _loop(
+                lower,
+                upper,
+                step,
+                lambda i, *c: eval_classical(body, [*consts, i, *c], what),
+                init,
+                True,
+            )
         if prim is while_p:
             cond_consts, body_consts, init = _while_parts(eqn, env)
             return _while(
                 lambda *c: _eval(eqn.params["cond"], [*cond_consts, *c])[0],
                 lambda *c: eval_classical(eqn.params["body"], [*body_consts, *c], what),
-                init, True,
+                init,
+                True,
             )
         preds, consts, args = _cond_parts(eqn, env)
         return _cond(
             preds,
-            [lambda *a, bj=bj, bc=bc: eval_classical(bj, [*bc, *a], what)
-             for bj, bc in zip(eqn.params["branches"], consts)],
-            args, True,
+            [
+                lambda *a, bj=bj, bc=bc: eval_classical(bj, [*bc, *a], what)
+                for bj, bc in zip(eqn.params["branches"], consts)
+            ],
+            args,
+            True,
         )
     if acts_on_state(eqn):
         _refuse_inside(eqn, what)
@@ -288,9 +300,12 @@ def emit_adjoint(jaxpr: jax_core.ClosedJaxpr, invals):
             preds, consts, args = _cond_parts(eqn, env)
             _cond(
                 preds,
-                [lambda *a, bj=bj, bc=bc: emit_adjoint(bj, [*bc, *a]) for bj, bc in
-                 zip(eqn.params["branches"], consts)],
-                args, False,
+                [
+                    lambda *a, bj=bj, bc=bc: emit_adjoint(bj, [*bc, *a])
+                    for bj, bc in zip(eqn.params["branches"], consts)
+                ],
+                args,
+                False,
             )
 
 
@@ -305,6 +320,7 @@ def _backwards(n, init, step, needs_state, body_adjoint):
     """Iterations ``n-1, ..., 0`` of a loop, each ``body_adjoint(k, state_k)``. The state of
     iteration k is ``step(j, *state)`` applied k times to ``init``, recomputed classically only
     when the gates depend on it (``needs_state``)."""
+
     def iteration(t):
         k = n - 1 - t
         state = _loop(0, k, 1, step, init, True) if needs_state else init
@@ -320,7 +336,8 @@ def _adjoint_for(eqn, env):
     lower, step = jnp.asarray(lower, jnp.int64), jnp.asarray(step, jnp.int64)
     carry_positions = range(len(consts) + 1, len(consts) + 1 + len(init))
     _backwards(
-        _trip_count(lower, upper, step), init,
+        _trip_count(lower, upper, step),
+        init,
         lambda m, *c: eval_classical(body, [*consts, lower + m * step, *c], _WHAT_ADJOINT),
         bool(init) and _gates_depend_on(body, carry_positions),
         lambda k, state: emit_adjoint(body, [*consts, lower + k * step, *state]),
@@ -335,10 +352,12 @@ def _adjoint_while(eqn, env):
     counted = _while(
         lambda *c: _eval(cond_j, [*cond_consts, *c[:num]])[0],
         lambda *c: [*eval_classical(body_j, [*body_consts, *c[:num]], _WHAT_ADJOINT), c[num] + 1],
-        [*init, jnp.asarray(0, jnp.int64)], True,
+        [*init, jnp.asarray(0, jnp.int64)],
+        True,
     )
     _backwards(
-        counted[num], init,
+        counted[num],
+        init,
         lambda m, *c: eval_classical(body_j, [*body_consts, *c], _WHAT_ADJOINT),
         _gates_depend_on(body_j, range(len(body_consts), len(body_consts) + num)),
         lambda k, state: emit_adjoint(body_j, [*body_consts, *state]),
@@ -370,32 +389,45 @@ def controlled_eqn(eqn, inputs, controls, values):
     if prim in _GATES:
         static = tuple(w if isinstance(w, int) else None for w in controls)
         dynamic = [jnp.asarray(w, dtype=jnp.int64) for w in controls if not isinstance(w, int)]
-        params = dict(eqn.params, ctrl_wires=eqn.params["ctrl_wires"] + static,
-                      ctrl_values=eqn.params["ctrl_values"] + values)
+        params = dict(
+            eqn.params,
+            ctrl_wires=eqn.params["ctrl_wires"] + static,
+            ctrl_values=eqn.params["ctrl_values"] + values,
+        )
         prim.bind(*inputs, *dynamic, **params)
         return []
     if prim is for_p and eqn.params["quantum"]:
         lower, upper, step = inputs[:3]
         num_consts = eqn.params["num_consts"]
-        consts, init = inputs[3:3 + num_consts], inputs[3 + num_consts:]
+        consts, init = inputs[3 : 3 + num_consts], inputs[3 + num_consts :]
         body = eqn.params["body"]
-        return _loop(lower, upper, step, lambda i, *c: emit_controlled(
-            body, [*consts, i, *c], controls, values), init, False)
+        return _loop(
+            lower,
+            upper,
+            step,
+            lambda i, *c: emit_controlled(body, [*consts, i, *c], controls, values),
+            init,
+            False,
+        )
     if prim is while_p and eqn.params["quantum"]:
         nc, nb = eqn.params["num_cond_consts"], eqn.params["num_body_consts"]
-        cond_consts, body_consts, init = inputs[:nc], inputs[nc:nc + nb], inputs[nc + nb:]
+        cond_consts, body_consts, init = inputs[:nc], inputs[nc : nc + nb], inputs[nc + nb :]
         return _while(
             lambda *c: _eval(eqn.params["cond"], [*cond_consts, *c])[0],
             lambda *c: emit_controlled(eqn.params["body"], [*body_consts, *c], controls, values),
-            init, False,
+            init,
+            False,
         )
     if prim is cond_p and eqn.params["quantum"]:
         preds, consts, args = cond_operands(eqn, inputs)
         return _cond(
             preds,
-            [lambda *a, bj=bj, bc=bc: emit_controlled(bj, [*bc, *a], controls, values)
-             for bj, bc in zip(eqn.params["branches"], consts)],
-            args, False,
+            [
+                lambda *a, bj=bj, bc=bc: emit_controlled(bj, [*bc, *a], controls, values)
+                for bj, bc in zip(eqn.params["branches"], consts)
+            ],
+            args,
+            False,
         )
     if acts_on_state(eqn):
         _refuse_inside(eqn, _WHAT_CTRL)

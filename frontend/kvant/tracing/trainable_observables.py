@@ -61,12 +61,19 @@ def has_traced_coefficients(obs) -> bool:
 def _traced_hermitian(obs) -> bool:
     """A Hermitian matrix computed from the arguments, on few enough wires to be measured as
     its Pauli decomposition ``M = Σ_w m_w w`` with traced ``m_w = Re tr(w M) / 2^n``."""
-    return (isinstance(obs, qml.Hermitian) and _is_traced(obs.data)
-            and len(obs.wires) <= _MAX_DECOMPOSED_WIRES)
+    return (
+        isinstance(obs, qml.Hermitian)
+        and _is_traced(obs.data)
+        and len(obs.wires) <= _MAX_DECOMPOSED_WIRES
+    )
 
 
-_PAULI_MATRICES = {"I": np.eye(2), "X": np.array([[0, 1], [1, 0]]),
-                   "Y": np.array([[0, -1j], [1j, 0]]), "Z": np.diag([1, -1])}
+_PAULI_MATRICES = {
+    "I": np.eye(2),
+    "X": np.array([[0, 1], [1, 0]]),
+    "Y": np.array([[0, -1j], [1j, 0]]),
+    "Z": np.diag([1, -1]),
+}
 
 
 def _pauli_terms_of_matrix(obs) -> list[tuple]:
@@ -108,13 +115,17 @@ def expand(obs, wire_labels) -> list[tuple]:
     ``terms()``, whose simplification compares coefficients with constants, which fails on
     traced values."""
     if isinstance(obs, qml.ops.LinearCombination):
-        return [(c * c2, t) for c, o in zip(obs.coeffs, obs.ops) for c2, t in expand(o, wire_labels)]
+        return [
+            (c * c2, t) for c, o in zip(obs.coeffs, obs.ops) for c2, t in expand(o, wire_labels)
+        ]
     if isinstance(obs, qml.ops.Sum):
         return [pair for operand in obs.operands for pair in expand(operand, wire_labels)]
     if isinstance(obs, qml.ops.SProd):
         return [(obs.scalar * c, t) for c, t in expand(obs.base, wire_labels)]
-    if isinstance(obs, qml.ops.Prod) and (has_run_time_wires(obs) or any(
-            isinstance(f, _linear_types() + (qml.ops.Prod,)) for f in obs.operands)):
+    if isinstance(obs, qml.ops.Prod) and (
+        has_run_time_wires(obs)
+        or any(isinstance(f, _linear_types() + (qml.ops.Prod,)) for f in obs.operands)
+    ):
         pairs = []
         for combination in itertools.product(*(expand(f, wire_labels) for f in obs.operands)):
             coefficient = 1.0
@@ -325,7 +336,7 @@ def split_classical_outputs(closed_jaxpr, num_classical: int, inputs: list, name
     if not num_classical:
         return closed_jaxpr, []
     jaxpr = closed_jaxpr.jaxpr
-    targets = jaxpr.outvars[len(jaxpr.outvars) - num_classical:]
+    targets = jaxpr.outvars[len(jaxpr.outvars) - num_classical :]
     needed = {v for v in targets if isinstance(v, jax_core.Var)}
     kept = []
     for eqn in reversed(jaxpr.eqns):
@@ -352,6 +363,7 @@ def split_classical_outputs(closed_jaxpr, num_classical: int, inputs: list, name
         env.update(zip(eqn.outvars, outs))
     values = [read(v) for v in targets]
     num_quantum = len(jaxpr.outvars) - num_classical
-    body, _ = pe.dce_jaxpr(jaxpr.replace(outvars=jaxpr.outvars[:num_quantum]),
-                           [True] * num_quantum, instantiate=True)
+    body, _ = pe.dce_jaxpr(
+        jaxpr.replace(outvars=jaxpr.outvars[:num_quantum]), [True] * num_quantum, instantiate=True
+    )
     return jax_core.ClosedJaxpr(body, closed_jaxpr.consts), values

@@ -51,10 +51,19 @@ class _TapeConstruction:
 #: gates alone: applied to any straight-line run of gates they keep the QNode's value.
 #: (``undo_swaps`` and ``transpile`` move gates between wires and need the whole circuit;
 #: ``merge_amplitude_embedding`` needs its start.)
-GATE_LOCAL = frozenset({
-    "cancel_inverses", "merge_rotations", "commute_controlled", "single_qubit_fusion",
-    "remove_barrier", "combine_global_phases", "unitary_to_rot", "decompose", "compile",
-})
+GATE_LOCAL = frozenset(
+    {
+        "cancel_inverses",
+        "merge_rotations",
+        "commute_controlled",
+        "single_qubit_fusion",
+        "remove_barrier",
+        "combine_global_phases",
+        "unitary_to_rot",
+        "decompose",
+        "compile",
+    }
+)
 
 
 def _transform_name(bound) -> str:
@@ -68,8 +77,10 @@ def segment_rewriter(pipeline):
     Gates on wires known only at run time split a batch into runs and stay as they are: a
     transform compares wires by label, and two run-time wires may be the same wire.
     """
-    if not all(bound.tape_transform is not None and _transform_name(bound) in GATE_LOCAL
-               for bound in pipeline):
+    if not all(
+        bound.tape_transform is not None and _transform_name(bound) in GATE_LOCAL
+        for bound in pipeline
+    ):
         return None
 
     def rewrite(operations):

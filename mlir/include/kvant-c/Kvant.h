@@ -31,8 +31,7 @@ MLIR_CAPI_EXPORTED MlirLogicalResult kvantTranslateToLLVMIR(MlirModule module,
 /* Translates, optimises at opt_level (0-3) and writes a PIC host object file to `path`. On
  * failure calls `errorCallback` with the message and returns failure. */
 MLIR_CAPI_EXPORTED MlirLogicalResult kvantEmitObject(MlirModule module, MlirStringRef path,
-                                                     int optLevel,
-                                                     MlirStringCallback errorCallback,
+                                                     int optLevel, MlirStringCallback errorCallback,
                                                      void *userData);
 
 #ifdef __cplusplus

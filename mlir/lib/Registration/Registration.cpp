@@ -26,9 +26,8 @@
 void kvant::registerKvantDialects(mlir::DialectRegistry &registry) {
   registry.insert<kvant::quantum::QuantumDialect, kvant::gradient::GradientDialect,
                   mlir::arith::ArithDialect, mlir::bufferization::BufferizationDialect,
-                  mlir::complex::ComplexDialect, mlir::func::FuncDialect,
-                  mlir::LLVM::LLVMDialect, mlir::linalg::LinalgDialect,
-                  mlir::math::MathDialect, mlir::memref::MemRefDialect,
+                  mlir::complex::ComplexDialect, mlir::func::FuncDialect, mlir::LLVM::LLVMDialect,
+                  mlir::linalg::LinalgDialect, mlir::math::MathDialect, mlir::memref::MemRefDialect,
                   mlir::scf::SCFDialect, mlir::tensor::TensorDialect>();
 }
 

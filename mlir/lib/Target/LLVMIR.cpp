@@ -185,8 +185,8 @@ bool kvant::emitObjectFile(Operation *module, const std::string &path, int optLe
   for (const auto &feature : llvm::sys::getHostCPUFeatures())
     features += (feature.second ? "+" : "-") + feature.first().str() + ",";
   static const llvm::CodeGenOptLevel codegenLevels[] = {
-      llvm::CodeGenOptLevel::None, llvm::CodeGenOptLevel::Less,
-      llvm::CodeGenOptLevel::Default, llvm::CodeGenOptLevel::Aggressive};
+      llvm::CodeGenOptLevel::None, llvm::CodeGenOptLevel::Less, llvm::CodeGenOptLevel::Default,
+      llvm::CodeGenOptLevel::Aggressive};
   // PIC: the object is linked into a shared library together with the runtime.
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
       triple, llvm::sys::getHostCPUName(), features, llvm::TargetOptions(), llvm::Reloc::PIC_,
@@ -197,7 +197,6 @@ bool kvant::emitObjectFile(Operation *module, const std::string &path, int optLe
   }
   llvmModule->setDataLayout(machine->createDataLayout());
   llvmModule->setTargetTriple(triple);
-
 
   // Middle end: the new pass manager's default pipeline for the level.
   {
@@ -214,9 +213,9 @@ bool kvant::emitObjectFile(Operation *module, const std::string &path, int optLe
     static const llvm::OptimizationLevel levels[] = {
         llvm::OptimizationLevel::O0, llvm::OptimizationLevel::O1, llvm::OptimizationLevel::O2,
         llvm::OptimizationLevel::O3};
-    llvm::ModulePassManager passes =
-        optLevel == 0 ? builder.buildO0DefaultPipeline(levels[0])
-                      : builder.buildPerModuleDefaultPipeline(levels[optLevel]);
+    llvm::ModulePassManager passes = optLevel == 0
+                                         ? builder.buildO0DefaultPipeline(levels[0])
+                                         : builder.buildPerModuleDefaultPipeline(levels[optLevel]);
     passes.run(*llvmModule, mam);
   }
 

@@ -76,8 +76,7 @@ struct ScalarizeRankZero : kvant::impl::ScalarizeRankZeroPassBase<ScalarizeRankZ
       SmallVector<Type> scalarTypes;
       for (Type type : op->getResultTypes())
         scalarTypes.push_back(cast<RankedTensorType>(type).getElementType());
-      OperationState state(loc, op->getName().getStringRef(), scalars, scalarTypes,
-                           op->getAttrs());
+      OperationState state(loc, op->getName().getStringRef(), scalars, scalarTypes, op->getAttrs());
       Operation *scalarOp = builder.create(state);
       SmallVector<Value> tensors;
       for (auto [result, element] : llvm::zip(op->getResults(), scalarOp->getResults())) {

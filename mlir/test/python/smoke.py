@@ -62,7 +62,9 @@ func.func @main(%x: tensor<3xf64>) -> tensor<3xf64> attributes {llvm.emit_c_inte
 }
 """
 
-_PIPELINE_SOURCE = Path(__file__).resolve().parents[3] / "frontend" / "kvant" / "compiler" / "pipeline.py"
+_PIPELINE_SOURCE = (
+    Path(__file__).resolve().parents[3] / "frontend" / "kvant" / "compiler" / "pipeline.py"
+)
 _spec = importlib.util.spec_from_file_location("kvant_pipeline", _PIPELINE_SOURCE)
 _pipeline = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_pipeline)
@@ -77,15 +79,27 @@ with ir.Context() as ctx:
     with ir.Location.unknown(), ir.InsertionPoint(generic.body):
         bit = ir.Type.parse("!quantum.bit")
         reg = ir.Type.parse("!quantum.reg")
-        alloc = ir.Operation.create("quantum.alloc", results=[reg],
-                                    attributes={"nqubits": ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 2)})
-        ext = ir.Operation.create("quantum.extract", results=[bit], operands=[alloc.result],
-                                  attributes={"idx_attr": ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 1)})
+        alloc = ir.Operation.create(
+            "quantum.alloc",
+            results=[reg],
+            attributes={"nqubits": ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 2)},
+        )
+        ext = ir.Operation.create(
+            "quantum.extract",
+            results=[bit],
+            operands=[alloc.result],
+            attributes={"idx_attr": ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 1)},
+        )
         gate = ir.Operation.create(
-            "quantum.custom", results=[bit], operands=[ext.result],
-            attributes={"gate_name": ir.StringAttr.get("Hadamard"),
-                        "operandSegmentSizes": ir.DenseI32ArrayAttr.get([0, 1, 0, 0]),
-                        "resultSegmentSizes": ir.DenseI32ArrayAttr.get([1, 0])})
+            "quantum.custom",
+            results=[bit],
+            operands=[ext.result],
+            attributes={
+                "gate_name": ir.StringAttr.get("Hadamard"),
+                "operandSegmentSizes": ir.DenseI32ArrayAttr.get([0, 1, 0, 0]),
+                "resultSegmentSizes": ir.DenseI32ArrayAttr.get([1, 0]),
+            },
+        )
         ir.Operation.create("quantum.dealloc", operands=[alloc.result])
     # CHECK: %{{.*}} = quantum.custom "Hadamard"() %{{.*}} : !quantum.bit
     print(gate)

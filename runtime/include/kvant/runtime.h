@@ -114,8 +114,7 @@ void kvant_rt_sample(int64_t *out, int64_t shots, const int64_t *wires, int64_t 
 void kvant_rt_sample_f64(double *out, int64_t shots, const int64_t *wires, int64_t num_wires);
 /* counts_out: 2^num_wires entries, the number of the `shots` samples that gave each outcome
  * (wires[0] the most significant bit of the outcome index). */
-void kvant_rt_counts(int64_t *counts_out, int64_t shots, const int64_t *wires,
-                     int64_t num_wires);
+void kvant_rt_counts(int64_t *counts_out, int64_t shots, const int64_t *wires, int64_t num_wires);
 /* Measures `wire` in the computational basis and returns the outcome (0 or 1); the state
  * collapses and is renormalised. reset != 0: the wire is then flipped back to |0> if the
  * outcome was 1. postselect = 0 or 1 forces that outcome (error if its probability is below
@@ -159,9 +158,8 @@ enum { KVANT_MEAS_EXPVAL = 0, KVANT_MEAS_VAR = 1, KVANT_MEAS_PROBS = 2 };
  * num_wires[m] must be 0 for expval and var. `cotangent` holds the measurements' entries
  * concatenated in measurement order, num_cotangent in all (checked against the kinds).
  * obs and num_wires have num_meas entries each. Same tape rules and errors as the calls above. */
-void kvant_rt_adjoint_vjp_mixed(const int64_t *kinds, const int64_t *obs,
-                                const int64_t *num_wires, int64_t num_meas,
-                                const int64_t *wires, int64_t num_wires_total,
+void kvant_rt_adjoint_vjp_mixed(const int64_t *kinds, const int64_t *obs, const int64_t *num_wires,
+                                int64_t num_meas, const int64_t *wires, int64_t num_wires_total,
                                 const double *cotangent, int64_t num_cotangent, double *grad_out,
                                 int64_t num_params);
 
@@ -172,8 +170,8 @@ void kvant_rt_adjoint_vjp_mixed(const int64_t *kinds, const int64_t *obs,
  * so probs over m wires cost 2^m vectors. Same tape rules and errors as the calls above. */
 void kvant_rt_adjoint_jacobian_mixed(const int64_t *kinds, const int64_t *obs,
                                      const int64_t *num_wires, int64_t num_meas,
-                                     const int64_t *wires, int64_t num_wires_total,
-                                     double *jac_out, int64_t num_rows, int64_t num_params);
+                                     const int64_t *wires, int64_t num_wires_total, double *jac_out,
+                                     int64_t num_rows, int64_t num_params);
 
 /* ---- errors ---- */
 /* The message of the first error since the last clear, or NULL. */

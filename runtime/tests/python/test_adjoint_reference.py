@@ -38,8 +38,10 @@ LIB_PATH = _find_library()
 if LIB_PATH is None:
     # Not a skip: under `make test` the library is always built, and a silent skip would hide
     # the only check of the adjoint derivatives against PennyLane.
-    raise RuntimeError("libkvant_rt.so not found: install kvant (make install) or build "
-                       "runtime/ into build/runtime-dev, or set KVANT_RT_LIB")
+    raise RuntimeError(
+        "libkvant_rt.so not found: install kvant (make install) or build "
+        "runtime/ into build/runtime-dev, or set KVANT_RT_LIB"
+    )
 
 
 def _gate_ids() -> dict[str, int]:
@@ -76,8 +78,10 @@ class Runtime:
             "kvant_rt_tape_end": (None, []),
             "kvant_rt_tape_num_params": (i64, []),
             "kvant_rt_adjoint_jacobian": (None, [P(i64), i64, P(f64), i64]),
-            "kvant_rt_adjoint_vjp_mixed": (None, [P(i64), P(i64), P(i64), i64, P(i64), i64, P(f64), i64,
-                                                  P(f64), i64]),
+            "kvant_rt_adjoint_vjp_mixed": (
+                None,
+                [P(i64), P(i64), P(i64), i64, P(i64), i64, P(f64), i64, P(f64), i64],
+            ),
             "kvant_rt_error": (ctypes.c_char_p, []),
             "kvant_rt_clear_error": (None, []),
         }
@@ -128,7 +132,7 @@ def pennylane_circuit(params):
     for name, pidx, wires, ctrls, values, adjoint in CIRCUIT:
         op_class = getattr(qml, name)
         args = [params[i] for i in pidx]
-        fn = (lambda *a, c=op_class, w=wires: c(*a, wires=w))
+        fn = lambda *a, c=op_class, w=wires: c(*a, wires=w)
         if adjoint:
             fn = qml.adjoint(fn)
         if ctrls:
@@ -150,14 +154,24 @@ def observables_kvant():
     lib = RT.lib
     z0 = lib.kvant_rt_obs_named(OBS["PauliZ"], 0)
     xy = lib.kvant_rt_obs_tensor(
-        arr(i64, [lib.kvant_rt_obs_named(OBS["PauliX"], 1), lib.kvant_rt_obs_named(OBS["PauliY"], 3)]), 2
+        arr(
+            i64,
+            [lib.kvant_rt_obs_named(OBS["PauliX"], 1), lib.kvant_rt_obs_named(OBS["PauliY"], 3)],
+        ),
+        2,
     )
     h = [0.5, 0, 0.1, 0.2, 0.1, -0.2, -1.0, 0]
     herm = lib.kvant_rt_obs_hermitian(arr(f64, h), arr(i64, [2]), 1)
     zz = lib.kvant_rt_obs_tensor(
-        arr(i64, [lib.kvant_rt_obs_named(OBS["PauliZ"], 0), lib.kvant_rt_obs_named(OBS["PauliZ"], 2)]), 2
+        arr(
+            i64,
+            [lib.kvant_rt_obs_named(OBS["PauliZ"], 0), lib.kvant_rt_obs_named(OBS["PauliZ"], 2)],
+        ),
+        2,
     )
-    ham = lib.kvant_rt_obs_hamiltonian(arr(f64, [0.3, -1.2]), arr(i64, [zz, lib.kvant_rt_obs_named(OBS["PauliX"], 3)]), 2)
+    ham = lib.kvant_rt_obs_hamiltonian(
+        arr(f64, [0.3, -1.2]), arr(i64, [zz, lib.kvant_rt_obs_named(OBS["PauliX"], 3)]), 2
+    )
     return [z0, xy, herm, ham]
 
 
@@ -168,8 +182,17 @@ def run_kvant(params):
     lib.kvant_rt_tape_begin()
     for name, pidx, wires, ctrls, values, adjoint in CIRCUIT:
         p = [float(params[i]) for i in pidx]
-        lib.kvant_rt_gate(GATE[name], arr(f64, p), len(p), arr(i64, wires), len(wires),
-                          arr(i64, ctrls), arr(i8, values), len(ctrls), 1 if adjoint else 0)
+        lib.kvant_rt_gate(
+            GATE[name],
+            arr(f64, p),
+            len(p),
+            arr(i64, wires),
+            len(wires),
+            arr(i64, ctrls),
+            arr(i8, values),
+            len(ctrls),
+            1 if adjoint else 0,
+        )
     lib.kvant_rt_tape_end()
     obs = observables_kvant()
     RT.check()
@@ -218,9 +241,18 @@ def vjp_mixed(meas, cotangent):
     wires = [x for k, what in meas if k == MEAS_PROBS for x in what]
     ct = np.asarray(cotangent, dtype=float).ravel()
     got = (f64 * NUM_PARAMS)()
-    RT.lib.kvant_rt_adjoint_vjp_mixed(arr(i64, kinds), arr(i64, obs_arg), arr(i64, nwires), len(meas),
-                                      arr(i64, wires), len(wires), arr(f64, ct), len(ct), got,
-                                      NUM_PARAMS)
+    RT.lib.kvant_rt_adjoint_vjp_mixed(
+        arr(i64, kinds),
+        arr(i64, obs_arg),
+        arr(i64, nwires),
+        len(meas),
+        arr(i64, wires),
+        len(wires),
+        arr(f64, ct),
+        len(ct),
+        got,
+        NUM_PARAMS,
+    )
     return got
 
 
@@ -263,7 +295,6 @@ def test_vjps_match_default_qubit(params):
     np.testing.assert_allclose(np.array(got_p), want_p, atol=1e-10)
 
 
-
 def test_mixed_vjp_matches_default_qubit_jax(params):
     """expval, var and probs of one circuit in one kvant call, against jax.vjp through
     default.qubit returning the same measurements as a tuple."""
@@ -272,8 +303,14 @@ def test_mixed_vjp_matches_default_qubit_jax(params):
     jnp = jax.numpy
     obs = observables_pl()
     # (kind, observable index or probs wires), in an interleaved order.
-    meas = [(MEAS_PROBS, [2, 0]), (MEAS_EXPVAL, 3), (MEAS_VAR, 1), (MEAS_EXPVAL, 0),
-            (MEAS_PROBS, [3]), (MEAS_VAR, 2)]
+    meas = [
+        (MEAS_PROBS, [2, 0]),
+        (MEAS_EXPVAL, 3),
+        (MEAS_VAR, 1),
+        (MEAS_EXPVAL, 0),
+        (MEAS_PROBS, [3]),
+        (MEAS_VAR, 2),
+    ]
     dev = qml.device("default.qubit", wires=N)
 
     @qml.qnode(dev, interface="jax", diff_method="backprop")
@@ -296,8 +333,10 @@ def test_mixed_vjp_matches_default_qubit_jax(params):
 
     reg, handles = run_kvant(params)
     try:
-        got = vjp_mixed([(k, w if k == MEAS_PROBS else handles[w]) for k, w in meas],
-                        np.concatenate([np.atleast_1d(c) for c in cts]))
+        got = vjp_mixed(
+            [(k, w if k == MEAS_PROBS else handles[w]) for k, w in meas],
+            np.concatenate([np.atleast_1d(c) for c in cts]),
+        )
         RT.check()
     finally:
         RT.lib.kvant_rt_qdealloc(reg)

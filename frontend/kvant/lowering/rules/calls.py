@@ -43,8 +43,11 @@ def _qnode(ctx, *args, jaxpr, num_wires, device, diff_method, shots, seed, name,
     def body(block_args):
         if seed is not None:
             # every execution samples the same way: reproducible, like the seeded device
-            ir.Operation.create("quantum.set_seed", results=[], attributes={
-                "seed": ir.IntegerAttr.get(ir.IntegerType.get_signless(64), seed)})
+            ir.Operation.create(
+                "quantum.set_seed",
+                results=[],
+                attributes={"seed": ir.IntegerAttr.get(ir.IntegerType.get_signless(64), seed)},
+            )
         state = QuantumState(num_wires)
         results = ctx.lowering.lower_jaxpr(jaxpr.jaxpr, jaxpr.consts, block_args, quantum=state)
         state.release()
@@ -93,6 +96,10 @@ def _grad(ctx, *args, jaxpr, method, h, diff_args, name, with_values, num_diff_o
     if with_values:
         attributes["withValues"] = ir.UnitAttr.get()
     if num_diff_outputs is not None:
-        attributes["numDiffResults"] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), num_diff_outputs)
-    op = ir.Operation.create("gradient.grad", results=out_types, operands=list(args), attributes=attributes)
+        attributes["numDiffResults"] = ir.IntegerAttr.get(
+            ir.IntegerType.get_signless(64), num_diff_outputs
+        )
+    op = ir.Operation.create(
+        "gradient.grad", results=out_types, operands=list(args), attributes=attributes
+    )
     return list(op.results)

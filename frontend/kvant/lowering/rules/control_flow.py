@@ -63,8 +63,9 @@ def _for(ctx, lower, upper, step, *operands, body, num_consts, quantum):
     index = ir.IndexType.get()
     zero = arith.ConstantOp(index, 0).result
     one = arith.ConstantOp(index, 1).result
-    loop = scf.ForOp(zero, arith.IndexCastOp(index, trips).result, one,
-                     _thread_register(ctx, quantum, init))
+    loop = scf.ForOp(
+        zero, arith.IndexCastOp(index, trips).result, one, _thread_register(ctx, quantum, init)
+    )
     with ir.InsertionPoint(loop.body):
         k = arith.IndexCastOp(_i64(), loop.induction_variable).result
         i = arith.AddIOp(lb, arith.MulIOp(k, st).result).result
@@ -79,8 +80,8 @@ def _for(ctx, lower, upper, step, *operands, body, num_consts, quantum):
 @register("kvant_while")
 def _while(ctx, *operands, cond, body, num_cond_consts, num_body_consts, quantum):
     cond_consts = operands[:num_cond_consts]
-    body_consts = operands[num_cond_consts:num_cond_consts + num_body_consts]
-    init = operands[num_cond_consts + num_body_consts:]
+    body_consts = operands[num_cond_consts : num_cond_consts + num_body_consts]
+    init = operands[num_cond_consts + num_body_consts :]
     carried = _thread_register(ctx, quantum, init)
     result_types = [v.type for v in carried]
     loop = scf.WhileOp(result_types, carried)
@@ -88,7 +89,9 @@ def _while(ctx, *operands, cond, body, num_cond_consts, num_body_consts, quantum
     with ir.InsertionPoint(before):
         args = list(before.arguments)
         state_args = from_carried(args[:-1] if quantum else args, init)
-        (predicate,) = ctx.lowering.lower_jaxpr(cond.jaxpr, cond.consts, list(cond_consts) + state_args)
+        (predicate,) = ctx.lowering.lower_jaxpr(
+            cond.jaxpr, cond.consts, list(cond_consts) + state_args
+        )
         scf.ConditionOp(b.truth(predicate), args)
     after = loop.after.blocks.append(*result_types)
     with ir.InsertionPoint(after):
@@ -106,7 +109,7 @@ def _cond(ctx, *operands, branches, const_counts, quantum):
     rest = operands[num_preds:]
     consts, start = [], 0
     for count in const_counts:
-        consts.append(list(rest[start:start + count]))
+        consts.append(list(rest[start : start + count]))
         start += count
     args = list(rest[start:])
     out_types = [types.tensor_type(a) for a in ctx.avals_out]

@@ -25,7 +25,9 @@ def _logaddexp(a, c):
     big = arith.MaximumFOp(a, c).result
     diff = arith.SubFOp(a, c).result
     neg_abs = arith.NegFOp(b.create("math.absf", elt, [diff])).result
-    total = arith.AddFOp(big, b.create("math.log1p", elt, [b.create("math.exp", elt, [neg_abs])])).result
+    total = arith.AddFOp(
+        big, b.create("math.log1p", elt, [b.create("math.exp", elt, [neg_abs])])
+    ).result
     is_nan = arith.CmpFOp(arith.CmpFPredicate.UNO, diff, diff).result
     return arith.SelectOp(is_nan, big, total).result
 
@@ -62,15 +64,18 @@ def _slice_at(source, position, axis, shape, slice_type):
     dynamic = ir.ShapedType.get_dynamic_stride_or_offset()
     offsets = [dynamic if d == axis else 0 for d in range(len(shape))]
     sizes = [1 if d == axis else n for d, n in enumerate(shape)]
-    return tensor.ExtractSliceOp(slice_type, source, [position], [], [], offsets, sizes,
-                                 [1] * len(shape)).result
+    return tensor.ExtractSliceOp(
+        slice_type, source, [position], [], [], offsets, sizes, [1] * len(shape)
+    ).result
 
 
 def _insert_at(value, dest, position, axis, shape):
     dynamic = ir.ShapedType.get_dynamic_stride_or_offset()
     offsets = [dynamic if d == axis else 0 for d in range(len(shape))]
     sizes = [1 if d == axis else n for d, n in enumerate(shape)]
-    return tensor.InsertSliceOp(value, dest, [position], [], [], offsets, sizes, [1] * len(shape)).result
+    return tensor.InsertSliceOp(
+        value, dest, [position], [], [], offsets, sizes, [1] * len(shape)
+    ).result
 
 
 def _cumulative(prim):

@@ -46,6 +46,7 @@ def _unsupported_dtype(prim, dtype):
 
 # -- scalar helpers, for linalg bodies ----------------------------------------------------------
 
+
 def _to_byte(flag: ir.Value) -> ir.Value:
     """An i1 widened to kvant's i8 boolean (i1 never reaches a tensor, see types.element_type)."""
     return arith.ExtUIOp(ir.IntegerType.get_signless(8), flag).result
@@ -106,11 +107,16 @@ def _binary(prim, float_op, int_op, uint_op, complex_op):
         if types.is_complex(dtype):
             if complex_op is None:
                 raise _unsupported_dtype(prim, dtype)
-            return b.elementwise(t, operands, lambda u, v: _create(complex_op, t.element_type, [u, v]))
+            return b.elementwise(
+                t, operands, lambda u, v: _create(complex_op, t.element_type, [u, v])
+            )
         if prim in ("div", "rem") and not types.is_float(dtype):
             return b.elementwise(t, operands, lambda u, v: _integer_division(prim, dtype, u, v))
-        op = float_op if types.is_float(dtype) else (
-            uint_op if types.is_unsigned(dtype) or types.is_bool(dtype) else int_op)
+        op = (
+            float_op
+            if types.is_float(dtype)
+            else (uint_op if types.is_unsigned(dtype) or types.is_bool(dtype) else int_op)
+        )
         if op is None:
             raise _unsupported_dtype(prim, dtype)
         return _create(op, t, operands)
@@ -164,7 +170,9 @@ def _shift(prim, op):
                 if prim == "shift_right_arithmetic":
                     v = _select(too_far, b.scalar_constant(v.type, bits - 1), v)
                     return _create(op, u.type, [u, v])
-                shifted = _create(op, u.type, [u, _select(too_far, b.scalar_constant(v.type, 0), v)])
+                shifted = _create(
+                    op, u.type, [u, _select(too_far, b.scalar_constant(v.type, 0), v)]
+                )
                 return _select(too_far, b.scalar_constant(u.type, 0), shifted)
 
             return b.elementwise(_out_type(ctx), _same_shape(ctx, [x, y]), body)
@@ -196,18 +204,30 @@ def _pow(ctx, x, y):
 
 #: prim -> (op on float tensors, op on complex scalars or None)
 _UNARY = {
-    "sin": ("math.sin", "complex.sin"), "cos": ("math.cos", "complex.cos"),
+    "sin": ("math.sin", "complex.sin"),
+    "cos": ("math.cos", "complex.cos"),
     "tan": ("math.tan", "complex.tan"),
-    "asin": ("math.asin", None), "acos": ("math.acos", None), "atan": ("math.atan", None),
-    "sinh": ("math.sinh", None), "cosh": ("math.cosh", None), "tanh": ("math.tanh", "complex.tanh"),
-    "asinh": ("math.asinh", None), "acosh": ("math.acosh", None), "atanh": ("math.atanh", None),
-    "exp": ("math.exp", "complex.exp"), "exp2": ("math.exp2", None),
-    "log": ("math.log", "complex.log"), "log1p": ("math.log1p", "complex.log1p"),
+    "asin": ("math.asin", None),
+    "acos": ("math.acos", None),
+    "atan": ("math.atan", None),
+    "sinh": ("math.sinh", None),
+    "cosh": ("math.cosh", None),
+    "tanh": ("math.tanh", "complex.tanh"),
+    "asinh": ("math.asinh", None),
+    "acosh": ("math.acosh", None),
+    "atanh": ("math.atanh", None),
+    "exp": ("math.exp", "complex.exp"),
+    "exp2": ("math.exp2", None),
+    "log": ("math.log", "complex.log"),
+    "log1p": ("math.log1p", "complex.log1p"),
     "expm1": ("math.expm1", "complex.expm1"),
-    "sqrt": ("math.sqrt", "complex.sqrt"), "rsqrt": ("math.rsqrt", "complex.rsqrt"),
+    "sqrt": ("math.sqrt", "complex.sqrt"),
+    "rsqrt": ("math.rsqrt", "complex.rsqrt"),
     "cbrt": ("math.cbrt", None),
-    "floor": ("math.floor", None), "ceil": ("math.ceil", None),
-    "erf": ("math.erf", None), "erfc": ("math.erfc", None),
+    "floor": ("math.floor", None),
+    "ceil": ("math.ceil", None),
+    "erf": ("math.erf", None),
+    "erfc": ("math.erfc", None),
 }
 
 
@@ -351,10 +371,28 @@ def _is_finite(ctx, x):
 
 # Giles, "Approximating the erfinv function" (GPU Computing Gems, 2011): the single-precision
 # polynomials in w = -log(1 - x^2), around w = 2.5 for the centre and sqrt(w) = 3 for the tails.
-_ERFINV_CENTRE = [2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
-                  -0.00125372503, -0.00417768164, 0.246640727, 1.50140941]
-_ERFINV_TAIL = [-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
-                -0.0076224613, 0.00943887047, 1.00167406, 2.83297682]
+_ERFINV_CENTRE = [
+    2.81022636e-08,
+    3.43273939e-07,
+    -3.5233877e-06,
+    -4.39150654e-06,
+    0.00021858087,
+    -0.00125372503,
+    -0.00417768164,
+    0.246640727,
+    1.50140941,
+]
+_ERFINV_TAIL = [
+    -0.000200214257,
+    0.000100950558,
+    0.00134934322,
+    -0.00367342844,
+    0.00573950773,
+    -0.0076224613,
+    0.00943887047,
+    1.00167406,
+    2.83297682,
+]
 
 
 @register("erf_inv")
@@ -382,7 +420,10 @@ def _erf_inv(ctx, x):
 
     def body(v):
         one = const(1.0)
-        w = f("arith.negf", f("math.log", f("arith.mulf", f("arith.subf", one, v), f("arith.addf", one, v))))
+        w = f(
+            "arith.negf",
+            f("math.log", f("arith.mulf", f("arith.subf", one, v), f("arith.addf", one, v))),
+        )
         centre = polynomial(_ERFINV_CENTRE, f("arith.subf", w, const(2.5)))
         tail = polynomial(_ERFINV_TAIL, f("arith.subf", f("math.sqrt", w), const(3.0)))
         r = f("arith.mulf", _select(_cmpf("OLT", w, const(5.0)), centre, tail), v)
@@ -401,7 +442,11 @@ def _erf_inv(ctx, x):
                 erfc = f("math.erfc", r)
                 tail_step = f("arith.mulf", f("arith.subf", f("math.log", erfc), log_tail), erfc)
                 centre_step = f("arith.subf", a, f("math.erf", r))
-                r = f("arith.addf", r, f("arith.mulf", _select(near_one, tail_step, centre_step), inv_slope))
+                r = f(
+                    "arith.addf",
+                    r,
+                    f("arith.mulf", _select(near_one, tail_step, centre_step), inv_slope),
+                )
             r = f("math.copysign", r, v)
         at_one = _cmpf("OEQ", f("math.absf", v), one)
         return _select(at_one, f("math.copysign", const(np.inf), v), r)
@@ -410,6 +455,7 @@ def _erf_inv(ctx, x):
 
 
 # -- complex numbers ----------------------------------------------------------------------------
+
 
 @register("real")
 def _real(ctx, x):
@@ -426,7 +472,9 @@ def _imag(ctx, x):
 @register("complex")
 def _complex(ctx, x, y):
     t = _out_type(ctx)
-    return b.elementwise(t, _same_shape(ctx, [x, y]), lambda re, im: _make_complex(t.element_type, re, im))
+    return b.elementwise(
+        t, _same_shape(ctx, [x, y]), lambda re, im: _make_complex(t.element_type, re, im)
+    )
 
 
 @register("conj")
@@ -450,7 +498,9 @@ def _compare(dtype, prim, x, y) -> ir.Value:
     if types.is_complex(dtype):
         if prim not in ("eq", "ne"):
             raise _unsupported_dtype(prim, dtype)
-        return _create("complex.eq" if prim == "eq" else "complex.neq", ir.IntegerType.get_signless(1), [x, y])
+        return _create(
+            "complex.eq" if prim == "eq" else "complex.neq", ir.IntegerType.get_signless(1), [x, y]
+        )
     if types.is_float(dtype):
         return _cmpf(_FLOAT_PREDICATES[prim], x, y)
     unsigned = types.is_unsigned(dtype) or types.is_bool(dtype)
@@ -464,7 +514,9 @@ def _comparison(prim):
         dtype = _dtype(ctx)
         # The i1 result never reaches memory: compare and widen to a byte in one loop body.
         return b.elementwise(
-            _out_type(ctx), _same_shape(ctx, [x, y]), lambda u, v: _to_byte(_compare(dtype, prim, u, v))
+            _out_type(ctx),
+            _same_shape(ctx, [x, y]),
+            lambda u, v: _to_byte(_compare(dtype, prim, u, v)),
         )
 
     return rule
@@ -554,6 +606,7 @@ def _clamp(ctx, low, x, high):
 
 # -- conversions --------------------------------------------------------------------------------
 
+
 def _float_to_int(v, dst) -> ir.Value:
     """XLA's saturating float → integer conversion: NaN → 0, out of range → the nearest
     representable bound (``arith.fpto[su]i`` alone is poison there)."""
@@ -579,11 +632,15 @@ def _convert_scalar(v: ir.Value, src, dst) -> ir.Value:
     dst_elt = types.element_type(dst)
     if types.is_complex(src):
         if types.is_complex(dst):
-            parts = [_convert_scalar(p, _real_dtype(src), _real_dtype(dst)) for p in (_re(v), _im(v))]
+            parts = [
+                _convert_scalar(p, _real_dtype(src), _real_dtype(dst)) for p in (_re(v), _im(v))
+            ]
             return _make_complex(dst_elt, *parts)
         if types.is_bool(dst):
             zero = b.scalar_constant(_re(v).type, 0)
-            return _to_byte(arith.OrIOp(_cmpf("UNE", _re(v), zero), _cmpf("UNE", _im(v), zero)).result)
+            return _to_byte(
+                arith.OrIOp(_cmpf("UNE", _re(v), zero), _cmpf("UNE", _im(v), zero)).result
+            )
         return _convert_scalar(_re(v), _real_dtype(src), dst)
     if types.is_complex(dst):
         part = _real_dtype(dst)
@@ -593,7 +650,9 @@ def _convert_scalar(v: ir.Value, src, dst) -> ir.Value:
         zero = b.scalar_constant(v.type, 0)
         return _to_byte(_cmpf("UNE", v, zero) if types.is_float(src) else _cmpi("ne", v, zero))
     if types.is_float(src) and types.is_float(dst):
-        return _create("arith.extf" if dst.itemsize > src.itemsize else "arith.truncf", dst_elt, [v])
+        return _create(
+            "arith.extf" if dst.itemsize > src.itemsize else "arith.truncf", dst_elt, [v]
+        )
     if types.is_float(dst):
         unsigned = types.is_unsigned(src) or types.is_bool(src)
         return _create("arith.uitofp" if unsigned else "arith.sitofp", dst_elt, [v])
@@ -621,8 +680,13 @@ def _bitcast_convert_type(ctx, x, *, new_dtype):
     """Reinterpret the bits of each element (``jnp.signbit``, ``jnp.copysign``, ``jnp.frexp``)
     between dtypes of one width; changing widths would change the shape."""
     src, dst = _dtype(ctx), np.dtype(new_dtype)
-    if src.itemsize != dst.itemsize or types.is_complex(src) or types.is_complex(dst) \
-            or types.is_bool(src) or types.is_bool(dst):
+    if (
+        src.itemsize != dst.itemsize
+        or types.is_complex(src)
+        or types.is_complex(dst)
+        or types.is_bool(src)
+        or types.is_bool(dst)
+    ):
         raise UnsupportedError(f"bitcast_convert_type from {src} to {dst} is not supported")
     if src == dst:
         return x

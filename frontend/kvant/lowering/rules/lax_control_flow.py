@@ -20,7 +20,14 @@ from kvant.lowering.regions import carried_type, from_carried, to_carried
 from kvant.lowering.registry import register
 
 #: primitives that act on a QNode's quantum state
-_QUANTUM = {"kvant_gate", "kvant_unitary", "kvant_expval", "kvant_var", "kvant_probs", "kvant_state"}
+_QUANTUM = {
+    "kvant_gate",
+    "kvant_unitary",
+    "kvant_expval",
+    "kvant_var",
+    "kvant_probs",
+    "kvant_state",
+}
 
 
 def _sub_jaxprs(params):
@@ -37,7 +44,9 @@ def _touches_quantum_state(jaxpr) -> bool:
     for eqn in jaxpr.eqns:
         if eqn.primitive.name in _QUANTUM or eqn.params.get("quantum") is True:
             return True
-        if eqn.primitive.name != "kvant_qnode" and any(_touches_quantum_state(j) for j in _sub_jaxprs(eqn.params)):
+        if eqn.primitive.name != "kvant_qnode" and any(
+            _touches_quantum_state(j) for j in _sub_jaxprs(eqn.params)
+        ):
             return True
     return False
 
@@ -90,8 +99,8 @@ def _cond(ctx, index, *args, branches, **params):
 def _while(ctx, *operands, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts):
     _classical_only(ctx, "jax.lax.while_loop", [cond_jaxpr, body_jaxpr])
     cond_consts = operands[:cond_nconsts]
-    body_consts = operands[cond_nconsts:cond_nconsts + body_nconsts]
-    init = list(operands[cond_nconsts + body_nconsts:])
+    body_consts = operands[cond_nconsts : cond_nconsts + body_nconsts]
+    init = list(operands[cond_nconsts + body_nconsts :])
     carried = to_carried(init)
     result_types = [v.type for v in carried]
     loop = scf.WhileOp(result_types, carried)
@@ -119,13 +128,17 @@ def _scan(ctx, *operands, jaxpr, length, reverse, num_consts, num_carry, **param
     ``tensor.insert_slice`` (``unroll`` is a performance hint kvant leaves to LLVM)."""
     _classical_only(ctx, "jax.lax.scan", [jaxpr])
     consts = list(operands[:num_consts])
-    init = list(operands[num_consts:num_consts + num_carry])
-    xs = list(operands[num_consts + num_carry:])
-    xs_avals = ctx.avals_in[num_consts + num_carry:]
+    init = list(operands[num_consts : num_consts + num_carry])
+    xs = list(operands[num_consts + num_carry :])
+    xs_avals = ctx.avals_in[num_consts + num_carry :]
     ys_avals = ctx.avals_out[num_carry:]
     ys_init = [b.empty(a.shape, types.element_type(a.dtype)) for a in ys_avals]
-    loop = scf.ForOp(b.index_constant(0), b.index_constant(length), b.index_constant(1),
-                     to_carried(init) + ys_init)
+    loop = scf.ForOp(
+        b.index_constant(0),
+        b.index_constant(length),
+        b.index_constant(1),
+        to_carried(init) + ys_init,
+    )
     with ir.InsertionPoint(loop.body):
         k = loop.induction_variable
         row = arith.SubIOp(b.index_constant(length - 1), k).result if reverse else k
@@ -135,17 +148,35 @@ def _scan(ctx, *operands, jaxpr, length, reverse, num_consts, num_carry, **param
         for x, aval in zip(xs, xs_avals):
             shape = list(aval.shape)
             row_type = b.tensor_of(shape[1:], types.element_type(aval.dtype))
-            x_rows.append(tensor.ExtractSliceOp(
-                row_type, x, [row], [], [], _row_offsets(len(shape)), [1] + shape[1:], [1] * len(shape)
-            ).result)
+            x_rows.append(
+                tensor.ExtractSliceOp(
+                    row_type,
+                    x,
+                    [row],
+                    [],
+                    [],
+                    _row_offsets(len(shape)),
+                    [1] + shape[1:],
+                    [1] * len(shape),
+                ).result
+            )
         outs = _lower(ctx, jaxpr, consts + carry + x_rows)
         new_carry, y_rows = outs[:num_carry], outs[num_carry:]
         new_ys = []
         for y_row, y, aval in zip(y_rows, ys, ys_avals):
             shape = list(aval.shape)
-            new_ys.append(tensor.InsertSliceOp(
-                y_row, y, [row], [], [], _row_offsets(len(shape)), [1] + shape[1:], [1] * len(shape)
-            ).result)
+            new_ys.append(
+                tensor.InsertSliceOp(
+                    y_row,
+                    y,
+                    [row],
+                    [],
+                    [],
+                    _row_offsets(len(shape)),
+                    [1] + shape[1:],
+                    [1] * len(shape),
+                ).result
+            )
         scf.YieldOp(to_carried(new_carry) + new_ys)
     results = list(loop.results)
     return from_carried(results[:num_carry], init) + results[num_carry:]

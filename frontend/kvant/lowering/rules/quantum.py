@@ -45,14 +45,22 @@ def _index_operands(index):
 
 def _extract(register: ir.Value, index) -> ir.Value:
     operands, attributes = _index_operands(index)
-    return ir.Operation.create("quantum.extract", results=[_t("bit")],
-                               operands=[register] + operands, attributes=attributes).result
+    return ir.Operation.create(
+        "quantum.extract",
+        results=[_t("bit")],
+        operands=[register] + operands,
+        attributes=attributes,
+    ).result
 
 
 def _insert(register: ir.Value, index, qubit: ir.Value) -> ir.Value:
     operands, attributes = _index_operands(index)
-    return ir.Operation.create("quantum.insert", results=[_t("reg")],
-                               operands=[register] + operands + [qubit], attributes=attributes).result
+    return ir.Operation.create(
+        "quantum.insert",
+        results=[_t("reg")],
+        operands=[register] + operands + [qubit],
+        attributes=attributes,
+    ).result
 
 
 class QuantumState:
@@ -69,7 +77,9 @@ class QuantumState:
 
     def qubit(self, wire: int) -> ir.Value:
         if not 0 <= wire < self.num_wires:
-            raise ValueError(f"wire {wire} is out of range for a register of {self.num_wires} wires")
+            raise ValueError(
+                f"wire {wire} is out of range for a register of {self.num_wires} wires"
+            )
         if wire not in self.qubits:
             self.qubits[wire] = _extract(self.register, wire)
         return self.qubits[wire]
@@ -102,7 +112,9 @@ def _apply(ctx, name, params, matrix, wires, adjoint, ctrl_wires, ctrl_values):
     state = _state(ctx)
     static = [w for w in list(wires) + list(ctrl_wires) if isinstance(w, int)]
     if len(set(static)) != len(static):
-        raise ValueError(f"{name}: wires {list(wires)} and control wires {list(ctrl_wires)} overlap")
+        raise ValueError(
+            f"{name}: wires {list(wires)} and control wires {list(ctrl_wires)} overlap"
+        )
     dynamic = len(static) != len(wires) + len(ctrl_wires)
     if dynamic:
         # A run-time index may name any wire: the register must hold every qubit, and the
@@ -116,7 +128,9 @@ def _apply(ctx, name, params, matrix, wires, adjoint, ctrl_wires, ctrl_values):
     i1 = ir.IntegerType.get_signless(1)
     values = [b.scalar_constant(i1, int(v)) for v in ctrl_values]
     attributes = {
-        "operandSegmentSizes": _segments(len(params) if matrix is None else 1, len(qubits), len(ctrls), len(values)),
+        "operandSegmentSizes": _segments(
+            len(params) if matrix is None else 1, len(qubits), len(ctrls), len(values)
+        ),
         "resultSegmentSizes": _segments(len(qubits), len(ctrls)),
     }
     if adjoint:
@@ -153,8 +167,8 @@ def _resolve_wires(wires, ctrl_wires, dynamic_operands):
 @register("kvant_gate")
 def _gate(ctx, *operands, name, wires, adjoint, ctrl_wires, ctrl_values):
     num_dynamic = sum(w is None for w in wires + ctrl_wires)
-    params = operands[:len(operands) - num_dynamic]
-    wires, ctrl_wires = _resolve_wires(wires, ctrl_wires, operands[len(params):])
+    params = operands[: len(operands) - num_dynamic]
+    wires, ctrl_wires = _resolve_wires(wires, ctrl_wires, operands[len(params) :])
     scalars = [b.extract_scalar(p) for p in params]
     return _apply(ctx, name, scalars, None, wires, adjoint, ctrl_wires, ctrl_values)
 
@@ -170,7 +184,9 @@ def _observable(state, desc, operands) -> ir.Value:
     obs = _t("obs")
     if kind == "named":
         return ir.Operation.create(
-            "quantum.namedobs", results=[obs], operands=[state.qubit(desc[2])],
+            "quantum.namedobs",
+            results=[obs],
+            operands=[state.qubit(desc[2])],
             attributes={"type": ir.StringAttr.get(desc[1])},
         ).result
     if kind == "tensor":
@@ -230,7 +246,9 @@ def _shots_measurement(op_name):
         state = _state(ctx)
         qubits = [state.qubit(w) for w in wires]
         return ir.Operation.create(
-            op_name, results=[types.tensor_type(ctx.avals_out[0])], operands=qubits,
+            op_name,
+            results=[types.tensor_type(ctx.avals_out[0])],
+            operands=qubits,
             attributes={"shots": _shots_attr(shots)},
         ).result
 
@@ -256,16 +274,21 @@ def _measure(ctx, *dynamic_wire, wire, reset, postselect):
         qubit = _extract(state.register, index)
     else:
         qubit = state.qubit(wire)
-    op = ir.Operation.create("quantum.measure", results=[ir.IntegerType.get_signless(1), _t("bit")],
-                             operands=[qubit], attributes=attributes)
+    op = ir.Operation.create(
+        "quantum.measure",
+        results=[ir.IntegerType.get_signless(1), _t("bit")],
+        operands=[qubit],
+        attributes=attributes,
+    )
     outcome, new_qubit = op.results
     if wire is None:
         state.register = _insert(state.register, index, new_qubit)
     else:
         state.qubits[wire] = new_qubit
     # booleans are bytes in kvant's tensors
-    byte = ir.Operation.create("arith.extui", results=[ir.IntegerType.get_signless(8)],
-                               operands=[outcome]).result
+    byte = ir.Operation.create(
+        "arith.extui", results=[ir.IntegerType.get_signless(8)], operands=[outcome]
+    ).result
     return b.from_scalar(byte)
 
 

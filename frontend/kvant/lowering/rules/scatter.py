@@ -57,9 +57,13 @@ def _loop_nest(shape, carried, body):
     def level(depth, position, value):
         if depth == len(shape):
             return body(position, value)
-        loop = scf.ForOp(b.index_constant(0), b.index_constant(shape[depth]), b.index_constant(1), [value])
+        loop = scf.ForOp(
+            b.index_constant(0), b.index_constant(shape[depth]), b.index_constant(1), [value]
+        )
         with ir.InsertionPoint(loop.body):
-            scf.YieldOp([level(depth + 1, position + [loop.induction_variable], loop.inner_iter_args[0])])
+            scf.YieldOp(
+                [level(depth + 1, position + [loop.induction_variable], loop.inner_iter_args[0])]
+            )
         return loop.results[0]
 
     return level(0, [], carried)
@@ -67,8 +71,19 @@ def _loop_nest(shape, carried, body):
 
 def _scatter(prim):
     @register(prim)
-    def rule(ctx, operand, indices, updates, *, dimension_numbers, mode=None, update_jaxpr=None,
-             update_consts=(), indices_are_sorted=False, unique_indices=False):
+    def rule(
+        ctx,
+        operand,
+        indices,
+        updates,
+        *,
+        dimension_numbers,
+        mode=None,
+        update_jaxpr=None,
+        update_consts=(),
+        indices_are_sorted=False,
+        unique_indices=False,
+    ):
         dn = dimension_numbers
         # Batching dims (jax.vmap of an update): operand dim operand_batching_dims[j] is
         # written at the update's position along indices dim scatter_indices_batching_dims[j].
@@ -78,8 +93,11 @@ def _scatter(prim):
         upd_shape = ctx.avals_in[2].shape
         combine = _combiner(prim, ctx.avals_in[0].dtype)
         clip = mode is not None and "CLIP" in str(mode)
-        window_operand_dims = [d for d in range(len(op_shape))
-                               if d not in dn.inserted_window_dims and d not in operand_batching]
+        window_operand_dims = [
+            d
+            for d in range(len(op_shape))
+            if d not in dn.inserted_window_dims and d not in operand_batching
+        ]
         scatter_update_dims = [d for d in range(len(upd_shape)) if d not in dn.update_window_dims]
         window_size = {d: 1 for d in (*dn.inserted_window_dims, *operand_batching)}
         for od, ud in zip(window_operand_dims, dn.update_window_dims):
@@ -97,7 +115,9 @@ def _scatter(prim):
                 start = arith.IndexCastOp(index, raw).result
                 highest = b.index_constant(op_shape[od] - window_size[od])
                 if clip:
-                    start = arith.MinSIOp(arith.MaxSIOp(start, b.index_constant(0)).result, highest).result
+                    start = arith.MinSIOp(
+                        arith.MaxSIOp(start, b.index_constant(0)).result, highest
+                    ).result
                 else:
                     ok = arith.AndIOp(
                         arith.CmpIOp(arith.CmpIPredicate.sge, start, b.index_constant(0)).result,

@@ -41,13 +41,17 @@ def _less_and_equal(x, y, dtype):
         x_nan = arith.CmpFOp(arith.CmpFPredicate.UNO, x, x).result
         y_nan = arith.CmpFOp(arith.CmpFPredicate.UNO, y, y).result
         x_number = arith.CmpFOp(arith.CmpFPredicate.ORD, x, x).result
-        less = arith.OrIOp(arith.CmpFOp(arith.CmpFPredicate.OLT, x, y).result,
-                           arith.AndIOp(x_number, y_nan).result).result
-        equal = arith.OrIOp(arith.CmpFOp(arith.CmpFPredicate.OEQ, x, y).result,
-                            arith.AndIOp(x_nan, y_nan).result).result
+        less = arith.OrIOp(
+            arith.CmpFOp(arith.CmpFPredicate.OLT, x, y).result, arith.AndIOp(x_number, y_nan).result
+        ).result
+        equal = arith.OrIOp(
+            arith.CmpFOp(arith.CmpFPredicate.OEQ, x, y).result, arith.AndIOp(x_nan, y_nan).result
+        ).result
         return less, equal
     unsigned = types.is_unsigned(dtype) or types.is_bool(dtype)
-    less = arith.CmpIOp(arith.CmpIPredicate.ult if unsigned else arith.CmpIPredicate.slt, x, y).result
+    less = arith.CmpIOp(
+        arith.CmpIPredicate.ult if unsigned else arith.CmpIPredicate.slt, x, y
+    ).result
     return less, arith.CmpIOp(arith.CmpIPredicate.eq, x, y).result
 
 
@@ -55,7 +59,9 @@ def _lexicographic(xs, ys, dtypes):
     """(xs < ys, xs == ys) over several keys, the first one most significant."""
     comparisons = []
     for x, y, dtype in zip(xs, ys, dtypes):
-        comparisons += [_less_and_equal(px, py, dtype) for px, py in zip(_parts(x, dtype), _parts(y, dtype))]
+        comparisons += [
+            _less_and_equal(px, py, dtype) for px, py in zip(_parts(x, dtype), _parts(y, dtype))
+        ]
     less, equal = comparisons[-1]
     for l, e in reversed(comparisons[:-1]):
         less = arith.OrIOp(l, arith.AndIOp(e, less).result).result
@@ -84,14 +90,22 @@ def _sort(ctx, *operands, dimension, is_stable, num_keys):
     rank_type = b.tensor_of(shape, i64)
 
     def count_before(*args):
-        mine, theirs, acc = args[:num_keys], args[num_keys:2 * num_keys], args[-1]
+        mine, theirs, acc = args[:num_keys], args[num_keys : 2 * num_keys], args[-1]
         less, equal = _lexicographic(theirs, mine, key_dtypes)
-        earlier = arith.CmpIOp(arith.CmpIPredicate.ult, b.loop_index(other), b.loop_index(dimension)).result
+        earlier = arith.CmpIOp(
+            arith.CmpIPredicate.ult, b.loop_index(other), b.loop_index(dimension)
+        ).result
         before = arith.OrIOp(less, arith.AndIOp(equal, earlier).result).result
         return arith.AddIOp(acc, arith.ExtUIOp(i64, before).result).result
 
-    ranks = b.generic(rank_type, keys + keys, b.filled(shape, i64, 0),
-                      [here] * num_keys + [there] * num_keys + [here], iterators, count_before)
+    ranks = b.generic(
+        rank_type,
+        keys + keys,
+        b.filled(shape, i64, 0),
+        [here] * num_keys + [there] * num_keys + [here],
+        iterators,
+        count_before,
+    )
 
     return _permute(ranks, list(operands), dimension, [types.tensor_type(a) for a in ctx.avals_out])
 
@@ -107,25 +121,39 @@ def _permute(ranks, operands, dimension, out_types):
     # Real floats are picked as a sum over i of (hit ? operand[i] : -0.0), starting from -0.0:
     # adding -0.0 changes no value (not even the sign of a zero), and a sum is a reduction the
     # reverse-mode rules differentiate (the cotangent goes back to the element picked).
-    summed = [isinstance(t.element_type, (ir.F16Type, ir.BF16Type, ir.F32Type, ir.F64Type))
-              for t in out_types]
-    inits = [b.filled(t.shape, t.element_type, -0.0) if sums else b.empty(t.shape, t.element_type)
-             for t, sums in zip(out_types, summed)]
+    summed = [
+        isinstance(t.element_type, (ir.F16Type, ir.BF16Type, ir.F32Type, ir.F64Type))
+        for t in out_types
+    ]
+    inits = [
+        b.filled(t.shape, t.element_type, -0.0) if sums else b.empty(t.shape, t.element_type)
+        for t, sums in zip(out_types, summed)
+    ]
 
     def pick(r, *args):
-        values, current = args[:len(operands)], args[len(operands):]
+        values, current = args[: len(operands)], args[len(operands) :]
         k = arith.IndexCastOp(i64, b.loop_index(dimension)).result
         hit = arith.CmpIOp(arith.CmpIPredicate.eq, r, k).result
         picked = []
         for v, c, sums in zip(values, current, summed):
             if sums:
-                picked.append(arith.AddFOp(c, arith.SelectOp(hit, v, b.scalar_constant(v.type, -0.0)).result).result)
+                picked.append(
+                    arith.AddFOp(
+                        c, arith.SelectOp(hit, v, b.scalar_constant(v.type, -0.0)).result
+                    ).result
+                )
             else:
                 picked.append(arith.SelectOp(hit, v, c).result)
         return picked
 
-    return b.generic_multi(out_types, [ranks] + operands, inits, [there] * (1 + len(operands)) + [here] * len(operands),
-                           ["parallel"] * rank + ["reduction"], pick)
+    return b.generic_multi(
+        out_types,
+        [ranks] + operands,
+        inits,
+        [there] * (1 + len(operands)) + [here] * len(operands),
+        ["parallel"] * rank + ["reduction"],
+        pick,
+    )
 
 
 @register("top_k")
@@ -149,17 +177,31 @@ def _top_k(ctx, x, *, k, axis=-1):
 
     def count_before(mine, theirs, acc):
         a, c = total_order_key(theirs, dtype), total_order_key(mine, dtype)
-        greater = arith.CmpIOp(arith.CmpIPredicate.ugt if unsigned else arith.CmpIPredicate.sgt, a, c).result
+        greater = arith.CmpIOp(
+            arith.CmpIPredicate.ugt if unsigned else arith.CmpIPredicate.sgt, a, c
+        ).result
         equal = arith.CmpIOp(arith.CmpIPredicate.eq, a, c).result
-        earlier = arith.CmpIOp(arith.CmpIPredicate.ult, b.loop_index(other), b.loop_index(dimension)).result
+        earlier = arith.CmpIOp(
+            arith.CmpIPredicate.ult, b.loop_index(other), b.loop_index(dimension)
+        ).result
         before = arith.OrIOp(greater, arith.AndIOp(equal, earlier).result).result
         return arith.AddIOp(acc, arith.ExtUIOp(i64, before).result).result
 
-    ranks = b.generic(b.tensor_of(shape, i64), [x, x], b.filled(shape, i64, 0), [here, there, here],
-                      ["parallel"] * rank + ["reduction"], count_before)
+    ranks = b.generic(
+        b.tensor_of(shape, i64),
+        [x, x],
+        b.filled(shape, i64, 0),
+        [here, there, here],
+        ["parallel"] * rank + ["reduction"],
+        count_before,
+    )
     iota_shape = [1] * rank
     iota_shape[dimension] = shape[dimension]
-    positions = np.broadcast_to(np.arange(shape[dimension], dtype=np.int32).reshape(iota_shape), shape)
+    positions = np.broadcast_to(
+        np.arange(shape[dimension], dtype=np.int32).reshape(iota_shape), shape
+    )
     from kvant.lowering.core import constant
 
-    return _permute(ranks, [x, constant(positions)], dimension, [types.tensor_type(a) for a in ctx.avals_out])
+    return _permute(
+        ranks, [x, constant(positions)], dimension, [types.tensor_type(a) for a in ctx.avals_out]
+    )

@@ -44,7 +44,9 @@ def _broadcast_in_dim(ctx, x, *dyn, shape, broadcast_dimensions, sharding=None):
         return x
     # Operand dims of size 1 that stretch are dropped first; the remaining dims map one to one
     # onto target dims, and linalg.broadcast adds the others.
-    kept = [i for i, d in enumerate(in_shape) if not (d == 1 and shape[broadcast_dimensions[i]] != 1)]
+    kept = [
+        i for i, d in enumerate(in_shape) if not (d == 1 and shape[broadcast_dimensions[i]] != 1)
+    ]
     kept_shape = [in_shape[i] for i in kept]
     if len(kept) != len(in_shape):
         x = b.reshape(x, kept_shape)
@@ -80,9 +82,11 @@ def _split(ctx, x, *, sizes, axis):
     pieces, start = [], 0
     for aval, size in zip(ctx.avals_out, sizes):
         offsets = [start if d == axis else 0 for d in range(len(shape))]
-        pieces.append(tensor.ExtractSliceOp(
-            types.tensor_type(aval), x, [], [], [], offsets, list(aval.shape), [1] * len(shape)
-        ).result)
+        pieces.append(
+            tensor.ExtractSliceOp(
+                types.tensor_type(aval), x, [], [], [], offsets, list(aval.shape), [1] * len(shape)
+            ).result
+        )
         start += int(size)
     return pieces
 
@@ -114,12 +118,19 @@ _REDUCTIONS = {
     "reduce_sum": (("arith.addf", "arith.addi", "arith.addi", "complex.add"), lambda dt: 0),
     "reduce_prod": (("arith.mulf", "arith.muli", "arith.muli", "complex.mul"), lambda dt: 1),
     # maximumf/minimumf propagate NaN, as XLA's reductions do
-    "reduce_max": (("arith.maximumf", "arith.maxsi", "arith.maxui", None),
-                   lambda dt: -np.inf if types.is_float(dt) else _int_bounds(dt)[0]),
-    "reduce_min": (("arith.minimumf", "arith.minsi", "arith.minui", None),
-                   lambda dt: np.inf if types.is_float(dt) else _int_bounds(dt)[1]),
+    "reduce_max": (
+        ("arith.maximumf", "arith.maxsi", "arith.maxui", None),
+        lambda dt: -np.inf if types.is_float(dt) else _int_bounds(dt)[0],
+    ),
+    "reduce_min": (
+        ("arith.minimumf", "arith.minsi", "arith.minui", None),
+        lambda dt: np.inf if types.is_float(dt) else _int_bounds(dt)[1],
+    ),
     # booleans are 0/1 bytes, so the bitwise ops are the logical ones
-    "reduce_and": ((None, "arith.andi", "arith.andi", None), lambda dt: 1 if types.is_bool(dt) else -1),
+    "reduce_and": (
+        (None, "arith.andi", "arith.andi", None),
+        lambda dt: 1 if types.is_bool(dt) else -1,
+    ),
     "reduce_or": ((None, "arith.ori", "arith.ori", None), lambda dt: 0),
     "reduce_xor": ((None, "arith.xori", "arith.xori", None), lambda dt: 0),
 }
@@ -198,21 +209,27 @@ def _arg_reduction(prim, float_better, int_better, uint_better, initial):
                     arith.AndIOp(unordered, best_is_number).result,
                 ).result
             else:
-                pred = uint_better if types.is_unsigned(dtype) or types.is_bool(dtype) else int_better
+                pred = (
+                    uint_better if types.is_unsigned(dtype) or types.is_bool(dtype) else int_better
+                )
                 take = arith.CmpIOp(getattr(arith.CmpIPredicate, pred), v, best).result
             i = arith.IndexCastOp(idx_elt, b.loop_index(axis)).result
             return [arith.SelectOp(take, v, best).result, arith.SelectOp(take, i, best_idx).result]
 
-        _, indices = b.generic_multi([b.tensor_of(out_shape, elt), idx_type], [x], inits, maps, iters, body)
+        _, indices = b.generic_multi(
+            [b.tensor_of(out_shape, elt), idx_type], [x], inits, maps, iters, body
+        )
         return indices
 
     return rule
 
 
-_arg_reduction("argmax", "OGT", "sgt", "ugt",
-               lambda dt: -np.inf if types.is_float(dt) else _int_bounds(dt)[0])
-_arg_reduction("argmin", "OLT", "slt", "ult",
-               lambda dt: np.inf if types.is_float(dt) else _int_bounds(dt)[1])
+_arg_reduction(
+    "argmax", "OGT", "sgt", "ugt", lambda dt: -np.inf if types.is_float(dt) else _int_bounds(dt)[0]
+)
+_arg_reduction(
+    "argmin", "OLT", "slt", "ult", lambda dt: np.inf if types.is_float(dt) else _int_bounds(dt)[1]
+)
 
 
 @register("rev")
@@ -220,8 +237,10 @@ def _rev(ctx, x, *, dimensions):
     """Reverse along ``dimensions``: read the input at (n - 1 - i) there."""
     shape = ctx.avals_in[0].shape
     rank = len(shape)
-    exprs = [ir.AffineConstantExpr.get(shape[d] - 1) - ir.AffineDimExpr.get(d) if d in dimensions else d
-             for d in range(rank)]
+    exprs = [
+        ir.AffineConstantExpr.get(shape[d] - 1) - ir.AffineDimExpr.get(d) if d in dimensions else d
+        for d in range(rank)
+    ]
     maps = [b.affine_map_exprs(rank, exprs), b.affine_map(rank, range(rank))]
     out_type = types.tensor_type(ctx.avals_out[0])
     init = b.empty(shape, out_type.element_type)
@@ -256,8 +275,9 @@ def _pad(ctx, x, padding_value, *, padding_config):
                 arith.CmpIOp(arith.CmpIPredicate.slt, q, _index_constant(n)).result,
             ).result
             if interior:
-                on_grid = arith.CmpIOp(arith.CmpIPredicate.eq, arith.RemSIOp(t, step).result,
-                                       _index_constant(0)).result
+                on_grid = arith.CmpIOp(
+                    arith.CmpIPredicate.eq, arith.RemSIOp(t, step).result, _index_constant(0)
+                ).result
                 ok = arith.AndIOp(ok, on_grid).result
             inside = ok if inside is None else arith.AndIOp(inside, ok).result
             source.append(arith.MinSIOp(q, _index_constant(n - 1)).result)
@@ -267,8 +287,16 @@ def _pad(ctx, x, padding_value, *, padding_config):
 
 
 @register("dot_general")
-def _dot_general(ctx, lhs, rhs, *, dimension_numbers, precision=None, preferred_element_type=None,
-                 out_sharding=None):
+def _dot_general(
+    ctx,
+    lhs,
+    rhs,
+    *,
+    dimension_numbers,
+    precision=None,
+    preferred_element_type=None,
+    out_sharding=None,
+):
     """One ``linalg.generic``: loops over batch, lhs-free, rhs-free (the output's dims, in
     this order as in XLA) and contracted dims; operands of another dtype than the result (a
     ``preferred_element_type``) are converted inside the loop body."""
@@ -299,7 +327,11 @@ def _dot_general(ctx, lhs, rhs, *, dimension_numbers, precision=None, preferred_
     mul = _element_op(("arith.mulf", "arith.muli", "arith.muli", "complex.mul"), out_dtype)
     add = _element_op(("arith.addf", "arith.addi", "arith.addi", "complex.add"), out_dtype)
     init = b.filled(out_aval.shape, elt, 0)
-    maps = [b.affine_map(n, lhs_map), b.affine_map(n, rhs_map), b.affine_map(n, range(nb + nlf + nrf))]
+    maps = [
+        b.affine_map(n, lhs_map),
+        b.affine_map(n, rhs_map),
+        b.affine_map(n, range(nb + nlf + nrf)),
+    ]
     iters = ["parallel"] * (nb + nlf + nrf) + ["reduction"] * nc
 
     def body(x, y, acc):
@@ -337,12 +369,19 @@ def _clamp_start(start: ir.Value, dim: int, size: int) -> ir.Value:
 def _dynamic_slice(ctx, operand, *starts, slice_sizes):
     shape = ctx.avals_in[0].shape
     offsets = [
-        _clamp_start(_index(b.extract_scalar(s)), d, n) for s, d, n in zip(starts, shape, slice_sizes)
+        _clamp_start(_index(b.extract_scalar(s)), d, n)
+        for s, d, n in zip(starts, shape, slice_sizes)
     ]
     dynamic = ir.ShapedType.get_dynamic_stride_or_offset()
     return tensor.ExtractSliceOp(
-        types.tensor_type(ctx.avals_out[0]), operand, offsets, [], [],
-        [dynamic] * len(shape), list(slice_sizes), [1] * len(shape),
+        types.tensor_type(ctx.avals_out[0]),
+        operand,
+        offsets,
+        [],
+        [],
+        [dynamic] * len(shape),
+        list(slice_sizes),
+        [1] * len(shape),
     ).result
 
 
@@ -359,8 +398,18 @@ def _dynamic_update_slice(ctx, operand, update, *starts):
 
 
 @register("gather")
-def _gather(ctx, operand, indices, *, dimension_numbers, slice_sizes, mode=None, fill_value=None,
-            indices_are_sorted=False, unique_indices=False):
+def _gather(
+    ctx,
+    operand,
+    indices,
+    *,
+    dimension_numbers,
+    slice_sizes,
+    mode=None,
+    fill_value=None,
+    indices_are_sorted=False,
+    unique_indices=False,
+):
     """Each output element is read from the operand at (clamped start + offset): a
     ``tensor.generate`` whose body computes that index. Covers the forms of ``x[i]``,
     ``x[i, j]``, ``x[:, k]``, integer-array indexing and their ``vmap``. Modes CLIP and
@@ -375,8 +424,11 @@ def _gather(ctx, operand, indices, *, dimension_numbers, slice_sizes, mode=None,
     out_aval = ctx.avals_out[0]
     out_rank = len(out_aval.shape)
     batch_out = [d for d in range(out_rank) if d not in dn.offset_dims]
-    offset_operand_dims = [d for d in range(len(op_shape))
-                           if d not in dn.collapsed_slice_dims and d not in operand_batching]
+    offset_operand_dims = [
+        d
+        for d in range(len(op_shape))
+        if d not in dn.collapsed_slice_dims and d not in operand_batching
+    ]
     out_type = types.tensor_type(out_aval)
     fill = mode is not None and "FILL_OR_DROP" in str(mode)
     if fill and fill_value is None:
@@ -414,4 +466,8 @@ def _default_fill(dtype):
     """JAX's fill value for out-of-bounds gathers (see lax.gather)."""
     if types.is_float(dtype) or types.is_complex(dtype):
         return np.nan
-    return _int_bounds(dtype)[1] if types.is_unsigned(dtype) or types.is_bool(dtype) else _int_bounds(dtype)[0]
+    return (
+        _int_bounds(dtype)[1]
+        if types.is_unsigned(dtype) or types.is_bool(dtype)
+        else _int_bounds(dtype)[0]
+    )

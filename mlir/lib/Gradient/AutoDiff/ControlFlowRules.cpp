@@ -215,9 +215,8 @@ KVANT_OP_RULE(forRule) {
   unsigned n = inits.size();
   Block &body = *loop.getBody();
   auto yield = body.getTerminator();
-  SmallVector<bool> overwritten = classifyCarried(inits, [&](unsigned j) {
-    return onlyOverwritten(loop.getRegionIterArgs()[j], yield, j);
-  });
+  SmallVector<bool> overwritten = classifyCarried(
+      inits, [&](unsigned j) { return onlyOverwritten(loop.getRegionIterArgs()[j], yield, j); });
   Type index = b.getIndexType();
   Value lb = loop.getLowerBound(), ub = loop.getUpperBound(), step = loop.getStep();
   if (lb.getType() != index)
@@ -274,8 +273,7 @@ KVANT_OP_RULE(forRule) {
     SmallVector<Value> yieldCts(n);
     for (auto [m, j] : llvm::enumerate(carriedDiff))
       yieldCts[j] = acc[m];
-    FailureOr<ReversedBlock> reversed =
-        reverseBlock(bb, s.rules(), body, args, yieldCts, captured);
+    FailureOr<ReversedBlock> reversed = reverseBlock(bb, s.rules(), body, args, yieldCts, captured);
     if (failed(reversed))
       return failure();
     SmallVector<Value> next;
@@ -324,8 +322,7 @@ KVANT_OP_RULE(whileRule) {
   ValueRange inits = loop.getInits();
   unsigned n = inits.size();
   SmallVector<bool> overwritten = classifyCarried(inits, [&](unsigned j) {
-    return j < after.getNumArguments() &&
-           after.getArgument(j).getType() == inits[j].getType() &&
+    return j < after.getNumArguments() && after.getArgument(j).getType() == inits[j].getType() &&
            onlyOverwritten(before.getArgument(j), condition, 1 + j) &&
            onlyOverwritten(after.getArgument(j), yield, j);
   });
@@ -381,8 +378,7 @@ KVANT_OP_RULE(whileRule) {
   SmallVector<Value> captured = capturedDifferentiable(op);
   SmallVector<Value> exitCts{Value()};
   llvm::append_range(exitCts, cts);
-  FailureOr<ReversedBlock> exit =
-      reverseBlock(b, s.rules(), before, finalState, exitCts, captured);
+  FailureOr<ReversedBlock> exit = reverseBlock(b, s.rules(), before, finalState, exitCts, captured);
   if (failed(exit))
     return failure();
   SmallVector<unsigned> carriedDiff;
@@ -402,8 +398,8 @@ KVANT_OP_RULE(whileRule) {
     OpBuilder bb = OpBuilder::atBlockBegin(backward.getBody());
     Location l = loc;
     ValueRange acc = backward.getRegionIterArgs();
-    Value i = arith::SubIOp::create(
-        bb, l, arith::SubIOp::create(bb, l, trips, one), backward.getInductionVar());
+    Value i = arith::SubIOp::create(bb, l, arith::SubIOp::create(bb, l, trips, one),
+                                    backward.getInductionVar());
     SmallVector<Value> state = tape.read(bb, l, i, tapes);
     SmallVector<Value> out = inlineBlock(bb, before, state);
     SmallVector<Value> bodyCts(after.getTerminator()->getNumOperands());
@@ -451,9 +447,8 @@ LogicalResult reverseBranches(const RuleTable &rules, ArrayRef<Region *> forward
       target->emplaceBlock();
     Block &block = target->front();
     // Replace the terminator the op's builder may have put in the branch.
-    Operation *old = !block.empty() && block.back().hasTrait<OpTrait::IsTerminator>()
-                         ? &block.back()
-                         : nullptr;
+    Operation *old =
+        !block.empty() && block.back().hasTrait<OpTrait::IsTerminator>() ? &block.back() : nullptr;
     OpBuilder bb = OpBuilder::atBlockBegin(&block);
     SmallVector<Value> yielded;
     if (region->empty()) { // an absent else: the op has no results
@@ -486,8 +481,8 @@ KVANT_OP_RULE(ifRule) {
   auto backward = scf::IfOp::create(s.builder(), op->getLoc(), types, branch.getCondition(),
                                     /*withElse=*/true);
   if (failed(reverseBranches(s.rules(), {&branch.getThenRegion(), &branch.getElseRegion()},
-                             {&backward.getThenRegion(), &backward.getElseRegion()}, cts,
-                             captured, op->getLoc())))
+                             {&backward.getThenRegion(), &backward.getElseRegion()}, cts, captured,
+                             op->getLoc())))
     return failure();
   for (auto [c, v] : llvm::enumerate(captured))
     s.accumulate(v, backward.getResult(c));

@@ -64,18 +64,18 @@ Value kvant::gradient::zerosOf(OpBuilder &b, Location loc, Type type) {
 /// A complex tensor combined elementwise with another of its shape: the complex dialect has
 /// scalar ops only, so a linalg.generic applies `scalarOp` at every point.
 static Value complexElementwise(OpBuilder &b, Location loc, Value x, Value y,
-                               function_ref<Value(OpBuilder &, Location, Value, Value)> scalarOp) {
+                                function_ref<Value(OpBuilder &, Location, Value, Value)> scalarOp) {
   auto type = cast<RankedTensorType>(x.getType());
-  Value init = tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, x),
-                                       type.getElementType());
+  Value init =
+      tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, x), type.getElementType());
   AffineMap identity = b.getMultiDimIdentityMap(type.getRank());
   SmallVector<utils::IteratorType> iterators(type.getRank(), utils::IteratorType::parallel);
-  return linalg::GenericOp::create(
-             b, loc, TypeRange{type}, ValueRange{x, y}, ValueRange{init},
-             ArrayRef<AffineMap>{identity, identity, identity}, iterators,
-             [&](OpBuilder &nb, Location l, ValueRange args) {
-               linalg::YieldOp::create(nb, l, scalarOp(nb, l, args[0], args[1]));
-             })
+  return linalg::GenericOp::create(b, loc, TypeRange{type}, ValueRange{x, y}, ValueRange{init},
+                                   ArrayRef<AffineMap>{identity, identity, identity}, iterators,
+                                   [&](OpBuilder &nb, Location l, ValueRange args) {
+                                     linalg::YieldOp::create(nb, l,
+                                                             scalarOp(nb, l, args[0], args[1]));
+                                   })
       .getResult(0);
 }
 
@@ -112,7 +112,7 @@ Value kvant::gradient::zerosLike(OpBuilder &b, Location loc, Value like) {
 }
 
 llvm::DenseSet<Value> kvant::gradient::dependentValues(ArrayRef<Value> seeds,
-                                                      function_ref<bool(OpOperand &)> follow) {
+                                                       function_ref<bool(OpOperand &)> follow) {
   llvm::DenseSet<Value> found(seeds.begin(), seeds.end());
   SmallVector<Value> worklist(seeds);
   auto add = [&](Value v) {
@@ -183,8 +183,7 @@ void ReverseSweep::accumulate(Value value, Value ct) {
 }
 
 void ReverseSweep::accumulateSlice(Value value, Value ct, ArrayRef<OpFoldResult> offsets,
-                                   ArrayRef<OpFoldResult> sizes,
-                                   ArrayRef<OpFoldResult> strides) {
+                                   ArrayRef<OpFoldResult> sizes, ArrayRef<OpFoldResult> strides) {
   if (!ct || !isDifferentiableType(value.getType()))
     return;
   Location loc = value.getLoc();
@@ -299,8 +298,8 @@ LogicalResult ReverseSweep::reverseElementwise(Operation *op, ScalarRule rule, V
     rule(b, loc, operands, element(result), element(ct), cts);
     for (unsigned i = 0; i < n; ++i)
       if (cts[i])
-        accumulate(op->getOperand(i), tensor::FromElementsOp::create(
-                                          b, loc, op->getOperand(i).getType(), cts[i]));
+        accumulate(op->getOperand(i),
+                   tensor::FromElementsOp::create(b, loc, op->getOperand(i).getType(), cts[i]));
     return success();
   }
 
@@ -401,8 +400,8 @@ LogicalResult ReverseSweep::run(ArrayRef<Operation *> ops) {
 }
 
 FailureOr<ReversedBlock> kvant::gradient::reverseBlock(OpBuilder &b, const RuleTable &rules,
-                                                       Block &block,
-                                                       ValueRange args, ArrayRef<Value> yieldCts,
+                                                       Block &block, ValueRange args,
+                                                       ArrayRef<Value> yieldCts,
                                                        ArrayRef<Value> captured) {
   IRMapping mapping;
   mapping.map(block.getArguments(), args);

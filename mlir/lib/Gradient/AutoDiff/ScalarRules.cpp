@@ -51,9 +51,8 @@ struct Scalars {
   }
 };
 
-#define KVANT_SCALAR_RULE(NAME)                                                              \
-  void NAME(OpBuilder &b, Location loc, ValueRange x, Value r, Value ct,                     \
-            MutableArrayRef<Value> d)
+#define KVANT_SCALAR_RULE(NAME)                                                                    \
+  void NAME(OpBuilder &b, Location loc, ValueRange x, Value r, Value ct, MutableArrayRef<Value> d)
 
 // ---- arith -----------------------------------------------------------------------------------
 
@@ -92,8 +91,9 @@ KVANT_SCALAR_RULE(remRule) { // a - b * trunc(a / b)
 void chooser(OpBuilder &b, Location loc, ValueRange x, Value ct, MutableArrayRef<Value> d,
              arith::CmpFPredicate firstWins) {
   Scalars s{b, loc, ct.getType()};
-  Value share = s.select(s.cmp(firstWins, x[0], x[1]), s.c(1.0),
-                         s.select(s.cmp(arith::CmpFPredicate::OEQ, x[0], x[1]), s.c(0.5), s.c(0.0)));
+  Value share =
+      s.select(s.cmp(firstWins, x[0], x[1]), s.c(1.0),
+               s.select(s.cmp(arith::CmpFPredicate::OEQ, x[0], x[1]), s.c(0.5), s.c(0.0)));
   d[0] = s.mul(ct, share);
   d[1] = s.mul(ct, s.sub(s.c(1.0), share));
 }
@@ -124,12 +124,12 @@ KVANT_SCALAR_RULE(truncfRule) {
 // ---- math ------------------------------------------------------------------------------------
 
 /// Rules of the form d = ct * f'(x, r).
-#define KVANT_UNARY_RULE(NAME, DERIVATIVE)                                                   \
-  KVANT_SCALAR_RULE(NAME) {                                                                  \
-    Scalars s{b, loc, ct.getType()};                                                         \
-    Value a = x[0];                                                                          \
-    (void)a, (void)r;                                                                        \
-    d[0] = s.mul(ct, DERIVATIVE);                                                            \
+#define KVANT_UNARY_RULE(NAME, DERIVATIVE)                                                         \
+  KVANT_SCALAR_RULE(NAME) {                                                                        \
+    Scalars s{b, loc, ct.getType()};                                                               \
+    Value a = x[0];                                                                                \
+    (void)a, (void)r;                                                                              \
+    d[0] = s.mul(ct, DERIVATIVE);                                                                  \
   }
 
 KVANT_UNARY_RULE(sinRule, s.cos(a))
@@ -143,8 +143,8 @@ KVANT_UNARY_RULE(coshRule, math::SinhOp::create(b, loc, a))
 KVANT_UNARY_RULE(tanhRule, s.sub(s.c(1.0), s.mul(r, r)))
 KVANT_UNARY_RULE(asinhRule, s.div(s.c(1.0), s.sqrt(s.add(s.mul(a, a), s.c(1.0)))))
 // 1 / (sqrt(x - 1) sqrt(x + 1)), JAX's form
-KVANT_UNARY_RULE(acoshRule, s.div(s.c(1.0), s.mul(s.sqrt(s.sub(a, s.c(1.0))),
-                                                  s.sqrt(s.add(a, s.c(1.0))))))
+KVANT_UNARY_RULE(acoshRule,
+                 s.div(s.c(1.0), s.mul(s.sqrt(s.sub(a, s.c(1.0))), s.sqrt(s.add(a, s.c(1.0))))))
 KVANT_UNARY_RULE(atanhRule, s.div(s.c(1.0), s.sub(s.c(1.0), s.mul(a, a))))
 KVANT_UNARY_RULE(expRule, r)
 KVANT_UNARY_RULE(exp2Rule, s.mul(r, s.c(std::log(2.0))))
@@ -203,7 +203,8 @@ struct Complexes {
   Location loc;
   ComplexType type;
 
-  Complexes(OpBuilder &b, Location loc, Type type) : b(b), loc(loc), type(cast<ComplexType>(type)) {}
+  Complexes(OpBuilder &b, Location loc, Type type)
+      : b(b), loc(loc), type(cast<ComplexType>(type)) {}
 
   Type part() { return type.getElementType(); }
   Value c(double v) { return constantOf(b, loc, type, v); }
@@ -291,12 +292,12 @@ KVANT_SCALAR_RULE(complexSignRule) {
 }
 
 /// Holomorphic functions of one complex number: d = ct * conj(f'(z, w)).
-#define KVANT_HOLOMORPHIC_RULE(NAME, DERIVATIVE)                                              \
-  KVANT_SCALAR_RULE(NAME) {                                                                  \
-    Complexes z(b, loc, ct.getType());                                                       \
-    Value a = x[0];                                                                          \
-    (void)a, (void)r;                                                                        \
-    d[0] = z.through(ct, DERIVATIVE);                                                        \
+#define KVANT_HOLOMORPHIC_RULE(NAME, DERIVATIVE)                                                   \
+  KVANT_SCALAR_RULE(NAME) {                                                                        \
+    Complexes z(b, loc, ct.getType());                                                             \
+    Value a = x[0];                                                                                \
+    (void)a, (void)r;                                                                              \
+    d[0] = z.through(ct, DERIVATIVE);                                                              \
   }
 
 KVANT_HOLOMORPHIC_RULE(complexExpRule, r)
@@ -324,41 +325,75 @@ KVANT_SCALAR_RULE(complexPowRule) { // a^p
 
 void kvant::gradient::addScalarRules(RuleTable &rules) {
   const std::pair<const char *, ScalarRule> table[] = {
-      {"arith.addf", addRule},        {"arith.subf", subRule},
-      {"arith.mulf", mulRule},        {"arith.divf", divRule},
-      {"arith.negf", negRule},        {"arith.remf", remRule},
-      {"arith.maximumf", maxRule},    {"arith.minimumf", minRule},
-      {"arith.maxnumf", maxRule},     {"arith.minnumf", minRule},
-      {"arith.select", selectRule},   {"arith.extf", extfRule},
-      {"arith.truncf", truncfRule},   {"math.sin", sinRule},
-      {"math.cos", cosRule},          {"math.tan", tanRule},
-      {"math.asin", asinRule},        {"math.acos", acosRule},
-      {"math.atan", atanRule},        {"math.atan2", atan2Rule},
-      {"math.sinh", sinhRule},        {"math.cosh", coshRule},
-      {"math.tanh", tanhRule},        {"math.asinh", asinhRule},
-      {"math.acosh", acoshRule},      {"math.atanh", atanhRule},
-      {"math.exp", expRule},          {"math.exp2", exp2Rule},
-      {"math.expm1", expm1Rule},      {"math.log", logRule},
-      {"math.log2", log2Rule},        {"math.log10", log10Rule},
-      {"math.log1p", log1pRule},      {"math.sqrt", sqrtRule},
-      {"math.rsqrt", rsqrtRule},      {"math.cbrt", cbrtRule},
-      {"math.absf", absRule},         {"math.erf", erfRule},
-      {"math.erfc", erfcRule},        {"math.powf", powRule},
-      {"math.fpowi", fpowiRule},      {"math.copysign", copysignRule},
-      {"math.floor", zeroRule},       {"math.ceil", zeroRule},
-      {"math.round", zeroRule},       {"math.roundeven", zeroRule},
+      {"arith.addf", addRule},
+      {"arith.subf", subRule},
+      {"arith.mulf", mulRule},
+      {"arith.divf", divRule},
+      {"arith.negf", negRule},
+      {"arith.remf", remRule},
+      {"arith.maximumf", maxRule},
+      {"arith.minimumf", minRule},
+      {"arith.maxnumf", maxRule},
+      {"arith.minnumf", minRule},
+      {"arith.select", selectRule},
+      {"arith.extf", extfRule},
+      {"arith.truncf", truncfRule},
+      {"math.sin", sinRule},
+      {"math.cos", cosRule},
+      {"math.tan", tanRule},
+      {"math.asin", asinRule},
+      {"math.acos", acosRule},
+      {"math.atan", atanRule},
+      {"math.atan2", atan2Rule},
+      {"math.sinh", sinhRule},
+      {"math.cosh", coshRule},
+      {"math.tanh", tanhRule},
+      {"math.asinh", asinhRule},
+      {"math.acosh", acoshRule},
+      {"math.atanh", atanhRule},
+      {"math.exp", expRule},
+      {"math.exp2", exp2Rule},
+      {"math.expm1", expm1Rule},
+      {"math.log", logRule},
+      {"math.log2", log2Rule},
+      {"math.log10", log10Rule},
+      {"math.log1p", log1pRule},
+      {"math.sqrt", sqrtRule},
+      {"math.rsqrt", rsqrtRule},
+      {"math.cbrt", cbrtRule},
+      {"math.absf", absRule},
+      {"math.erf", erfRule},
+      {"math.erfc", erfcRule},
+      {"math.powf", powRule},
+      {"math.fpowi", fpowiRule},
+      {"math.copysign", copysignRule},
+      {"math.floor", zeroRule},
+      {"math.ceil", zeroRule},
+      {"math.round", zeroRule},
+      {"math.roundeven", zeroRule},
       {"math.trunc", zeroRule},
-      {"complex.add", complexAddRule}, {"complex.sub", complexSubRule},
-      {"complex.neg", complexNegRule}, {"complex.mul", complexMulRule},
-      {"complex.div", complexDivRule}, {"complex.conj", conjRule},
-      {"complex.re", reRule},          {"complex.im", imRule},
-      {"complex.create", createRule},  {"complex.abs", complexAbsRule},
-      {"complex.sign", complexSignRule}, {"complex.exp", complexExpRule},
-      {"complex.expm1", complexExpm1Rule}, {"complex.log", complexLogRule},
-      {"complex.log1p", complexLog1pRule}, {"complex.sqrt", complexSqrtRule},
-      {"complex.rsqrt", complexRsqrtRule}, {"complex.sin", complexSinRule},
-      {"complex.cos", complexCosRule}, {"complex.tan", complexTanRule},
-      {"complex.tanh", complexTanhRule}, {"complex.pow", complexPowRule},
+      {"complex.add", complexAddRule},
+      {"complex.sub", complexSubRule},
+      {"complex.neg", complexNegRule},
+      {"complex.mul", complexMulRule},
+      {"complex.div", complexDivRule},
+      {"complex.conj", conjRule},
+      {"complex.re", reRule},
+      {"complex.im", imRule},
+      {"complex.create", createRule},
+      {"complex.abs", complexAbsRule},
+      {"complex.sign", complexSignRule},
+      {"complex.exp", complexExpRule},
+      {"complex.expm1", complexExpm1Rule},
+      {"complex.log", complexLogRule},
+      {"complex.log1p", complexLog1pRule},
+      {"complex.sqrt", complexSqrtRule},
+      {"complex.rsqrt", complexRsqrtRule},
+      {"complex.sin", complexSinRule},
+      {"complex.cos", complexCosRule},
+      {"complex.tan", complexTanRule},
+      {"complex.tanh", complexTanhRule},
+      {"complex.pow", complexPowRule},
   };
   for (auto [name, rule] : table)
     rules.scalar[name] = rule;

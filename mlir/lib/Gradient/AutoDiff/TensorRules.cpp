@@ -64,7 +64,8 @@ KVANT_OP_RULE(insertRule) {
   Location loc = op->getLoc();
   s.accumulate(insert.getScalar(), tensor::ExtractOp::create(b, loc, cts[0], insert.getIndices()));
   Value zero = zerosOf(b, loc, insert.getScalar().getType());
-  s.accumulate(insert.getDest(), tensor::InsertOp::create(b, loc, zero, cts[0], insert.getIndices()));
+  s.accumulate(insert.getDest(),
+               tensor::InsertOp::create(b, loc, zero, cts[0], insert.getIndices()));
   return success();
 }
 
@@ -231,8 +232,7 @@ std::optional<double> constantValue(Value v) {
   }
   if (auto parts = dyn_cast<ArrayAttr>(attr); parts && parts.size() == 2) {
     auto re = dyn_cast<FloatAttr>(parts[0]), im = dyn_cast<FloatAttr>(parts[1]);
-    return re && im && im.getValue().isZero() ? std::optional(re.getValueAsDouble())
-                                              : std::nullopt;
+    return re && im && im.getValue().isZero() ? std::optional(re.getValueAsDouble()) : std::nullopt;
   }
   if (auto splat = dyn_cast<SplatElementsAttr>(attr))
     attr = splat.getSplatValue<Attribute>();
@@ -272,8 +272,9 @@ KVANT_OP_RULE(reduceRule) {
 
   if (kind == "arith.addf" || kind == "complex.add") { // each element: its sum's cotangent
     Value spread = emptyLike(b, loc, inputType);
-    s.accumulate(input, linalg::BroadcastOp::create(b, loc, cts[0], spread, reduce.getDimensions())
-                            .getResult()[0]);
+    s.accumulate(
+        input,
+        linalg::BroadcastOp::create(b, loc, cts[0], spread, reduce.getDimensions()).getResult()[0]);
     s.accumulate(init, cts[0]);
     return success();
   }
@@ -286,8 +287,8 @@ KVANT_OP_RULE(reduceRule) {
   // init must be 1; a max or min's init a constant (a winning constant passes no cotangent on).
   std::optional<double> initValue = constantValue(init);
   bool product = kind == "arith.mulf" || kind == "complex.mul";
-  bool maxOrMin = kind == "arith.maximumf" || kind == "arith.maxnumf" ||
-                  kind == "arith.minimumf" || kind == "arith.minnumf";
+  bool maxOrMin = kind == "arith.maximumf" || kind == "arith.maxnumf" || kind == "arith.minimumf" ||
+                  kind == "arith.minnumf";
   if (product ? initValue != 1.0 : maxOrMin && !initValue)
     return op->emitError() << "kvant differentiates a reduction by '" << kind
                            << "' only from a constant initial value" << (product ? " of 1" : "");
@@ -317,8 +318,8 @@ KVANT_OP_RULE(reduceRule) {
           Value isZero = equal(nb, l, args[0], zero);
           Value factor = arith::SelectOp::create(nb, l, isZero, one, args[0]);
           Value count = arith::SelectOp::create(nb, l, isZero, one, zero);
-          linalg::YieldOp::create(nb, l, ValueRange{mul(nb, l, args[1], factor),
-                                                    addValues(nb, l, args[2], count)});
+          linalg::YieldOp::create(
+              nb, l, ValueRange{mul(nb, l, args[1], factor), addValues(nb, l, args[2], count)});
         });
     auto spread = linalg::GenericOp::create(
         b, loc, TypeRange{inputType},
@@ -366,18 +367,18 @@ KVANT_OP_RULE(reduceRule) {
         Value hit = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, args[0], args[1]);
         Value share = arith::DivFOp::create(nb, l, args[2], args[3]);
         linalg::YieldOp::create(
-            nb, l, ValueRange{arith::SelectOp::create(nb, l, hit, share, constantOf(nb, l, elt, 0.0))});
+            nb, l,
+            ValueRange{arith::SelectOp::create(nb, l, hit, share, constantOf(nb, l, elt, 0.0))});
       });
   s.accumulate(input, spread.getResult(0));
   return success();
 }
 
-
 /// linalg.generic whose body, for each output, either ignores the output (a map) or adds to it
 /// (a sum reduction, e.g. dot_general; arith.addf, or complex.add for complex numbers, whose
-/// products' rules conjugate the other factor: C = A B gives Ā = C̄ B^H). For each float input, a generic over the same iteration
-/// space recomputes the body at every point, reverses it, and sums the input's cotangent over
-/// the dims its indexing map does not use.
+/// products' rules conjugate the other factor: C = A B gives Ā = C̄ B^H). For each float input, a
+/// generic over the same iteration space recomputes the body at every point, reverses it, and sums
+/// the input's cotangent over the dims its indexing map does not use.
 KVANT_OP_RULE(genericRule) {
   auto generic = cast<linalg::GenericOp>(op);
   OpBuilder &b = s.builder();
@@ -413,8 +414,7 @@ KVANT_OP_RULE(genericRule) {
       continue;
     auto inputType = dyn_cast<RankedTensorType>(input.getType());
     AffineMap accMap = inputType ? maps[j] : AffineMap::get(numLoops, 0, ctx);
-    RankedTensorType accType =
-        inputType ? inputType : RankedTensorType::get({}, input.getType());
+    RankedTensorType accType = inputType ? inputType : RankedTensorType::get({}, input.getType());
     // Dims the input's map does not use are summed over. With a map that is not a projected
     // permutation (lax.rev reads x[n - 1 - i]) several points may update one element, so every
     // dim is a reduction: the accumulation then runs in order, whatever the map.
@@ -432,16 +432,16 @@ KVANT_OP_RULE(genericRule) {
     bool failedBody = false, capturedNeeded = false;
     auto backward = linalg::GenericOp::create(
         b, loc, TypeRange{accType}, ins,
-        ValueRange{inputType ? zerosLike(b, loc, input) : zerosOf(b, loc, accType)}, newMaps, iterators,
-        [&](OpBuilder &nb, Location l, ValueRange args) {
+        ValueRange{inputType ? zerosLike(b, loc, input) : zerosOf(b, loc, accType)}, newMaps,
+        iterators, [&](OpBuilder &nb, Location l, ValueRange args) {
           SmallVector<Value> bodyArgs(args.take_front(numInputs));
           SmallVector<Value> yieldCts(numOutputs);
           for (unsigned k = 0; k < numOutputs; ++k) { // the outputs' values are not needed
             Type type = body.getArgument(numInputs + k).getType();
-            bodyArgs.push_back(isDifferentiableType(type)
-                                   ? zerosOf(nb, l, type)
-                                   : arith::ConstantOp::create(
-                                         nb, l, cast<TypedAttr>(nb.getZeroAttr(type))));
+            bodyArgs.push_back(
+                isDifferentiableType(type)
+                    ? zerosOf(nb, l, type)
+                    : arith::ConstantOp::create(nb, l, cast<TypedAttr>(nb.getZeroAttr(type))));
           }
           for (auto [n, k] : llvm::enumerate(seeded))
             yieldCts[k] = args[numInputs + n];

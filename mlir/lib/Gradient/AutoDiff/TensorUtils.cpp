@@ -28,20 +28,16 @@ Value kvant::gradient::reshapeStatic(OpBuilder &b, Location loc, Value value,
   auto flatType = RankedTensorType::get({source.getNumElements()}, source.getElementType());
   Value flat = value;
   if (source.getRank() == 0)
-    flat = tensor::ExpandShapeOp::create(b, loc, flatType, value,
-                                         ArrayRef<ReassociationIndices>{});
+    flat = tensor::ExpandShapeOp::create(b, loc, flatType, value, ArrayRef<ReassociationIndices>{});
   else if (source.getRank() > 1)
-    flat = tensor::CollapseShapeOp::create(b, loc, flatType, value,
-                                           ArrayRef<ReassociationIndices>{
-                                               allDims(source.getRank())});
+    flat = tensor::CollapseShapeOp::create(
+        b, loc, flatType, value, ArrayRef<ReassociationIndices>{allDims(source.getRank())});
   if (target.getRank() == 0)
-    return tensor::CollapseShapeOp::create(b, loc, target, flat,
-                                           ArrayRef<ReassociationIndices>{});
+    return tensor::CollapseShapeOp::create(b, loc, target, flat, ArrayRef<ReassociationIndices>{});
   if (target.getRank() == 1)
     return flat;
   return tensor::ExpandShapeOp::create(b, loc, target, flat,
-                                       ArrayRef<ReassociationIndices>{
-                                           allDims(target.getRank())});
+                                       ArrayRef<ReassociationIndices>{allDims(target.getRank())});
 }
 
 Value kvant::gradient::sumAll(OpBuilder &b, Location loc, Value tensor) {

@@ -69,8 +69,7 @@ LogicalResult verifyCircuitSignature(func::FuncOp fn, CircuitRole role, func::Fu
   case CircuitRole::Jacobian:
     if (results.size() != qnodeType.getNumResults() + 1 ||
         results.drop_back() != qnodeType.getResults() || !isF64Matrix(results.back(), numParams))
-      return error() << "expected the results of the QNode and a tensor<MxGxf64>, got "
-                     << results;
+      return error() << "expected the results of the QNode and a tensor<MxGxf64>, got " << results;
     return success();
   case CircuitRole::Values:
     if (results != qnodeType.getResults())
@@ -145,8 +144,7 @@ LogicalResult verifyDifferentiationAttrs(Operation *op, StringRef method,
   llvm::SmallDenseSet<int64_t> seen;
   for (int64_t index : diffArgIndices) {
     if (index < 0)
-      return op->emitOpError() << "differentiated argument index " << index
-                               << " is negative";
+      return op->emitOpError() << "differentiated argument index " << index << " is negative";
     if (!seen.insert(index).second)
       return op->emitOpError() << "differentiated argument index " << index
                                << " appears more than once";
@@ -171,8 +169,8 @@ FailureOr<func::FuncOp> verifyCallee(Operation *op, SymbolTableCollection &symbo
                              << symbol->getName() << "'";
   FunctionType fnType = callee.getFunctionType();
   if (fnType.getNumInputs() != operands.size())
-    return op->emitOpError() << "has " << operands.size() << " operand(s) but callee "
-                             << calleeAttr << " takes " << fnType.getNumInputs();
+    return op->emitOpError() << "has " << operands.size() << " operand(s) but callee " << calleeAttr
+                             << " takes " << fnType.getNumInputs();
   for (auto [i, operand, expected] : llvm::enumerate(operands, fnType.getInputs()))
     if (operand.getType() != expected)
       return op->emitOpError() << "operand " << i << " has type " << operand.getType()
@@ -226,14 +224,12 @@ unsigned GradOp::getNumDifferentiated() {
 LogicalResult GradOp::verify() {
   if (std::optional<uint64_t> n = getNumDiffResults(); n && *n == 0)
     return emitOpError("differentiates no result (`numDiffResults` = 0)");
-  return verifyDifferentiationAttrs(*this, getMethod(), getDiffArgIndices(),
-                                    getFiniteDiffParam());
+  return verifyDifferentiationAttrs(*this, getMethod(), getDiffArgIndices(), getFiniteDiffParam());
 }
 
 LogicalResult GradOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
-  FailureOr<func::FuncOp> callee =
-      verifyCallee(*this, symbolTable, getCalleeAttr(), getOperands(), getDiffArgIndices(),
-                   getNumDiffResults());
+  FailureOr<func::FuncOp> callee = verifyCallee(*this, symbolTable, getCalleeAttr(), getOperands(),
+                                                getDiffArgIndices(), getNumDiffResults());
   if (failed(callee))
     return failure();
   FunctionType fnType = callee->getFunctionType();
@@ -262,15 +258,13 @@ LogicalResult GradOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
       return emitOpError() << "value result " << r << " must have the callee's result type "
                            << fnType.getResult(r) << ", got " << getResult(r).getType();
   unsigned position = numValues;
-  for (auto [r, resultType] :
-       llvm::enumerate(fnType.getResults().take_front(numDifferentiated))) {
+  for (auto [r, resultType] : llvm::enumerate(fnType.getResults().take_front(numDifferentiated))) {
     for (int64_t arg : getDiffArgIndices()) {
       RankedTensorType want = jacobianType(resultType, fnType.getInput(arg));
       Type got = getResult(position).getType();
       if (got != want)
-        return emitOpError() << "result " << position << " (d result " << r
-                             << " / d argument " << arg << ") must have type " << want
-                             << ", got " << got;
+        return emitOpError() << "result " << position << " (d result " << r << " / d argument "
+                             << arg << ") must have type " << want << ", got " << got;
       ++position;
     }
   }

@@ -88,8 +88,8 @@ struct RecordedFunction {
 };
 
 FailureOr<RecordedFunction> recordedFunction(func::FuncOp qnode, const Circuit &circuit,
-                                             StringRef suffix, FunctionType type,
-                                             CircuitRole role, SymbolTableCollection &symbols) {
+                                             StringRef suffix, FunctionType type, CircuitRole role,
+                                             SymbolTableCollection &symbols) {
   auto [fn, created] = getOrCreateFunction(qnode, suffix, type, symbols);
   RecordedFunction out{fn, std::nullopt, {}};
   if (!created)

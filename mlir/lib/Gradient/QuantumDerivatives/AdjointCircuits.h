@@ -20,21 +20,19 @@
 
 namespace kvant::gradient::circuits {
 
-mlir::FailureOr<mlir::func::FuncOp> adjointCircuit(mlir::func::FuncOp qnode,
-                                                   const Circuit &circuit,
+mlir::FailureOr<mlir::func::FuncOp> adjointCircuit(mlir::func::FuncOp qnode, const Circuit &circuit,
                                                    mlir::SymbolTableCollection &symbols);
 
 mlir::FailureOr<mlir::func::FuncOp> adjointVJPCircuit(mlir::func::FuncOp qnode,
                                                       const Circuit &circuit,
                                                       mlir::SymbolTableCollection &symbols);
 
-mlir::FailureOr<mlir::func::FuncOp> valuesCircuit(mlir::func::FuncOp qnode,
-                                                  const Circuit &circuit,
+mlir::FailureOr<mlir::func::FuncOp> valuesCircuit(mlir::func::FuncOp qnode, const Circuit &circuit,
                                                   mlir::SymbolTableCollection &symbols);
 
-mlir::FailureOr<mlir::func::FuncOp>
-adjointShiftableCircuit(mlir::func::FuncOp qnode, const Circuit &circuit,
-                        mlir::SymbolTableCollection &symbols);
+mlir::FailureOr<mlir::func::FuncOp> adjointShiftableCircuit(mlir::func::FuncOp qnode,
+                                                            const Circuit &circuit,
+                                                            mlir::SymbolTableCollection &symbols);
 
 } // namespace kvant::gradient::circuits
 

@@ -55,17 +55,15 @@ FunctionType circuitType(OpBuilder &b, func::FuncOp qnode, const Circuit &circui
 }
 
 void markCircuit(func::FuncOp fn, func::FuncOp qnode, CircuitRole role) {
-  fn->setAttr(GradientDialect::getCircuitAttrName(),
-              CircuitAttr::get(fn.getContext(), role,
-                               FlatSymbolRefAttr::get(qnode.getSymNameAttr())));
+  fn->setAttr(
+      GradientDialect::getCircuitAttrName(),
+      CircuitAttr::get(fn.getContext(), role, FlatSymbolRefAttr::get(qnode.getSymNameAttr())));
 }
 
-FailureOr<Value>
-emitParameterVector(OpBuilder &b, Location loc, func::FuncOp qnode, ValueRange args,
-                    const Circuit &circuit, Type elementType,
-                    function_ref<Value(OpBuilder &, quantum::DifferentiableGate, unsigned,
-                                       IRMapping &)>
-                        element) {
+FailureOr<Value> emitParameterVector(
+    OpBuilder &b, Location loc, func::FuncOp qnode, ValueRange args, const Circuit &circuit,
+    Type elementType,
+    function_ref<Value(OpBuilder &, quantum::DifferentiableGate, unsigned, IRMapping &)> element) {
   Block &body = qnode.getBody().front();
   IRMapping mapping;
   mapping.map(qnode.getArguments(), args);
@@ -88,28 +86,26 @@ emitParameterVector(OpBuilder &b, Location loc, func::FuncOp qnode, ValueRange a
   IRMapping countMapping;
   countMapping.map(qnode.getArguments(), args);
   SmallVector<Value> count{indexConstant(b, loc, 0)};
-  ThreadedClone counter(/*keepQuantum=*/false,
-                        [&](OpBuilder &at, quantum::DifferentiableGate gate, Operation *,
-                            IRMapping &, SmallVectorImpl<Value> &state) {
-                          unsigned n = gate.getDiffParams().size();
-                          if (n != 0)
-                            state[0] = arith::AddIOp::create(at, loc, state[0],
-                                                             indexConstant(at, loc, n));
-                        });
+  ThreadedClone counter(/*keepQuantum=*/false, [&](OpBuilder &at, quantum::DifferentiableGate gate,
+                                                   Operation *, IRMapping &,
+                                                   SmallVectorImpl<Value> &state) {
+    unsigned n = gate.getDiffParams().size();
+    if (n != 0)
+      state[0] = arith::AddIOp::create(at, loc, state[0], indexConstant(at, loc, n));
+  });
   if (failed(counter.cloneOps(body, b, countMapping, count)))
     return failure();
   Value empty = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{ShapedType::kDynamic},
                                         elementType, ValueRange{count[0]});
   SmallVector<Value> state{indexConstant(b, loc, 0), empty};
-  ThreadedClone filler(/*keepQuantum=*/false,
-                       [&](OpBuilder &at, quantum::DifferentiableGate gate, Operation *,
-                           IRMapping &m, SmallVectorImpl<Value> &st) {
-                         for (unsigned i = 0, n = gate.getDiffParams().size(); i < n; ++i) {
-                           st[1] = tensor::InsertOp::create(at, loc, element(at, gate, i, m),
-                                                            st[1], ValueRange{st[0]});
-                           st[0] = arith::AddIOp::create(at, loc, st[0], indexConstant(at, loc, 1));
-                         }
-                       });
+  ThreadedClone filler(/*keepQuantum=*/false, [&](OpBuilder &at, quantum::DifferentiableGate gate,
+                                                  Operation *, IRMapping &m,
+                                                  SmallVectorImpl<Value> &st) {
+    for (unsigned i = 0, n = gate.getDiffParams().size(); i < n; ++i) {
+      st[1] = tensor::InsertOp::create(at, loc, element(at, gate, i, m), st[1], ValueRange{st[0]});
+      st[0] = arith::AddIOp::create(at, loc, st[0], indexConstant(at, loc, 1));
+    }
+  });
   if (failed(filler.cloneOps(body, b, mapping, state)))
     return failure();
   return state[1];
@@ -195,6 +191,4 @@ Value addScaledRow(OpBuilder &b, Location loc, Value matrix, int64_t target, int
 
 } // namespace kvant::gradient::circuits
 
-bool kvant::gradient::isCircuitFunction(func::FuncOp fn) {
-  return bool(getCircuitAttr(fn));
-}
+bool kvant::gradient::isCircuitFunction(func::FuncOp fn) { return bool(getCircuitAttr(fn)); }

@@ -31,8 +31,8 @@ std::pair<mlir::func::FuncOp, bool> getOrCreateFunction(mlir::func::FuncOp qnode
                                                         mlir::SymbolTableCollection &symbols);
 
 /// (p, <q's arguments>) -> (<q's results>[, J of tensor<MxGxf64>]).
-mlir::FunctionType circuitType(mlir::OpBuilder &b, mlir::func::FuncOp qnode,
-                               const Circuit &circuit, bool withJacobian);
+mlir::FunctionType circuitType(mlir::OpBuilder &b, mlir::func::FuncOp qnode, const Circuit &circuit,
+                               bool withJacobian);
 
 /// Marks `fn` as the circuit function of `role` derived from `qnode` (#gradient.circuit).
 void markCircuit(mlir::func::FuncOp fn, mlir::func::FuncOp qnode, CircuitRole role);
@@ -41,22 +41,20 @@ void markCircuit(mlir::func::FuncOp fn, mlir::func::FuncOp qnode, CircuitRole ro
 /// element(b, gate, i, mapping) for parameter i of `gate` (mapping: QNode values to clones).
 /// Emitted at the builder from the QNode's classical ops; with gates in control flow, a first
 /// pass counts the parameters and a second fills a vector of that size.
-mlir::FailureOr<mlir::Value> emitParameterVector(
-    mlir::OpBuilder &b, mlir::Location loc, mlir::func::FuncOp qnode, mlir::ValueRange args,
-    const Circuit &circuit, mlir::Type elementType,
-    llvm::function_ref<mlir::Value(mlir::OpBuilder &, quantum::DifferentiableGate, unsigned,
-                                   mlir::IRMapping &)>
-        element);
+mlir::FailureOr<mlir::Value>
+emitParameterVector(mlir::OpBuilder &b, mlir::Location loc, mlir::func::FuncOp qnode,
+                    mlir::ValueRange args, const Circuit &circuit, mlir::Type elementType,
+                    llvm::function_ref<mlir::Value(mlir::OpBuilder &, quantum::DifferentiableGate,
+                                                   unsigned, mlir::IRMapping &)>
+                        element);
 
 /// Clones `qnode`'s body (without its return) into `fn`, whose argument 0 is the parameter
 /// vector p and the rest are the QNode's arguments; the k-th gate parameter of the run is read
 /// from p[k]. Returns the returned values and the mapping; `count` is set to the number of
 /// parameters the run read.
-mlir::FailureOr<llvm::SmallVector<mlir::Value>> cloneCircuitOfP(mlir::func::FuncOp qnode,
-                                                                mlir::func::FuncOp fn,
-                                                                mlir::OpBuilder &b,
-                                                                mlir::IRMapping &mapping,
-                                                                mlir::Value &count);
+mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+cloneCircuitOfP(mlir::func::FuncOp qnode, mlir::func::FuncOp fn, mlir::OpBuilder &b,
+                mlir::IRMapping &mapping, mlir::Value &count);
 
 /// The results of a circuit call as one vector of numOutputs elements.
 mlir::Value flatten(mlir::OpBuilder &b, mlir::Location loc, mlir::ValueRange results);
@@ -69,12 +67,11 @@ mlir::Value matrixRow(mlir::OpBuilder &b, mlir::Location loc, mlir::Value matrix
                       bool keepRank);
 
 /// `scale` (a scalar) times every element of `tensor`.
-mlir::Value scaled(mlir::OpBuilder &b, mlir::Location loc, mlir::Value scale,
-                   mlir::Value tensor);
+mlir::Value scaled(mlir::OpBuilder &b, mlir::Location loc, mlir::Value scale, mlir::Value tensor);
 
 /// `matrix` with row `target` replaced by row target + scale * row source.
-mlir::Value addScaledRow(mlir::OpBuilder &b, mlir::Location loc, mlir::Value matrix,
-                         int64_t target, int64_t source, mlir::Value scale);
+mlir::Value addScaledRow(mlir::OpBuilder &b, mlir::Location loc, mlir::Value matrix, int64_t target,
+                         int64_t source, mlir::Value scale);
 
 } // namespace kvant::gradient::circuits
 

@@ -58,7 +58,7 @@ bool ThreadedClone::usesDropped(Operation &op) const {
 }
 
 FailureOr<SmallVector<Value>> ThreadedClone::keptClones(Operation *at, ValueRange values,
-                                                       IRMapping &mapping) const {
+                                                        IRMapping &mapping) const {
   SmallVector<Value> out;
   for (Value v : values) {
     if (!kept(v))
@@ -98,8 +98,8 @@ LogicalResult ThreadedClone::cloneOp(Operation &op, OpBuilder &b, IRMapping &map
       return cloneWhile(loop, b, mapping, state);
     if (isa<scf::IfOp, scf::IndexSwitchOp>(op))
       return cloneBranches(&op, b, mapping, state);
-    return op.emitError() << "method=\"auto\" cannot differentiate gates inside '"
-                          << op.getName() << "'";
+    return op.emitError() << "method=\"auto\" cannot differentiate gates inside '" << op.getName()
+                          << "'";
   }
   auto gate = dyn_cast<quantum::DifferentiableGate>(op);
   if (!keepQuantum && (isQuantumOp(&op) || usesDropped(op))) {

@@ -28,9 +28,9 @@ namespace kvant::gradient {
 
 /// At a differentiable gate: `gate` is the QNode's op, `clone` its clone (null when quantum ops
 /// are dropped); the builder is placed before the clone. Updates `state` in place.
-using GateVisitor = std::function<void(mlir::OpBuilder &b, quantum::DifferentiableGate gate,
-                                            mlir::Operation *clone, mlir::IRMapping &mapping,
-                                            llvm::SmallVectorImpl<mlir::Value> &state)>;
+using GateVisitor =
+    std::function<void(mlir::OpBuilder &b, quantum::DifferentiableGate gate, mlir::Operation *clone,
+                       mlir::IRMapping &mapping, llvm::SmallVectorImpl<mlir::Value> &state)>;
 
 class ThreadedClone {
 public:
@@ -48,8 +48,8 @@ public:
 private:
   mlir::LogicalResult cloneOp(mlir::Operation &op, mlir::OpBuilder &b, mlir::IRMapping &mapping,
                               llvm::SmallVectorImpl<mlir::Value> &state);
-  mlir::LogicalResult cloneFor(mlir::scf::ForOp loop, mlir::OpBuilder &b,
-                               mlir::IRMapping &mapping, llvm::SmallVectorImpl<mlir::Value> &state);
+  mlir::LogicalResult cloneFor(mlir::scf::ForOp loop, mlir::OpBuilder &b, mlir::IRMapping &mapping,
+                               llvm::SmallVectorImpl<mlir::Value> &state);
   mlir::LogicalResult cloneWhile(mlir::scf::WhileOp loop, mlir::OpBuilder &b,
                                  mlir::IRMapping &mapping,
                                  llvm::SmallVectorImpl<mlir::Value> &state);

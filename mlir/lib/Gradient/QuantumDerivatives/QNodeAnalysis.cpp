@@ -45,7 +45,8 @@ FailureOr<Circuit> analyse(func::FuncOp qnode, Operation *site, bool requireShif
   int64_t numParams = 0;
   bool nested = false;
   WalkResult walk = qnode.getBody().walk<WalkOrder::PreOrder>([&](Operation *op) {
-    if (op->getNumRegions() != 0 && !isa<scf::ForOp, scf::WhileOp, scf::IfOp, scf::IndexSwitchOp>(op) &&
+    if (op->getNumRegions() != 0 &&
+        !isa<scf::ForOp, scf::WhileOp, scf::IfOp, scf::IndexSwitchOp>(op) &&
         containsQuantumOps(op)) {
       error() << "method=\"auto\" cannot differentiate gates inside '" << op->getName() << "'";
       return WalkResult::interrupt();
@@ -95,7 +96,7 @@ FailureOr<Circuit> analyse(func::FuncOp qnode, Operation *site, bool requireShif
                      << "variances and probabilities";
     circuit.kinds.push_back(isa<quantum::ExpvalOp>(measured) ? Kind::Expval
                             : isa<quantum::VarOp>(measured)  ? Kind::Var
-                                                              : Kind::Probs);
+                                                             : Kind::Probs);
     noProbs &= circuit.kinds.back() != Kind::Probs;
     circuit.measured.push_back(measured);
     circuit.sizes.push_back(cast<RankedTensorType>(result.getType()).getNumElements());

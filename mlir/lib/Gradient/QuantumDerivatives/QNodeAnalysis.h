@@ -25,9 +25,9 @@ struct Circuit {
   llvm::SmallVector<mlir::Operation *> measured; // the expval, var or probs op of each result
   llvm::SmallVector<Kind> kinds;                 // of each result
   llvm::SmallVector<int64_t> sizes;              // elements of each result
-  int64_t numParams = 0;  // mlir::ShapedType::kDynamic: gates in control flow
-  int64_t numOutputs = 0; // sum of sizes
-  bool adjoint = false;   // else parameter-shift
+  int64_t numParams = 0;    // mlir::ShapedType::kDynamic: gates in control flow
+  int64_t numOutputs = 0;   // sum of sizes
+  bool adjoint = false;     // else parameter-shift
   bool anyFourTerm = false; // some parameter has the four-term rule
   bool dynamic() const { return mlir::ShapedType::isDynamic(numParams); }
 };

@@ -29,8 +29,8 @@ namespace quantum = kvant::quantum;
 using namespace kvant::gradient::circuits;
 
 FailureOr<SmallVector<Value>>
-kvant::gradient::inlineQNodeCall(OpBuilder &b, Operation *site, func::FuncOp qnode,
-                                 ValueRange args, SymbolTableCollection &symbols,
+kvant::gradient::inlineQNodeCall(OpBuilder &b, Operation *site, func::FuncOp qnode, ValueRange args,
+                                 SymbolTableCollection &symbols,
                                  SmallVectorImpl<Operation *> &forward, bool oneCotangent) {
   FailureOr<Circuit> circuit = analyse(qnode, site);
   if (failed(circuit))
@@ -52,7 +52,7 @@ kvant::gradient::inlineQNodeCall(OpBuilder &b, Operation *site, func::FuncOp qno
   // against its Jacobian (one vector per entry), for one more run of the circuit; even at two
   // entries, ahead from three (adjointVJPCircuit).
   bool vjpForm = circuit->adjoint && oneCotangent && circuit->numOutputs > 1;
-  FailureOr<func::FuncOp> fn = vjpForm             ? valuesCircuit(qnode, *circuit, symbols)
+  FailureOr<func::FuncOp> fn = vjpForm            ? valuesCircuit(qnode, *circuit, symbols)
                                : circuit->adjoint ? adjointCircuit(qnode, *circuit, symbols)
                                                   : shiftCircuit(qnode, *circuit, symbols);
   if (failed(fn))

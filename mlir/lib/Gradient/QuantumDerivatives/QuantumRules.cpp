@@ -62,10 +62,10 @@ LogicalResult secondOrder(ReverseSweep &s, func::CallOp call, func::FuncOp calle
     return func::CallOp::create(ob, loc, fn, operands);
   };
   if (!llvm::is_contained(circuit->kinds, Kind::Var)) {
-    s.accumulate(params, shiftedContraction(b, loc, params, *rules, jbar,
-                                            [&](OpBuilder &ob, Value p) {
-                                              return callAt(ob, callee, p).getResults().back();
-                                            }));
+    s.accumulate(params,
+                 shiftedContraction(b, loc, params, *rules, jbar, [&](OpBuilder &ob, Value p) {
+                   return callAt(ob, callee, p).getResults().back();
+                 }));
     return success();
   }
   FailureOr<func::FuncOp> shiftable = circuit->adjoint
@@ -86,8 +86,8 @@ LogicalResult secondOrder(ReverseSweep &s, func::CallOp call, func::FuncOp calle
       extendedRows.push_back(scaled(b, loc, minusTwoE, matrixRow(b, loc, jbar, row, true)));
       // - 2 (J̄_var · d<O>) d<O>
       Value dE = matrixRow(b, loc, jacobianF, circuit->numOutputs + numVars, false);
-      Value weight = sumAll(
-          b, loc, arith::MulFOp::create(b, loc, matrixRow(b, loc, jbar, row, false), dE));
+      Value weight =
+          sumAll(b, loc, arith::MulFOp::create(b, loc, matrixRow(b, loc, jbar, row, false), dE));
       Value minusTwoW = arith::MulFOp::create(b, loc, weight, constantOf(b, loc, f64, -2.0));
       Value term = tensor::CastOp::create(b, loc, params.getType(), scaled(b, loc, minusTwoW, dE));
       extra = arith::AddFOp::create(b, loc, extra, term);
@@ -96,10 +96,10 @@ LogicalResult secondOrder(ReverseSweep &s, func::CallOp call, func::FuncOp calle
     row += size;
   }
   Value extendedJbar = tensor::ConcatOp::create(b, loc, /*dim=*/0, extendedRows);
-  Value shifted = shiftedContraction(b, loc, params, *rules, extendedJbar,
-                                     [&](OpBuilder &ob, Value p) {
-                                       return callAt(ob, *shiftable, p).getResults().back();
-                                     });
+  Value shifted =
+      shiftedContraction(b, loc, params, *rules, extendedJbar, [&](OpBuilder &ob, Value p) {
+        return callAt(ob, *shiftable, p).getResults().back();
+      });
   s.accumulate(params, arith::AddFOp::create(b, loc, shifted, extra));
   return success();
 }
@@ -178,15 +178,15 @@ LogicalResult vjpCallRule(ReverseSweep &s, func::CallOp call, func::FuncOp calle
   if (failed(jacobianFn))
     return failure();
   Value ybar = call.getOperands().back();
-  auto jacobianCall =
-      func::CallOp::create(b, loc, *jacobianFn, call.getOperands().drop_back());
+  auto jacobianCall = func::CallOp::create(b, loc, *jacobianFn, call.getOperands().drop_back());
   Value jacobian = jacobianCall.getResults().back();
   MLIRContext *ctx = b.getContext();
   AffineExpr r = getAffineDimExpr(0, ctx), p = getAffineDimExpr(1, ctx);
   auto parallel = utils::IteratorType::parallel, reduction = utils::IteratorType::reduction;
   // ȳ̄ = J c
   auto jc = linalg::GenericOp::create(
-      b, loc, TypeRange{ybar.getType()}, ValueRange{jacobian, c}, ValueRange{zerosLike(b, loc, ybar)},
+      b, loc, TypeRange{ybar.getType()}, ValueRange{jacobian, c},
+      ValueRange{zerosLike(b, loc, ybar)},
       ArrayRef<AffineMap>{AffineMap::get(2, 0, {r, p}, ctx), AffineMap::get(2, 0, {p}, ctx),
                           AffineMap::get(2, 0, {r}, ctx)},
       ArrayRef<utils::IteratorType>{parallel, reduction},
@@ -203,8 +203,7 @@ LogicalResult vjpCallRule(ReverseSweep &s, func::CallOp call, func::FuncOp calle
                           AffineMap::get(2, 0, {r, p}, ctx)},
       ArrayRef<utils::IteratorType>{parallel, parallel},
       [](OpBuilder &nb, Location l, ValueRange args) {
-        linalg::YieldOp::create(nb, l,
-                                ValueRange{arith::MulFOp::create(nb, l, args[0], args[1])});
+        linalg::YieldOp::create(nb, l, ValueRange{arith::MulFOp::create(nb, l, args[0], args[1])});
       });
   return secondOrder(s, jacobianCall, *jacobianFn, outer.getResult(0));
 }
@@ -230,7 +229,8 @@ LogicalResult shiftableCallRule(ReverseSweep &s, func::CallOp call, func::FuncOp
       continue;
     Value dE = matrixRow(b, loc, jacobianF, circuit->numOutputs + j, false);
     Value ebar = tensor::ExtractOp::create(b, loc, cts[j], ValueRange{});
-    s.accumulate(params, tensor::CastOp::create(b, loc, params.getType(), scaled(b, loc, ebar, dE)));
+    s.accumulate(params,
+                 tensor::CastOp::create(b, loc, params.getType(), scaled(b, loc, ebar, dE)));
   }
   if (Value jbar = cts.back()) {
     SymbolTableCollection symbols;
@@ -263,8 +263,7 @@ LogicalResult circuitCallRule(ReverseSweep &s, Operation *op, ArrayRef<Value> ct
     case CircuitRole::ShiftableJacobian:
       return shiftableCallRule(s, call, callee, cts);
     }
-  return op->emitError() << "kvant cannot differentiate this call of '" << call.getCallee()
-                         << "'";
+  return op->emitError() << "kvant cannot differentiate this call of '" << call.getCallee() << "'";
 }
 
 } // namespace
@@ -287,8 +286,8 @@ LogicalResult kvant::gradient::checkOnlyGateParametersVary(func::CallOp call,
   auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(call, call.getCalleeAttr());
   if (!callee || !isCircuitFunction(callee))
     return success();
-  auto qnode = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
-      call, getCircuitAttr(callee).getQnode());
+  auto qnode =
+      SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(call, getCircuitAttr(callee).getQnode());
   if (!qnode || qnode.isExternal())
     return success();
   // Operand 0 is the gate-parameter vector; the QNode's arguments follow.
@@ -302,9 +301,8 @@ LogicalResult kvant::gradient::checkOnlyGateParametersVary(func::CallOp call,
     if (!isQuantumOp(user))
       return true;
     auto gate = dyn_cast<quantum::DifferentiableGate>(user);
-    bool isParameter = gate && llvm::any_of(gate.getDiffParamsMutable(), [&](OpOperand &param) {
-                         return &param == &use;
-                       });
+    bool isParameter = gate && llvm::any_of(gate.getDiffParamsMutable(),
+                                            [&](OpOperand &param) { return &param == &use; });
     if (!isParameter && !lost && isDifferentiableType(use.get().getType()))
       lost = &use;
     return false; // the circuit's derivative takes over from gate parameters

@@ -57,8 +57,7 @@ Value shiftedColumn(OpBuilder &b, Location loc, Value k, Value rules, Type colum
 /// p with p[k] shifted by `shift`.
 Value shiftedParams(OpBuilder &b, Location loc, Value params, Value k, double shift) {
   Value pk = tensor::ExtractOp::create(b, loc, params, ValueRange{k});
-  Value shifted =
-      arith::AddFOp::create(b, loc, pk, constantOf(b, loc, b.getF64Type(), shift));
+  Value shifted = arith::AddFOp::create(b, loc, pk, constantOf(b, loc, b.getF64Type(), shift));
   return tensor::InsertOp::create(b, loc, shifted, params, ValueRange{k});
 }
 
@@ -82,8 +81,8 @@ FailureOr<Value> emitShiftRules(OpBuilder &b, Location loc, func::FuncOp qnode,
   auto [fn, created] = getOrCreateFunction(qnode, "shift_rules", type, symbols);
   if (created) {
     OpBuilder fb = OpBuilder::atBlockBegin(&fn.getBody().front());
-    FailureOr<Value> rules = emitParameterVector(fb, loc, qnode, fn.getArguments(), circuit,
-                                                 fb.getI8Type(), ruleOf);
+    FailureOr<Value> rules =
+        emitParameterVector(fb, loc, qnode, fn.getArguments(), circuit, fb.getI8Type(), ruleOf);
     if (failed(rules))
       return failure();
     func::ReturnOp::create(fb, loc, *rules);
@@ -101,7 +100,7 @@ FailureOr<func::FuncOp> shiftCircuit(func::FuncOp qnode, const Circuit &circuit,
   Location loc = qnode.getLoc();
   auto f64 = b.getF64Type();
   auto scalarType = RankedTensorType::get({}, f64);
-  SmallVector<unsigned> vars; // positions of the variance results
+  SmallVector<unsigned> vars;   // positions of the variance results
   SmallVector<int64_t> offsets; // of each result in the flattened results
   int64_t offset = 0;
   for (auto [r, kind] : llvm::enumerate(circuit.kinds)) {
@@ -175,8 +174,8 @@ FailureOr<func::FuncOp> shiftCircuit(func::FuncOp qnode, const Circuit &circuit,
 
   auto columnType = RankedTensorType::get({m}, f64);
   Value g = tensor::DimOp::create(b, loc, params, 0);
-  Value transposedInit = tensor::EmptyOp::create(
-      b, loc, ArrayRef<OpFoldResult>{g, b.getIndexAttr(m)}, f64);
+  Value transposedInit =
+      tensor::EmptyOp::create(b, loc, ArrayRef<OpFoldResult>{g, b.getIndexAttr(m)}, f64);
   auto loop = scf::ForOp::create(
       b, loc, indexConstant(b, loc, 0), g, indexConstant(b, loc, 1), ValueRange{transposedInit},
       [&](OpBuilder &lb, Location l, Value k, ValueRange acc) {
@@ -187,8 +186,9 @@ FailureOr<func::FuncOp> shiftCircuit(func::FuncOp qnode, const Circuit &circuit,
         SmallVector<OpFoldResult> offsets{k, lb.getIndexAttr(0)};
         SmallVector<OpFoldResult> sizes{lb.getIndexAttr(1), lb.getIndexAttr(m)};
         SmallVector<OpFoldResult> strides{lb.getIndexAttr(1), lb.getIndexAttr(1)};
-        scf::YieldOp::create(lb, l, ValueRange{tensor::InsertSliceOp::create(
-                                        lb, l, column, acc[0], offsets, sizes, strides)});
+        scf::YieldOp::create(lb, l,
+                             ValueRange{tensor::InsertSliceOp::create(lb, l, column, acc[0],
+                                                                      offsets, sizes, strides)});
       });
   Value jacobian =
       tensor::EmptyOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(m), g}, f64);

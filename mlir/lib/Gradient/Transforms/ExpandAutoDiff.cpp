@@ -82,8 +82,7 @@ struct ForwardInliner {
   /// of classical functions (recursively) so that one reverse sweep sees the whole computation.
   /// Appends the top-level forward ops to `forward` and returns the returned values.
   FailureOr<SmallVector<Value>> cloneInlined(OpBuilder &b, func::FuncOp callee, ValueRange args,
-                                             SmallVectorImpl<Operation *> &forward,
-                                             int depth = 0);
+                                             SmallVectorImpl<Operation *> &forward, int depth = 0);
 
   /// Calls inside the regions of `op` (a loop or a branch of the forward code, e.g. a QNode
   /// under vmap) are expanded where they are, as at the top level. The rules that reverse the
@@ -104,8 +103,8 @@ struct ForwardInliner {
   /// computing a gate angle, jnp.angle) are expanded as everywhere else, so that the sweep
   /// sees only ops with rules.
   FailureOr<SmallVector<Value>> inlineQNode(OpBuilder &b, Operation *site, func::FuncOp qnode,
-                                            ValueRange args,
-                                            SmallVectorImpl<Operation *> &forward, int depth) {
+                                            ValueRange args, SmallVectorImpl<Operation *> &forward,
+                                            int depth) {
     SmallVector<Operation *> emitted;
     FailureOr<SmallVector<Value>> results =
         inlineQNodeCall(b, site, qnode, args, symbols, emitted, oneCotangent);
@@ -134,8 +133,7 @@ struct ForwardInliner {
   /// The callee of `call` when it is to be expanded (a function with a body, not a circuit).
   func::FuncOp expandedTarget(func::CallOp call) {
     auto target = symbols.lookupNearestSymbolFrom<func::FuncOp>(call, call.getCalleeAttr());
-    return target && !target.isExternal() && !isCircuitFunction(target) ? target
-                                                                         : func::FuncOp();
+    return target && !target.isExternal() && !isCircuitFunction(target) ? target : func::FuncOp();
   }
 };
 
@@ -260,11 +258,10 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
   SmallVector<Type> jacobianTypes(TypeRange(op.getJacobianResults()));
   SmallVector<Type> fnResults(calleeType.getResults());
   llvm::append_range(fnResults, jacobianTypes);
-  auto fn = func::FuncOp::create(b, loc, name,
-                                 b.getFunctionType(calleeType.getInputs(), fnResults));
+  auto fn =
+      func::FuncOp::create(b, loc, name, b.getFunctionType(calleeType.getInputs(), fnResults));
   fn.setPrivate();
-  fn->setAttr("llvm.linkage",
-              LLVM::LinkageAttr::get(b.getContext(), LLVM::Linkage::Internal));
+  fn->setAttr("llvm.linkage", LLVM::LinkageAttr::get(b.getContext(), LLVM::Linkage::Internal));
   Block *entry = fn.addEntryBlock();
   b.setInsertionPointToStart(entry);
   ValueRange args = entry->getArguments();
@@ -279,9 +276,8 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
     inliner.findInactive(callee, numDifferentiated);
   SmallVector<Operation *> forward;
   FailureOr<SmallVector<Value>> results =
-      quantum::getQNodeAttr(callee)
-          ? inliner.inlineQNode(b, op, callee, args, forward, /*depth=*/0)
-          : inliner.cloneInlined(b, callee, args, forward);
+      quantum::getQNodeAttr(callee) ? inliner.inlineQNode(b, op, callee, args, forward, /*depth=*/0)
+                                    : inliner.cloneInlined(b, callee, args, forward);
   if (failed(results)) {
     fn.erase();
     return failure();
@@ -294,8 +290,7 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
   llvm::DenseSet<Value> varied = dependentValues(seeds);
   for (Operation *forwardOp : forward) {
     WalkResult walk = forwardOp->walk([&](func::CallOp call) {
-      return failed(checkOnlyGateParametersVary(
-                 call, [&](Value v) { return varied.contains(v); }))
+      return failed(checkOnlyGateParametersVary(call, [&](Value v) { return varied.contains(v); }))
                  ? WalkResult::interrupt()
                  : WalkResult::advance();
     });
@@ -316,8 +311,8 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
       for (int64_t a : diffArgs) {
         auto argType = cast<RankedTensorType>(args[a].getType());
         flatJacobians.push_back(zerosOf(
-            b, loc, RankedTensorType::get({numOut, argType.getNumElements()},
-                                          argType.getElementType())));
+            b, loc,
+            RankedTensorType::get({numOut, argType.getNumElements()}, argType.getElementType())));
       }
     } else if (numOut == 1) {
       Value seed = constantOf(b, loc, resultType, 1.0);
@@ -330,7 +325,8 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
       for (Value row : *rows) {
         auto rowType = cast<RankedTensorType>(row.getType());
         flatJacobians.push_back(reshapeStatic(
-            b, loc, row, RankedTensorType::get({1, rowType.getDimSize(0)}, rowType.getElementType())));
+            b, loc, row,
+            RankedTensorType::get({1, rowType.getDimSize(0)}, rowType.getElementType())));
       }
     } else {
       // One sweep per output element, inside a loop that fills row k of every Jacobian.
@@ -338,8 +334,7 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
       for (int64_t a : diffArgs) {
         auto argType = cast<RankedTensorType>(args[a].getType());
         inits.push_back(tensor::EmptyOp::create(
-            b, loc, ArrayRef<int64_t>{numOut, argType.getNumElements()},
-            argType.getElementType()));
+            b, loc, ArrayRef<int64_t>{numOut, argType.getNumElements()}, argType.getElementType()));
       }
       auto flatType = RankedTensorType::get({numOut}, resultType.getElementType());
       Value zeroFlat = zerosOf(b, loc, flatType);
@@ -370,7 +365,8 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
           SmallVector<OpFoldResult> offsets{k, lb.getIndexAttr(0)};
           SmallVector<OpFoldResult> sizes{lb.getIndexAttr(1), lb.getIndexAttr(width)};
           SmallVector<OpFoldResult> strides{lb.getIndexAttr(1), lb.getIndexAttr(1)};
-          next.push_back(tensor::InsertSliceOp::create(lb, l, row, matrix, offsets, sizes, strides));
+          next.push_back(
+              tensor::InsertSliceOp::create(lb, l, row, matrix, offsets, sizes, strides));
         }
         scf::YieldOp::create(lb, l, next);
       }
@@ -404,7 +400,8 @@ RuleTable derivativeRules() {
   return rules;
 }
 
-struct ExpandAutoDiffPass : public kvant::gradient::impl::ExpandAutoDiffPassBase<ExpandAutoDiffPass> {
+struct ExpandAutoDiffPass
+    : public kvant::gradient::impl::ExpandAutoDiffPassBase<ExpandAutoDiffPass> {
   void runOnOperation() override {
     const RuleTable rules = derivativeRules();
     // Innermost first: a callee that itself contains gradient ops (grad of grad) waits until

@@ -64,8 +64,8 @@ LogicalResult expandGrad(GradOp op, func::FuncOp callee) {
                               << a << " has type " << fnType.getInput(a);
   for (auto [r, type] : llvm::enumerate(fnType.getResults()))
     if (!cast<RankedTensorType>(type).hasStaticShape())
-      return op.emitOpError() << "finite differences need static shapes, but callee result "
-                              << r << " has type " << type;
+      return op.emitOpError() << "finite differences need static shapes, but callee result " << r
+                              << " has type " << type;
 
   double h = kDefaultFiniteDiffStep;
   if (std::optional<APFloat> param = op.getFiniteDiffParam())
@@ -120,8 +120,7 @@ LogicalResult expandGrad(GradOp op, func::FuncOp callee) {
             Value quotient = arith::DivFOp::create(lb, l, diff, resultSteps[r]);
             int64_t numResElts = rType.getNumElements();
             Value column = reshapeStatic(
-                lb, l, quotient,
-                RankedTensorType::get({numResElts}, rType.getElementType()));
+                lb, l, quotient, RankedTensorType::get({numResElts}, rType.getElementType()));
             // Column i of the [R, A] matrix, element by element: a tensor.insert_slice of a
             // column would bufferize to a strided memref.copy, which lowers to a call to
             // `memrefCopy` from libmlir_c_runner_utils; scalar inserts become plain stores.

@@ -48,8 +48,7 @@ std::optional<ObservableInfo> kvant::quantum::lookupObservable(llvm::StringRef n
   return std::nullopt;
 }
 
-std::optional<ShiftRule> kvant::quantum::lookupShiftRule(llvm::StringRef name,
-                                                        bool extraControls) {
+std::optional<ShiftRule> kvant::quantum::lookupShiftRule(llvm::StringRef name, bool extraControls) {
   // Generators with eigenvalues {0, 1} (phases) keep them under extra controls; generators
   // with eigenvalues {+-1/2} gain a 0 under a control, hence the four-term rule.
   if (name == "PhaseShift" || name == "ControlledPhaseShift" || name == "GlobalPhase")

@@ -42,14 +42,13 @@ void QuantumDialect::initialize() {
 namespace {
 /// The diff_method values a QNode may carry (the frontend's DIFF_METHODS; None as "None").
 bool isDiffMethod(StringRef name) {
-  return llvm::is_contained({"best", "adjoint", "parameter-shift", "finite-diff", "device", "spsa",
-                             "hadamard", "None"},
-                            name);
+  return llvm::is_contained(
+      {"best", "adjoint", "parameter-shift", "finite-diff", "device", "spsa", "hadamard", "None"},
+      name);
 }
 
 bool isMeasurementKind(StringRef name) {
-  return llvm::is_contained({"expval", "var", "probs", "sample", "counts", "state", "other"},
-                            name);
+  return llvm::is_contained({"expval", "var", "probs", "sample", "counts", "state", "other"}, name);
 }
 } // namespace
 
@@ -91,8 +90,8 @@ LogicalResult QuantumDialect::verifyOperationAttribute(Operation *op, NamedAttri
   // One measurement per result, checked on the tensor-level func.func (bufferization turns
   // results into memref out-parameters; the LLVM dialect has functions of its own).
   ArrayRef<Type> results = fn.getResultTypes();
-  bool tensorLevel = isa<func::FuncOp>(op) &&
-                     llvm::none_of(fn.getArgumentTypes(), llvm::IsaPred<BaseMemRefType>);
+  bool tensorLevel =
+      isa<func::FuncOp>(op) && llvm::none_of(fn.getArgumentTypes(), llvm::IsaPred<BaseMemRefType>);
   if (tensorLevel && node.getMeasurements() && node.getMeasurements().size() != results.size())
     return op->emitError() << "'" << getNodeAttrName() << "' names "
                            << node.getMeasurements().size() << " measurements for "

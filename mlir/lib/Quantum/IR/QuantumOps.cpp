@@ -34,8 +34,7 @@ static ParseResult parseQubitIndex(OpAsmParser &parser,
   return success();
 }
 
-static void printQubitIndex(OpAsmPrinter &printer, Operation *, Value idx,
-                            IntegerAttr idxAttr) {
+static void printQubitIndex(OpAsmPrinter &printer, Operation *, Value idx, IntegerAttr idxAttr) {
   if (idx)
     printer << idx;
   else if (idxAttr)
@@ -48,9 +47,8 @@ static void printQubitIndex(OpAsmPrinter &printer, Operation *, Value idx,
 // of the next op for a target qubit.
 //===----------------------------------------------------------------------------------===//
 
-static ParseResult
-parseGateQubits(OpAsmParser &parser,
-                SmallVectorImpl<OpAsmParser::UnresolvedOperand> &qubits) {
+static ParseResult parseGateQubits(OpAsmParser &parser,
+                                   SmallVectorImpl<OpAsmParser::UnresolvedOperand> &qubits) {
   if (succeeded(parser.parseOptionalLParen()))
     return parser.parseRParen();
   return parser.parseOperandList(qubits, /*requiredOperandCount=*/-1);
@@ -88,8 +86,8 @@ LogicalResult verifyMatrix(Operation *op, Type matrixType, size_t numQubits) {
     return op->emitOpError() << "acts on too many qubits (" << numQubits << ")";
   if (type.getRank() != 2 || !type.hasStaticShape() || type.getDimSize(0) != *dim ||
       type.getDimSize(1) != *dim)
-    return op->emitOpError() << "matrix must be " << *dim << "x" << *dim << " for "
-                             << numQubits << " qubit(s), got " << matrixType;
+    return op->emitOpError() << "matrix must be " << *dim << "x" << *dim << " for " << numQubits
+                             << " qubit(s), got " << matrixType;
   return success();
 }
 
@@ -100,11 +98,11 @@ LogicalResult verifyGateShape(Operation *op, size_t numIn, size_t numOut, size_t
     return op->emitOpError() << "has " << numIn << " input qubit(s) but " << numOut
                              << " output qubit(s)";
   if (numCtrlIn != numCtrlOut)
-    return op->emitOpError() << "has " << numCtrlIn << " input control qubit(s) but "
-                             << numCtrlOut << " output control qubit(s)";
+    return op->emitOpError() << "has " << numCtrlIn << " input control qubit(s) but " << numCtrlOut
+                             << " output control qubit(s)";
   if (numCtrlIn != numCtrlValues)
-    return op->emitOpError() << "has " << numCtrlIn << " control qubit(s) but "
-                             << numCtrlValues << " control value(s)";
+    return op->emitOpError() << "has " << numCtrlIn << " control qubit(s) but " << numCtrlValues
+                             << " control value(s)";
   return success();
 }
 
@@ -121,8 +119,8 @@ LogicalResult verifyIndex(Operation *op, Value reg, Value idx, std::optional<int
   if (auto alloc = reg.getDefiningOp<AllocOp>())
     if (*idxAttr >= alloc.getNqubits())
       return op->emitOpError() << "qubit index " << *idxAttr
-                               << " is out of range for a register of "
-                               << alloc.getNqubits() << " qubit(s)";
+                               << " is out of range for a register of " << alloc.getNqubits()
+                               << " qubit(s)";
   return success();
 }
 } // namespace
@@ -137,13 +135,9 @@ LogicalResult AllocOp::verify() {
   return success();
 }
 
-LogicalResult ExtractOp::verify() {
-  return verifyIndex(*this, getReg(), getIdx(), getIdxAttr());
-}
+LogicalResult ExtractOp::verify() { return verifyIndex(*this, getReg(), getIdx(), getIdxAttr()); }
 
-LogicalResult InsertOp::verify() {
-  return verifyIndex(*this, getInReg(), getIdx(), getIdxAttr());
-}
+LogicalResult InsertOp::verify() { return verifyIndex(*this, getInReg(), getIdx(), getIdxAttr()); }
 
 //===----------------------------------------------------------------------------------===//
 // Gates
@@ -229,8 +223,7 @@ LogicalResult HamiltonianOp::verify() {
 //===----------------------------------------------------------------------------------===//
 
 namespace {
-LogicalResult verifyBasisVector(Operation *op, Type resultType, size_t numQubits,
-                                StringRef what) {
+LogicalResult verifyBasisVector(Operation *op, Type resultType, size_t numQubits, StringRef what) {
   if (numQubits == 0)
     return op->emitOpError() << "needs at least 1 qubit";
   std::optional<int64_t> dim = dimForQubits(numQubits);
@@ -238,8 +231,8 @@ LogicalResult verifyBasisVector(Operation *op, Type resultType, size_t numQubits
   if (!dim)
     return op->emitOpError() << "acts on too many qubits (" << numQubits << ")";
   if (type.isDynamicDim(0) || type.getDimSize(0) != *dim)
-    return op->emitOpError() << "result must hold " << *dim << " " << what << " for "
-                             << numQubits << " qubit(s), got " << resultType;
+    return op->emitOpError() << "result must hold " << *dim << " " << what << " for " << numQubits
+                             << " qubit(s), got " << resultType;
   return success();
 }
 } // namespace
@@ -310,8 +303,8 @@ LogicalResult AdjointVJPOp::verify() {
   auto cotangentType = cast<RankedTensorType>(getCotangent().getType());
   if (cotangentType.isDynamicDim(0))
     return emitOpError("needs a cotangent of static size (one entry per measurement entry)");
-  FailureOr<int64_t> entries = countMeasurementEntries(
-      *this, getObs().size(), getQubits().size(), getKinds(), getProbsWires());
+  FailureOr<int64_t> entries = countMeasurementEntries(*this, getObs().size(), getQubits().size(),
+                                                       getKinds(), getProbsWires());
   if (failed(entries))
     return failure();
   if (cotangentType.getDimSize(0) != *entries)
@@ -347,8 +340,8 @@ LogicalResult BasisStateOp::verify() {
     return failure();
   auto type = getBits().getType();
   if (!type.isDynamicDim(0) && type.getDimSize(0) != static_cast<int64_t>(getInQubits().size()))
-    return emitOpError() << "needs one bit per qubit: " << getInQubits().size()
-                         << " qubit(s), " << type.getDimSize(0) << " bit(s)";
+    return emitOpError() << "needs one bit per qubit: " << getInQubits().size() << " qubit(s), "
+                         << type.getDimSize(0) << " bit(s)";
   return success();
 }
 

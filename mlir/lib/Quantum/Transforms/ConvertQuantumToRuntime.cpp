@@ -71,8 +71,8 @@ Type ptrType(MLIRContext *ctx) { return LLVM::LLVMPointerType::get(ctx); }
 
 /// Returns the private declaration of runtime function `name`, creating it on first use.
 /// int8_t parameters get `llvm.signext` like a C compiler would emit for them.
-func::FuncOp getRuntimeFunc(OpBuilder &builder, Operation *anchor, StringRef name,
-                            TypeRange inputs, TypeRange results) {
+func::FuncOp getRuntimeFunc(OpBuilder &builder, Operation *anchor, StringRef name, TypeRange inputs,
+                            TypeRange results) {
   auto module = anchor->getParentOfType<ModuleOp>();
   if (auto existing = module.lookupSymbol<func::FuncOp>(name))
     return existing;
@@ -114,12 +114,10 @@ Value stackBuffer(OpBuilder &b, Location loc, MemRefType type, unsigned slot) {
 
 /// A stack array holding `values` (all of type `elementType`); null when empty, since a
 /// zero-length array is never read by the runtime.
-Value stackArray(OpBuilder &b, Location loc, Type elementType, ValueRange values,
-                 unsigned slot) {
+Value stackArray(OpBuilder &b, Location loc, Type elementType, ValueRange values, unsigned slot) {
   if (values.empty())
     return LLVM::ZeroOp::create(b, loc, ptrType(b.getContext()));
-  Value buffer =
-      stackBuffer(b, loc, MemRefType::get({int64_t(values.size())}, elementType), slot);
+  Value buffer = stackBuffer(b, loc, MemRefType::get({int64_t(values.size())}, elementType), slot);
   for (auto [i, value] : llvm::enumerate(values)) {
     Value index = arith::ConstantIndexOp::create(b, loc, i);
     memref::StoreOp::create(b, loc, value, buffer, ValueRange{index});
@@ -163,11 +161,10 @@ void copyTensorToBuffer(OpBuilder &b, Location loc, Value source, Value buffer,
     ubs.push_back(arith::ConstantIndexOp::create(b, loc, dim));
     steps.push_back(arith::ConstantIndexOp::create(b, loc, 1));
   }
-  scf::buildLoopNest(b, loc, lbs, ubs, steps,
-                     [&](OpBuilder &nb, Location l, ValueRange ivs) {
-                       Value element = tensor::ExtractOp::create(nb, l, source, ivs);
-                       memref::StoreOp::create(nb, l, element, buffer, ivs);
-                     });
+  scf::buildLoopNest(b, loc, lbs, ubs, steps, [&](OpBuilder &nb, Location l, ValueRange ivs) {
+    Value element = tensor::ExtractOp::create(nb, l, source, ivs);
+    memref::StoreOp::create(nb, l, element, buffer, ivs);
+  });
 }
 
 /// The buffer behind a static tensor (a complex matrix, a cotangent), read in place by the
@@ -202,8 +199,8 @@ SmallVector<Value> ctrlValuesAsI8(OpBuilder &b, Location loc, ValueRange values)
 
 struct AllocLowering : OpConversionPattern<AllocOp> {
   using OpConversionPattern::OpConversionPattern;
-  LogicalResult matchAndRewrite(AllocOp op, OpAdaptor, ConversionPatternRewriter &rewriter)
-      const override {
+  LogicalResult matchAndRewrite(AllocOp op, OpAdaptor,
+                                ConversionPatternRewriter &rewriter) const override {
     MLIRContext *ctx = getContext();
     auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_qalloc", {i64Type(ctx)}, {i64Type(ctx)});
     Value n = constI64(rewriter, op.getLoc(), op.getNqubits());
@@ -288,8 +285,8 @@ struct CustomLowering : OpConversionPattern<CustomOp> {
       auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_gate_small",
                                {i64, i64, i64, i64, f64, f64, f64, i8}, {});
       Value unusedWire = constI64(rewriter, loc, 0);
-      Value unusedParam = arith::ConstantFloatOp::create(rewriter, loc, rewriter.getF64Type(),
-                                                         APFloat(0.0));
+      Value unusedParam =
+          arith::ConstantFloatOp::create(rewriter, loc, rewriter.getF64Type(), APFloat(0.0));
       SmallVector<Value> args{constI64(rewriter, loc, gate->id),
                               constI64(rewriter, loc, qubits.size())};
       for (unsigned i = 0; i < 2; ++i)
@@ -311,8 +308,8 @@ struct CustomLowering : OpConversionPattern<CustomOp> {
         stackArray(rewriter, loc, rewriter.getF64Type(), adaptor.getParams(), 0),
         constI64(rewriter, loc, adaptor.getParams().size())};
     llvm::append_range(args, qubitArguments(rewriter, loc, adaptor.getInQubits(),
-                                            adaptor.getInCtrlQubits(),
-                                            adaptor.getInCtrlValues(), op.getAdjoint(), 1));
+                                            adaptor.getInCtrlQubits(), adaptor.getInCtrlValues(),
+                                            op.getAdjoint(), 1));
     func::CallOp::create(rewriter, loc, fn, args);
     rewriter.replaceOp(op, gateResults(adaptor.getInQubits(), adaptor.getInCtrlQubits()));
     return success();
@@ -329,13 +326,13 @@ struct UnitaryLowering : OpConversionPattern<UnitaryOp> {
     // void kvant_rt_unitary(const double *matrix, const int64_t *wires, int64_t num_wires,
     //                       const int64_t *ctrl_wires, const int8_t *ctrl_values,
     //                       int64_t num_ctrls, int8_t adjoint)
-    auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_unitary",
-                             {ptr, ptr, i64, ptr, ptr, i64, i8}, {});
+    auto fn =
+        getRuntimeFunc(rewriter, op, "kvant_rt_unitary", {ptr, ptr, i64, ptr, ptr, i64, i8}, {});
     SmallVector<Value> args{
         pointerTo(rewriter, loc, readOnlyBuffer(rewriter, loc, adaptor.getMatrix()))};
     llvm::append_range(args, qubitArguments(rewriter, loc, adaptor.getInQubits(),
-                                            adaptor.getInCtrlQubits(),
-                                            adaptor.getInCtrlValues(), op.getAdjoint(), 0));
+                                            adaptor.getInCtrlQubits(), adaptor.getInCtrlValues(),
+                                            op.getAdjoint(), 0));
     func::CallOp::create(rewriter, loc, fn, args);
     rewriter.replaceOp(op, gateResults(adaptor.getInQubits(), adaptor.getInCtrlQubits()));
     return success();
@@ -426,15 +423,14 @@ struct HamiltonianLowering : OpConversionPattern<HamiltonianOp> {
 // Measurements
 //===----------------------------------------------------------------------------------===//
 
-template <typename OpTy>
-struct ScalarMeasurementLowering : OpConversionPattern<OpTy> {
+template <typename OpTy> struct ScalarMeasurementLowering : OpConversionPattern<OpTy> {
   ScalarMeasurementLowering(const TypeConverter &converter, MLIRContext *ctx, StringRef callee)
       : OpConversionPattern<OpTy>(converter, ctx), callee(callee) {}
   LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     // double kvant_rt_expval(int64_t obs) / double kvant_rt_var(int64_t obs)
-    auto fn = getRuntimeFunc(rewriter, op, callee, {i64Type(op.getContext())},
-                             {rewriter.getF64Type()});
+    auto fn =
+        getRuntimeFunc(rewriter, op, callee, {i64Type(op.getContext())}, {rewriter.getF64Type()});
     rewriter.replaceOpWithNewOp<func::CallOp>(op, fn, ValueRange{adaptor.getObs()});
     return success();
   }
@@ -490,8 +486,8 @@ SmallVector<Value> mixedMeasurementArgs(OpBuilder &b, Location loc, ValueRange o
     wireCounts.push_back(constI64(b, loc, probs ? probsWires[nextProbs++] : 0));
   }
   return {stackArray(b, loc, i64, kindValues, 1), stackArray(b, loc, i64, obsIds, 2),
-          stackArray(b, loc, i64, wireCounts, 3),  constI64(b, loc, kindList.size()),
-          stackArray(b, loc, i64, qubits, 4),      constI64(b, loc, qubits.size())};
+          stackArray(b, loc, i64, wireCounts, 3), constI64(b, loc, kindList.size()),
+          stackArray(b, loc, i64, qubits, 4),     constI64(b, loc, qubits.size())};
 }
 
 /// A result buffer of `tensorType`, whose one dynamic size (if any) is `dynamicSize`, and that
@@ -526,16 +522,14 @@ struct AdjointJacobianLowering : OpConversionPattern<AdjointJacobianOp> {
       auto mixed = getRuntimeFunc(rewriter, op, "kvant_rt_adjoint_jacobian_mixed",
                                   {ptr, ptr, ptr, i64, ptr, i64, ptr, i64, i64}, {});
       SmallVector<Value> args = mixedMeasurementArgs(
-          rewriter, loc, adaptor.getObs(), adaptor.getQubits(), op.getKinds(),
-          op.getProbsWires());
+          rewriter, loc, adaptor.getObs(), adaptor.getQubits(), op.getKinds(), op.getProbsWires());
       args.append({pointerTo(rewriter, loc, buffer),
                    constI64(rewriter, loc, tensorType.getDimSize(0)), numParams});
       func::CallOp::create(rewriter, loc, mixed, args);
     } else {
       // void kvant_rt_adjoint_jacobian(const int64_t *obs, int64_t num_obs, double *jac_out,
       //                                int64_t num_params)
-      auto fn =
-          getRuntimeFunc(rewriter, op, "kvant_rt_adjoint_jacobian", {ptr, i64, ptr, i64}, {});
+      auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_adjoint_jacobian", {ptr, i64, ptr, i64}, {});
       Value obs = stackArray(rewriter, loc, i64, adaptor.getObs(), 0);
       Value numObs = constI64(rewriter, loc, adaptor.getObs().size());
       func::CallOp::create(rewriter, loc, fn,
@@ -563,9 +557,8 @@ struct AdjointVJPLowering : OpConversionPattern<AdjointVJPOp> {
     auto tensorType = cast<RankedTensorType>(op.getType());
     auto [buffer, numParams] = gradientBuffer(rewriter, loc, tensorType, adaptor.getNumParams());
     func::CallOp::create(rewriter, loc, end, ValueRange{});
-    SmallVector<Value> args = mixedMeasurementArgs(rewriter, loc, adaptor.getObs(),
-                                                   adaptor.getQubits(), op.getKinds(),
-                                                   op.getProbsWires());
+    SmallVector<Value> args = mixedMeasurementArgs(
+        rewriter, loc, adaptor.getObs(), adaptor.getQubits(), op.getKinds(), op.getProbsWires());
     auto cotangentType = cast<RankedTensorType>(op.getCotangent().getType());
     args.append({pointerTo(rewriter, loc, readOnlyBuffer(rewriter, loc, adaptor.getCotangent())),
                  constI64(rewriter, loc, cotangentType.getDimSize(0)),
@@ -659,11 +652,10 @@ struct MeasureLowering : OpConversionPattern<MeasureOp> {
     // int8_t kvant_rt_measure(int64_t wire, int8_t reset, int8_t postselect)
     auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_measure", {i64, i8, i8}, {i8});
     int64_t postselect = op.getPostselect() ? *op.getPostselect() : -1;
-    Value outcome = func::CallOp::create(
-                        rewriter, loc, fn,
-                        ValueRange{adaptor.getInQubit(),
-                                   constI8(rewriter, loc, op.getReset() ? 1 : 0),
-                                   constI8(rewriter, loc, postselect)})
+    Value outcome = func::CallOp::create(rewriter, loc, fn,
+                                         ValueRange{adaptor.getInQubit(),
+                                                    constI8(rewriter, loc, op.getReset() ? 1 : 0),
+                                                    constI8(rewriter, loc, postselect)})
                         .getResult(0);
     Value bit = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ne, outcome,
                                       constI8(rewriter, loc, 0));
@@ -673,8 +665,7 @@ struct MeasureLowering : OpConversionPattern<MeasureOp> {
 };
 
 /// sample / counts: the runtime fills a fresh buffer for `shots` shots of `qubits`.
-template <typename OpTy>
-struct ShotsMeasurementLowering : OpConversionPattern<OpTy> {
+template <typename OpTy> struct ShotsMeasurementLowering : OpConversionPattern<OpTy> {
   ShotsMeasurementLowering(const TypeConverter &converter, MLIRContext *ctx, StringRef callee)
       : OpConversionPattern<OpTy>(converter, ctx), callee(callee) {}
   LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
@@ -702,8 +693,7 @@ struct ShotsMeasurementLowering : OpConversionPattern<OpTy> {
 //===----------------------------------------------------------------------------------===//
 
 struct ConvertQuantumToRuntimePass
-    : public kvant::quantum::impl::ConvertQuantumToRuntimePassBase<
-          ConvertQuantumToRuntimePass> {
+    : public kvant::quantum::impl::ConvertQuantumToRuntimePassBase<ConvertQuantumToRuntimePass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
 
@@ -712,27 +702,24 @@ struct ConvertQuantumToRuntimePass
     // Tried before the identity conversion above (last added wins).
     converter.addConversion([](RegisterType type) -> Type { return i64Type(type.getContext()); });
     converter.addConversion([](BitType type) -> Type { return i64Type(type.getContext()); });
-    converter.addConversion(
-        [](ObservableType type) -> Type { return i64Type(type.getContext()); });
+    converter.addConversion([](ObservableType type) -> Type { return i64Type(type.getContext()); });
 
     ConversionTarget target(*ctx);
     target.addIllegalDialect<QuantumDialect>();
     target.addLegalDialect<arith::ArithDialect, bufferization::BufferizationDialect,
                            LLVM::LLVMDialect, memref::MemRefDialect, tensor::TensorDialect>();
     target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp op) {
-      return converter.isSignatureLegal(op.getFunctionType()) &&
-             converter.isLegal(&op.getBody());
+      return converter.isSignatureLegal(op.getFunctionType()) && converter.isLegal(&op.getBody());
     });
     target.addDynamicallyLegalOp<func::CallOp, func::ReturnOp>(
         [&](Operation *op) { return converter.isLegal(op); });
 
     RewritePatternSet patterns(ctx);
-    patterns.add<AllocLowering, DeallocLowering, ExtractLowering, InsertLowering,
-                 CustomLowering, UnitaryLowering, NamedObsLowering, TensorObsLowering,
-                 HermitianLowering, HamiltonianLowering, ProbsLowering, StateLowering,
-                 AdjointJacobianLowering, AdjointVJPLowering, SetSeedLowering, BasisStateLowering, StatePrepLowering,
-                 MeasureLowering>(
-        converter, ctx);
+    patterns.add<AllocLowering, DeallocLowering, ExtractLowering, InsertLowering, CustomLowering,
+                 UnitaryLowering, NamedObsLowering, TensorObsLowering, HermitianLowering,
+                 HamiltonianLowering, ProbsLowering, StateLowering, AdjointJacobianLowering,
+                 AdjointVJPLowering, SetSeedLowering, BasisStateLowering, StatePrepLowering,
+                 MeasureLowering>(converter, ctx);
     patterns.add<ShotsMeasurementLowering<SampleOp>>(converter, ctx, "kvant_rt_sample");
     patterns.add<ShotsMeasurementLowering<CountsOp>>(converter, ctx, "kvant_rt_counts");
     patterns.add<ScalarMeasurementLowering<ExpvalOp>>(converter, ctx, "kvant_rt_expval");

@@ -172,8 +172,7 @@ struct ReversedBlock {
 /// = zero). Returns the cotangents of `args` and of `captured` (values the block uses from
 /// outside). Serves linalg bodies (one iteration point) and scf regions alike.
 mlir::FailureOr<ReversedBlock> reverseBlock(mlir::OpBuilder &b, const RuleTable &rules,
-                                            mlir::Block &block,
-                                            mlir::ValueRange args,
+                                            mlir::Block &block, mlir::ValueRange args,
                                             llvm::ArrayRef<mlir::Value> yieldCts,
                                             llvm::ArrayRef<mlir::Value> captured);
 

@@ -17,9 +17,9 @@ namespace kvant::quantum {
 
 struct GateInfo {
   llvm::StringRef name;
-  int64_t id;        // kvant_gate_t value
+  int64_t id; // kvant_gate_t value
   int64_t numParams;
-  int64_t numWires;  // -1: any number >= 1 (GlobalPhase: >= 0)
+  int64_t numWires; // -1: any number >= 1 (GlobalPhase: >= 0)
 };
 
 struct ObservableInfo {
