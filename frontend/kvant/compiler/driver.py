@@ -431,9 +431,21 @@ class _Worker:
                         "KVANT_COMPILE_MEMORY (MiB, 0 for no limit) to allow more; its last "
                         f"output:\n{log}"
                     ) from None
+                from kvant.compiler.worker import memory_limit
+
+                limit = memory_limit()
+                # Killed by a signal without a word: an allocation that failed under the limit
+                # can end so (a thread's stack that could not be mapped)
+                hint = (
+                    f"; its address space is limited to {limit / 2**20:.0f} MiB: if it ran out, "
+                    "set KVANT_COMPILE_MEMORY (MiB, 0 for no limit) to allow more"
+                    if limit is not None and code is not None and code < 0
+                    else ""
+                )
                 raise CompileError(
                     "the kvant compiler crashed while compiling this program "
-                    f"(worker exit status {code}; {type(exc).__name__}); its last output:\n{log}"
+                    f"(worker exit status {code}; {type(exc).__name__}{hint}); its last "
+                    f"output:\n{log}"
                 ) from None
             except BaseException:
                 # KeyboardInterrupt or anything else while waiting: the reply may still come,
