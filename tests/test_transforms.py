@@ -370,3 +370,20 @@ def test_transform_that_needs_the_tape_is_refused_with_control_flow():
 
     with pytest.raises(kvant.UnsupportedError, match="transformed by undo_swaps.*compiled control"):
         kvant.qjit(circuit)(0.3, 2)
+
+
+def test_merging_a_constant_rotation_with_a_traced_one():
+    """Found by the fuzzer (seed 1932): PennyLane's merge_rotations stacked the Python number
+    0.061 with a traced angle and NumPy refused the tracer."""
+
+    def circuit(p):
+        qml.RY(0.061, wires=1)
+        qml.RY(p[1], wires=1)
+        qml.CNOT([1, 0])
+        return qml.expval(qml.PauliZ(0))
+
+    transform = qml.transforms.merge_rotations
+    ours = transform(qml.QNode(circuit, qml.device("kvant.qubit", wires=2)))
+    p = jnp.array([0.5, 0.7])
+    np.testing.assert_allclose(kvant.qjit(ours)(p), np.cos(0.761), atol=1e-12)
+    np.testing.assert_allclose(kvant.qjit(kvant.grad(ours))(p), [0.0, -np.sin(0.761)], atol=1e-10)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 
 import jax
+import jax.numpy as jnp
 import pennylane as qml
 
 from kvant.errors import UnsupportedError
@@ -88,7 +89,16 @@ def segment_rewriter(pipeline):
 
         def close_run():
             if run:
-                (tape,), _ = copy.copy(pipeline)((qml.tape.QuantumScript(list(run)),))
+                try:
+                    (tape,), _ = copy.copy(pipeline)((qml.tape.QuantumScript(list(run)),))
+                except UnsupportedError:
+                    raise
+                except Exception as exc:  # PennyLane's own failure inside the transform
+                    raise UnsupportedError(
+                        f"PennyLane's {_names(pipeline)} failed on the gates "
+                        f"{', '.join(op.name for op in run)} inside compiled code "
+                        f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+                    ) from exc
                 out.extend(tape.operations)
                 run.clear()
 
@@ -97,11 +107,20 @@ def segment_rewriter(pipeline):
                 close_run()
                 out.append(op)
             else:
-                run.append(op)
+                run.append(_jax_parameters(op))
         close_run()
         return out
 
     return rewrite
+
+
+def _jax_parameters(op):
+    """``op`` with every parameter a JAX array: PennyLane's transforms combine parameters with
+    ``qml.math``, which fails on a Python number next to a traced one (merge_rotations of
+    ``RY(0.061)`` and ``RY(p[1])``: found by the fuzzer, seed 1932)."""
+    if not op.data or all(isinstance(d, jax.Array) for d in op.data):
+        return op
+    return qml.ops.functions.bind_new_parameters(op, [jnp.asarray(d) for d in op.data])
 
 
 def _names(pipeline) -> str:
