@@ -387,3 +387,35 @@ def test_merging_a_constant_rotation_with_a_traced_one():
     p = jnp.array([0.5, 0.7])
     np.testing.assert_allclose(kvant.qjit(ours)(p), np.cos(0.761), atol=1e-12)
     np.testing.assert_allclose(kvant.qjit(kvant.grad(ours))(p), [0.0, -np.sin(0.761)], atol=1e-10)
+
+
+def test_compile_with_a_transform_that_needs_the_tape_is_refused_with_control_flow():
+    """qml.compile runs the transforms it is given: with undo_swaps among them it is not
+    gate-local, so it is not applied run by run (that would silently move gates between wires)."""
+
+    @qml.qnode(qml.device("kvant.qubit", wires=2))
+    def circuit(x, n):
+        @kvant.for_loop(0, n, 1)
+        def body(i):
+            qml.SWAP([0, 1])
+            qml.RX(x, 0)
+
+        body()
+        return qml.expval(qml.PauliZ(0))
+
+    with pytest.raises(kvant.UnsupportedError, match="transformed by compile.*compiled control"):
+        kvant.qjit(qml.compile(circuit, pipeline=[qml.transforms.undo_swaps]))(0.3, 2)
+    # with gate-local transforms only, compile works with control flow
+    ok = qml.compile(circuit, pipeline=[qml.transforms.cancel_inverses])
+    np.testing.assert_allclose(kvant.qjit(ok)(0.3, 2), _swapped_rx(0.3, 2), atol=1e-12)
+
+
+def _swapped_rx(x, n):
+    """<Z0> after n rounds of SWAP(0, 1), RX(x, 0) from |00>, by direct simulation."""
+    state = np.zeros(4, complex)
+    state[0] = 1
+    swap = np.eye(4)[[0, 2, 1, 3]]
+    rx = np.kron(qml.matrix(qml.RX(x, 0)), np.eye(2))
+    for _ in range(n):
+        state = rx @ (swap @ state)
+    return float(np.real(np.conj(state) @ np.kron(np.diag([1, -1]), np.eye(2)) @ state))

@@ -376,9 +376,7 @@ class _Deferring:
 
 
 def count_measurements_in(eqn) -> int:
-    from kvant.tracing.mcm import measure_eqns
-
-    return sum(1 for b in eqn.params["branches"] for _ in measure_eqns(b))
+    return sum(count_measurements(b) for b in eqn.params["branches"])
 
 
 def _times(desc, zs):

@@ -71,6 +71,18 @@ def _transform_name(bound) -> str:
     return getattr(bound.tape_transform, "__name__", "") or str(bound.pass_name)
 
 
+def _gate_local(bound) -> bool:
+    if bound.tape_transform is None or _transform_name(bound) not in GATE_LOCAL:
+        return False
+    # qml.compile runs the transforms it is given: gate-local only if every one of them is
+    inner = (bound.kwargs or {}).get("pipeline") if _transform_name(bound) == "compile" else None
+    return inner is None or all(
+        getattr(t, "__name__", getattr(getattr(t, "tape_transform", None), "__name__", ""))
+        in GATE_LOCAL
+        for t in inner
+    )
+
+
 def segment_rewriter(pipeline):
     """The rewrite a ``QuantumScope`` applies to each batch of gates it emits, or None when a
     transform of ``pipeline`` is not in ``GATE_LOCAL``.
@@ -78,10 +90,7 @@ def segment_rewriter(pipeline):
     Gates on wires known only at run time split a batch into runs and stay as they are: a
     transform compares wires by label, and two run-time wires may be the same wire.
     """
-    if not all(
-        bound.tape_transform is not None and _transform_name(bound) in GATE_LOCAL
-        for bound in pipeline
-    ):
+    if not all(_gate_local(bound) for bound in pipeline):
         return None
 
     def rewrite(operations):
