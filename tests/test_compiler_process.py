@@ -2,9 +2,12 @@
 working directory, forks and threads."""
 
 import _thread
+import json
 import math
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -200,6 +203,29 @@ def test_the_worker_does_not_import_from_the_working_directory(tmp_path, monkeyp
         check_small_compile()
     finally:
         driver._worker._discard()
+
+
+def test_an_mlir_folder_in_the_working_directory_is_not_on_the_workers_path(tmp_path):
+    """``mlir`` is a namespace package: run from a folder holding an ``mlir/`` of its own (a
+    compiler project's sources), ``python -c``/a notebook counts it as part of ``mlir``; the
+    worker's path names only the bindings' directory, not the working directory."""
+    (tmp_path / "mlir").mkdir()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json, kvant, mlir; from kvant.compiler import driver; "
+            "print(json.dumps([list(mlir.__path__), driver._worker_python_path()]))",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    namespace, worker_path = json.loads(done.stdout.strip().splitlines()[-1])
+    assert str(tmp_path / "mlir") in namespace  # the situation the test is about
+    assert len(worker_path) == 1 and Path(worker_path[0], "mlir", "_mlir_libs").is_dir()
 
 
 def test_the_worker_imports_neither_kvant_nor_jax_nor_pennylane_nor_numpy(tmp_path, monkeypatch):

@@ -167,3 +167,97 @@ def test_linalg_ops_are_built_without_the_linalg_python_package():
         print(json.dumps({"agree": agree, "linalg_package": "mlir.dialects.linalg" in sys.modules}))
     """)
     assert state == {"agree": True, "linalg_package": False}
+
+
+def test_decorating_starts_the_worker_before_the_first_call():
+    """``kvant.qjit(f)`` starts the compiler worker, so its start-up overlaps what the program
+    does before calling ``f``; the first call then compiles on a worker that is ready."""
+    state = run_fresh("""
+        import json, time
+        import pennylane as qml
+        import kvant
+        from kvant.compiler import driver
+
+        @qml.qnode(qml.device("kvant.qubit", wires=1))
+        def circuit(x):
+            qml.RX(x, wires=0)
+            return qml.expval(qml.PauliZ(0))
+
+        compiled = kvant.qjit(circuit)
+        proc = driver._worker._proc
+        running = proc is not None and proc.poll() is None
+        time.sleep(3)  # the worker becomes ready meanwhile
+        value = float(compiled(0.4))
+        print(json.dumps({"running": running, "same_worker": driver._worker._proc is proc,
+                          "value": value}))
+    """)
+    assert state["running"] is True
+    assert state["same_worker"] is True
+    assert state["value"] == pytest.approx(np.cos(0.4), abs=1e-12)
+
+
+def _mapped(library: str) -> str:
+    return f"any({library!r} in line for line in open('/proc/self/maps'))"
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="reads /proc/self/maps (Linux)")
+def test_import_loads_the_mlir_libraries_in_the_background_without_importing_them():
+    """``import kvant`` maps the MLIR C API library in a thread while JAX and PennyLane are
+    imported (its later import then only initialises the bindings), without importing any
+    Python module of the bindings; KVANT_PRELOAD=0 turns this off."""
+    code = f"""
+        import json, sys
+        import kvant
+        from kvant import _preload
+        _preload.wait()
+        print(json.dumps({{"mapped": {_mapped("libMLIRPythonCAPI.so")},
+                          "llvm": {_mapped("libLLVM.so")},
+                          "imported": [n for n in sys.modules if n == "mlir"
+                                       or n.startswith("mlir.")]}}))
+    """
+    assert run_fresh(code) == {"mapped": True, "llvm": True, "imported": []}
+    os.environ["KVANT_PRELOAD"] = "0"
+    try:
+        assert run_fresh(code) == {"mapped": False, "llvm": False, "imported": []}
+    finally:
+        del os.environ["KVANT_PRELOAD"]
+
+
+def test_fork_right_after_import_compiles_in_the_child():
+    """A ``fork`` waits for the loading thread (a child forked while it held the dynamic
+    loader's lock could never load a library): a child forked at once compiles."""
+    state = run_fresh("""
+        import json, os
+        import pennylane as qml
+        import kvant
+
+        pid = os.fork()
+        if pid == 0:
+            @qml.qnode(qml.device("kvant.qubit", wires=1))
+            def circuit(x):
+                qml.RY(x, wires=0)
+                return qml.expval(qml.PauliZ(0))
+
+            value = float(kvant.qjit(circuit)(0.25))
+            os._exit(0 if abs(value - __import__("math").cos(0.25)) < 1e-12 else 3)
+        _, status = os.waitpid(pid, 0)
+        print(json.dumps({"child_exit": os.waitstatus_to_exitcode(status)}))
+    """)
+    assert state == {"child_exit": 0}
+
+
+def test_the_frontends_context_loads_only_kvants_dialects():
+    """The frontend's MLIR context is made without the bindings' site initialisation, which
+    loads every upstream dialect (~50) into each new context: only the dialects kvant builds
+    programs from are loaded (the others stay registered, for the passes)."""
+    state = run_fresh("""
+        import json
+        import kvant
+        from kvant import _mlir
+        context = _mlir.shared_context()
+        print(json.dumps({"gpu": context.is_registered_operation("gpu.launch"),
+                          "func": context.is_registered_operation("func.func"),
+                          "quantum": context.is_registered_operation("quantum.alloc")}))
+    """)
+    assert state["func"] is True and state["quantum"] is True
+    assert state["gpu"] is False

@@ -16,7 +16,11 @@ This module is also PennyLane's ``kvant.ops`` entry point: while kvant traces a 
 
 from __future__ import annotations
 
+from kvant import _preload
 from kvant._gc import long_lived_imports as _long_lived_imports
+from kvant._version import __version__ as __version__
+
+_preload.start()  # the MLIR and LLVM libraries, while JAX and PennyLane are imported
 
 # JAX and PennyLane are most of kvant's import; their objects live as long as the process.
 with _long_lived_imports():
@@ -49,8 +53,6 @@ with _long_lived_imports():
     from kvant.tracing import batching as _batching  # noqa: F401  (vmap rules)
 
     vmap = _jax.vmap  # QNode calls inside are batched by a compiled loop (tracing.batching)
-
-from kvant._version import __version__ as __version__
 
 __all__ = [
     "QJIT",

@@ -8,6 +8,8 @@ import os
 from mlir import ir
 from mlir._mlir_libs import _mlir as _bindings
 
+from kvant._mlir_context import lean_context
+
 # Ops of kvant's dialects come back as the classes in kvant.dialects (see its docstring).
 if "kvant.dialects" not in _bindings.globals.dialect_search_modules:
     _bindings.globals.append_dialect_search_prefix("kvant.dialects")
@@ -26,9 +28,7 @@ def extension():
 
 
 def new_context() -> ir.Context:
-    context = ir.Context()
-    extension().register_dialects(context)
-    return context
+    return lean_context(extension())
 
 
 _shared = None

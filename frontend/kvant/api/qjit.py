@@ -17,6 +17,7 @@ import numpy as np
 from jax.tree_util import tree_flatten, tree_flatten_with_path, tree_unflatten
 
 from kvant import _gc
+from kvant.errors import CompileError
 from kvant.execution.library import jax_cpu_device, to_jax
 from kvant.tracing.context import TracingContext
 
@@ -84,6 +85,19 @@ def _argument_types(flat_with_paths, describe_path):
     return tuple(types)
 
 
+def _start_compiler_worker() -> None:
+    """Start the compiler worker when a function is decorated: a compilation is coming, and the
+    worker's start-up (an interpreter, the MLIR and LLVM libraries: ~0.15 s, on another core)
+    then overlaps whatever the program does before its first call instead of only that call's
+    tracing and lowering. A worker that cannot start is reported by the first compilation."""
+    from kvant.compiler import driver
+
+    try:
+        driver.start_worker()
+    except (CompileError, OSError):
+        pass
+
+
 class QJIT:
     """A function compiled by kvant; see :func:`qjit`."""
 
@@ -134,6 +148,7 @@ class QJIT:
         self._under_jax: dict = {}  # signature -> (JAX-callable program, output structure)
         self._last: CompiledProgram | None = None
         self._declared = None  # the signature compiled ahead of time from annotations
+        _start_compiler_worker()
         specs = _annotated_specs(fn)
         if specs is not None:
             # Ahead of time: every parameter is annotated with a shape and dtype.

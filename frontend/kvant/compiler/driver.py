@@ -327,10 +327,17 @@ def _discard_damaged(entry: Path, problem: str) -> None:
 
 
 def _worker_python_path() -> list[str]:
-    """The directories the worker needs on its path: where the ``mlir`` bindings are."""
+    """The directory the worker needs on its path: where the ``mlir`` bindings are. ``mlir`` is
+    a namespace package, so any ``mlir/`` folder on this process's path (the working
+    directory's, in a compiler project) is one of its locations: only the bindings' own is
+    named, else the worker would import from that folder's parent."""
     import mlir
 
-    return [str(Path(location).parent) for location in mlir.__path__]
+    return [
+        str(Path(location).parent)
+        for location in mlir.__path__
+        if (Path(location) / "_mlir_libs").is_dir()
+    ][:1]
 
 
 def worker_command() -> list[str]:

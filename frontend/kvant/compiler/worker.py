@@ -60,10 +60,8 @@ def link_shared_library(linker: list[str], obj: Path, out: Path, runtime_dir: Pa
         raise RuntimeError(f"linking failed ({' '.join(command)}):\n{done.stderr}")
 
 
-# One MLIR context serves many compilations: creating one costs 6-10 ms (the bindings register
-# every upstream dialect and start a thread pool), a fifth of compiling a small program. It is
-# renewed every CONTEXT_REUSE compilations, so what it interns (types, attributes, constants)
-# cannot grow without bound in a long session.
+# One MLIR context serves many compilations: it is renewed every CONTEXT_REUSE compilations, so
+# what it interns (types, attributes, constants) cannot grow without bound in a long session.
 CONTEXT_REUSE = 64
 _context = None
 _context_uses = 0
@@ -71,13 +69,10 @@ _context_uses = 0
 
 def _new_context(extension) -> None:
     global _context, _context_uses
-    from mlir import ir
-
-    _context = ir.Context()
-    extension.register_dialects(_context)
-    # The pass manager runs functions in parallel; kvant programs have a handful, and the
-    # 480-gate benchmark program ran its pipeline ~7 ms faster on one thread.
-    _context.enable_multithreading(False)
+    contexts = sys.modules.get("_kvant_mlir_context") or _load_by_path(
+        "_kvant_mlir_context", _HERE.parent / "_mlir_context.py"
+    )
+    _context = contexts.lean_context(extension)
     _context_uses = 0
 
 
