@@ -391,3 +391,60 @@ def test_compile_refuses_to_overwrite_its_source(tmp_path):
     assert source.read_text() == text
     done = kvant_compile("prog.py:cost", "--args", "f64[2], f64", "-o", "./prog.py", cwd=tmp_path)
     assert done.returncode != 0 and source.read_text() == text
+
+
+VECTOR_PROGRAM = textwrap.dedent(
+    """
+    def affine(x):
+        return 2.0 * x + 1.0
+    """
+)
+
+
+def _wide_registers(library: Path) -> set:
+    """The AVX (ymm) and AVX-512 (zmm) registers the library's own code uses."""
+    import importlib.util
+
+    llvm = importlib.util.find_spec("llvm")
+    bins = [str(Path(p) / "bin") for p in (llvm.submodule_search_locations or [])] if llvm else []
+    tool = shutil.which("llvm-objdump", path=os.pathsep.join(bins)) or shutil.which("objdump")
+    if tool is None:
+        pytest.skip("no llvm-objdump (LLVM tools wheel) or objdump to disassemble the library")
+    text = subprocess.run(
+        [tool, "-d", "--no-show-raw-insn", str(library)], capture_output=True, text=True
+    ).stdout
+    return {kind for kind in ("ymm", "zmm") if f"%{kind}" in text}
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="x86-64 register names")
+def test_ahead_of_time_code_runs_on_any_cpu_of_the_architecture_unless_told(tmp_path):
+    """``kvant compile`` generates code for the architecture's baseline (a library may be shipped
+    to an older machine): no AVX registers in a vectorisable loop, and the values of jax.jit;
+    ``--cpu x86-64-v3`` (a named CPU) uses them; an unknown CPU is refused by name."""
+    source = tmp_path / "vec.py"
+    source.write_text(VECTOR_PROGRAM)
+    outputs = {}
+    for cpu in (None, "x86-64-v3"):
+        out = tmp_path / f"affine-{cpu or 'default'}.so"
+        command = [sys.executable, "-m", "kvant.cli", "compile", f"{source}:affine"]
+        command += ["--args", "f64[64]", "-o", str(out)] + (["--cpu", cpu] if cpu else [])
+        done = subprocess.run(command, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        outputs[cpu] = out
+    assert _wide_registers(outputs[None]) == set()
+    assert "ymm" in _wide_registers(outputs["x86-64-v3"])
+
+    x = np.linspace(-1.0, 1.0, 64)
+    for out in outputs.values():
+        aval = jax.core.ShapedArray((64,), np.float64)
+        library = CompiledLibrary(out, "jit_affine", [aval], [aval])
+        np.testing.assert_allclose(np.asarray(library(x)[0]), 2.0 * x + 1.0, rtol=0, atol=0)
+
+    done = subprocess.run(
+        [sys.executable, "-m", "kvant.cli", "compile", f"{source}:affine", "--args", "f64[64]"]
+        + ["-o", str(tmp_path / "bad.so"), "--cpu", "pentium-9000"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert "unknown CPU 'pentium-9000'" in done.stderr and "Traceback" not in done.stderr

@@ -9,14 +9,17 @@
 with an optional shape in brackets, e.g. "f64[3,2]". --emit takes jaxpr, mlir, mlir-lowered or
 llvm. A library comes with a C header (same name, .h) declaring its entry point, and with a copy
 of kvant's runtime, libkvant_rt.so, in the same directory: the library finds it there (RUNPATH
-$ORIGIN), so the directory can be moved or shipped as a whole. The code is generated for the CPU
-of the machine that compiles it.
+$ORIGIN), so the directory can be moved or shipped as a whole. The code is generated for the
+baseline CPU of this machine's architecture (x86-64: SSE2; the runtime picks its AVX2 kernels
+when it is loaded), so the library runs on any machine of that architecture; --cpu native tunes
+it to this machine's CPU, --cpu NAME to a named one (an LLVM CPU name: x86-64-v3, skylake, ...).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import platform
 import re
 import sys
 from pathlib import Path
@@ -30,6 +33,12 @@ DTYPES = {
     "c64": "complex64",
     "c128": "complex128",
 }
+
+
+def baseline_cpu() -> str:
+    """LLVM's name for the oldest CPU of this machine's architecture: code for it runs on every
+    machine of the architecture."""
+    return {"x86_64": "x86-64", "AMD64": "x86-64"}.get(platform.machine(), "generic")
 
 
 def parse_signature(text: str):
@@ -94,6 +103,12 @@ def _parser() -> argparse.ArgumentParser:
         help="print this stage to stdout instead of writing a library",
     )
     comp.add_argument("-O", dest="opt_level", type=int, default=2, choices=[0, 1, 2, 3])
+    comp.add_argument(
+        "--cpu",
+        default=baseline_cpu(),
+        help="the CPU to generate code for: 'native' (this machine's) or an LLVM CPU name "
+        f"(default: {baseline_cpu()}, the baseline of this architecture)",
+    )
     sub.add_parser("pipeline", help="print the pass pipeline (for kvant-opt --pass-pipeline=...)")
     return parser
 
@@ -105,6 +120,7 @@ def _compile_python(args):
     program_fn = fn if isinstance(fn, kvant.QJIT) else kvant.qjit(fn)
     program_fn.keep_intermediate = args.emit in ("mlir-lowered", "llvm")
     program_fn.opt_level = args.opt_level
+    program_fn.target_cpu = args.cpu
     program = program_fn.compile(*parse_signature(args.args))
     stages = {
         "jaxpr": str(program.jaxpr),
@@ -123,7 +139,7 @@ def _compile_mlir(args):
 
     text = Path(args.input).read_text()
     artifact = driver.compile_mlir(
-        text, keep_stages=args.emit is not None, opt_level=args.opt_level
+        text, keep_stages=args.emit is not None, opt_level=args.opt_level, cpu=args.cpu
     )
     stages = {"mlir": text, "mlir-lowered": artifact.mlir_lowered, "llvm": artifact.llvm_ir}
     return artifact.library, None, None, stages, Path(args.input).with_suffix(".so")

@@ -56,18 +56,20 @@ NB_MODULE(_kvant_mlir, m) {
 
   m.def(
       "emit_object",
-      [](MlirModule module, const std::string &path, int optLevel) {
+      [](MlirModule module, const std::string &path, int optLevel, const std::string &cpu) {
         std::string error;
         // The GIL stays held: translation mutates the module's context (registries,
         // diagnostic handlers), which other Python threads may be using.
-        MlirLogicalResult result = kvantEmitObject(
-            module, mlirStringRefCreate(path.data(), path.size()), optLevel, appendTo, &error);
+        MlirLogicalResult result =
+            kvantEmitObject(module, mlirStringRefCreate(path.data(), path.size()), optLevel,
+                            mlirStringRefCreate(cpu.data(), cpu.size()), appendTo, &error);
         if (mlirLogicalResultIsFailure(result))
           throw std::runtime_error("kvant: object emission failed: " + error);
       },
-      nb::arg("module"), nb::arg("path"), nb::arg("opt_level") = 2,
+      nb::arg("module"), nb::arg("path"), nb::arg("opt_level") = 2, nb::arg("cpu") = "native",
       "Translate an LLVM-dialect module, optimise it at opt_level (0-3, LLVM new pass "
-      "manager) and write a position-independent object file for the host to `path`.");
+      "manager) and write a position-independent object file for `cpu` ('native': this "
+      "machine's CPU; else an LLVM CPU name of the host's architecture) to `path`.");
 
   m.def(
       "gate_table",

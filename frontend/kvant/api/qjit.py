@@ -144,6 +144,9 @@ class QJIT:
         self.static_argnums = static_argnums
         self.keep_intermediate = keep_intermediate
         self.opt_level = opt_level
+        # The CPU the code is generated for: this machine's ("native"), or a named one for a
+        # library that runs elsewhere (the ahead-of-time command sets it).
+        self.target_cpu = "native"
         self._programs: dict = {}
         self._under_jax: dict = {}  # signature -> (JAX-callable program, output structure)
         self._last: CompiledProgram | None = None
@@ -466,6 +469,7 @@ class QJIT:
             bytecode,
             keep_stages=self.keep_intermediate,
             opt_level=self.opt_level,
+            cpu=self.target_cpu,
             # JAX's CPU client, on which the results are returned, is created (~10 ms, once per
             # process) while the worker compiles rather than after
             while_waiting=jax_cpu_device,

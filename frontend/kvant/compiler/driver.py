@@ -200,10 +200,9 @@ def _fingerprint() -> str:
     return "|".join(parts)
 
 
-def cache_key(source: bytes, pipeline: str, opt_level: int) -> str:
-    return hashlib.sha256(
-        b"\0".join([source, pipeline.encode(), str(opt_level).encode(), _fingerprint().encode()])
-    ).hexdigest()[:32]
+def cache_key(source: bytes, pipeline: str, opt_level: int, cpu: str = "native") -> str:
+    parts = [source, pipeline.encode(), str(opt_level).encode(), cpu.encode()]
+    return hashlib.sha256(b"\0".join(parts + [_fingerprint().encode()])).hexdigest()[:32]
 
 
 # -- entries ----------------------------------------------------------------------------------
@@ -513,16 +512,19 @@ def compile_mlir(
     *,
     keep_stages: bool = False,
     opt_level: int = 2,
+    cpu: str = "native",
     use_cache: bool = True,
     pipeline: str | None = None,
     while_waiting=None,
 ) -> CompiledArtifact:
     """Compile an MLIR module (kvant's dialects included), given as text or as MLIR bytecode,
-    to a shared library. ``while_waiting()``, if given, is called while the worker compiles
-    (not when the library comes from the cache): work of the caller's that can overlap."""
+    to a shared library, with code for ``cpu`` ("native": this machine's; else an LLVM CPU name
+    of its architecture, for a library that runs elsewhere). ``while_waiting()``, if given, is
+    called while the worker compiles (not when the library comes from the cache): work of the
+    caller's that can overlap."""
     pipeline = pipeline or pipelines.pipeline()
     source = module.encode() if isinstance(module, str) else module
-    key = cache_key(source, pipeline, opt_level)
+    key = cache_key(source, pipeline, opt_level, cpu)
     root = cache_root()
     entry = root / key
     if use_cache:
@@ -548,6 +550,7 @@ def compile_mlir(
                 "workdir": str(workdir),
                 "keep_stages": keep_stages,
                 "opt_level": opt_level,
+                "cpu": cpu,
                 "linker": list(toolchain.linker_command()),
                 "runtime_dir": str(_paths.runtime_library().parent),
                 "verify_passes": os.environ.get("KVANT_VERIFY_PASSES") == "1",

@@ -106,7 +106,9 @@ def compile_module(request: dict, extension) -> dict:
         workdir = Path(request["workdir"])
         obj = workdir / "program.o"
         t0 = time.perf_counter()
-        extension.emit_object(module, str(obj), int(request.get("opt_level", 2)))
+        extension.emit_object(
+            module, str(obj), int(request.get("opt_level", 2)), request.get("cpu", "native")
+        )
         timings["codegen"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     if request.get("link", True):

@@ -28,10 +28,12 @@ MLIR_CAPI_EXPORTED MlirLogicalResult kvantTranslateToLLVMIR(MlirModule module,
                                                             MlirStringCallback callback,
                                                             void *userData);
 
-/* Translates, optimises at opt_level (0-3) and writes a PIC host object file to `path`. On
- * failure calls `errorCallback` with the message and returns failure. */
+/* Translates, optimises at opt_level (0-3) and writes a PIC object file for `cpu` ("native":
+ * this machine's CPU; else an LLVM CPU name of the host's architecture) to `path`. On failure
+ * calls `errorCallback` with the message and returns failure. */
 MLIR_CAPI_EXPORTED MlirLogicalResult kvantEmitObject(MlirModule module, MlirStringRef path,
-                                                     int optLevel, MlirStringCallback errorCallback,
+                                                     int optLevel, MlirStringRef cpu,
+                                                     MlirStringCallback errorCallback,
                                                      void *userData);
 
 #ifdef __cplusplus

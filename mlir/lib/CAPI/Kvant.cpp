@@ -26,10 +26,11 @@ MlirLogicalResult kvantTranslateToLLVMIR(MlirModule module, MlirStringCallback c
 }
 
 MlirLogicalResult kvantEmitObject(MlirModule module, MlirStringRef path, int optLevel,
-                                  MlirStringCallback errorCallback, void *userData) {
+                                  MlirStringRef cpu, MlirStringCallback errorCallback,
+                                  void *userData) {
   std::string error;
   if (kvant::emitObjectFile(unwrap(module).getOperation(), std::string(path.data, path.length),
-                            optLevel, error))
+                            optLevel, std::string(cpu.data, cpu.length), error))
     return mlirLogicalResultSuccess();
   errorCallback(mlirStringRefCreate(error.data(), error.size()), userData);
   return mlirLogicalResultFailure();

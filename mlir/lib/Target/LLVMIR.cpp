@@ -25,6 +25,7 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/Verifier.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/OptimizationLevel.h"
 #include "llvm/Passes/PassBuilder.h"
@@ -157,7 +158,7 @@ bool kvant::translateToLLVMIR(Operation *module, std::string &irText, std::strin
 }
 
 bool kvant::emitObjectFile(Operation *module, const std::string &path, int optLevel,
-                           std::string &error) {
+                           const std::string &cpu, std::string &error) {
   if (optLevel < 0 || optLevel > 3) {
     error = "opt_level must be 0, 1, 2 or 3, got " + std::to_string(optLevel);
     return false;
@@ -172,7 +173,8 @@ bool kvant::emitObjectFile(Operation *module, const std::string &path, int optLe
   else if (optLevel > 0)
     markLargeLoopFreeKernelsUnoptimised(*llvmModule);
 
-  // Code for this machine: objects are cached locally and loaded in this process' host.
+  // Code for the host's architecture; for its very CPU when `cpu` is "native" (objects the JIT
+  // caches locally), else for the named CPU (ahead-of-time libraries that run elsewhere).
   initializeNativeTarget();
   llvm::Triple triple(llvm::sys::getProcessTriple());
   std::string lookupError;
@@ -181,16 +183,29 @@ bool kvant::emitObjectFile(Operation *module, const std::string &path, int optLe
     error = "no LLVM target for " + triple.str() + ": " + lookupError;
     return false;
   }
-  std::string features;
-  for (const auto &feature : llvm::sys::getHostCPUFeatures())
-    features += (feature.second ? "+" : "-") + feature.first().str() + ",";
+  std::string cpuName = cpu, features;
+  if (cpu == "native") {
+    cpuName = llvm::sys::getHostCPUName().str();
+    for (const auto &feature : llvm::sys::getHostCPUFeatures())
+      features += (feature.second ? "+" : "-") + feature.first().str() + ",";
+  } else {
+    std::unique_ptr<llvm::MCSubtargetInfo> subtarget(
+        target->createMCSubtargetInfo(triple, cpu, ""));
+    if (!subtarget || !subtarget->isCPUStringValid(cpu)) {
+      error = "unknown CPU '" + cpu + "' for " + triple.getArchName().str() +
+              " (use 'native', or an LLVM CPU name such as " +
+              (triple.isX86() ? "'x86-64', 'x86-64-v2', 'x86-64-v3' or 'skylake'" : "'generic'") +
+              ")";
+      return false;
+    }
+  }
   static const llvm::CodeGenOptLevel codegenLevels[] = {
       llvm::CodeGenOptLevel::None, llvm::CodeGenOptLevel::Less, llvm::CodeGenOptLevel::Default,
       llvm::CodeGenOptLevel::Aggressive};
   // PIC: the object is linked into a shared library together with the runtime.
-  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, llvm::sys::getHostCPUName(), features, llvm::TargetOptions(), llvm::Reloc::PIC_,
-      std::nullopt, codegenLevels[optLevel]));
+  std::unique_ptr<llvm::TargetMachine> machine(
+      target->createTargetMachine(triple, cpuName, features, llvm::TargetOptions(),
+                                  llvm::Reloc::PIC_, std::nullopt, codegenLevels[optLevel]));
   if (!machine) {
     error = "cannot create a target machine for " + triple.str();
     return false;

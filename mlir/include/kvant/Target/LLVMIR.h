@@ -19,10 +19,12 @@ namespace kvant {
 /// translation interfaces into the module's context. Returns false and sets `error` on failure.
 bool translateToLLVMIR(mlir::Operation *module, std::string &irText, std::string &error);
 
-/// Translates `module`, optimises at `optLevel` (0-3, new pass manager) for the host CPU and
-/// writes a position-independent object file to `path`.
+/// Translates `module`, optimises at `optLevel` (0-3, new pass manager) for `cpu` and writes a
+/// position-independent object file to `path`. `cpu` is "native" (this machine's CPU and its
+/// features: what the JIT's cache holds, keyed by the CPU) or an LLVM CPU name of the host's
+/// architecture ("x86-64", "x86-64-v3", "skylake", ...: what a library shipped elsewhere needs).
 bool emitObjectFile(mlir::Operation *module, const std::string &path, int optLevel,
-                    std::string &error);
+                    const std::string &cpu, std::string &error);
 
 } // namespace kvant
 
