@@ -342,3 +342,67 @@ def test_a_bad_kvant_linker_is_named(monkeypatch, private_cache):
             compile_fresh()
     finally:
         toolchain.linker_command.cache_clear()
+
+
+def _without_system_linker(tmp_path, monkeypatch):
+    """No ld, cc, gcc or clang where kvant looks for the system's (a slim container)."""
+    empty = tmp_path / "no-tools"
+    empty.mkdir()
+    monkeypatch.setattr(os, "defpath", str(empty))
+    monkeypatch.delenv("KVANT_LINKER", raising=False)
+    toolchain.linker_command.cache_clear()
+
+
+def test_without_a_system_linker_the_optional_ziglang_linker_is_used(
+    tmp_path, monkeypatch, private_cache
+):
+    """With no system linker, kvant links with ``zig ld.lld`` from the ``ziglang`` package (the
+    ``kvant[linker]`` extra). A stand-in package whose ``zig`` records its call and runs the
+    real ``ld`` with lld's arguments checks the wiring; the real package, when installed, is
+    checked by the next test."""
+    real_ld = shutil.which("ld", path=os.defpath)
+    if real_ld is None:
+        pytest.skip("the stand-in zig needs a system ld to forward to")
+    site = tmp_path / "site"
+    (site / "ziglang").mkdir(parents=True)
+    (site / "ziglang" / "__init__.py").write_text("")
+    marker = tmp_path / "zig-arguments"
+    zig = site / "ziglang" / "zig"
+    zig.write_text(f'#!/bin/sh\necho "$@" > {marker}\nshift\nexec {real_ld} "$@"\n')
+    zig.chmod(0o755)
+    monkeypatch.syspath_prepend(str(site))
+    _without_system_linker(tmp_path, monkeypatch)
+    try:
+        assert toolchain.linker_command() == (str(zig), "ld.lld")
+        name, _, artifact = compile_fresh()
+    finally:
+        toolchain.linker_command.cache_clear()
+    assert marker.read_text().startswith("ld.lld -shared")
+    assert_runs_right(artifact, name)
+
+
+def test_the_real_ziglang_linker_links_a_program(tmp_path, monkeypatch, private_cache):
+    import importlib.util
+
+    if importlib.util.find_spec("ziglang") is None:
+        pytest.skip("the optional linker is not installed (pip install kvant[linker])")
+    _without_system_linker(tmp_path, monkeypatch)
+    try:
+        assert toolchain.linker_command()[1:] == ("ld.lld",)
+        name, _, artifact = compile_fresh()
+    finally:
+        toolchain.linker_command.cache_clear()
+    assert_runs_right(artifact, name)
+
+
+def test_no_linker_at_all_is_named_with_the_ways_to_get_one(tmp_path, monkeypatch, private_cache):
+    import importlib.util
+
+    if importlib.util.find_spec("ziglang") is not None:
+        pytest.skip("the optional linker is installed, so there is always a linker")
+    _without_system_linker(tmp_path, monkeypatch)
+    try:
+        with pytest.raises(CompileError, match=r"pip install kvant\[linker\]"):
+            compile_fresh()
+    finally:
+        toolchain.linker_command.cache_clear()
