@@ -109,10 +109,16 @@ class QJIT:
         static_argnames=(),
         keep_intermediate: bool = False,
         opt_level: int = 2,
+        autograph: bool = False,
     ):
         if not callable(fn):
             raise TypeError(f"qjit needs a callable, got {type(fn).__name__}")
         functools.update_wrapper(self, fn)
+        self.autograph = autograph
+        if autograph:
+            from kvant.tracing import autograph as _autograph
+
+            fn = _autograph.convert(fn)
         self.original_function = fn
         static_argnums = _index_tuple(static_argnums, "static_argnums")
         if isinstance(static_argnames, str):
@@ -589,12 +595,18 @@ def qjit(
     static_argnames=(),
     keep_intermediate: bool = False,
     opt_level: int = 2,
+    autograph: bool = False,
     **unsupported,
 ):
     """Compile a hybrid quantum-classical function with kvant.
 
     Usable as ``@qjit``, ``@qjit(static_argnums=...)`` and ``qjit(fn=f)`` (PennyLane's
     ``qml.qjit(compiler="kvant")`` calls it that way).
+
+    ``autograph=True`` converts the function's Python control flow -- ``if``/``elif``/``else``,
+    ``for`` over ``range``, arrays or ``enumerate``, ``while`` -- and that of the functions and
+    QNodes it calls, into compiled control flow (``cond``, ``for_loop``, ``while_loop``) when it
+    depends on traced values, with PennyLane's AutoGraph (``qml.capture.autograph``).
     """
     if unsupported:
         raise TypeError(f"kvant.qjit got unsupported options: {', '.join(sorted(unsupported))}")
@@ -603,6 +615,7 @@ def qjit(
         static_argnames=static_argnames,
         keep_intermediate=keep_intermediate,
         opt_level=opt_level,
+        autograph=autograph,
     )
     if fn is None:
         return lambda f: QJIT(f, **options)
