@@ -18,7 +18,7 @@ import numpy as np
 from jax._src.interpreters import partial_eval as pe
 from jax.tree_util import tree_flatten, tree_structure, tree_unflatten
 
-from kvant.errors import UnsupportedError, describe_value
+from kvant.errors import CompileError, UnsupportedError, describe_value
 from kvant.tracing import grad_recipes
 from kvant.tracing.context import TracingContext
 from kvant.tracing.primitives import grad_p
@@ -326,46 +326,40 @@ def _check_qnodes_for_fd(jaxpr, kind):
             )
 
 
-#: diff_methods that only make sense on other devices or with other derivative machinery
-_NOT_FOR_AUTO = ("finite-diff", "device", "spsa", "hadamard")
+#: The Python exception of each kind of refusal of method="auto"'s admissibility table. The
+#: table itself is C++ (mlir/include/kvant/Gradient/QuantumDerivatives/AutoMethod.h), the one
+#: gradient-expand-auto asks too; the types are the grad contract's (docs/grad-semantics.md;
+#: E8, E10 and E11 of docs/acceptance-gradients.md). A sampled statistic other than an
+#: expectation value or probabilities was refused by the compiler alone before the frontend
+#: asked the table, and keeps the type users saw then.
+_REFUSALS = {
+    "non_differentiable": ValueError,
+    "method_not_for_auto": ValueError,
+    "state_result": TypeError,
+    "grad_recipe": UnsupportedError,
+    "shots_with_adjoint": ValueError,
+    "sampled_statistic": CompileError,
+}
 
 
 def _check_qnodes_for_auto(jaxpr, kind):
-    """What method='auto' cannot differentiate is refused here, by QNode name, as the Python
-    exception the grad contract names (docs/grad-semantics.md; E10 and E11 of
-    docs/acceptance-gradients.md)."""
+    """What method='auto' cannot differentiate is refused here, by QNode name, while the
+    derivative is traced: each QNode's declaration (diff_method, measurements, shots, gates
+    with a grad_recipe) is asked of the admissibility table, which answers a method or a
+    refusal. What depends on the circuit's body is found by the compiler."""
+    from kvant import _mlir
+
+    table = _mlir.extension().auto_method
     for eqn in _qnode_equations(jaxpr):
-        name, diff_method = eqn.params["name"], eqn.params["diff_method"]
-        if diff_method is None:
-            raise ValueError(
-                f"{kind}: QNode '{name}' is marked non-differentiable (diff_method=None)"
-            )
-        if diff_method in _NOT_FOR_AUTO:
-            raise ValueError(
-                f"{kind}: QNode '{name}' has diff_method={diff_method!r}, which kvant does not "
-                "use with method='auto'; use diff_method='adjoint' or 'parameter-shift', or "
-                "differentiate the whole program with method='fd'"
-            )
-        if "state" in eqn.params["measurements"]:
-            raise TypeError(
-                f"{kind}: QNode '{name}' returns qml.state(), which is not differentiable with "
-                "method='auto' (parameter-shift and adjoint differentiate measurements: expval, "
-                "var, probs); use method='fd' for a real function of the state"
-            )
-        recipes = grad_recipes.recorded(eqn.params["jaxpr"])
-        if recipes:
-            raise UnsupportedError(
-                f"{kind}: QNode '{name}' has gates with a grad_recipe of their own "
-                f"({', '.join(sorted(recipes))}), which PennyLane's parameter-shift method uses; "
-                "kvant shifts gates by their exact rules and does not apply such recipes: use "
-                "diff_method='adjoint' (exact), or method='fd'"
-            )
-        if eqn.params["shots"] is not None and diff_method == "adjoint":
-            raise ValueError(
-                f"{kind}: QNode '{name}' has shots={eqn.params['shots']}; the adjoint method "
-                "computes exact derivatives of the state and has no shot semantics (use "
-                "diff_method='parameter-shift' for estimates from samples)"
-            )
+        params = eqn.params
+        _, refusal, reason = table(
+            str(params["diff_method"]),  # None is spelt "None", as in #quantum.node
+            list(params["measurements"]),
+            params["shots"] or 0,
+            sorted(grad_recipes.recorded(params["jaxpr"])),
+        )
+        if refusal is not None:
+            raise _REFUSALS[refusal](f"{kind}: QNode '{params['name']}' {reason}")
 
 
 class value_and_grad(grad):
