@@ -25,6 +25,9 @@ from kvant.tracing.primitives import grad_p
 from kvant.tracing.subjaxpr import trace_subjaxpr
 
 METHODS = ("auto", "fd")
+#: The step h of method="fd" when none is given, for both paths: the frontend writes it into
+#: every `gradient.grad "fd"` op (finiteDiffParam, which the op requires), so the compiler has
+#: no default of its own.
 DEFAULT_FD_STEP = 1e-7
 
 
@@ -161,7 +164,7 @@ class _Derivative:
             *flat_args,
             jaxpr=jaxpr,
             method=self.method,
-            h=None if self.h is None else float(self.h),
+            h=float(self._fd_step()) if self.method == "fd" else None,
             diff_args=tuple(len(consts) + k for k in diff_leaves),
             name=name,
             with_values=values_too,
@@ -179,6 +182,10 @@ class _Derivative:
         if with_values:
             return value, derivative
         return derivative
+
+    def _fd_step(self):
+        """The step of method="fd": the one given, else the default."""
+        return DEFAULT_FD_STEP if self.h is None else self.h
 
     def _split_aux(self, out, aux_tree_box=None):
         """(output, auxiliary leaves) of a call of the function; with has_aux it returns a pair."""
@@ -238,6 +245,11 @@ class _Derivative:
         return result, forward  # with has_aux: (derivative, aux), as JAX returns it
 
     def _eager_fd(self, args, kwargs, selected):
+        """Forward differences evaluated at once, by the rule and step of docs/grad-semantics.md
+        that gradient-expand-fd compiles inside qjit (ExpandFiniteDifference.cpp). This path
+        does not compile: outside qjit, grad evaluates through JAX (the same document), so any
+        function JAX can call is differentiated, as with method="auto" (jax.grad), including
+        Python control flow on values that qjit cannot trace."""
         if self.has_aux:
             fn, split = self.fn, self._split_aux
             out = fn(*args, **kwargs)
@@ -246,7 +258,7 @@ class _Derivative:
             plain = type(self)(lambda *a, **k: split(fn(*a, **k))[0], self.argnums, "fd", self.h)
             derivative, forward = plain._eager_fd(args, kwargs, selected)
             return (derivative, aux), forward
-        h = DEFAULT_FD_STEP if self.h is None else self.h
+        h = self._fd_step()
         args = [jax.tree_util.tree_map(jnp.asarray, a) for a in args]
         base = self.fn(*args, **kwargs)
         base_leaves, out_tree = tree_flatten(base)

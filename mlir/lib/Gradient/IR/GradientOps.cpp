@@ -175,6 +175,12 @@ FailureOr<func::FuncOp> verifyCallee(Operation *op, SymbolTableCollection &symbo
     if (operand.getType() != expected)
       return op->emitOpError() << "operand " << i << " has type " << operand.getType()
                                << " but callee " << calleeAttr << " expects " << expected;
+  // The step is explicit in the IR: the default is the frontend's (docs/grad-semantics.md).
+  if (method == "fd" && !finiteDiffParam)
+    return op->emitOpError() << "method \"fd\" needs the step h as finiteDiffParam";
+  if (method == "auto" && finiteDiffParam)
+    return op->emitOpError() << "finiteDiffParam is the step of method \"fd\"; method \"auto\" "
+                                "takes none";
   for (int64_t index : diffArgIndices) {
     if (index >= int64_t(fnType.getNumInputs()))
       return op->emitOpError() << "differentiated argument index " << index
