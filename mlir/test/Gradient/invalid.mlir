@@ -298,5 +298,35 @@ func.func private @shiftable_expvals(tensor<1xf64>, tensor<f64>) -> (tensor<2xf6
 
 // -----
 
+// Every verifier error of gradient.inline_when_expanded.
+
+// expected-error @+1 {{'gradient.inline_when_expanded' is a unit attribute, got true}}
+func.func private @inline_flag(tensor<?xf64>) -> tensor<?xf64>
+    attributes {gradient.inline_when_expanded = true}
+
+// -----
+
+func.func @inline_constant() {
+  // expected-error @+1 {{'gradient.inline_when_expanded' marks func.func ops only}}
+  %c = arith.constant {gradient.inline_when_expanded} 1.0 : f64
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'gradient.inline_when_expanded' marks private functions only (they are erased once inlined)}}
+func.func @inline_public(%p: tensor<?xf64>) -> tensor<?xf64>
+    attributes {gradient.inline_when_expanded} {
+  return %p : tensor<?xf64>
+}
+
+// -----
+
+// expected-error @+1 {{'gradient.inline_when_expanded' marks functions with a result of dynamic shape, got results 'tensor<f64>', 'tensor<1x2xf64>'}}
+func.func private @inline_static(tensor<?xf64>) -> (tensor<f64>, tensor<1x2xf64>)
+    attributes {gradient.inline_when_expanded}
+
+// -----
+
 // expected-error @+1 {{unknown attribute 'gradient.role' of the gradient dialect}}
 func.func private @misspelt() attributes {gradient.role = 1 : i64}
