@@ -850,6 +850,26 @@ def test_adjoint_with_shots_is_an_error():
         kvant.qjit(kvant.grad(_rx("adjoint", shots=100)))(0.3)
 
 
+@pytest.mark.parametrize(
+    "diff_method, measurements, shots, method",
+    [
+        ("adjoint", ["expval", "probs"], 0, "adjoint"),
+        ("parameter-shift", ["expval"], 0, "parameter-shift"),
+        ("parameter-shift", ["probs"], 100, "parameter-shift"),
+        ("best", ["expval", "var"], 0, "adjoint"),
+        ("best", ["expval", "probs"], 0, "parameter-shift"),
+        ("best", ["expval"], 100, "parameter-shift"),
+    ],
+)
+def test_auto_table_chooses_the_documented_method(diff_method, measurements, shots, method):
+    """The table of docs/gradients.md ("Choosing the quantum method"), asked of the one function
+    both the frontend and gradient-expand-auto consult."""
+    from kvant import _mlir
+
+    table = _mlir.extension().auto_method
+    assert table(diff_method, measurements, shots, []) == (method, None, "")
+
+
 @pytest.mark.parametrize("diff_method", ["adjoint", "parameter-shift"])
 def test_hessian_through_gates_in_a_loop(diff_method):
     """The second sweep records the first one's loop state, the gate-parameter cotangents of run

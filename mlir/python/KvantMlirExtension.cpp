@@ -7,15 +7,18 @@
 //===----------------------------------------------------------------------------------===//
 
 #include "kvant-c/Kvant.h"
+#include "kvant/Gradient/QuantumDerivatives/AutoMethod.h"
 #include "kvant/Quantum/IR/GateTable.h"
 
 #include "mlir/Bindings/Python/NanobindAdaptors.h"
 
 #include <nanobind/nanobind.h>
+#include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -81,6 +84,31 @@ NB_MODULE(_kvant_mlir, m) {
       },
       "[(name, num_params, num_wires)] from gates.def, in kvant_gate_t order; num_wires -1 "
       "means any number >= 1 (GlobalPhase: >= 0).");
+
+  m.def(
+      "auto_method",
+      [](const std::string &diffMethod, const std::vector<std::string> &measurements, int64_t shots,
+         const std::vector<std::string> &recipeGates) {
+        std::vector<llvm::StringRef> kinds(measurements.begin(), measurements.end());
+        std::vector<llvm::StringRef> recipes(recipeGates.begin(), recipeGates.end());
+        kvant::gradient::QNodeDeclaration declaration;
+        declaration.diffMethod = diffMethod;
+        declaration.measurements = kinds;
+        declaration.shots = shots;
+        declaration.recipeGates = recipes;
+        kvant::gradient::AutoDecision decision = kvant::gradient::decideAutoMethod(declaration);
+        std::optional<std::string> method, refusal;
+        if (decision.admitted())
+          method = kvant::gradient::stringifyQuantumMethod(*decision.method).str();
+        else
+          refusal = kvant::gradient::stringifyAutoRefusal(decision.refusal).str();
+        return std::make_tuple(method, refusal, decision.reason);
+      },
+      nb::arg("diff_method"), nb::arg("measurements"), nb::arg("shots"), nb::arg("recipe_gates"),
+      "method=\"auto\"'s admissibility table (AutoMethod.h), the one gradient-expand-auto "
+      "asks: (method, None, '') with method 'adjoint' or 'parameter-shift' for an admitted "
+      "QNode, else (None, refusal kind, reason); diff_method None is spelt 'None', shots 0 "
+      "means exact results.");
 
   m.def(
       "observable_names",

@@ -18,13 +18,16 @@ import numpy as np
 from jax._src.interpreters import partial_eval as pe
 from jax.tree_util import tree_flatten, tree_structure, tree_unflatten
 
-from kvant.errors import UnsupportedError, describe_value
+from kvant.errors import CompileError, UnsupportedError, describe_value
 from kvant.tracing import grad_recipes
 from kvant.tracing.context import TracingContext
 from kvant.tracing.primitives import grad_p
 from kvant.tracing.subjaxpr import trace_subjaxpr
 
 METHODS = ("auto", "fd")
+#: The step h of method="fd" when none is given, for both paths: the frontend writes it into
+#: every `gradient.grad "fd"` op (finiteDiffParam, which the op requires), so the compiler has
+#: no default of its own.
 DEFAULT_FD_STEP = 1e-7
 
 
@@ -161,7 +164,7 @@ class _Derivative:
             *flat_args,
             jaxpr=jaxpr,
             method=self.method,
-            h=None if self.h is None else float(self.h),
+            h=float(self._fd_step()) if self.method == "fd" else None,
             diff_args=tuple(len(consts) + k for k in diff_leaves),
             name=name,
             with_values=values_too,
@@ -179,6 +182,10 @@ class _Derivative:
         if with_values:
             return value, derivative
         return derivative
+
+    def _fd_step(self):
+        """The step of method="fd": the one given, else the default."""
+        return DEFAULT_FD_STEP if self.h is None else self.h
 
     def _split_aux(self, out, aux_tree_box=None):
         """(output, auxiliary leaves) of a call of the function; with has_aux it returns a pair."""
@@ -238,6 +245,11 @@ class _Derivative:
         return result, forward  # with has_aux: (derivative, aux), as JAX returns it
 
     def _eager_fd(self, args, kwargs, selected):
+        """Forward differences evaluated at once, by the rule and step of docs/grad-semantics.md
+        that gradient-expand-fd compiles inside qjit (ExpandFiniteDifference.cpp). This path
+        does not compile: outside qjit, grad evaluates through JAX (the same document), so any
+        function JAX can call is differentiated, as with method="auto" (jax.grad), including
+        Python control flow on values that qjit cannot trace."""
         if self.has_aux:
             fn, split = self.fn, self._split_aux
             out = fn(*args, **kwargs)
@@ -246,7 +258,7 @@ class _Derivative:
             plain = type(self)(lambda *a, **k: split(fn(*a, **k))[0], self.argnums, "fd", self.h)
             derivative, forward = plain._eager_fd(args, kwargs, selected)
             return (derivative, aux), forward
-        h = DEFAULT_FD_STEP if self.h is None else self.h
+        h = self._fd_step()
         args = [jax.tree_util.tree_map(jnp.asarray, a) for a in args]
         base = self.fn(*args, **kwargs)
         base_leaves, out_tree = tree_flatten(base)
@@ -326,46 +338,40 @@ def _check_qnodes_for_fd(jaxpr, kind):
             )
 
 
-#: diff_methods that only make sense on other devices or with other derivative machinery
-_NOT_FOR_AUTO = ("finite-diff", "device", "spsa", "hadamard")
+#: The Python exception of each kind of refusal of method="auto"'s admissibility table. The
+#: table itself is C++ (mlir/include/kvant/Gradient/QuantumDerivatives/AutoMethod.h), the one
+#: gradient-expand-auto asks too; the types are the grad contract's (docs/grad-semantics.md;
+#: E8, E10 and E11 of docs/acceptance-gradients.md). A sampled statistic other than an
+#: expectation value or probabilities was refused by the compiler alone before the frontend
+#: asked the table, and keeps the type users saw then.
+_REFUSALS = {
+    "non_differentiable": ValueError,
+    "method_not_for_auto": ValueError,
+    "state_result": TypeError,
+    "grad_recipe": UnsupportedError,
+    "shots_with_adjoint": ValueError,
+    "sampled_statistic": CompileError,
+}
 
 
 def _check_qnodes_for_auto(jaxpr, kind):
-    """What method='auto' cannot differentiate is refused here, by QNode name, as the Python
-    exception the grad contract names (docs/grad-semantics.md; E10 and E11 of
-    docs/acceptance-gradients.md)."""
+    """What method='auto' cannot differentiate is refused here, by QNode name, while the
+    derivative is traced: each QNode's declaration (diff_method, measurements, shots, gates
+    with a grad_recipe) is asked of the admissibility table, which answers a method or a
+    refusal. What depends on the circuit's body is found by the compiler."""
+    from kvant import _mlir
+
+    table = _mlir.extension().auto_method
     for eqn in _qnode_equations(jaxpr):
-        name, diff_method = eqn.params["name"], eqn.params["diff_method"]
-        if diff_method is None:
-            raise ValueError(
-                f"{kind}: QNode '{name}' is marked non-differentiable (diff_method=None)"
-            )
-        if diff_method in _NOT_FOR_AUTO:
-            raise ValueError(
-                f"{kind}: QNode '{name}' has diff_method={diff_method!r}, which kvant does not "
-                "use with method='auto'; use diff_method='adjoint' or 'parameter-shift', or "
-                "differentiate the whole program with method='fd'"
-            )
-        if "state" in eqn.params["measurements"]:
-            raise TypeError(
-                f"{kind}: QNode '{name}' returns qml.state(), which is not differentiable with "
-                "method='auto' (parameter-shift and adjoint differentiate measurements: expval, "
-                "var, probs); use method='fd' for a real function of the state"
-            )
-        recipes = grad_recipes.recorded(eqn.params["jaxpr"])
-        if recipes:
-            raise UnsupportedError(
-                f"{kind}: QNode '{name}' has gates with a grad_recipe of their own "
-                f"({', '.join(sorted(recipes))}), which PennyLane's parameter-shift method uses; "
-                "kvant shifts gates by their exact rules and does not apply such recipes: use "
-                "diff_method='adjoint' (exact), or method='fd'"
-            )
-        if eqn.params["shots"] is not None and diff_method == "adjoint":
-            raise ValueError(
-                f"{kind}: QNode '{name}' has shots={eqn.params['shots']}; the adjoint method "
-                "computes exact derivatives of the state and has no shot semantics (use "
-                "diff_method='parameter-shift' for estimates from samples)"
-            )
+        params = eqn.params
+        _, refusal, reason = table(
+            str(params["diff_method"]),  # None is spelt "None", as in #quantum.node
+            list(params["measurements"]),
+            params["shots"] or 0,
+            sorted(grad_recipes.recorded(params["jaxpr"])),
+        )
+        if refusal is not None:
+            raise _REFUSALS[refusal](f"{kind}: QNode '{params['name']}' {reason}")
 
 
 class value_and_grad(grad):

@@ -184,3 +184,80 @@ func.func @grad_calls_external(%x: tensor<f64>) -> tensor<f64> {
   %g = gradient.grad "auto" @calls_external(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
   return %g : tensor<f64>
 }
+
+// -----
+
+// What a QNode declares (#quantum.node) is asked of method="auto"'s admissibility table, the one
+// the frontend asks while it traces (AutoMethod.h): each refusal by name, before the body is read.
+func.func private @qnode_non_differentiable(%x: tensor<f64>) -> tensor<f64> attributes {quantum.node = #quantum.node<diffMethod = "None", measurements = ["expval"]>} {
+  return %x : tensor<f64>
+}
+func.func private @cost_non_differentiable(%x: tensor<f64>) -> tensor<f64> {
+  // expected-error@+1 {{QNode 'non_differentiable' is marked non-differentiable (diff_method=None)}}
+  %y = func.call @qnode_non_differentiable(%x) : (tensor<f64>) -> tensor<f64>
+  return %y : tensor<f64>
+}
+func.func @grad_non_differentiable(%x: tensor<f64>) -> tensor<f64> {
+  %g = gradient.grad "auto" @cost_non_differentiable(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
+  return %g : tensor<f64>
+}
+
+// -----
+
+func.func private @qnode_finite_diff(%x: tensor<f64>) -> tensor<f64> attributes {quantum.node = #quantum.node<diffMethod = "finite-diff", measurements = ["expval"]>} {
+  return %x : tensor<f64>
+}
+func.func private @cost_finite_diff(%x: tensor<f64>) -> tensor<f64> {
+  // expected-error@+1 {{QNode 'finite_diff' has diff_method='finite-diff', which kvant does not use with method='auto'; use diff_method='adjoint' or 'parameter-shift', or differentiate the whole program with method='fd'}}
+  %y = func.call @qnode_finite_diff(%x) : (tensor<f64>) -> tensor<f64>
+  return %y : tensor<f64>
+}
+func.func @grad_finite_diff(%x: tensor<f64>) -> tensor<f64> {
+  %g = gradient.grad "auto" @cost_finite_diff(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
+  return %g : tensor<f64>
+}
+
+// -----
+
+func.func private @qnode_state(%x: tensor<f64>) -> tensor<f64> attributes {quantum.node = #quantum.node<diffMethod = "adjoint", measurements = ["state"]>} {
+  return %x : tensor<f64>
+}
+func.func private @cost_state(%x: tensor<f64>) -> tensor<f64> {
+  // expected-error@+1 {{QNode 'state' returns qml.state(), which is not differentiable with method='auto'}}
+  %y = func.call @qnode_state(%x) : (tensor<f64>) -> tensor<f64>
+  return %y : tensor<f64>
+}
+func.func @grad_state(%x: tensor<f64>) -> tensor<f64> {
+  %g = gradient.grad "auto" @cost_state(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
+  return %g : tensor<f64>
+}
+
+// -----
+
+func.func private @qnode_adjoint_shots(%x: tensor<f64>) -> tensor<f64> attributes {quantum.node = #quantum.node<diffMethod = "adjoint", measurements = ["expval"], shots = 100>} {
+  return %x : tensor<f64>
+}
+func.func private @cost_adjoint_shots(%x: tensor<f64>) -> tensor<f64> {
+  // expected-error@+1 {{QNode 'adjoint_shots' has shots=100; the adjoint method computes exact derivatives of the state and has no shot semantics}}
+  %y = func.call @qnode_adjoint_shots(%x) : (tensor<f64>) -> tensor<f64>
+  return %y : tensor<f64>
+}
+func.func @grad_adjoint_shots(%x: tensor<f64>) -> tensor<f64> {
+  %g = gradient.grad "auto" @cost_adjoint_shots(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
+  return %g : tensor<f64>
+}
+
+// -----
+
+func.func private @qnode_sampled_variance(%x: tensor<f64>) -> tensor<f64> attributes {quantum.node = #quantum.node<diffMethod = "parameter-shift", measurements = ["var"], shots = 100>} {
+  return %x : tensor<f64>
+}
+func.func private @cost_sampled_variance(%x: tensor<f64>) -> tensor<f64> {
+  // expected-error@+1 {{QNode 'sampled_variance' has shots=100: with shots, method='auto' differentiates estimates of expectation values and probabilities, not of 'var'}}
+  %y = func.call @qnode_sampled_variance(%x) : (tensor<f64>) -> tensor<f64>
+  return %y : tensor<f64>
+}
+func.func @grad_sampled_variance(%x: tensor<f64>) -> tensor<f64> {
+  %g = gradient.grad "auto" @cost_sampled_variance(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
+  return %g : tensor<f64>
+}

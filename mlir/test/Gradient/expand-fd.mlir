@@ -6,7 +6,7 @@ func.func @square(%x: tensor<f64>) -> tensor<f64> {
   return %y : tensor<f64>
 }
 
-// Scalar -> scalar, default h = 1e-7.
+// Scalar -> scalar, h = 1e-7 (the op always carries its step).
 // CHECK-LABEL: func.func @scalar_scalar(
 // CHECK-SAME: %[[X:.*]]: tensor<f64>) -> tensor<f64>
 // CHECK: %[[F0:.*]] = call @square(%[[X]]) : (tensor<f64>) -> tensor<f64>
@@ -36,7 +36,7 @@ func.func @square(%x: tensor<f64>) -> tensor<f64> {
 // CHECK: %[[JAC:.*]] = tensor.collapse_shape %[[FLAT]] [] : tensor<1xf64> into tensor<f64>
 // CHECK: return %[[JAC]] : tensor<f64>
 func.func @scalar_scalar(%x: tensor<f64>) -> tensor<f64> {
-  %j = gradient.grad "fd" @square(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
+  %j = gradient.grad "fd" @square(%x) {diffArgIndices = array<i64: 0>, finiteDiffParam = 1.0e-07 : f64} : (tensor<f64>) -> tensor<f64>
   return %j : tensor<f64>
 }
 
@@ -100,7 +100,7 @@ func.func @vec(%x: tensor<3xf64>) -> tensor<4xf64> {
 // CHECK:     tensor.insert %[[E]] into %[[JJ]][%[[R]], %[[I]]] : tensor<4x3xf64>
 // CHECK: return %[[LOOP]] : tensor<4x3xf64>
 func.func @tensor_result(%x: tensor<3xf64>) -> tensor<4x3xf64> {
-  %j = gradient.grad "fd" @vec(%x) {diffArgIndices = array<i64: 0>} : (tensor<3xf64>) -> tensor<4x3xf64>
+  %j = gradient.grad "fd" @vec(%x) {diffArgIndices = array<i64: 0>, finiteDiffParam = 1.0e-07 : f64} : (tensor<3xf64>) -> tensor<4x3xf64>
   return %j : tensor<4x3xf64>
 }
 
@@ -124,7 +124,7 @@ func.func @two(%x: tensor<2xf32>, %n: i64, %y: tensor<f32>) -> tensor<f32> {
 // CHECK: %[[JX:.*]] = tensor.collapse_shape %[[LX]] {{\[}}[0, 1]] : tensor<1x2xf32> into tensor<2xf32>
 // CHECK: return %{{.*}}, %[[JX]] : tensor<f32>, tensor<2xf32>
 func.func @two_args(%x: tensor<2xf32>, %n: i64, %y: tensor<f32>) -> (tensor<f32>, tensor<2xf32>) {
-  %j:2 = gradient.grad "fd" @two(%x, %n, %y) {diffArgIndices = array<i64: 2, 0>} : (tensor<2xf32>, i64, tensor<f32>) -> (tensor<f32>, tensor<2xf32>)
+  %j:2 = gradient.grad "fd" @two(%x, %n, %y) {diffArgIndices = array<i64: 2, 0>, finiteDiffParam = 1.0e-07 : f64} : (tensor<2xf32>, i64, tensor<f32>) -> (tensor<f32>, tensor<2xf32>)
   return %j#0, %j#1 : tensor<f32>, tensor<2xf32>
 }
 
@@ -155,7 +155,7 @@ func.func @multi(%x: tensor<2xf64>) -> (tensor<f64>, tensor<3xf32>) {
 // CHECK: %[[J0:.*]] = tensor.collapse_shape %[[L]]#0 {{\[}}[0, 1]] : tensor<1x2xf64> into tensor<2xf64>
 // CHECK: return %[[J0]], %[[L]]#1 : tensor<2xf64>, tensor<3x2xf64>
 func.func @several_results(%x: tensor<2xf64>) -> (tensor<2xf64>, tensor<3x2xf64>) {
-  %j:2 = gradient.grad "fd" @multi(%x) {diffArgIndices = array<i64: 0>} : (tensor<2xf64>) -> (tensor<2xf64>, tensor<3x2xf64>)
+  %j:2 = gradient.grad "fd" @multi(%x) {diffArgIndices = array<i64: 0>, finiteDiffParam = 1.0e-07 : f64} : (tensor<2xf64>) -> (tensor<2xf64>, tensor<3x2xf64>)
   return %j#0, %j#1 : tensor<2xf64>, tensor<3x2xf64>
 }
 
@@ -174,6 +174,6 @@ func.func private @cube(%x: tensor<f64>) -> tensor<f64> {
 // CHECK: scf.for
 // CHECK: return %[[F0]], %{{.*}} : tensor<f64>, tensor<f64>
 func.func @value_and_derivative(%x: tensor<f64>) -> (tensor<f64>, tensor<f64>) {
-  %v, %g = gradient.grad "fd" @cube(%x) {diffArgIndices = array<i64: 0>, withValues} : (tensor<f64>) -> (tensor<f64>, tensor<f64>)
+  %v, %g = gradient.grad "fd" @cube(%x) {diffArgIndices = array<i64: 0>, finiteDiffParam = 1.0e-07 : f64, withValues} : (tensor<f64>) -> (tensor<f64>, tensor<f64>)
   return %v, %g : tensor<f64>, tensor<f64>
 }

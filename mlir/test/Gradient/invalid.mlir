@@ -13,7 +13,7 @@ func.func @bad_method(%x: tensor<f64>) {
 func.func private @f(tensor<f64>) -> tensor<f64>
 func.func @no_diff_args(%x: tensor<f64>) {
   // expected-error @+1 {{needs at least one differentiated argument}}
-  gradient.grad "fd" @f(%x) {diffArgIndices = array<i64>} : (tensor<f64>) -> ()
+  gradient.grad "fd" @f(%x) {diffArgIndices = array<i64>, finiteDiffParam = 1.0e-07 : f64} : (tensor<f64>) -> ()
   return
 }
 
@@ -22,7 +22,7 @@ func.func @no_diff_args(%x: tensor<f64>) {
 func.func private @f(tensor<f64>) -> tensor<f64>
 func.func @negative_index(%x: tensor<f64>) {
   // expected-error @+1 {{differentiated argument index -1 is negative}}
-  %g = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: -1>} : (tensor<f64>) -> tensor<f64>
+  %g = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: -1>, finiteDiffParam = 1.0e-07 : f64} : (tensor<f64>) -> tensor<f64>
   return
 }
 
@@ -31,7 +31,7 @@ func.func @negative_index(%x: tensor<f64>) {
 func.func private @f(tensor<f64>, tensor<f64>) -> tensor<f64>
 func.func @duplicate_index(%x: tensor<f64>) {
   // expected-error @+1 {{differentiated argument index 1 appears more than once}}
-  %g:2 = gradient.grad "fd" @f(%x, %x) {diffArgIndices = array<i64: 1, 1>} : (tensor<f64>, tensor<f64>) -> (tensor<f64>, tensor<f64>)
+  %g:2 = gradient.grad "fd" @f(%x, %x) {diffArgIndices = array<i64: 1, 1>, finiteDiffParam = 1.0e-07 : f64} : (tensor<f64>, tensor<f64>) -> (tensor<f64>, tensor<f64>)
   return
 }
 
@@ -46,9 +46,28 @@ func.func @zero_step(%x: tensor<f64>) {
 
 // -----
 
+// The step is explicit: the default is the frontend's, written into every "fd" op.
+func.func private @f(tensor<f64>) -> tensor<f64>
+func.func @fd_without_step(%x: tensor<f64>) {
+  // expected-error @+1 {{method "fd" needs the step h as finiteDiffParam}}
+  %g = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
+  return
+}
+
+// -----
+
+func.func private @f(tensor<f64>) -> tensor<f64>
+func.func @auto_with_step(%x: tensor<f64>) {
+  // expected-error @+1 {{finiteDiffParam is the step of method "fd"; method "auto" takes none}}
+  %g = gradient.grad "auto" @f(%x) {diffArgIndices = array<i64: 0>, finiteDiffParam = 1.0e-07 : f64} : (tensor<f64>) -> tensor<f64>
+  return
+}
+
+// -----
+
 func.func @missing_callee(%x: tensor<f64>) {
   // expected-error @+1 {{callee @nowhere does not exist}}
-  %g = gradient.grad "fd" @nowhere(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
+  %g = gradient.grad "fd" @nowhere(%x) {diffArgIndices = array<i64: 0>, finiteDiffParam = 1.0e-07 : f64} : (tensor<f64>) -> tensor<f64>
   return
 }
 
@@ -57,7 +76,7 @@ func.func @missing_callee(%x: tensor<f64>) {
 memref.global "private" @not_a_function : memref<f64>
 func.func @callee_not_func(%x: tensor<f64>) {
   // expected-error @+1 {{callee @not_a_function must be a func.func, got 'memref.global'}}
-  %g = gradient.grad "fd" @not_a_function(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
+  %g = gradient.grad "fd" @not_a_function(%x) {diffArgIndices = array<i64: 0>, finiteDiffParam = 1.0e-07 : f64} : (tensor<f64>) -> tensor<f64>
   return
 }
 
@@ -66,7 +85,7 @@ func.func @callee_not_func(%x: tensor<f64>) {
 func.func private @f(tensor<f64>, tensor<f64>) -> tensor<f64>
 func.func @operand_count(%x: tensor<f64>) {
   // expected-error @+1 {{has 1 operand(s) but callee @f takes 2}}
-  %g = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
+  %g = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: 0>, finiteDiffParam = 1.0e-07 : f64} : (tensor<f64>) -> tensor<f64>
   return
 }
 
@@ -75,7 +94,7 @@ func.func @operand_count(%x: tensor<f64>) {
 func.func private @f(tensor<f64>) -> tensor<f64>
 func.func @operand_type(%x: tensor<f32>) {
   // expected-error @+1 {{operand 0 has type 'tensor<f32>' but callee @f expects 'tensor<f64>'}}
-  %g = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: 0>} : (tensor<f32>) -> tensor<f32>
+  %g = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: 0>, finiteDiffParam = 1.0e-07 : f64} : (tensor<f32>) -> tensor<f32>
   return
 }
 
@@ -84,7 +103,7 @@ func.func @operand_type(%x: tensor<f32>) {
 func.func private @f(tensor<f64>) -> tensor<f64>
 func.func @index_out_of_range(%x: tensor<f64>) {
   // expected-error @+1 {{differentiated argument index 1 is out of range: callee @f has 1 argument(s)}}
-  %g = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: 1>} : (tensor<f64>) -> tensor<f64>
+  %g = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: 1>, finiteDiffParam = 1.0e-07 : f64} : (tensor<f64>) -> tensor<f64>
   return
 }
 
@@ -93,7 +112,7 @@ func.func @index_out_of_range(%x: tensor<f64>) {
 func.func private @f(tensor<f64>, tensor<3xi64>) -> tensor<f64>
 func.func @integer_argument(%x: tensor<f64>, %i: tensor<3xi64>) {
   // expected-error @+1 {{differentiated argument 1 must be a ranked tensor of floats, got 'tensor<3xi64>'}}
-  %g = gradient.grad "fd" @f(%x, %i) {diffArgIndices = array<i64: 1>} : (tensor<f64>, tensor<3xi64>) -> tensor<3xf64>
+  %g = gradient.grad "fd" @f(%x, %i) {diffArgIndices = array<i64: 1>, finiteDiffParam = 1.0e-07 : f64} : (tensor<f64>, tensor<3xi64>) -> tensor<3xf64>
   return
 }
 
@@ -102,7 +121,7 @@ func.func @integer_argument(%x: tensor<f64>, %i: tensor<3xi64>) {
 func.func private @f(f64) -> tensor<f64>
 func.func @scalar_argument(%x: f64) {
   // expected-error @+1 {{differentiated argument 0 must be a ranked tensor of floats, got 'f64'}}
-  %g = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: 0>} : (f64) -> tensor<f64>
+  %g = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: 0>, finiteDiffParam = 1.0e-07 : f64} : (f64) -> tensor<f64>
   return
 }
 
@@ -111,7 +130,7 @@ func.func @scalar_argument(%x: f64) {
 func.func private @f(tensor<f64>) -> (tensor<f64>, i1)
 func.func @non_float_result(%x: tensor<f64>) {
   // expected-error @+1 {{callee result 1 must be a ranked tensor of floats, got 'i1'}}
-  %g:2 = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> (tensor<f64>, tensor<f64>)
+  %g:2 = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: 0>, finiteDiffParam = 1.0e-07 : f64} : (tensor<f64>) -> (tensor<f64>, tensor<f64>)
   return
 }
 
@@ -120,7 +139,7 @@ func.func @non_float_result(%x: tensor<f64>) {
 func.func private @f(tensor<f64>) -> tensor<*xf64>
 func.func @unranked_result(%x: tensor<f64>) {
   // expected-error @+1 {{callee result 0 must be a ranked tensor of floats, got 'tensor<*xf64>'}}
-  %g = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
+  %g = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: 0>, finiteDiffParam = 1.0e-07 : f64} : (tensor<f64>) -> tensor<f64>
   return
 }
 
@@ -129,7 +148,7 @@ func.func @unranked_result(%x: tensor<f64>) {
 func.func private @f(tensor<f64>, tensor<2xf64>) -> (tensor<f64>, tensor<3xf64>)
 func.func @result_count(%x: tensor<f64>, %y: tensor<2xf64>) {
   // expected-error @+1 {{must have 4 result(s) (2 differentiated result(s) x 2 differentiated argument(s)), got 2}}
-  %g:2 = gradient.grad "fd" @f(%x, %y) {diffArgIndices = array<i64: 0, 1>} : (tensor<f64>, tensor<2xf64>) -> (tensor<f64>, tensor<2xf64>)
+  %g:2 = gradient.grad "fd" @f(%x, %y) {diffArgIndices = array<i64: 0, 1>, finiteDiffParam = 1.0e-07 : f64} : (tensor<f64>, tensor<2xf64>) -> (tensor<f64>, tensor<2xf64>)
   return
 }
 
@@ -138,7 +157,7 @@ func.func @result_count(%x: tensor<f64>, %y: tensor<2xf64>) {
 func.func private @f(tensor<f64>, tensor<2xf64>) -> (tensor<f64>, tensor<3xf64>)
 func.func @result_shape(%x: tensor<f64>, %y: tensor<2xf64>) {
   // expected-error @+1 {{result 3 (d result 1 / d argument 1) must have type 'tensor<3x2xf64>', got 'tensor<2x3xf64>'}}
-  %g:4 = gradient.grad "fd" @f(%x, %y) {diffArgIndices = array<i64: 0, 1>} : (tensor<f64>, tensor<2xf64>) -> (tensor<f64>, tensor<2xf64>, tensor<3xf64>, tensor<2x3xf64>)
+  %g:4 = gradient.grad "fd" @f(%x, %y) {diffArgIndices = array<i64: 0, 1>, finiteDiffParam = 1.0e-07 : f64} : (tensor<f64>, tensor<2xf64>) -> (tensor<f64>, tensor<2xf64>, tensor<3xf64>, tensor<2x3xf64>)
   return
 }
 
@@ -148,7 +167,7 @@ func.func private @f(tensor<2xf64>) -> tensor<f32>
 func.func @argument_element_type(%x: tensor<2xf64>) {
   // The Jacobian takes the element type of the differentiated argument (as JAX).
   // expected-error @+1 {{result 0 (d result 0 / d argument 0) must have type 'tensor<2xf64>', got 'tensor<2xf32>'}}
-  %g = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: 0>} : (tensor<2xf64>) -> tensor<2xf32>
+  %g = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: 0>, finiteDiffParam = 1.0e-07 : f64} : (tensor<2xf64>) -> tensor<2xf32>
   return
 }
 
@@ -157,7 +176,7 @@ func.func @argument_element_type(%x: tensor<2xf64>) {
 func.func private @f(tensor<f64>) -> tensor<f64>
 func.func @non_float_jacobian(%x: tensor<f64>) {
   // expected-error @+1 {{result 0 (d result 0 / d argument 0) must have type 'tensor<f64>', got 'tensor<i64>'}}
-  %g = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<i64>
+  %g = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: 0>, finiteDiffParam = 1.0e-07 : f64} : (tensor<f64>) -> tensor<i64>
   return
 }
 
@@ -276,6 +295,36 @@ func.func private @q(tensor<f64>) -> tensor<f64> attributes {quantum.node = #qua
 // expected-error @+1 {{of role 'shiftable_jacobian': expected a tensor<f64> per variance and a tensor<MxGxf64>, got 'tensor<2xf64>', 'tensor<2x1xf64>'}}
 func.func private @shiftable_expvals(tensor<1xf64>, tensor<f64>) -> (tensor<2xf64>, tensor<2x1xf64>)
     attributes {gradient.circuit = #gradient.circuit<shiftable_jacobian of @q>}
+
+// -----
+
+// Every verifier error of gradient.inline_when_expanded.
+
+// expected-error @+1 {{'gradient.inline_when_expanded' is a unit attribute, got true}}
+func.func private @inline_flag(tensor<?xf64>) -> tensor<?xf64>
+    attributes {gradient.inline_when_expanded = true}
+
+// -----
+
+func.func @inline_constant() {
+  // expected-error @+1 {{'gradient.inline_when_expanded' marks func.func ops only}}
+  %c = arith.constant {gradient.inline_when_expanded} 1.0 : f64
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'gradient.inline_when_expanded' marks private functions only (they are erased once inlined)}}
+func.func @inline_public(%p: tensor<?xf64>) -> tensor<?xf64>
+    attributes {gradient.inline_when_expanded} {
+  return %p : tensor<?xf64>
+}
+
+// -----
+
+// expected-error @+1 {{'gradient.inline_when_expanded' marks functions with a result of dynamic shape, got results 'tensor<f64>', 'tensor<1x2xf64>'}}
+func.func private @inline_static(tensor<?xf64>) -> (tensor<f64>, tensor<1x2xf64>)
+    attributes {gradient.inline_when_expanded}
 
 // -----
 

@@ -25,9 +25,10 @@ func.func private @q.with_jacobian.adjoint(tensor<1xf64>, tensor<f64>) -> (tenso
 // CHECK: func.func private @q.values(tensor<?xf64>, tensor<f64>) -> tensor<2xf64> attributes {gradient.circuit = #gradient.circuit<values of @q>}
 func.func private @q.values(tensor<?xf64>, tensor<f64>) -> tensor<2xf64>
     attributes {gradient.circuit = #gradient.circuit<values of @q>}
-// CHECK: func.func private @q.vjp.adjoint(tensor<?xf64>, tensor<f64>, tensor<2xf64>) -> tensor<?xf64> attributes {gradient.circuit = #gradient.circuit<vjp of @q>}
+// A result of dynamic shape: inlined into its callers once every derivative is built.
+// CHECK: func.func private @q.vjp.adjoint(tensor<?xf64>, tensor<f64>, tensor<2xf64>) -> tensor<?xf64> attributes {gradient.circuit = #gradient.circuit<vjp of @q>, gradient.inline_when_expanded}
 func.func private @q.vjp.adjoint(tensor<?xf64>, tensor<f64>, tensor<2xf64>) -> tensor<?xf64>
-    attributes {gradient.circuit = #gradient.circuit<vjp of @q>}
+    attributes {gradient.circuit = #gradient.circuit<vjp of @q>, gradient.inline_when_expanded}
 // CHECK: func.func private @q.shiftable_jacobian.adjoint(tensor<1xf64>, tensor<f64>) -> (tensor<f64>, tensor<3x1xf64>) attributes {gradient.circuit = #gradient.circuit<shiftable_jacobian of @q>}
 func.func private @q.shiftable_jacobian.adjoint(tensor<1xf64>, tensor<f64>) -> (tensor<f64>, tensor<3x1xf64>)
     attributes {gradient.circuit = #gradient.circuit<shiftable_jacobian of @q>}

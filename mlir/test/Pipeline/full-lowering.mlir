@@ -67,7 +67,7 @@ func.func @cost(%x: tensor<2xf64>, %u: tensor<2x2xcomplex<f64>>, %coeffs: tensor
 func.func @main(%x: tensor<2xf64>, %u: tensor<2x2xcomplex<f64>>, %coeffs: tensor<2xf64>)
     -> (tensor<f64>, tensor<2xf64>, tensor<4x2xf64>) {
   %e, %p = func.call @cost(%x, %u, %coeffs) : (tensor<2xf64>, tensor<2x2xcomplex<f64>>, tensor<2xf64>) -> (tensor<f64>, tensor<4xf64>)
-  %g:2 = gradient.grad "fd" @cost(%x, %u, %coeffs) {diffArgIndices = array<i64: 0>}
+  %g:2 = gradient.grad "fd" @cost(%x, %u, %coeffs) {diffArgIndices = array<i64: 0>, finiteDiffParam = 1.0e-07 : f64}
       : (tensor<2xf64>, tensor<2x2xcomplex<f64>>, tensor<2xf64>) -> (tensor<2xf64>, tensor<4x2xf64>)
   %sq = arith.mulf %g#0, %g#0 : tensor<2xf64>
   return %e, %sq, %g#1 : tensor<f64>, tensor<2xf64>, tensor<4x2xf64>

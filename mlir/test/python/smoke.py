@@ -38,7 +38,8 @@ func.func @circuit(%x: tensor<f64>) -> tensor<f64> {
   return %et : tensor<f64>
 }
 func.func @main(%x: tensor<f64>) -> tensor<f64> attributes {llvm.emit_c_interface} {
-  %g = gradient.grad "fd" @circuit(%x) {diffArgIndices = array<i64: 0>}
+  %g = gradient.grad "fd" @circuit(%x)
+      {diffArgIndices = array<i64: 0>, finiteDiffParam = 1.0e-07 : f64}
       : (tensor<f64>) -> tensor<f64>
   return %g : tensor<f64>
 }

@@ -93,9 +93,35 @@ LogicalResult verifyCircuitSignature(func::FuncOp fn, CircuitRole role, func::Fu
   llvm_unreachable("unknown circuit role");
 }
 
+/// gradient.inline_when_expanded: the function is inlined into its callers and erased, which
+/// only a private function allows, and it exists for results of dynamic shape.
+LogicalResult verifyInlineWhenExpanded(Operation *op, Attribute value) {
+  StringRef name = GradientDialect::getInlineWhenExpandedAttrName();
+  if (!isa<UnitAttr>(value))
+    return op->emitError() << "'" << name << "' is a unit attribute, got " << value;
+  auto fn = dyn_cast<func::FuncOp>(op);
+  if (!fn)
+    return op->emitError() << "'" << name << "' marks func.func ops only";
+  if (!fn.isPrivate())
+    return op->emitError() << "'" << name << "' marks private functions only (they are erased "
+                           << "once inlined)";
+  // Checked at the tensor level (bufferization rewrites signatures; the functions are gone by
+  // then anyway).
+  bool tensorLevel = llvm::none_of(fn.getArgumentTypes(), llvm::IsaPred<BaseMemRefType>);
+  if (tensorLevel && llvm::none_of(fn.getResultTypes(), [](Type t) {
+        auto tensor = dyn_cast<RankedTensorType>(t);
+        return tensor && !tensor.hasStaticShape();
+      }))
+    return op->emitError() << "'" << name << "' marks functions with a result of dynamic shape, "
+                           << "got results " << fn.getResultTypes();
+  return success();
+}
+
 } // namespace
 
 LogicalResult GradientDialect::verifyOperationAttribute(Operation *op, NamedAttribute attribute) {
+  if (attribute.getName() == getInlineWhenExpandedAttrName())
+    return verifyInlineWhenExpanded(op, attribute.getValue());
   if (attribute.getName() != getCircuitAttrName())
     return op->emitError() << "unknown attribute '" << attribute.getName().getValue()
                            << "' of the gradient dialect";
@@ -149,6 +175,12 @@ LogicalResult verifyDifferentiationAttrs(Operation *op, StringRef method,
       return op->emitOpError() << "differentiated argument index " << index
                                << " appears more than once";
   }
+  // The step is explicit in the IR: the default is the frontend's (docs/grad-semantics.md).
+  if (method == "fd" && !finiteDiffParam)
+    return op->emitOpError() << "method \"fd\" needs the step h as finiteDiffParam";
+  if (method == "auto" && finiteDiffParam)
+    return op->emitOpError() << "finiteDiffParam is the step of method \"fd\"; method \"auto\" "
+                                "takes none";
   if (finiteDiffParam && !(finiteDiffParam->convertToDouble() > 0.0))
     return op->emitOpError() << "finiteDiffParam must be > 0, got "
                              << finiteDiffParam->convertToDouble();

@@ -38,7 +38,7 @@ std::pair<func::FuncOp, bool> getOrCreateFunction(func::FuncOp qnode, StringRef 
         auto tensor = dyn_cast<RankedTensorType>(t);
         return tensor && !tensor.hasStaticShape();
       }))
-    fn->setAttr(kInlineAttr, UnitAttr::get(ctx));
+    fn->setAttr(GradientDialect::getInlineWhenExpandedAttrName(), UnitAttr::get(ctx));
   symbols.getSymbolTable(module).insert(fn);
   return {fn, true};
 }

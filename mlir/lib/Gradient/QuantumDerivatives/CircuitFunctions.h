@@ -19,12 +19,10 @@
 
 namespace kvant::gradient::circuits {
 
-/// On functions with results of dynamic shape, which the bufferization pipeline cannot pass
-/// back: inlined into their callers once every derivative is built.
-constexpr llvm::StringLiteral kInlineAttr = "kvant.inline_when_expanded";
-
 /// A private function next to `qnode` named `<qnode>.<suffix>`, or the existing one; the flag
-/// says whether it was created (with an empty entry block).
+/// says whether it was created (with an empty entry block). One with results of dynamic shape,
+/// which the bufferization pipeline cannot pass back, is marked gradient.inline_when_expanded
+/// (GradientDialect.td): inlined into its callers once every derivative is built.
 std::pair<mlir::func::FuncOp, bool> getOrCreateFunction(mlir::func::FuncOp qnode,
                                                         llvm::StringRef suffix,
                                                         mlir::FunctionType type,

@@ -7,6 +7,7 @@
 #include "QNodeAnalysis.h"
 #include "CircuitFunctions.h"
 #include "ParameterThreading.h"
+#include "kvant/Gradient/QuantumDerivatives/AutoMethod.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -24,23 +25,54 @@ StringRef displayName(func::FuncOp qnode) {
   return name;
 }
 
+namespace {
+
+/// The expval, var or probs op whose value `result` (a QNode result) is, or null.
+Operation *measuringOp(Value result) {
+  if (auto from = result.getDefiningOp<tensor::FromElementsOp>();
+      from && from.getElements().size() == 1) {
+    Operation *def = from.getElements()[0].getDefiningOp();
+    if (isa_and_nonnull<quantum::ExpvalOp, quantum::VarOp>(def))
+      return def;
+  }
+  return result.getDefiningOp<quantum::ProbsOp>();
+}
+
+} // namespace
+
 FailureOr<Circuit> analyse(func::FuncOp qnode, Operation *site, bool requireShiftRules) {
   StringRef name = displayName(qnode);
   auto error = [&]() { return site->emitError() << "QNode '" << name << "': "; };
-  quantum::NodeAttr node = quantum::getQNodeAttr(qnode);
-  StringRef diffMethod = node ? node.getDiffMethod() : StringRef("best");
-  if (diffMethod != "adjoint" && diffMethod != "best" && diffMethod != "parameter-shift")
-    return error() << "diff_method=\"" << diffMethod << "\" cannot be used with method=\"auto\"";
   if (!qnode.getBody().hasOneBlock())
     return error() << "a QNode with several blocks";
   Block &body = qnode.getBody().front();
-  // With shots the results are estimates computed from samples; the frontend says what each
-  // one estimates. Expectation values and probabilities are estimated without bias, so the
-  // shift rules applied to the estimates give an unbiased estimate of the derivative.
+  ValueRange results = body.getTerminator()->getOperands();
+
+  // What the QNode declares, asked of the admissibility table the frontend asks too
+  // (AutoMethod.h). Each result's measurement: the expval, var or probs op the body returns
+  // (exact results); else, or with shots (estimates computed from samples), what #quantum.node
+  // declares.
+  quantum::NodeAttr node = quantum::getQNodeAttr(qnode);
+  bool declared = node && node.getMeasurements();
   bool sampled = node && node.isSampled();
-  if (sampled && diffMethod == "adjoint")
-    return error() << "the adjoint method has no shot semantics; use "
-                   << "diff_method=\"parameter-shift\"";
+  SmallVector<Operation *> measured;
+  SmallVector<StringRef> kinds;
+  for (auto [r, result] : llvm::enumerate(results)) {
+    measured.push_back(measuringOp(result));
+    kinds.push_back(measured.back() && !sampled ? measured.back()->getName().stripDialect()
+                    : declared                  ? node.getMeasurement(r)
+                                                : StringRef("other"));
+  }
+  QNodeDeclaration declaration;
+  if (node) {
+    declaration.diffMethod = node.getDiffMethod();
+    declaration.shots = node.getShots();
+  }
+  declaration.measurements = kinds;
+  AutoDecision decision = decideAutoMethod(declaration);
+  if (!decision.admitted())
+    return site->emitError() << "QNode '" << name << "' " << decision.reason;
+
   Circuit circuit;
   int64_t numParams = 0;
   bool nested = false;
@@ -69,44 +101,21 @@ FailureOr<Circuit> analyse(func::FuncOp qnode, Operation *site, bool requireShif
   if (walk.wasInterrupted())
     return failure();
   circuit.numParams = nested ? ShapedType::kDynamic : numParams;
-  bool noProbs = true;
-  for (auto [r, result] : llvm::enumerate(body.getTerminator()->getOperands())) {
-    if (sampled) {
-      StringRef kind = node.getMeasurement(r);
-      if (kind != "expval" && kind != "probs")
-        return error() << "with shots, method=\"auto\" differentiates estimates of "
-                       << "expectation values and probabilities, not of '" << kind << "'";
-      circuit.kinds.push_back(kind == "expval" ? Kind::Expval : Kind::Probs);
-      circuit.measured.push_back(nullptr);
-      circuit.sizes.push_back(cast<RankedTensorType>(result.getType()).getNumElements());
-      circuit.numOutputs += circuit.sizes.back();
-      continue;
-    }
-    Operation *measured = nullptr;
-    if (auto from = result.getDefiningOp<tensor::FromElementsOp>();
-        from && from.getElements().size() == 1) {
-      Operation *def = from.getElements()[0].getDefiningOp();
-      if (isa_and_nonnull<quantum::ExpvalOp, quantum::VarOp>(def))
-        measured = def;
-    }
-    if (!measured)
-      measured = result.getDefiningOp<quantum::ProbsOp>();
-    if (!measured)
+  for (auto [r, result] : llvm::enumerate(results)) {
+    // Without shots the body must measure what the rules differentiate (the declaration may
+    // say so of a value computed otherwise).
+    if (!sampled && !measured[r])
       return error() << "method=\"auto\" differentiates QNodes that return expectation values, "
                      << "variances and probabilities";
-    circuit.kinds.push_back(isa<quantum::ExpvalOp>(measured) ? Kind::Expval
-                            : isa<quantum::VarOp>(measured)  ? Kind::Var
-                                                             : Kind::Probs);
-    noProbs &= circuit.kinds.back() != Kind::Probs;
-    circuit.measured.push_back(measured);
+    StringRef kind = kinds[r]; // with shots, the table admitted expval and probs only
+    circuit.kinds.push_back(kind == "expval" ? Kind::Expval
+                            : kind == "var"  ? Kind::Var
+                                             : Kind::Probs);
+    circuit.measured.push_back(sampled ? nullptr : measured[r]);
     circuit.sizes.push_back(cast<RankedTensorType>(result.getType()).getNumElements());
     circuit.numOutputs += circuit.sizes.back();
   }
-  // "best": the adjoint method on kvant's simulator when every measurement allows it.
-  // "best": the adjoint sweep unless there are probabilities. Their Jacobian costs the sweep one
-  // vector per outcome (2^m for m wires), against two circuit runs per parameter for
-  // parameter-shift, whatever m; diff_method="adjoint" still chooses the sweep.
-  circuit.adjoint = !sampled && (diffMethod == "adjoint" || (diffMethod == "best" && noProbs));
+  circuit.adjoint = decision.method == QuantumMethod::Adjoint;
   for (quantum::DifferentiableGate gate : circuit.gates)
     for (unsigned i = 0, n = gate.getDiffParams().size(); i < n; ++i) {
       std::optional<quantum::ShiftRule> rule = gate.getShiftRule(i);

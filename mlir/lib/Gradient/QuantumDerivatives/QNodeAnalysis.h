@@ -2,9 +2,10 @@
 //
 // A QNode's body read once before any circuit function is built from it: its differentiable
 // gates, what each result measures, the number of gate parameters (dynamic when gates sit in
-// control flow) and the method that differentiates it ("adjoint" or parameter-shift, from its
-// diff_method; "best" is the adjoint sweep unless there are probabilities or shots). Every
-// refusal of method="auto" that depends on the body alone is made here, by name.
+// control flow) and the method that differentiates it. The method, and the refusals that
+// depend on what the QNode declares (#quantum.node), come from the admissibility table the
+// frontend asks too (kvant/Gradient/QuantumDerivatives/AutoMethod.h); every refusal of
+// method="auto" that depends on the body is made here, by name.
 //
 //===----------------------------------------------------------------------------------===//
 

@@ -67,9 +67,10 @@ kvant::gradient::inlineQNodeCall(OpBuilder &b, Operation *site, func::FuncOp qno
 }
 
 void kvant::gradient::inlineDynamicallyShapedCircuits(ModuleOp module) {
+  StringRef inlineAttr = GradientDialect::getInlineWhenExpandedAttrName();
   SmallVector<func::FuncOp> inlined;
   for (auto fn : module.getOps<func::FuncOp>())
-    if (fn->hasAttr(kInlineAttr))
+    if (fn->hasAttr(inlineAttr))
       inlined.push_back(fn);
   if (inlined.empty())
     return;
@@ -78,7 +79,7 @@ void kvant::gradient::inlineDynamicallyShapedCircuits(ModuleOp module) {
     SmallVector<func::CallOp> calls;
     module.walk([&](func::CallOp call) {
       auto callee = module.lookupSymbol<func::FuncOp>(call.getCalleeAttr());
-      if (callee && callee->hasAttr(kInlineAttr) && call->getParentOfType<func::FuncOp>() != callee)
+      if (callee && callee->hasAttr(inlineAttr) && call->getParentOfType<func::FuncOp>() != callee)
         calls.push_back(call);
     });
     if (calls.empty())

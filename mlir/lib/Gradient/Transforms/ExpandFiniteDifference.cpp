@@ -11,6 +11,10 @@
 //     }
 //     J(r, a) = reshape(Jflat_r, [shape(r)..., shape(a)...])
 //
+// The rule, (f(x + h e_i) - f(x)) / h with the step the op carries, is the one
+// docs/grad-semantics.md states for method "fd"; outside qjit the frontend evaluates the same
+// rule at once (kvant.grad's _eager_fd).
+//
 // Everything stays on tensors (value semantics); bufferization happens later. Dynamic shapes
 // are rejected with an error: the loop bounds and Jacobian types need static element counts.
 //
@@ -67,9 +71,7 @@ LogicalResult expandGrad(GradOp op, func::FuncOp callee) {
       return op.emitOpError() << "finite differences need static shapes, but callee result " << r
                               << " has type " << type;
 
-  double h = kDefaultFiniteDiffStep;
-  if (std::optional<APFloat> param = op.getFiniteDiffParam())
-    h = param->convertToDouble();
+  double h = op.getFiniteDiffParam()->convertToDouble(); // "fd" ops carry it (verifier)
 
   OpBuilder b(op);
   Location loc = op.getLoc();

@@ -14,9 +14,4 @@
 #define GET_OP_CLASSES
 #include "kvant/Gradient/IR/GradientOps.h.inc"
 
-namespace kvant::gradient {
-/// Default forward-difference step when `finiteDiffParam` is absent.
-inline constexpr double kDefaultFiniteDiffStep = 1e-7;
-} // namespace kvant::gradient
-
 #endif // KVANT_GRADIENT_IR_GRADIENTOPS_H

@@ -24,7 +24,8 @@ def Gradient_GradOp : Gradient_Op<"grad", [
   let description = [{
     Differentiates `callee` at `operands` with respect to the arguments listed in
     `diffArgIndices`. `method` is "auto" (AD passes) or "fd" (forward differences with step
-    `finiteDiffParam`, default 1e-7).
+    `finiteDiffParam`, which "fd" requires and "auto" does not take: the default step is the
+    frontend's, written into every op).
 
     Results are result-major: for each callee result r, for each differentiated argument a (in
     `diffArgIndices` order), one Jacobian `tensor<[shape(r)..., shape(a)...] x elt(a)>` (the
@@ -35,7 +36,7 @@ def Gradient_GradOp : Gradient_Op<"grad", [
     others are auxiliary values, returned with `withValues` (JAX's `has_aux`).
 
     ```mlir
-    %j = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: 0>}
+    %j = gradient.grad "fd" @f(%x) {diffArgIndices = array<i64: 0>, finiteDiffParam = 1.0e-7 : f64}
            : (tensor<3xf64>) -> tensor<3xf64>
     ```
   }];

@@ -9,7 +9,7 @@ def ExpandFiniteDifferencePass : Pass<"gradient-expand-fd", "mlir::ModuleOp"> {
   let summary = "Expand gradient.grad with method \"fd\" into forward differences";
   let description = [{
     Replaces every `gradient.grad "fd"` by (f(x + h e_i) - f(x)) / h, h = `finiteDiffParam`
-    (default 1e-7): one base call of the callee shared by all derivatives, then for each
+    (docs/grad-semantics.md): one base call of the callee shared by all derivatives, then for each
     differentiated argument an `scf.for` over its flattened elements that perturbs one element,
     calls the callee and writes column i of a flat [#result elements, #argument elements]
     Jacobian, reshaped to [result shape..., argument shape...] at the end. Tensor-level IR only.
