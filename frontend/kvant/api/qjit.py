@@ -110,6 +110,7 @@ class QJIT:
         keep_intermediate: bool = False,
         opt_level: int = 2,
         autograph: bool = False,
+        seed: int | None = None,
     ):
         if not callable(fn):
             raise TypeError(f"qjit needs a callable, got {type(fn).__name__}")
@@ -153,6 +154,7 @@ class QJIT:
         # The CPU the code is generated for: this machine's ("native"), or a named one for a
         # library that runs elsewhere (the ahead-of-time command sets it).
         self.target_cpu = "native"
+        self.seed = _check_seed(seed)
         self._programs: dict = {}
         self._under_jax: dict = {}  # signature -> (JAX-callable program, output structure)
         self._last: CompiledProgram | None = None
@@ -189,7 +191,7 @@ class QJIT:
         if any(isinstance(x, jax.core.Tracer) for x in tree_flatten((args, kwargs))[0]):
             return self._call_under_jax(args, kwargs)
         program, flat = self._program_for(args, kwargs)
-        outputs = program.library(*flat)
+        outputs = program.library(*flat, seed=self.seed)
         return tree_unflatten(program.out_tree, [to_jax(o) for o in outputs])
 
     # -- under JAX transformations ---------------------------------------------------------------
@@ -227,6 +229,7 @@ class QJIT:
         )
 
         forward = QJIT(flat_fn, keep_intermediate=self.keep_intermediate, opt_level=self.opt_level)
+        seed = self.seed
         program = forward.compile(*specs)
         out_specs = [jax.ShapeDtypeStruct(a.shape, a.dtype) for a in program.library.out_avals]
         differentiable = [
@@ -235,7 +238,7 @@ class QJIT:
 
         def run(*leaves):
             return jax.pure_callback(
-                lambda *xs: [np.asarray(o) for o in program.library(*xs)],
+                lambda *xs: [np.asarray(o) for o in program.library(*xs, seed=seed)],
                 out_specs,
                 *leaves,
                 vmap_method="sequential",
@@ -262,7 +265,7 @@ class QJIT:
             pullback_program = pullbacks[0]
             grad_specs = [specs[i] for i in differentiable]
             bars = jax.pure_callback(
-                lambda *xs: [np.asarray(o) for o in pullback_program.library(*xs)],
+                lambda *xs: [np.asarray(o) for o in pullback_program.library(*xs, seed=seed)],
                 grad_specs,
                 *leaves,
                 *cts,
@@ -556,6 +559,17 @@ def _locate_runtime_error(jaxpr, message: str) -> str:
     return message
 
 
+def _check_seed(seed):
+    """The seed of a qjit function's random choices: None, or an int in [0, 2**64)."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"kvant.qjit: seed must be an int, got {type(seed).__name__}")
+    if not 0 <= int(seed) < 2**64:
+        raise ValueError(f"kvant.qjit: seed must be in [0, 2**64), got {seed}")
+    return int(seed)
+
+
 def _index_tuple(value, what: str) -> tuple[int, ...]:
     """An int or a sequence of ints as a tuple of ints."""
     items = (value,) if not isinstance(value, (tuple, list, set, frozenset, range)) else value
@@ -596,6 +610,7 @@ def qjit(
     keep_intermediate: bool = False,
     opt_level: int = 2,
     autograph: bool = False,
+    seed: int | None = None,
     **unsupported,
 ):
     """Compile a hybrid quantum-classical function with kvant.
@@ -607,6 +622,11 @@ def qjit(
     ``for`` over ``range``, arrays or ``enumerate``, ``while`` -- and that of the functions and
     QNodes it calls, into compiled control flow (``cond``, ``for_loop``, ``while_loop``) when it
     depends on traced values, with PennyLane's AutoGraph (``qml.capture.autograph``).
+
+    ``seed`` (an int): every call starts the simulator's random generator from it, so samples,
+    counts, estimates with shots and mid-circuit outcomes are the same at every call and in
+    every process (a device's own seed, ``qml.device("kvant.qubit", seed=s)``, still restarts
+    it for that device's QNodes). Without it each call draws fresh random numbers.
     """
     if unsupported:
         raise TypeError(f"kvant.qjit got unsupported options: {', '.join(sorted(unsupported))}")
@@ -616,6 +636,7 @@ def qjit(
         keep_intermediate=keep_intermediate,
         opt_level=opt_level,
         autograph=autograph,
+        seed=seed,
     )
     if fn is None:
         return lambda f: QJIT(f, **options)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import os
 import threading
 
 import numpy as np
@@ -67,6 +68,8 @@ def runtime():
     lib.kvant_rt_error.restype = ctypes.c_char_p
     lib.kvant_rt_error.argtypes = []
     lib.kvant_rt_clear_error.restype = None
+    lib.kvant_rt_set_seed.restype = None
+    lib.kvant_rt_set_seed.argtypes = [ctypes.c_uint64]
     return lib
 
 
@@ -84,7 +87,10 @@ class CompiledLibrary:
         # message -> message naming the user's source line (set by qjit, which knows the trace)
         self.locate_error = None
 
-    def __call__(self, *args: np.ndarray) -> list[np.ndarray]:
+    def __call__(self, *args: np.ndarray, seed: int | None = None) -> list[np.ndarray]:
+        """Run the program. ``seed``: every random choice of this call (samples, mid-circuit
+        outcomes) comes from the runtime's generator started from it, so the call is
+        reproducible; ``None`` leaves the generator as it is."""
         inputs = [
             np.ascontiguousarray(a, dtype=aval.dtype).reshape(aval.shape)
             for a, aval in zip(args, self.in_avals)
@@ -96,7 +102,15 @@ class CompiledLibrary:
         # check below about this call.
         with self._lock:
             rt.kvant_rt_clear_error()
-            self._fn(*[ctypes.byref(d) for d in descriptors])
+            if seed is not None:
+                # The generator is per thread and the program runs on this one.
+                rt.kvant_rt_set_seed(seed)
+            try:
+                self._fn(*[ctypes.byref(d) for d in descriptors])
+            finally:
+                if seed is not None:
+                    # Unseeded programs called later on this thread stay unpredictable.
+                    rt.kvant_rt_set_seed(int.from_bytes(os.urandom(8), "little"))
             message = rt.kvant_rt_error()
             if message is not None:
                 rt.kvant_rt_clear_error()
