@@ -8,6 +8,9 @@ inside the region's JAXPR, and the operations queued before the control flow are
 
 from __future__ import annotations
 
+import functools
+import inspect
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -160,8 +163,15 @@ def trace_while(cond_fn, body, init, classical=False):
     return None if len(init) == 0 else _pack_state(list(result), single)
 
 
-def trace_cond(predicates, branches, otherwise, args, kwargs, classical=False):
-    """``branches[k]`` runs if ``predicates[k]`` is the first true one; else ``otherwise``."""
+def trace_cond(
+    predicates, branches, otherwise, args, kwargs, classical=False, promote=True, roles=None
+):
+    """``branches[k]`` runs if ``predicates[k]`` is the first true one; else ``otherwise``.
+
+    Branches that return different dtypes for one output are promoted to their common dtype
+    (``jnp.promote_types``: bool < int < float < complex, as Catalyst's ``cond`` does) when
+    ``promote``; else (``jax.lax.cond``'s rule) they must agree. ``roles``: what errors call
+    the branches (default: kvant.cond's ``cond`` / ``else_if`` / ``otherwise``)."""
     scope = None if classical else current_scope()
     if scope is not None:
         scope.flush()
@@ -200,20 +210,25 @@ def trace_cond(predicates, branches, otherwise, args, kwargs, classical=False):
         )
         for k, fn in enumerate(functions)
     ]
+    if roles is None:
+        roles = ["the cond branch", *(f"else_if branch {k}" for k in range(1, len(branches)))]
+        roles.append("the otherwise branch")
+
+    def names():  # for messages only: finding the source lines reads files
+        return [f"{role}{_function_name(fn)}" for role, fn in zip(roles, functions)]
+
     if any(t != out_trees[0] for t in out_trees):
         if otherwise is None:
             raise TypeError(
                 "cond: a branch returns a value, so an otherwise branch is needed (the result "
                 "must be defined whichever branch runs)"
             )
-        raise TypeError(f"cond: branches return different structures: {out_trees}")
-    reference = [(a.shape, a.dtype) for a in traced[0][0].out_avals]
-    for jaxpr, _ in traced[1:]:
-        if [(a.shape, a.dtype) for a in jaxpr.out_avals] != reference:
-            raise TypeError(
-                "cond: branches return values of different shapes or dtypes: "
-                f"{reference} vs {[(a.shape, a.dtype) for a in jaxpr.out_avals]}"
-            )
+        k = next(k for k, t in enumerate(out_trees) if t != out_trees[0])
+        raise TypeError(
+            f"cond: branches return different structures: {names()[0]} returns "
+            f"{out_trees[0]}, {names()[k]} returns {out_trees[k]}"
+        )
+    traced = _unify_output_types(traced, out_trees[0], names, promote)
     consts = [c for _, cs in traced for c in cs]
     outs = cond_p.bind(
         *preds,
@@ -224,6 +239,77 @@ def trace_cond(predicates, branches, otherwise, args, kwargs, classical=False):
         quantum=_acts_on_state(scope, *(j for j, _ in traced)),
     )
     return tree_unflatten(out_trees[0], outs)
+
+
+def _function_name(fn) -> str:
+    """`` 'name' (file:line)`` of a user function, as far as Python tells."""
+    name = getattr(fn, "__name__", None)
+    if name is None:
+        return ""
+    try:
+        where = f" ({inspect.getsourcefile(fn)}:{inspect.getsourcelines(fn)[1]})"
+    except (TypeError, OSError):
+        where = ""
+    return f" '{name}'{where}"
+
+
+def _describe_aval(aval) -> str:
+    return f"{aval.dtype}{list(aval.shape)}"
+
+
+def _unify_output_types(traced, out_tree, names, promote):
+    """The traced branches with one type per output: shapes must agree (else an error naming
+    the branches and the output); dtypes are promoted to their common dtype, or, without
+    ``promote``, must agree."""
+    from jax.tree_util import keystr, tree_flatten_with_path, tree_unflatten
+
+    paths = [
+        keystr(p)
+        for p, _ in tree_flatten_with_path(
+            tree_unflatten(out_tree, list(range(out_tree.num_leaves)))
+        )[0]
+    ]
+    avals = [jaxpr.out_avals for jaxpr, _ in traced]
+    targets = []
+    for i in range(len(avals[0])):
+        where = f"output{paths[i]}" if paths[i] else "the output"
+        column = [branch[i] for branch in avals]
+        for k, aval in enumerate(column[1:], start=1):
+            if aval.shape != column[0].shape or (not promote and aval.dtype != column[0].dtype):
+                what = "shapes" if aval.shape != column[0].shape else "dtypes"
+                raise TypeError(
+                    f"cond: the branches return {where} with different {what}: {names()[0]} "
+                    f"returns {_describe_aval(column[0])}, {names()[k]} returns "
+                    f"{_describe_aval(aval)}"
+                    + (
+                        ""
+                        if what == "shapes"
+                        else "; jax.lax.cond needs the same dtype in every branch (kvant.cond and "
+                        "qml.cond promote to the common dtype)"
+                    )
+                )
+        targets.append(functools.reduce(jnp.promote_types, [a.dtype for a in column]))
+    return [
+        (
+            jaxpr
+            if [a.dtype for a in jaxpr.out_avals] == targets
+            else _converted_outputs(jaxpr, targets),
+            consts,
+        )
+        for jaxpr, consts in traced
+    ]
+
+
+def _converted_outputs(closed, dtypes):
+    """``closed`` (a closed JAXPR without constants) with its outputs converted to ``dtypes``."""
+
+    def run(*args):
+        outs = jax_core.eval_jaxpr(closed.jaxpr, closed.consts, *args)
+        return [jax.lax.convert_element_type(o, d) for o, d in zip(outs, dtypes)]
+
+    jaxpr, consts = trace_subjaxpr(run, closed.in_avals, "cond_branch", in_avals=closed.in_avals)
+    assert not consts  # every value the branch used is already one of its inputs
+    return jaxpr
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,7 +345,15 @@ def _lax_while_loop(cond_fun, body_fun, init_val):
 def _lax_cond(pred, true_fun, false_fun, *operands, **kwargs):
     if current_scope() is None or kwargs:
         return _lax_originals["cond"](pred, true_fun, false_fun, *operands, **kwargs)
-    return trace_cond([pred], [true_fun], false_fun, operands, {})
+    return trace_cond(
+        [pred],
+        [true_fun],
+        false_fun,
+        operands,
+        {},
+        promote=False,
+        roles=["true_fun", "false_fun"],
+    )
 
 
 def _lax_switch(index, branches, *operands):
@@ -271,7 +365,15 @@ def _lax_switch(index, branches, *operands):
         raise ValueError("switch: at least one branch is needed")
     k = jnp.clip(jnp.asarray(index, dtype=jnp.int64), 0, len(branches) - 1)
     preds = [k == j for j in range(len(branches) - 1)]
-    return trace_cond(preds, branches[:-1], branches[-1], operands, {})
+    return trace_cond(
+        preds,
+        branches[:-1],
+        branches[-1],
+        operands,
+        {},
+        promote=False,
+        roles=[f"branches[{k}]" for k in range(len(branches))],
+    )
 
 
 def _lax_scan(f, init, xs=None, length=None, reverse=False, unroll=1, **kwargs):
