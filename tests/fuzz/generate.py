@@ -40,6 +40,7 @@ from tests.fuzz.program import (
     MeasCond,
     Measure,
     Measurement,
+    MultiWireObservable,
     PauliWord,
     Program,
     QNode,
@@ -101,6 +102,8 @@ FEATURES = {
     "multi_qnode": "several QNodes per program",
     "chain": "QNode results as parameters of later QNodes",
     "hermitian": "expval/var of qml.Hermitian",
+    "multiwire_obs": "qml.Projector, qml.I on several wires in a product, a product whose "
+    "factors share a wire",
     "hamiltonian": "expval of Hamiltonians with constant coefficients",
     "hamiltonian_trainable": "Hamiltonian coefficients computed from the argument (W7)",
     "var": "qml.var",
@@ -502,7 +505,27 @@ class Generator:
                 coeffs.append(self.const())
         return Hamiltonian(coeffs, terms, style=self.rng.choice(["hamiltonian", "sum"]))
 
+    def multiwire_observable(self, W):
+        kinds = ["projector", "state_projector"] + (["identity", "overlap"] if W > 1 else [])
+        kind = self.rng.choice(kinds)
+        size = self.rng.randint(2, W) if kind in ("identity", "overlap") else self.rng.randint(1, W)
+        wires = [
+            Wire(w) for w in self.rng.sample(range(W), min(size, 2 if kind == "overlap" else W))
+        ]
+        if kind == "projector":
+            values = [self.rng.randint(0, 1) for _ in wires]
+        elif kind == "state_projector":
+            v = np.array([self.rng.gauss(0, 1) for _ in range(2 ** len(wires))])
+            values = [float(z) for z in v / np.linalg.norm(v)]
+        elif kind == "overlap":
+            values = [round(self.rng.uniform(-1.5, 1.5), 3) for _ in range(4)]
+        else:
+            values = []
+        return MultiWireObservable(kind, wires, values)
+
     def observable(self, W, num_params):
+        if self.on("multiwire_obs", 0.15):
+            return self.multiwire_observable(W)
         r = self.rng.random()
         if r < 0.2 and "hermitian" in self.features:
             return self.hermitian(W)

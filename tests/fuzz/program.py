@@ -268,6 +268,36 @@ class Hermitian:
 
 
 @dataclass
+class MultiWireObservable:
+    """An observable on several wires without a Pauli-word form of its own in kvant:
+    ``projector`` (``qml.Projector`` of a basis state, ``values`` its bits), ``state_projector``
+    (of a real state vector, ``values``), ``identity`` (``qml.PauliZ(w0) @ qml.I([w1, ...])``),
+    ``overlap`` (``qml.PauliZ(w0) @ qml.Hermitian(diag(values), [w0, w1])``, factors sharing a
+    wire)."""
+
+    kind: str
+    wires: list
+    values: list
+
+    def render(self):
+        if self.kind == "projector":
+            return f"qml.Projector({list(self.values)!r}, wires={wires_text(self.wires)})"
+        if self.kind == "state_projector":
+            return f"qml.Projector(np.array({list(self.values)!r}), wires={wires_text(self.wires)})"
+        if self.kind == "identity":
+            rest = "[" + ", ".join(w.render() for w in self.wires[1:]) + "]"
+            return f"qml.PauliZ({self.wires[0].render()}) @ qml.I({rest})"
+        assert self.kind == "overlap"
+        return (
+            f"qml.PauliZ({self.wires[0].render()}) @ qml.Hermitian(np.diag({list(self.values)!r}),"
+            f" wires={wires_text(self.wires)})"
+        )
+
+    def norm(self):
+        return max([1.0] + [abs(v) for v in self.values]) if self.kind == "overlap" else 1.0
+
+
+@dataclass
 class Hamiltonian:
     coeffs: list  # float expressions (trainable when they depend on x)
     terms: list  # PauliWord

@@ -32,6 +32,7 @@ from tests.fuzz.program import (
     MeasCond,
     Measure,
     Measurement,
+    MultiWireObservable,
     PauliWord,
     Program,
     RunTimeWire,
@@ -288,7 +289,7 @@ def candidates(p: Program):
                         dataclasses.replace(node, coeffs=node.coeffs[:-1], terms=node.terms[:-1]),
                     ),
                 )
-        if isinstance(node, Hermitian):
+        if isinstance(node, (Hermitian, MultiWireObservable)):
             yield "PauliZ", put(p, path, PauliWord([("Z", node.wires[0])]))
         if isinstance(node, PauliWord) and len(node.factors) > 1:
             yield "shorter word", put(p, path, PauliWord(node.factors[:1]))

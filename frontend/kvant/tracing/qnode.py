@@ -605,6 +605,7 @@ def _sampled_eigenvalues(obs, scope: QuantumScope):
     eigenbasis, sample its wires, rotate back."""
     if len(obs.wires) == 0:
         return jnp.ones(scope.shots, jnp.float64)
+    obs = observables.sampling_form(obs)
     wires = tuple(scope.wire_index(w) for w in obs.wires)
     if not all(isinstance(w, int) for w in wires):
         raise UnsupportedError(
