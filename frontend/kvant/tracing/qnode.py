@@ -69,7 +69,7 @@ class QuantumScope:
         self,
         name: str,
         wire_index,
-        num_wires: int,
+        num_wires: int | None,
         shots: int | None,
         wire_labels=(),
         one_shot: bool = False,
@@ -83,8 +83,13 @@ class QuantumScope:
         # variance is recorded as the observable's single-shot value.
         self.one_shot = one_shot
         self.wire_index = wire_index
-        self.wire_labels = tuple(wire_labels)  # the device's, in register order
-        self.num_wires = num_wires
+        # The register's wire labels in register order: the device's, or for a device without
+        # fixed wires (num_wires None) the list that wire_index grows at each new label.
+        self._wire_labels = wire_labels
+        self._num_wires = num_wires
+        # The register's size at each measurement of all its wires (qml.probs(), qml.state()):
+        # a register that grew afterwards makes the QNode traced again (capture_rewritten_call)
+        self.whole_register_sizes: list[int] = []
         self.shots = shots
         self._queues: list = []
         # Gates whose class has a grad_recipe of its own (tracing.grad_recipes)
@@ -95,6 +100,14 @@ class QuantumScope:
         # Whether a mid-circuit measurement postselects: statistics are then conditioned
         # (tracing.deferred), which takes a variance of a sum as expectation values
         self.postselects = False
+
+    @property
+    def wire_labels(self) -> tuple:
+        return tuple(self._wire_labels)
+
+    @property
+    def num_wires(self) -> int:
+        return len(self._wire_labels) if self._num_wires is None else self._num_wires
 
     @contextlib.contextmanager
     def region(self):
@@ -181,24 +194,31 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
     place of its compile pipeline (``transforms.segment_rewriter``)."""
     device = qnode.device
     device_kind = device_support.device_kind(device, _name(qnode))
-    if device.wires is None:
-        raise UnsupportedError(
-            f"QNode '{_name(qnode)}': kvant needs a device with a fixed number of wires, "
-            "e.g. qml.device('kvant.qubit', wires=2)"
-        )
+    # A device without fixed wires (wires=None) gets a register of the wires the circuit uses,
+    # in the order of first use: PennyLane's order of a tape's wires (gates, mid-circuit
+    # measurements, then terminal measurements), which orders probs, state and samples.
+    dynamic_wires = device.wires is None
     shots = _shots(qnode)
     seed = getattr(device, "kvant_seed", None)
     diff_method = qnode.diff_method
     if diff_method not in DIFF_METHODS:
         raise ValueError(f"QNode '{_name(qnode)}': unknown diff_method {diff_method!r}")
 
-    wire_labels = list(device.wires)
-    num_wires = len(wire_labels)
+    wire_labels = [] if dynamic_wires else list(device.wires)
 
     def wire_index(label):
         if isinstance(label, jax.core.Tracer):
+            if dynamic_wires:
+                raise UnsupportedError(
+                    f"QNode '{_name(qnode)}' uses a wire computed at run time on a device "
+                    "without fixed wires (wires=None); kvant sizes such a register from the "
+                    "wire labels while compiling: give the device its wires, e.g. "
+                    "qml.device('lightning.qubit', wires=3)"
+                )
             # A wire computed at run time (e.g. from a loop index): the register index itself.
             return label
+        if dynamic_wires and label not in wire_labels:
+            wire_labels.append(label)
         try:
             return wire_labels.index(label)
         except ValueError:
@@ -225,16 +245,22 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
         scope = QuantumScope(
             _name(qnode),
             wire_index,
-            num_wires,
+            None if dynamic_wires else len(wire_labels),
             shots,
             wire_labels,
             one_shot=one_shot,
             rewrite=rewrite,
         )
-        with _entered(scope), scope.region():
+        with _entered(scope), scope.region() as queue:
             result = qnode.func(*call_args, **call_kwargs)
             scope.flush()
+            if dynamic_wires:  # the measurements' wires next, in the order they were made
+                for item in queue.queue:
+                    if isinstance(item, MeasurementProcess):
+                        for w in item.wires:
+                            wire_index(w)
         output["grad_recipe_gates"] = scope.grad_recipe_gates
+        output["whole_register_sizes"] = scope.whole_register_sizes
         leaves, out_tree = tree_flatten(result, is_leaf=lambda x: isinstance(x, MeasurementProcess))
         values, kinds = [], []
         deferred = output["deferred"] = trainable_observables.DeferredOutputs()
@@ -260,6 +286,11 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
         return flat_values + deferred.classical_outputs()
 
     jaxpr, consts = trace_subjaxpr(circuit, flat_args, name=_name(qnode))
+    if any(size < len(wire_labels) for size in output["whole_register_sizes"]):
+        # a measurement of all wires came before a wire first used later (probs(), then an
+        # observable on a new wire): traced again, the register now known whole
+        jaxpr, consts = trace_subjaxpr(circuit, flat_args, name=_name(qnode))
+    num_wires = len(wire_labels)
     deferred = output["deferred"]
     num_classical = len(deferred.classical_outputs())
     jaxpr, coefficients = trainable_observables.split_classical_outputs(
@@ -504,6 +535,9 @@ def _emit_measurement(mp: MeasurementProcess, scope: QuantumScope):
                 mp.obs, (qml.ops.Sum, qml.ops.SProd, qml.ops.LinearCombination, qml.ops.Prod)
             )
         )
+        for w in mp.obs.wires:
+            if isinstance(w, jax.core.Tracer):
+                wire_index(w)  # refused on a device without fixed wires
         if trainable_observables.combined_in_caller(mp.obs) or sum_variance:
             # with shots, or conditioned on a postselection, Var H = <H²> - <H>² from the
             # expectation values of the Pauli words of H and H²
@@ -533,6 +567,8 @@ def _emit_measurement(mp: MeasurementProcess, scope: QuantumScope):
         raise UnsupportedError(
             f"{type(mp).__name__} of an observable is not supported yet; measure wires instead"
         )
+    if not mp.wires:
+        scope.whole_register_sizes.append(num_wires)
     wires = tuple(range(num_wires)) if not mp.wires else tuple(wire_index(w) for w in mp.wires)
     if num_wires == 0:
         return _measure_no_wires(mp, scope)
