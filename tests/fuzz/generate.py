@@ -187,6 +187,9 @@ class _Scope:
 class Generator:
     def __init__(self, seed, mode, features):
         self.rng = random.Random(seed)
+        # Features added later draw from a generator of their own and replace a construct
+        # after it was generated, so the programs of the other features' seeds stay as they were
+        self.late_rng = random.Random(f"late-{seed}")
         self.seed, self.mode = seed, mode
         self.features = set(features)
         self.names = 0
@@ -506,26 +509,29 @@ class Generator:
         return Hamiltonian(coeffs, terms, style=self.rng.choice(["hamiltonian", "sum"]))
 
     def multiwire_observable(self, W):
+        rng = self.late_rng
         kinds = ["projector", "state_projector"] + (["identity", "overlap"] if W > 1 else [])
-        kind = self.rng.choice(kinds)
-        size = self.rng.randint(2, W) if kind in ("identity", "overlap") else self.rng.randint(1, W)
-        wires = [
-            Wire(w) for w in self.rng.sample(range(W), min(size, 2 if kind == "overlap" else W))
-        ]
+        kind = rng.choice(kinds)
+        size = rng.randint(2, W) if kind in ("identity", "overlap") else rng.randint(1, W)
+        wires = [Wire(w) for w in rng.sample(range(W), min(size, 2 if kind == "overlap" else W))]
         if kind == "projector":
-            values = [self.rng.randint(0, 1) for _ in wires]
+            values = [rng.randint(0, 1) for _ in wires]
         elif kind == "state_projector":
-            v = np.array([self.rng.gauss(0, 1) for _ in range(2 ** len(wires))])
+            v = np.array([rng.gauss(0, 1) for _ in range(2 ** len(wires))])
             values = [float(z) for z in v / np.linalg.norm(v)]
         elif kind == "overlap":
-            values = [round(self.rng.uniform(-1.5, 1.5), 3) for _ in range(4)]
+            values = [round(rng.uniform(-1.5, 1.5), 3) for _ in range(4)]
         else:
             values = []
         return MultiWireObservable(kind, wires, values)
 
     def observable(self, W, num_params):
-        if self.on("multiwire_obs", 0.15):
+        obs = self._observable(W, num_params)
+        if "multiwire_obs" in self.features and self.late_rng.random() < 0.15:
             return self.multiwire_observable(W)
+        return obs
+
+    def _observable(self, W, num_params):
         r = self.rng.random()
         if r < 0.2 and "hermitian" in self.features:
             return self.hermitian(W)
