@@ -248,8 +248,11 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
         leaves, out_tree = tree_flatten(result, is_leaf=lambda x: isinstance(x, MeasurementProcess))
         values, kinds = [], []
         deferred = output["deferred"] = trainable_observables.DeferredOutputs()
-        # a one-shot QNode returns a classical value once per shot, as Catalyst does
-        per_shot = total_shots if (requested == "one-shot" and scope.outcomes) else None
+        # a one-shot QNode (asked for, or the default with shots and mid-circuit measurements)
+        # returns a classical value once per shot, as Catalyst does
+        asked = (getattr(qnode, "execute_kwargs", {}) or {}).get("mcm_method")
+        one_shot_run = requested == "one-shot" and (scope.outcomes or asked == "one-shot")
+        per_shot = total_shots if one_shot_run and total_shots is not None else None
         for leaf in leaves:
             if isinstance(leaf, MeasurementProcess):
                 value = _emit_measurement(leaf, scope)
@@ -357,10 +360,11 @@ def _classical_output(leaf, scope: QuantumScope, per_shot: int | None):
     value = jnp.asarray(leaf)
     if mcm_statistics.dependence(value, scope.outcomes).on_outcomes:
         return value
-    if per_shot is None:
-        combine = lambda measured, c: c
-    else:
-        combine = lambda measured, c: jnp.broadcast_to(c, (per_shot, *c.shape))
+
+    def combine(measured, c):
+        c = jnp.asarray(c)  # a number the QNode returns arrives as a Python value
+        return c if per_shot is None else jnp.broadcast_to(c, (per_shot, *c.shape))
+
     return trainable_observables.Deferred([], value, combine, null=None)
 
 
