@@ -132,7 +132,7 @@ class ModuleLowering:
                     results = self.lower_jaxpr(jaxpr, closed_jaxpr.consts, args)
                 else:
                     results = body(args)
-                if public:
+                if public or body is not None:  # the entry point, a QNode
                     results = _distinct_results(results)
                 func.ReturnOp(results)
         return name
@@ -176,9 +176,12 @@ class ModuleLowering:
 
 
 def _distinct_results(results: list) -> list:
-    """The entry point's results, each value returned once: a value returned twice (``return
-    y, y``) gets a copy, because buffer-results-to-out-params cannot give one buffer to two
-    result parameters (it crashed the compiler)."""
+    """The results of the entry point or a QNode, each value returned once: a value returned
+    twice (``return y, y``; a QNode returning one mid-circuit outcome twice) gets a copy,
+    because buffer-results-to-out-params cannot give one buffer to two result parameters (it
+    crashed the compiler). Not done for other functions, which may be differentiated (the
+    copy has no derivative rule); a jax.jit function returning one value twice still crashes
+    the pass."""
     seen, out = set(), []
     for value in results:
         if value in seen and isinstance(value.type, ir.RankedTensorType):

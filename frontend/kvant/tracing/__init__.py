@@ -13,6 +13,7 @@ Modules:
 * ``quantum_regions``: ``adjoint`` and ``ctrl`` of quantum functions, as transforms of a region.
 * ``mcm``: how a QNode with mid-circuit measurements is executed (its ``mcm_method``).
 * ``deferred``: deferred mid-circuit measurements, each outcome held on an ancilla wire.
+* ``mcm_statistics``: statistics of mid-circuit measurement values (``qml.expval(m)``, ...).
 * ``transforms``: PennyLane transforms of a QNode, applied to its tape inside ``qjit``.
 * ``grad_recipes``: gates that carry their own parameter-shift recipe (``grad_recipe``).
 * ``device_support``: which devices kvant compiles QNodes for, and what it compiles for each.

@@ -45,6 +45,7 @@ import jax.numpy as jnp
 from jax._src import core as jax_core
 
 from kvant.errors import UnsupportedError
+from kvant.tracing import mcm_statistics
 from kvant.tracing import quantum_regions as regions
 from kvant.tracing.primitives import (
     cond_p,
@@ -52,6 +53,7 @@ from kvant.tracing.primitives import (
     for_p,
     gate_p,
     measure_p,
+    outcome_statistic_p,
     probs_p,
     state_p,
     unitary_p,
@@ -187,6 +189,18 @@ class _Deferring:
             inputs = [env.read(v) for v in eqn.invars]
             if eqn.primitive is measure_p:
                 outs = [self._measure(eqn, inputs)]
+            elif eqn.primitive is outcome_statistic_p:
+                outs = [
+                    mcm_statistics.deferred(
+                        eqn,
+                        inputs,
+                        self.postselected,
+                        self.analytic,
+                        OnOutcomes,
+                        _Conditional,
+                        _HINT,
+                    )
+                ]
             elif eqn.primitive is cond_p and count_measurements_in(eqn):
                 outs = self._cond_with_measurements(eqn, inputs)
             elif eqn.primitive in (for_p, while_p) and count_measurements(eqn.params["body"]):

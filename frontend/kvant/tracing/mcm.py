@@ -37,6 +37,16 @@ def measure_eqns(jaxpr):
                 yield from measure_eqns(branch)
 
 
+def requested_method(qnode, shots) -> str:
+    """The method the QNode asks for: its ``mcm_method``, or the default for its shots
+    (``"tree-traversal"`` is computed as ``"deferred"``: both give the exact statistics)."""
+    options = getattr(qnode, "execute_kwargs", {}) or {}
+    requested = options.get("mcm_method")
+    if requested is None:
+        requested = "one-shot" if shots is not None else "deferred"
+    return "deferred" if requested == "tree-traversal" else requested
+
+
 def method(qnode, jaxpr, shots, kinds) -> str | None:
     """The method that executes ``qnode`` (traced into ``jaxpr``), or None when it measures
     nothing mid-circuit."""
@@ -45,10 +55,8 @@ def method(qnode, jaxpr, shots, kinds) -> str | None:
         return None
     name = getattr(qnode.func, "__name__", "qnode")
     options = getattr(qnode, "execute_kwargs", {}) or {}
-    requested = options.get("mcm_method")
-    if requested is None:
-        requested = "one-shot" if shots is not None else "deferred"
-    if requested in ("deferred", "tree-traversal"):
+    requested = requested_method(qnode, shots)
+    if requested == "deferred":
         # Both give the exact statistics of the mixture of branches without shots (and samples
         # of it with shots); kvant computes them by deferring the measurements.
         from kvant.tracing.deferred import cannot_defer
@@ -123,4 +131,6 @@ def _reduce(kind: str, rows):
         return rows.reshape((rows.shape[0] * rows.shape[1], *rows.shape[2:]))
     if kind == "counts":
         return jnp.sum(rows, axis=0)
+    if kind == "other":  # a classical value the QNode returns: one per shot, as Catalyst does
+        return rows
     raise UnsupportedError(f"the measurement '{kind}' is not supported with mcm_method='one-shot'")

@@ -133,6 +133,31 @@ def _measure_abstract_eval(*dynamic_wire, wire, reset, postselect):
     return jax_core.ShapedArray((), np.dtype("bool")), {quantum_effect}
 
 
+#: ``outcome_statistic(*values, kind, listed, size, dtype, shots, slots)``: a statistic
+#: ("expval", "var", "probs", "sample", "counts") of mid-circuit measurement values (bool or
+#: numeric scalars computed from ``measure`` outcomes; ``listed``: ``op=[m0, m1]``) in a QNode
+#: body whose measurements are deferred; the deferral (``tracing.deferred``) replaces it by
+#: measurements of the ancillas that hold the outcomes (``tracing.mcm_statistics``). ``size``:
+#: the number of probabilities or count keys; ``dtype``: the samples' dtype; ``shots``: the
+#: sample count, or None; ``slots``: the rule that puts outcomes into probs/counts entries.
+outcome_statistic_p = Primitive("kvant_outcome_statistic")
+
+
+@outcome_statistic_p.def_effectful_abstract_eval
+def _outcome_statistic_abstract_eval(*values, kind, size, dtype, shots, listed, slots):
+    del slots  # which entry each outcome assignment falls into (probs, counts)
+    if kind in ("expval", "var"):
+        aval = jax_core.ShapedArray((), _f64())
+    elif kind == "probs":
+        aval = jax_core.ShapedArray((size,), _f64())
+    elif kind == "counts":
+        aval = jax_core.ShapedArray((size,), np.dtype("int64"))
+    else:  # samples: one column per listed value
+        shape = (shots, len(values)) if listed else (shots,)
+        aval = jax_core.ShapedArray(shape, np.dtype(dtype))
+    return aval, {quantum_effect}
+
+
 #: ``basis_state(bits, wires)`` / ``state_prep(amplitudes, wires)``: state preparation.
 basis_state_p = Primitive("kvant_basis_state")
 basis_state_p.multiple_results = True

@@ -33,6 +33,7 @@ from kvant.tracing import (
     device_support,
     grad_recipes,
     mcm,
+    mcm_statistics,
     observables,
     trainable_observables,
 )
@@ -74,8 +75,14 @@ class QuantumScope:
         wire_labels=(),
         one_shot: bool = False,
         rewrite=None,
+        mcm_method: str | None = None,
     ):
         self.name = name
+        # the mcm_method the QNode asks for (mcm.requested_method): how the statistics of
+        # mid-circuit measurement values are taken (tracing.mcm_statistics)
+        self.mcm_method = mcm_method
+        # the results of the measure equations traced so far, in order
+        self.outcomes: list = []
         # PennyLane transforms applied to each batch of gates before it is emitted
         # (transforms.segment_rewriter), or None
         self.rewrite = rewrite
@@ -237,6 +244,8 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
     # Filled while tracing: where each measurement's value goes in the QNode's return value,
     # and the structure of those values (counts are dicts, known only once emitted).
     output = {}
+    requested = mcm.requested_method(qnode, shots)
+    total_shots = shots
 
     def circuit(*flat, shots=shots, one_shot=False):
         operands = iter(flat)
@@ -250,6 +259,7 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
             wire_labels,
             one_shot=one_shot,
             rewrite=rewrite,
+            mcm_method=requested,
         )
         with _entered(scope), scope.region() as queue:
             result = qnode.func(*call_args, **call_kwargs)
@@ -264,19 +274,21 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
         leaves, out_tree = tree_flatten(result, is_leaf=lambda x: isinstance(x, MeasurementProcess))
         values, kinds = [], []
         deferred = output["deferred"] = trainable_observables.DeferredOutputs()
+        # a one-shot QNode (asked for, or the default with shots and mid-circuit measurements)
+        # returns a classical value once per shot, as Catalyst does
+        asked = (getattr(qnode, "execute_kwargs", {}) or {}).get("mcm_method")
+        one_shot_run = requested == "one-shot" and (scope.outcomes or asked == "one-shot")
+        per_shot = total_shots if one_shot_run and total_shots is not None else None
         for leaf in leaves:
-            if not isinstance(leaf, MeasurementProcess):
-                raise TypeError(
-                    f"QNode '{_name(qnode)}' must return measurements (qml.expval, qml.probs, "
-                    f"...), but returned {describe_value(leaf)}; compute with a measurement's "
-                    "value outside the QNode"
+            if isinstance(leaf, MeasurementProcess):
+                value = _emit_measurement(leaf, scope)
+                kind = (
+                    "expval"
+                    if isinstance(value, trainable_observables.Deferred)
+                    else _MEASUREMENT_KINDS.get(type(leaf).__name__, "other")
                 )
-            value = _emit_measurement(leaf, scope)
-            kind = (
-                "expval"
-                if isinstance(value, trainable_observables.Deferred)
-                else _MEASUREMENT_KINDS.get(type(leaf).__name__, "other")
-            )
+            else:
+                value, kind = _classical_output(leaf, scope, per_shot), "other"
             values.append(deferred.add(len(values), value))
             kinds += [kind] * len(tree_flatten(values[-1])[0])  # counts: one per outcome
         output["kinds"] = tuple(kinds)
@@ -301,7 +313,7 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
     if device_kind == device_support.NULL:  # its fixed values; the circuit is left out
         indices = tree_unflatten(output["values"], list(range(len(jaxpr.out_avals))))
         values = device_support.null_values(
-            indices, output["kinds"], jaxpr.out_avals, shots, deferred.null_values()
+            indices, output["kinds"], jaxpr.out_avals, shots, deferred.null_values(coefficients)
         )
         return (
             jax.tree_util.tree_map(lambda k: values[k], output["places"])
@@ -359,6 +371,32 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
         return None
     values = deferred.complete(tree_unflatten(output["values"], outs), coefficients)
     return jax.tree_util.tree_map(lambda k: values[k], output["places"])
+
+
+def _classical_output(leaf, scope: QuantumScope, per_shot: int | None):
+    """A classical value the QNode returns (a mid-circuit measurement outcome, a number, an
+    array computed from the arguments), as Catalyst returns it. A value that depends on
+    mid-circuit outcomes (or on a loop or cond that acts on the state) stays an output of the
+    circuit; any other is computed by the calling program (``trainable_observables.Deferred``),
+    where classical AD differentiates it. ``per_shot``: the shots of a one-shot QNode, which
+    returns the value once per shot."""
+    if not isinstance(
+        leaf, (jax.Array, np.ndarray, np.generic, jax.core.Tracer, bool, int, float, complex)
+    ):
+        raise TypeError(
+            f"QNode '{scope.name}' returned {describe_value(leaf)}; a QNode returns measurements "
+            "(qml.expval, qml.probs, ...), mid-circuit measurement outcomes and numbers or "
+            "arrays"
+        )
+    value = jnp.asarray(leaf)
+    if mcm_statistics.dependence(value, scope.outcomes).on_outcomes:
+        return value
+
+    def combine(measured, c):
+        c = jnp.asarray(c)  # a number the QNode returns arrives as a Python value
+        return c if per_shot is None else jnp.broadcast_to(c, (per_shot, *c.shape))
+
+    return trainable_observables.Deferred([], value, combine, null=None)
 
 
 #: the kind of measurement behind each QNode output (qnode_p's ``measurements``)
@@ -521,9 +559,7 @@ def _emit_measurement(mp: MeasurementProcess, scope: QuantumScope):
     the simulator with shots (as on hardware)."""
     wire_index, num_wires, shots = scope.wire_index, scope.num_wires, scope.shots
     if getattr(mp, "mv", None) is not None:
-        raise UnsupportedError(
-            f"{type(mp).__name__} of a mid-circuit measurement value is not supported yet"
-        )
+        return mcm_statistics.emit(mp, scope)
     if isinstance(mp, (ExpectationMP, VarianceMP)):
         if mp.obs is None:
             raise UnsupportedError(f"{type(mp).__name__} without an observable is not supported")
@@ -676,9 +712,11 @@ def measure(wires, reset=False, postselect=None):
     scope.postselects |= postselect is not None
     wire = scope.wire_index(wires[0])
     dynamic = [] if isinstance(wire, int) else [jnp.asarray(wire, dtype=jnp.int64)]
-    return measure_p.bind(
+    outcome = measure_p.bind(
         *dynamic,
         wire=wire if isinstance(wire, int) else None,
         reset=bool(reset),
         postselect=None if postselect is None else int(postselect),
     )
+    scope.outcomes.append(outcome)
+    return outcome

@@ -203,7 +203,8 @@ class Deferred:
         self.measured = list(measured)
         self.coefficients = coefficients
         self.combine = combine
-        self.null = np.asarray(null, np.float64)  # null.qubit's value (device_support)
+        # null.qubit's value (device_support); None: combine's value (nothing is measured)
+        self.null = None if null is None else np.asarray(null, np.float64)
 
 
 def measure(obs, variance: bool, expval_of, wire_labels) -> Deferred:
@@ -313,9 +314,13 @@ class DeferredOutputs:
         self._deferred[position] = value
         return value.measured
 
-    def null_values(self) -> dict:
-        """Position -> the value of each deferred measurement on null.qubit."""
-        return {position: d.null for position, d in self._deferred.items()}
+    def null_values(self, classical: list) -> dict:
+        """Position -> the value of each deferred measurement on null.qubit (``classical``: the
+        coefficient vectors, evaluated by the caller)."""
+        return {
+            position: d.combine([], c) if d.null is None else d.null
+            for (position, d), c in zip(self._deferred.items(), classical)
+        }
 
     def classical_outputs(self) -> list:
         return [d.coefficients for d in self._deferred.values()]
