@@ -360,3 +360,19 @@ def test_a_value_returned_twice():
     want = (x * 2, x * 2, {"s": 10.6, "t": 10.6}, 3.0 + np.cos(0.3), 3.0 + np.cos(0.3))
     for g, w in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
         np.testing.assert_allclose(g, w, atol=1e-12)
+
+
+def test_a_function_inside_returning_one_value_twice():
+    """A jax.jit function or a differentiated function returning one value twice crashed the
+    compiler too (the repeated buffer in buffer-results-to-out-params); every function now
+    returns distinct buffers, the derivatives included."""
+
+    def jitted(x):
+        a, b = jax.jit(lambda y: (jnp.sin(y),) * 2)(x)
+        return a + 2 * b
+
+    np.testing.assert_allclose(kvant.qjit(jitted)(0.5), 3 * np.sin(0.5), atol=1e-14)
+    got = kvant.qjit(lambda x: kvant.jacobian(lambda y: (jnp.sin(y),) * 2)(x))(0.5)
+    np.testing.assert_allclose(got, (np.cos(0.5), np.cos(0.5)), atol=1e-14)
+    got = kvant.qjit(kvant.grad(jitted))(0.5)
+    np.testing.assert_allclose(got, 3 * np.cos(0.5), atol=1e-14)

@@ -22,6 +22,8 @@ STAGES: dict[str, list[str]] = {
         # loops may yield fresh tensors each iteration (scf.while bodies do)
         "one-shot-bufferize{bufferize-function-boundaries allow-return-allocs-from-loops "
         "function-boundary-type-conversion=identity-layout-map}",
+        # a buffer returned twice gets a copy: buffer-results-to-out-params crashes on it
+        "kvant-distinct-returned-buffers",
         "buffer-results-to-out-params{hoist-static-allocs modify-public-functions}",
         "func.func(buffer-hoisting)",
         # upstream's buffer-deallocation-pipeline, with kvant's lowering of the dealloc ops:

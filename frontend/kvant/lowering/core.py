@@ -132,8 +132,6 @@ class ModuleLowering:
                     results = self.lower_jaxpr(jaxpr, closed_jaxpr.consts, args)
                 else:
                     results = body(args)
-                if public or body is not None:  # the entry point, a QNode
-                    results = _distinct_results(results)
                 func.ReturnOp(results)
         return name
 
@@ -173,21 +171,3 @@ class ModuleLowering:
                 if not isinstance(var, jax_core.DropVar):
                     env[var] = value
         return [read(v) for v in jaxpr.outvars]
-
-
-def _distinct_results(results: list) -> list:
-    """The results of the entry point or a QNode, each value returned once: a value returned
-    twice (``return y, y``; a QNode returning one mid-circuit outcome twice) gets a copy,
-    because buffer-results-to-out-params cannot give one buffer to two result parameters (it
-    crashed the compiler). Not done for other functions, which may be differentiated (the
-    copy has no derivative rule); a jax.jit function returning one value twice still crashes
-    the pass."""
-    seen, out = set(), []
-    for value in results:
-        if value in seen and isinstance(value.type, ir.RankedTensorType):
-            from kvant.lowering import builders
-
-            value = builders.copy(value, builders.empty(value.type.shape, value.type.element_type))
-        seen.add(value)
-        out.append(value)
-    return out

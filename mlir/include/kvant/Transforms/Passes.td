@@ -27,6 +27,17 @@ def ScalarizeRankZeroPass : Pass<"kvant-scalarize-rank0"> {
   let dependentDialects = ["mlir::tensor::TensorDialect"];
 }
 
+def DistinctReturnedBuffersPass : Pass<"kvant-distinct-returned-buffers"> {
+  let summary = "Give every returned buffer of a function its own allocation";
+  let description = [{
+    A func.return naming one memref in two positions becomes a return of that memref and of a
+    fresh copy of it. Upstream buffer-results-to-out-params, which runs next, crashes on a
+    buffer returned twice (MLIR 22.1.8): it rewrites the buffer's allocation into one
+    out-parameter per result. Results must have the identity layout; others are left alone.
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect"];
+}
+
 def LowerDeallocationsPass : Pass<"kvant-lower-deallocations"> {
   let summary = "Lower bufferization.dealloc with scalar alias checks (no i1 memrefs)";
   let description = [{
