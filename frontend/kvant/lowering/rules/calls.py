@@ -1,11 +1,16 @@
 """Rules for primitives that call a sub-JAXPR: nested jit, custom derivatives (primal only),
-QNode calls and derivatives."""
+QNode calls and derivatives.
+
+``gradient.grad`` and ``quantum.set_seed`` are built with the classes generated from the
+dialects' ``.td`` files, their operands and attributes named as there (see rules/quantum.py).
+"""
 
 from __future__ import annotations
 
 from mlir import ir
 from mlir.dialects import func
 
+from kvant.dialects import gradient, quantum
 from kvant.lowering import types
 from kvant.lowering.registry import register
 from kvant.lowering.rules.quantum import QuantumState
@@ -43,11 +48,7 @@ def _qnode(ctx, *args, jaxpr, num_wires, device, diff_method, shots, seed, name,
     def body(block_args):
         if seed is not None:
             # every execution samples the same way: reproducible, like the seeded device
-            ir.Operation.create(
-                "quantum.set_seed",
-                results=[],
-                attributes={"seed": ir.IntegerAttr.get(ir.IntegerType.get_signless(64), seed)},
-            )
+            quantum.SetSeedOp(seed=seed)
         state = QuantumState(num_wires)
         results = ctx.lowering.lower_jaxpr(jaxpr.jaxpr, jaxpr.consts, block_args, quantum=state)
         state.release()
@@ -85,21 +86,14 @@ def _mlir_string(text: str) -> str:
 @register("kvant_grad")
 def _grad(ctx, *args, jaxpr, method, h, diff_args, name, with_values, num_diff_outputs):
     symbol = ctx.lowering.function(("grad_callee", id(jaxpr)), name, jaxpr)
-    out_types = [types.tensor_type(a) for a in ctx.avals_out]
-    attributes = {
-        "method": ir.StringAttr.get(method),
-        "callee": ir.FlatSymbolRefAttr.get(symbol),
-        "diffArgIndices": ir.DenseI64ArrayAttr.get(list(diff_args)),
-    }
-    if h is not None:
-        attributes["finiteDiffParam"] = ir.FloatAttr.get_f64(float(h))
-    if with_values:
-        attributes["withValues"] = ir.UnitAttr.get()
-    if num_diff_outputs is not None:
-        attributes["numDiffResults"] = ir.IntegerAttr.get(
-            ir.IntegerType.get_signless(64), num_diff_outputs
-        )
-    op = ir.Operation.create(
-        "gradient.grad", results=out_types, operands=list(args), attributes=attributes
+    op = gradient.GradOp(
+        [types.tensor_type(a) for a in ctx.avals_out],
+        method=method,
+        callee=symbol,
+        diffArgIndices=list(diff_args),
+        operands_=list(args),
+        finiteDiffParam=None if h is None else float(h),
+        withValues=with_values,
+        numDiffResults=num_diff_outputs,
     )
     return list(op.results)

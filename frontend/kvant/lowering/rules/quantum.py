@@ -3,64 +3,76 @@
 Qubits have value semantics in the dialect: every gate consumes qubit values and produces new
 ones. ``QuantumState`` tracks the current value of each wire of the QNode's register, extracting
 a qubit on first use and inserting all of them back before the register is released.
+
+Ops are built with the classes generated from QuantumOps.td (``kvant.dialects.quantum``): result
+types first, operands and attributes by their names in the ``.td`` file, so that a name changed
+there fails here (a TypeError while lowering) instead of producing an op the dialect rejects.
 """
 
 from __future__ import annotations
 
 from mlir import ir
+from mlir.dialects import arith
 
+from kvant.dialects import quantum
 from kvant.errors import UnsupportedError
 from kvant.lowering import builders as b
 from kvant.lowering import types
 from kvant.lowering.registry import register
 
-_TYPES: dict = {}
+# Types and attributes the rules ask for again and again, per context (an entry keeps its context
+# alive, so the context's id cannot be reused by another). Parsing a type costs ~70 µs and a
+# 240-gate circuit asks ~500 times; the op classes would build a gate name's or a wire index's
+# attribute anew for every op (~0.6 µs each through the bindings' attribute builders, a fifth of
+# what building the op costs).
+_CACHE: dict = {}
 
 
-def _t(name):
-    """!quantum.<name> in the current context. Parsing a type costs ~70 µs and a 240-gate
-    circuit asks ~500 times: cache per context (the entry keeps the context alive, so its id
-    cannot be reused by another)."""
+def _of_context() -> dict:
     context = ir.Context.current
-    _, types_of_context = _TYPES.setdefault(id(context), (context, {}))
-    if name not in types_of_context:
-        types_of_context[name] = ir.Type.parse(f"!quantum.{name}")
-    return types_of_context[name]
+    entry = _CACHE.get(id(context))
+    if entry is None:
+        entry = _CACHE[id(context)] = (context, {})
+    return entry[1]
 
 
-def _i64_attr(v):
-    return ir.IntegerAttr.get(ir.IntegerType.get_signless(64), int(v))
+def _t(name: str) -> ir.Type:
+    """!quantum.<name>."""
+    cache = _of_context()
+    if name not in cache:
+        cache[name] = ir.Type.parse(f"!quantum.{name}")
+    return cache[name]
 
 
-def _segments(*sizes):
-    return ir.DenseI32ArrayAttr.get(list(sizes))
+def _i64(value: int) -> ir.IntegerAttr:
+    cache = _of_context()
+    key = ("i64", value)
+    if key not in cache:
+        cache[key] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), value)
+    return cache[key]
 
 
-def _index_operands(index):
-    """A static index (int) is an attribute; a run-time one (i64 value) an operand."""
-    if isinstance(index, int):
-        return [], {"idx_attr": _i64_attr(index)}
-    return [index], {}
+def _str(text: str) -> ir.StringAttr:
+    cache = _of_context()
+    key = ("str", text)
+    if key not in cache:
+        cache[key] = ir.StringAttr.get(text)
+    return cache[key]
 
 
 def _extract(register: ir.Value, index) -> ir.Value:
-    operands, attributes = _index_operands(index)
-    return ir.Operation.create(
-        "quantum.extract",
-        results=[_t("bit")],
-        operands=[register] + operands,
-        attributes=attributes,
-    ).result
+    """A static index (int) is an attribute; a run-time one (i64 value) an operand."""
+    if isinstance(index, int):
+        return quantum.ExtractOp(_t("bit"), reg=register, idx_attr=_i64(index)).result
+    return quantum.ExtractOp(_t("bit"), reg=register, idx=index).result
 
 
 def _insert(register: ir.Value, index, qubit: ir.Value) -> ir.Value:
-    operands, attributes = _index_operands(index)
-    return ir.Operation.create(
-        "quantum.insert",
-        results=[_t("reg")],
-        operands=[register] + operands + [qubit],
-        attributes=attributes,
-    ).result
+    if isinstance(index, int):
+        return quantum.InsertOp(
+            _t("reg"), in_reg=register, qubit=qubit, idx_attr=_i64(index)
+        ).result
+    return quantum.InsertOp(_t("reg"), in_reg=register, qubit=qubit, idx=index).result
 
 
 class QuantumState:
@@ -69,9 +81,7 @@ class QuantumState:
     def __init__(self, num_wires: int, register: ir.Value | None = None):
         self.num_wires = num_wires
         if register is None:
-            register = ir.Operation.create(
-                "quantum.alloc", results=[_t("reg")], attributes={"nqubits": _i64_attr(num_wires)}
-            ).result
+            register = quantum.AllocOp(_t("reg"), nqubits=num_wires).result
         self.register = register
         self.qubits: dict[int, ir.Value] = {}
 
@@ -98,7 +108,7 @@ class QuantumState:
         return reg
 
     def release(self):
-        ir.Operation.create("quantum.dealloc", results=[], operands=[self.flush()])
+        quantum.DeallocOp(reg=self.flush())
 
 
 def _state(ctx) -> QuantumState:
@@ -110,50 +120,55 @@ def _state(ctx) -> QuantumState:
 def _apply(ctx, name, params, matrix, wires, adjoint, ctrl_wires, ctrl_values):
     """Apply one gate. ``wires``/``ctrl_wires`` hold ints (static) or i64 values (run time)."""
     state = _state(ctx)
-    static = [w for w in list(wires) + list(ctrl_wires) if isinstance(w, int)]
+    all_wires = (*wires, *ctrl_wires)
+    static = [w for w in all_wires if isinstance(w, int)]
     if len(set(static)) != len(static):
         raise ValueError(
             f"{name}: wires {list(wires)} and control wires {list(ctrl_wires)} overlap"
         )
-    dynamic = len(static) != len(wires) + len(ctrl_wires)
+    dynamic = len(static) != len(all_wires)
     if dynamic:
         # A run-time index may name any wire: the register must hold every qubit, and the
         # gate's qubits go back into it right after the gate.
         state.flush()
-        qubits = [_extract(state.register, w) for w in wires]
-        ctrls = [_extract(state.register, w) for w in ctrl_wires]
+        qubits = [_extract(state.register, w) for w in all_wires]
     else:
-        qubits = [state.qubit(w) for w in wires]
-        ctrls = [state.qubit(w) for w in ctrl_wires]
-    i1 = ir.IntegerType.get_signless(1)
-    values = [b.scalar_constant(i1, int(v)) for v in ctrl_values]
-    attributes = {
-        "operandSegmentSizes": _segments(
-            len(params) if matrix is None else 1, len(qubits), len(ctrls), len(values)
-        ),
-        "resultSegmentSizes": _segments(len(qubits), len(ctrls)),
-    }
-    if adjoint:
-        attributes["adjoint"] = ir.UnitAttr.get()
+        qubits = [state.qubit(w) for w in all_wires]
+    values = []
+    if ctrl_values:
+        i1 = ir.IntegerType.get_signless(1)
+        values = [b.scalar_constant(i1, int(v)) for v in ctrl_values]
+    num_targets, bit = len(wires), _t("bit")
+    out_qubits, out_ctrls = [bit] * num_targets, [bit] * len(ctrl_wires)
+    targets, ctrls = qubits[:num_targets], qubits[num_targets:]
     if matrix is None:
-        attributes["gate_name"] = ir.StringAttr.get(name)
-        op_name, first = "quantum.custom", params
+        op = quantum.CustomOp(
+            out_qubits,
+            out_ctrls,
+            params=params,
+            in_qubits=targets,
+            in_ctrl_qubits=ctrls,
+            in_ctrl_values=values,
+            gate_name=_str(name),
+            adjoint=adjoint,
+        )
     else:
-        op_name, first = "quantum.unitary", [matrix]
-    op = ir.Operation.create(
-        op_name,
-        results=[_t("bit")] * (len(qubits) + len(ctrls)),
-        operands=first + qubits + ctrls + values,
-        attributes=attributes,
-    )
+        op = quantum.UnitaryOp(
+            out_qubits,
+            out_ctrls,
+            matrix=matrix,
+            in_qubits=targets,
+            in_ctrl_qubits=ctrls,
+            in_ctrl_values=values,
+            adjoint=adjoint,
+        )
     if dynamic:
         reg = state.register
-        for wire, value in zip(list(wires) + list(ctrl_wires), op.results):
+        for wire, value in zip(all_wires, op.results):
             reg = _insert(reg, wire, value)
         state.register = reg
     else:
-        for wire, value in zip(list(wires) + list(ctrl_wires), op.results):
-            state.qubits[wire] = value
+        state.qubits.update(zip(all_wires, op.results))
     return []
 
 
@@ -166,9 +181,11 @@ def _resolve_wires(wires, ctrl_wires, dynamic_operands):
 
 @register("kvant_gate")
 def _gate(ctx, *operands, name, wires, adjoint, ctrl_wires, ctrl_values):
-    num_dynamic = sum(w is None for w in wires + ctrl_wires)
-    params = operands[: len(operands) - num_dynamic]
-    wires, ctrl_wires = _resolve_wires(wires, ctrl_wires, operands[len(params) :])
+    num_dynamic = wires.count(None) + ctrl_wires.count(None)
+    params = operands
+    if num_dynamic:
+        params = operands[: len(operands) - num_dynamic]
+        wires, ctrl_wires = _resolve_wires(wires, ctrl_wires, operands[len(params) :])
     scalars = [b.extract_scalar(p) for p in params]
     return _apply(ctx, name, scalars, None, wires, adjoint, ctrl_wires, ctrl_values)
 
@@ -183,90 +200,62 @@ def _observable(state, desc, operands) -> ir.Value:
     kind = desc[0]
     obs = _t("obs")
     if kind == "named":
-        return ir.Operation.create(
-            "quantum.namedobs",
-            results=[obs],
-            operands=[state.qubit(desc[2])],
-            attributes={"type": ir.StringAttr.get(desc[1])},
-        ).result
+        return quantum.NamedObsOp(obs, qubit=state.qubit(desc[2]), type_=_str(desc[1])).result
     if kind == "tensor":
         factors = [_observable(state, d, operands) for d in desc[1]]
-        return ir.Operation.create("quantum.tensorobs", results=[obs], operands=factors).result
+        return quantum.TensorObsOp(obs, terms=factors).result
     if kind == "hermitian":
         qubits = [state.qubit(w) for w in desc[2]]
-        return ir.Operation.create(
-            "quantum.hermitian", results=[obs], operands=[operands[desc[1]]] + qubits
-        ).result
+        return quantum.HermitianOp(obs, matrix=operands[desc[1]], qubits=qubits).result
     if kind == "hamiltonian":
         terms = [_observable(state, d, operands) for d in desc[2]]
-        return ir.Operation.create(
-            "quantum.hamiltonian", results=[obs], operands=[operands[desc[1]]] + terms
-        ).result
+        return quantum.HamiltonianOp(obs, coeffs=operands[desc[1]], terms=terms).result
     raise AssertionError(kind)
 
 
-def _scalar_measurement(op_name):
+def _scalar_measurement(op_class):
     def rule(ctx, *operands, obs):
         state = _state(ctx)
         handle = _observable(state, obs, list(operands))
-        value = ir.Operation.create(op_name, results=[ir.F64Type.get()], operands=[handle]).result
-        return b.from_scalar(value)
+        return b.from_scalar(op_class(ir.F64Type.get(), obs=handle).result)
 
     return rule
 
 
-register("kvant_expval")(_scalar_measurement("quantum.expval"))
-register("kvant_var")(_scalar_measurement("quantum.var"))
+register("kvant_expval")(_scalar_measurement(quantum.ExpvalOp))
+register("kvant_var")(_scalar_measurement(quantum.VarOp))
 
 
 @register("kvant_probs")
 def _probs(ctx, *, wires):
     state = _state(ctx)
     qubits = [state.qubit(w) for w in wires]
-    return ir.Operation.create(
-        "quantum.probs", results=[types.tensor_type(ctx.avals_out[0])], operands=qubits
-    ).result
+    return quantum.ProbsOp(types.tensor_type(ctx.avals_out[0]), qubits=qubits).result
 
 
 @register("kvant_state")
 def _state_measurement(ctx, *, num_wires):
     state = _state(ctx)
     qubits = [state.qubit(w) for w in range(num_wires)]
-    return ir.Operation.create(
-        "quantum.state", results=[types.tensor_type(ctx.avals_out[0])], operands=qubits
-    ).result
+    return quantum.StateOp(types.tensor_type(ctx.avals_out[0]), qubits=qubits).result
 
 
-def _shots_attr(shots):
-    return ir.IntegerAttr.get(ir.IntegerType.get_signless(64), shots)
-
-
-def _shots_measurement(op_name):
+def _shots_measurement(op_class):
     def rule(ctx, *, wires, shots):
         state = _state(ctx)
         qubits = [state.qubit(w) for w in wires]
-        return ir.Operation.create(
-            op_name,
-            results=[types.tensor_type(ctx.avals_out[0])],
-            operands=qubits,
-            attributes={"shots": _shots_attr(shots)},
-        ).result
+        return op_class(types.tensor_type(ctx.avals_out[0]), qubits=qubits, shots=shots).result
 
     return rule
 
 
-register("kvant_sample")(_shots_measurement("quantum.sample"))
-register("kvant_counts")(_shots_measurement("quantum.counts"))
+register("kvant_sample")(_shots_measurement(quantum.SampleOp))
+register("kvant_counts")(_shots_measurement(quantum.CountsOp))
 
 
 @register("kvant_measure")
 def _measure(ctx, *dynamic_wire, wire, reset, postselect):
     state = _state(ctx)
-    attributes = {}
-    if reset:
-        attributes["reset"] = ir.UnitAttr.get()
-    if postselect is not None:
-        attributes["postselect"] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), postselect)
     if wire is None:
         # a run-time wire: measure out of the full register, as for gates on run-time wires
         index = b.extract_scalar(dynamic_wire[0])
@@ -274,11 +263,12 @@ def _measure(ctx, *dynamic_wire, wire, reset, postselect):
         qubit = _extract(state.register, index)
     else:
         qubit = state.qubit(wire)
-    op = ir.Operation.create(
-        "quantum.measure",
-        results=[ir.IntegerType.get_signless(1), _t("bit")],
-        operands=[qubit],
-        attributes=attributes,
+    op = quantum.MeasureOp(
+        ir.IntegerType.get_signless(1),
+        _t("bit"),
+        in_qubit=qubit,
+        reset=reset,
+        postselect=postselect,
     )
     outcome, new_qubit = op.results
     if wire is None:
@@ -286,16 +276,13 @@ def _measure(ctx, *dynamic_wire, wire, reset, postselect):
     else:
         state.qubits[wire] = new_qubit
     # booleans are bytes in kvant's tensors
-    byte = ir.Operation.create(
-        "arith.extui", results=[ir.IntegerType.get_signless(8)], operands=[outcome]
-    ).result
-    return b.from_scalar(byte)
+    return b.from_scalar(arith.ExtUIOp(ir.IntegerType.get_signless(8), outcome).result)
 
 
-def _prepare(ctx, op_name, data, wires):
+def _prepare(ctx, op_class, data: dict, wires):
     state = _state(ctx)
     qubits = [state.qubit(w) for w in wires]
-    op = ir.Operation.create(op_name, results=[_t("bit")] * len(qubits), operands=[data] + qubits)
+    op = op_class([_t("bit")] * len(qubits), **data, in_qubits=qubits)
     for wire, value in zip(wires, op.results):
         state.qubits[wire] = value
     return []
@@ -303,9 +290,9 @@ def _prepare(ctx, op_name, data, wires):
 
 @register("kvant_basis_state")
 def _basis_state(ctx, bits, *, wires):
-    return _prepare(ctx, "quantum.basis_state", bits, wires)
+    return _prepare(ctx, quantum.BasisStateOp, {"bits": bits}, wires)
 
 
 @register("kvant_state_prep")
 def _state_prep(ctx, amplitudes, *, wires):
-    return _prepare(ctx, "quantum.state_prep", amplitudes, wires)
+    return _prepare(ctx, quantum.StatePrepOp, {"amplitudes": amplitudes}, wires)
