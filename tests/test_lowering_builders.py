@@ -125,3 +125,23 @@ def test_kvant_ops_are_built_by_their_generated_classes(name, monkeypatch):
     assert EXPECTED[name] <= built
     generic = [n for n in by_name if n.startswith(("quantum.", "gradient."))]
     assert not generic, f"ops of kvant's dialects built by name: {sorted(set(generic))}"
+
+
+def test_the_qnode_attribute_is_built_by_the_dialect_and_verified():
+    """``#quantum.node`` comes from the dialect's constructor (through kvant's extension), not
+    from text: its fields print as given, and a field the verifier rejects is a ValueError with
+    the verifier's message."""
+    build = _mlir.extension().quantum_node_attr
+    context = _mlir.shared_context()
+    node = build(context, "kvant.qubit", "adjoint", ["expval", "probs"], 0)
+    assert str(node) == (
+        '#quantum.node<device = "kvant.qubit", diffMethod = "adjoint", '
+        'measurements = ["expval", "probs"]>'
+    )
+    assert "shots = 100" in str(build(context, 'odd "name"', "best", ["sample"], 100))
+    with pytest.raises(ValueError, match='unknown diffMethod "backprop"'):
+        build(context, "kvant.qubit", "backprop", ["expval"], 0)
+    with pytest.raises(ValueError, match="unknown measurement"):
+        build(context, "kvant.qubit", "best", ["expectation"], 0)
+    with pytest.raises(ValueError, match="shots must be positive"):
+        build(context, "kvant.qubit", "best", ["sample"], -3)

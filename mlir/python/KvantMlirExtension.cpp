@@ -48,6 +48,27 @@ NB_MODULE(_kvant_mlir, m) {
       "Register kvant's passes in the global pass registry (idempotent).");
 
   m.def(
+      "quantum_node_attr",
+      [](MlirContext context, const std::string &device, const std::string &diffMethod,
+         const std::vector<std::string> &measurements, int64_t shots) {
+        std::vector<MlirStringRef> kinds;
+        for (const std::string &kind : measurements)
+          kinds.push_back(mlirStringRefCreate(kind.data(), kind.size()));
+        std::string error;
+        MlirAttribute node = kvantQuantumNodeAttrGet(
+            context, mlirStringRefCreate(device.data(), device.size()),
+            mlirStringRefCreate(diffMethod.data(), diffMethod.size()),
+            static_cast<intptr_t>(kinds.size()), kinds.data(), shots, appendTo, &error);
+        if (mlirAttributeIsNull(node))
+          throw nb::value_error(("#quantum.node: " + error).c_str());
+        return node;
+      },
+      nb::arg("context"), nb::arg("device"), nb::arg("diff_method"), nb::arg("measurements"),
+      nb::arg("shots") = 0,
+      "The #quantum.node attribute of a QNode's function (QuantumAttrs.td), verified by the "
+      "quantum dialect: ValueError with the verifier's message when it rejects the fields.");
+
+  m.def(
       "translate_to_llvm_ir",
       [](MlirModule module) {
         std::string text;

@@ -22,6 +22,14 @@ MLIR_CAPI_EXPORTED void kvantRegisterDialects(MlirContext context);
 /* Registers kvant's passes in the global registry; idempotent. */
 MLIR_CAPI_EXPORTED void kvantRegisterPasses(void);
 
+/* #quantum.node<device, diffMethod, measurements, shots> in `context` (shots 0: exact), or a
+ * null attribute when the dialect's verifier rejects the parameters; then `errorCallback` gets
+ * its message. */
+MLIR_CAPI_EXPORTED MlirAttribute
+kvantQuantumNodeAttrGet(MlirContext context, MlirStringRef device, MlirStringRef diffMethod,
+                        intptr_t numMeasurements, MlirStringRef const *measurements, int64_t shots,
+                        MlirStringCallback errorCallback, void *userData);
+
 /* Translates an LLVM-dialect module. On success calls `callback` with the IR text and returns
  * success; on failure calls it with the error message and returns failure. */
 MLIR_CAPI_EXPORTED MlirLogicalResult kvantTranslateToLLVMIR(MlirModule module,

@@ -62,25 +62,13 @@ def _qnode(ctx, *args, jaxpr, num_wires, device, diff_method, shots, seed, name,
 
 
 def _qnode_attribute(device, diff_method, measurements, shots) -> ir.Attribute:
-    """The ``#quantum.node`` that marks a QNode's function (QuantumAttrs.td; the quantum dialect
-    verifies it). diff_method None is spelt "None"."""
-    fields = [
-        f"device = {_mlir_string(device)}",
-        f"diffMethod = {_mlir_string(str(diff_method))}",
-        "measurements = [" + ", ".join(_mlir_string(k) for k in measurements) + "]",
-    ]
-    if shots is not None:
-        fields.append(f"shots = {int(shots)}")
-    return ir.Attribute.parse("#quantum.node<" + ", ".join(fields) + ">")
+    """The ``#quantum.node`` that marks a QNode's function (QuantumAttrs.td), built by the
+    dialect's own constructor, which verifies it. diff_method None is spelt "None"."""
+    from kvant import _mlir
 
-
-def _mlir_string(text: str) -> str:
-    """``text`` as an MLIR string literal (quotes, backslashes and non-printable bytes escaped)."""
-    out = []
-    for byte in text.encode("utf-8"):
-        char = chr(byte)
-        out.append(char if 0x20 <= byte < 0x7F and char not in '"\\' else f"\\{byte:02X}")
-    return '"' + "".join(out) + '"'
+    return _mlir.extension().quantum_node_attr(
+        ir.Context.current, device, str(diff_method), list(measurements), int(shots or 0)
+    )
 
 
 @register("kvant_grad")
