@@ -6,7 +6,9 @@ kvant's derivative passes shift gates by their own exact rules, so where PennyLa
 user's recipe — a QNode with ``diff_method="parameter-shift"``, or ``"best"`` with shots —
 kvant refuses to differentiate by name instead of silently using another rule. Forward
 evaluation is unaffected. The names are kept per QNode body (the JAXPR a ``kvant_qnode``
-equation carries) and checked when a derivative with method="auto" is traced.
+equation carries) and given, when a derivative with method="auto" is traced, to the
+admissibility table (``decideAutoMethod``, mlir/lib/Gradient/QuantumDerivatives/AutoMethod.cpp),
+which decides whether PennyLane would apply them.
 """
 
 from __future__ import annotations
@@ -30,11 +32,6 @@ def user_recipes(op) -> set[str]:
             names.add(op.name)
         op = getattr(op, "base", None)
     return names
-
-
-def uses_recipes(diff_method, shots) -> bool:
-    """Whether PennyLane's execution of such a QNode differentiates by parameter shifts."""
-    return diff_method == "parameter-shift" or (diff_method == "best" and shots is not None)
 
 
 def record(body, names):

@@ -308,8 +308,8 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
     jaxpr, coefficients = trainable_observables.split_classical_outputs(
         jaxpr, num_classical, consts + flat_args, _name(qnode)
     )
-    if grad_recipes.uses_recipes(diff_method, shots):
-        grad_recipes.record(jaxpr, output["grad_recipe_gates"])
+    # whether PennyLane would apply them is the admissibility table's question (AutoMethod)
+    grad_recipes.record(jaxpr, output["grad_recipe_gates"])
     if device_kind == device_support.NULL:  # its fixed values; the circuit is left out
         indices = tree_unflatten(output["values"], list(range(len(jaxpr.out_avals))))
         values = device_support.null_values(
