@@ -18,7 +18,7 @@ import numpy as np
 from jax._src.interpreters import partial_eval as pe
 from jax.tree_util import tree_flatten, tree_structure, tree_unflatten
 
-from kvant.errors import CompileError, UnsupportedError, describe_value
+from kvant.errors import UnsupportedError, describe_value
 from kvant.tracing import grad_recipes
 from kvant.tracing.context import TracingContext
 from kvant.tracing.primitives import grad_p
@@ -350,7 +350,7 @@ _REFUSALS = {
     "state_result": TypeError,
     "grad_recipe": UnsupportedError,
     "shots_with_adjoint": ValueError,
-    "sampled_statistic": CompileError,
+    "sampled_statistic": UnsupportedError,
 }
 
 
