@@ -52,6 +52,11 @@ def _values(m0, m1, m2):
         "xor": m0 ^ m2,
         "and": m1 & ~m2,
         "eq": m0 == m1,
+        # outcomes added as the integers 0 and 1 (JAX alone adds booleans as a logical or)
+        "sum": m0 + m1,
+        "sum3": m0 + m1 + m2,
+        "diff": m0 - m2,
+        "parity": (m1 + m2) % 2,
     }
 
 
@@ -435,3 +440,24 @@ def test_statistics_of_arguments_dependent_values_with_sampled_outcomes():
     x = 1.1
     p = np.sin(x / 2) ** 2
     _close(f(x), x * p, x**2 * p * (1 - p))
+
+
+def test_outcomes_add_as_integers_in_conditions_and_returned_values():
+    """``m0 + m1`` is the number of ones (PennyLane's MeasurementValue arithmetic), also in a
+    condition and in an expectation value; outside QNodes JAX's own rules are unchanged."""
+
+    def circuit(x):
+        qml.RX(x, wires=0)
+        qml.RX(1.1, wires=1)
+        m0, m1 = qml.measure(0), qml.measure(1)
+        qml.cond(m0 + m1 == 2, qml.PauliX)(2)
+        qml.cond(m0 - m1 == -1, qml.RY)(0.4, wires=2)
+        return qml.expval(qml.PauliZ(2)), qml.expval(m0 + m1)
+
+    ours = qml.qjit(qml.QNode(circuit, qml.device("kvant.qubit", wires=3)), compiler="kvant")
+    ref = qml.QNode(circuit, qml.device("default.qubit", wires=5), mcm_method="deferred")
+    for x in (0.7, 2.0):
+        for g, w in zip(ours(x), ref(x)):
+            np.testing.assert_allclose(g, w, atol=1e-10)
+    logical_or = kvant.qjit(lambda a, b: a + b)(jnp.array(True), jnp.array(True))
+    assert logical_or.dtype == jnp.bool_ and bool(logical_or)

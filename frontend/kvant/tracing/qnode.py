@@ -35,6 +35,7 @@ from kvant.tracing import (
     mcm,
     mcm_statistics,
     observables,
+    outcome_arithmetic,
     trainable_observables,
 )
 from kvant.tracing.gate_table import GATES
@@ -158,6 +159,10 @@ def current_scope() -> QuantumScope | None:
     """The QNode being captured on this thread, if any."""
     stack = getattr(_scopes, "stack", None)
     return stack[-1] if stack else None
+
+
+# m0 + m1 of outcomes: integers, as PennyLane adds them (tracing.outcome_arithmetic)
+outcome_arithmetic.install(lambda: current_scope() is not None)
 
 
 @contextlib.contextmanager
