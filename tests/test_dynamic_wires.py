@@ -208,3 +208,20 @@ def test_run_time_wire_on_a_device_without_wires_is_refused():
 
     with pytest.raises(kvant.UnsupportedError, match="computed at run time.*wires=None"):
         kvant.qjit(observable)(0.3, 0)
+
+
+def test_statistics_of_listed_outcomes_on_a_device_without_fixed_wires():
+    """``qml.counts([m0, m1])`` / ``qml.probs(op=[m0, m1])`` on a ``wires=None`` device (the
+    tutorial_how_to_collect_mcm_stats demo's device): the outcomes' wires are the measured
+    ones, nothing is read from the listed values' wires."""
+
+    def circuit():
+        qml.RX(0.9, wires="a")
+        qml.CNOT(wires=["a", "b"])
+        m0, m1 = qml.measure("a"), qml.measure("b")
+        return qml.probs(op=[m0, m1]), qml.expval(m0 + m1)
+
+    got = qml.qjit(qml.QNode(circuit, qml.device("kvant.qubit")), compiler="kvant")()
+    want = qml.QNode(circuit, qml.device("default.qubit"), mcm_method="deferred")()
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, atol=1e-12)

@@ -282,3 +282,23 @@ def test_jvp_integer_tangent_of_a_float_argument_is_refused_as_in_jax():
     # a float tangent is fine, and an integer argument that is not differentiated needs none
     out, tangent = kvant.qjit(lambda x: kvant.jvp(circuit, [x], [1.0]))(1.0)
     assert float(tangent) == pytest.approx(-np.sin(1.0), abs=1e-10)
+
+
+def test_jax_differentiation_inside_qjit_is_refused_by_name():
+    """jax.grad (or catalyst.grad, which is JAX's) of a QNode or of kvant's compiled control flow
+    inside kvant.qjit names kvant's own transformations instead of failing inside JAX; jax.grad
+    of a whole qjit function keeps working."""
+    import pennylane as qml
+
+    @qml.qnode(qml.device("kvant.qubit", wires=1))
+    def circuit(x):
+        qml.RX(x, wires=0)
+        return qml.expval(qml.PauliZ(0))
+
+    def looped(x):
+        return kvant.for_loop(0, 3, 1)(lambda i, y: y * x)(1.0)
+
+    for fn in (circuit, looped):
+        with pytest.raises(kvant.UnsupportedError, match="JAX's own differentiation"):
+            kvant.qjit(jax.grad(fn))(0.3)
+    assert float(jax.grad(kvant.qjit(circuit))(0.3)) == pytest.approx(-np.sin(0.3), abs=1e-12)

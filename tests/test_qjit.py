@@ -376,3 +376,33 @@ def test_a_function_inside_returning_one_value_twice():
     np.testing.assert_allclose(got, (np.cos(0.5), np.cos(0.5)), atol=1e-14)
     got = kvant.qjit(kvant.grad(jitted))(0.5)
     np.testing.assert_allclose(got, 3 * np.cos(0.5), atol=1e-14)
+
+
+def test_programs_written_with_pennylane_program_capture_on():
+    """Demos switch PennyLane's program capture on (qml.capture.enable()) before qml.qjit; kvant
+    traces with it off (its gates would be PennyLane's own primitives) and leaves it on."""
+    import pennylane as qml
+
+    def body(x):
+        qml.RX(x, 0)
+        qml.CNOT([0, 1])
+
+        @qml.for_loop(0, 3, 1)
+        def loop(i):
+            qml.RY(x * i, wires=2)
+
+        loop()
+        return qml.expval(qml.PauliZ(1)), qml.probs(wires=[2])
+
+    reference = qml.QNode(body, qml.device("default.qubit", wires=3))
+    want = reference(0.4)
+    qml.capture.enable()
+    try:
+        got = qml.qjit(qml.QNode(body, qml.device("lightning.qubit", wires=3)), compiler="kvant")(
+            0.4
+        )
+        assert qml.capture.enabled()
+    finally:
+        qml.capture.disable()
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, atol=1e-12)

@@ -39,6 +39,13 @@ class TracingContext:
     def tracing():
         """Mark the current thread as tracing, and capture its QNode calls, for the block."""
         depth = getattr(_state, "depth", 0)
+        # PennyLane's program capture (qml.capture.enable()) turns gates and measurements into
+        # PennyLane's own JAX primitives; kvant captures QNodes through the queue PennyLane
+        # records operations on without it, so it is off while kvant traces (a global switch
+        # of PennyLane's: a thread capturing a PennyLane program at the same moment sees it off)
+        capture_was_on = depth == 0 and qml.capture.enabled()
+        if capture_was_on:
+            qml.capture.disable()
         if depth == 0:
             _acquire_dispatchers()
         _state.depth = depth + 1
@@ -48,6 +55,8 @@ class TracingContext:
             _state.depth = depth
             if depth == 0:
                 _release_dispatchers()
+            if capture_was_on:
+                qml.capture.enable()
 
 
 def _dispatcher(original, replacement, *, method: bool):

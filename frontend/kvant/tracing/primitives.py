@@ -262,3 +262,39 @@ cond_p.multiple_results = True
 @cond_p.def_effectful_abstract_eval
 def _cond_abstract_eval(*operands, branches, const_counts, quantum):
     return list(branches[0].out_avals), _region_effects(quantum)
+
+
+# ---------------------------------------------------------------------------------------------
+# JAX's own differentiation
+#
+# kvant differentiates with its own transformations (kvant.grad, or qml.grad & co., which
+# PennyLane hands to kvant), expanded by the compiler's derivative passes. A JAX transformation
+# (jax.grad, jax.jacobian, catalyst.grad) of kvant's primitives inside kvant.qjit is refused by
+# name, not with JAX's internal "Differentiation rule for 'kvant_qnode' not implemented".
+# ---------------------------------------------------------------------------------------------
+
+
+def _refuse_jax_differentiation(primitive):
+    def jvp(primals, tangents, **params):
+        from kvant.errors import UnsupportedError
+
+        what = "a QNode" if primitive is qnode_p else f"kvant's '{primitive.name}'"
+        raise UnsupportedError(
+            f"JAX's own differentiation (jax.grad, jax.jacobian, jax.jvp, catalyst.grad, ...) "
+            f"reached {what} inside kvant.qjit; differentiate with kvant.grad / "
+            "kvant.jacobian / kvant.value_and_grad (or qml.grad / qml.jacobian under "
+            "qml.qjit(compiler='kvant')), which run kvant's derivative passes"
+        )
+
+    return jvp
+
+
+def _register_refusals() -> None:
+    from jax._src.interpreters import ad
+
+    for value in list(globals().values()):
+        if isinstance(value, Primitive) and value.name.startswith("kvant_"):
+            ad.primitive_jvps[value] = _refuse_jax_differentiation(value)
+
+
+_register_refusals()

@@ -271,7 +271,8 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
             scope.flush()
             if dynamic_wires:  # the measurements' wires next, in the order they were made
                 for item in queue.queue:
-                    if isinstance(item, MeasurementProcess):
+                    # statistics of outcomes (mv set) measure no wire of the register
+                    if isinstance(item, MeasurementProcess) and item.mv is None:
                         for w in item.wires:
                             wire_index(w)
         output["grad_recipe_gates"] = scope.grad_recipe_gates
