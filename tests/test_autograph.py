@@ -232,3 +232,33 @@ def test_a_variable_defined_in_only_one_branch_is_named():
 
     with pytest.raises(Exception, match="'y'"):
         kvant.qjit(circuit, autograph=True)(0.3)
+
+
+@pytest.mark.parametrize("transform", ["ctrl", "adjoint"])
+def test_control_flow_inside_controlled_and_adjoint_functions(transform):
+    """A function with an ``if`` on a traced value given to qml.ctrl / qml.adjoint (as Shor's
+    adder in PennyLane's demo): AutoGraph converts the function, not kvant's wrapper of it."""
+
+    def body(a, wires):
+        if a > 0:
+            qml.PhaseShift(a, wires=wires[0])
+            qml.RX(a, wires=wires[0])
+        else:
+            qml.RY(a, wires=wires[0])
+
+    def circuit(a):
+        qml.Hadamard(0)
+        qml.Hadamard(1)
+        if transform == "ctrl":
+            qml.ctrl(body, control=0)(a, [1])
+        else:
+            qml.adjoint(body)(a, [1])
+        return qml.expval(qml.PauliX(0)), qml.expval(qml.PauliY(1))
+
+    compiled = qml.qjit(
+        qml.QNode(circuit, qml.device("kvant.qubit", wires=2)), compiler="kvant", autograph=True
+    )
+    reference = qml.QNode(circuit, qml.device("default.qubit", wires=2))
+    for a in (0.4, -0.7):
+        for g, w in zip(compiled(a), reference(a)):
+            np.testing.assert_allclose(g, w, atol=ATOL)

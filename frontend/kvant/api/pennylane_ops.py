@@ -31,6 +31,15 @@ def _is_operator(fn) -> bool:
     )
 
 
+def _kvants(wrapper):
+    """``wrapper`` (made with functools.wraps, which copies the user function's ``__module__``)
+    marked as kvant's code again: AutoGraph (qjit(autograph=True)) decides by the module whether
+    to convert a function it calls, and converting kvant's wrapper turned its own checks into
+    compiled conditionals. The function it wraps is converted by AutoGraph's own wrapper."""
+    wrapper.__module__ = __name__
+    return wrapper
+
+
 def adjoint(fn, lazy=True):
     """The inverse of an operator, or a function applying the inverse of ``fn``'s operations."""
     if _is_operator(fn) or not callable(fn):
@@ -47,7 +56,7 @@ def adjoint(fn, lazy=True):
         quantum_regions.emit_adjoint(jaxpr, operands)
         return None
 
-    return inverted
+    return _kvants(inverted)
 
 
 def ctrl(op, control, control_values=None, work_wires=None, work_wire_type="borrowed"):
@@ -89,7 +98,7 @@ def ctrl(op, control, control_values=None, work_wires=None, work_wire_type="borr
         quantum_regions.emit_controlled(jaxpr, operands, controls, values)
         return None
 
-    return controlled
+    return _kvants(controlled)
 
 
 from kvant.api.differentiation import jvp, value_and_grad, vjp  # noqa: E402,F401
