@@ -538,3 +538,98 @@ def test_reentrant_callback_calls_another_compiled_program():
 
     outer = kvant.qjit(lambda x: host(x) + 1.0)
     assert np.isclose(outer(0.3), np.sin(0.3) * 2.0 + 1.0)
+
+
+# -- transformations and control flow ---------------------------------------------------------
+
+
+def test_vmap_calls_the_function_once_per_element():
+    calls = []
+
+    @kvant.pure_callback
+    def host_norm(v) -> float:
+        calls.append(1)
+        return np.linalg.norm(v)
+
+    @kvant.qjit
+    def f(m):
+        return kvant.vmap(host_norm)(m) + jax.vmap(
+            lambda v: jax.pure_callback(
+                lambda u: np.asarray(np.max(u)),
+                jax.ShapeDtypeStruct((), jnp.float64),
+                v,
+                vmap_method="sequential",
+            )
+        )(m)
+
+    m = np.arange(12.0).reshape(4, 3) - 5.0
+    np.testing.assert_allclose(f(m), np.linalg.norm(m, axis=1) + m.max(axis=1), rtol=1e-14)
+    assert len(calls) == 4
+
+
+def test_grad_through_a_callback_inside_a_loop():
+    host_sin = _differentiable_sin()
+
+    def cost(x, sin):
+        def body(i, acc):
+            return sin(acc * 0.9 + x)
+
+        return jnp.sum(jax.lax.fori_loop(0, 3, body, x) ** 2)
+
+    x = jnp.array([0.3, -0.6])
+    got = kvant.qjit(kvant.grad(lambda z: cost(z, host_sin)))(x)
+    np.testing.assert_allclose(got, jax.grad(lambda z: cost(z, jnp.sin))(x), rtol=1e-12)
+
+
+def test_complex_results_carry_jax_cotangents_to_bwd():
+    # bwd is written in JAX's convention (here JAX's own vjp of the same function); kvant's
+    # complex cotangents are the conjugates of JAX's, converted on the way in and out
+    def phases(x):
+        return jnp.exp(1j * x * jnp.array([1.0, 2.0]))
+
+    @kvant.pure_callback
+    def host_phases(x) -> jax.ShapeDtypeStruct((2,), jnp.complex128):
+        return np.exp(1j * np.asarray(x) * np.array([1.0, 2.0]))
+
+    @host_phases.fwd
+    def host_phases_fwd(x):
+        return host_phases(x), x
+
+    @host_phases.bwd
+    def host_phases_bwd(x, ct):
+        return jax.vjp(phases, x)[1](ct)
+
+    def cost(x, fn):
+        z = fn(x)
+        return jnp.real(jnp.sum(z * jnp.array([0.3 - 0.7j, 1.1 + 0.2j]))) + jnp.imag(z[0]) ** 2
+
+    for x in (0.4, -1.3):
+        got = kvant.qjit(kvant.grad(lambda t: cost(t, host_phases)))(x)
+        assert np.isclose(got, jax.grad(lambda t: cost(t, phases))(x), rtol=1e-12)
+
+
+def test_debug_print_in_compiled_loops_and_branches(capsys):
+    def program(x):
+        @kvant.for_loop(0, 3, 1)
+        def loop(i, acc):
+            kvant.debug.print("i={} acc={:.3f}", i, acc)
+            return acc * 2.0
+
+        y = loop(x)
+
+        @kvant.cond(y > 1.0)
+        def branch():
+            kvant.debug.print("big {:.3f}", y)
+            return y
+
+        @branch.otherwise
+        def branch():
+            kvant.debug.print("small {:.3f}", y)
+            return -y
+
+        return branch()
+
+    value = kvant.qjit(program)(0.2)
+    out = capsys.readouterr().out
+    assert out == "i=0 acc=0.200\ni=1 acc=0.400\ni=2 acc=0.800\nbig 1.600\n"
+    assert np.isclose(value, 1.6)
