@@ -376,7 +376,7 @@ def test_failure_inside_a_qnode_and_a_loop():
     def circuit(x):
         @kvant.for_loop(0, 5, 1)
         def loop(i):
-            qml.RX(third_call_fails(x), wires=0)
+            qml.RX(third_call_fails(x + i), wires=0)
 
         loop()
         return qml.expval(qml.PauliZ(0))

@@ -25,3 +25,19 @@ func.func @differentiable(%x: tensor<f64>) -> tensor<f64> {
   %y = host.callback 0 "g" (%x) {fwd = @g_fwd, bwd = @g_bwd} : (tensor<f64>) -> tensor<f64>
   return %y : tensor<f64>
 }
+
+// A pure callback has no effects: unused, it is removed; a callback that is not pure (a print)
+// stays, in order.
+// RUN: kvant-opt %s --canonicalize | FileCheck %s --check-prefix=CANON
+// CANON-LABEL: func.func @effects(
+// CANON-NOT: "unused"
+// CANON: host.callback 1 "print_first"
+// CANON-NEXT: host.callback 2 "used"(%{{.*}}) {pure}
+// CANON-NEXT: host.callback 3 "print_second"
+func.func @effects(%x: tensor<f64>) -> tensor<f64> {
+  %unused = host.callback 0 "unused" (%x) {pure} : (tensor<f64>) -> tensor<f64>
+  host.callback 1 "print_first" (%x) : (tensor<f64>) -> ()
+  %y = host.callback 2 "used" (%x) {pure} : (tensor<f64>) -> tensor<f64>
+  host.callback 3 "print_second" (%y) : (tensor<f64>) -> ()
+  return %y : tensor<f64>
+}

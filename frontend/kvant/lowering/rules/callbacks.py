@@ -24,6 +24,8 @@ def _callback_op(ctx, operands, function: HostFunction, vjp=None) -> list:
         "callback": ir.IntegerAttr.get(ir.IntegerType.get_signless(64), number),
         "name": ir.StringAttr.get(function.name),
     }
+    if function.kind == "pure":  # no effects: MLIR may remove it when unused, as JAX does
+        attributes["pure"] = ir.UnitAttr.get()
     if vjp is not None:
         fwd = ctx.lowering.function(("host_fwd", id(vjp)), f"{function.name}_fwd", vjp.fwd)
         bwd = ctx.lowering.function(("host_bwd", id(vjp)), f"{function.name}_bwd", vjp.bwd)

@@ -21,6 +21,15 @@ void HostDialect::initialize() {
 #define GET_OP_CLASSES
 #include "kvant/Host/IR/HostOps.cpp.inc"
 
+void CallbackOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>> &effects) {
+  if (getPure())
+    return;
+  // What the host function does is unknown: it reads and writes state no value carries.
+  effects.emplace_back(MemoryEffects::Read::get());
+  effects.emplace_back(MemoryEffects::Write::get());
+}
+
 LogicalResult CallbackOp::verify() {
   // I64Attr's accessor is unsigned: read the attribute's signed value.
   if (getCallbackAttr().getInt() < 0)
