@@ -140,8 +140,8 @@ def test_callback_called_twice_in_a_loop_and_twice_in_program():
 # -- inside QNodes ----------------------------------------------------------------------------
 
 
-def _circuit(angle_fn, dev):
-    @qml.qnode(dev)
+def _circuit(angle_fn, dev, diff_method="best"):
+    @qml.qnode(dev, diff_method=diff_method)
     def circuit(x):
         qml.RX(x, wires=0)
         qml.RY(angle_fn(x), wires=1)  # a callback between gates feeds a gate angle
@@ -254,9 +254,13 @@ def test_jacobian_and_value_and_grad_through_a_callback():
     np.testing.assert_allclose(grad, jax.grad(lambda z: jnp.sum(jnp.sin(z)) ** 2)(x), rtol=1e-12)
 
 
-def test_grad_through_a_qnode_whose_gate_angle_comes_from_a_callback():
+@pytest.mark.parametrize("diff_method", ["adjoint", "parameter-shift"])
+def test_grad_through_a_qnode_whose_gate_angle_comes_from_a_callback(diff_method):
+    calls = []
+
     @kvant.pure_callback
     def host_angle(x) -> float:
+        calls.append(float(x))
         return np.sin(x) * 2.0
 
     @host_angle.fwd
@@ -267,7 +271,7 @@ def test_grad_through_a_qnode_whose_gate_angle_comes_from_a_callback():
     def host_angle_bwd(x, dy):
         return (2.0 * jnp.cos(x) * dy,)
 
-    compiled = _circuit(host_angle, qml.device("kvant.qubit", wires=2))
+    compiled = _circuit(host_angle, qml.device("kvant.qubit", wires=2), diff_method)
     reference = _circuit(lambda x: jnp.sin(x) * 2.0, qml.device("default.qubit", wires=2))
 
     @kvant.qjit
@@ -275,7 +279,11 @@ def test_grad_through_a_qnode_whose_gate_angle_comes_from_a_callback():
         return kvant.grad(compiled)(x)
 
     for x in (0.3, -1.2):
+        calls.clear()
         assert np.isclose(d_compiled(x), jax.grad(reference)(x), atol=1e-10)
+        # the QNode's classical part and the reverse sweep's fwd; the circuit evaluations of
+        # the derivative method take the angle from their parameter vector
+        assert calls == [x, x]
 
 
 def test_grad_without_bwd_is_refused_by_name():

@@ -56,3 +56,20 @@ func.func @print_in_loop(%x: tensor<f64>) {
   host.callback 1 "tick" () : () -> ()
   return
 }
+
+// -----
+
+// A pure callback nothing uses is removed with the dead code after it (a QNode's circuit
+// function after the gradient passes); one with effects stays.
+// CHECK-LABEL: func.func @dead_pure(
+// CHECK: %[[C3:.*]] = arith.constant 3 : i64
+// CHECK-NEXT: %[[N:.*]] = arith.constant 1 : i64
+// CHECK: call @kvant_rt_host_callback(%[[C3]], %[[N]]
+// CHECK-NOT: call @kvant_rt_host_callback
+// CHECK: return
+func.func @dead_pure(%x: tensor<f64>) -> tensor<f64> {
+  %y = host.callback 2 "unused" (%x) {pure} : (tensor<f64>) -> tensor<f64>
+  %z = arith.mulf %y, %y : tensor<f64>
+  host.callback 3 "print" (%x) : (tensor<f64>) -> ()
+  return %x : tensor<f64>
+}

@@ -17,6 +17,11 @@
 // builds for), created at the entry block of the function: a callback inside a loop does not
 // grow the stack at every iteration.
 //
+// A pure callback whose results nothing uses is removed first (with the dead code that used it),
+// as canonicalization would: after the rewrite it is a call with unknown effects. The gradient
+// passes leave such callbacks in the circuit functions of QNodes, whose gate parameters come
+// from the parameter vector instead.
+//
 //===----------------------------------------------------------------------------------===//
 
 #include "kvant/Host/IR/HostOps.h"
@@ -27,6 +32,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/RegionUtils.h"
 
 namespace kvant::host {
 #define GEN_PASS_DEF_CONVERTHOSTTORUNTIMEPASS
@@ -133,6 +140,14 @@ LogicalResult lower(CallbackOp op) {
 struct ConvertHostToRuntimePass
     : public kvant::host::impl::ConvertHostToRuntimePassBase<ConvertHostToRuntimePass> {
   void runOnOperation() override {
+    IRRewriter rewriter(&getContext());
+    getOperation().walk([&](func::FuncOp fn) {
+      bool hasPure = fn.walk([](CallbackOp op) {
+                         return op.getPure() ? WalkResult::interrupt() : WalkResult::advance();
+                       }).wasInterrupted();
+      if (hasPure)
+        (void)runRegionDCE(rewriter, fn.getBody());
+    });
     SmallVector<CallbackOp> callbacks;
     getOperation().walk([&](CallbackOp op) { callbacks.push_back(op); });
     for (CallbackOp op : callbacks)
