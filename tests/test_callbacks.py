@@ -407,6 +407,7 @@ def _printing_program(x):
 
     total = jax.lax.fori_loop(0, 3, body, x)
     jax.debug.callback(lambda t: print(f"callback sees {float(t):.3f}"), total)
+    kvant.debug.callback(lambda t, s: print(f"kvant callback {float(t + s):.3f}"), total, y)
     return total
 
 
@@ -414,7 +415,7 @@ def test_debug_print_in_program_order_with_python_prints(capsys):
     x = np.float64(0.5)
     jax.jit(_printing_program)(x).block_until_ready()
     expected = capsys.readouterr().out
-    assert expected.count("\n") == 5
+    assert expected.count("\n") == 6
 
     compiled = kvant.qjit(_printing_program)
     print("before")
@@ -535,6 +536,26 @@ def test_ahead_of_time_compilation_is_refused_by_name(tmp_path, capsys):
     assert code == 1
     assert "host_log" in err and "ahead of time" in err
     assert not (tmp_path / "c.so").exists()
+
+
+def test_ahead_of_time_compilation_of_mlir_with_callbacks_is_refused(tmp_path, capsys):
+    source = tmp_path / "prog.mlir"
+    source.write_text(
+        textwrap.dedent(
+            """
+            func.func @program(%x: tensor<f64>) -> tensor<f64> attributes {llvm.emit_c_interface} {
+              %y = host.callback 0 "f" (%x) {pure} : (tensor<f64>) -> tensor<f64>
+              return %y : tensor<f64>
+            }
+            """
+        )
+    )
+    from kvant import cli
+
+    code = cli.main(["compile", str(source), "-o", str(tmp_path / "p.so")])
+    assert code == 1
+    assert "host callbacks" in capsys.readouterr().err
+    assert not (tmp_path / "p.so").exists()
 
 
 def test_reentrant_callback_calls_another_compiled_program():

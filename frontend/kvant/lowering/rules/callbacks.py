@@ -4,7 +4,8 @@
 
 The op names its function by its position in the module's table of host functions
 (``ModuleLowering.host_function``), which the compiled program's caller supplies at each call:
-the MLIR, and so the cached library, carries no identity of this process.
+the MLIR, and so the cached library, carries no identity of this process. The op is built with
+the class generated from HostOps.td (``kvant.dialects.host``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import functools
 
 from mlir import ir
 
+from kvant.dialects import host
 from kvant.lowering import types
 from kvant.lowering.registry import register
 from kvant.tracing.callbacks import HostFunction
@@ -20,22 +22,19 @@ from kvant.tracing.callbacks import HostFunction
 
 def _callback_op(ctx, operands, function: HostFunction, vjp=None) -> list:
     number = ctx.lowering.host_function(function, ctx.avals_in, ctx.avals_out)
-    attributes = {
-        "callback": ir.IntegerAttr.get(ir.IntegerType.get_signless(64), number),
-        "name": ir.StringAttr.get(function.name),
-    }
-    if function.kind == "pure":  # no effects: MLIR may remove it when unused, as JAX does
-        attributes["pure"] = ir.UnitAttr.get()
+    symbols = {}
     if vjp is not None:
         fwd = ctx.lowering.function(("host_fwd", id(vjp)), f"{function.name}_fwd", vjp.fwd)
         bwd = ctx.lowering.function(("host_bwd", id(vjp)), f"{function.name}_bwd", vjp.bwd)
-        attributes["fwd"] = ir.FlatSymbolRefAttr.get(fwd)
-        attributes["bwd"] = ir.FlatSymbolRefAttr.get(bwd)
-    op = ir.Operation.create(
-        "host.callback",
-        results=[types.tensor_type(a) for a in ctx.avals_out],
-        operands=list(operands),
-        attributes=attributes,
+        symbols = {"fwd": ir.FlatSymbolRefAttr.get(fwd), "bwd": ir.FlatSymbolRefAttr.get(bwd)}
+    op = host.CallbackOp(
+        [types.tensor_type(a) for a in ctx.avals_out],
+        ir.IntegerAttr.get(ir.IntegerType.get_signless(64), number),
+        ir.StringAttr.get(function.name),
+        list(operands),
+        # no effects: MLIR may remove it when unused, as JAX does
+        pure=function.kind == "pure",
+        **symbols,
     )
     return list(op.results)
 
