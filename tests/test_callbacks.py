@@ -662,3 +662,31 @@ def test_debug_print_in_compiled_loops_and_branches(capsys):
     out = capsys.readouterr().out
     assert out == "i=0 acc=0.200\ni=1 acc=0.400\ni=2 acc=0.800\nbig 1.600\n"
     assert np.isclose(value, 1.6)
+
+
+def test_jax_grad_of_a_callback_inside_qjit_is_refused_by_name():
+    host_sin = _differentiable_sin()
+    with pytest.raises(kvant.UnsupportedError, match="kvant.grad"):
+        kvant.qjit(jax.grad(lambda x: jnp.sum(host_sin(x))))(jnp.array([0.1, 0.2]))
+
+
+def test_redefining_bwd_takes_effect():
+    @kvant.pure_callback
+    def host_sin(x) -> float:
+        return np.sin(x)
+
+    @host_sin.fwd
+    def host_sin_fwd(x):
+        return host_sin(x), x
+
+    @host_sin.bwd
+    def wrong_bwd(x, dy):
+        return (jnp.sin(x) * dy,)
+
+    assert np.isclose(kvant.qjit(kvant.grad(host_sin))(0.4), np.sin(0.4))
+
+    @host_sin.bwd
+    def right_bwd(x, dy):
+        return (jnp.cos(x) * dy,)
+
+    assert np.isclose(kvant.qjit(kvant.grad(host_sin))(0.4), np.cos(0.4))

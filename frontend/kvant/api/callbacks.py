@@ -104,12 +104,14 @@ class PureCallback:
     def fwd(self, fwd_fn):
         """Set the forward function: ``fwd(*args) -> (output, residuals)``."""
         self._fwd = fwd_fn
+        self._vjps.clear()  # traced with the previous pair
         return fwd_fn
 
     def bwd(self, bwd_fn):
         """Set the backward function: ``bwd(residuals, output_cotangent) -> tuple`` of one
         cotangent per positional argument."""
         self._bwd = bwd_fn
+        self._vjps.clear()
         return bwd_fn
 
     def __call__(self, *args, **kwargs):

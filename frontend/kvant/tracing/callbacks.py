@@ -92,3 +92,16 @@ def _host_callback_abstract_eval(*avals, function, result_avals, vjp):
 def _host_callback_impl(*args, function, result_avals, vjp):
     del vjp
     return function.run(args, result_avals)
+
+
+def _register_jax_refusal() -> None:
+    """JAX's own differentiation of a callback inside qjit is refused by name, as for kvant's
+    other primitives (tracing/primitives.py); kvant.grad uses the callback's fwd/bwd."""
+    from jax._src.interpreters import ad
+
+    from kvant.tracing.primitives import _refuse_jax_differentiation
+
+    ad.primitive_jvps[host_callback_p] = _refuse_jax_differentiation(host_callback_p)
+
+
+_register_jax_refusal()
