@@ -39,6 +39,8 @@ with _long_lived_imports():
     _source_info_util.register_exclusion(_os.path.dirname(__file__))
     _source_info_util.register_exclusion(_os.path.dirname(_pennylane.__file__))
 
+    from kvant.api import debug
+    from kvant.api.callbacks import pure_callback
     from kvant.api.control_flow import cond, for_loop, while_loop
     from kvant.api.differentiation import grad, jacobian
     from kvant.api.pennylane_ops import adjoint, ctrl, jvp, measure, value_and_grad, vjp
@@ -64,11 +66,13 @@ __all__ = [
     "adjoint",
     "cond",
     "ctrl",
+    "debug",
     "for_loop",
     "grad",
     "jacobian",
     "jvp",
     "measure",
+    "pure_callback",
     "qjit",
     "value_and_grad",
     "vjp",

@@ -122,6 +122,10 @@ def _compile_python(args):
     program_fn.opt_level = args.opt_level
     program_fn.target_cpu = args.cpu
     program = program_fn.compile(*parse_signature(args.args))
+    if args.emit is None and program.library.host_functions:
+        _refuse_host_callbacks(
+            ", ".join(repr(f.name) for f, _, _ in program.library.host_functions)
+        )
     stages = {
         "jaxpr": str(program.jaxpr),
         "mlir": program.mlir,
@@ -138,11 +142,23 @@ def _compile_mlir(args):
     from kvant.compiler import driver
 
     text = Path(args.input).read_text()
+    if args.emit is None and "host.callback" in text:
+        _refuse_host_callbacks("named in host.callback ops")
     artifact = driver.compile_mlir(
         text, keep_stages=args.emit is not None, opt_level=args.opt_level, cpu=args.cpu
     )
     stages = {"mlir": text, "mlir-lowered": artifact.mlir_lowered, "llvm": artifact.llvm_ir}
     return artifact.library, None, None, stages, Path(args.input).with_suffix(".so")
+
+
+def _refuse_host_callbacks(which: str):
+    from kvant.errors import UnsupportedError
+
+    raise UnsupportedError(
+        f"this program calls Python functions while it runs (host callbacks: {which}); a "
+        "library compiled ahead of time runs without Python, so it cannot call them: compile "
+        "it just in time with kvant.qjit, or replace the callbacks by compiled code"
+    )
 
 
 def _compile(args) -> int:

@@ -19,6 +19,7 @@
 #include "StateVector.hpp"
 
 #include <atomic>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <new>
@@ -39,6 +40,9 @@ struct ThreadState {
   // call.
   std::vector<double> gateParams;
   std::vector<std::size_t> gateWires;
+  // The host callbacks of the program this thread runs (kvant_rt_set_host_dispatch).
+  kvant_host_dispatch_t hostDispatch = nullptr;
+  void *hostContext = nullptr;
 };
 
 ThreadState &tls() {
@@ -483,6 +487,45 @@ void kvant_rt_adjoint_vjp_mixed(const int64_t *kinds, const int64_t *obs, const 
                             num_cotangent, "num_cotangent", "cotangent entries");
     adjointVjp(tape, r.state(), list, cotangent, grad_out);
   });
+}
+
+// ---- host callbacks
+
+void kvant_rt_set_host_dispatch(kvant_host_dispatch_t dispatch, void *context,
+                                kvant_host_dispatch_t *previous_dispatch, void **previous_context) {
+  ThreadState &t = tls();
+  if (previous_dispatch)
+    *previous_dispatch = t.hostDispatch;
+  if (previous_context)
+    *previous_context = t.hostContext;
+  t.hostDispatch = dispatch;
+  t.hostContext = context;
+}
+
+void kvant_rt_host_callback(int64_t callback, int64_t num_args, void *const *args,
+                            int64_t num_results, void *const *results,
+                            const int64_t *result_bytes) {
+  bool done = guarded("kvant_rt_host_callback", false, [&] {
+    ThreadState &t = tls();
+    if (num_args < 0 || num_results < 0)
+      throw Error("negative buffer count");
+    if ((num_args && !args) || (num_results && (!results || !result_bytes)))
+      throw Error("NULL buffer array");
+    if (!t.hostDispatch)
+      throw Error("host callback " + std::to_string(callback) +
+                  ": no host functions are installed on this thread (a program with host "
+                  "callbacks runs only when called through kvant)");
+    // The dispatcher is the host's code (a ctypes function): it reports failure by its
+    // return value and never unwinds into this frame.
+    if (t.hostDispatch(t.hostContext, callback, num_args, args, num_results, results) != 0)
+      throw Error("host callback " + std::to_string(callback) + " failed");
+    return true;
+  });
+  if (done || !results || !result_bytes)
+    return;
+  for (int64_t i = 0; i < num_results; ++i)
+    if (results[i] && result_bytes[i] > 0)
+      std::memset(results[i], 0, std::size_t(result_bytes[i]));
 }
 
 // ---- errors

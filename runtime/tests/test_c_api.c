@@ -1,5 +1,6 @@
 /* The header must be valid C (compiled programs and ctypes see it that way): a Bell pair and
- * an error round trip through the C API, compiled as C; and the register-argument gate entry. */
+ * an error round trip through the C API, compiled as C; the register-argument gate entry; and
+ * host callbacks through an installed dispatcher. */
 #include "kvant/runtime.h"
 
 #include <math.h>
@@ -14,7 +15,59 @@ static int failures = 0;
     }                                                                                              \
   } while (0)
 
+/* A dispatcher whose context counts its calls: callback 7 writes 2 * args[0][0] into
+ * results[0][0] (doubles), callback 8 fails. */
+static int32_t test_dispatch(void *context, int64_t callback, int64_t num_args, void *const *args,
+                             int64_t num_results, void *const *results) {
+  ++*(int *)context;
+  if (callback != 7 || num_args != 1 || num_results != 1)
+    return 1;
+  ((double *)results[0])[0] = 2.0 * ((const double *)args[0])[0];
+  return 0;
+}
+
+static void test_host_callbacks(void) {
+  int calls = 0, other = 0;
+  double x = 1.5, y[2] = {-1.0, -1.0};
+  void *args[1] = {&x}, *results[1] = {y};
+  const int64_t bytes[1] = {sizeof y};
+
+  /* none installed: an error naming the callback, the result zeroed */
+  kvant_rt_host_callback(7, 1, args, 1, results, bytes);
+  EXPECT(kvant_rt_error() != NULL && y[0] == 0.0 && y[1] == 0.0);
+  kvant_rt_clear_error();
+
+  kvant_host_dispatch_t previous = test_dispatch;
+  void *previous_context = &other;
+  kvant_rt_set_host_dispatch(test_dispatch, &calls, &previous, &previous_context);
+  EXPECT(previous == NULL && previous_context == NULL);
+  kvant_rt_host_callback(7, 1, args, 1, results, bytes);
+  EXPECT(kvant_rt_error() == NULL && calls == 1 && y[0] == 3.0);
+
+  /* a failing function: the error, the result zeroed; later calls are not made */
+  y[0] = y[1] = -1.0;
+  kvant_rt_host_callback(8, 1, args, 1, results, bytes);
+  EXPECT(kvant_rt_error() != NULL && calls == 2 && y[0] == 0.0 && y[1] == 0.0);
+  if (kvant_rt_error())
+    printf("host callback error: %s\n", kvant_rt_error());
+  y[0] = -1.0;
+  kvant_rt_host_callback(7, 1, args, 1, results, bytes);
+  EXPECT(calls == 2 && y[0] == 0.0);
+  kvant_rt_clear_error();
+
+  /* nested install and restore */
+  kvant_rt_set_host_dispatch(test_dispatch, &other, &previous, &previous_context);
+  EXPECT(previous == test_dispatch && previous_context == &calls);
+  kvant_rt_host_callback(7, 1, args, 1, results, bytes);
+  EXPECT(other == 1 && calls == 2);
+  kvant_rt_set_host_dispatch(previous, previous_context, NULL, NULL);
+  kvant_rt_host_callback(7, 1, args, 1, results, bytes);
+  EXPECT(other == 1 && calls == 3 && kvant_rt_error() == NULL);
+  kvant_rt_set_host_dispatch(NULL, NULL, NULL, NULL);
+}
+
 int main(void) {
+  test_host_callbacks();
   const int64_t w0[1] = {0}, w01[2] = {0, 1};
   int64_t reg = kvant_rt_qalloc(2);
   EXPECT(reg != 0);

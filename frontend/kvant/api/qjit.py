@@ -472,7 +472,8 @@ class QJIT:
             ) from exc
         name = "jit_" + function_name
         entry = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
-        module = lower_program(closed_jaxpr, entry, _mlir.shared_context())
+        host_functions = []  # the Python functions the program calls back
+        module = lower_program(closed_jaxpr, entry, _mlir.shared_context(), host_functions)
         bytecode = _mlir.to_bytecode(module)
         artifact = driver.compile_mlir(
             bytecode,
@@ -488,6 +489,7 @@ class QJIT:
             entry,
             [v.aval for v in closed_jaxpr.jaxpr.invars],
             [v.aval for v in closed_jaxpr.jaxpr.outvars],
+            host_functions,
         )
         library.locate_error = functools.partial(_locate_runtime_error, closed_jaxpr.jaxpr)
         return CompiledProgram(

@@ -46,7 +46,7 @@ from kvant import _paths
 from kvant._version import __version__
 from kvant.compiler import pipeline as pipelines
 from kvant.compiler import protocol, toolchain
-from kvant.errors import CacheWarning, CompileError
+from kvant.errors import CacheWarning, CompileError, UnsupportedError
 
 LIBRARY = "program.so"
 MANIFEST = "manifest.json"
@@ -62,6 +62,10 @@ def cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "kvant"
 
+
+#: diagnostics of the passes that refuse, by name, what kvant does not support (rather than
+#: report a failure): raised as UnsupportedError
+_REFUSALS = ("kvant cannot differentiate the host callback",)
 
 #: what LLVM, MLIR and Python write when an allocation fails
 _OUT_OF_MEMORY = (
@@ -559,7 +563,10 @@ def compile_mlir(
             while_waiting,
         )
         if not reply["ok"]:
-            raise CompileError(f"kvant could not compile this program:\n{reply['error']}")
+            error = reply["error"]
+            if any(refusal in error for refusal in _REFUSALS):
+                raise UnsupportedError(f"kvant cannot compile this program:\n{error}")
+            raise CompileError(f"kvant could not compile this program:\n{error}")
         stages = {
             "key": key,
             "mlir_lowered": reply.get("mlir_lowered"),

@@ -4,6 +4,8 @@ Stages, in order (each a textual pipeline that ``kvant-opt --pass-pipeline=...``
 
 1. ``gradient``: expand every ``gradient.*`` op into ordinary code;
 2. ``quantum``: turn ``quantum.*`` ops into calls of the runtime's C API;
+   ``host``: the same for ``host.callback`` (calls of Python functions), after which the
+   ``fwd``/``bwd`` functions of differentiable callbacks are dead and removed;
 3. ``bufferize``: tensors → buffers, results → caller-provided out-parameters (the entry point's
    outputs are NumPy arrays kvant allocates), deallocation of temporaries;
 4. ``llvm``: loops, control flow, math, memrefs → LLVM dialect.
@@ -14,6 +16,7 @@ from __future__ import annotations
 STAGES: dict[str, list[str]] = {
     "gradient": ["gradient-expand-fd", "gradient-expand-auto", "symbol-dce"],
     "quantum": ["convert-quantum-to-runtime"],
+    "host": ["convert-host-to-runtime", "symbol-dce"],
     "bufferize": [
         # scalar JAX values are rank-0 tensors: compute them as scalars before bufferizing
         "kvant-scalarize-rank0",

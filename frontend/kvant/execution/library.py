@@ -3,7 +3,9 @@
 After bufferization with results turned into out-parameters, the entry point is
 ``void _mlir_ciface_<name>(desc *arg0, ..., desc *out0, ...)`` where each ``desc`` is a strided
 memref descriptor ``{allocated, aligned, offset, sizes[rank], strides[rank]}``. Inputs and outputs
-are NumPy arrays that kvant owns; the compiled code reads and writes them in place.
+are NumPy arrays that kvant owns; the compiled code reads and writes them in place. A program
+with host callbacks gets its table of host functions installed around each call
+(``host_callbacks.py``).
 """
 
 from __future__ import annotations
@@ -76,14 +78,17 @@ def runtime():
 class CompiledLibrary:
     """A loaded program and its entry point's signature (shapes and dtypes in and out)."""
 
-    def __init__(self, path, entry: str, in_avals, out_avals):
+    def __init__(self, path, entry: str, in_avals, out_avals, host_functions=()):
         runtime()
         self._lib = ctypes.CDLL(str(path))
         self._fn = getattr(self._lib, f"_mlir_ciface_{entry}")
         self._fn.restype = None
         self.in_avals = list(in_avals)
         self.out_avals = list(out_avals)
-        self._lock = threading.Lock()
+        #: the Python functions the program calls by number (``lowering/rules/callbacks.py``)
+        self.host_functions = list(host_functions)
+        # reentrant: a host callback may call this program again
+        self._lock = threading.RLock()
         # message -> message naming the user's source line (set by qjit, which knows the trace)
         self.locate_error = None
 
@@ -106,7 +111,15 @@ class CompiledLibrary:
                 # The generator is per thread and the program runs on this one.
                 rt.kvant_rt_set_seed(seed)
             try:
-                self._fn(*[ctypes.byref(d) for d in descriptors])
+                if self.host_functions:
+                    from kvant.execution import host_callbacks
+
+                    with host_callbacks.installed(self.host_functions) as call:
+                        self._fn(*[ctypes.byref(d) for d in descriptors])
+                    failure = host_callbacks.describe_failure(call)
+                else:
+                    self._fn(*[ctypes.byref(d) for d in descriptors])
+                    failure = None
             finally:
                 if seed is not None:
                     # Unseeded programs called later on this thread stay unpredictable.
@@ -114,6 +127,11 @@ class CompiledLibrary:
             message = rt.kvant_rt_error()
             if message is not None:
                 rt.kvant_rt_clear_error()
+                if failure is not None:
+                    text, exc = failure
+                    if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit
+                        raise exc
+                    raise KvantRuntimeError(text) from exc
                 text = message.decode(errors="replace")
                 if self.locate_error is not None:
                     text = self.locate_error(text)

@@ -84,6 +84,29 @@ class ModuleLowering:
         self.module = ir.Module.create()
         self._symbols: set[str] = set()
         self._lowered: dict[tuple, str] = {}
+        #: the host functions the program calls (``host.callback`` numbers index this list), each
+        #: with the abstract values of its operands and results
+        self.host_functions: list[tuple] = []
+        self._host_numbers: dict[tuple, int] = {}
+        self._host_wrappers: dict[int, tuple] = {}
+
+    def host_function(self, function, in_avals, out_avals) -> int:
+        """The number of ``function`` called with these operand and result types in this
+        module's table of host functions, added on first use."""
+        key = (id(function), tuple(in_avals), tuple(out_avals))
+        number = self._host_numbers.get(key)
+        if number is None:
+            number = self._host_numbers[key] = len(self.host_functions)
+            self.host_functions.append((function, list(in_avals), list(out_avals)))
+        return number
+
+    def host_function_for(self, callback, make):
+        """One ``HostFunction`` per callback object of JAX's primitives (``make()`` builds it),
+        so that a function called at several places takes one entry of the table."""
+        entry = self._host_wrappers.get(id(callback))
+        if entry is None:
+            entry = self._host_wrappers[id(callback)] = (callback, make())
+        return entry[1]
 
     def unique_symbol(self, base: str) -> str:
         base = "".join(c if c.isalnum() or c == "_" else "_" for c in base) or "f"

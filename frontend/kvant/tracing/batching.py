@@ -2,8 +2,9 @@
 
 A circuit runs one parameter set at a time, so a batched QNode call becomes a compiled loop over
 the batch (a ``kvant_for``, lowered to ``scf.for``), not one circuit per element in the IR. The
-same rule serves kvant's classical control flow and gradients, so vmaps nest (the outer vmap
-then batches the inner one's loop).
+same rule serves kvant's classical control flow, gradients and host callbacks (one call of the
+Python function per element, as ``jax.pure_callback``'s ``vmap_method="sequential"``), so vmaps
+nest (the outer vmap then batches the inner one's loop).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import jax
 import jax.numpy as jnp
 from jax._src.interpreters import batching
 
+from kvant.tracing.callbacks import host_callback_p
 from kvant.tracing.primitives import cond_p, for_p, grad_p, qnode_p, while_p
 
 
@@ -60,5 +62,5 @@ def _loop_over_batch(primitive):
     return rule
 
 
-for _primitive in (qnode_p, for_p, while_p, cond_p, grad_p):
+for _primitive in (qnode_p, for_p, while_p, cond_p, grad_p, host_callback_p):
     batching.primitive_batchers[_primitive] = _loop_over_batch(_primitive)

@@ -4,6 +4,8 @@
 
 #include "kvant/Gradient/IR/GradientDialect.h"
 #include "kvant/Gradient/Transforms/Passes.h"
+#include "kvant/Host/IR/HostDialect.h"
+#include "kvant/Host/Transforms/Passes.h"
 #include "kvant/Quantum/IR/QuantumDialect.h"
 #include "kvant/Quantum/Transforms/Passes.h"
 #include "kvant/Transforms/Passes.h"
@@ -25,10 +27,11 @@
 
 void kvant::registerKvantDialects(mlir::DialectRegistry &registry) {
   registry.insert<kvant::quantum::QuantumDialect, kvant::gradient::GradientDialect,
-                  mlir::arith::ArithDialect, mlir::bufferization::BufferizationDialect,
-                  mlir::complex::ComplexDialect, mlir::func::FuncDialect, mlir::LLVM::LLVMDialect,
-                  mlir::linalg::LinalgDialect, mlir::math::MathDialect, mlir::memref::MemRefDialect,
-                  mlir::scf::SCFDialect, mlir::tensor::TensorDialect>();
+                  kvant::host::HostDialect, mlir::arith::ArithDialect,
+                  mlir::bufferization::BufferizationDialect, mlir::complex::ComplexDialect,
+                  mlir::func::FuncDialect, mlir::LLVM::LLVMDialect, mlir::linalg::LinalgDialect,
+                  mlir::math::MathDialect, mlir::memref::MemRefDialect, mlir::scf::SCFDialect,
+                  mlir::tensor::TensorDialect>();
 }
 
 void kvant::registerKvantPasses() {
@@ -38,6 +41,7 @@ void kvant::registerKvantPasses() {
   std::call_once(once, [] {
     kvant::gradient::registerGradientPasses();
     kvant::quantum::registerQuantumPasses();
+    kvant::host::registerHostPasses();
     kvant::registerKvantTransformsPasses();
   });
 }
@@ -46,5 +50,6 @@ void kvant::registerAndLoadKvantDialects(mlir::MLIRContext &context) {
   mlir::DialectRegistry registry;
   registerKvantDialects(registry);
   context.appendDialectRegistry(registry);
-  context.loadDialect<kvant::quantum::QuantumDialect, kvant::gradient::GradientDialect>();
+  context.loadDialect<kvant::quantum::QuantumDialect, kvant::gradient::GradientDialect,
+                      kvant::host::HostDialect>();
 }

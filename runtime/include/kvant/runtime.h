@@ -173,6 +173,33 @@ void kvant_rt_adjoint_jacobian_mixed(const int64_t *kinds, const int64_t *obs,
                                      const int64_t *wires, int64_t num_wires_total, double *jac_out,
                                      int64_t num_rows, int64_t num_params);
 
+/* ---- host callbacks ----
+ * Compiled programs call functions of the process that runs them (Python functions) through
+ * kvant_rt_host_callback, by a number local to the program. The caller of a program installs,
+ * on its thread and for the duration of the call, a dispatcher and its context (the program's
+ * table of functions), so that a compiled library carries no process-specific identity. */
+
+/* Runs host function number `callback` of the installed context on `num_args` argument
+ * buffers and `num_results` result buffers (addresses of contiguous row-major data; the
+ * dispatcher knows their shapes and dtypes); returns 0 on success, anything else when the
+ * function failed (the dispatcher keeps the reason). */
+typedef int32_t (*kvant_host_dispatch_t)(void *context, int64_t callback, int64_t num_args,
+                                         void *const *args, int64_t num_results,
+                                         void *const *results);
+
+/* Installs `dispatch` (NULL: none) with `context` for this thread's host callbacks; the
+ * previous pair is returned through `previous_dispatch` / `previous_context` when they are not
+ * NULL, for the caller to restore (a callback may call another compiled program). */
+void kvant_rt_set_host_dispatch(kvant_host_dispatch_t dispatch, void *context,
+                                kvant_host_dispatch_t *previous_dispatch, void **previous_context);
+
+/* Called by compiled code: calls the installed dispatcher. `result_bytes[i]` is the size of
+ * result buffer i; the buffers are zeroed when the function is not run (an error is pending,
+ * no dispatcher is installed) or fails, which records the error
+ * "kvant_rt_host_callback: host callback <n> failed" (or says that none is installed). */
+void kvant_rt_host_callback(int64_t callback, int64_t num_args, void *const *args,
+                            int64_t num_results, void *const *results, const int64_t *result_bytes);
+
 /* ---- errors ---- */
 /* The message of the first error since the last clear, or NULL. */
 const char *kvant_rt_error(void);

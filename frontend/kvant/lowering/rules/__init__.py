@@ -1,6 +1,7 @@
 """Lowering rules; importing this package fills ``kvant.lowering.registry.RULES``."""
 
 from kvant.lowering.rules import (  # noqa: F401
+    callbacks,
     calls,
     control_flow,
     cumulative,

@@ -9,8 +9,8 @@ class MLIRContext;
 
 namespace kvant {
 
-/// Inserts `quantum` and `gradient` plus the upstream dialects the frontend emits and our passes
-/// create (func, arith, math, tensor, linalg, scf, bufferization, memref, complex, llvm).
+/// Inserts `quantum`, `gradient` and `host` plus the upstream dialects the frontend emits and our
+/// passes create (func, arith, math, tensor, linalg, scf, bufferization, memref, complex, llvm).
 /// Interface external models (bufferization, inlining, ...) are NOT included: kvant-opt gets
 /// them from registerAllExtensions, the Python bindings have them already.
 void registerKvantDialects(mlir::DialectRegistry &registry);
@@ -20,7 +20,7 @@ void registerKvantDialects(mlir::DialectRegistry &registry);
 /// upstream registerAllPasses in a process that also runs the Python bindings aborts.
 void registerKvantPasses();
 
-/// registerKvantDialects into the context's registry, then loads quantum + gradient.
+/// registerKvantDialects into the context's registry, then loads quantum, gradient and host.
 void registerAndLoadKvantDialects(mlir::MLIRContext &context);
 
 } // namespace kvant

@@ -20,6 +20,7 @@
 
 #include "kvant/Gradient/AutoDiff/ReverseMode.h"
 #include "kvant/Gradient/AutoDiff/TensorUtils.h"
+#include "kvant/Gradient/HostDerivatives/HostDerivatives.h"
 #include "kvant/Gradient/IR/GradientOps.h"
 #include "kvant/Gradient/QuantumDerivatives/QuantumDerivatives.h"
 #include "kvant/Gradient/Transforms/Passes.h"
@@ -389,14 +390,15 @@ bool containsGradientOps(func::FuncOp fn) {
   return fn.walk([](GradOp) { return WalkResult::interrupt(); }).wasInterrupted();
 }
 
-/// The rules of the dialects this pass differentiates: the classical ones and the calls of the
-/// circuit functions its QNode splits make.
+/// The rules of the dialects this pass differentiates: the classical ones, the calls of the
+/// circuit functions its QNode splits make, and host callbacks with a derivative of their own.
 RuleTable derivativeRules() {
   RuleTable rules;
   addScalarRules(rules);
   addTensorRules(rules);
   addControlFlowRules(rules);
   addQuantumRules(rules);
+  addHostRules(rules);
   return rules;
 }
 
