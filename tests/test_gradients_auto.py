@@ -943,4 +943,3 @@ def test_user_grad_recipe_is_refused_where_pennylane_would_use_it():
     assert float(
         kvant.qjit(kvant.grad(_recipe_circuit("parameter-shift"), method="fd"))(0.3)
     ) == pytest.approx(-np.sin(0.3), abs=1e-6)
-

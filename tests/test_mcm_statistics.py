@@ -57,6 +57,11 @@ def _values(m0, m1, m2):
         "sum3": m0 + m1 + m2,
         "diff": m0 - m2,
         "parity": (m1 + m2) % 2,
+        # &, |, ^, ~ of integers computed from outcomes are logical, as PennyLane's
+        "any": (m0 + m1 + m2) & 1,
+        "either": (m0 + m2) | 0,
+        "one_of": (m1 + m2) ^ True,
+        "none": ~(m0 + m1),
     }
 
 

@@ -161,8 +161,13 @@ def current_scope() -> QuantumScope | None:
     return stack[-1] if stack else None
 
 
-# m0 + m1 of outcomes: integers, as PennyLane adds them (tracing.outcome_arithmetic)
-outcome_arithmetic.install(lambda: current_scope() is not None)
+def _outcomes_so_far():
+    scope = current_scope()
+    return None if scope is None else scope.outcomes
+
+
+# arithmetic on outcomes as PennyLane's MeasurementValue defines it (tracing.outcome_arithmetic)
+outcome_arithmetic.install(_outcomes_so_far)
 
 
 @contextlib.contextmanager
