@@ -466,3 +466,27 @@ def test_outcomes_add_as_integers_in_conditions_and_returned_values():
             np.testing.assert_allclose(g, w, atol=1e-10)
     logical_or = kvant.qjit(lambda a, b: a + b)(jnp.array(True), jnp.array(True))
     assert logical_or.dtype == jnp.bool_ and bool(logical_or)
+
+
+def test_counts_are_keyed_as_pennylane_keys_them():
+    """PennyLane's deferred execution keys counts by the values in their dtype (np.True_ for a
+    condition, integers for an outcome or a sum: the tutorial_how_to_collect_mcm_stats demo
+    reads counts[True]); its one-shot execution by floats."""
+
+    def circuit():
+        qml.RX(0.9, wires=0)
+        qml.RX(1.3, wires=1)
+        m0, m1 = qml.measure(0), qml.measure(1)
+        return qml.counts(m0 == m1), qml.counts(m0 + m1), qml.counts(m0)
+
+    for method in ("deferred", "one-shot"):
+        ours = qml.qjit(
+            qml.QNode(circuit, qml.device("kvant.qubit", wires=2), shots=200, mcm_method=method),
+            compiler="kvant",
+        )()
+        ref = qml.QNode(
+            circuit, qml.device("default.qubit", wires=4), shots=200, mcm_method=method
+        )()
+        for got, want in zip(ours, ref):
+            assert {np.dtype(type(k)) for k in got} == {np.dtype(type(k)) for k in want}, method
+            assert set(want) <= set(got)

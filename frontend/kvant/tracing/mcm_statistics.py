@@ -194,7 +194,7 @@ def emit(mp, scope):
     if kind == "probs":
         slots = _probs_bits(values, found, name)
     elif kind == "counts":
-        keys, slots = _counts_keys(values, found, name, listed)
+        keys, slots = _counts_keys(values, found, name, listed, scope.mcm_method == "deferred")
     dtype = "float64" if any(jnp.issubdtype(v.dtype, jnp.floating) for v in values) else "int64"
     size = 2 ** len(values) if kind == "probs" else (len(keys) if keys else 0)
 
@@ -239,8 +239,11 @@ def _probs_bits(values, found, name):
     return ("bits", tuple(ones))
 
 
-def _counts_keys(values, found, name, listed):
-    """The count keys (every value the op takes) and the slot rule that maps values to them."""
+def _counts_keys(values, found, name, listed, typed):
+    """The count keys (every value the op takes) and the slot rule that maps values to them.
+    ``typed``: keyed as PennyLane's deferred execution keys them, by the values in their dtype
+    (np.True_ for a condition, integers for an outcome or a sum of outcomes); else by floats, as
+    its one-shot and tree-traversal executions key them (equal keys either way: 1.0 == True)."""
     tables = []
     for v, dep in zip(values, found):
         if not dep.pure:
@@ -251,7 +254,12 @@ def _counts_keys(values, found, name, listed):
             )
         tables.append(table(v, dep))
     if not listed:
-        keys = sorted({float(x) for x in tables[0].values()})
+        if not typed:
+            keys = sorted({float(x) for x in tables[0].values()})
+        elif any(values[0] is outcome for outcome in found[0].outcomes):
+            keys = sorted({int(x) for x in tables[0].values()})  # PennyLane's outcomes: 0, 1
+        else:
+            keys = sorted({np.asarray(x)[()] for x in tables[0].values()})
         return keys, ("values", tuple(keys))
     for t in tables:
         if not {float(x) for x in t.values()} <= {0.0, 1.0}:
