@@ -7,6 +7,7 @@ from kvant.lowering.rules import (  # noqa: F401
     elementwise,
     lax_control_flow,
     quantum,
+    random,
     scatter,
     sorting,
     structural,
