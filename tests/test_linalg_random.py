@@ -136,3 +136,274 @@ def test_other_prng_implementations_are_refused():
 
     with pytest.raises(kvant.UnsupportedError, match="threefry2x32"):
         kvant.qjit(f)(0)
+
+
+# -- dense linear algebra ----------------------------------------------------------------------
+
+_RNG = np.random.default_rng(1234)
+
+
+def _matrix(n, m=None, *, dtype=np.float64, batch=()):
+    m = n if m is None else m
+    a = _RNG.normal(size=(*batch, n, m))
+    if np.dtype(dtype).kind == "c":
+        a = a + 1j * _RNG.normal(size=(*batch, n, m))
+    return a.astype(dtype)
+
+
+def _spd(n, *, dtype=np.float64):
+    a = _matrix(n, dtype=dtype)
+    return a @ np.conj(a.T) + n * np.eye(n)
+
+
+def _check_values(f, *args, rtol=1e-10, atol=1e-10):
+    got, want = kvant.qjit(f)(*args), jax.jit(f)(*args)
+    for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
+        assert np.asarray(g).shape == np.asarray(w).shape
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=rtol, atol=atol)
+
+
+def _check_grad(f, *args, argnums=0, rtol=1e-8, atol=1e-9):
+    """kvant.grad inside qjit against jax.grad (both of the same real scalar function)."""
+    got = kvant.qjit(lambda *a: kvant.grad(f, argnums=argnums)(*a))(*args)
+    want = jax.grad(f, argnums=argnums)(*args)
+    for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_solve_inv_det_values(dtype):
+    a, b = _matrix(4, dtype=dtype), _matrix(4, 2, dtype=dtype)
+    _check_values(lambda a, b: jnp.linalg.solve(a, b), a, b)
+    _check_values(lambda a, b: jnp.linalg.solve(a, b[:, 0]), a, b)
+    _check_values(jnp.linalg.inv, a)
+    _check_values(jnp.linalg.det, a)
+    _check_values(jnp.linalg.slogdet, a)
+
+
+def test_lu_and_triangular_solve_primitives():
+    a = _matrix(5, 3)
+    _check_values(jax.scipy.linalg.lu, a)  # lu and lu_pivots_to_permutation
+    _check_values(lambda a: jax.lax.linalg.lu(a), _matrix(4))
+    t = np.tril(_matrix(4)) + 4 * np.eye(4)
+    rhs = _matrix(4, 3)
+    for lower in (True, False):
+        tt = t if lower else t.T
+        for left, r in ((True, rhs), (False, rhs.T)):
+            for transpose_a in (False, True):
+                for unit in (False, True):
+                    f = lambda a, r: jax.lax.linalg.triangular_solve(
+                        a,
+                        r,
+                        left_side=left,
+                        lower=lower,
+                        transpose_a=transpose_a,
+                        unit_diagonal=unit,
+                    )
+                    _check_values(f, tt, r)
+
+
+def test_factorizations_values_are_the_decompositions():
+    """Eigenvectors and singular vectors are unique only up to sign (phase): the tests check
+    the decomposition, the orthogonality and the invariant values against jax.jit."""
+    a = _matrix(4)
+    sym = a + a.T
+    w, v = kvant.qjit(jnp.linalg.eigh)(sym)
+    np.testing.assert_allclose(w, jnp.linalg.eigh(sym)[0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(v @ np.diag(w) @ v.T, sym, atol=1e-12)
+    np.testing.assert_allclose(v.T @ v, np.eye(4), atol=1e-12)
+    for shape in [(4, 4), (5, 3), (3, 5)]:
+        m = _matrix(*shape)
+        for full in (False, True):
+            u, s, vt = kvant.qjit(lambda x: jnp.linalg.svd(x, full_matrices=full))(m)
+            ju, js, jvt = jnp.linalg.svd(m, full_matrices=full)
+            assert u.shape == ju.shape and vt.shape == jvt.shape
+            np.testing.assert_allclose(s, js, rtol=1e-12)
+            k = min(shape)
+            np.testing.assert_allclose((u[:, :k] * s) @ vt[:k], m, atol=1e-12)
+            np.testing.assert_allclose(u.T @ u, np.eye(u.shape[1]), atol=1e-12)
+            np.testing.assert_allclose(vt @ vt.T, np.eye(vt.shape[0]), atol=1e-12)
+            q, r = kvant.qjit(lambda x: jnp.linalg.qr(x, mode="complete" if full else "reduced"))(m)
+            jq, jr = jnp.linalg.qr(m, mode="complete" if full else "reduced")
+            assert q.shape == jq.shape and r.shape == jr.shape
+            np.testing.assert_allclose(q @ r, m, atol=1e-12)
+            np.testing.assert_allclose(np.abs(r), np.abs(jr), atol=1e-12)  # same up to signs
+        np.testing.assert_allclose(
+            kvant.qjit(lambda x: jnp.linalg.svd(x, compute_uv=False))(m),
+            jnp.linalg.svd(m, compute_uv=False),
+            rtol=1e-12,
+        )
+    _check_values(jnp.linalg.cholesky, _spd(4))
+    _check_values(jnp.linalg.pinv, _matrix(5, 3))
+    _check_values(jax.scipy.linalg.expm, 0.5 * a)
+
+
+def test_complex_hermitian_eigh_and_batches():
+    h = _matrix(3, dtype=np.complex128)
+    h = h + np.conj(h.T)
+    w, v = kvant.qjit(jnp.linalg.eigh)(h)
+    np.testing.assert_allclose(w, np.linalg.eigvalsh(h), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(v @ np.diag(w) @ np.conj(v.T), h, atol=1e-12)
+    batch = _matrix(3, batch=(2, 2))
+    _check_values(jnp.linalg.inv, batch)
+    _check_values(lambda x: jnp.linalg.eigvalsh(x + jnp.swapaxes(x, -1, -2)), batch)
+    _check_values(jax.vmap(jnp.linalg.det), batch[0])
+
+
+def test_failures_give_nan_like_jax():
+    not_pd = -np.eye(3)
+    got = kvant.qjit(jnp.linalg.cholesky)(not_pd)
+    assert np.isnan(np.asarray(got)).all()
+    assert np.isnan(np.asarray(jnp.linalg.cholesky(not_pd))).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float64])
+def test_gradients_against_jax_grad(dtype):
+    a, b = _matrix(4), _matrix(4)
+    sym = a + a.T
+    c = jnp.asarray(_matrix(4))
+    _check_grad(lambda a, b: jnp.sum(jnp.sin(jnp.linalg.solve(a, b))), a, b, argnums=(0, 1))
+    _check_grad(lambda a: jnp.sum(jnp.linalg.inv(a) * c), a)
+    _check_grad(jnp.linalg.det, a)
+    _check_grad(lambda a: jnp.linalg.slogdet(a)[1], a)
+    _check_grad(lambda a: jnp.sum(jnp.linalg.eigvalsh(a) ** 3), sym)
+    _check_grad(lambda a: jnp.sum(jnp.abs(jnp.linalg.eigh(a)[1]) * c), sym)
+    _check_grad(lambda a: jnp.sum(jnp.linalg.cholesky(a @ a.T + 4 * jnp.eye(4)) * c), a)
+    for shape in [(4, 4), (5, 3), (3, 5)]:
+        m = _matrix(*shape)
+        w = jnp.asarray(_matrix(*shape))
+        _check_grad(lambda x: jnp.sum(jnp.linalg.svd(x, compute_uv=False) ** 2), m)
+        _check_grad(
+            lambda x: (
+                jnp.sum(jnp.abs(jnp.linalg.svd(x, full_matrices=False)[0]) @ jnp.ones(min(shape)))
+                + jnp.sum(jnp.abs(jnp.linalg.svd(x, full_matrices=False)[2]))
+            ),
+            m,
+        )
+        _check_grad(lambda x: jnp.sum(jnp.linalg.pinv(x) * w.T), m)
+    for shape in [(4, 4), (5, 3)]:
+        m = _matrix(*shape)
+        q_w, r_w = jnp.asarray(_matrix(shape[0], shape[1])), jnp.asarray(_matrix(shape[1]))
+
+        def qr_cost(x):
+            q, r = jnp.linalg.qr(x)
+            # signs fixed by R's diagonal, so the cost is a function of x alone
+            sign = jnp.sign(jnp.diagonal(r))
+            return jnp.sum((q * sign) * q_w) + jnp.sum((r * sign[:, None]) * r_w)
+
+        _check_grad(qr_cost, m)
+    _check_grad(lambda x: jnp.sum(jax.scipy.linalg.expm(x) * c), 0.3 * a, rtol=1e-7)
+    t = np.tril(a) + 4 * np.eye(4)
+    for lower, tt in ((True, t), (False, t.T)):
+        for transpose_a in (False, True):
+            _check_grad(
+                lambda x, y: jnp.sum(
+                    jnp.cos(
+                        jax.lax.linalg.triangular_solve(
+                            x, y, left_side=True, lower=lower, transpose_a=transpose_a
+                        )
+                    )
+                ),
+                tt,
+                b.reshape(4, 1) * np.ones((4, 2)),
+                argnums=(0, 1),
+            )
+
+
+def test_jacobian_and_second_derivatives():
+    a = _matrix(3)
+    got = kvant.qjit(kvant.jacobian(jnp.linalg.inv))(a)
+    np.testing.assert_allclose(got, jax.jacobian(jnp.linalg.inv)(a), rtol=1e-9, atol=1e-10)
+    f = lambda x: jnp.linalg.det(x * jnp.eye(3) + a)
+    hess = kvant.qjit(kvant.grad(kvant.grad(f)))(0.4)
+    np.testing.assert_allclose(hess, jax.grad(jax.grad(f))(0.4), rtol=1e-8)
+
+
+def test_complex_matrices_of_real_parameters():
+    """Real functions of real parameters computed through complex Hermitian matrices (the
+    complex cotangent convention of kvant's reverse mode end to end)."""
+    h0 = _matrix(3, dtype=np.complex128)
+    h0 = h0 + np.conj(h0.T)
+    h1 = _matrix(3, dtype=np.complex128)
+    h1 = h1 + np.conj(h1.T)
+
+    def lowest(theta):
+        return jnp.linalg.eigvalsh(h0 + theta * h1)[0]
+
+    def solved(theta):
+        x = jnp.linalg.solve(h0 + theta * h1 + 5j * jnp.eye(3), jnp.ones(3))
+        return jnp.sum(jnp.abs(x) ** 2)
+
+    for f in (lowest, solved):
+        _check_grad(f, 0.3)
+
+
+def test_quantum_natural_gradient_step():
+    import pennylane as qml
+
+    dev = qml.device("default.qubit", wires=2)
+
+    @qml.qnode(dev)
+    def circuit(p):
+        qml.RX(p[0], wires=0)
+        qml.RY(p[1], wires=1)
+        qml.CNOT(wires=[0, 1])
+        qml.RZ(p[2], wires=1)
+        qml.RX(p[2], wires=0)
+        return qml.expval(qml.PauliZ(0) @ qml.PauliX(1))
+
+    def metric(p):
+        # a symmetric positive-definite stand-in for the metric tensor, computed from p
+        j = jnp.stack([jnp.cos(p), jnp.sin(2 * p), p**2])
+        return j.T @ j + 0.1 * jnp.eye(3)
+
+    def step(p):
+        g = jax.grad(circuit)(p)
+        return p - 0.1 * jnp.linalg.solve(metric(p), g)
+
+    def kvant_step(p):
+        g = kvant.grad(circuit)(p)
+        return p - 0.1 * jnp.linalg.solve(metric(p), g)
+
+    p = jnp.array([0.3, -0.7, 1.1])
+    np.testing.assert_allclose(kvant.qjit(kvant_step)(p), jax.jit(step)(p), rtol=1e-10)
+    # and the step differentiated again: d(sum(step))/dp
+    got = kvant.qjit(kvant.grad(lambda p: jnp.sum(kvant_step(p))))(p)
+    want = jax.grad(lambda p: jnp.sum(step(p)))(p)
+    np.testing.assert_allclose(got, want, rtol=1e-8)
+
+
+def test_newton_step():
+    def f(x):
+        return jnp.sum(jnp.exp(x) - 2 * x) + 0.5 * jnp.sum(x[:-1] * x[1:])
+
+    def newton(x):
+        def body(i, x):
+            h = kvant.jacobian(kvant.grad(f))(x)
+            return x - jnp.linalg.solve(h, kvant.grad(f)(x))
+
+        return jax.lax.fori_loop(0, 5, body, x)
+
+    def newton_ref(x):
+        def body(i, x):
+            return x - jnp.linalg.solve(jax.hessian(f)(x), jax.grad(f)(x))
+
+        return jax.lax.fori_loop(0, 5, body, x)
+
+    x0 = jnp.array([0.1, 0.4, -0.2, 0.3])
+    got = kvant.qjit(newton)(x0)
+    np.testing.assert_allclose(got, jax.jit(newton_ref)(x0), rtol=1e-10)
+    np.testing.assert_allclose(jax.grad(f)(got), 0.0, atol=1e-10)
+
+
+def test_stop_gradient_stops_derivatives():
+    f = lambda x: x * jax.lax.stop_gradient(x) + jnp.sin(jax.lax.stop_gradient(x) * x)
+    _check_grad(f, 0.7)
+    _check_values(f, 0.7)
+
+
+def test_unsupported_linalg_is_refused_by_name():
+    with pytest.raises(kvant.UnsupportedError, match="float64 and complex128"):
+        kvant.qjit(jnp.linalg.inv)(np.eye(3, dtype=np.float32))
+    with pytest.raises(kvant.UnsupportedError, match="eig"):
+        kvant.qjit(jnp.linalg.eig)(np.eye(3))

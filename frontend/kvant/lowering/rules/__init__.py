@@ -6,6 +6,7 @@ from kvant.lowering.rules import (  # noqa: F401
     cumulative,
     elementwise,
     lax_control_flow,
+    linalg,
     quantum,
     random,
     scatter,
