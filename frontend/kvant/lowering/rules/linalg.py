@@ -133,12 +133,10 @@ def _linalg_call(ctx, primitive, operands, body, vjp=None, params_key=()):
 def _signature_jaxpr(avals_in, avals_out):
     """A closed JAXPR with the given input and output avals (``ModuleLowering.function`` reads
     the signature from it; the body is built by the caller)."""
-    from jax._src import core as jax_core
-
-    invars = [jax_core.Var(a) for a in avals_in]
-    outvars = [jax_core.Var(a) for a in avals_out]
-    jaxpr = jax_core.Jaxpr([], invars, outvars, [], jax_core.no_effects)
-    return jax_core.ClosedJaxpr(jaxpr, [])
+    specs = [jax.ShapeDtypeStruct(a.shape, a.dtype) for a in avals_in]
+    return jax.make_jaxpr(lambda *_: tuple(jnp.zeros(a.shape, a.dtype) for a in avals_out))(
+        *specs
+    )
 
 
 def _differentiable(aval) -> bool:
@@ -616,27 +614,46 @@ def _custom_linear_solve(ctx, *args, const_lengths, jaxprs):
         if diff:
             matvec_consts = [operands[i] for i in matvec_idx]
 
-            def pairing(*cs_x_lam):
-                cs = cs_x_lam[: len(matvec_idx)]
-                xs = cs_x_lam[len(matvec_idx) : len(matvec_idx) + num_b]
-                lams = cs_x_lam[len(matvec_idx) + num_b :]
+            # gradient.grad differentiates real arguments: a complex constant enters as its
+            # real and imaginary parts, and its cotangent is ∂L/∂re + i ∂L/∂im
+            complex_const = [jnp.iscomplexobj(c) for c in matvec_consts]
+            parts = []
+            for c, is_complex in zip(matvec_consts, complex_const):
+                parts += [jnp.real(c), jnp.imag(c)] if is_complex else [c]
+
+            def pairing(*args):
+                cs, k = [], 0
+                for is_complex in complex_const:
+                    cs.append(args[k] + 1j * args[k + 1] if is_complex else args[k])
+                    k += 2 if is_complex else 1
+                xs, lams = args[k : k + num_b], args[k + num_b :]
                 ax = jex_core.jaxpr_as_fun(jaxprs.matvec)(*cs, *xs)
                 return sum(jnp.real(jnp.vdot(lv, av)) for lv, av in zip(lams, ax))
 
-            inputs = [*matvec_consts, *results, *lam]
+            inputs = [*parts, *results, *lam]
             closed = jax.make_jaxpr(pairing)(*inputs)
-            positions = tuple(matvec_idx.index(i) for i in diff)
-            cts_c = grad_p.bind(
-                *inputs,
-                jaxpr=closed,
-                method="auto",
-                h=None,
-                diff_args=positions,
-                name="linear_solve_matvec",
-                with_values=False,
-                num_diff_outputs=None,
+            positions, k = {}, 0
+            for i, is_complex in zip(matvec_idx, complex_const):
+                if i in diff:
+                    positions[i] = (k, k + 1) if is_complex else (k,)
+                k += 2 if is_complex else 1
+            flat_positions = tuple(p for i in diff for p in positions[i])
+            cts_c = iter(
+                grad_p.bind(
+                    *inputs,
+                    jaxpr=closed,
+                    method="auto",
+                    h=None,
+                    diff_args=flat_positions,
+                    name="linear_solve_matvec",
+                    with_values=False,
+                    num_diff_outputs=None,
+                )
             )
-            for i, g in zip(diff, cts_c):
+            for i in diff:
+                g = next(cts_c)
+                if len(positions[i]) == 2:
+                    g = g + 1j * next(cts_c)
                 grads[i] = -g
         return [jnp.zeros(a.shape, a.dtype) if g is None else g for g, a in zip(grads, avals_in)]
 
