@@ -305,8 +305,8 @@ void svdEntry(kvant_rt_svd_result_t *out, const kvant_rt_memref3_t *a, std::int6
     checkAllocated({s, u, vt}, "svd");
     if (job != 1 && job != 2)
       throw Error("svd: unknown job " + std::to_string(job));
-    linalg::svd<T>(batch, m, n, input<T>(a, "svd"), static_cast<double *>(s),
-                   static_cast<T *>(u), static_cast<T *>(vt), full);
+    linalg::svd<T>(batch, m, n, input<T>(a, "svd"), static_cast<double *>(s), static_cast<T *>(u),
+                   static_cast<T *>(vt), full);
     return 0;
   });
 }
@@ -645,35 +645,34 @@ void kvant_rt_adjoint_vjp_mixed(const int64_t *kinds, const int64_t *obs, const 
 
 // ---- dense linear algebra (the helpers above extern "C")
 
-#define KVANT_RT_LINALG_DEFINE(suffix, T)                                                        \
-  void _mlir_ciface_kvant_rt_lu_##suffix(kvant_rt_lu_result_t *out,                              \
-                                         const kvant_rt_memref3_t *a) {                          \
-    luEntry<T>(out, a);                                                                          \
-  }                                                                                              \
-  void _mlir_ciface_kvant_rt_triangular_solve_##suffix(                                          \
-      kvant_rt_memref3_t *out, const kvant_rt_memref3_t *a, const kvant_rt_memref3_t *b,         \
-      int64_t left_side, int64_t lower, int64_t op, int64_t unit_diagonal) {                     \
-    triangularSolveEntry<T>(out, a, b, left_side, lower, op, unit_diagonal);                     \
-  }                                                                                              \
-  void _mlir_ciface_kvant_rt_cholesky_##suffix(kvant_rt_memref3_t *out,                          \
-                                               const kvant_rt_memref3_t *a) {                    \
-    choleskyEntry<T>(out, a);                                                                    \
-  }                                                                                              \
-  void _mlir_ciface_kvant_rt_eigh_##suffix(kvant_rt_eigh_result_t *out,                          \
-                                           const kvant_rt_memref3_t *a, int64_t lower) {         \
-    eighEntry<T>(out, a, lower);                                                                 \
-  }                                                                                              \
-  void _mlir_ciface_kvant_rt_svd_##suffix(kvant_rt_svd_result_t *out,                            \
-                                          const kvant_rt_memref3_t *a, int64_t job) {            \
-    svdEntry<T>(out, a, job);                                                                    \
-  }                                                                                              \
-  void _mlir_ciface_kvant_rt_svd_values_##suffix(kvant_rt_memref2_t *out,                        \
-                                                 const kvant_rt_memref3_t *a) {                  \
-    svdValuesEntry<T>(out, a);                                                                   \
-  }                                                                                              \
-  void _mlir_ciface_kvant_rt_qr_##suffix(kvant_rt_qr_result_t *out, const kvant_rt_memref3_t *a, \
-                                         int64_t full_matrices) {                                \
-    qrEntry<T>(out, a, full_matrices);                                                           \
+#define KVANT_RT_LINALG_DEFINE(suffix, T)                                                          \
+  void _mlir_ciface_kvant_rt_lu_##suffix(kvant_rt_lu_result_t *out, const kvant_rt_memref3_t *a) { \
+    luEntry<T>(out, a);                                                                            \
+  }                                                                                                \
+  void _mlir_ciface_kvant_rt_triangular_solve_##suffix(                                            \
+      kvant_rt_memref3_t *out, const kvant_rt_memref3_t *a, const kvant_rt_memref3_t *b,           \
+      int64_t left_side, int64_t lower, int64_t op, int64_t unit_diagonal) {                       \
+    triangularSolveEntry<T>(out, a, b, left_side, lower, op, unit_diagonal);                       \
+  }                                                                                                \
+  void _mlir_ciface_kvant_rt_cholesky_##suffix(kvant_rt_memref3_t *out,                            \
+                                               const kvant_rt_memref3_t *a) {                      \
+    choleskyEntry<T>(out, a);                                                                      \
+  }                                                                                                \
+  void _mlir_ciface_kvant_rt_eigh_##suffix(kvant_rt_eigh_result_t *out,                            \
+                                           const kvant_rt_memref3_t *a, int64_t lower) {           \
+    eighEntry<T>(out, a, lower);                                                                   \
+  }                                                                                                \
+  void _mlir_ciface_kvant_rt_svd_##suffix(kvant_rt_svd_result_t *out, const kvant_rt_memref3_t *a, \
+                                          int64_t job) {                                           \
+    svdEntry<T>(out, a, job);                                                                      \
+  }                                                                                                \
+  void _mlir_ciface_kvant_rt_svd_values_##suffix(kvant_rt_memref2_t *out,                          \
+                                                 const kvant_rt_memref3_t *a) {                    \
+    svdValuesEntry<T>(out, a);                                                                     \
+  }                                                                                                \
+  void _mlir_ciface_kvant_rt_qr_##suffix(kvant_rt_qr_result_t *out, const kvant_rt_memref3_t *a,   \
+                                         int64_t full_matrices) {                                  \
+    qrEntry<T>(out, a, full_matrices);                                                             \
   }
 KVANT_RT_LINALG_DEFINE(f64, double)
 KVANT_RT_LINALG_DEFINE(c128, std::complex<double>)

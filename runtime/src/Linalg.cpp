@@ -120,8 +120,7 @@ template <> struct Lapack<double> {
     std::vector<lint> iwork(std::max<lint>(1, iworkQuery));
     lint lwork = lint(work.size());
     liwork = lint(iwork.size());
-    scipy_dsyevd_("V", &uplo, &n, a, &n, w, work.data(), &lwork, iwork.data(), &liwork, info, 1,
-                  1);
+    scipy_dsyevd_("V", &uplo, &n, a, &n, w, work.data(), &lwork, iwork.data(), &liwork, info, 1, 1);
   }
   static void gesdd(char jobz, lint m, lint n, double *a, double *s, double *u, lint ldu,
                     double *vt, lint ldvt, lint *info) {
@@ -191,7 +190,8 @@ template <> struct Lapack<zdouble> {
     std::size_t mn = std::size_t(std::max<lint>(1, std::min(m, n)));
     std::size_t mx = std::size_t(std::max<lint>(1, std::max(m, n)));
     // zgesdd's documented minimum for rwork
-    std::size_t lrwork = jobz == 'N' ? 7 * mn : std::max(5 * mn * mn + 5 * mn, 2 * mx * mn + 2 * mn * mn + mn);
+    std::size_t lrwork =
+        jobz == 'N' ? 7 * mn : std::max(5 * mn * mn + 5 * mn, 2 * mx * mn + 2 * mn * mn + mn);
     std::vector<double> rwork(lrwork);
     std::vector<lint> iwork(8 * mn);
     scipy_zgesdd_(&jobz, &m, &n, a, &m, s, u, &ldu, vt, &ldvt, &workQuery, &query, rwork.data(),
@@ -323,14 +323,14 @@ void svd(std::int64_t batch, std::int64_t m, std::int64_t n, const T *a, double 
   std::int64_t uCols = full ? m : k, vtRows = full ? n : k;
   char jobz = !vectors ? 'N' : full ? 'A' : 'S';
   std::vector<T> work(std::size_t(m * n));
-  std::vector<T> ucol(vectors ? std::size_t(m * uCols) : 1), vtcol(vectors ? std::size_t(vtRows * n) : 1);
+  std::vector<T> ucol(vectors ? std::size_t(m * uCols) : 1),
+      vtcol(vectors ? std::size_t(vtRows * n) : 1);
   for (std::int64_t i = 0; i < batch; ++i) {
     toColumnMajor(a + i * m * n, m, n, work.data());
     lint info = 0;
     if (k > 0)
-      Lapack<T>::gesdd(jobz, lm, ln, work.data(), s + i * k, ucol.data(),
-                       std::max<lint>(1, lm), vtcol.data(),
-                       std::max<lint>(1, lint(vtRows)), &info);
+      Lapack<T>::gesdd(jobz, lm, ln, work.data(), s + i * k, ucol.data(), std::max<lint>(1, lm),
+                       vtcol.data(), std::max<lint>(1, lint(vtRows)), &info);
     else if (vectors) {
       // no singular values: u and vt are identities (the vectors of an empty factorization)
       std::fill(ucol.begin(), ucol.end(), T(0));
@@ -388,15 +388,15 @@ void qr(std::int64_t batch, std::int64_t m, std::int64_t n, const T *a, T *q, T 
   }
 }
 
-#define KVANT_LINALG_INSTANTIATE(T)                                                              \
-  template void lu<T>(std::int64_t, std::int64_t, std::int64_t, const T *, T *, std::int32_t *,  \
-                      std::int32_t *);                                                           \
-  template void triangularSolve<T>(std::int64_t, std::int64_t, std::int64_t, std::int64_t,       \
-                                   const T *, const T *, T *, bool, bool, Op, bool);             \
-  template void cholesky<T>(std::int64_t, std::int64_t, const T *, T *);                         \
-  template void eigh<T>(std::int64_t, std::int64_t, const T *, bool, T *, double *);             \
-  template void svd<T>(std::int64_t, std::int64_t, std::int64_t, const T *, double *, T *, T *,  \
-                       bool);                                                                    \
+#define KVANT_LINALG_INSTANTIATE(T)                                                                \
+  template void lu<T>(std::int64_t, std::int64_t, std::int64_t, const T *, T *, std::int32_t *,    \
+                      std::int32_t *);                                                             \
+  template void triangularSolve<T>(std::int64_t, std::int64_t, std::int64_t, std::int64_t,         \
+                                   const T *, const T *, T *, bool, bool, Op, bool);               \
+  template void cholesky<T>(std::int64_t, std::int64_t, const T *, T *);                           \
+  template void eigh<T>(std::int64_t, std::int64_t, const T *, bool, T *, double *);               \
+  template void svd<T>(std::int64_t, std::int64_t, std::int64_t, const T *, double *, T *, T *,    \
+                       bool);                                                                      \
   template void qr<T>(std::int64_t, std::int64_t, std::int64_t, const T *, T *, T *, bool);
 KVANT_LINALG_INSTANTIATE(double)
 KVANT_LINALG_INSTANTIATE(zdouble)

@@ -25,15 +25,14 @@ template <class T> struct Lapack; // per element type: double, std::complex<doub
 
 /// lu (batch x m x n) -> lu (same), pivots (batch x min(m,n)), permutation (batch x m).
 template <class T>
-void lu(std::int64_t batch, std::int64_t m, std::int64_t n, const T *a, T *lu,
-        std::int32_t *pivots, std::int32_t *permutation);
+void lu(std::int64_t batch, std::int64_t m, std::int64_t n, const T *a, T *lu, std::int32_t *pivots,
+        std::int32_t *permutation);
 
 /// Solves op(A) X = B (left) or X op(A) = B (right) with A (batch x k x k) triangular, B
 /// (batch x rows x cols), into x.
 template <class T>
 void triangularSolve(std::int64_t batch, std::int64_t k, std::int64_t rows, std::int64_t cols,
-                     const T *a, const T *b, T *x, bool left, bool lower, Op op,
-                     bool unitDiagonal);
+                     const T *a, const T *b, T *x, bool left, bool lower, Op op, bool unitDiagonal);
 
 /// The lower Cholesky factor (batch x n x n).
 template <class T> void cholesky(std::int64_t batch, std::int64_t n, const T *a, T *factor);

@@ -225,24 +225,34 @@ typedef struct {
   kvant_rt_memref3_t r;
 } kvant_rt_qr_result_t;
 
-#define KVANT_RT_LINALG_DECLARE(suffix)                                                          \
-  void _mlir_ciface_kvant_rt_lu_##suffix(kvant_rt_lu_result_t *out, const kvant_rt_memref3_t *a); \
-  void _mlir_ciface_kvant_rt_triangular_solve_##suffix(                                          \
-      kvant_rt_memref3_t *out, const kvant_rt_memref3_t *a, const kvant_rt_memref3_t *b,         \
-      int64_t left_side, int64_t lower, int64_t op, int64_t unit_diagonal);                      \
-  void _mlir_ciface_kvant_rt_cholesky_##suffix(kvant_rt_memref3_t *out,                          \
-                                               const kvant_rt_memref3_t *a);                     \
-  void _mlir_ciface_kvant_rt_eigh_##suffix(kvant_rt_eigh_result_t *out,                          \
-                                           const kvant_rt_memref3_t *a, int64_t lower);          \
-  void _mlir_ciface_kvant_rt_svd_##suffix(kvant_rt_svd_result_t *out,                            \
-                                          const kvant_rt_memref3_t *a, int64_t job);             \
-  void _mlir_ciface_kvant_rt_svd_values_##suffix(kvant_rt_memref2_t *out,                        \
-                                                 const kvant_rt_memref3_t *a);                   \
-  void _mlir_ciface_kvant_rt_qr_##suffix(kvant_rt_qr_result_t *out, const kvant_rt_memref3_t *a, \
-                                         int64_t full_matrices);
-KVANT_RT_LINALG_DECLARE(f64)
-KVANT_RT_LINALG_DECLARE(c128)
-#undef KVANT_RT_LINALG_DECLARE
+/* float64 */
+void _mlir_ciface_kvant_rt_lu_f64(kvant_rt_lu_result_t *out, const kvant_rt_memref3_t *a);
+void _mlir_ciface_kvant_rt_triangular_solve_f64(kvant_rt_memref3_t *out,
+                                                const kvant_rt_memref3_t *a,
+                                                const kvant_rt_memref3_t *b, int64_t left_side,
+                                                int64_t lower, int64_t op, int64_t unit_diagonal);
+void _mlir_ciface_kvant_rt_cholesky_f64(kvant_rt_memref3_t *out, const kvant_rt_memref3_t *a);
+void _mlir_ciface_kvant_rt_eigh_f64(kvant_rt_eigh_result_t *out, const kvant_rt_memref3_t *a,
+                                    int64_t lower);
+void _mlir_ciface_kvant_rt_svd_f64(kvant_rt_svd_result_t *out, const kvant_rt_memref3_t *a,
+                                   int64_t job);
+void _mlir_ciface_kvant_rt_svd_values_f64(kvant_rt_memref2_t *out, const kvant_rt_memref3_t *a);
+void _mlir_ciface_kvant_rt_qr_f64(kvant_rt_qr_result_t *out, const kvant_rt_memref3_t *a,
+                                  int64_t full_matrices);
+/* complex128 */
+void _mlir_ciface_kvant_rt_lu_c128(kvant_rt_lu_result_t *out, const kvant_rt_memref3_t *a);
+void _mlir_ciface_kvant_rt_triangular_solve_c128(kvant_rt_memref3_t *out,
+                                                 const kvant_rt_memref3_t *a,
+                                                 const kvant_rt_memref3_t *b, int64_t left_side,
+                                                 int64_t lower, int64_t op, int64_t unit_diagonal);
+void _mlir_ciface_kvant_rt_cholesky_c128(kvant_rt_memref3_t *out, const kvant_rt_memref3_t *a);
+void _mlir_ciface_kvant_rt_eigh_c128(kvant_rt_eigh_result_t *out, const kvant_rt_memref3_t *a,
+                                     int64_t lower);
+void _mlir_ciface_kvant_rt_svd_c128(kvant_rt_svd_result_t *out, const kvant_rt_memref3_t *a,
+                                    int64_t job);
+void _mlir_ciface_kvant_rt_svd_values_c128(kvant_rt_memref2_t *out, const kvant_rt_memref3_t *a);
+void _mlir_ciface_kvant_rt_qr_c128(kvant_rt_qr_result_t *out, const kvant_rt_memref3_t *a,
+                                   int64_t full_matrices);
 
 /* ---- errors ---- */
 /* The message of the first error since the last clear, or NULL. */

@@ -401,8 +401,8 @@ LogicalResult customVjpCallRule(ReverseSweep &sweep, Operation *op, ArrayRef<Val
   auto call = cast<func::CallOp>(op);
   auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(call, call.getCalleeAttr());
   auto vjpName = callee->getAttrOfType<FlatSymbolRefAttr>(GradientDialect::getCustomVjpAttrName());
-  auto vjp = vjpName ? SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(call, vjpName)
-                     : func::FuncOp();
+  auto vjp =
+      vjpName ? SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(call, vjpName) : func::FuncOp();
   if (!vjp)
     return op->emitError() << "the derivative function of '" << call.getCallee()
                            << "' does not exist";
@@ -450,9 +450,8 @@ struct ExpandAutoDiffPass
         inlineDynamicallyShapedCircuits(getOperation());
         // Every derivative is built: the derivative functions the marks name are needed no
         // more where no derivative calls them (symbol-dce then removes them).
-        getOperation().walk([](func::FuncOp fn) {
-          fn->removeAttr(GradientDialect::getCustomVjpAttrName());
-        });
+        getOperation().walk(
+            [](func::FuncOp fn) { fn->removeAttr(GradientDialect::getCustomVjpAttrName()); });
         return;
       }
       bool progress = false;
