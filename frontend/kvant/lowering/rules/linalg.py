@@ -134,9 +134,7 @@ def _signature_jaxpr(avals_in, avals_out):
     """A closed JAXPR with the given input and output avals (``ModuleLowering.function`` reads
     the signature from it; the body is built by the caller)."""
     specs = [jax.ShapeDtypeStruct(a.shape, a.dtype) for a in avals_in]
-    return jax.make_jaxpr(lambda *_: tuple(jnp.zeros(a.shape, a.dtype) for a in avals_out))(
-        *specs
-    )
+    return jax.make_jaxpr(lambda *_: tuple(jnp.zeros(a.shape, a.dtype) for a in avals_out))(*specs)
 
 
 def _differentiable(aval) -> bool:
