@@ -408,3 +408,15 @@ def test_unsupported_linalg_is_refused_by_name():
         kvant.qjit(jnp.linalg.inv)(np.eye(3, dtype=np.float32))
     with pytest.raises(kvant.UnsupportedError, match="eig"):
         kvant.qjit(jnp.linalg.eig)(np.eye(3))
+
+
+def test_derivatives_jax_does_not_define_are_refused_by_name():
+    m = _matrix(5, 3)
+    full_svd = lambda x: jnp.sum(jnp.linalg.svd(x, full_matrices=True)[0])
+    with pytest.raises(kvant.UnsupportedError, match="full_matrices=True"):
+        kvant.qjit(kvant.grad(full_svd))(m)
+    wide_qr = lambda x: jnp.sum(jnp.linalg.qr(x)[1])
+    with pytest.raises(kvant.UnsupportedError, match="qr of a wide matrix"):
+        kvant.qjit(kvant.grad(wide_qr))(m.T)
+    # the same functions compile and run undifferentiated
+    _check_values(full_svd, m)

@@ -658,3 +658,52 @@ def _custom_linear_solve(ctx, *args, const_lengths, jaxprs):
     return _linalg_call(
         ctx, "custom_linear_solve", list(args), body, vjp=vjp, params_key=(id(jaxprs),)
     )
+
+
+# -- derivatives kvant does not build --------------------------------------------------------------
+
+
+def _no_derivative(eqn) -> str | None:
+    """Why the equation's result has no reverse-mode derivative here (as in JAX), or None."""
+    name, params = eqn.primitive.name, eqn.params
+    if name in ("svd", "qr", "lu"):
+        m, n = eqn.invars[0].aval.shape[-2:]
+    if name == "svd" and params["compute_uv"] and params["full_matrices"] and m != n:
+        return "the singular vectors of svd with full_matrices=True (use full_matrices=False)"
+    if name == "qr" and (m < n or (params["full_matrices"] and m != n)):
+        return "qr of a wide matrix, or with full_matrices=True of a non-square one"
+    if name == "lu" and m != n:
+        return "lu of a non-square matrix"
+    return None
+
+
+def _sub_jaxprs(params):
+    for value in params.values():
+        for item in value if isinstance(value, (tuple, list)) else (value,):
+            inner = getattr(item, "jaxpr", item)  # a ClosedJaxpr's JAXPR, or a JAXPR
+            if hasattr(inner, "eqns") and hasattr(inner, "invars"):
+                yield inner
+
+
+def refuse_missing_derivatives(jaxpr, diff_positions, kind: str) -> None:
+    """Raises UnsupportedError, naming the primitive, when a value computed from the
+    differentiated inputs of ``jaxpr`` (a closed JAXPR) passes through a linear-algebra
+    primitive that has no derivative rule (``_no_derivative``): method="auto" would otherwise
+    fail in the compiler on the runtime call. Inside calls and control flow every input counts
+    as differentiated."""
+
+    def walk(jaxpr, dependent):
+        dep = {v for v, d in zip(jaxpr.invars, dependent) if d}
+        for eqn in jaxpr.eqns:
+            if not any(not isinstance(v, jex_core.Literal) and v in dep for v in eqn.invars):
+                continue
+            reason = _no_derivative(eqn)
+            if reason:
+                raise UnsupportedError(f"{kind}: kvant cannot differentiate {reason}")
+            for sub in _sub_jaxprs(eqn.params):
+                walk(sub, [True] * len(sub.invars))
+            dep.update(eqn.outvars)
+
+    inner = jaxpr.jaxpr if hasattr(jaxpr, "jaxpr") else jaxpr
+    positions = set(diff_positions)
+    walk(inner, [i in positions for i in range(len(inner.invars))])
