@@ -420,3 +420,51 @@ def test_derivatives_jax_does_not_define_are_refused_by_name():
         kvant.qjit(kvant.grad(wide_qr))(m.T)
     # the same functions compile and run undifferentiated
     _check_values(full_svd, m)
+
+
+def test_typed_keys_at_the_boundary_are_refused_by_name():
+    with pytest.raises(kvant.UnsupportedError, match="typed PRNG key"):
+        kvant.qjit(lambda s: jax.random.key(s))(3)
+    with pytest.raises(kvant.UnsupportedError, match="argument k is a typed PRNG key"):
+        kvant.qjit(lambda k: jax.random.uniform(k))(jax.random.key(3))
+    # the key data crosses, and wrap_key_data inside gives the same draws
+    f = lambda d: jax.random.uniform(jax.random.wrap_key_data(d), (3,))
+    data = jax.random.key_data(jax.random.key(11))
+    _assert_bits_equal(kvant.qjit(f)(data), jax.jit(f)(data))
+
+
+def test_through_pennylane_qjit():
+    import pennylane as qml
+
+    dev = qml.device("lightning.qubit", wires=2)
+
+    @qml.qnode(dev)
+    def circuit(x):
+        qml.RX(x[0], wires=0)
+        qml.RY(x[1], wires=1)
+        qml.CNOT(wires=[0, 1])
+        return qml.expval(qml.PauliZ(0) @ qml.PauliZ(1))
+
+    def program(seed):
+        x = jax.random.uniform(jax.random.PRNGKey(seed), (2,), minval=0.0, maxval=1.0)
+        h = jnp.array([[2.0, x[0]], [x[0], 1.0 + x[1]]])
+        w, _ = jnp.linalg.eigh(h)
+        return circuit(x) * w[0], qml.grad(lambda y: circuit(y) * jnp.linalg.det(h))(x)
+
+    got = qml.qjit(program, compiler="kvant")(5)
+
+    @qml.qnode(qml.device("default.qubit", wires=2), interface="jax")
+    def reference(x):
+        qml.RX(x[0], wires=0)
+        qml.RY(x[1], wires=1)
+        qml.CNOT(wires=[0, 1])
+        return qml.expval(qml.PauliZ(0) @ qml.PauliZ(1))
+
+    x = jax.random.uniform(jax.random.PRNGKey(5), (2,), minval=0.0, maxval=1.0)
+    h = jnp.array([[2.0, x[0]], [x[0], 1.0 + x[1]]])
+    want = (
+        reference(x) * jnp.linalg.eigh(h)[0][0],
+        jax.grad(lambda y: reference(y) * jnp.linalg.det(h))(x),
+    )
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12)

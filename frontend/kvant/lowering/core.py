@@ -84,6 +84,8 @@ class ModuleLowering:
         self.module = ir.Module.create()
         self._symbols: set[str] = set()
         self._lowered: dict[tuple, str] = {}
+        #: external declarations of the runtime's functions (rules/linalg.py), by symbol
+        self.runtime_functions: set[str] = set()
 
     def unique_symbol(self, base: str) -> str:
         base = "".join(c if c.isalnum() or c == "_" else "_" for c in base) or "f"

@@ -59,13 +59,10 @@ def _dynamic(rank: int, elt) -> ir.RankedTensorType:
 def _runtime_function(lowering, name: str, in_types, out_types) -> str:
     """The external declaration of runtime function ``name`` (one per module): called through
     MLIR's C interface (``_mlir_ciface_<name>`` in the runtime), its tensors only read."""
-    declared = getattr(lowering, "_runtime_functions", None)
-    if declared is None:
-        declared = lowering._runtime_functions = set()
-    if name in declared:
+    if name in lowering.runtime_functions:
         return name
-    declared.add(name)
-    lowering._symbols.add(name)
+    lowering.runtime_functions.add(name)
+    lowering._symbols.add(name)  # a function kvant names is never called like this
     with ir.InsertionPoint.at_block_begin(lowering.module.body):
         fn = func.FuncOp(name, (in_types, out_types), visibility="private")
         fn.attributes["llvm.emit_c_interface"] = ir.UnitAttr.get()
