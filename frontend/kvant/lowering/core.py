@@ -84,6 +84,8 @@ class ModuleLowering:
         self.module = ir.Module.create()
         self._symbols: set[str] = set()
         self._lowered: dict[tuple, str] = {}
+        #: external declarations of the runtime's functions (rules/linalg.py), by symbol
+        self.runtime_functions: set[str] = set()
         #: the host functions the program calls (``host.callback`` numbers index this list), each
         #: with the abstract values of its operands and results
         self.host_functions: list[tuple] = []
@@ -179,6 +181,8 @@ class ModuleLowering:
                     f"kvant cannot compile the JAX primitive '{name}' yet{ctx.where}"
                 )
             operands = [read(v) for v in eqn.invars]
+            if name in _KEY_DATA_PRIMITIVES and _has_keys(eqn):
+                rule = _per_key_word(rule)
             try:
                 with location(eqn):
                     outs = rule(ctx, *operands, **eqn.params)

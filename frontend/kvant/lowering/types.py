@@ -29,7 +29,25 @@ def element_type(dtype) -> ir.Type:
     raise UnsupportedError(f"kvant does not support arrays of dtype {dtype}")
 
 
+def is_key(dtype) -> bool:
+    """A JAX PRNG key dtype (``key<fry>``): extended, held as its key data."""
+    import jax
+
+    return jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+
+
+def physical_aval(aval):
+    """The aval a value is held as: a key array ``key<impl>[*s]`` as its key data,
+    ``uint32[*s, *key_shape]``; any other aval as itself."""
+    if not is_key(aval.dtype):
+        return aval
+    from jax._src import core as jax_core
+
+    return jax_core.physical_aval(aval)
+
+
 def tensor_type(aval) -> ir.RankedTensorType:
+    aval = physical_aval(aval)
     return ir.RankedTensorType.get(list(aval.shape), element_type(aval.dtype))
 
 

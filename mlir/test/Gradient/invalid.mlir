@@ -330,3 +330,31 @@ func.func private @inline_static(tensor<?xf64>) -> (tensor<f64>, tensor<1x2xf64>
 
 // expected-error @+1 {{unknown attribute 'gradient.role' of the gradient dialect}}
 func.func private @misspelt() attributes {gradient.role = 1 : i64}
+
+// -----
+
+// Every verifier error of gradient.custom_vjp.
+
+// expected-error @+1 {{'gradient.custom_vjp' must be a flat symbol reference, got "g"}}
+func.func private @vjp_string(tensor<f64>) -> tensor<f64> attributes {gradient.custom_vjp = "g"}
+
+// -----
+
+// expected-error @+1 {{'gradient.custom_vjp' names @missing, which is not a function}}
+func.func private @vjp_missing(tensor<f64>) -> tensor<f64> attributes {gradient.custom_vjp = @missing}
+
+// -----
+
+func.func @vjp_on_constant() {
+  // expected-error @+1 {{'gradient.custom_vjp' marks functions only}}
+  %c = arith.constant {gradient.custom_vjp = @vjp_on_constant} 1.0 : f64
+  return
+}
+
+// -----
+
+// The integer argument and result carry no cotangent: @g takes (f64, i32, f64, i32, f64 ct)
+// and returns one cotangent.
+func.func private @g(tensor<f64>, tensor<i32>, tensor<f64>, tensor<i32>, tensor<f64>) -> (tensor<f64>, tensor<f64>)
+// expected-error @+1 {{'gradient.custom_vjp' names @g of type '(tensor<f64>, tensor<i32>, tensor<f64>, tensor<i32>, tensor<f64>) -> (tensor<f64>, tensor<f64>)', expected '(tensor<f64>, tensor<i32>, tensor<f64>, tensor<i32>, tensor<f64>) -> tensor<f64>'}}
+func.func private @vjp_type(tensor<f64>, tensor<i32>) -> (tensor<f64>, tensor<i32>) attributes {gradient.custom_vjp = @g}

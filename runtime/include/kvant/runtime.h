@@ -199,6 +199,86 @@ void kvant_rt_set_host_dispatch(kvant_host_dispatch_t dispatch, void *context,
  * "kvant_rt_host_callback: host callback <n> failed" (or says that none is installed). */
 void kvant_rt_host_callback(int64_t callback, int64_t num_args, void *const *args,
                             int64_t num_results, void *const *results, const int64_t *result_bytes);
+/* ---- dense linear algebra (LAPACK) ----
+ * Compiled programs call these through MLIR's C interface for external functions
+ * (llvm.emit_c_interface): each array is passed as a pointer to its memref descriptor, and the
+ * results are written to the descriptors *out points to, in buffers this library allocates with
+ * malloc and the caller frees (free(allocated)). Arrays are row-major and contiguous, batched
+ * over their first dimension: matrices are [batch, rows, cols], vectors [batch, n]. The element
+ * type is double (_f64) or interleaved complex double (_c128); eigenvalues and singular values
+ * are double for both. Semantics are those of JAX's primitives of the same names on the CPU:
+ *   lu               A[perm] = L U (partial pivoting); pivots: 0-based row swaps (int32)
+ *   triangular_solve op(A) X = B (left_side) or X op(A) = B, A's lower or upper triangle,
+ *                    op: 0 = A, 1 = A^T, 2 = A^H, 3 = conj(A)
+ *   cholesky         the lower factor L of A = L L^H (from A's lower triangle), upper part 0
+ *   eigh             ascending eigenvalues w, eigenvectors in the columns of v
+ *   svd              descending singular values s; u, vt full (job 2) or thin (job 1)
+ *   svd_values       s only
+ *   qr               q (m x m full, m x k thin) and r (m x n full, k x n thin), k = min(m, n)
+ * A numerical failure of one matrix (not positive definite, no convergence) makes its results
+ * NaN, as under jax.jit; errors (a dimension beyond LAPACK's 32-bit integers) are recorded as
+ * for the other calls, and the results are still allocated (NaN). */
+typedef struct {
+  void *allocated;
+  void *aligned;
+  int64_t offset;
+  int64_t sizes[2];
+  int64_t strides[2];
+} kvant_rt_memref2_t;
+typedef struct {
+  void *allocated;
+  void *aligned;
+  int64_t offset;
+  int64_t sizes[3];
+  int64_t strides[3];
+} kvant_rt_memref3_t;
+typedef struct {
+  kvant_rt_memref3_t lu;
+  kvant_rt_memref2_t pivots;
+  kvant_rt_memref2_t permutation;
+} kvant_rt_lu_result_t;
+typedef struct {
+  kvant_rt_memref3_t vectors;
+  kvant_rt_memref2_t values;
+} kvant_rt_eigh_result_t;
+typedef struct {
+  kvant_rt_memref2_t s;
+  kvant_rt_memref3_t u;
+  kvant_rt_memref3_t vt;
+} kvant_rt_svd_result_t;
+typedef struct {
+  kvant_rt_memref3_t q;
+  kvant_rt_memref3_t r;
+} kvant_rt_qr_result_t;
+
+/* float64 */
+void _mlir_ciface_kvant_rt_lu_f64(kvant_rt_lu_result_t *out, const kvant_rt_memref3_t *a);
+void _mlir_ciface_kvant_rt_triangular_solve_f64(kvant_rt_memref3_t *out,
+                                                const kvant_rt_memref3_t *a,
+                                                const kvant_rt_memref3_t *b, int64_t left_side,
+                                                int64_t lower, int64_t op, int64_t unit_diagonal);
+void _mlir_ciface_kvant_rt_cholesky_f64(kvant_rt_memref3_t *out, const kvant_rt_memref3_t *a);
+void _mlir_ciface_kvant_rt_eigh_f64(kvant_rt_eigh_result_t *out, const kvant_rt_memref3_t *a,
+                                    int64_t lower);
+void _mlir_ciface_kvant_rt_svd_f64(kvant_rt_svd_result_t *out, const kvant_rt_memref3_t *a,
+                                   int64_t job);
+void _mlir_ciface_kvant_rt_svd_values_f64(kvant_rt_memref2_t *out, const kvant_rt_memref3_t *a);
+void _mlir_ciface_kvant_rt_qr_f64(kvant_rt_qr_result_t *out, const kvant_rt_memref3_t *a,
+                                  int64_t full_matrices);
+/* complex128 */
+void _mlir_ciface_kvant_rt_lu_c128(kvant_rt_lu_result_t *out, const kvant_rt_memref3_t *a);
+void _mlir_ciface_kvant_rt_triangular_solve_c128(kvant_rt_memref3_t *out,
+                                                 const kvant_rt_memref3_t *a,
+                                                 const kvant_rt_memref3_t *b, int64_t left_side,
+                                                 int64_t lower, int64_t op, int64_t unit_diagonal);
+void _mlir_ciface_kvant_rt_cholesky_c128(kvant_rt_memref3_t *out, const kvant_rt_memref3_t *a);
+void _mlir_ciface_kvant_rt_eigh_c128(kvant_rt_eigh_result_t *out, const kvant_rt_memref3_t *a,
+                                     int64_t lower);
+void _mlir_ciface_kvant_rt_svd_c128(kvant_rt_svd_result_t *out, const kvant_rt_memref3_t *a,
+                                    int64_t job);
+void _mlir_ciface_kvant_rt_svd_values_c128(kvant_rt_memref2_t *out, const kvant_rt_memref3_t *a);
+void _mlir_ciface_kvant_rt_qr_c128(kvant_rt_qr_result_t *out, const kvant_rt_memref3_t *a,
+                                   int64_t full_matrices);
 
 /* ---- errors ---- */
 /* The message of the first error since the last clear, or NULL. */

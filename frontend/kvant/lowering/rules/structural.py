@@ -29,7 +29,7 @@ def _expand_dims(ctx, x, *, dimensions):
     return b.reshape(x, ctx.avals_out[0].shape)
 
 
-@register("copy", "copy_p", "device_put", "stop_gradient", "optimization_barrier")
+@register("copy", "copy_p", "device_put", "optimization_barrier")
 def _identity(ctx, *xs, **params):
     return list(xs) if len(xs) != 1 or ctx.eqn.primitive.multiple_results else xs[0]
 

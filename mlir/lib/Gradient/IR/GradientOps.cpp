@@ -117,11 +117,55 @@ LogicalResult verifyInlineWhenExpanded(Operation *op, Attribute value) {
   return success();
 }
 
+/// Whether values of `type` carry a cotangent: floats and complex numbers, scalars or tensors
+/// (the reverse mode's rule, restated here: the dialect does not depend on the engine).
+bool carriesCotangent(Type type) {
+  if (auto shaped = dyn_cast<ShapedType>(type))
+    type = shaped.getElementType();
+  if (auto complex = dyn_cast<ComplexType>(type))
+    type = complex.getElementType();
+  return isa<FloatType>(type);
+}
+
+/// gradient.custom_vjp = @g on @f: @g exists and takes (f's inputs, f's results, the
+/// cotangents of f's float/complex results) to the cotangents of f's float/complex inputs.
+LogicalResult verifyCustomVjp(Operation *op, Attribute value) {
+  StringRef name = GradientDialect::getCustomVjpAttrName();
+  auto symbol = dyn_cast<FlatSymbolRefAttr>(value);
+  if (!symbol)
+    return op->emitError() << "'" << name << "' must be a flat symbol reference, got " << value;
+  if (!isa<FunctionOpInterface>(op))
+    return op->emitError() << "'" << name << "' marks functions only";
+  if (!isa_and_nonnull<FunctionOpInterface>(SymbolTable::lookupNearestSymbolFrom(op, symbol)))
+    return op->emitError() << "'" << name << "' names " << symbol << ", which is not a function";
+  auto fn = dyn_cast<func::FuncOp>(op);
+  auto vjp = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(op, symbol);
+  if (!fn || !vjp)
+    return success(); // checked on func.func (gradient-expand-auto removes the attribute)
+  auto tensorLevel = [](func::FuncOp f) {
+    return llvm::none_of(f.getArgumentTypes(), llvm::IsaPred<BaseMemRefType>);
+  };
+  if (!tensorLevel(fn) || !tensorLevel(vjp))
+    return success(); // signatures are checked before bufferization
+  FunctionType type = fn.getFunctionType();
+  SmallVector<Type> inputs(type.getInputs());
+  llvm::append_range(inputs, type.getResults());
+  llvm::append_range(inputs, llvm::make_filter_range(type.getResults(), carriesCotangent));
+  SmallVector<Type> results(llvm::make_filter_range(type.getInputs(), carriesCotangent));
+  if (vjp.getFunctionType() != FunctionType::get(op->getContext(), inputs, results))
+    return op->emitError() << "'" << name << "' names " << symbol << " of type "
+                           << vjp.getFunctionType() << ", expected "
+                           << FunctionType::get(op->getContext(), inputs, results);
+  return success();
+}
+
 } // namespace
 
 LogicalResult GradientDialect::verifyOperationAttribute(Operation *op, NamedAttribute attribute) {
   if (attribute.getName() == getInlineWhenExpandedAttrName())
     return verifyInlineWhenExpanded(op, attribute.getValue());
+  if (attribute.getName() == getCustomVjpAttrName())
+    return verifyCustomVjp(op, attribute.getValue());
   if (attribute.getName() != getCircuitAttrName())
     return op->emitError() << "unknown attribute '" << attribute.getName().getValue()
                            << "' of the gradient dialect";

@@ -131,10 +131,14 @@ struct ForwardInliner {
     return results;
   }
 
-  /// The callee of `call` when it is to be expanded (a function with a body, not a circuit).
+  /// The callee of `call` when it is to be expanded (a function with a body, neither a circuit
+  /// nor one with a derivative of its own).
   func::FuncOp expandedTarget(func::CallOp call) {
     auto target = symbols.lookupNearestSymbolFrom<func::FuncOp>(call, call.getCalleeAttr());
-    return target && !target.isExternal() && !isCircuitFunction(target) ? target : func::FuncOp();
+    return target && !target.isExternal() && !isCircuitFunction(target) &&
+                   !target->hasAttr(GradientDialect::getCustomVjpAttrName())
+               ? target
+               : func::FuncOp();
   }
 };
 
@@ -390,13 +394,43 @@ bool containsGradientOps(func::FuncOp fn) {
   return fn.walk([](GradOp) { return WalkResult::interrupt(); }).wasInterrupted();
 }
 
-/// The rules of the dialects this pass differentiates: the classical ones, the calls of the
-/// circuit functions its QNode splits make, and host callbacks with a derivative of their own.
+/// The reverse of a call of a function marked gradient.custom_vjp = @g: a call of @g with the
+/// call's operands, its results and the cotangents of its float/complex results (zeros where
+/// none reached them), whose results are the cotangents of the float/complex operands
+/// (GradientDialect.td).
+LogicalResult customVjpCallRule(ReverseSweep &sweep, Operation *op, ArrayRef<Value> resultCts) {
+  auto call = cast<func::CallOp>(op);
+  auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(call, call.getCalleeAttr());
+  auto vjpName = callee->getAttrOfType<FlatSymbolRefAttr>(GradientDialect::getCustomVjpAttrName());
+  auto vjp =
+      vjpName ? SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(call, vjpName) : func::FuncOp();
+  if (!vjp)
+    return op->emitError() << "the derivative function of '" << call.getCallee()
+                           << "' does not exist";
+  OpBuilder &b = sweep.builder();
+  Location loc = op->getLoc();
+  SmallVector<Value> args(call.getOperands());
+  llvm::append_range(args, call.getResults());
+  for (auto [result, ct] : llvm::zip(call.getResults(), resultCts))
+    if (isDifferentiableType(result.getType()))
+      args.push_back(ct ? ct : zerosOf(b, loc, result.getType()));
+  auto reverse = func::CallOp::create(b, loc, vjp, args);
+  unsigned k = 0;
+  for (Value operand : call.getOperands())
+    if (isDifferentiableType(operand.getType()))
+      sweep.accumulate(operand, reverse.getResult(k++));
+  return success();
+}
+
+/// The rules of the dialects this pass differentiates: the classical ones, the calls of
+/// functions with a derivative of their own, the calls of the circuit functions its QNode
+/// splits make, and host callbacks with a derivative of their own.
 RuleTable derivativeRules() {
   RuleTable rules;
   addScalarRules(rules);
   addTensorRules(rules);
   addControlFlowRules(rules);
+  rules.callees[GradientDialect::getCustomVjpAttrName()] = customVjpCallRule;
   addQuantumRules(rules);
   addHostRules(rules);
   return rules;
@@ -416,6 +450,10 @@ struct ExpandAutoDiffPass
       });
       if (pending.empty()) {
         inlineDynamicallyShapedCircuits(getOperation());
+        // Every derivative is built: the derivative functions the marks name are needed no
+        // more where no derivative calls them (symbol-dce then removes them).
+        getOperation().walk(
+            [](func::FuncOp fn) { fn->removeAttr(GradientDialect::getCustomVjpAttrName()); });
         return;
       }
       bool progress = false;
