@@ -44,7 +44,21 @@ struct ThreadState {
   // kvant_rt_set_distributed: new registers are distributed over `comm`'s ranks.
   std::shared_ptr<Communicator> comm;
   bool distribute = false;
+  // kvant_rt_distributed_stats of the last distributed register freed on this thread.
+  std::int64_t lastStats[8] = {1, 0, 0, 0, 0, 0, 0, 0};
 };
+
+void distributedStats(DistributedState &d, std::int64_t *v) {
+  const ExchangeStats &s = d.stats();
+  v[0] = d.ranks();
+  v[1] = static_cast<std::int64_t>(d.layout().k);
+  v[2] = static_cast<std::int64_t>(s.swaps);
+  v[3] = static_cast<std::int64_t>(s.bytesSent);
+  v[4] = static_cast<std::int64_t>(s.messages);
+  v[5] = static_cast<std::int64_t>(s.reductions);
+  v[6] = static_cast<std::int64_t>(s.bufferBytes);
+  v[7] = d.rank();
+}
 
 ThreadState &tls() {
   thread_local ThreadState state;
@@ -213,6 +227,8 @@ void kvant_rt_qdealloc(int64_t reg) {
   ThreadState &t = tls();
   for (auto it = t.stack.begin(); it != t.stack.end(); ++it)
     if ((*it)->id() == reg) {
+      if (DistributedState *d = (*it)->distributed())
+        distributedStats(*d, t.lastStats);
       t.stack.erase(it); // the one below the top becomes active if `reg` was the top
       return;
     }
@@ -532,19 +548,12 @@ void kvant_rt_set_distributed(int8_t enable) {
 int64_t kvant_rt_distributed_stats(int64_t *out, int64_t num_out) {
   return guarded("kvant_rt_distributed_stats", std::int64_t{0}, [&] {
     checkArray(out, num_out, kNoLimit, "stats");
-    Register &r = activeForGates();
+    ThreadState &t = tls();
     std::int64_t v[8] = {1, 0, 0, 0, 0, 0, 0, 0};
-    if (DistributedState *d = r.distributed()) {
-      const ExchangeStats &s = d->stats();
-      v[0] = d->ranks();
-      v[1] = static_cast<std::int64_t>(d->layout().k);
-      v[2] = static_cast<std::int64_t>(s.swaps);
-      v[3] = static_cast<std::int64_t>(s.bytesSent);
-      v[4] = static_cast<std::int64_t>(s.messages);
-      v[5] = static_cast<std::int64_t>(s.reductions);
-      v[6] = static_cast<std::int64_t>(s.bufferBytes);
-      v[7] = d->rank();
-    }
+    if (t.stack.empty())
+      std::copy(t.lastStats, t.lastStats + 8, v);
+    else if (DistributedState *d = t.stack.back()->distributed())
+      distributedStats(*d, v);
     const std::int64_t n = std::min<std::int64_t>(num_out, 8);
     std::copy(v, v + n, out);
     return n;
