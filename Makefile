@@ -2,7 +2,7 @@
 #   make demo   — set up, build, and run the quick-start program
 #   make test   — set up, build, and run every test suite (C++ also under ASan+UBSan, lit, pytest)
 #   make bench  — set up, build, and run the benchmarks against the installed peers
-#                 (writes benchmarks/results/: tables and a plot)
+#                 (writes benchmarks/results/: tables and a plot; distributed.md for MPI)
 #   make fuzz   — the differential fuzzer's long campaign (tests/fuzz): 2,000 seeds per mode,
 #                 every feature; failures shrunk and printed as pytest functions
 #   make lint   — check formatting and lint (ruff for Python, clang-format for C/C++); make test
@@ -86,6 +86,7 @@ bench: install
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/first_call.py
 	$(PY) benchmarks/runtime/run_runtime.py --build-dir $(BUILD_DIR)/runtime
+	$(PY) benchmarks/mpi/run_mpi.py --build-dir $(BUILD_DIR)/runtime
 
 FUZZ_SEEDS ?= 0:2000
 FUZZ_JOBS ?= 2

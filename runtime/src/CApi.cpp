@@ -45,7 +45,7 @@ struct ThreadState {
   std::shared_ptr<Communicator> comm;
   bool distribute = false;
   // kvant_rt_distributed_stats of the last distributed register freed on this thread.
-  std::int64_t lastStats[8] = {1, 0, 0, 0, 0, 0, 0, 0};
+  std::int64_t lastStats[9] = {1, 0, 0, 0, 0, 0, 0, 0, 0};
 };
 
 void distributedStats(DistributedState &d, std::int64_t *v) {
@@ -58,6 +58,7 @@ void distributedStats(DistributedState &d, std::int64_t *v) {
   v[5] = static_cast<std::int64_t>(s.reductions);
   v[6] = static_cast<std::int64_t>(s.bufferBytes);
   v[7] = d.rank();
+  v[8] = static_cast<std::int64_t>(s.exchangeNanos);
 }
 
 ThreadState &tls() {
@@ -549,12 +550,12 @@ int64_t kvant_rt_distributed_stats(int64_t *out, int64_t num_out) {
   return guarded("kvant_rt_distributed_stats", std::int64_t{0}, [&] {
     checkArray(out, num_out, kNoLimit, "stats");
     ThreadState &t = tls();
-    std::int64_t v[8] = {1, 0, 0, 0, 0, 0, 0, 0};
+    std::int64_t v[9] = {1, 0, 0, 0, 0, 0, 0, 0, 0};
     if (t.stack.empty())
-      std::copy(t.lastStats, t.lastStats + 8, v);
+      std::copy(t.lastStats, t.lastStats + 9, v);
     else if (DistributedState *d = t.stack.back()->distributed())
       distributedStats(*d, v);
-    const std::int64_t n = std::min<std::int64_t>(num_out, 8);
+    const std::int64_t n = std::min<std::int64_t>(num_out, 9);
     std::copy(v, v + n, out);
     return n;
   });

@@ -7,13 +7,16 @@
 #include "Measurements.hpp"
 #include "Parallel.hpp"
 #include "Settings.hpp"
+#include "kvant/runtime.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <string>
 
 #include <dlfcn.h>
@@ -156,6 +159,7 @@ void DistributedState::swapWires(Group &g, std::size_t globalWire, std::size_t l
   if (recvBuf_.size() < chunk)
     recvBuf_.resize(chunk);
   const std::size_t bytesPerAmp = sizeof(Complex);
+  const auto started = std::chrono::steady_clock::now();
   for (StateVector *v : g.vecs) {
     Complex *d = v->data();
     if (runLen >= chunk) {
@@ -187,6 +191,10 @@ void DistributedState::swapWires(Group &g, std::size_t globalWire, std::size_t l
     stats_.bytesSent += (std::uint64_t{1} << (numLocal - 1)) * bytesPerAmp;
   }
   stats_.bufferBytes = (sendBuf_.size() + recvBuf_.size()) * bytesPerAmp;
+  stats_.exchangeNanos +=
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::steady_clock::now() - started)
+                                     .count());
   std::swap(L.pos[globalWire], L.pos[localWire]);
   L.wire[gp] = localWire;
   L.wire[lp] = globalWire;
@@ -398,6 +406,31 @@ std::vector<std::size_t> localMap(const Layout &L) {
   return map;
 }
 
+// A Pauli word whose factors at global positions are all Z is, on each rank, its local factors
+// times this rank's sign (-1)^(those wires' bits): no exchange. Null for any other observable.
+ObservablePtr localPauliWord(const Layout &L, const Observable &obs, double &sign) {
+  const std::optional<PauliWord> pw = obs.pauliWord();
+  if (!pw)
+    return nullptr;
+  sign = 1.0;
+  std::vector<ObservablePtr> factors;
+  for (const auto &f : pw->factors) {
+    if (!L.isGlobal(f.wire)) {
+      const std::int64_t kind = f.pauli == 'X'   ? KVANT_OBS_PauliX
+                                : f.pauli == 'Y' ? KVANT_OBS_PauliY
+                                                 : KVANT_OBS_PauliZ;
+      factors.push_back(makeNamed(kind, L.localWire(f.wire)));
+    } else if (f.pauli != 'Z') {
+      return nullptr;
+    } else if (L.globalBit(f.wire)) {
+      sign = -sign;
+    }
+  }
+  if (factors.empty())
+    return makeNamed(KVANT_OBS_Identity, 0);
+  return makeTensor(std::move(factors));
+}
+
 } // namespace
 
 void DistributedState::applyObservable(Group &g, const Observable &obs, StateVector &target) {
@@ -438,6 +471,9 @@ double DistributedState::localExpval(Group &g, const Observable &obs) {
       s += c * localExpval(g, *t);
     return s;
   }
+  double sign;
+  if (const ObservablePtr word = localPauliWord(g.layout, obs, sign))
+    return sign * word->expval(*g.vecs[0]);
   if (obs.wires().size() <= g.layout.numLocal()) {
     makeLocal(g, obs.wires());
     return obs.remapped(localMap(g.layout))->expval(*g.vecs[0]);
@@ -456,7 +492,11 @@ double DistributedState::expval(const Observable &obs) {
 double DistributedState::var(const Observable &obs) {
   Group g(layout_, {&local_});
   double parts[2]; // <O>, <O^2>
-  if (obs.wires().size() <= layout_.numLocal()) {
+  double sign;
+  if (const ObservablePtr word = localPauliWord(layout_, obs, sign)) {
+    parts[0] = sign * word->expval(local_);
+    parts[1] = local_.normSquared(); // P^2 = I
+  } else if (obs.wires().size() <= layout_.numLocal()) {
     makeLocal(g, obs.wires());
     const ObservablePtr o = obs.remapped(localMap(layout_));
     parts[0] = o->expval(local_);

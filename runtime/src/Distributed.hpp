@@ -48,11 +48,12 @@ private:
 
 // Counters of the communication a register caused (the benchmark reads them).
 struct ExchangeStats {
-  std::uint64_t swaps = 0;       // global <-> local wire swaps, per vector swapped
-  std::uint64_t bytesSent = 0;   // by this rank, in those swaps
-  std::uint64_t messages = 0;    // point-to-point exchanges (sendrecv calls)
-  std::uint64_t reductions = 0;  // allreduce / bcast calls
-  std::uint64_t bufferBytes = 0; // the exchange buffer's size (bounded, see Distributed.cpp)
+  std::uint64_t swaps = 0;         // global <-> local wire swaps, per vector swapped
+  std::uint64_t bytesSent = 0;     // by this rank, in those swaps
+  std::uint64_t messages = 0;      // point-to-point exchanges (sendrecv calls)
+  std::uint64_t reductions = 0;    // allreduce / bcast calls
+  std::uint64_t bufferBytes = 0;   // the exchange buffer's size (bounded, see Distributed.cpp)
+  std::uint64_t exchangeNanos = 0; // wall time spent in the swaps' exchanges
 };
 
 // Where each wire is; shared by the vectors that move together (phi and the lambdas of the

@@ -187,7 +187,8 @@ void kvant_rt_adjoint_jacobian_mixed(const int64_t *kinds, const int64_t *obs,
 void kvant_rt_set_distributed(int8_t enable);
 /* Facts about the active register's distribution, for benchmarks: up to num_out of
  * {ranks, global qubits k, wire swaps (per vector swapped), bytes this rank sent in them,
- * point-to-point messages, collective calls, exchange buffer bytes, this rank}; returns how
+ * point-to-point messages, collective calls, exchange buffer bytes, this rank, nanoseconds
+ * spent in the swaps' exchanges}; returns how
  * many were written. An ordinary register reports 1 rank and zeros; with no active register,
  * the last distributed register freed on this thread is reported. */
 int64_t kvant_rt_distributed_stats(int64_t *out, int64_t num_out);
