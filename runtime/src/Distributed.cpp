@@ -121,6 +121,12 @@ DistributedState::DistributedState(std::shared_ptr<Communicator> comm, std::size
   local_ = StateVector(numQubits - k); // |0...0>: its amplitude is rank 0's
   if (layout_.rank != 0)
     local_.zero();
+  queueGates_ = forwardBlockQubits(numQubits - k) > 0;
+}
+
+void DistributedState::flush() {
+  if (!pending_.empty())
+    applyPending(local_, pending_);
 }
 
 // ---- layout changes
@@ -142,6 +148,8 @@ void DistributedState::reduce(double *data, std::size_t count) {
 }
 
 void DistributedState::swapWires(Group &g, std::size_t globalWire, std::size_t localWire) {
+  if (std::find(g.vecs.begin(), g.vecs.end(), &local_) != g.vecs.end())
+    flush(); // the queued gates act on the amplitudes where they are now
   Layout &L = g.layout;
   const std::size_t gp = L.pos[globalWire], lp = L.pos[localWire];
   const int rankBit = static_cast<int>(L.k - 1 - gp);
@@ -301,12 +309,20 @@ void DistributedState::apply(const Op &op, const ControlWires &ctrls) {
   Group g(layout_, {&local_});
   Op lo;
   ControlWires lc;
-  if (localize(g, op, ctrls, lo, lc))
+  if (!localize(g, op, ctrls, lo, lc))
+    return;
+  if (!queueGates_) {
     execute(local_, lo, lc);
+    return;
+  }
+  if (pending_.size() >= 4096) // bounds the queue, as Register does
+    flush();
+  pending_.push_back(PendingGate{std::move(lo), std::move(lc)});
 }
 
 void DistributedState::prepare(const std::vector<Complex> &amps,
                                const std::vector<std::size_t> &wires, const char *what) {
+  flush();
   if (wires.empty())
     throw Error(std::string(what) + ": needs at least one wire");
   checkWires(wires, layout_.n, (std::string(what) + ": wires").c_str());
@@ -345,6 +361,7 @@ void DistributedState::prepare(const std::vector<Complex> &amps,
 }
 
 int DistributedState::measure(std::size_t wire, bool reset, int postselect) {
+  flush();
   checkWires({wire}, layout_.n, "measure: wire");
   if (postselect < -1 || postselect > 1)
     throw Error("measure: postselect must be -1 (none), 0 or 1, got " + std::to_string(postselect));
@@ -485,11 +502,13 @@ double DistributedState::localExpval(Group &g, const Observable &obs) {
 }
 
 double DistributedState::expval(const Observable &obs) {
+  flush();
   Group g(layout_, {&local_});
   return reduce1(localExpval(g, obs));
 }
 
 double DistributedState::var(const Observable &obs) {
+  flush();
   Group g(layout_, {&local_});
   double parts[2]; // <O>, <O^2>
   double sign;
@@ -514,6 +533,7 @@ double DistributedState::var(const Observable &obs) {
 }
 
 void DistributedState::probs(const std::vector<std::size_t> &wires, double *out) {
+  flush();
   checkWires(wires, layout_.n, "probs: wires");
   const Layout &L = layout_;
   const std::size_t m = wires.size();
@@ -544,6 +564,7 @@ void DistributedState::probs(const std::vector<std::size_t> &wires, double *out)
 }
 
 void DistributedState::state(double *out, std::size_t numAmplitudes) {
+  flush();
   const Layout &L = layout_;
   const std::size_t size = std::size_t{1} << L.n;
   if (numAmplitudes != size)

@@ -16,6 +16,7 @@
 #pragma once
 
 #include "Adjoint.hpp"
+#include "Forward.hpp"
 #include "Gates.hpp"
 #include "MeasurementList.hpp"
 #include "Observables.hpp"
@@ -88,7 +89,10 @@ public:
   const ExchangeStats &stats() const { return stats_; }
 
   // ---- changes of the state (wires already validated against numQubits)
+  // Gates on local wires are queued, on large local vectors, and applied in cache blocks
+  // (Forward.hpp) when the state is next needed or a swap moves it; flush() applies them.
   void apply(const Op &op, const ControlWires &ctrls);
+  void flush();
   void prepare(const std::vector<Complex> &amps, const std::vector<std::size_t> &wires,
                const char *what);
   int measure(std::size_t wire, bool reset, int postselect);
@@ -148,6 +152,8 @@ private:
   StateVector local_;
   ExchangeStats stats_;
   std::vector<Complex> sendBuf_, recvBuf_;
+  std::vector<PendingGate> pending_; // on local wires
+  bool queueGates_ = false;
 };
 
 } // namespace kvant::rt

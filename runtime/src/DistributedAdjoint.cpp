@@ -216,6 +216,7 @@ void DistributedState::seedLambda(Group &g, const StateVector &phi, const Measur
 void DistributedState::adjointJacobian(const Tape &tape,
                                        const std::vector<ObservablePtr> &observables,
                                        double *jacOut) {
+  flush();
   Layout L = layout_;
   StateVector phi = local_;
   Group g(L, {&phi});
@@ -232,6 +233,7 @@ void DistributedState::adjointJacobian(const Tape &tape,
 
 void DistributedState::adjointJacobian(const Tape &tape, const MeasurementList &list,
                                        double *jacOut) {
+  flush();
   // Rows in batches of at most ~1 GiB of local vectors, each batch one sweep from a fresh copy
   // of the state (as AdjointSeeding.cpp does on one process).
   const std::size_t bytes = local_.size() * sizeof(Complex);
@@ -263,6 +265,7 @@ void DistributedState::adjointJacobian(const Tape &tape, const MeasurementList &
 
 void DistributedState::adjointVjp(const Tape &tape, const MeasurementList &list,
                                   const double *cotangent, double *gradOut) {
+  flush();
   if (tape.numParams == 0)
     return;
   Layout L = layout_;

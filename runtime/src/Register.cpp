@@ -26,6 +26,8 @@ Register::Register(std::int64_t id, std::size_t numQubits, std::shared_ptr<Commu
       dist_(std::make_unique<DistributedState>(std::move(comm), numQubits)), queueGates_(false) {}
 
 void Register::sync() {
+  if (dist_)
+    dist_->flush();
   if (!pending_.empty())
     applyPending(sv_, pending_);
 }
