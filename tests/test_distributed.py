@@ -107,6 +107,7 @@ EXACT = (
     "grad_param_shift",
     "deferred_expval",
     "deferred_probs",
+    "option_value",
 )
 
 
@@ -114,6 +115,7 @@ def test_single_process_matches_default_qubit_and_never_loads_mpi(single):
     for key in EXACT:
         np.testing.assert_allclose(single[key], single["reference"][key], atol=1e-10, err_msg=key)
     assert single["ranks"] == 1 and single["global_wires"] == 0
+    assert single["option_global_wires"] == 0
     assert not single["mpi_mapped"], "a program without mpi=True mapped libmpi"
 
 
@@ -126,6 +128,8 @@ def test_distributed_ranks_agree_with_single_process(launcher, single, tmp_path,
         assert got["ranks"] == ranks and got["global_wires"] == ranks.bit_length() - 1, where
         assert got["swaps"] > 0, where
         assert got["mpi_mapped"], where
+        # kvant.qjit(mpi=True) on a lightning.qubit QNode
+        assert got["option_global_wires"] == ranks.bit_length() - 1, where
         for key in EXACT:
             np.testing.assert_allclose(
                 got[key], single[key], rtol=1e-12, atol=1e-12, err_msg=f"{key}, {where}"

@@ -107,6 +107,11 @@ def sampled_circuits(dev):
     return one_shot
 
 
+def layer_expval(x):
+    layer(x)
+    return qml.expval(qml.PauliY(0) @ qml.PauliZ(1))
+
+
 def cost(exact, x):
     e, v, h, _ = exact(x)
     return e + 0.5 * v - h
@@ -137,6 +142,15 @@ def main():
 
     stats = (ctypes.c_int64 * 8)()
     runtime().kvant_rt_distributed_stats(stats, 8)
+
+    # the qjit option, on a device that does not ask for MPI itself
+    @kvant.qjit(mpi=MPI_ON)
+    def by_option(x):
+        return qml.QNode(layer_expval, qml.device("lightning.qubit", wires=N))(x)
+
+    option_value = float(by_option(x))
+    option_stats = (ctypes.c_int64 * 8)()
+    runtime().kvant_rt_distributed_stats(option_stats, 8)
     with open("/proc/self/maps") as f:
         mpi_mapped = any("libmpi" in line for line in f)
     result = {
@@ -158,6 +172,8 @@ def main():
         "global_wires": int(stats[1]),
         "swaps": int(stats[2]),
         "mpi_mapped": mpi_mapped,
+        "option_value": option_value,
+        "option_global_wires": int(option_stats[1]),
     }
     if not MPI_ON:
         # independent references for the exact quantities
@@ -181,6 +197,7 @@ def main():
             "grad_param_shift": np.asarray(jax.grad(ref_shifted)(x)).tolist(),
             "deferred_expval": float(ref_deferred(x)[0]),
             "deferred_probs": np.asarray(ref_deferred(x)[1]).tolist(),
+            "option_value": float(qml.QNode(layer_expval, qml.device("default.qubit", wires=N))(x)),
         }
     with open(os.path.join(OUT, f"rank{rank}.json"), "w") as f:
         json.dump(result, f)
