@@ -141,3 +141,38 @@ def test_distributed_ranks_agree_with_single_process(launcher, single, tmp_path,
         assert got["samples"] == single["samples"], where
         assert got["counts"] == single["counts"], where
         assert got["mcm_expval"] == single["mcm_expval"], where
+
+
+def test_missing_mpi_plugin_is_reported_by_name(monkeypatch, tmp_path):
+    """Where the runtime's MPI plugin cannot be loaded (kvant built without MPI), a program
+    that asks for distributed registers fails with an exception that says so; the same
+    program without mpi=True runs."""
+    import jax.numpy as jnp
+    import pennylane as qml
+
+    import kvant
+    from kvant.errors import KvantRuntimeError
+
+    def make(mpi):
+        @qml.qnode(qml.device("kvant.qubit", wires=3, mpi=mpi))
+        def circuit(x):
+            qml.RX(x, wires=0)
+            return qml.expval(qml.PauliZ(0))
+
+        return kvant.qjit(circuit)
+
+    monkeypatch.setenv("KVANT_RT_MPI_LIBRARY", str(tmp_path / "no_such_plugin.so"))
+    with pytest.raises(KvantRuntimeError, match="mpi=True.*MPI plugin"):
+        make(True)(jnp.float64(0.3))
+    assert float(make(False)(jnp.float64(0.3))) == pytest.approx(np.cos(0.3), abs=1e-12)
+
+
+def test_mpi_option_must_be_a_bool():
+    import pennylane as qml
+
+    import kvant
+
+    with pytest.raises(TypeError, match="mpi must be True or False"):
+        qml.device("kvant.qubit", wires=2, mpi="yes")
+    with pytest.raises(TypeError, match="mpi must be True or False"):
+        kvant.qjit(lambda x: x, mpi=1)
