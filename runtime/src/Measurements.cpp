@@ -132,6 +132,10 @@ std::uint64_t draw(const std::vector<double> &cdf) {
 
 void setSeed(std::uint64_t seed) { rng().seed(seed); }
 
+double drawUniform() { return uniform(); }
+
+std::uint64_t drawOutcome(const std::vector<double> &cdf) { return draw(cdf); }
+
 void sample(const StateVector &sv, std::int64_t shots, const std::vector<std::size_t> &wires,
             const std::function<void(std::int64_t, std::size_t, int)> &put) {
   checkSampleArgs(sv, shots, wires, "sample");

@@ -23,6 +23,11 @@ void copyState(const StateVector &sv, double *out, std::size_t numAmplitudes);
 
 // Per-thread generator for sample / counts / measure.
 void setSeed(std::uint64_t seed);
+// Draws from that generator, for the distributed register (Distributed.cpp), whose rank 0
+// draws as a single process would: a uniform number in [0, 1) with 53 random bits; an outcome
+// index from a cumulative distribution (never one of probability 0).
+double drawUniform();
+std::uint64_t drawOutcome(const std::vector<double> &cdf);
 // put(shot, j, bit): the value of wires[j] in sample `shot`. Validates before calling put.
 void sample(const StateVector &sv, std::int64_t shots, const std::vector<std::size_t> &wires,
             const std::function<void(std::int64_t, std::size_t, int)> &put);

@@ -174,6 +174,14 @@ std::vector<unsigned> bitsOf(const StateVector &sv, const std::vector<std::size_
   return bits;
 }
 
+std::vector<std::size_t> mapWires(const std::vector<std::size_t> &wires,
+                                  const std::vector<std::size_t> &wireMap) {
+  std::vector<std::size_t> out;
+  for (std::size_t w : wires)
+    out.push_back(wireMap.at(w));
+  return out;
+}
+
 class PauliObs final : public Observable {
 public:
   PauliObs(std::vector<std::size_t> wires, PauliWord pw)
@@ -188,6 +196,23 @@ public:
     return sv.normSquared() - e * e;
   }
   std::optional<PauliWord> pauliWord() const override { return pw_; }
+  std::vector<ObservablePtr> factors() const override {
+    std::vector<ObservablePtr> out;
+    if (pw_.factors.size() < 2)
+      return out;
+    for (const auto &f : pw_.factors) {
+      PauliWord one;
+      one.factors.push_back(f);
+      out.push_back(std::make_shared<PauliObs>(std::vector<std::size_t>{f.wire}, one));
+    }
+    return out;
+  }
+  ObservablePtr remapped(const std::vector<std::size_t> &wireMap) const override {
+    PauliWord pw = pw_;
+    for (auto &f : pw.factors)
+      f.wire = wireMap.at(f.wire);
+    return std::make_shared<PauliObs>(mapWires(wires(), wireMap), std::move(pw));
+  }
 
 private:
   PauliWord pw_;
@@ -216,6 +241,9 @@ public:
     const double e = expval(sv);
     return kernels::expvalMatrixN(sv, bitsOf(sv, wires()), m2_.data()).real() - e * e;
   }
+  ObservablePtr remapped(const std::vector<std::size_t> &wireMap) const override {
+    return std::make_shared<MatrixObs>(mapWires(wires(), wireMap), m_);
+  }
 
 private:
   std::vector<Complex> m_, m2_;
@@ -229,6 +257,13 @@ public:
   void apply(StateVector &sv) const override {
     for (const auto &f : factors_)
       f->apply(sv);
+  }
+  std::vector<ObservablePtr> factors() const override { return factors_; }
+  ObservablePtr remapped(const std::vector<std::size_t> &wireMap) const override {
+    std::vector<ObservablePtr> fs;
+    for (const auto &f : factors_)
+      fs.push_back(f->remapped(wireMap));
+    return std::make_shared<TensorObs>(mapWires(wires(), wireMap), std::move(fs));
   }
 
 private:
@@ -281,6 +316,18 @@ public:
     for (std::size_t t = 0; t < terms_.size(); ++t)
       s += coeffs_[t] * terms_[t]->expval(sv);
     return s;
+  }
+  std::vector<std::pair<double, ObservablePtr>> terms() const override {
+    std::vector<std::pair<double, ObservablePtr>> out;
+    for (std::size_t t = 0; t < terms_.size(); ++t)
+      out.emplace_back(coeffs_[t], terms_[t]);
+    return out;
+  }
+  ObservablePtr remapped(const std::vector<std::size_t> &wireMap) const override {
+    std::vector<ObservablePtr> ts;
+    for (const auto &t : terms_)
+      ts.push_back(t->remapped(wireMap));
+    return std::make_shared<HamiltonianObs>(mapWires(wires(), wireMap), coeffs_, std::move(ts));
   }
 
 private:

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace kvant::rt {
@@ -36,6 +37,18 @@ public:
   // <O^2> - <O>^2, with <O^2> = <O psi | O psi>.
   virtual double var(const StateVector &sv) const;
   virtual std::optional<PauliWord> pauliWord() const { return std::nullopt; }
+
+  // Structure, for evaluating an observable piece by piece (Distributed.cpp, whose local
+  // vectors may not hold all of its wires at once). A sum's terms with their coefficients
+  // (empty for any other observable); a product's factors on disjoint wires (empty for
+  // anything that is not a product of several).
+  virtual std::vector<std::pair<double, std::shared_ptr<const Observable>>> terms() const {
+    return {};
+  }
+  virtual std::vector<std::shared_ptr<const Observable>> factors() const { return {}; }
+  // The same observable on other wires: wire w becomes wireMap[w].
+  virtual std::shared_ptr<const Observable>
+  remapped(const std::vector<std::size_t> &wireMap) const = 0;
 
 private:
   std::vector<std::size_t> wires_;

@@ -21,7 +21,13 @@ constexpr std::int64_t kObsIndexMask = 0xffffffff;
 Register::Register(std::int64_t id, std::size_t numQubits)
     : id_(id), sv_(numQubits), queueGates_(forwardBlockQubits(numQubits) > 0) {}
 
+Register::Register(std::int64_t id, std::size_t numQubits, std::shared_ptr<Communicator> comm)
+    : id_(id), sv_(StateVector::view(nullptr, numQubits)),
+      dist_(std::make_unique<DistributedState>(std::move(comm), numQubits)), queueGates_(false) {}
+
 void Register::sync() {
+  if (dist_)
+    dist_->flush();
   if (!pending_.empty())
     applyPending(sv_, pending_);
 }
@@ -39,7 +45,9 @@ void Register::applyGate(std::int64_t gate, const std::vector<double> &params,
   Op op = gateOp(gate, params, wires, adjoint);
   if (recording_)
     tape_.reserveOne(); // before the state changes: what can fail, fails first
-  if (queueGates_) {
+  if (dist_) {
+    dist_->apply(op, ctrls);
+  } else if (queueGates_) {
     if (pending_.size() >= kMaxPendingGates)
       applyPending(sv_, pending_);
     if (recording_)
@@ -67,6 +75,30 @@ void Register::applyUnitary(const std::vector<Complex> &matrix,
                             const std::vector<std::size_t> &wires, ControlWires ctrls,
                             bool adjoint) {
   sync();
+  if (dist_) {
+    // What rt::applyUnitary checks before it touches a state.
+    if (wires.empty())
+      throw Error("QubitUnitary needs at least one wire");
+    checkWires(wires, numQubits(), "QubitUnitary: wires");
+    checkWires(ctrls.wires, numQubits(), "QubitUnitary: control wires");
+    checkDisjoint(wires, ctrls.wires, "QubitUnitary");
+    const std::size_t dim = std::size_t{1} << wires.size();
+    if (matrix.size() != dim * dim)
+      throw Error("QubitUnitary on " + std::to_string(wires.size()) + " wire(s) needs a " +
+                  std::to_string(dim) + "x" + std::to_string(dim) + " matrix");
+    Op op = unitaryOp(matrix, wires, adjoint);
+    if (recording_)
+      tape_.reserveOne();
+    dist_->apply(op, ctrls);
+    if (recording_) {
+      TapeEntry e;
+      e.op = std::move(op);
+      e.ctrls = std::move(ctrls);
+      tape_.entries.push_back(std::move(e));
+    }
+    changed();
+    return;
+  }
   if (recording_) {
     TapeEntry e;
     e.op = unitaryOp(matrix, wires, adjoint);
@@ -83,13 +115,17 @@ void Register::applyUnitary(const std::vector<Complex> &matrix,
 void Register::prepareState(const std::vector<Complex> &amps, const std::vector<std::size_t> &wires,
                             const char *what) {
   sync();
-  rt::prepareState(sv_, amps, wires, what);
+  if (dist_)
+    dist_->prepare(amps, wires, what);
+  else
+    rt::prepareState(sv_, amps, wires, what);
   changed(tape_.entries.empty() ? nullptr : "a state preparation after recorded gates");
 }
 
 int Register::measure(std::size_t wire, bool reset, int postselect) {
   sync();
-  const int outcome = rt::measure(sv_, wire, reset, postselect);
+  const int outcome =
+      dist_ ? dist_->measure(wire, reset, postselect) : rt::measure(sv_, wire, reset, postselect);
   changed("a mid-circuit measurement");
   return outcome;
 }

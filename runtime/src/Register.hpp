@@ -6,12 +6,14 @@
 #pragma once
 
 #include "Adjoint.hpp"
+#include "Distributed.hpp"
 #include "Forward.hpp"
 #include "Gates.hpp"
 #include "Observables.hpp"
 #include "StateVector.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace kvant::rt {
@@ -21,14 +23,20 @@ public:
   // |0...0> on numQubits qubits (at most kMaxQubits, checked by the caller); `id` is the
   // handle the C API gave it, unique across threads.
   Register(std::int64_t id, std::size_t numQubits);
+  // The same, distributed over the ranks of `comm` (Distributed.hpp): the state lives in
+  // distributed(), and state() must not be called.
+  Register(std::int64_t id, std::size_t numQubits, std::shared_ptr<Communicator> comm);
 
   std::int64_t id() const { return id_; }
   std::size_t numQubits() const { return sv_.numQubits(); }
+  DistributedState *distributed() { return dist_.get(); }
 
   // Large registers queue their gates and apply them in cache-sized blocks when the state is
   // next needed (Forward.hpp). sync() applies the queue; state() does too, then returns it.
   void sync();
   const StateVector &state() {
+    if (dist_)
+      throw Error("internal: the whole state of a distributed register was asked for");
     sync();
     return sv_;
   }
@@ -68,7 +76,10 @@ private:
   void changed(const char *irreversible = nullptr);
 
   std::int64_t id_;
+  // A distributed register's sv_ is a view without amplitudes: only its size is used (to
+  // validate wires); dist_ holds the state.
   StateVector sv_;
+  std::unique_ptr<DistributedState> dist_;
   bool queueGates_;
   std::vector<PendingGate> pending_;
   std::vector<ObservablePtr> observables_;

@@ -19,6 +19,7 @@ from jax.tree_util import tree_flatten, tree_flatten_with_path, tree_unflatten
 from kvant import _gc
 from kvant.errors import CompileError, UnsupportedError
 from kvant.execution.library import jax_cpu_device, to_jax
+from kvant.tracing import distributed
 from kvant.tracing.context import TracingContext
 
 
@@ -127,6 +128,7 @@ class QJIT:
         opt_level: int = 2,
         autograph: bool = False,
         seed: int | None = None,
+        mpi: bool = False,
     ):
         if not callable(fn):
             raise TypeError(f"qjit needs a callable, got {type(fn).__name__}")
@@ -171,6 +173,9 @@ class QJIT:
         # library that runs elsewhere (the ahead-of-time command sets it).
         self.target_cpu = "native"
         self.seed = _check_seed(seed)
+        if not isinstance(mpi, bool):
+            raise TypeError(f"kvant.qjit: mpi must be True or False, got {mpi!r}")
+        self.mpi = mpi
         self._programs: dict = {}
         self._under_jax: dict = {}  # signature -> (JAX-callable program, output structure)
         self._last: CompiledProgram | None = None
@@ -244,7 +249,12 @@ class QJIT:
             self.original_function, "__name__", "function"
         )
 
-        forward = QJIT(flat_fn, keep_intermediate=self.keep_intermediate, opt_level=self.opt_level)
+        forward = QJIT(
+            flat_fn,
+            keep_intermediate=self.keep_intermediate,
+            opt_level=self.opt_level,
+            mpi=self.mpi,
+        )
         seed = self.seed
         program = forward.compile(*specs)
         out_specs = [jax.ShapeDtypeStruct(a.shape, a.dtype) for a in program.library.out_avals]
@@ -276,6 +286,7 @@ class QJIT:
                 pullback = QJIT(
                     lambda xs, ys: vjp(flat_fn, list(xs), list(ys), argnums=differentiable)[1],
                     opt_level=self.opt_level,
+                    mpi=self.mpi,
                 )
                 pullbacks.append(pullback.compile(tuple(specs), tuple(out_specs)))
             pullback_program = pullbacks[0]
@@ -481,7 +492,7 @@ class QJIT:
             return leaves
 
         try:
-            with TracingContext.tracing():
+            with TracingContext.tracing(), distributed.collect() as mpi_requests:
                 closed_jaxpr = jax.make_jaxpr(flat_fn)(*specs)
         except (TypeError, ValueError, AttributeError) as exc:
             if not nones or str(exc).startswith("kvant.qjit:"):
@@ -515,6 +526,8 @@ class QJIT:
             host_functions,
         )
         library.locate_error = functools.partial(_locate_runtime_error, closed_jaxpr.jaxpr)
+        # asked for by qjit(mpi=True) or a QNode's device (kvant.qubit with mpi=True)
+        library.distributed = self.mpi or bool(mpi_requests)
         return CompiledProgram(
             entry,
             artifact.library,
@@ -636,6 +649,7 @@ def qjit(
     opt_level: int = 2,
     autograph: bool = False,
     seed: int | None = None,
+    mpi: bool = False,
     **unsupported,
 ):
     """Compile a hybrid quantum-classical function with kvant.
@@ -652,6 +666,11 @@ def qjit(
     counts, estimates with shots and mid-circuit outcomes are the same at every call and in
     every process (a device's own seed, ``qml.device("kvant.qubit", seed=s)``, still restarts
     it for that device's QNodes). Without it each call draws fresh random numbers.
+
+    ``mpi=True``: every quantum register of the program is distributed over the ranks of the MPI
+    job the program runs in, as for QNodes on ``qml.device("kvant.qubit", wires=n, mpi=True)``
+    (docs/distributed.md): run the script as ``mpirun -n 4 python prog.py``; every rank runs the
+    program (SPMD) and returns the same results.
     """
     if unsupported:
         raise TypeError(f"kvant.qjit got unsupported options: {', '.join(sorted(unsupported))}")
@@ -662,6 +681,7 @@ def qjit(
         opt_level=opt_level,
         autograph=autograph,
         seed=seed,
+        mpi=mpi,
     )
     if fn is None:
         return lambda f: QJIT(f, **options)

@@ -72,6 +72,8 @@ def runtime():
     lib.kvant_rt_clear_error.restype = None
     lib.kvant_rt_set_seed.restype = None
     lib.kvant_rt_set_seed.argtypes = [ctypes.c_uint64]
+    lib.kvant_rt_set_distributed.restype = None
+    lib.kvant_rt_set_distributed.argtypes = [ctypes.c_int8]
     return lib
 
 
@@ -91,6 +93,8 @@ class CompiledLibrary:
         self._lock = threading.RLock()
         # message -> message naming the user's source line (set by qjit, which knows the trace)
         self.locate_error = None
+        # every register of a call distributed over the MPI job's ranks (docs/distributed.md)
+        self.distributed = False
 
     def __call__(self, *args: np.ndarray, seed: int | None = None) -> list[np.ndarray]:
         """Run the program. ``seed``: every random choice of this call (samples, mid-circuit
@@ -107,6 +111,16 @@ class CompiledLibrary:
         # check below about this call.
         with self._lock:
             rt.kvant_rt_clear_error()
+            if self.distributed:
+                # Loads the runtime's MPI plugin and starts MPI on the first call.
+                rt.kvant_rt_set_distributed(1)
+                message = rt.kvant_rt_error()
+                if message is not None:
+                    rt.kvant_rt_clear_error()
+                    raise KvantRuntimeError(
+                        "this program asks for distributed registers (mpi=True), but "
+                        + message.decode(errors="replace")
+                    )
             if seed is not None:
                 # The generator is per thread and the program runs on this one.
                 rt.kvant_rt_set_seed(seed)
@@ -121,6 +135,8 @@ class CompiledLibrary:
                     self._fn(*[ctypes.byref(d) for d in descriptors])
                     failure = None
             finally:
+                if self.distributed:
+                    rt.kvant_rt_set_distributed(0)
                 if seed is not None:
                     # Unseeded programs called later on this thread stay unpredictable.
                     rt.kvant_rt_set_seed(int.from_bytes(os.urandom(8), "little"))

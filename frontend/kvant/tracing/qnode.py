@@ -31,6 +31,7 @@ from kvant.errors import UnsupportedError, describe_value
 from kvant.tracing import deferred as deferred_measurements
 from kvant.tracing import (
     device_support,
+    distributed,
     grad_recipes,
     mcm,
     mcm_statistics,
@@ -217,6 +218,8 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
     dynamic_wires = device.wires is None
     shots = _shots(qnode)
     seed = getattr(device, "kvant_seed", None)
+    if getattr(device, "kvant_mpi", False):
+        distributed.request(_name(qnode))
     diff_method = qnode.diff_method
     if diff_method not in DIFF_METHODS:
         raise ValueError(f"QNode '{_name(qnode)}': unknown diff_method {diff_method!r}")

@@ -279,6 +279,25 @@ void _mlir_ciface_kvant_rt_svd_c128(kvant_rt_svd_result_t *out, const kvant_rt_m
 void _mlir_ciface_kvant_rt_svd_values_c128(kvant_rt_memref2_t *out, const kvant_rt_memref3_t *a);
 void _mlir_ciface_kvant_rt_qr_c128(kvant_rt_qr_result_t *out, const kvant_rt_memref3_t *a,
                                    int64_t full_matrices);
+/* ---- distributed registers (docs/distributed.md) ----
+ * kvant_rt_set_distributed(1): registers allocated on this thread from now on hold their state
+ * distributed over the ranks of the MPI job (MPI_COMM_WORLD, a power of 2 of them): with
+ * P = 2^k ranks each rank holds 2^(n-k) amplitudes (registers of fewer than k + 5 qubits are
+ * held whole by every rank). The first call loads kvant's MPI plugin (libkvant_rt_mpi.so,
+ * beside this library, or $KVANT_RT_MPI_LIBRARY) and starts MPI unless the process already
+ * has; a library built without MPI, or an MPI that cannot start, makes it an error. Programs
+ * that never call it never load MPI. Every rank must make the same calls in the same order
+ * (SPMD); every call then returns the same result on every rank: reductions add the ranks'
+ * parts, random draws are made on rank 0 and broadcast. kvant_rt_set_distributed(0): later
+ * registers are ordinary again. */
+void kvant_rt_set_distributed(int8_t enable);
+/* Facts about the active register's distribution, for benchmarks: up to num_out of
+ * {ranks, global qubits k, wire swaps (per vector swapped), bytes this rank sent in them,
+ * point-to-point messages, collective calls, exchange buffer bytes, this rank, nanoseconds
+ * spent in the swaps' exchanges}; returns how
+ * many were written. An ordinary register reports 1 rank and zeros; with no active register,
+ * the last distributed register freed on this thread is reported. */
+int64_t kvant_rt_distributed_stats(int64_t *out, int64_t num_out);
 
 /* ---- errors ---- */
 /* The message of the first error since the last clear, or NULL. */
