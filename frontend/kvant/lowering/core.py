@@ -198,3 +198,119 @@ class ModuleLowering:
                 if not isinstance(var, jax_core.DropVar):
                     env[var] = value
         return [read(v) for v in jaxpr.outvars]
+
+
+#: Primitives that move whole elements: on PRNG key arrays (held as their uint32 key data with a
+#: trailing key dimension, ``types.physical_aval``) each word of the keys moves like an element.
+_KEY_DATA_PRIMITIVES = frozenset(
+    {
+        "slice",
+        "squeeze",
+        "expand_dims",
+        "reshape",
+        "broadcast_in_dim",
+        "concatenate",
+        "transpose",
+        "rev",
+        "select_n",
+        "dynamic_slice",
+        "dynamic_update_slice",
+        "gather",
+        "copy",
+        "copy_p",
+        "device_put",
+    }
+)
+
+
+def _has_keys(eqn) -> bool:
+    return any(types.is_key(v.aval.dtype) for v in (*eqn.invars, *eqn.outvars))
+
+
+@dataclasses.dataclass
+class _WordVar:
+    aval: Any
+
+
+@dataclasses.dataclass
+class _WordEquation:
+    """An equation as the rule of one key word sees it: key avals replaced by uint32 ones."""
+
+    primitive: Any
+    params: dict
+    invars: list
+    outvars: list
+    source_info: Any
+
+
+def _word_aval(aval):
+    if not types.is_key(aval.dtype):
+        return aval
+    return jax_core.ShapedArray(aval.shape, np.dtype(np.uint32))
+
+
+def _per_key_word(rule):
+    """``rule`` applied to each word of the key data separately (key operands split along their
+    trailing key dimension, key results stacked along it); other operands are shared."""
+    from mlir.dialects import tensor
+
+    from kvant.lowering import builders
+
+    def apply(ctx, *operands, **params):
+        eqn = ctx.eqn
+        key_avals = [v.aval for v in (*eqn.invars, *eqn.outvars) if types.is_key(v.aval.dtype)]
+        words = int(np.prod(types.physical_aval(key_avals[0]).shape[key_avals[0].ndim :]))
+        word_eqn = _WordEquation(
+            eqn.primitive,
+            eqn.params,
+            [_WordVar(_word_aval(v.aval)) for v in eqn.invars],
+            [_WordVar(_word_aval(v.aval)) for v in eqn.outvars],
+            eqn.source_info,
+        )
+        word_ctx = RuleContext(ctx.lowering, word_eqn, ctx.quantum)
+        per_word = []
+        for w in range(words):
+            word_operands = []
+            for var, value in zip(eqn.invars, operands):
+                if not types.is_key(var.aval.dtype):
+                    word_operands.append(value)
+                    continue
+                shape = list(var.aval.shape)
+                data = types.physical_aval(var.aval)
+                flat = (
+                    builders.reshape(value, [*shape, words])
+                    if data.ndim != len(shape) + 1
+                    else value
+                )
+                piece_type = ir.RankedTensorType.get(
+                    [*shape, 1], builders.ranked(value).element_type
+                )
+                piece = tensor.ExtractSliceOp(
+                    piece_type,
+                    flat,
+                    [],
+                    [],
+                    [],
+                    [0] * len(shape) + [w],
+                    [*shape, 1],
+                    [1] * (len(shape) + 1),
+                ).result
+                word_operands.append(builders.reshape(piece, shape))
+            outs = rule(word_ctx, *word_operands, **params)
+            per_word.append(outs if isinstance(outs, (list, tuple)) else [outs])
+        results = []
+        for k, var in enumerate(eqn.outvars):
+            if not types.is_key(var.aval.dtype):
+                results.append(per_word[0][k])
+                continue
+            shape = list(var.aval.shape)
+            columns = [builders.reshape(outs[k], [*shape, 1]) for outs in per_word]
+            stacked = tensor.ConcatOp(
+                ir.RankedTensorType.get([*shape, words], builders.ranked(columns[0]).element_type),
+                len(shape),
+                columns,
+            ).result
+            results.append(builders.reshape(stacked, types.physical_aval(var.aval).shape))
+        return results if eqn.primitive.multiple_results or len(results) != 1 else results[0]
+
+    return apply
