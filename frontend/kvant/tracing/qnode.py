@@ -163,8 +163,8 @@ def current_scope() -> QuantumScope | None:
 
 
 def _outcomes_so_far():
-    scope = current_scope()
-    return None if scope is None else scope.outcomes
+    scope = current_scope()  # a QNode body, or a transformed QNode's tape being built
+    return scope.outcomes if isinstance(scope, QuantumScope) else None
 
 
 # arithmetic on outcomes as PennyLane's MeasurementValue defines it (tracing.outcome_arithmetic)
