@@ -262,3 +262,51 @@ def test_control_flow_inside_controlled_and_adjoint_functions(transform):
     for a in (0.4, -0.7):
         for g, w in zip(compiled(a), reference(a)):
             np.testing.assert_allclose(g, w, atol=ATOL)
+
+
+def test_a_loop_that_cannot_be_compiled_runs_as_a_python_loop_with_a_warning():
+    """As Catalyst's AutoGraph: a loop over a range known while tracing whose body cannot be a
+    compiled loop (a Python list grows in it, or is indexed by the loop variable) is unrolled,
+    with a warning; the gates traced by the failed attempt leave nothing behind."""
+    angles = [0.1, 0.2, 0.3]
+
+    def make(dev):
+        @qml.qnode(dev)
+        def circuit(x):
+            for i in range(3):
+                qml.RY(x, wires=i)
+                qml.RX(angles[i], wires=i)  # a Python list indexed by the loop variable
+                qml.CNOT(wires=[i, (i + 1) % 3])
+            observables = []
+            for i in range(3):
+                observables.append(qml.expval(qml.PauliZ(i)))  # a Python list grows
+            return observables
+
+        return circuit
+
+    compiled, reference = both(make)
+    with pytest.warns(kvant.tracing.autograph.AutoGraphFallbackWarning, match="3 iterations"):
+        got = compiled(0.4)
+    np.testing.assert_allclose(got, reference(0.4), atol=ATOL)
+
+    circuit = make(qml.device("kvant.qubit", wires=3))
+
+    @kvant.qjit(autograph=True)
+    def compiled_grad(x):
+        return kvant.grad(lambda y: circuit(y)[2])(x)
+
+    reference_grad = jax.grad(lambda x: reference(x)[2])
+    with pytest.warns(kvant.tracing.autograph.AutoGraphFallbackWarning):
+        np.testing.assert_allclose(compiled_grad(0.4), reference_grad(0.4), atol=ATOL)
+
+
+def test_a_loop_over_a_traced_range_that_cannot_be_compiled_is_still_an_error():
+    @kvant.qjit(autograph=True)
+    def f(x, n):
+        values = []
+        for i in range(n):
+            values.append(x * i)
+        return x
+
+    with pytest.raises(Exception, match="initialized with type <class 'list'>"):
+        f(1.0, 3)

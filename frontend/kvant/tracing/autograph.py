@@ -20,11 +20,16 @@ join PennyLane's, JAX's and Catalyst's on AutoGraph's do-not-convert list: a use
 from __future__ import annotations
 
 import functools
+import warnings
 
 from kvant.errors import UnsupportedError
 from kvant.tracing.context import TracingContext
 
 _installed = False
+
+
+class AutoGraphFallbackWarning(UserWarning):
+    """A loop AutoGraph could not compile ran as a Python loop (unrolled while tracing)."""
 
 
 def convert(fn):
@@ -80,7 +85,6 @@ def _install(ag_primitives) -> None:
         import pennylane as qml
 
         init = get_state()
-        ag_primitives._assert_iteration_inputs(init, symbol_names)
 
         @qml.for_loop(start, stop, step)
         def functional_for(i, state):
@@ -93,7 +97,32 @@ def _install(ag_primitives) -> None:
                 body_fn((i + enum_start, array_iterable[i]))  # for i, x in enumerate(array)
             return get_state()
 
-        final = functional_for(tuple(init))
+        try:
+            ag_primitives._assert_iteration_inputs(init, symbol_names)
+            final = functional_for(tuple(init))
+        except Exception as exc:
+            if not all(isinstance(v, int) for v in (start, stop, step)):
+                raise
+            # As Catalyst's AutoGraph does: a loop over a range or a sequence known while
+            # tracing, whose body cannot be a compiled loop (a Python list grows in it, a
+            # Python value changes type, ...), runs as the Python loop it was (unrolled into
+            # the program), with a warning; the failed attempt leaves nothing behind.
+            warnings.warn(
+                "AutoGraph could not make this for loop a compiled loop; it is unrolled as a "
+                f"Python loop of {len(range(start, stop, step))} iterations instead "
+                f"({type(exc).__name__}: {exc})",
+                AutoGraphFallbackWarning,
+                stacklevel=3,  # the converted user function's loop
+            )
+            set_state(tuple(init))
+            for i in range(start, stop, step):
+                if enum_start is None and array_iterable is None:
+                    body_fn(i)
+                elif enum_start is None:
+                    body_fn(array_iterable[i])
+                else:
+                    body_fn((i + enum_start, array_iterable[i]))
+            return get_state()
         ag_primitives._assert_iteration_results(init, final, symbol_names)
         return final
 
