@@ -310,3 +310,51 @@ def test_a_loop_over_a_traced_range_that_cannot_be_compiled_is_still_an_error():
 
     with pytest.raises(Exception, match="initialized with type <class 'list'>"):
         f(1.0, 3)
+
+
+def test_a_loop_over_items_that_are_not_an_array_is_unrolled():
+    """Catalyst's AutoGraph guide: a list that is not an array (strings here) is iterated by
+    Python, with a warning."""
+
+    def make(dev):
+        @qml.qnode(dev)
+        def circuit(x):
+            for name in ["0", "1", "2"]:
+                qml.RY(int(name) * x, wires=0)
+            return qml.expval(qml.PauliZ(0))
+
+        return circuit
+
+    compiled, reference = both(make, wires=1)
+    with pytest.warns(kvant.tracing.autograph.AutoGraphFallbackWarning, match="not an array"):
+        np.testing.assert_allclose(compiled(0.4), reference(0.4), atol=ATOL)
+
+
+@pytest.mark.parametrize("x", [0.5, 0.05, 3.0])
+def test_break_on_a_traced_value_becomes_a_compiled_while_loop(x):
+    """``break`` decided at run time: the loop stops where Python's would (it was a bare
+    AssertionError from AutoGraph)."""
+
+    def grow(x):
+        for i in range(10):
+            x = x + x**2 + 0.01 * i
+            if x > 5:
+                break
+        return x
+
+    compiled = kvant.qjit(grow, autograph=True)
+    np.testing.assert_allclose(compiled(x), grow(x), rtol=1e-12)
+
+    def make(dev):
+        @qml.qnode(dev)
+        def circuit(a):
+            for w in range(3):
+                qml.RX(a * (w + 1), wires=w)
+                if a * (w + 1) > 1.0:
+                    break
+            return [qml.expval(qml.PauliZ(w)) for w in range(3)]
+
+        return circuit
+
+    qnode, reference = both(make)
+    np.testing.assert_allclose(qnode(x), reference(x), atol=ATOL)

@@ -127,6 +127,7 @@ def _install(ag_primitives) -> None:
         return final
 
     ag_primitives._call_pennylane_for = call_for
+    ag_primitives.for_stmt = _for_stmt_with_fallbacks(ag_primitives, ag_primitives.for_stmt)
 
     pennylane_converted_call = ag_primitives.converted_call
 
@@ -149,7 +150,114 @@ def _install(ag_primitives) -> None:
 
     if TRANSFORMER._extra_locals is not None:
         TRANSFORMER._extra_locals["ag__"].__dict__["converted_call"] = converted_call
+        TRANSFORMER._extra_locals["ag__"].__dict__["for_stmt"] = ag_primitives.for_stmt
     _installed = True
+
+
+def _for_stmt_with_fallbacks(ag_primitives, pennylane_for_stmt):
+    """PennyLane's ``for_stmt`` (which becomes a compiled for loop), and while kvant traces:
+
+    * a loop with ``break`` (AutoGraph's ``extra_test``, which PennyLane's does not take)
+      becomes a compiled while loop whose condition is the range test and the break test;
+    * an iteration target that is not an array (a list of strings, of operators, ...) is
+      iterated by Python, unrolled, as Catalyst's AutoGraph does, with a warning.
+    """
+
+    @functools.wraps(pennylane_for_stmt)
+    def for_stmt(target, extra_test, body_fn, get_state, set_state, symbol_names, opts):
+        if not TracingContext.is_tracing():
+            return pennylane_for_stmt(
+                target, extra_test, body_fn, get_state, set_state, symbol_names, opts
+            )
+        items = _iteration_items(ag_primitives, target)
+        if items is None:  # not an array: Python iterates it
+            warnings.warn(
+                f"AutoGraph cannot make a for loop over {type(target).__name__} "
+                f"{_short(target)} a compiled loop (its items are not an array); it is "
+                "unrolled as a Python loop",
+                AutoGraphFallbackWarning,
+                stacklevel=2,
+            )
+            return _python_for(list(target), extra_test, body_fn)
+        if extra_test is None:
+            return pennylane_for_stmt(
+                target, extra_test, body_fn, get_state, set_state, symbol_names, opts
+            )
+        return _for_with_break(
+            ag_primitives, items, extra_test, body_fn, get_state, set_state, symbol_names
+        )
+
+    return for_stmt
+
+
+def _iteration_items(ag_primitives, target):
+    """``(start, stop, step, item_of_index)`` for a range or an array-like target, None when
+    the target's items are not an array."""
+    import jax.numpy as jnp
+
+    if isinstance(target, ag_primitives.PRange):
+        start, stop, step = target.get_raw_range()
+        return start, stop, step, lambda i: i
+    offset, sequence = 0, target
+    if isinstance(target, ag_primitives.PEnumerate):
+        offset, sequence = target.start_idx, target.iteration_target
+    try:
+        array = jnp.asarray(sequence)
+    except Exception:  # whatever JAX refuses to make an array of
+        return None
+    if isinstance(target, ag_primitives.PEnumerate):
+        return 0, len(array), 1, lambda i: (i + offset, array[i])
+    return 0, len(array), 1, lambda i: array[i]
+
+
+def _python_for(items, extra_test, body_fn):
+    for item in items:
+        if extra_test is not None and not _concrete_test(extra_test()):
+            break
+        body_fn(item)
+
+
+def _concrete_test(value) -> bool:
+    import jax
+
+    if isinstance(value, jax.core.Tracer):
+        raise UnsupportedError(
+            "AutoGraph: a `break` decided by a value computed at run time, in a for loop "
+            "over items that are not an array; loop over an array or a range instead"
+        )
+    return bool(value)
+
+
+def _for_with_break(ag_primitives, items, extra_test, body_fn, get_state, set_state, symbol_names):
+    """``for x in ...: ...; if c: break`` as ``while in_range and not broken``."""
+    import jax.numpy as jnp
+    import pennylane as qml
+
+    start, stop, step, item = items
+    init = get_state()
+    ag_primitives._assert_iteration_inputs(init, symbol_names)
+
+    def in_range(i):
+        return i < stop if not isinstance(step, int) or step > 0 else i > stop
+
+    def cond(carry):
+        i, state = carry
+        set_state(state)
+        return jnp.logical_and(in_range(i), extra_test())
+
+    def body(carry):
+        i, state = carry
+        set_state(state)
+        body_fn(item(i))
+        return i + step, tuple(get_state())
+
+    _, final = qml.while_loop(cond)(body)((jnp.asarray(start), tuple(init)))
+    set_state(final)
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _takes_a_function(fn) -> bool:

@@ -69,6 +69,8 @@ def method(qnode, jaxpr, shots, kinds) -> str | None:
                 "mcm_method='one-shot', or mcm_method='single-branch-statistics' (one sampled "
                 "branch per execution)"
             )
+        if shots is not None:
+            _check_postselect_mode(name, options, measures, kinds, "deferred")
         return "deferred"
     if requested not in METHODS:
         raise UnsupportedError(
@@ -82,15 +84,22 @@ def method(qnode, jaxpr, shots, kinds) -> str | None:
                 f"QNode '{name}': mcm_method='one-shot' needs shots; set them with "
                 "@qml.set_shots(n), or use mcm_method='single-branch-statistics'"
             )
-        postselects = any(eqn.params["postselect"] is not None for eqn in measures)
-        mode = options.get("postselect_mode")
-        if postselects and mode != "fill-shots" and ({"sample", "counts"} & set(kinds)):
-            raise UnsupportedError(
-                f"QNode '{name}': with postselection, one-shot samples and counts keep only "
-                "the shots that pass (postselect_mode='hw-like'), a number known only at run "
-                "time; use postselect_mode='fill-shots' (every shot postselected)"
-            )
+        _check_postselect_mode(name, options, measures, kinds, requested)
     return requested
+
+
+def _check_postselect_mode(name, options, measures, kinds, method_name):
+    """Samples and counts of postselected shots under postselect_mode='hw-like' (PennyLane's
+    default) keep only the shots that pass, a number known only at run time; kvant's arrays
+    have a fixed length, so it keeps every shot only when asked to ('fill-shots')."""
+    postselects = any(eqn.params["postselect"] is not None for eqn in measures)
+    mode = options.get("postselect_mode")
+    if postselects and mode != "fill-shots" and ({"sample", "counts"} & set(kinds)):
+        raise UnsupportedError(
+            f"QNode '{name}': with postselection, {method_name} samples and counts keep only "
+            "the shots that pass (postselect_mode='hw-like', PennyLane's default), a number "
+            "known only at run time; use postselect_mode='fill-shots' (every shot postselected)"
+        )
 
 
 def run_one_shot(trace_one_shot, bind, shots: int, seed, kinds):

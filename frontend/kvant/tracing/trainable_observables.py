@@ -124,7 +124,10 @@ def expand(obs, wire_labels) -> list[tuple]:
         return [(obs.scalar * c, t) for c, t in expand(obs.base, wire_labels)]
     if isinstance(obs, qml.ops.Prod) and (
         has_run_time_wires(obs)
-        or any(isinstance(f, _linear_types() + (qml.ops.Prod,)) for f in obs.operands)
+        or any(
+            isinstance(f, _linear_types() + (qml.ops.Prod,)) or has_traced_coefficients(f)
+            for f in obs.operands
+        )
     ):
         pairs = []
         for combination in itertools.product(*(expand(f, wire_labels) for f in obs.operands)):
@@ -148,8 +151,8 @@ def expand(obs, wire_labels) -> list[tuple]:
         return _pauli_terms_of_matrix(obs)
     if _is_traced(obs.data):
         raise UnsupportedError(
-            f"kvant cannot measure {obs.name} with parameters that depend on the arguments inside "
-            "a sum with coefficients that depend on them"
+            f"kvant cannot measure {obs.name} with parameters computed from the arguments; "
+            "it measures Hermitian matrices and coefficients of sums computed from them"
         )
     return [(1.0, obs)]
 
