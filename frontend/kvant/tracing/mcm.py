@@ -47,15 +47,17 @@ def requested_method(qnode, shots) -> str:
     return "deferred" if requested == "tree-traversal" else requested
 
 
-def method(qnode, jaxpr, shots, kinds) -> str | None:
-    """The method that executes ``qnode`` (traced into ``jaxpr``), or None when it measures
-    nothing mid-circuit."""
+def method(qnode, jaxpr, shots, kinds, requested=None) -> str | None:
+    """The method that executes ``qnode`` (traced into ``jaxpr``; ``requested``: the method it
+    was traced for, by default ``requested_method``), or None when it measures nothing
+    mid-circuit."""
     measures = list(measure_eqns(jaxpr))
     if not measures:
         return None
     name = getattr(qnode.func, "__name__", "qnode")
     options = getattr(qnode, "execute_kwargs", {}) or {}
-    requested = requested_method(qnode, shots)
+    if requested is None:
+        requested = requested_method(qnode, shots)
     if requested == "deferred":
         # Both give the exact statistics of the mixture of branches without shots (and samples
         # of it with shots); kvant computes them by deferring the measurements.

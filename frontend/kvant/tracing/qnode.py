@@ -303,6 +303,8 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
                 )
             else:
                 value, kind = _classical_output(leaf, scope, per_shot), "other"
+                if not isinstance(value, trainable_observables.Deferred):
+                    output["returns_outcomes"] = True  # computed from mid-circuit outcomes
             values.append(deferred.add(len(values), value))
             kinds += [kind] * len(tree_flatten(values[-1])[0])  # counts: one per outcome
         output["kinds"] = tuple(kinds)
@@ -312,6 +314,14 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
         return flat_values + deferred.classical_outputs()
 
     jaxpr, consts = trace_subjaxpr(circuit, flat_args, name=_name(qnode))
+    asked = (getattr(qnode, "execute_kwargs", {}) or {}).get("mcm_method")
+    if output.get("returns_outcomes") and asked is None and requested == "deferred":
+        # Returning an outcome itself (not a statistic) means one execution's branch: without
+        # shots and without an mcm_method, such a program runs as single-branch statistics,
+        # as under Catalyst (PennyLane's QNodes cannot return outcomes; the exact deferred
+        # statistics have no value for them)
+        requested = "single-branch-statistics"
+        jaxpr, consts = trace_subjaxpr(circuit, flat_args, name=_name(qnode))
     if any(size < len(wire_labels) for size in output["whole_register_sizes"]):
         # a measurement of all wires came before a wire first used later (probs(), then an
         # observable on a new wire): traced again, the register now known whole
@@ -351,7 +361,7 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
             measurements=output["kinds"] if kinds is None else kinds,
         )
 
-    method = mcm.method(qnode, jaxpr, shots, output["kinds"])
+    method = mcm.method(qnode, jaxpr, shots, output["kinds"], requested)
     if method == "deferred":
         # Outcomes held coherently on ancilla wires after the device's: exact statistics.
         @contextlib.contextmanager
