@@ -202,10 +202,13 @@ class Deferred:
     with ``measured`` the expectation values the circuit returns and ``coefficients`` a traced
     array (the coefficient vector)."""
 
-    def __init__(self, measured, coefficients, combine, null=0.0):
+    def __init__(self, measured, coefficients, combine, null=0.0, kind="expval"):
         self.measured = list(measured)
         self.coefficients = coefficients
         self.combine = combine
+        #: what the measured values are (qnode_p's measurement kinds): expectation values, or
+        #: "probs" for a distribution completed by the caller
+        self.kind = kind
         # null.qubit's value (device_support); None: combine's value (nothing is measured)
         self.null = None if null is None else np.asarray(null, np.float64)
 
