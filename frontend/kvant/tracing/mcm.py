@@ -71,8 +71,16 @@ def method(qnode, jaxpr, shots, kinds, requested=None) -> str | None:
                 "mcm_method='one-shot', or mcm_method='single-branch-statistics' (one sampled "
                 "branch per execution)"
             )
-        if shots is not None:
-            _check_postselect_mode(name, options, measures, kinds, "deferred")
+        postselects = any(eqn.params["postselect"] is not None for eqn in measures)
+        if shots is not None and postselects and options.get("postselect_mode") == "hw-like":
+            # as PennyLane under jax.jit, which raises for it too; without a postselect_mode
+            # both keep every shot ('fill-shots')
+            raise UnsupportedError(
+                f"QNode '{name}': postselect_mode='hw-like' keeps only the shots that pass the "
+                "postselection, a number known only at run time, which mcm_method='deferred' "
+                "cannot give in compiled code (PennyLane refuses it under jax.jit too); use "
+                "postselect_mode='fill-shots' (every shot postselected, the default here)"
+            )
         return "deferred"
     if requested not in METHODS:
         raise UnsupportedError(

@@ -186,8 +186,7 @@ def _deferred(qnode, name):
     asked = (getattr(qnode, "execute_kwargs", {}) or {}).get("mcm_method")
     if asked not in (None, "deferred"):
         raise UnsupportedError(
-            f"QNode '{name}' is transformed by defer_measurements but asks for "
-            f"mcm_method={asked!r}"
+            f"QNode '{name}' is transformed by defer_measurements but asks for mcm_method={asked!r}"
         )
     deferred = qnode.update(mcm_method="deferred")
     kept = [b for b in qnode.compile_pipeline if _transform_name(b) != "defer_measurements"]
