@@ -18,6 +18,7 @@ What a method cannot compute exactly is refused by name, never replaced by anoth
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 
 from kvant.errors import UnsupportedError
 from kvant.tracing.primitives import cond_p, for_p, measure_p, while_p
@@ -94,25 +95,14 @@ def method(qnode, jaxpr, shots, kinds, requested=None) -> str | None:
                 f"QNode '{name}': mcm_method='one-shot' needs shots; set them with "
                 "@qml.set_shots(n), or use mcm_method='single-branch-statistics'"
             )
-        _check_postselect_mode(name, options, measures, kinds, requested)
     return requested
 
 
-def _check_postselect_mode(name, options, measures, kinds, method_name):
-    """Samples and counts of postselected shots under postselect_mode='hw-like' (PennyLane's
-    default) keep only the shots that pass, a number known only at run time; kvant's arrays
-    have a fixed length, so it keeps every shot only when asked to ('fill-shots')."""
-    postselects = any(eqn.params["postselect"] is not None for eqn in measures)
-    mode = options.get("postselect_mode")
-    if postselects and mode != "fill-shots" and ({"sample", "counts"} & set(kinds)):
-        raise UnsupportedError(
-            f"QNode '{name}': with postselection, {method_name} samples and counts keep only "
-            "the shots that pass (postselect_mode='hw-like', PennyLane's default), a number "
-            "known only at run time; use postselect_mode='fill-shots' (every shot postselected)"
-        )
+#: the sample value of a shot that failed its postselection (PennyLane's under jax.jit)
+INVALID_SAMPLE = np.iinfo(np.int32).min
 
 
-def run_one_shot(trace_one_shot, bind, shots: int, seed, kinds):
+def run_one_shot(trace_one_shot, bind, shots: int, seed, kinds, pads=lambda: False):
     """Execute the one-shot circuit ``shots`` times and reduce each output over the shots.
 
     ``trace_one_shot()`` traces one execution (measurements recorded per shot: expectation
@@ -136,20 +126,31 @@ def run_one_shot(trace_one_shot, bind, shots: int, seed, kinds):
 
     state = trace_for(1, shots, 1, shot, tuple(buffers))
     stacked = [state] if len(buffers) == 1 else list(state or ())
-    return [_reduce(kind, rows) for kind, rows in zip(kinds, stacked)]
+    valid = stacked.pop() if pads() else None  # the traced execution recorded validity
+    return [_reduce(kind, rows, valid) for kind, rows in zip(kinds, stacked)]
 
 
-def _reduce(kind: str, rows):
-    """The statistic of one output over the shots (``rows[k]`` is shot k's record)."""
-    if kind in ("expval", "probs"):
-        return jnp.mean(rows, axis=0)
-    if kind == "var":
-        mean = jnp.mean(rows, axis=0)
-        return jnp.mean(rows**2, axis=0) - mean**2
+def _reduce(kind: str, rows, valid=None):
+    """The statistic of one output over the shots (``rows[k]`` is shot k's record); ``valid``:
+    which shots passed their postselections (statistics over those; the samples of the others
+    are INVALID_SAMPLE, as PennyLane pads them under jax.jit), None for all."""
+    if valid is not None:
+        mask = valid.reshape((-1,) + (1,) * (rows.ndim - 1))
+    if kind in ("expval", "probs", "var"):
+        if valid is None:
+            mean = jnp.mean(rows, axis=0)
+            square = jnp.mean(rows**2, axis=0) if kind == "var" else None
+        else:  # NaN when no shot passed, as PennyLane's
+            kept = jnp.sum(valid)
+            mean = jnp.sum(jnp.where(mask, rows, 0), axis=0) / kept
+            square = jnp.sum(jnp.where(mask, rows**2, 0), axis=0) / kept if kind == "var" else None
+        return mean if kind != "var" else square - mean**2
     if kind == "sample":
+        if valid is not None:
+            rows = jnp.where(mask, rows, jnp.asarray(INVALID_SAMPLE, rows.dtype))
         return rows.reshape((rows.shape[0] * rows.shape[1], *rows.shape[2:]))
     if kind == "counts":
-        return jnp.sum(rows, axis=0)
+        return jnp.sum(rows if valid is None else jnp.where(mask, rows, 0), axis=0)
     if kind == "other":  # a classical value the QNode returns: one per shot, as Catalyst does
         return rows
     raise UnsupportedError(f"the measurement '{kind}' is not supported with mcm_method='one-shot'")

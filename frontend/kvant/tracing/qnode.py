@@ -109,6 +109,11 @@ class QuantumScope:
         # Whether a mid-circuit measurement postselects: statistics are then conditioned
         # (tracing.deferred), which takes a variance of a sum as expectation values
         self.postselects = False
+        # One execution of a one-shot QNode under postselect_mode 'hw-like' (or none):
+        # postselecting measurements measure freely and record whether the shot passed
+        # (``valid``), as PennyLane pads the invalid samples under jax.jit
+        self.pad_invalid = False
+        self.valid: list = []
 
     @property
     def wire_labels(self) -> tuple:
@@ -259,6 +264,11 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
     output = {}
     requested = mcm.requested_method(qnode, shots)
     total_shots = shots
+    # one-shot postselection without 'fill-shots': invalid shots padded (mcm.run_one_shot)
+    pad_invalid = (getattr(qnode, "execute_kwargs", {}) or {}).get("postselect_mode") in (
+        None,
+        "hw-like",
+    )
 
     def circuit(*flat, shots=shots, one_shot=False):
         operands = iter(flat)
@@ -274,6 +284,7 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
             rewrite=rewrite,
             mcm_method=requested,
         )
+        scope.pad_invalid = one_shot and pad_invalid
         with _entered(scope), scope.region() as queue:
             result = qnode.func(*call_args, **call_kwargs)
             scope.flush()
@@ -310,6 +321,9 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
         output["kinds"] = tuple(kinds)
         flat_values, output["values"] = tree_flatten(values)
         output["places"] = tree_unflatten(out_tree, list(range(len(values)))) if values else None
+        output["pads"] = bool(scope.valid)
+        if scope.valid:  # whether the shot passed its postselections: run_one_shot's mask
+            flat_values = [*flat_values, jnp.all(jnp.stack(scope.valid))]
         # coefficients of observables (trainable_observables), evaluated by the caller
         return flat_values + deferred.classical_outputs()
 
@@ -388,7 +402,15 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
             )
             return one, one_consts
 
-        outs = mcm.run_one_shot(trace_one_shot, bind, shots, seed, output["kinds"])
+        one_shot_kinds = output["kinds"]
+
+        def bind_one_shot(jaxpr, consts, shots, seed):
+            kinds = one_shot_kinds + (("other",) if output["pads"] else ())
+            return bind(jaxpr, consts, shots, seed, kinds=kinds)
+
+        outs = mcm.run_one_shot(
+            trace_one_shot, bind_one_shot, shots, seed, one_shot_kinds, lambda: output["pads"]
+        )
     else:
         outs = bind(jaxpr, consts, shots, seed)
     if output["places"] is None:
@@ -786,11 +808,20 @@ def measure(wires, reset=False, postselect=None):
     scope.postselects |= postselect is not None
     wire = scope.wire_index(wires[0])
     dynamic = [] if isinstance(wire, int) else [jnp.asarray(wire, dtype=jnp.int64)]
+    free = scope.pad_invalid and postselect is not None
+    if free and len(scope._queues) > 1:
+        raise UnsupportedError(
+            f"QNode '{scope.name}': a postselecting measurement inside a loop or cond under "
+            "mcm_method='one-shot' with postselect_mode='hw-like' (the default); use "
+            "postselect_mode='fill-shots' (every shot postselected)"
+        )
     outcome = measure_p.bind(
         *dynamic,
         wire=wire if isinstance(wire, int) else None,
         reset=bool(reset),
-        postselect=None if postselect is None else int(postselect),
+        postselect=None if postselect is None or free else int(postselect),
     )
+    if free:
+        scope.valid.append(outcome == bool(postselect))
     scope.outcomes.append(outcome)
     return outcome
