@@ -267,4 +267,5 @@ def test_shift_batches_are_dealt_out_over_ranks(launcher, shifts_single, tmp_pat
         )
         sampled[ranks] = results[0]["grad_sampled"]
     # an evaluation draws from a seed of its own, whichever rank runs it: P does not matter
-    assert sampled[2] == sampled[4]
+    # (only the order of the allreduce's additions does; another draw would differ by ~1e-2)
+    np.testing.assert_allclose(sampled[2], sampled[4], rtol=1e-12, atol=1e-12)

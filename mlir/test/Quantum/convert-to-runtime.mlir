@@ -326,8 +326,10 @@ func.func @shift_batch(%partial: tensor<?x3xf64>) -> (i1, tensor<?x3xf64>) {
   // CHECK: scf.for
   // CHECK: tensor.extract %[[P]]
   // CHECK: memref.store %{{.*}}, %[[BUF]]
+  // CHECK: memref.extract_aligned_pointer_as_index %[[BUF]]
+  // CHECK: %[[PTR:.*]] = llvm.inttoptr
   // CHECK: %[[N:.*]] = arith.index_cast %{{.*}} : index to i64
-  // CHECK: call @kvant_rt_combine_shifts(%{{.*}}, %[[N]]) : (!llvm.ptr, i64) -> ()
+  // CHECK: call @kvant_rt_combine_shifts(%[[PTR]], %[[N]]) : (!llvm.ptr, i64) -> ()
   // CHECK: %[[T:.*]] = bufferization.to_tensor %[[BUF]] restrict writable : memref<?x3xf64> to tensor<?x3xf64>
   %sum = quantum.combine_shifts %partial : tensor<?x3xf64> -> tensor<?x3xf64>
   // CHECK: return %[[OWNS]], %[[T]]
