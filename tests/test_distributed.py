@@ -190,7 +190,10 @@ def test_mpi_option_values_are_checked():
         return qml.expval(qml.PauliZ(0))
 
     # one program, one mode: refused by name before anything runs
-    with pytest.raises(ValueError, match="'circuit' asks for parameter-shift batches.*one MPI"):
+    with pytest.raises(
+        ValueError,
+        match="option asks for distributed.*QNode 'circuit' for parameter-shift.*one MPI",
+    ):
         kvant.qjit(circuit, mpi=True)(jnp.float64(0.3))
 
 

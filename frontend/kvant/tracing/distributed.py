@@ -54,13 +54,13 @@ def request(qnode_name: str, mpi=True) -> None:
 def program_mode(option, requests) -> int:
     """The runtime mode of a program compiled with qjit's ``mpi=option`` whose trace made
     ``requests``: one program runs in one mode, so asking for both is refused by name."""
-    asked = {mpi: name for name, mpi in requests}
+    asked = {mpi: f"QNode {name!r}" for name, mpi in requests}
     if option:
-        asked.setdefault(option, "kvant.qjit")
+        asked.setdefault(option, "qjit's own mpi option")
     if len(asked) > 1:
         raise ValueError(
-            f"kvant.qjit: {asked[True]!r} asks for distributed registers (mpi=True) and "
-            f'{asked["shifts"]!r} for parameter-shift batches over ranks (mpi="shifts"); '
+            f"kvant.qjit: {asked[True]} asks for distributed registers (mpi=True) and "
+            f'{asked["shifts"]} for parameter-shift batches over ranks (mpi="shifts"); '
             "a program runs in one MPI mode: give its devices (and qjit) the same mpi option"
         )
     return MODES[next(iter(asked), False)]
