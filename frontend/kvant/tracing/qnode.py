@@ -224,7 +224,7 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
     shots = _shots(qnode)
     seed = getattr(device, "kvant_seed", None)
     if getattr(device, "kvant_mpi", False):
-        distributed.request(_name(qnode))
+        distributed.request(_name(qnode), device.kvant_mpi)
     diff_method = qnode.diff_method
     if diff_method not in DIFF_METHODS:
         raise ValueError(f"QNode '{_name(qnode)}': unknown diff_method {diff_method!r}")
