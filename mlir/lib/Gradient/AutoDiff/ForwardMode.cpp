@@ -185,11 +185,23 @@ LogicalResult ForwardSweep::runInPlace(Block &block) {
 void ForwardSweep::finishCopy(Operation *op, ValueRange primal, ArrayRef<Value> tangentsOut) {
   if (inPlace) {
     op->replaceAllUsesWith(primal);
-    op->erase();
+    erase(op);
     for (auto [value, t] : llvm::zip(primal, tangentsOut))
       setTangent(value, t);
     return;
   }
   for (auto [value, t] : llvm::zip(op->getResults(), tangentsOut))
     setTangent(value, t);
+}
+
+void ForwardSweep::erase(Operation *op) {
+  op->walk([&](Operation *inner) {
+    for (Value v : inner->getResults())
+      tangents.erase(v);
+    for (Region &region : inner->getRegions())
+      for (Block &block : region)
+        for (Value v : block.getArguments())
+          tangents.erase(v);
+  });
+  op->erase();
 }

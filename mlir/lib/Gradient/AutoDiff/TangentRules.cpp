@@ -20,11 +20,14 @@
 
 #include "kvant/Gradient/AutoDiff/ForwardMode.h"
 
+#include "mlir/Analysis/SliceAnalysis.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
+
+#include "llvm/ADT/SetVector.h"
 
 using namespace mlir;
 using namespace kvant::gradient;
@@ -133,6 +136,67 @@ void finishCarried(ForwardSweep &s, Operation *op, Operation *copy, unsigned num
   s.finishCopy(op, primal, out);
 }
 
+/// `generic` (inputs, then inits: `numPrimalInits` primal ones and as many tangent ones after
+/// them) without its primal results, when its tangents do not read the primal inits (the
+/// running value of a sum does not enter the tangent of a sum; that of a max does): the body
+/// keeps the ops the tangents need only. A reduction that writes two accumulators per point
+/// keeps neither in a register (the compiler cannot tell the buffers apart), so the primal op
+/// and a tangent-only one run faster than the pair (the 1,000-parameter benchmark: 10x).
+/// Returns null when the tangents need the primal inits.
+linalg::GenericOp tangentsOnly(OpBuilder &b, linalg::GenericOp generic, unsigned numInputs,
+                               unsigned numPrimalInits) {
+  Block &block = generic.getRegion().front();
+  Operation *yield = block.getTerminator();
+  auto isPrimalInit = [&](Value v) {
+    auto arg = dyn_cast<BlockArgument>(v);
+    return arg && arg.getOwner() == &block && arg.getArgNumber() >= numInputs &&
+           arg.getArgNumber() < numInputs + numPrimalInits;
+  };
+  llvm::SetVector<Operation *> slice;
+  BackwardSliceOptions options;
+  options.inclusive = true;
+  options.filter = [&](Operation *op) { return op->getBlock() == &block; };
+  for (Value v : yield->getOperands().drop_front(numPrimalInits)) {
+    if (isPrimalInit(v))
+      return {};
+    if (Operation *def = v.getDefiningOp(); def && def->getBlock() == &block)
+      if (failed(getBackwardSlice(def, &slice, options)))
+        return {};
+  }
+  for (Operation *op : slice)
+    if (llvm::any_of(op->getOperands(), isPrimalInit))
+      return {};
+  SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
+  maps.erase(maps.begin() + numInputs, maps.begin() + numInputs + numPrimalInits);
+  ValueRange inits = generic.getDpsInits();
+  SmallVector<Value> tangentInits(inits.drop_front(numPrimalInits));
+  SmallVector<Type> types;
+  for (Value init : tangentInits)
+    types.push_back(init.getType());
+  auto tangentOnly =
+      linalg::GenericOp::create(b, generic.getLoc(), types, generic.getDpsInputs(), tangentInits,
+                                maps, generic.getIteratorTypesArray(), nullptr);
+  Block *body = new Block();
+  tangentOnly.getRegion().push_back(body);
+  IRMapping mapping;
+  for (BlockArgument arg : block.getArguments()) {
+    unsigned k = arg.getArgNumber();
+    if (k >= numInputs && k < numInputs + numPrimalInits)
+      continue;
+    mapping.map(arg, body->addArgument(arg.getType(), arg.getLoc()));
+  }
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(body);
+  for (Operation &op : block.without_terminator())
+    if (slice.contains(&op))
+      b.clone(op, mapping);
+  SmallVector<Value> yielded;
+  for (Value v : yield->getOperands().drop_front(numPrimalInits))
+    yielded.push_back(mapping.lookupOrDefault(v));
+  linalg::YieldOp::create(b, yield->getLoc(), yielded);
+  return tangentOnly;
+}
+
 /// Linalg structured ops (generic and named): a generic with tangent inputs and inits beside
 /// the op's, whose body is the op's, swept.
 KVANT_TANGENT_RULE(linalgRule) {
@@ -209,6 +273,15 @@ KVANT_TANGENT_RULE(linalgRule) {
     yield->setOperands(operands);
   }
   SmallVector<Value> out(op->getNumResults());
+  if (auto tangentOnly = tangentsOnly(b, generic, numInputs + numTangentInputs, numInits)) {
+    // The op stays for the primal values; the tangents come from a generic of their own.
+    s.erase(generic);
+    for (auto [k, j] : llvm::enumerate(initsWithTangent))
+      out[j] = tangentOnly.getResult(k);
+    for (auto [result, t] : llvm::zip(op->getResults(), out))
+      s.setTangent(result, t);
+    return success();
+  }
   for (auto [k, j] : llvm::enumerate(initsWithTangent))
     out[j] = generic.getResult(numInits + k);
   s.finishCopy(op, generic.getResults().take_front(numInits), out);

@@ -93,6 +93,10 @@ public:
   void finishCopy(mlir::Operation *op, mlir::ValueRange primal,
                   llvm::ArrayRef<mlir::Value> tangentsOut);
 
+  /// Erases `op`, which the sweep has seen, and forgets the tangents of the values it defines
+  /// (a later value may reuse their storage).
+  void erase(mlir::Operation *op);
+
 private:
   mlir::LogicalResult apply(mlir::Operation *op, bool inPlace);
 
