@@ -127,10 +127,11 @@ def main():
     for name, (fn, x, w, t) in cases().items():
         rows.append(measure(name, fn, x, w, t, args.repeat))
         r = rows[-1]
+        jac_ms = r["jacobian_times_tangent_s"] * 1e3
         print(
             f"{name:11s} forward {r['forward_s'] * 1e3:9.3f} ms  jvp {r['jvp_s'] * 1e3:9.3f} ms "
-            f"(x{r['jvp_over_forward']:.2f})  Jacobian.t {r['jacobian_times_tangent_s'] * 1e3:10.3f}"
-            f" ms (x{r['jacobian_over_forward']:.1f})",
+            f"(x{r['jvp_over_forward']:.2f})  Jacobian.t {jac_ms:10.3f} ms "
+            f"(x{r['jacobian_over_forward']:.1f})",
             flush=True,
         )
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()

@@ -204,3 +204,11 @@ def test_jvp_with_method_fd_keeps_the_jacobian_path():
     compiled = kvant.qjit(lambda x, t: kvant.jvp(f, [x], [t], method="fd"))
     _close(compiled(x, t), jax.jvp(f, (x,), (t,)), atol=1e-5)
     assert "gradient.jvp" not in compiled.mlir
+
+
+def test_jvp_of_a_derivative_of_a_qnode_is_refused_by_name():
+    circuit, _ = _circuits("adjoint")
+    cost = lambda p: circuit(p)[0]
+    x = jnp.array([0.3, -0.7, 1.1])
+    with pytest.raises(UnsupportedError, match="no tangent rule for a derivative of a QNode"):
+        kvant.qjit(lambda x, t: kvant.jvp(kvant.grad(cost), [x], [t]))(x, x)

@@ -481,7 +481,6 @@ def jvp(f, params, tangents, method=None, h=None, argnums=None):
     return out, tree_unflatten(out_tree, results)
 
 
-
 #: Primitives whose derivative is a reverse-mode rule only (a custom VJP in the lowering):
 #: forward mode refuses them by name rather than compile a wrong tangent.
 _NO_TANGENT_RULE = {
@@ -511,6 +510,8 @@ def _refuse_missing_tangents(jaxpr, diff_positions):
             if not any(not isinstance(v, jex_core.Literal) and v in dep for v in eqn.invars):
                 continue
             what = _NO_TANGENT_RULE.get(eqn.primitive.name)
+            if eqn.primitive is grad_p and next(_qnode_equations(eqn.params["jaxpr"].jaxpr), None):
+                what = "a derivative of a QNode (second-order quantum derivatives)"
             if what:
                 raise UnsupportedError(
                     f"jvp: kvant's forward mode has no tangent rule for {what} yet; "
@@ -581,6 +582,7 @@ def _forward_jvp(derivative, params, selected, tangents):
         tree_unflatten(out_tree, results[:num_out]),
         tree_unflatten(out_tree, results[num_out:]),
     )
+
 
 def vjp(f, params, cotangents, method=None, h=None, argnums=None):
     """``(f(*params), cotangentsᵀ · J)``: one cotangent per output leaf of ``f`` (in order),

@@ -1,8 +1,9 @@
 """Rules for primitives that call a sub-JAXPR: nested jit, custom derivatives (primal only),
 QNode calls and derivatives.
 
-``gradient.grad``, ``gradient.jvp`` and ``quantum.set_seed`` are built with the classes generated from the
-dialects' ``.td`` files, their operands and attributes named as there (see rules/quantum.py).
+``gradient.grad``, ``gradient.jvp`` and ``quantum.set_seed`` are built with the classes generated
+from the dialects' ``.td`` files, their operands and attributes named as there (see
+rules/quantum.py).
 """
 
 from __future__ import annotations

@@ -69,8 +69,7 @@ static LogicalResult elementwiseTangent(ForwardSweep &s, Operation *op, ScalarRu
     operandTangents.push_back(s.tangent(operand));
 
   if (!tensorType) {
-    s.setTangent(result,
-                 scalarTangent(b, loc, rule, op->getOperands(), result, operandTangents));
+    s.setTangent(result, scalarTangent(b, loc, rule, op->getOperands(), result, operandTangents));
     return success();
   }
   if (tensorType.getRank() == 0) { // through the element, which scalarize-rank0 keeps scalar

@@ -300,8 +300,8 @@ KVANT_TANGENT_RULE(forRule) {
   for (Value init : loop.getInitArgs())
     if (isDifferentiableType(init.getType()))
       inits.push_back(s.tangentOrZeros(init, loc));
-  auto copy = scf::ForOp::create(b, loc, loop.getLowerBound(), loop.getUpperBound(),
-                                 loop.getStep(), inits, nullptr, loop.getUnsignedCmp());
+  auto copy = scf::ForOp::create(b, loc, loop.getLowerBound(), loop.getUpperBound(), loop.getStep(),
+                                 inits, nullptr, loop.getUnsignedCmp());
   Block *block = copy.getBody();
   IRMapping mapping;
   mapping.map(loop.getInductionVar(), copy.getInductionVar());

@@ -295,7 +295,8 @@ LogicalResult circuitTangentRule(ForwardSweep &s, Operation *op) {
   MLIRContext *ctx = b.getContext();
   AffineExpr r = getAffineDimExpr(0, ctx), p = getAffineDimExpr(1, ctx);
   auto product = linalg::GenericOp::create(
-      b, loc, TypeRange{flatType}, ValueRange{jacobian, pdot}, ValueRange{zerosOf(b, loc, flatType)},
+      b, loc, TypeRange{flatType}, ValueRange{jacobian, pdot},
+      ValueRange{zerosOf(b, loc, flatType)},
       ArrayRef<AffineMap>{AffineMap::get(2, 0, {r, p}, ctx), AffineMap::get(2, 0, {p}, ctx),
                           AffineMap::get(2, 0, {r}, ctx)},
       ArrayRef<utils::IteratorType>{utils::IteratorType::parallel, utils::IteratorType::reduction},

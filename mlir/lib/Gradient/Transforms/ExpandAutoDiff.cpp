@@ -317,16 +317,16 @@ FailureOr<func::FuncOp> buildForwardJacobian(GradOp op, func::FuncOp callee,
   llvm::append_range(fnResults, jacobianTypes);
   Location loc = op.getLoc();
   OpBuilder b(module.getBodyRegion());
-  func::FuncOp fn = createDerivativeFunction(
-      b, loc, callee, name, b.getFunctionType(calleeType.getInputs(), fnResults));
+  func::FuncOp fn = createDerivativeFunction(b, loc, callee, name,
+                                             b.getFunctionType(calleeType.getInputs(), fnResults));
   ValueRange args = fn.getArguments();
   ForwardInliner inliner{symbols, /*oneCotangent=*/false, {}};
   if (!quantum::getQNodeAttr(callee))
     inliner.findInactive(callee, numDifferentiated);
   SmallVector<Operation *> forward;
-  FailureOr<SmallVector<Value>> results =
-      quantum::getQNodeAttr(callee) ? inliner.inlineQNode(b, op, callee, args, forward, 0)
-                                    : inliner.cloneInlined(b, callee, args, forward);
+  FailureOr<SmallVector<Value>> results = quantum::getQNodeAttr(callee)
+                                              ? inliner.inlineQNode(b, op, callee, args, forward, 0)
+                                              : inliner.cloneInlined(b, callee, args, forward);
   if (failed(results) || failed(checkQuantumOperands(args, diffArgs, forward))) {
     fn.erase();
     return failure();
@@ -351,8 +351,8 @@ FailureOr<func::FuncOp> buildForwardJacobian(GradOp op, func::FuncOp callee,
                                    arith::ConstantIndexOp::create(b, loc, 1), inits);
     OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
     Value j = loop.getInductionVar();
-    Value seed = reshapeStatic(lb, loc, tensor::InsertOp::create(lb, loc, one, zeroFlat, j),
-                               argType);
+    Value seed =
+        reshapeStatic(lb, loc, tensor::InsertOp::create(lb, loc, one, zeroFlat, j), argType);
     ForwardSweep sweep(lb, rules);
     sweep.setTangent(args[a], seed);
     if (failed(sweep.run(forward))) {
@@ -369,13 +369,14 @@ FailureOr<func::FuncOp> buildForwardJacobian(GradOp op, func::FuncOp callee,
       SmallVector<OpFoldResult> offsets{lb.getIndexAttr(0), j};
       SmallVector<OpFoldResult> sizes{lb.getIndexAttr(numOuts[r]), lb.getIndexAttr(1)};
       SmallVector<OpFoldResult> strides{lb.getIndexAttr(1), lb.getIndexAttr(1)};
-      next.push_back(tensor::InsertSliceOp::create(lb, loc, column, matrix, offsets, sizes, strides));
+      next.push_back(
+          tensor::InsertSliceOp::create(lb, loc, column, matrix, offsets, sizes, strides));
     }
     scf::YieldOp::create(lb, loc, next);
     for (unsigned r = 0; r < numDifferentiated; ++r) {
       unsigned position = r * numDiff + k;
-      jacobians[position] = reshapeStatic(b, loc, loop.getResult(r),
-                                          cast<RankedTensorType>(jacobianTypes[position]));
+      jacobians[position] =
+          reshapeStatic(b, loc, loop.getResult(r), cast<RankedTensorType>(jacobianTypes[position]));
     }
   }
   SmallVector<Value> returned(*results);
@@ -414,9 +415,9 @@ FailureOr<func::FuncOp> buildJvp(JVPOp op, func::FuncOp callee, SymbolTableColle
   if (!quantum::getQNodeAttr(callee))
     inliner.findInactive(callee, numDifferentiated);
   SmallVector<Operation *> forward;
-  FailureOr<SmallVector<Value>> results =
-      quantum::getQNodeAttr(callee) ? inliner.inlineQNode(b, op, callee, args, forward, 0)
-                                    : inliner.cloneInlined(b, callee, args, forward);
+  FailureOr<SmallVector<Value>> results = quantum::getQNodeAttr(callee)
+                                              ? inliner.inlineQNode(b, op, callee, args, forward, 0)
+                                              : inliner.cloneInlined(b, callee, args, forward);
   if (failed(results) || failed(checkQuantumOperands(args, diffArgs, forward))) {
     fn.erase();
     return failure();
@@ -591,9 +592,10 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
 }
 
 bool containsGradientOps(func::FuncOp fn) {
-  return fn.walk([](Operation *op) {
-             return isa<GradOp, JVPOp>(op) ? WalkResult::interrupt() : WalkResult::advance();
-           })
+  return fn
+      .walk([](Operation *op) {
+        return isa<GradOp, JVPOp>(op) ? WalkResult::interrupt() : WalkResult::advance();
+      })
       .wasInterrupted();
 }
 
