@@ -148,6 +148,32 @@ def test_postselected_samples_with_hw_like_are_refused():
         _compiled("one-shot", fn=fn, device=qml.device("lightning.qubit", wires=1))(0.9)
 
 
+def test_deferred_postselection_with_shots_keeps_every_shot_as_pennylane_under_jit():
+    """Under mcm_method='deferred' with shots, PennyLane under jax.jit keeps every shot
+    ('fill-shots', its default there) and refuses an explicit 'hw-like' (which drops the shots
+    that fail: about half here); kvant does both alike."""
+
+    def fn():
+        qml.Hadamard(0)
+        qml.measure(0, postselect=1)
+        return qml.sample(wires=[0])
+
+    dev = qml.device("kvant.qubit", wires=1)
+    hw_like = qml.QNode(fn, dev, mcm_method="deferred", postselect_mode="hw-like")
+    with pytest.raises(kvant.UnsupportedError, match="hw-like.*fill-shots"):
+        qml.qjit(qml.set_shots(hw_like, 1000), compiler="kvant")()
+    reference = qml.set_shots(
+        qml.QNode(fn, qml.device("default.qubit"), mcm_method="deferred", interface="jax"), 1000
+    )
+    want = jax.jit(reference)()
+    for mode in (None, "fill-shots"):
+        kwargs = {} if mode is None else {"postselect_mode": mode}
+        ours = qml.QNode(fn, dev, mcm_method="deferred", **kwargs)
+        got = qml.qjit(qml.set_shots(ours, 1000), compiler="kvant")()
+        assert got.shape == want.shape == (1000, 1)
+        assert np.all(got == 1) and np.all(want == 1)
+
+
 @pytest.mark.parametrize("mcm_method", ["deferred", "tree-traversal", None])
 def test_exact_methods_defer_the_measurements(mcm_method):
     """Without shots: the exact statistics of the mixture, as default.qubit computes them;

@@ -47,15 +47,17 @@ def requested_method(qnode, shots) -> str:
     return "deferred" if requested == "tree-traversal" else requested
 
 
-def method(qnode, jaxpr, shots, kinds) -> str | None:
-    """The method that executes ``qnode`` (traced into ``jaxpr``), or None when it measures
-    nothing mid-circuit."""
+def method(qnode, jaxpr, shots, kinds, requested=None) -> str | None:
+    """The method that executes ``qnode`` (traced into ``jaxpr``; ``requested``: the method it
+    was traced for, by default ``requested_method``), or None when it measures nothing
+    mid-circuit."""
     measures = list(measure_eqns(jaxpr))
     if not measures:
         return None
     name = getattr(qnode.func, "__name__", "qnode")
     options = getattr(qnode, "execute_kwargs", {}) or {}
-    requested = requested_method(qnode, shots)
+    if requested is None:
+        requested = requested_method(qnode, shots)
     if requested == "deferred":
         # Both give the exact statistics of the mixture of branches without shots (and samples
         # of it with shots); kvant computes them by deferring the measurements.
@@ -68,6 +70,16 @@ def method(qnode, jaxpr, shots, kinds) -> str | None:
                 f"mcm_method={options.get('mcm_method')!r}; use shots with "
                 "mcm_method='one-shot', or mcm_method='single-branch-statistics' (one sampled "
                 "branch per execution)"
+            )
+        postselects = any(eqn.params["postselect"] is not None for eqn in measures)
+        if shots is not None and postselects and options.get("postselect_mode") == "hw-like":
+            # as PennyLane under jax.jit, which raises for it too; without a postselect_mode
+            # both keep every shot ('fill-shots')
+            raise UnsupportedError(
+                f"QNode '{name}': postselect_mode='hw-like' keeps only the shots that pass the "
+                "postselection, a number known only at run time, which mcm_method='deferred' "
+                "cannot give in compiled code (PennyLane refuses it under jax.jit too); use "
+                "postselect_mode='fill-shots' (every shot postselected, the default here)"
             )
         return "deferred"
     if requested not in METHODS:
@@ -82,15 +94,22 @@ def method(qnode, jaxpr, shots, kinds) -> str | None:
                 f"QNode '{name}': mcm_method='one-shot' needs shots; set them with "
                 "@qml.set_shots(n), or use mcm_method='single-branch-statistics'"
             )
-        postselects = any(eqn.params["postselect"] is not None for eqn in measures)
-        mode = options.get("postselect_mode")
-        if postselects and mode != "fill-shots" and ({"sample", "counts"} & set(kinds)):
-            raise UnsupportedError(
-                f"QNode '{name}': with postselection, one-shot samples and counts keep only "
-                "the shots that pass (postselect_mode='hw-like'), a number known only at run "
-                "time; use postselect_mode='fill-shots' (every shot postselected)"
-            )
+        _check_postselect_mode(name, options, measures, kinds, requested)
     return requested
+
+
+def _check_postselect_mode(name, options, measures, kinds, method_name):
+    """Samples and counts of postselected shots under postselect_mode='hw-like' (PennyLane's
+    default) keep only the shots that pass, a number known only at run time; kvant's arrays
+    have a fixed length, so it keeps every shot only when asked to ('fill-shots')."""
+    postselects = any(eqn.params["postselect"] is not None for eqn in measures)
+    mode = options.get("postselect_mode")
+    if postselects and mode != "fill-shots" and ({"sample", "counts"} & set(kinds)):
+        raise UnsupportedError(
+            f"QNode '{name}': with postselection, {method_name} samples and counts keep only "
+            "the shots that pass (postselect_mode='hw-like', PennyLane's default), a number "
+            "known only at run time; use postselect_mode='fill-shots' (every shot postselected)"
+        )
 
 
 def run_one_shot(trace_one_shot, bind, shots: int, seed, kinds):

@@ -297,12 +297,14 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
             if isinstance(leaf, MeasurementProcess):
                 value = _emit_measurement(leaf, scope)
                 kind = (
-                    "expval"
+                    value.kind
                     if isinstance(value, trainable_observables.Deferred)
                     else _MEASUREMENT_KINDS.get(type(leaf).__name__, "other")
                 )
             else:
                 value, kind = _classical_output(leaf, scope, per_shot), "other"
+                if not isinstance(value, trainable_observables.Deferred):
+                    output["returns_outcomes"] = True  # computed from mid-circuit outcomes
             values.append(deferred.add(len(values), value))
             kinds += [kind] * len(tree_flatten(values[-1])[0])  # counts: one per outcome
         output["kinds"] = tuple(kinds)
@@ -312,6 +314,14 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
         return flat_values + deferred.classical_outputs()
 
     jaxpr, consts = trace_subjaxpr(circuit, flat_args, name=_name(qnode))
+    asked = (getattr(qnode, "execute_kwargs", {}) or {}).get("mcm_method")
+    if output.get("returns_outcomes") and asked is None and requested == "deferred":
+        # Returning an outcome itself (not a statistic) means one execution's branch: without
+        # shots and without an mcm_method, such a program runs as single-branch statistics,
+        # as under Catalyst (PennyLane's QNodes cannot return outcomes; the exact deferred
+        # statistics have no value for them)
+        requested = "single-branch-statistics"
+        jaxpr, consts = trace_subjaxpr(circuit, flat_args, name=_name(qnode))
     if any(size < len(wire_labels) for size in output["whole_register_sizes"]):
         # a measurement of all wires came before a wire first used later (probs(), then an
         # observable on a new wire): traced again, the register now known whole
@@ -351,7 +361,7 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
             measurements=output["kinds"] if kinds is None else kinds,
         )
 
-    method = mcm.method(qnode, jaxpr, shots, output["kinds"])
+    method = mcm.method(qnode, jaxpr, shots, output["kinds"], requested)
     if method == "deferred":
         # Outcomes held coherently on ancilla wires after the device's: exact statistics.
         @contextlib.contextmanager
@@ -623,7 +633,7 @@ def _emit_measurement(mp: MeasurementProcess, scope: QuantumScope):
     if num_wires == 0:
         return _measure_no_wires(mp, scope)
     if not all(isinstance(w, int) for w in wires):
-        raise UnsupportedError("measuring wires computed at run time is not supported yet")
+        return _on_run_time_wires(mp, wires, scope)
     if isinstance(mp, ProbabilityMP):
         if shots is None:
             return probs_p.bind(wires=wires)
@@ -643,6 +653,56 @@ def _emit_measurement(mp: MeasurementProcess, scope: QuantumScope):
     if isinstance(mp, StateMP) and type(mp).__name__ == "StateMP":
         return state_p.bind(num_wires=num_wires)
     raise UnsupportedError(f"kvant does not support the measurement {type(mp).__name__} yet")
+
+
+def _on_run_time_wires(mp, wires, scope: QuantumScope):
+    """probs, sample or counts of wires known only at run time (Catalyst's dynamic wires): the
+    whole register measured, the wires' bits selected by the run-time indices. An index outside
+    the register, or two equal ones, gives NaN probabilities (samples: -1)."""
+    num_wires, shots = len(scope.wire_labels), scope.shots
+    if not isinstance(mp, (ProbabilityMP, SampleMP, CountsMP)):
+        raise UnsupportedError(
+            f"kvant cannot measure {type(mp).__name__} on wires computed at run time"
+        )
+    index = jnp.stack([jnp.asarray(w, jnp.int64) for w in wires])
+    k = len(wires)
+    valid = jnp.all((index >= 0) & (index < num_wires))
+    valid &= jnp.all(jnp.sum(index[:, None] == index[None, :], axis=1) == 1)
+    safe = jnp.clip(index, 0, num_wires - 1)
+    whole = tuple(range(num_wires))
+    if isinstance(mp, ProbabilityMP) and shots is None:
+        # the register's distribution is the QNode's output (so its derivative rules apply);
+        # the caller sums it over the other wires with the run-time indices
+        def marginal(measured, safe_and_valid):
+            safe, valid = safe_and_valid[:-1], safe_and_valid[-1]
+            # wire 0 is the most significant bit of an outcome, as in PennyLane
+            outcomes = jnp.arange(2**num_wires, dtype=jnp.int64)
+            bits = (outcomes[:, None] >> (num_wires - 1 - safe)[None, :]) & 1
+            selected = jnp.sum(bits << jnp.arange(k - 1, -1, -1, dtype=jnp.int64), axis=1)
+            summed = jnp.zeros(2**k, measured[0].dtype).at[selected].add(measured[0])
+            return jnp.where(valid == 1, summed, jnp.nan)
+
+        return trainable_observables.Deferred(
+            [probs_p.bind(wires=whole)],
+            jnp.concatenate([safe, valid.astype(jnp.int64)[None]]),
+            marginal,
+            null=np.zeros(2**k),
+            kind="probs",
+        )
+    if shots is None:
+        raise ValueError(
+            f"{type(mp).__name__[:-2].lower()} needs shots: decorate the QNode with "
+            f"@qml.set_shots(n) (QNode '{scope.name}')"
+        )
+    samples = sample_p.bind(wires=whole, shots=shots)[:, safe]
+    if isinstance(mp, SampleMP):
+        return jnp.where(valid, samples, -1)
+    selected = jnp.sum(samples << jnp.arange(k - 1, -1, -1, dtype=samples.dtype), axis=1)
+    counts = jnp.zeros(2**k, jnp.int64).at[selected].add(1)
+    if isinstance(mp, ProbabilityMP):
+        return jnp.where(valid, counts.astype(jnp.float64) / shots, jnp.nan)
+    counts = jnp.where(valid, counts, 0)
+    return {format(j, f"0{k}b"): counts[j] for j in range(2**k)}
 
 
 def _measure_no_wires(mp, scope: QuantumScope):
