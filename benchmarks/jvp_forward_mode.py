@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -103,8 +104,13 @@ def measure(name, fn, x, w, t, repeat):
     reference = jacobian(x, w, t)
     assert jnp.allclose(forward(x, w), y, atol=1e-10)
     assert jnp.allclose(dy, reference, atol=1e-8), (name, dy, reference)
-    t_forward = median_time(lambda: forward(x, w).block_until_ready(), repeat, warmup=True)
-    t_jvp = median_time(lambda: jvp(x, w, t)[1].block_until_ready(), repeat, warmup=True)
+    # Interleaved, one call of each per round, so that both see the same load of the machine
+    # (other processes share its cores): medians of the per-round times.
+    forward_times, jvp_times = [], []
+    for _ in range(repeat):
+        forward_times.append(median_time(lambda: forward(x, w).block_until_ready(), 1))
+        jvp_times.append(median_time(lambda: jvp(x, w, t)[1].block_until_ready(), 1))
+    t_forward, t_jvp = statistics.median(forward_times), statistics.median(jvp_times)
     t_jac = median_time(
         lambda: jacobian(x, w, t).block_until_ready(), max(1, repeat // 5), warmup=True
     )
