@@ -212,3 +212,13 @@ def test_jvp_of_a_derivative_of_a_qnode_is_refused_by_name():
     x = jnp.array([0.3, -0.7, 1.1])
     with pytest.raises(UnsupportedError, match="no tangent rule for a derivative of a QNode"):
         kvant.qjit(lambda x, t: kvant.jvp(kvant.grad(cost), [x], [t]))(x, x)
+
+
+def test_jvp_through_complex_values_contracts_the_jacobian():
+    """Forward mode has no complex tangent rules yet: such a program keeps the Jacobian path
+    (gradient.grad), with JAX's numbers."""
+    f = lambda x: jnp.abs(jnp.exp(1j * x) * (x + 2j)) ** 2 + jnp.real(x * jnp.exp(1j * x[0]))
+    x, t = jnp.array([0.3, -0.7, 1.1]), jnp.array([0.5, 1.5, -0.25])
+    compiled = kvant.qjit(lambda x, t: kvant.jvp(f, [x], [t]))
+    _close(compiled(x, t), jax.jvp(f, (x,), (t,)))
+    assert "gradient.jvp" not in compiled.mlir and "gradient.grad" in compiled.mlir

@@ -465,8 +465,11 @@ def jvp(f, params, tangents, method=None, h=None, argnums=None):
         )
     derivative = jacobian(f, argnums=selected, method=method, h=h)
     if derivative.method == "auto":
-        return _forward_jvp(derivative, params, selected, tangents)
-    # method="fd": the Jacobian by forward differences, contracted with the tangents.
+        forward = _forward_jvp(derivative, params, selected, tangents)
+        if forward is not None:
+            return forward
+    # method="fd", or complex intermediate values (forward mode has no complex tangent rules
+    # yet): the Jacobian, contracted with the tangents.
     out, jac = derivative._traced(tuple(params), {}, with_values=True)
     out_leaves, out_tree = tree_flatten(out)
     jac_per_output = out_tree.flatten_up_to(jac)  # per output leaf: a tuple over arguments
@@ -526,9 +529,23 @@ def _refuse_missing_tangents(jaxpr, diff_positions):
     walk(inner, [i in positions for i in range(len(inner.invars))])
 
 
+def _has_complex_values(jaxpr) -> bool:
+    """Whether an equation of ``jaxpr`` (or of a JAXPR inside one) computes a complex value."""
+    from kvant.lowering.rules.linalg import _sub_jaxprs
+
+    for eqn in jaxpr.eqns:
+        if any(jnp.issubdtype(v.aval.dtype, jnp.complexfloating) for v in eqn.outvars):
+            return True
+        if any(_has_complex_values(sub) for sub in _sub_jaxprs(eqn.params)):
+            return True
+    return False
+
+
 def _forward_jvp(derivative, params, selected, tangents):
     """jvp inside qjit by forward mode: one ``gradient.jvp`` that pushes the tangents through
-    the program, at a small multiple of one evaluation's cost (docs/gradients.md)."""
+    the program, at a small multiple of one evaluation's cost (docs/gradients.md). None when
+    the program computes complex values, which forward mode has no tangent rules for yet (the
+    caller then contracts the Jacobian, as before forward mode)."""
     kind = "jvp"
     leaves_per_arg = [tree_flatten(a)[0] for a in params]
     flat_args, in_tree = tree_flatten((tuple(params), {}))
@@ -555,6 +572,8 @@ def _forward_jvp(derivative, params, selected, tangents):
 
     name = getattr(derivative.fn, "__name__", "function")
     jaxpr, consts = trace_subjaxpr(flat_fn, flat_args, name=name)
+    if _has_complex_values(jaxpr.jaxpr):
+        return None
     _check_qnodes_for_auto(jaxpr, kind)
     from kvant.lowering.rules.linalg import refuse_missing_derivatives
 
