@@ -21,7 +21,7 @@ from jax.tree_util import tree_flatten, tree_structure, tree_unflatten
 from kvant.errors import UnsupportedError, describe_value
 from kvant.tracing import grad_recipes
 from kvant.tracing.context import TracingContext
-from kvant.tracing.primitives import grad_p
+from kvant.tracing.primitives import grad_p, jvp_p
 from kvant.tracing.subjaxpr import trace_subjaxpr
 
 METHODS = ("auto", "fd")
@@ -463,9 +463,14 @@ def jvp(f, params, tangents, method=None, h=None, argnums=None):
         return jax.jvp(
             _of_selected(f, params, selected), tuple(params[i] for i in selected), tuple(tangents)
         )
-    out, jac = jacobian(f, argnums=selected, method=method, h=h)._traced(
-        tuple(params), {}, with_values=True
-    )
+    derivative = jacobian(f, argnums=selected, method=method, h=h)
+    if derivative.method == "auto":
+        forward = _forward_jvp(derivative, params, selected, tangents)
+        if forward is not None:
+            return forward
+    # method="fd", or complex intermediate values (forward mode has no complex tangent rules
+    # yet): the Jacobian, contracted with the tangents.
+    out, jac = derivative._traced(tuple(params), {}, with_values=True)
     out_leaves, out_tree = tree_flatten(out)
     jac_per_output = out_tree.flatten_up_to(jac)  # per output leaf: a tuple over arguments
     results = []
@@ -477,6 +482,125 @@ def jvp(f, params, tangents, method=None, h=None, argnums=None):
                 total = total + jnp.tensordot(block, t_leaf, axes=t_leaf.ndim)
         results.append(total)
     return out, tree_unflatten(out_tree, results)
+
+
+#: Primitives whose derivative is a reverse-mode rule only (a custom VJP in the lowering):
+#: forward mode refuses them by name rather than compile a wrong tangent.
+_NO_TANGENT_RULE = {
+    "lu": "jnp.linalg/lax.linalg lu",
+    "triangular_solve": "lax.linalg.triangular_solve",
+    "cholesky": "jnp.linalg.cholesky",
+    "eigh": "jnp.linalg.eigh",
+    "svd": "jnp.linalg.svd",
+    "qr": "jnp.linalg.qr",
+    "stop_gradient": "jax.lax.stop_gradient",
+    "custom_linear_solve": "jax.lax.custom_linear_solve",
+    "kvant_host_callback": "a host callback (kvant.pure_callback / jax.pure_callback)",
+}
+
+
+def _refuse_missing_tangents(jaxpr, diff_positions):
+    """Raises UnsupportedError naming the first primitive without a tangent rule that a value
+    computed from the differentiated inputs reaches (inside calls and control flow every input
+    counts as differentiated)."""
+    from jax.extend import core as jex_core
+
+    from kvant.lowering.rules.linalg import _sub_jaxprs
+
+    def walk(inner, dependent):
+        dep = {v for v, d in zip(inner.invars, dependent) if d}
+        for eqn in inner.eqns:
+            if not any(not isinstance(v, jex_core.Literal) and v in dep for v in eqn.invars):
+                continue
+            what = _NO_TANGENT_RULE.get(eqn.primitive.name)
+            if eqn.primitive is grad_p and next(_qnode_equations(eqn.params["jaxpr"].jaxpr), None):
+                what = "a derivative of a QNode (second-order quantum derivatives)"
+            if what:
+                raise UnsupportedError(
+                    f"jvp: kvant's forward mode has no tangent rule for {what} yet; "
+                    "kvant.jacobian (reverse mode) differentiates it, or jvp with method='fd'"
+                )
+            for sub in _sub_jaxprs(eqn.params):
+                walk(sub, [True] * len(sub.invars))
+            dep.update(eqn.outvars)
+
+    inner = jaxpr.jaxpr if hasattr(jaxpr, "jaxpr") else jaxpr
+    positions = set(diff_positions)
+    walk(inner, [i in positions for i in range(len(inner.invars))])
+
+
+def _has_complex_values(jaxpr) -> bool:
+    """Whether an equation of ``jaxpr`` (or of a JAXPR inside one) computes a complex value."""
+    from kvant.lowering.rules.linalg import _sub_jaxprs
+
+    for eqn in jaxpr.eqns:
+        if any(jnp.issubdtype(v.aval.dtype, jnp.complexfloating) for v in eqn.outvars):
+            return True
+        if any(_has_complex_values(sub) for sub in _sub_jaxprs(eqn.params)):
+            return True
+    return False
+
+
+def _forward_jvp(derivative, params, selected, tangents):
+    """jvp inside qjit by forward mode: one ``gradient.jvp`` that pushes the tangents through
+    the program, at a small multiple of one evaluation's cost (docs/gradients.md). None when
+    the program computes complex values, which forward mode has no tangent rules for yet (the
+    caller then contracts the Jacobian, as before forward mode)."""
+    kind = "jvp"
+    leaves_per_arg = [tree_flatten(a)[0] for a in params]
+    flat_args, in_tree = tree_flatten((tuple(params), {}))
+    offsets = np.cumsum([0] + [len(leaves) for leaves in leaves_per_arg])
+    diff_leaves, flat_tangents = [], []
+    for i, t in zip(selected, tangents):
+        for j, (leaf, t_leaf) in enumerate(zip(leaves_per_arg[i], tree_flatten(t)[0])):
+            dtype = jnp.result_type(leaf)
+            if not jnp.issubdtype(dtype, jnp.floating):
+                raise TypeError(
+                    f"{kind}: argument {i} has dtype {dtype}; only floating-point arguments are "
+                    "differentiable"
+                )
+            diff_leaves.append(int(offsets[i]) + j)
+            flat_tangents.append(jnp.asarray(t_leaf, dtype).reshape(jnp.shape(leaf)))
+    flat_args = [jnp.asarray(x) for x in flat_args]
+    out_tree_box = []
+
+    def flat_fn(*flat):
+        a, kw = tree_unflatten(in_tree, flat)
+        leaves, out_tree = tree_flatten(derivative.fn(*a, **kw))
+        out_tree_box.append(out_tree)
+        return [jnp.asarray(x) for x in leaves]
+
+    name = getattr(derivative.fn, "__name__", "function")
+    jaxpr, consts = trace_subjaxpr(flat_fn, flat_args, name=name)
+    if _has_complex_values(jaxpr.jaxpr):
+        return None
+    _check_qnodes_for_auto(jaxpr, kind)
+    from kvant.lowering.rules.linalg import refuse_missing_derivatives
+
+    positions = [len(consts) + k for k in diff_leaves]
+    refuse_missing_derivatives(jaxpr, positions, f"{kind} (method='auto')")
+    _refuse_missing_tangents(jaxpr, positions)
+    for aval in jaxpr.out_avals:
+        if not jnp.issubdtype(aval.dtype, jnp.floating):
+            raise TypeError(
+                f"{kind}: the function returns a value of dtype {aval.dtype}; only real "
+                "floating-point results are differentiable"
+            )
+    results = jvp_p.bind(
+        *consts,
+        *flat_args,
+        *flat_tangents,
+        jaxpr=jaxpr,
+        diff_args=tuple(positions),
+        name=name,
+        num_diff_outputs=None,
+    )
+    out_tree = out_tree_box[0]
+    num_out = out_tree.num_leaves
+    return (
+        tree_unflatten(out_tree, results[:num_out]),
+        tree_unflatten(out_tree, results[num_out:]),
+    )
 
 
 def vjp(f, params, cotangents, method=None, h=None, argnums=None):

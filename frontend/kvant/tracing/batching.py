@@ -14,7 +14,7 @@ import jax.numpy as jnp
 from jax._src.interpreters import batching
 
 from kvant.tracing.callbacks import host_callback_p
-from kvant.tracing.primitives import cond_p, for_p, grad_p, qnode_p, while_p
+from kvant.tracing.primitives import cond_p, for_p, grad_p, jvp_p, qnode_p, while_p
 
 
 def _loop_over_batch(primitive):
@@ -62,5 +62,5 @@ def _loop_over_batch(primitive):
     return rule
 
 
-for _primitive in (qnode_p, for_p, while_p, cond_p, grad_p, host_callback_p):
+for _primitive in (qnode_p, for_p, while_p, cond_p, grad_p, jvp_p, host_callback_p):
     batching.primitive_batchers[_primitive] = _loop_over_batch(_primitive)

@@ -217,6 +217,22 @@ def _grad_abstract_eval(*args, jaxpr, method, h, diff_args, name, with_values, n
     ]
 
 
+#: ``jvp(*consts, *args, *tangents, jaxpr, diff_args, name, num_diff_outputs)``: forward mode.
+#: The outputs of ``jaxpr`` (a closed JAXPR of flat inputs) at ``args``, then the tangents of
+#: its first ``num_diff_outputs`` outputs (all when None) for ``tangents``, one per flat input
+#: at positions ``diff_args``, of that input's shape and dtype. Lowered to ``gradient.jvp``,
+#: which pushes the tangents forward through the program (no Jacobian is formed).
+jvp_p = Primitive("kvant_jvp")
+jvp_p.multiple_results = True
+
+
+@jvp_p.def_abstract_eval
+def _jvp_abstract_eval(*args, jaxpr, diff_args, name, num_diff_outputs):
+    del args, diff_args, name
+    outs = list(jaxpr.out_avals)
+    return outs + outs[:num_diff_outputs]
+
+
 # ---------------------------------------------------------------------------------------------
 # Control flow
 #

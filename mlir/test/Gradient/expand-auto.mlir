@@ -316,7 +316,8 @@ func.func @branch(%x: tensor<f64>, %c: i1) -> tensor<f64> {
 // One cotangent (a scalar cost of probabilities): the circuit is called for its values
 // (@qp.values) and the rule of that call asks for ȳᵀJ (@qp.vjp.adjoint, quantum.adjoint_vjp),
 // whose clone of the body drops the measurement the sweep does not need. A Jacobian of the
-// probabilities (two cotangents) computes J once (@qp.with_jacobian.adjoint).
+// probabilities (two outputs of one input: forward mode) computes J once
+// (@qp.with_jacobian.adjoint).
 // CHECK-LABEL: func.func private @qp.vjp.adjoint(
 // CHECK-SAME: %{{.*}}: tensor<1xf64>, %{{.*}}: tensor<f64>, %[[YBAR:.*]]: tensor<2xf64>) -> tensor<1xf64>
 // CHECK-SAME: gradient.circuit = #gradient.circuit<vjp of @qp>
@@ -328,8 +329,9 @@ func.func @branch(%x: tensor<f64>, %c: i1) -> tensor<f64> {
 // CHECK-SAME: gradient.circuit = #gradient.circuit<values of @qp>
 // CHECK-NOT: record_tape
 // CHECK: quantum.probs
-// CHECK-LABEL: func.func private @qp.jacobian.0(
+// CHECK-LABEL: func.func private @qp.jacfwd.0(
 // CHECK: call @qp.with_jacobian.adjoint(
+// CHECK: scf.for
 // CHECK-LABEL: func.func private @qp.with_jacobian.adjoint(
 // CHECK: quantum.adjoint_jacobian probs(
 // CHECK-LABEL: func.func private @cost.jacobian.0(

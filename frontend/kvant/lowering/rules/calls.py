@@ -1,8 +1,9 @@
 """Rules for primitives that call a sub-JAXPR: nested jit, custom derivatives (primal only),
 QNode calls and derivatives.
 
-``gradient.grad`` and ``quantum.set_seed`` are built with the classes generated from the
-dialects' ``.td`` files, their operands and attributes named as there (see rules/quantum.py).
+``gradient.grad``, ``gradient.jvp`` and ``quantum.set_seed`` are built with the classes generated
+from the dialects' ``.td`` files, their operands and attributes named as there (see
+rules/quantum.py).
 """
 
 from __future__ import annotations
@@ -82,6 +83,21 @@ def _grad(ctx, *args, jaxpr, method, h, diff_args, name, with_values, num_diff_o
         operands_=list(args),
         finiteDiffParam=None if h is None else float(h),
         withValues=with_values,
+        numDiffResults=num_diff_outputs,
+    )
+    return list(op.results)
+
+
+@register("kvant_jvp")
+def _jvp(ctx, *args, jaxpr, diff_args, name, num_diff_outputs):
+    symbol = ctx.lowering.function(("grad_callee", id(jaxpr)), name, jaxpr)
+    num_args = len(jaxpr.in_avals)
+    op = gradient.JVPOp(
+        [types.tensor_type(a) for a in ctx.avals_out],
+        callee=symbol,
+        diffArgIndices=list(diff_args),
+        args=list(args[:num_args]),
+        tangents=list(args[num_args:]),
         numDiffResults=num_diff_outputs,
     )
     return list(op.results)

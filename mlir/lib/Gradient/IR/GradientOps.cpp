@@ -346,3 +346,50 @@ LogicalResult GradOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   }
   return success();
 }
+
+unsigned JVPOp::getNumDifferentiated() {
+  if (std::optional<uint64_t> n = getNumDiffResults())
+    return *n;
+  auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(*this, getCalleeAttr());
+  return callee ? callee.getFunctionType().getNumResults() : 0;
+}
+
+LogicalResult JVPOp::verify() {
+  if (std::optional<uint64_t> n = getNumDiffResults(); n && *n == 0)
+    return emitOpError("differentiates no result (`numDiffResults` = 0)");
+  if (getTangents().size() != getDiffArgIndices().size())
+    return emitOpError() << "has " << getTangents().size() << " tangent(s) for "
+                         << getDiffArgIndices().size() << " differentiated argument(s)";
+  return verifyDifferentiationAttrs(*this, "auto", getDiffArgIndices(), std::nullopt);
+}
+
+LogicalResult JVPOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  FailureOr<func::FuncOp> callee = verifyCallee(*this, symbolTable, getCalleeAttr(), getArgs(),
+                                                getDiffArgIndices(), getNumDiffResults());
+  if (failed(callee))
+    return failure();
+  FunctionType fnType = callee->getFunctionType();
+  for (auto [k, arg] : llvm::enumerate(getDiffArgIndices()))
+    if (getTangents()[k].getType() != fnType.getInput(arg))
+      return emitOpError() << "tangent " << k << " must have the type of argument " << arg << ", "
+                           << fnType.getInput(arg) << ", got " << getTangents()[k].getType();
+  unsigned numDifferentiated = fnType.getNumResults();
+  if (std::optional<uint64_t> n = getNumDiffResults()) {
+    if (*n > fnType.getNumResults())
+      return emitOpError() << "differentiates " << *n << " result(s) of a callee with "
+                           << fnType.getNumResults();
+    numDifferentiated = *n;
+  }
+  size_t expected = fnType.getNumResults() + numDifferentiated;
+  if (getNumResults() != expected)
+    return emitOpError() << "must have " << expected << " result(s) (" << fnType.getNumResults()
+                         << " value(s), then " << numDifferentiated << " tangent(s)), got "
+                         << getNumResults();
+  for (unsigned r = 0; r < expected; ++r) {
+    Type want = fnType.getResult(r < fnType.getNumResults() ? r : r - fnType.getNumResults());
+    if (getResult(r).getType() != want)
+      return emitOpError() << "result " << r << " must have type " << want << ", got "
+                           << getResult(r).getType();
+  }
+  return success();
+}

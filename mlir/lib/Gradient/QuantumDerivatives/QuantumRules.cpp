@@ -19,6 +19,7 @@
 #include "CircuitFunctions.h"
 #include "ParameterThreading.h"
 #include "ShiftCircuits.h"
+#include "kvant/Gradient/AutoDiff/ForwardMode.h"
 #include "kvant/Gradient/AutoDiff/ReverseMode.h"
 #include "kvant/Gradient/AutoDiff/TensorUtils.h"
 #include "kvant/Gradient/QuantumDerivatives/QuantumDerivatives.h"
@@ -266,7 +267,63 @@ LogicalResult circuitCallRule(ReverseSweep &s, Operation *op, ArrayRef<Value> ct
   return op->emitError() << "kvant cannot differentiate this call of '" << call.getCallee() << "'";
 }
 
+/// Forward mode: the tangent of the results of a call of @q.with_jacobian.<method>(p, args)
+/// is J ṗ, split into the results (J's rows are the results flattened in order). J is
+/// computed once per call, by the adjoint sweep or the shifted circuits, whatever the number
+/// of differentiated arguments upstream of p. The operands other than p vary only where they
+/// feed the skeleton (checkOnlyGateParametersVary), which ṗ accounts for. J's own tangent (a
+/// jvp of a derivative of a QNode) needs second-order quantum rules in forward mode: refused.
+LogicalResult circuitTangentRule(ForwardSweep &s, Operation *op) {
+  auto call = cast<func::CallOp>(op);
+  auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(op, call.getCalleeAttr());
+  CircuitAttr circuit = callee ? getCircuitAttr(callee) : CircuitAttr();
+  if (!circuit || circuit.getRole() != CircuitRole::Jacobian ||
+      !op->getResults().back().use_empty())
+    return op->emitError() << "kvant's forward mode (jvp) does not differentiate a derivative of "
+                              "a QNode yet (the call of '"
+                           << call.getCallee() << "'); use jacobian or grad for it";
+  Value pdot = s.tangent(call.getOperand(0));
+  if (!pdot)
+    return success();
+  OpBuilder &b = s.builder();
+  Location loc = op->getLoc();
+  unsigned numResults = op->getNumResults() - 1;
+  Value jacobian = op->getResult(numResults);
+  int64_t rows = cast<RankedTensorType>(jacobian.getType()).getDimSize(0);
+  auto f64 = b.getF64Type();
+  auto flatType = RankedTensorType::get({rows}, f64);
+  MLIRContext *ctx = b.getContext();
+  AffineExpr r = getAffineDimExpr(0, ctx), p = getAffineDimExpr(1, ctx);
+  auto product = linalg::GenericOp::create(
+      b, loc, TypeRange{flatType}, ValueRange{jacobian, pdot},
+      ValueRange{zerosOf(b, loc, flatType)},
+      ArrayRef<AffineMap>{AffineMap::get(2, 0, {r, p}, ctx), AffineMap::get(2, 0, {p}, ctx),
+                          AffineMap::get(2, 0, {r}, ctx)},
+      ArrayRef<utils::IteratorType>{utils::IteratorType::parallel, utils::IteratorType::reduction},
+      [](OpBuilder &nb, Location l, ValueRange args) {
+        Value term = arith::MulFOp::create(nb, l, args[0], args[1]);
+        linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, args[2], term)});
+      });
+  Value flat = product.getResult(0);
+  int64_t offset = 0;
+  for (unsigned k = 0; k < numResults; ++k) {
+    auto type = cast<RankedTensorType>(op->getResult(k).getType());
+    int64_t size = type.getNumElements();
+    auto pieceType = RankedTensorType::get({size}, f64);
+    Value piece = tensor::ExtractSliceOp::create(
+        b, loc, pieceType, flat, ArrayRef<OpFoldResult>{b.getIndexAttr(offset)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(size)}, ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+    s.setTangent(op->getResult(k), reshapeStatic(b, loc, piece, type));
+    offset += size;
+  }
+  return success();
+}
+
 } // namespace
+
+void kvant::gradient::addQuantumTangentRules(TangentRuleTable &rules) {
+  rules.callees[GradientDialect::getCircuitAttrName()] = circuitTangentRule;
+}
 
 /// What a quantum op takes in its operand `index`, for messages.
 static std::string describeQuantumOperand(Operation *op, unsigned index) {

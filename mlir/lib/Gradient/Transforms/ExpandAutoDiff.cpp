@@ -18,6 +18,7 @@
 //
 //===----------------------------------------------------------------------------------===//
 
+#include "kvant/Gradient/AutoDiff/ForwardMode.h"
 #include "kvant/Gradient/AutoDiff/ReverseMode.h"
 #include "kvant/Gradient/AutoDiff/TensorUtils.h"
 #include "kvant/Gradient/HostDerivatives/HostDerivatives.h"
@@ -34,6 +35,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/RegionUtils.h"
@@ -209,8 +211,8 @@ FailureOr<SmallVector<Value>> ForwardInliner::cloneInlined(OpBuilder &b, func::F
 /// Name of the derivative function of `callee` for `diffArgs` and its first
 /// `numDifferentiated` results (a suffix when some results are auxiliary).
 std::string derivativeName(func::FuncOp callee, ArrayRef<int64_t> diffArgs,
-                           unsigned numDifferentiated) {
-  std::string name = (callee.getSymName() + ".jacobian").str();
+                           unsigned numDifferentiated, StringRef kind = "jacobian") {
+  std::string name = (callee.getSymName() + "." + kind).str();
   for (int64_t a : diffArgs)
     name += "." + std::to_string(a);
   if (numDifferentiated != callee.getFunctionType().getNumResults())
@@ -237,8 +239,210 @@ FailureOr<SmallVector<Value>> sweepOnce(OpBuilder &b, Location loc, const RuleTa
   return flat;
 }
 
+/// The circuits' rules differentiate gate parameters only: a QNode argument that varies and
+/// feeds anything else (a matrix, a state) is refused by name, not silently left out.
+LogicalResult checkQuantumOperands(ValueRange args, ArrayRef<int64_t> diffArgs,
+                                   ArrayRef<Operation *> forward) {
+  SmallVector<Value> seeds;
+  for (int64_t a : diffArgs)
+    seeds.push_back(args[a]);
+  llvm::DenseSet<Value> varied = dependentValues(seeds);
+  for (Operation *forwardOp : forward) {
+    WalkResult walk = forwardOp->walk([&](func::CallOp call) {
+      return failed(checkOnlyGateParametersVary(call, [&](Value v) { return varied.contains(v); }))
+                 ? WalkResult::interrupt()
+                 : WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      return failure();
+  }
+  return success();
+}
+
+/// A private function named `name` of type `type` inserted before `callee`, with an entry block
+/// at which `b` is set.
+func::FuncOp createDerivativeFunction(OpBuilder &b, Location loc, func::FuncOp callee,
+                                      StringRef name, FunctionType type) {
+  b.setInsertionPoint(callee);
+  auto fn = func::FuncOp::create(b, loc, name, type);
+  fn.setPrivate();
+  fn->setAttr("llvm.linkage", LLVM::LinkageAttr::get(b.getContext(), LLVM::Linkage::Internal));
+  b.setInsertionPointToStart(fn.addEntryBlock());
+  return fn;
+}
+
+/// Whether a Jacobian is cheaper in forward mode: fewer differentiated input elements than
+/// differentiated output elements (JAX's jacfwd choice), all of one float type (a tangent has
+/// its value's type, a Jacobian its argument's).
+bool preferForward(FunctionType calleeType, ArrayRef<int64_t> diffArgs,
+                   unsigned numDifferentiated) {
+  int64_t numIn = 0, numOut = 0;
+  Type element;
+  auto sameElement = [&](Type type) {
+    Type e = cast<RankedTensorType>(type).getElementType();
+    if (!element)
+      element = e;
+    return e == element;
+  };
+  for (int64_t a : diffArgs) {
+    numIn += cast<RankedTensorType>(calleeType.getInput(a)).getNumElements();
+    if (!sameElement(calleeType.getInput(a)))
+      return false;
+  }
+  for (Type type : calleeType.getResults().take_front(numDifferentiated)) {
+    numOut += cast<RankedTensorType>(type).getNumElements();
+    if (!sameElement(type))
+      return false;
+  }
+  return numIn < numOut;
+}
+
+/// The forward-mode Jacobian function @f.jacfwd.a...: the forward code once, then per
+/// differentiated argument a loop over its elements j that pushes the one-hot tangent e_j
+/// forward and writes column j of every Jacobian. Fails without a message (the caller then
+/// builds the reverse-mode one) when an op has no tangent rule.
+FailureOr<func::FuncOp> buildForwardJacobian(GradOp op, func::FuncOp callee,
+                                             SymbolTableCollection &symbols,
+                                             const TangentRuleTable &rules) {
+  auto module = op->getParentOfType<ModuleOp>();
+  ArrayRef<int64_t> diffArgs = op.getDiffArgIndices();
+  unsigned numDifferentiated = op.getNumDifferentiated();
+  std::string name = derivativeName(callee, diffArgs, numDifferentiated, "jacfwd");
+  if (auto existing = symbols.lookupNearestSymbolFrom<func::FuncOp>(
+          module, StringAttr::get(op.getContext(), name)))
+    return existing;
+  FunctionType calleeType = callee.getFunctionType();
+  SmallVector<Type> jacobianTypes(TypeRange(op.getJacobianResults()));
+  SmallVector<Type> fnResults(calleeType.getResults());
+  llvm::append_range(fnResults, jacobianTypes);
+  Location loc = op.getLoc();
+  OpBuilder b(module.getBodyRegion());
+  func::FuncOp fn = createDerivativeFunction(b, loc, callee, name,
+                                             b.getFunctionType(calleeType.getInputs(), fnResults));
+  ValueRange args = fn.getArguments();
+  ForwardInliner inliner{symbols, /*oneCotangent=*/false, {}};
+  if (!quantum::getQNodeAttr(callee))
+    inliner.findInactive(callee, numDifferentiated);
+  SmallVector<Operation *> forward;
+  FailureOr<SmallVector<Value>> results = quantum::getQNodeAttr(callee)
+                                              ? inliner.inlineQNode(b, op, callee, args, forward, 0)
+                                              : inliner.cloneInlined(b, callee, args, forward);
+  if (failed(results) || failed(checkQuantumOperands(args, diffArgs, forward))) {
+    fn.erase();
+    return failure();
+  }
+  size_t numDiff = diffArgs.size();
+  SmallVector<Value> jacobians(jacobianTypes.size());
+  for (auto [k, a] : llvm::enumerate(diffArgs)) {
+    auto argType = cast<RankedTensorType>(args[a].getType());
+    int64_t numIn = argType.getNumElements();
+    auto flatArg = RankedTensorType::get({numIn}, argType.getElementType());
+    SmallVector<Value> inits;
+    SmallVector<int64_t> numOuts;
+    for (Value result : ArrayRef(*results).take_front(numDifferentiated)) {
+      numOuts.push_back(cast<RankedTensorType>(result.getType()).getNumElements());
+      inits.push_back(tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{numOuts.back(), numIn},
+                                              argType.getElementType()));
+    }
+    Value zeroFlat = zerosOf(b, loc, flatArg);
+    Value one = constantOf(b, loc, argType.getElementType(), 1.0);
+    auto loop = scf::ForOp::create(b, loc, arith::ConstantIndexOp::create(b, loc, 0),
+                                   arith::ConstantIndexOp::create(b, loc, numIn),
+                                   arith::ConstantIndexOp::create(b, loc, 1), inits);
+    OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
+    Value j = loop.getInductionVar();
+    Value seed =
+        reshapeStatic(lb, loc, tensor::InsertOp::create(lb, loc, one, zeroFlat, j), argType);
+    ForwardSweep sweep(lb, rules);
+    sweep.setTangent(args[a], seed);
+    if (failed(sweep.run(forward))) {
+      fn.erase();
+      return failure();
+    }
+    SmallVector<Value> next;
+    for (auto [r, matrix] : llvm::enumerate(loop.getRegionIterArgs())) {
+      Value result = (*results)[r];
+      auto columnType = RankedTensorType::get({numOuts[r], 1}, argType.getElementType());
+      Value column = isDifferentiableType(result.getType())
+                         ? reshapeStatic(lb, loc, sweep.tangentOrZeros(result, loc), columnType)
+                         : zerosOf(lb, loc, columnType);
+      SmallVector<OpFoldResult> offsets{lb.getIndexAttr(0), j};
+      SmallVector<OpFoldResult> sizes{lb.getIndexAttr(numOuts[r]), lb.getIndexAttr(1)};
+      SmallVector<OpFoldResult> strides{lb.getIndexAttr(1), lb.getIndexAttr(1)};
+      next.push_back(
+          tensor::InsertSliceOp::create(lb, loc, column, matrix, offsets, sizes, strides));
+    }
+    scf::YieldOp::create(lb, loc, next);
+    for (unsigned r = 0; r < numDifferentiated; ++r) {
+      unsigned position = r * numDiff + k;
+      jacobians[position] =
+          reshapeStatic(b, loc, loop.getResult(r), cast<RankedTensorType>(jacobianTypes[position]));
+    }
+  }
+  SmallVector<Value> returned(*results);
+  llvm::append_range(returned, jacobians);
+  func::ReturnOp::create(b, loc, returned);
+  symbols.getSymbolTable(module).insert(fn);
+  return fn;
+}
+
+/// The forward-mode function @f.jvp.a...(args, tangents) -> (f's results, their tangents) of a
+/// gradient.jvp: f's body, classical callees inlined and QNode calls split as for the reverse
+/// mode, swept in place (each op's tangent code right after it; loops and branches replaced by
+/// copies that carry tangents), so every value is computed once.
+FailureOr<func::FuncOp> buildJvp(JVPOp op, func::FuncOp callee, SymbolTableCollection &symbols,
+                                 const TangentRuleTable &rules) {
+  auto module = op->getParentOfType<ModuleOp>();
+  ArrayRef<int64_t> diffArgs = op.getDiffArgIndices();
+  unsigned numDifferentiated = op.getNumDifferentiated();
+  std::string name = derivativeName(callee, diffArgs, numDifferentiated, "jvp");
+  if (auto existing = symbols.lookupNearestSymbolFrom<func::FuncOp>(
+          module, StringAttr::get(op.getContext(), name)))
+    return existing;
+  FunctionType calleeType = callee.getFunctionType();
+  SmallVector<Type> inputs(calleeType.getInputs());
+  for (int64_t a : diffArgs)
+    inputs.push_back(calleeType.getInput(a));
+  SmallVector<Type> fnResults(calleeType.getResults());
+  llvm::append_range(fnResults, calleeType.getResults().take_front(numDifferentiated));
+  Location loc = op.getLoc();
+  OpBuilder b(module.getBodyRegion());
+  func::FuncOp fn =
+      createDerivativeFunction(b, loc, callee, name, b.getFunctionType(inputs, fnResults));
+  ValueRange args = fn.getArguments().take_front(calleeType.getNumInputs());
+  ValueRange tangents = fn.getArguments().drop_front(calleeType.getNumInputs());
+  ForwardInliner inliner{symbols, /*oneCotangent=*/false, {}};
+  if (!quantum::getQNodeAttr(callee))
+    inliner.findInactive(callee, numDifferentiated);
+  SmallVector<Operation *> forward;
+  FailureOr<SmallVector<Value>> results = quantum::getQNodeAttr(callee)
+                                              ? inliner.inlineQNode(b, op, callee, args, forward, 0)
+                                              : inliner.cloneInlined(b, callee, args, forward);
+  if (failed(results) || failed(checkQuantumOperands(args, diffArgs, forward))) {
+    fn.erase();
+    return failure();
+  }
+  auto ret = func::ReturnOp::create(b, loc, *results);
+  ForwardSweep sweep(b, rules);
+  for (auto [a, t] : llvm::zip(diffArgs, tangents))
+    sweep.setTangent(args[a], t);
+  if (failed(sweep.runInPlace(fn.getBody().front()))) {
+    fn.erase();
+    return failure();
+  }
+  b.setInsertionPoint(ret);
+  SmallVector<Value> returned(ret.getOperands());
+  for (Value result : ret.getOperands().take_front(numDifferentiated))
+    returned.push_back(isDifferentiableType(result.getType()) ? sweep.tangentOrZeros(result, loc)
+                                                              : result);
+  ret->setOperands(returned);
+  symbols.getSymbolTable(module).insert(fn);
+  return fn;
+}
+
 FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
-                                        SymbolTableCollection &symbols, const RuleTable &rules) {
+                                        SymbolTableCollection &symbols, const RuleTable &rules,
+                                        const TangentRuleTable &tangentRules) {
   auto module = op->getParentOfType<ModuleOp>();
   ArrayRef<int64_t> diffArgs = op.getDiffArgIndices();
   unsigned numDifferentiated = op.getNumDifferentiated();
@@ -254,6 +458,16 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
   for (Type type : calleeType.getResults())
     if (!cast<RankedTensorType>(type).hasStaticShape())
       return op.emitOpError() << "a result of the callee has a dynamic shape";
+
+  if (preferForward(calleeType, diffArgs, numDifferentiated)) {
+    // Quietly: what forward mode lacks (a tangent rule), the reverse sweeps may have, and any
+    // error that remains is reported by them.
+    ScopedDiagnosticHandler quiet(op.getContext(), [](Diagnostic &) { return success(); });
+    FailureOr<func::FuncOp> forwardJacobian =
+        buildForwardJacobian(op, callee, symbols, tangentRules);
+    if (succeeded(forwardJacobian))
+      return forwardJacobian;
+  }
 
   OpBuilder b(module.getBodyRegion());
   b.setInsertionPoint(callee);
@@ -287,22 +501,9 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
     fn.erase();
     return failure();
   }
-  // The circuits' rules differentiate gate parameters only: a QNode argument that varies and
-  // feeds anything else (a matrix, a state) is refused by name, not silently left out.
-  SmallVector<Value> seeds;
-  for (int64_t a : diffArgs)
-    seeds.push_back(args[a]);
-  llvm::DenseSet<Value> varied = dependentValues(seeds);
-  for (Operation *forwardOp : forward) {
-    WalkResult walk = forwardOp->walk([&](func::CallOp call) {
-      return failed(checkOnlyGateParametersVary(call, [&](Value v) { return varied.contains(v); }))
-                 ? WalkResult::interrupt()
-                 : WalkResult::advance();
-    });
-    if (walk.wasInterrupted()) {
-      fn.erase();
-      return failure();
-    }
+  if (failed(checkQuantumOperands(args, diffArgs, forward))) {
+    fn.erase();
+    return failure();
   }
 
   size_t numDiff = diffArgs.size();
@@ -391,7 +592,11 @@ FailureOr<func::FuncOp> buildDerivative(GradOp op, func::FuncOp callee,
 }
 
 bool containsGradientOps(func::FuncOp fn) {
-  return fn.walk([](GradOp) { return WalkResult::interrupt(); }).wasInterrupted();
+  return fn
+      .walk([](Operation *op) {
+        return isa<GradOp, JVPOp>(op) ? WalkResult::interrupt() : WalkResult::advance();
+      })
+      .wasInterrupted();
 }
 
 /// The reverse of a call of a function marked gradient.custom_vjp = @g: a call of @g with the
@@ -436,16 +641,40 @@ RuleTable derivativeRules() {
   return rules;
 }
 
+/// A host callback in forward mode: its fwd/bwd pair is a reverse-mode derivative only.
+LogicalResult refuseHostCallback(ForwardSweep &, Operation *op) {
+  return op->emitError("kvant's forward mode (jvp) has no tangent rule for a host callback "
+                       "(pure_callback) yet");
+}
+
+/// The tangent rules of what this pass differentiates in forward mode: the classical ones and
+/// the calls of circuit functions. Functions with a derivative of their own (gradient.custom_vjp:
+/// the LAPACK calls, stop_gradient, linear solves) have reverse rules only, and host callbacks
+/// too: refused by name.
+TangentRuleTable tangentRules(const RuleTable &reverse) {
+  TangentRuleTable rules;
+  addClassicalTangentRules(rules, reverse);
+  addQuantumTangentRules(rules);
+  rules.refusedCallees[GradientDialect::getCustomVjpAttrName()] =
+      "the function with a custom derivative (a linear-algebra primitive, stop_gradient or a "
+      "linear solve)";
+  rules.ops["host.callback"] = refuseHostCallback;
+  return rules;
+}
+
 struct ExpandAutoDiffPass
     : public kvant::gradient::impl::ExpandAutoDiffPassBase<ExpandAutoDiffPass> {
   void runOnOperation() override {
     const RuleTable rules = derivativeRules();
+    const TangentRuleTable forwardRules = tangentRules(rules);
     // Innermost first: a callee that itself contains gradient ops (grad of grad) waits until
     // those are expanded, so that its derivative is built from ordinary code.
     while (true) {
-      SmallVector<GradOp> pending;
-      getOperation().walk([&](GradOp op) {
-        if (op.getMethod() == "auto")
+      SmallVector<Operation *> pending;
+      getOperation().walk([&](Operation *op) {
+        if (auto grad = dyn_cast<GradOp>(op); grad && grad.getMethod() == "auto")
+          pending.push_back(op);
+        else if (isa<JVPOp>(op))
           pending.push_back(op);
       });
       if (pending.empty()) {
@@ -457,19 +686,34 @@ struct ExpandAutoDiffPass
         return;
       }
       bool progress = false;
-      for (GradOp op : pending) {
+      for (Operation *pendingOp : pending) {
         // Fresh per derivative: the reverse rules add circuit functions to the module through
         // tables of their own, which a cached table would not see.
         SymbolTableCollection symbols;
-        auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(op, op.getCalleeAttr());
+        auto calleeAttr = pendingOp->getAttrOfType<FlatSymbolRefAttr>("callee");
+        auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(pendingOp, calleeAttr);
         if (!callee)
           return signalPassFailure();
         if (containsGradientOps(callee))
           continue;
-        FailureOr<func::FuncOp> derivative = buildDerivative(op, callee, symbols, rules);
+        OpBuilder b(pendingOp);
+        if (auto op = dyn_cast<JVPOp>(pendingOp)) {
+          FailureOr<func::FuncOp> derivative = buildJvp(op, callee, symbols, forwardRules);
+          if (failed(derivative))
+            return signalPassFailure();
+          SmallVector<Value> operands(op.getArgs());
+          llvm::append_range(operands, op.getTangents());
+          auto call = func::CallOp::create(b, op.getLoc(), *derivative, operands);
+          op.replaceAllUsesWith(call.getResults());
+          op.erase();
+          progress = true;
+          continue;
+        }
+        auto op = cast<GradOp>(pendingOp);
+        FailureOr<func::FuncOp> derivative =
+            buildDerivative(op, callee, symbols, rules, forwardRules);
         if (failed(derivative))
           return signalPassFailure();
-        OpBuilder b(op);
         auto call = func::CallOp::create(b, op.getLoc(), *derivative, op.getOperands());
         unsigned numCalleeResults = callee.getFunctionType().getNumResults();
         op.replaceAllUsesWith(call.getResults().drop_front(numCalleeResults - op.getNumValues()));
@@ -477,7 +721,7 @@ struct ExpandAutoDiffPass
         progress = true;
       }
       if (!progress) {
-        pending.front().emitOpError("differentiates a function that differentiates itself");
+        pending.front()->emitOpError("differentiates a function that differentiates itself");
         return signalPassFailure();
       }
     }

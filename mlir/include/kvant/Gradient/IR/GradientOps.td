@@ -3,9 +3,9 @@
 // Attribute/operand names are the contract with the Python frontend
 // (frontend/kvant/lowering/rules/calls.py builds the op).
 //
-// One op covers every differentiation request: value_and_grad, jvp and vjp are `gradient.grad`
-// with `withValues` (and `numDiffResults` for auxiliary results), the frontend forming the
-// products with tangents or cotangents around it.
+// `gradient.grad` covers grad, jacobian, value_and_grad and vjp (`withValues`, and
+// `numDiffResults` for auxiliary results), the frontend forming the products with cotangents
+// around it; `gradient.jvp` is forward mode (one Jacobian-vector product, no Jacobian).
 //
 //===----------------------------------------------------------------------------------===//
 
@@ -60,6 +60,41 @@ def Gradient_GradOp : Gradient_Op<"grad", [
   }];
   let assemblyFormat = [{
     $method $callee `(` $operands `)` attr-dict `:` functional-type($operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Gradient_JVPOp : Gradient_Op<"jvp", [
+    AttrSizedOperandSegments, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "Forward mode: a function's values and one Jacobian-vector product";
+  let description = [{
+    Differentiates `callee` at `args` in forward mode: `tangents` holds one tangent per
+    argument listed in `diffArgIndices` (of that argument's type), and the results are the
+    callee's results at `args` followed by the tangents of its first `numDiffResults`
+    results (all without it), each of its result's type: J · t, where J is the Jacobian with
+    respect to the differentiated arguments. `gradient-expand-auto` pushes the tangents forward
+    through the callee, one tangent rule per op (docs/gradients.md), so the cost is a small
+    multiple of one evaluation whatever the number of arguments, where `gradient.grad` builds
+    the whole Jacobian.
+
+    ```mlir
+    %y, %dy = gradient.jvp @f(%x) tangents(%t) {diffArgIndices = array<i64: 0>}
+                : (tensor<3xf64>), (tensor<3xf64>) -> (tensor<3xf64>, tensor<3xf64>)
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$callee,
+                       DenseI64ArrayAttr:$diffArgIndices,
+                       OptionalAttr<I64Attr>:$numDiffResults,
+                       Variadic<AnyType>:$args,
+                       Variadic<AnyRankedTensor>:$tangents);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let extraClassDeclaration = [{
+    /// How many of the callee's results are differentiated (all without `numDiffResults`).
+    unsigned getNumDifferentiated();
+  }];
+  let assemblyFormat = [{
+    $callee `(` $args `)` `tangents` `(` $tangents `)` attr-dict `:`
+    `(` type($args) `)` `,` `(` type($tangents) `)` `->` `(` type($results) `)`
   }];
   let hasVerifier = 1;
 }

@@ -20,6 +20,7 @@
 #ifndef KVANT_GRADIENT_QUANTUMDERIVATIVES_QUANTUMDERIVATIVES_H
 #define KVANT_GRADIENT_QUANTUMDERIVATIVES_QUANTUMDERIVATIVES_H
 
+#include "kvant/Gradient/AutoDiff/ForwardMode.h"
 #include "kvant/Gradient/AutoDiff/ReverseMode.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -42,6 +43,10 @@ inlineQNodeCall(mlir::OpBuilder &b, mlir::Operation *site, mlir::func::FuncOp qn
 /// The rules of calls of circuit functions, keyed on their role (gradient.circuit), and the
 /// quantum dialect as stateful (its ops act on the simulator).
 void addQuantumRules(RuleTable &rules);
+
+/// The forward-mode rule of calls of circuit functions: the results' tangent is J_Q ṗ, from
+/// the Jacobian the circuit call returns (QuantumRules.cpp).
+void addQuantumTangentRules(TangentRuleTable &rules);
 
 /// Whether `fn` is a circuit function made by inlineQNodeCall: calls of it stay calls, whose
 /// rules are quantum derivatives.

@@ -24,14 +24,22 @@ def ExpandFiniteDifferencePass : Pass<"gradient-expand-fd", "mlir::ModuleOp"> {
 }
 
 def ExpandAutoDiffPass : Pass<"gradient-expand-auto", "mlir::ModuleOp"> {
-  let summary = "Expand gradient.grad with method \"auto\" into reverse-mode derivative code";
+  let summary = "Expand gradient.grad \"auto\" and gradient.jvp into derivative code";
   let description = [{
     For each (callee, differentiated arguments) pair, builds a private function
     `@<callee>.jacobian.<indices>` that runs the callee once (classical callees inlined) and
     then one reverse sweep per output element, seeded with a one-hot cotangent, filling the
     Jacobians row by row; the `gradient.grad "auto"` op becomes a call to it. Derivative rules
-    are per op (ReverseMode.h). Gradient ops inside a callee are expanded first, so
-    derivatives nest. Tensor-level IR only.
+    are per op (ReverseMode.h). When the differentiated arguments have fewer elements than the
+    differentiated results, the Jacobian is built in forward mode instead
+    (`@<callee>.jacfwd.<indices>`: one tangent sweep per input element, JAX's jacfwd choice),
+    falling back to the reverse sweeps when an op has no tangent rule.
+
+    Each `gradient.jvp` becomes a call of `@<callee>.jvp.<indices>`: the callee's code with, after
+    each op, the ops that push the tangents forward (one tangent rule per op, ForwardMode.h;
+    loops and branches carry the tangents beside their values; a QNode call's tangent is J_Q ṗ).
+    What has no tangent rule is refused by name. Gradient ops inside a callee are expanded
+    first, so derivatives nest. Tensor-level IR only.
   }];
   let dependentDialects = [
     "mlir::arith::ArithDialect",
