@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 #include <optional>
@@ -13,13 +14,15 @@
 namespace kvant::rt {
 namespace {
 
-// 2^16 amplitudes = 1 MiB, a Zen 4 core's L2. Registers below kMinQubits (64 MiB) are not
-// queued: a state that fits the L3 gains little from L2 blocks, and the copies in and out (in
-// pieces of 8+ amplitudes scattered over the state) cost more. Measured, 200-gate layered
-// circuit, one thread, same-load interleaved: 20 qubits 49-50 ms gate by gate vs 73-83 ms
-// blocked (B = 14..16); 24 qubits (2 threads) 2.27-2.34 s vs 1.43-1.52 s with B = 16.
+// 2^16 amplitudes = 1 MiB, a Zen 4 core's L2. Registers below kMinQubits (4 MiB) are not
+// queued: there a state stays in the caches and the copies cost what the blocks save.
+// Measured, 200-gate layered circuit, one thread (perf stat task-clock of kvant_rt_bench
+// layered:N, gates taken ahead as below): 16 qubits 91 ms either way, 18 qubits 517 ms gate by
+// gate vs 427 ms blocked, 20 qubits 1.27 s vs 0.84 s. (Before runs took gates ahead, 20 qubits
+// was faster gate by gate, and the threshold was 22.) KVANT_RT_FORWARD_MIN_QUBITS overrides it
+// for such measurements.
 constexpr unsigned kDefaultBlockQubits = 16;
-constexpr unsigned kMinQubits = 22;
+constexpr unsigned kMinQubits = 18;
 // 2^11 amplitudes = 32 KiB, an L1 data cache.
 constexpr unsigned kDefaultInnerQubits = 11;
 // Blocks are copied back with streaming stores when the state is larger than this (it goes
@@ -32,6 +35,13 @@ unsigned blockSetting() {
   // blocks registers of any size with blocks of that many qubits (tests). Read once.
   static const unsigned value = static_cast<unsigned>(
       envSetting("KVANT_RT_FORWARD_BLOCK_QUBITS", kDefaultBlockQubits, 0, 24));
+  return value;
+}
+
+unsigned fusionSetting() {
+  // KVANT_RT_FORWARD_FUSION: 0 applies the gates of a run one by one (tests, measurement).
+  static const unsigned value =
+      static_cast<unsigned>(envSetting("KVANT_RT_FORWARD_FUSION", 1, 0, 1));
   return value;
 }
 
@@ -129,6 +139,75 @@ std::vector<PendingGate> toView(std::size_t numQubits, const blocks::Layout &lay
   return out;
 }
 
+// Gate fusion. Within a run, a one-qubit gate without controls that follows another one on
+// the same wire (nothing in between touching that wire) is multiplied into it: one pass
+// instead of two, for the arithmetic of one 2x2 matrix. Only one-qubit blocks are formed:
+// measured in L1 on this machine (kvant_rt_bench, 11 qubits), a one-qubit rotation costs
+// ~0.4 ns per amplitude and CNOT ~0.26, so a dense 4x4 block (four complex products per
+// amplitude against two for a one-qubit gate) would have to replace more than two rotations
+// and a CNOT to pay; in a rotation/CNOT brick it replaces exactly that.
+bool fusable(const PendingGate &g) {
+  return g.ctrls.wires.empty() && g.op.builtinCtrls.empty() && g.op.targets.size() == 1 &&
+         (g.op.kind == Op::PauliX || g.op.kind == Op::Diagonal1 ||
+          (g.op.kind == Op::Matrix && g.op.m.size() == 4));
+}
+
+// The 2x2 matrix (row-major) of a fusable gate.
+void matrixOf(const Op &op, Complex *m) {
+  switch (op.kind) {
+  case Op::PauliX:
+    m[0] = 0.0, m[1] = 1.0, m[2] = 1.0, m[3] = 0.0;
+    return;
+  case Op::Diagonal1:
+    m[0] = op.m[0], m[1] = 0.0, m[2] = 0.0, m[3] = op.m[1];
+    return;
+  default:
+    std::copy(op.m.begin(), op.m.begin() + 4, m);
+  }
+}
+
+// Fuses `later` into `earlier` (both fusable, same wire): earlier becomes later * earlier.
+void fuseInto(Op &earlier, const Op &later) {
+  if (earlier.kind == Op::Diagonal1 && later.kind == Op::Diagonal1) {
+    earlier.m = {cmul(later.m[0], earlier.m[0]), cmul(later.m[1], earlier.m[1])};
+    return;
+  }
+  Complex a[4], b[4];
+  matrixOf(earlier, a);
+  matrixOf(later, b);
+  earlier.kind = Op::Matrix;
+  earlier.m = {cmul(b[0], a[0]) + cmul(b[1], a[2]), cmul(b[0], a[1]) + cmul(b[1], a[3]),
+               cmul(b[2], a[0]) + cmul(b[3], a[2]), cmul(b[2], a[1]) + cmul(b[3], a[3])};
+}
+
+// Fuses runs of one-qubit gates in `gates` (wires of a numQubits-qubit view), in place.
+void fuseOneQubit(std::vector<PendingGate> &gates, std::size_t numQubits) {
+  if (fusionSetting() == 0)
+    return;
+  std::vector<std::size_t> last(numQubits, SIZE_MAX); // the latest kept gate on each wire
+  std::vector<PendingGate> out;
+  out.reserve(gates.size());
+  for (PendingGate &g : gates) {
+    if (fusable(g)) {
+      const std::size_t w = g.op.targets[0], k = last[w];
+      if (k != SIZE_MAX && fusable(out[k])) {
+        fuseInto(out[k].op, g.op);
+        continue;
+      }
+    }
+    const std::size_t idx = out.size();
+    out.push_back(std::move(g));
+    const PendingGate &kept = out.back();
+    for (std::size_t w : kept.op.targets)
+      last[w] = idx;
+    for (std::size_t w : kept.op.builtinCtrls)
+      last[w] = idx;
+    for (std::size_t w : kept.ctrls.wires)
+      last[w] = idx;
+  }
+  gates = std::move(out);
+}
+
 // Inside a block (a B-qubit state in L2) the gates of a run go through the state once each;
 // at L2 bandwidth that is most of a run's time (measured, layered circuit at 24 qubits: ~0.3
 // of a full in-place sweep per gate, against ~1 sweep per run for the copies). So the run is
@@ -201,6 +280,7 @@ void blockedRun(StateVector &sv, std::vector<PendingGate> &gates, const PlannedR
       if (p.gates.size() >= 2 && static_cast<unsigned>(__builtin_popcountll(p.mask)) <= B1) {
         s.layout.emplace(p.mask, B, B1);
         s.gates = toView(B, *s.layout, viewGates, p.gates, false);
+        fuseOneQubit(s.gates, B1);
       } else {
         for (std::size_t k : p.gates)
           s.gates.push_back(viewGates[k]);
@@ -210,6 +290,7 @@ void blockedRun(StateVector &sv, std::vector<PendingGate> &gates, const PlannedR
   } else {
     SubRun s;
     s.gates = std::move(viewGates);
+    fuseOneQubit(s.gates, B);
     run.subRuns.push_back(std::move(s));
   }
   run.state = sv.data();
@@ -231,7 +312,9 @@ unsigned forwardBlockQubits(std::size_t numQubits) {
   const unsigned B = blockSetting();
   if (B == 0 || numQubits <= B)
     return 0;
-  if (B >= 12 && numQubits < kMinQubits)
+  static const unsigned minQubits =
+      static_cast<unsigned>(envSetting("KVANT_RT_FORWARD_MIN_QUBITS", kMinQubits, 1, 30));
+  if (B >= 12 && numQubits < minQubits)
     return 0;
   return B;
 }
