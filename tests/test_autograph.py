@@ -262,3 +262,99 @@ def test_control_flow_inside_controlled_and_adjoint_functions(transform):
     for a in (0.4, -0.7):
         for g, w in zip(compiled(a), reference(a)):
             np.testing.assert_allclose(g, w, atol=ATOL)
+
+
+def test_a_loop_that_cannot_be_compiled_runs_as_a_python_loop_with_a_warning():
+    """As Catalyst's AutoGraph: a loop over a range known while tracing whose body cannot be a
+    compiled loop (a Python list grows in it, or is indexed by the loop variable) is unrolled,
+    with a warning; the gates traced by the failed attempt leave nothing behind."""
+    angles = [0.1, 0.2, 0.3]
+
+    def make(dev):
+        @qml.qnode(dev)
+        def circuit(x):
+            for i in range(3):
+                qml.RY(x, wires=i)
+                qml.RX(angles[i], wires=i)  # a Python list indexed by the loop variable
+                qml.CNOT(wires=[i, (i + 1) % 3])
+            observables = []
+            for i in range(3):
+                observables.append(qml.expval(qml.PauliZ(i)))  # a Python list grows
+            return observables
+
+        return circuit
+
+    compiled, reference = both(make)
+    with pytest.warns(kvant.tracing.autograph.AutoGraphFallbackWarning, match="3 iterations"):
+        got = compiled(0.4)
+    np.testing.assert_allclose(got, reference(0.4), atol=ATOL)
+
+    circuit = make(qml.device("kvant.qubit", wires=3))
+
+    @kvant.qjit(autograph=True)
+    def compiled_grad(x):
+        return kvant.grad(lambda y: circuit(y)[2])(x)
+
+    reference_grad = jax.grad(lambda x: reference(x)[2])
+    with pytest.warns(kvant.tracing.autograph.AutoGraphFallbackWarning):
+        np.testing.assert_allclose(compiled_grad(0.4), reference_grad(0.4), atol=ATOL)
+
+
+def test_a_loop_over_a_traced_range_that_cannot_be_compiled_is_still_an_error():
+    @kvant.qjit(autograph=True)
+    def f(x, n):
+        values = []
+        for i in range(n):
+            values.append(x * i)
+        return x
+
+    with pytest.raises(Exception, match="initialized with type <class 'list'>"):
+        f(1.0, 3)
+
+
+def test_a_loop_over_items_that_are_not_an_array_is_unrolled():
+    """Catalyst's AutoGraph guide: a list that is not an array (strings here) is iterated by
+    Python, with a warning."""
+
+    def make(dev):
+        @qml.qnode(dev)
+        def circuit(x):
+            for name in ["0", "1", "2"]:
+                qml.RY(int(name) * x, wires=0)
+            return qml.expval(qml.PauliZ(0))
+
+        return circuit
+
+    compiled, reference = both(make, wires=1)
+    with pytest.warns(kvant.tracing.autograph.AutoGraphFallbackWarning, match="not an array"):
+        np.testing.assert_allclose(compiled(0.4), reference(0.4), atol=ATOL)
+
+
+@pytest.mark.parametrize("x", [0.5, 0.05, 3.0])
+def test_break_on_a_traced_value_becomes_a_compiled_while_loop(x):
+    """``break`` decided at run time: the loop stops where Python's would (it was a bare
+    AssertionError from AutoGraph)."""
+
+    def grow(x):
+        for i in range(10):
+            x = x + x**2 + 0.01 * i
+            if x > 5:
+                break
+        return x
+
+    compiled = kvant.qjit(grow, autograph=True)
+    np.testing.assert_allclose(compiled(x), grow(x), rtol=1e-12)
+
+    def make(dev):
+        @qml.qnode(dev)
+        def circuit(a):
+            for w in range(3):
+                qml.RX(a * (w + 1), wires=w)
+                if a * (w + 1) > 1.0:
+                    break
+            return [qml.expval(qml.PauliZ(w)) for w in range(3)]
+
+        return circuit
+
+    qnode, reference = both(make)
+    np.testing.assert_allclose(qnode(x), reference(x), atol=ATOL)

@@ -342,3 +342,24 @@ def test_unsupported_elementwise_cases_are_reported():
         kvant.qjit(lambda z: lax.max(z, z))(Z)
     with pytest.raises(UnsupportedError, match="'asinh' on complex128"):
         kvant.qjit(lambda z: jnp.arcsinh(z))(Z)
+
+
+@pytest.mark.parametrize(
+    "x, dtype",
+    [
+        (np.array([1, -2, 2**40 + 7, -(2**62)], np.int64), np.uint8),  # Shor's demo: int64 bytes
+        (np.array([1.5, -3.25, np.inf]), np.int32),
+        (np.array([1.5, -3.25], np.float32), np.uint16),
+        (np.arange(16, dtype=np.uint8).reshape(2, 8) * 17, np.int64),
+        (np.arange(8, dtype=np.uint8).reshape(2, 4) + 60, np.float32),
+        (np.arange(12, dtype=np.int16).reshape(3, 4) - 5, np.float64),
+        (np.array(-7, np.int32), np.int8),
+    ],
+)
+def test_bitcast_between_widths(x, dtype):
+    """A wide element becomes a last axis of narrow ones and back, in JAX's byte order; the
+    bits must be equal (values compared as bytes: some patterns are NaNs)."""
+    fn = lambda v: lax.bitcast_convert_type(v, dtype)
+    got, want = np.asarray(kvant.qjit(fn)(x)), np.asarray(jax.jit(fn)(x))
+    assert (got.shape, got.dtype) == (want.shape, want.dtype)
+    np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))

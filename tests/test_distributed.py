@@ -6,6 +6,10 @@ and checked against default.qubit, then run under ``mpiexec -n 2`` and ``-n 4`` 
 with its registers distributed: every rank must return what the single process returned
 (samples and counts bit for bit, from the same seed) and have held 1/P of the vector.
 
+The same for mpi="shifts" (tests/mpi/shifts_program.py): parameter-shift gradients whose
+shifted circuits are dealt out over the ranks equal the single process's, and each rank
+evaluated only its share (the runtime's counters).
+
 The C++ side (every gate, observable and measurement kind on 8-12 qubits) is
 runtime/tests/mpi/test_distributed.cpp, run by ctest.
 """
@@ -167,12 +171,104 @@ def test_missing_mpi_plugin_is_reported_by_name(monkeypatch, tmp_path):
     assert float(make(False)(jnp.float64(0.3))) == pytest.approx(np.cos(0.3), abs=1e-12)
 
 
-def test_mpi_option_must_be_a_bool():
+def test_mpi_option_values_are_checked():
+    import jax.numpy as jnp
     import pennylane as qml
 
     import kvant
 
-    with pytest.raises(TypeError, match="mpi must be True or False"):
+    with pytest.raises(ValueError, match='mpi must be True, False or "shifts", got .yes.'):
         qml.device("kvant.qubit", wires=2, mpi="yes")
-    with pytest.raises(TypeError, match="mpi must be True or False"):
+    with pytest.raises(TypeError, match='mpi must be True, False or "shifts", got 1'):
         kvant.qjit(lambda x: x, mpi=1)
+    with pytest.raises(ValueError, match='kvant.qjit: mpi must be True, False or "shifts"'):
+        kvant.qjit(lambda x: x, mpi="Shifts")
+
+    @qml.qnode(qml.device("kvant.qubit", wires=2, mpi="shifts"))
+    def circuit(x):
+        qml.RX(x, wires=0)
+        return qml.expval(qml.PauliZ(0))
+
+    # one program, one mode: refused by name before anything runs
+    with pytest.raises(
+        ValueError,
+        match="option asks for distributed.*QNode 'circuit' for parameter-shift.*one MPI",
+    ):
+        kvant.qjit(circuit, mpi=True)(jnp.float64(0.3))
+
+
+# ---- mpi="shifts": the shifted circuits of parameter-shift gradients dealt out over ranks
+
+SHIFTS_PROGRAM = Path(__file__).parent / "mpi" / "shifts_program.py"
+SHIFTS_EXACT = ("values", "grad_cost", "jac_probs", "jac_var", "hessian_row")
+
+
+def _run_shifts(launcher, out: Path, ranks: int | None) -> list[dict]:
+    exe, flags, env = launcher
+    out.mkdir()
+    program = [sys.executable, str(SHIFTS_PROGRAM), str(out)]
+    if ranks is None:
+        command = [*program, "off"]
+    else:
+        command = [exe, "-n", str(ranks), *flags, *program, "shifts"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=TIMEOUT)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    return [json.loads((out / f"rank{r}.json").read_text()) for r in range(ranks or 1)]
+
+
+@pytest.fixture(scope="module")
+def shifts_single(launcher, tmp_path_factory):
+    (result,) = _run_shifts(launcher, tmp_path_factory.mktemp("shifts_single") / "out", None)
+    return result
+
+
+def _shots_tolerance(result):
+    # each entry sums at most 2 parameters' columns (x[0..3] are used twice), each at most four
+    # shot estimates with weights <= 1/2 and standard deviations <= 1/sqrt(shots): 6 sigma
+    return 6 * 4 / np.sqrt(4000)
+
+
+def test_shifts_single_process_matches_default_qubit(shifts_single):
+    ref = shifts_single["reference"]
+    for key in SHIFTS_EXACT:
+        np.testing.assert_allclose(shifts_single[key], ref[key], atol=1e-10, err_msg=key)
+    np.testing.assert_allclose(
+        shifts_single["grad_sampled"], ref["grad_sampled"], atol=_shots_tolerance(shifts_single)
+    )
+    # without MPI this process evaluates every shifted circuit, and never loads MPI
+    assert shifts_single["dealt"] > 0 and shifts_single["owned"] == shifts_single["dealt"]
+    assert not shifts_single["mpi_mapped"]
+
+
+def test_shift_batches_are_dealt_out_over_ranks(launcher, shifts_single, tmp_path):
+    ref = shifts_single["reference"]
+    sampled = {}
+    for ranks in (2, 4):
+        results = _run_shifts(launcher, tmp_path / f"out{ranks}", ranks)
+        for rank, got in enumerate(results):
+            where = f"rank {rank} of {ranks}"
+            assert got["mpi_mapped"], where
+            assert got["ranks"] == 1, where  # registers are not distributed in this mode
+            for key in SHIFTS_EXACT:
+                np.testing.assert_allclose(
+                    got[key], shifts_single[key], rtol=1e-12, atol=1e-12, err_msg=f"{key}, {where}"
+                )
+                np.testing.assert_allclose(
+                    got[key], ref[key], atol=1e-10, err_msg=f"{key}, {where}"
+                )
+            # the same batches as the single process, of which this rank evaluated about 1/P
+            assert got["dealt"] == shifts_single["dealt"], where
+            assert 0 < got["owned"] < got["dealt"], where
+            # every rank returns the same estimate from shots
+            assert got["grad_sampled"] == results[0]["grad_sampled"], where
+        # between them the ranks evaluated each shifted circuit once
+        assert sum(got["owned"] for got in results) == shifts_single["dealt"], ranks
+        owned = [got["owned"] for got in results]
+        assert max(owned) - min(owned) <= shifts_single["dealt"] // 4, owned
+        np.testing.assert_allclose(
+            results[0]["grad_sampled"], ref["grad_sampled"], atol=_shots_tolerance(results[0])
+        )
+        sampled[ranks] = results[0]["grad_sampled"]
+    # an evaluation draws from a seed of its own, whichever rank runs it: P does not matter
+    # (only the order of the allreduce's additions does; another draw would differ by ~1e-2)
+    np.testing.assert_allclose(sampled[2], sampled[4], rtol=1e-12, atol=1e-12)

@@ -138,14 +138,101 @@ def test_postselection_with_fill_shots_gives_the_conditional_statistics():
     assert counts["0"] + counts["1"] == SHOTS
 
 
-def test_postselected_samples_with_hw_like_are_refused():
+@pytest.mark.parametrize("mode", [None, "hw-like"])
+def test_one_shot_postselection_pads_the_shots_that_fail_as_pennylane_under_jit(mode):
+    """Under one-shot, postselect_mode 'hw-like' (the default) keeps the shots that pass:
+    PennyLane under jax.jit pads the samples of the others with INT32_MIN and takes the
+    statistics over the shots kept; kvant does the same (it refused before)."""
+    shots = 4000
+
     def fn(x):
         qml.RX(x, wires=0)
+        qml.CNOT(wires=[0, 1])
+        qml.RY(0.4, wires=1)
         qml.measure(0, postselect=1)
+        return qml.sample(wires=[0, 1]), qml.expval(qml.PauliZ(1)), qml.counts(wires=[1])
+
+    kwargs = {} if mode is None else {"postselect_mode": mode}
+    ours = qml.QNode(fn, qml.device("kvant.qubit", wires=2), mcm_method="one-shot", **kwargs)
+    samples, ev, counts = qml.qjit(qml.set_shots(ours, shots), compiler="kvant", seed=11)(1.1)
+
+    def exact(x):
+        qml.RX(x, wires=0)
+        qml.CNOT(wires=[0, 1])
+        qml.RY(0.4, wires=1)
+        qml.measure(0, postselect=1)
+        return qml.expval(qml.PauliZ(1))
+
+    p_pass = np.sin(1.1 / 2) ** 2
+    want = qml.QNode(exact, qml.device("default.qubit"), mcm_method="deferred")(1.1)
+    invalid = np.all(samples == np.iinfo(np.int32).min, axis=1)
+    assert samples.shape == (shots, 2)
+    kept = samples[~invalid]
+    assert np.all(kept[:, 0] == 1)  # the postselected outcome
+    _close(len(kept) / shots, p_pass, p_pass * (1 - p_pass), shots=shots)
+    assert int(counts["0"]) + int(counts["1"]) == len(kept)
+    # <Z1> over the kept shots (about p_pass * shots of them)
+    assert abs(float(ev) - want) < 5 * np.sqrt((1 - want**2) / (p_pass * shots)) + 1e-3
+    np.testing.assert_allclose(1 - 2 * int(counts["1"]) / len(kept), ev, atol=0.1)
+
+    # PennyLane under jax.jit: the same shapes and padding
+    def samples_only(x):
+        qml.RX(x, wires=0)
+        qml.CNOT(wires=[0, 1])
+        qml.RY(0.4, wires=1)
+        qml.measure(0, postselect=1)
+        return qml.sample(wires=[0, 1])
+
+    ref = qml.set_shots(
+        qml.QNode(
+            samples_only, qml.device("default.qubit", seed=3), mcm_method="one-shot", **kwargs
+        ),
+        shots,
+    )
+    ref_samples = jax.jit(ref)(1.1)
+    assert ref_samples.shape == samples.shape
+    assert np.all(np.isin(np.asarray(ref_samples)[:, 0], [1, np.iinfo(np.int32).min]))
+
+
+def test_one_shot_postselection_inside_a_loop_with_hw_like_is_refused():
+    def fn(x):
+        qml.RX(x, wires=0)
+
+        @qml.for_loop(0, 2, 1)
+        def loop(i):
+            qml.measure(0, postselect=1)
+
+        loop()
         return qml.sample(wires=[0])
 
     with pytest.raises(kvant.UnsupportedError, match="fill-shots"):
         _compiled("one-shot", fn=fn, device=qml.device("lightning.qubit", wires=1))(0.9)
+
+
+def test_deferred_postselection_with_shots_keeps_every_shot_as_pennylane_under_jit():
+    """Under mcm_method='deferred' with shots, PennyLane under jax.jit keeps every shot
+    ('fill-shots', its default there) and refuses an explicit 'hw-like' (which drops the shots
+    that fail: about half here); kvant does both alike."""
+
+    def fn():
+        qml.Hadamard(0)
+        qml.measure(0, postselect=1)
+        return qml.sample(wires=[0])
+
+    dev = qml.device("kvant.qubit", wires=1)
+    hw_like = qml.QNode(fn, dev, mcm_method="deferred", postselect_mode="hw-like")
+    with pytest.raises(kvant.UnsupportedError, match="hw-like.*fill-shots"):
+        qml.qjit(qml.set_shots(hw_like, 1000), compiler="kvant")()
+    reference = qml.set_shots(
+        qml.QNode(fn, qml.device("default.qubit"), mcm_method="deferred", interface="jax"), 1000
+    )
+    want = jax.jit(reference)()
+    for mode in (None, "fill-shots"):
+        kwargs = {} if mode is None else {"postselect_mode": mode}
+        ours = qml.QNode(fn, dev, mcm_method="deferred", **kwargs)
+        got = qml.qjit(qml.set_shots(ours, 1000), compiler="kvant")()
+        assert got.shape == want.shape == (1000, 1)
+        assert np.all(got == 1) and np.all(want == 1)
 
 
 @pytest.mark.parametrize("mcm_method", ["deferred", "tree-traversal", None])

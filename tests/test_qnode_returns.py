@@ -117,14 +117,23 @@ def test_explicit_one_shot_without_measurements_repeats_classical_values():
     np.testing.assert_array_equal(value, np.full(7, 1.5))
 
 
-def test_an_outcome_cannot_be_returned_from_the_exact_statistics():
+def test_an_outcome_returned_without_shots_or_mcm_method_is_one_branchs_bit():
+    """Catalyst's quick start returns qml.measure(0) from a QNode without shots: the bit of the
+    branch taken (its default there is single-branch statistics; PennyLane's QNodes cannot
+    return outcomes, and the exact deferred statistics have no value for one)."""
+
     def fn(x):
         qml.RX(x, wires=0)
         return qml.measure(0)
 
     f = qml.qjit(qml.QNode(fn, qml.device("kvant.qubit", wires=1)), compiler="kvant")
+    assert bool(f(np.pi)) is True and bool(f(0.0)) is False
+    draws = [bool(f(np.pi / 2)) for _ in range(40)]
+    assert 0 < sum(draws) < 40  # a fresh branch per call
+    # asked for the exact statistics: refused by name
+    deferred = qml.QNode(fn, qml.device("kvant.qubit", wires=1), mcm_method="deferred")
     with pytest.raises(kvant.UnsupportedError, match="single-branch-statistics"):
-        f(0.3)
+        qml.qjit(deferred, compiler="kvant")(0.3)
 
 
 def test_classical_values_are_differentiated_with_the_measurements():

@@ -2,6 +2,7 @@
 
 import re
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pennylane as qml
@@ -42,6 +43,24 @@ def test_unsupported_primitive_names_primitive_and_line():
 
     with pytest.raises(kvant.UnsupportedError, match=r"'eig'.*test_reliability.py:\d+"):
         f(np.eye(2))
+
+
+def test_error_inside_nested_loops_names_the_innermost_line_once():
+    def f(x):
+        def outer(i, c):
+            def inner(j, d):
+                return d + jnp.linalg.eig(jnp.eye(2) * d)[0].real.sum()  # the line named
+
+            return jax.lax.fori_loop(0, 2, inner, c)
+
+        return jax.lax.fori_loop(0, 3, outer, x)
+
+    line = f.__code__.co_firstlineno + 3
+    with pytest.raises(kvant.UnsupportedError) as info:
+        kvant.qjit(f)(1.0)
+    message = str(info.value)
+    assert message.count("(at ") == 1, message
+    assert message.endswith(f"test_reliability.py:{line})"), message
 
 
 def test_wire_not_on_device():

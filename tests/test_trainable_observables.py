@@ -46,6 +46,14 @@ OBSERVABLES = {
     ),
     # a matrix computed from the arguments (its derivative was silently 0)
     "traced_hermitian": lambda x, k: qml.Hermitian(_traced_matrix(k), wires=[0, 2]),
+    # a factor of a product (Catalyst's quick start: a jnp matrix made inside the QNode is a
+    # traced value too; both were refused)
+    "prod_with_traced_hermitian": lambda x, k: (
+        qml.PauliX(1) @ qml.Hermitian(_traced_matrix(k), wires=[0, 2])
+    ),
+    "prod_with_jnp_hermitian": lambda x, k: (
+        qml.PauliX(0) @ qml.Hadamard(1) @ qml.Hermitian(jnp.array(H2), wires=2)
+    ),
 }
 
 

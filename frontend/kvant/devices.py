@@ -20,11 +20,16 @@ class KvantQubit(DefaultQubit):
     the program runs in (``mpirun -n 4 python prog.py``; a power of 2 of ranks, each holding
     1/P of the amplitudes); every rank runs the program and gets the same results
     (docs/distributed.md). Outside an MPI job it runs on one rank. Outside ``qjit`` the option
-    changes nothing."""
+    changes nothing.
+
+    ``mpi="shifts"``: inside ``qjit`` every rank holds the whole state vector, and the shifted
+    circuits of each parameter-shift gradient are dealt out over the ranks (any number of them);
+    the Jacobian is summed over the ranks, so every rank gets the same results."""
 
     def __init__(self, wires=None, shots=None, seed="global", mpi=False, **kwargs):
-        if not isinstance(mpi, bool):
-            raise TypeError(f"kvant.qubit: mpi must be True or False, got {mpi!r}")
+        from kvant.tracing import distributed
+
+        distributed.check_option(mpi, "kvant.qubit")
         super().__init__(wires=wires, shots=shots, seed=seed, **kwargs)
         self.kvant_mpi = mpi
         self.kvant_seed = (

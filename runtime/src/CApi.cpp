@@ -51,6 +51,15 @@ struct ThreadState {
   // kvant_rt_set_distributed: new registers are distributed over `comm`'s ranks.
   std::shared_ptr<Communicator> comm;
   bool distribute = false;
+  // kvant_rt_set_distributed(2): parameter-shift batches are dealt out over `comm`'s ranks.
+  bool shifts = false;
+  // The parameter-shift batches open on this thread (kvant_rt_shifts_begin); only the
+  // outermost one is dealt out. The next evaluation's number in this call, and the seeds drawn
+  // at the start of the open batch.
+  int shiftDepth = 0;
+  std::uint64_t shiftNext = 0, shiftBase = 0, shiftAfter = 0;
+  // Shifted evaluations this thread ran / dealt out (kvant_rt_distributed_stats).
+  std::int64_t shiftsOwned = 0, shiftsDealt = 0;
   // kvant_rt_distributed_stats of the last distributed register freed on this thread.
   std::int64_t lastStats[9] = {1, 0, 0, 0, 0, 0, 0, 0, 0};
 };
@@ -700,23 +709,116 @@ void kvant_rt_adjoint_vjp_mixed(const int64_t *kinds, const int64_t *obs, const 
 
 void kvant_rt_set_distributed(int8_t enable) {
   guardedVoid("kvant_rt_set_distributed", [&] {
+    if (enable < 0 || enable > 2)
+      throw Error("mode must be 0, 1 (distributed registers) or 2 (parameter-shift batches), "
+                  "got " +
+                  std::to_string(enable));
     ThreadState &t = tls();
     if (enable && !t.comm)
       t.comm = Communicator::open();
-    t.distribute = enable != 0;
+    t.distribute = enable == 1;
+    t.shifts = enable == 2;
+    t.shiftDepth = 0;
+    // Evaluations are numbered over the whole call, not per batch, so that batches smaller than
+    // the number of ranks do not all start on rank 0.
+    t.shiftNext = 0;
+    if (t.shifts) {
+      // Every rank simulates whole registers and draws for itself: all must draw as rank 0
+      // does (an explicit seed, set after this call, replaces it on every rank alike).
+      std::uint64_t seed = drawBits();
+      t.comm->bcast(&seed, sizeof seed, 0);
+      setSeed(seed);
+    }
   });
+}
+
+namespace {
+
+// SplitMix64's finaliser: the seed of evaluation i of a batch from the batch's seed, so that
+// an evaluation draws the same on whichever rank runs it.
+std::uint64_t evaluationSeed(std::uint64_t base, std::uint64_t i) {
+  std::uint64_t z = base + (i + 1) * 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+} // namespace
+
+// Not guarded like the other calls: the batch depth must stay balanced, and a rank that failed
+// must still join the combining allreduce, or the others would wait for it forever.
+void kvant_rt_shifts_begin(void) {
+  ThreadState &t = tls();
+  if (++t.shiftDepth != 1 || !t.shifts)
+    return;
+  t.shiftBase = drawBits();
+  t.shiftAfter = drawBits();
+}
+
+int8_t kvant_rt_owns_shift(void) {
+  ThreadState &t = tls();
+  if (t.failed)
+    return 0;
+  if (t.shiftDepth != 1)
+    return 1; // inside an evaluation this rank owns: all of it is this rank's
+  const std::uint64_t i = t.shiftNext++;
+  ++t.shiftsDealt;
+  if (t.shifts) {
+    if (i % static_cast<std::uint64_t>(t.comm->size()) !=
+        static_cast<std::uint64_t>(t.comm->rank()))
+      return 0;
+    setSeed(evaluationSeed(t.shiftBase, i));
+  }
+  ++t.shiftsOwned;
+  return 1;
+}
+
+void kvant_rt_combine_shifts(double *data, int64_t n) {
+  ThreadState &t = tls();
+  if (t.shiftDepth == 0) {
+    recordError("kvant_rt_combine_shifts", "", "no parameter-shift batch is open");
+    return;
+  }
+  if (--t.shiftDepth != 0 || !t.shifts)
+    return;
+  const bool failedHere = t.failed;
+  try {
+    if (n < 0 || (n > 0 && !data))
+      throw Error("invalid data (" + std::to_string(n) + " values)");
+    // The values, then this rank's failure: one allreduce carries both.
+    std::vector<double> sum(static_cast<std::size_t>(n) + 1, 0.0);
+    if (!failedHere)
+      std::copy(data, data + n, sum.begin());
+    sum[static_cast<std::size_t>(n)] = failedHere ? 1.0 : 0.0;
+    t.comm->allreduceSum(sum.data(), sum.size());
+    if (failedHere)
+      return;
+    if (sum[static_cast<std::size_t>(n)] != 0.0)
+      throw Error("another MPI rank failed while evaluating its share of a parameter-shift "
+                  "gradient (mpi=\"shifts\"); its error is reported there");
+    std::copy(sum.begin(), sum.end() - 1, data);
+    setSeed(t.shiftAfter); // the same on every rank, whatever each one drew
+  } catch (const Error &e) {
+    recordError("kvant_rt_combine_shifts", "", e.what());
+  } catch (const std::bad_alloc &) {
+    recordError("kvant_rt_combine_shifts", "", "out of memory");
+  } catch (const std::exception &e) {
+    recordError("kvant_rt_combine_shifts", "internal error: ", e.what());
+  }
 }
 
 int64_t kvant_rt_distributed_stats(int64_t *out, int64_t num_out) {
   return guarded("kvant_rt_distributed_stats", std::int64_t{0}, [&] {
     checkArray(out, num_out, kNoLimit, "stats");
     ThreadState &t = tls();
-    std::int64_t v[9] = {1, 0, 0, 0, 0, 0, 0, 0, 0};
+    std::int64_t v[11] = {1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     if (t.stack.empty())
       std::copy(t.lastStats, t.lastStats + 9, v);
     else if (DistributedState *d = t.stack.back()->distributed())
       distributedStats(*d, v);
-    const std::int64_t n = std::min<std::int64_t>(num_out, 9);
+    v[9] = t.shiftsOwned;
+    v[10] = t.shiftsDealt;
+    const std::int64_t n = std::min<std::int64_t>(num_out, 11);
     std::copy(v, v + n, out);
     return n;
   });

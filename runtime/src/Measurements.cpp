@@ -134,6 +134,8 @@ void setSeed(std::uint64_t seed) { rng().seed(seed); }
 
 double drawUniform() { return uniform(); }
 
+std::uint64_t drawBits() { return rng()(); }
+
 std::uint64_t drawOutcome(const std::vector<double> &cdf) { return draw(cdf); }
 
 void sample(const StateVector &sv, std::int64_t shots, const std::vector<std::size_t> &wires,

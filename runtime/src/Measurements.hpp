@@ -27,6 +27,8 @@ void setSeed(std::uint64_t seed);
 // draws as a single process would: a uniform number in [0, 1) with 53 random bits; an outcome
 // index from a cumulative distribution (never one of probability 0).
 double drawUniform();
+// 64 raw bits from this thread's generator (seeds derived for parameter-shift batches).
+std::uint64_t drawBits();
 std::uint64_t drawOutcome(const std::vector<double> &cdf);
 // put(shot, j, bit): the value of wires[j] in sample `shot`. Validates before calling put.
 void sample(const StateVector &sv, std::int64_t shots, const std::vector<std::size_t> &wires,

@@ -157,8 +157,38 @@ static void test_linalg(void) {
   EXPECT(kvant_rt_error() == NULL);
 }
 
+/* Parameter-shift batches without MPI (a program not run in shift mode): every evaluation is
+ * this process's, combining changes nothing, the counters count; closing a batch that is not
+ * open is an error. */
+static void test_shift_batches(void) {
+  int64_t before[11] = {0}, after[11] = {0};
+  EXPECT(kvant_rt_distributed_stats(before, 11) == 11);
+  kvant_rt_shifts_begin();
+  int owned = 0;
+  for (int i = 0; i < 5; ++i)
+    owned += kvant_rt_owns_shift();
+  kvant_rt_shifts_begin(); /* nested: an evaluation's own batch */
+  owned += kvant_rt_owns_shift();
+  double inner[1] = {2.5};
+  kvant_rt_combine_shifts(inner, 1);
+  double data[3] = {1.0, -2.0, 0.25};
+  kvant_rt_combine_shifts(data, 3);
+  EXPECT(owned == 6 && data[0] == 1.0 && data[1] == -2.0 && data[2] == 0.25 && inner[0] == 2.5);
+  EXPECT(kvant_rt_distributed_stats(after, 11) == 11);
+  /* the nested evaluation is part of the outer one, not dealt out */
+  EXPECT(after[9] - before[9] == 5 && after[10] - before[10] == 5);
+  EXPECT(kvant_rt_error() == NULL);
+  kvant_rt_combine_shifts(data, 3);
+  EXPECT(kvant_rt_error() != NULL);
+  kvant_rt_clear_error();
+  kvant_rt_set_distributed(3);
+  EXPECT(kvant_rt_error() != NULL);
+  kvant_rt_clear_error();
+}
+
 int main(void) {
   test_host_callbacks();
+  test_shift_batches();
   const int64_t w0[1] = {0}, w01[2] = {0, 1};
   int64_t reg = kvant_rt_qalloc(2);
   EXPECT(reg != 0);

@@ -128,7 +128,7 @@ class QJIT:
         opt_level: int = 2,
         autograph: bool = False,
         seed: int | None = None,
-        mpi: bool = False,
+        mpi: bool | str = False,
     ):
         if not callable(fn):
             raise TypeError(f"qjit needs a callable, got {type(fn).__name__}")
@@ -173,9 +173,7 @@ class QJIT:
         # library that runs elsewhere (the ahead-of-time command sets it).
         self.target_cpu = "native"
         self.seed = _check_seed(seed)
-        if not isinstance(mpi, bool):
-            raise TypeError(f"kvant.qjit: mpi must be True or False, got {mpi!r}")
-        self.mpi = mpi
+        self.mpi = distributed.check_option(mpi, "kvant.qjit")
         self._programs: dict = {}
         self._under_jax: dict = {}  # signature -> (JAX-callable program, output structure)
         self._last: CompiledProgram | None = None
@@ -526,8 +524,8 @@ class QJIT:
             host_functions,
         )
         library.locate_error = functools.partial(_locate_runtime_error, closed_jaxpr.jaxpr)
-        # asked for by qjit(mpi=True) or a QNode's device (kvant.qubit with mpi=True)
-        library.distributed = self.mpi or bool(mpi_requests)
+        # asked for by qjit(mpi=...) or a QNode's device (kvant.qubit with mpi=...)
+        library.distributed = distributed.program_mode(self.mpi, mpi_requests)
         return CompiledProgram(
             entry,
             artifact.library,
@@ -649,7 +647,7 @@ def qjit(
     opt_level: int = 2,
     autograph: bool = False,
     seed: int | None = None,
-    mpi: bool = False,
+    mpi: bool | str = False,
     **unsupported,
 ):
     """Compile a hybrid quantum-classical function with kvant.
@@ -670,7 +668,9 @@ def qjit(
     ``mpi=True``: every quantum register of the program is distributed over the ranks of the MPI
     job the program runs in, as for QNodes on ``qml.device("kvant.qubit", wires=n, mpi=True)``
     (docs/distributed.md): run the script as ``mpirun -n 4 python prog.py``; every rank runs the
-    program (SPMD) and returns the same results.
+    program (SPMD) and returns the same results. ``mpi="shifts"``: registers stay whole on
+    every rank and the shifted circuits of parameter-shift gradients are dealt out over the
+    ranks instead (as ``qml.device("kvant.qubit", ..., mpi="shifts")``).
     """
     if unsupported:
         raise TypeError(f"kvant.qjit got unsupported options: {', '.join(sorted(unsupported))}")

@@ -93,8 +93,9 @@ class CompiledLibrary:
         self._lock = threading.RLock()
         # message -> message naming the user's source line (set by qjit, which knows the trace)
         self.locate_error = None
-        # every register of a call distributed over the MPI job's ranks (docs/distributed.md)
-        self.distributed = False
+        # the MPI mode of every call (docs/distributed.md): 0 none, 1 every register distributed
+        # over the MPI job's ranks, 2 parameter-shift batches dealt out over them
+        self.distributed = 0
 
     def __call__(self, *args: np.ndarray, seed: int | None = None) -> list[np.ndarray]:
         """Run the program. ``seed``: every random choice of this call (samples, mid-circuit
@@ -113,12 +114,17 @@ class CompiledLibrary:
             rt.kvant_rt_clear_error()
             if self.distributed:
                 # Loads the runtime's MPI plugin and starts MPI on the first call.
-                rt.kvant_rt_set_distributed(1)
+                rt.kvant_rt_set_distributed(int(self.distributed))
                 message = rt.kvant_rt_error()
                 if message is not None:
                     rt.kvant_rt_clear_error()
                     raise KvantRuntimeError(
-                        "this program asks for distributed registers (mpi=True), but "
+                        (
+                            "this program asks for distributed registers (mpi=True), but "
+                            if self.distributed == 1
+                            else "this program asks for parameter-shift batches over MPI "
+                            'ranks (mpi="shifts"), but '
+                        )
                         + message.decode(errors="replace")
                     )
             if seed is not None:

@@ -8,8 +8,10 @@ functions of the same module, lowered once each.
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
+import jax
 import numpy as np
 from jax._src import core as jax_core
 from jax.extend import core as jex_core
@@ -42,6 +44,20 @@ class RuleContext:
     def where(self) -> str:
         loc = user_location(self.eqn.source_info)
         return f" (at {loc})" if loc else ""
+
+    def inline(self, fn, operands, avals=None):
+        """Lowers the JAX function ``fn`` applied to ``operands`` in place: a rule written as
+        other primitives (their rules then apply). ``avals`` default to the equation's inputs;
+        returns one value for one output, else the list."""
+        avals = self.avals_in if avals is None else avals
+        specs = [jax.ShapeDtypeStruct(a.shape, a.dtype) for a in avals]
+        closed = jax.make_jaxpr(fn)(*specs)
+        outs = self.lowering.lower_jaxpr(closed.jaxpr, closed.consts, list(operands), self.quantum)
+        return outs[0] if len(outs) == 1 else outs
+
+
+#: a user source location already in a message: " (at file.py:12)"
+_LOCATED = re.compile(r" \(at [^()]+:\d+\)")
 
 
 def constant(value, aval=None) -> ir.Value:
@@ -187,7 +203,9 @@ class ModuleLowering:
                 with location(eqn):
                     outs = rule(ctx, *operands, **eqn.params)
             except KvantError as exc:
-                if ctx.where and ctx.where not in str(exc):
+                # the innermost equation's line is the most precise: regions (loops, conds,
+                # QNodes) around it add none of their own
+                if ctx.where and not _LOCATED.search(str(exc)):
                     raise type(exc)(f"{exc}{ctx.where}") from exc
                 raise
             if not isinstance(outs, (list, tuple)):

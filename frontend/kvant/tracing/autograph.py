@@ -20,11 +20,16 @@ join PennyLane's, JAX's and Catalyst's on AutoGraph's do-not-convert list: a use
 from __future__ import annotations
 
 import functools
+import warnings
 
 from kvant.errors import UnsupportedError
 from kvant.tracing.context import TracingContext
 
 _installed = False
+
+
+class AutoGraphFallbackWarning(UserWarning):
+    """A loop AutoGraph could not compile ran as a Python loop (unrolled while tracing)."""
 
 
 def convert(fn):
@@ -80,7 +85,6 @@ def _install(ag_primitives) -> None:
         import pennylane as qml
 
         init = get_state()
-        ag_primitives._assert_iteration_inputs(init, symbol_names)
 
         @qml.for_loop(start, stop, step)
         def functional_for(i, state):
@@ -93,11 +97,37 @@ def _install(ag_primitives) -> None:
                 body_fn((i + enum_start, array_iterable[i]))  # for i, x in enumerate(array)
             return get_state()
 
-        final = functional_for(tuple(init))
+        try:
+            ag_primitives._assert_iteration_inputs(init, symbol_names)
+            final = functional_for(tuple(init))
+        except Exception as exc:
+            if not all(isinstance(v, int) for v in (start, stop, step)):
+                raise
+            # As Catalyst's AutoGraph does: a loop over a range or a sequence known while
+            # tracing, whose body cannot be a compiled loop (a Python list grows in it, a
+            # Python value changes type, ...), runs as the Python loop it was (unrolled into
+            # the program), with a warning; the failed attempt leaves nothing behind.
+            warnings.warn(
+                "AutoGraph could not make this for loop a compiled loop; it is unrolled as a "
+                f"Python loop of {len(range(start, stop, step))} iterations instead "
+                f"({type(exc).__name__}: {exc})",
+                AutoGraphFallbackWarning,
+                stacklevel=3,  # the converted user function's loop
+            )
+            set_state(tuple(init))
+            for i in range(start, stop, step):
+                if enum_start is None and array_iterable is None:
+                    body_fn(i)
+                elif enum_start is None:
+                    body_fn(array_iterable[i])
+                else:
+                    body_fn((i + enum_start, array_iterable[i]))
+            return get_state()
         ag_primitives._assert_iteration_results(init, final, symbol_names)
         return final
 
     ag_primitives._call_pennylane_for = call_for
+    ag_primitives.for_stmt = _for_stmt_with_fallbacks(ag_primitives, ag_primitives.for_stmt)
 
     pennylane_converted_call = ag_primitives.converted_call
 
@@ -120,7 +150,114 @@ def _install(ag_primitives) -> None:
 
     if TRANSFORMER._extra_locals is not None:
         TRANSFORMER._extra_locals["ag__"].__dict__["converted_call"] = converted_call
+        TRANSFORMER._extra_locals["ag__"].__dict__["for_stmt"] = ag_primitives.for_stmt
     _installed = True
+
+
+def _for_stmt_with_fallbacks(ag_primitives, pennylane_for_stmt):
+    """PennyLane's ``for_stmt`` (which becomes a compiled for loop), and while kvant traces:
+
+    * a loop with ``break`` (AutoGraph's ``extra_test``, which PennyLane's does not take)
+      becomes a compiled while loop whose condition is the range test and the break test;
+    * an iteration target that is not an array (a list of strings, of operators, ...) is
+      iterated by Python, unrolled, as Catalyst's AutoGraph does, with a warning.
+    """
+
+    @functools.wraps(pennylane_for_stmt)
+    def for_stmt(target, extra_test, body_fn, get_state, set_state, symbol_names, opts):
+        if not TracingContext.is_tracing():
+            return pennylane_for_stmt(
+                target, extra_test, body_fn, get_state, set_state, symbol_names, opts
+            )
+        items = _iteration_items(ag_primitives, target)
+        if items is None:  # not an array: Python iterates it
+            warnings.warn(
+                f"AutoGraph cannot make a for loop over {type(target).__name__} "
+                f"{_short(target)} a compiled loop (its items are not an array); it is "
+                "unrolled as a Python loop",
+                AutoGraphFallbackWarning,
+                stacklevel=2,
+            )
+            return _python_for(list(target), extra_test, body_fn)
+        if extra_test is None:
+            return pennylane_for_stmt(
+                target, extra_test, body_fn, get_state, set_state, symbol_names, opts
+            )
+        return _for_with_break(
+            ag_primitives, items, extra_test, body_fn, get_state, set_state, symbol_names
+        )
+
+    return for_stmt
+
+
+def _iteration_items(ag_primitives, target):
+    """``(start, stop, step, item_of_index)`` for a range or an array-like target, None when
+    the target's items are not an array."""
+    import jax.numpy as jnp
+
+    if isinstance(target, ag_primitives.PRange):
+        start, stop, step = target.get_raw_range()
+        return start, stop, step, lambda i: i
+    offset, sequence = 0, target
+    if isinstance(target, ag_primitives.PEnumerate):
+        offset, sequence = target.start_idx, target.iteration_target
+    try:
+        array = jnp.asarray(sequence)
+    except Exception:  # whatever JAX refuses to make an array of
+        return None
+    if isinstance(target, ag_primitives.PEnumerate):
+        return 0, len(array), 1, lambda i: (i + offset, array[i])
+    return 0, len(array), 1, lambda i: array[i]
+
+
+def _python_for(items, extra_test, body_fn):
+    for item in items:
+        if extra_test is not None and not _concrete_test(extra_test()):
+            break
+        body_fn(item)
+
+
+def _concrete_test(value) -> bool:
+    import jax
+
+    if isinstance(value, jax.core.Tracer):
+        raise UnsupportedError(
+            "AutoGraph: a `break` decided by a value computed at run time, in a for loop "
+            "over items that are not an array; loop over an array or a range instead"
+        )
+    return bool(value)
+
+
+def _for_with_break(ag_primitives, items, extra_test, body_fn, get_state, set_state, symbol_names):
+    """``for x in ...: ...; if c: break`` as ``while in_range and not broken``."""
+    import jax.numpy as jnp
+    import pennylane as qml
+
+    start, stop, step, item = items
+    init = get_state()
+    ag_primitives._assert_iteration_inputs(init, symbol_names)
+
+    def in_range(i):
+        return i < stop if not isinstance(step, int) or step > 0 else i > stop
+
+    def cond(carry):
+        i, state = carry
+        set_state(state)
+        return jnp.logical_and(in_range(i), extra_test())
+
+    def body(carry):
+        i, state = carry
+        set_state(state)
+        body_fn(item(i))
+        return i + step, tuple(get_state())
+
+    _, final = qml.while_loop(cond)(body)((jnp.asarray(start), tuple(init)))
+    set_state(final)
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _takes_a_function(fn) -> bool:

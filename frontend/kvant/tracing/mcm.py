@@ -18,6 +18,7 @@ What a method cannot compute exactly is refused by name, never replaced by anoth
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 
 from kvant.errors import UnsupportedError
 from kvant.tracing.primitives import cond_p, for_p, measure_p, while_p
@@ -47,15 +48,17 @@ def requested_method(qnode, shots) -> str:
     return "deferred" if requested == "tree-traversal" else requested
 
 
-def method(qnode, jaxpr, shots, kinds) -> str | None:
-    """The method that executes ``qnode`` (traced into ``jaxpr``), or None when it measures
-    nothing mid-circuit."""
+def method(qnode, jaxpr, shots, kinds, requested=None) -> str | None:
+    """The method that executes ``qnode`` (traced into ``jaxpr``; ``requested``: the method it
+    was traced for, by default ``requested_method``), or None when it measures nothing
+    mid-circuit."""
     measures = list(measure_eqns(jaxpr))
     if not measures:
         return None
     name = getattr(qnode.func, "__name__", "qnode")
     options = getattr(qnode, "execute_kwargs", {}) or {}
-    requested = requested_method(qnode, shots)
+    if requested is None:
+        requested = requested_method(qnode, shots)
     if requested == "deferred":
         # Both give the exact statistics of the mixture of branches without shots (and samples
         # of it with shots); kvant computes them by deferring the measurements.
@@ -68,6 +71,16 @@ def method(qnode, jaxpr, shots, kinds) -> str | None:
                 f"mcm_method={options.get('mcm_method')!r}; use shots with "
                 "mcm_method='one-shot', or mcm_method='single-branch-statistics' (one sampled "
                 "branch per execution)"
+            )
+        postselects = any(eqn.params["postselect"] is not None for eqn in measures)
+        if shots is not None and postselects and options.get("postselect_mode") == "hw-like":
+            # as PennyLane under jax.jit, which raises for it too; without a postselect_mode
+            # both keep every shot ('fill-shots')
+            raise UnsupportedError(
+                f"QNode '{name}': postselect_mode='hw-like' keeps only the shots that pass the "
+                "postselection, a number known only at run time, which mcm_method='deferred' "
+                "cannot give in compiled code (PennyLane refuses it under jax.jit too); use "
+                "postselect_mode='fill-shots' (every shot postselected, the default here)"
             )
         return "deferred"
     if requested not in METHODS:
@@ -82,18 +95,14 @@ def method(qnode, jaxpr, shots, kinds) -> str | None:
                 f"QNode '{name}': mcm_method='one-shot' needs shots; set them with "
                 "@qml.set_shots(n), or use mcm_method='single-branch-statistics'"
             )
-        postselects = any(eqn.params["postselect"] is not None for eqn in measures)
-        mode = options.get("postselect_mode")
-        if postselects and mode != "fill-shots" and ({"sample", "counts"} & set(kinds)):
-            raise UnsupportedError(
-                f"QNode '{name}': with postselection, one-shot samples and counts keep only "
-                "the shots that pass (postselect_mode='hw-like'), a number known only at run "
-                "time; use postselect_mode='fill-shots' (every shot postselected)"
-            )
     return requested
 
 
-def run_one_shot(trace_one_shot, bind, shots: int, seed, kinds):
+#: the sample value of a shot that failed its postselection (PennyLane's under jax.jit)
+INVALID_SAMPLE = np.iinfo(np.int32).min
+
+
+def run_one_shot(trace_one_shot, bind, shots: int, seed, kinds, pads=lambda: False):
     """Execute the one-shot circuit ``shots`` times and reduce each output over the shots.
 
     ``trace_one_shot()`` traces one execution (measurements recorded per shot: expectation
@@ -117,20 +126,31 @@ def run_one_shot(trace_one_shot, bind, shots: int, seed, kinds):
 
     state = trace_for(1, shots, 1, shot, tuple(buffers))
     stacked = [state] if len(buffers) == 1 else list(state or ())
-    return [_reduce(kind, rows) for kind, rows in zip(kinds, stacked)]
+    valid = stacked.pop() if pads() else None  # the traced execution recorded validity
+    return [_reduce(kind, rows, valid) for kind, rows in zip(kinds, stacked)]
 
 
-def _reduce(kind: str, rows):
-    """The statistic of one output over the shots (``rows[k]`` is shot k's record)."""
-    if kind in ("expval", "probs"):
-        return jnp.mean(rows, axis=0)
-    if kind == "var":
-        mean = jnp.mean(rows, axis=0)
-        return jnp.mean(rows**2, axis=0) - mean**2
+def _reduce(kind: str, rows, valid=None):
+    """The statistic of one output over the shots (``rows[k]`` is shot k's record); ``valid``:
+    which shots passed their postselections (statistics over those; the samples of the others
+    are INVALID_SAMPLE, as PennyLane pads them under jax.jit), None for all."""
+    if valid is not None:
+        mask = valid.reshape((-1,) + (1,) * (rows.ndim - 1))
+    if kind in ("expval", "probs", "var"):
+        if valid is None:
+            mean = jnp.mean(rows, axis=0)
+            square = jnp.mean(rows**2, axis=0) if kind == "var" else None
+        else:  # NaN when no shot passed, as PennyLane's
+            kept = jnp.sum(valid)
+            mean = jnp.sum(jnp.where(mask, rows, 0), axis=0) / kept
+            square = jnp.sum(jnp.where(mask, rows**2, 0), axis=0) / kept if kind == "var" else None
+        return mean if kind != "var" else square - mean**2
     if kind == "sample":
+        if valid is not None:
+            rows = jnp.where(mask, rows, jnp.asarray(INVALID_SAMPLE, rows.dtype))
         return rows.reshape((rows.shape[0] * rows.shape[1], *rows.shape[2:]))
     if kind == "counts":
-        return jnp.sum(rows, axis=0)
+        return jnp.sum(rows if valid is None else jnp.where(mask, rows, 0), axis=0)
     if kind == "other":  # a classical value the QNode returns: one per shot, as Catalyst does
         return rows
     raise UnsupportedError(f"the measurement '{kind}' is not supported with mcm_method='one-shot'")

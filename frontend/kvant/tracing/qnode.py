@@ -109,6 +109,11 @@ class QuantumScope:
         # Whether a mid-circuit measurement postselects: statistics are then conditioned
         # (tracing.deferred), which takes a variance of a sum as expectation values
         self.postselects = False
+        # One execution of a one-shot QNode under postselect_mode 'hw-like' (or none):
+        # postselecting measurements measure freely and record whether the shot passed
+        # (``valid``), as PennyLane pads the invalid samples under jax.jit
+        self.pad_invalid = False
+        self.valid: list = []
 
     @property
     def wire_labels(self) -> tuple:
@@ -219,7 +224,7 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
     shots = _shots(qnode)
     seed = getattr(device, "kvant_seed", None)
     if getattr(device, "kvant_mpi", False):
-        distributed.request(_name(qnode))
+        distributed.request(_name(qnode), device.kvant_mpi)
     diff_method = qnode.diff_method
     if diff_method not in DIFF_METHODS:
         raise ValueError(f"QNode '{_name(qnode)}': unknown diff_method {diff_method!r}")
@@ -259,6 +264,11 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
     output = {}
     requested = mcm.requested_method(qnode, shots)
     total_shots = shots
+    # one-shot postselection without 'fill-shots': invalid shots padded (mcm.run_one_shot)
+    pad_invalid = (getattr(qnode, "execute_kwargs", {}) or {}).get("postselect_mode") in (
+        None,
+        "hw-like",
+    )
 
     def circuit(*flat, shots=shots, one_shot=False):
         operands = iter(flat)
@@ -274,6 +284,7 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
             rewrite=rewrite,
             mcm_method=requested,
         )
+        scope.pad_invalid = one_shot and pad_invalid
         with _entered(scope), scope.region() as queue:
             result = qnode.func(*call_args, **call_kwargs)
             scope.flush()
@@ -297,21 +308,34 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
             if isinstance(leaf, MeasurementProcess):
                 value = _emit_measurement(leaf, scope)
                 kind = (
-                    "expval"
+                    value.kind
                     if isinstance(value, trainable_observables.Deferred)
                     else _MEASUREMENT_KINDS.get(type(leaf).__name__, "other")
                 )
             else:
                 value, kind = _classical_output(leaf, scope, per_shot), "other"
+                if not isinstance(value, trainable_observables.Deferred):
+                    output["returns_outcomes"] = True  # computed from mid-circuit outcomes
             values.append(deferred.add(len(values), value))
             kinds += [kind] * len(tree_flatten(values[-1])[0])  # counts: one per outcome
         output["kinds"] = tuple(kinds)
         flat_values, output["values"] = tree_flatten(values)
         output["places"] = tree_unflatten(out_tree, list(range(len(values)))) if values else None
+        output["pads"] = bool(scope.valid)
+        if scope.valid:  # whether the shot passed its postselections: run_one_shot's mask
+            flat_values = [*flat_values, jnp.all(jnp.stack(scope.valid))]
         # coefficients of observables (trainable_observables), evaluated by the caller
         return flat_values + deferred.classical_outputs()
 
     jaxpr, consts = trace_subjaxpr(circuit, flat_args, name=_name(qnode))
+    asked = (getattr(qnode, "execute_kwargs", {}) or {}).get("mcm_method")
+    if output.get("returns_outcomes") and asked is None and requested == "deferred":
+        # Returning an outcome itself (not a statistic) means one execution's branch: without
+        # shots and without an mcm_method, such a program runs as single-branch statistics,
+        # as under Catalyst (PennyLane's QNodes cannot return outcomes; the exact deferred
+        # statistics have no value for them)
+        requested = "single-branch-statistics"
+        jaxpr, consts = trace_subjaxpr(circuit, flat_args, name=_name(qnode))
     if any(size < len(wire_labels) for size in output["whole_register_sizes"]):
         # a measurement of all wires came before a wire first used later (probs(), then an
         # observable on a new wire): traced again, the register now known whole
@@ -351,7 +375,7 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
             measurements=output["kinds"] if kinds is None else kinds,
         )
 
-    method = mcm.method(qnode, jaxpr, shots, output["kinds"])
+    method = mcm.method(qnode, jaxpr, shots, output["kinds"], requested)
     if method == "deferred":
         # Outcomes held coherently on ancilla wires after the device's: exact statistics.
         @contextlib.contextmanager
@@ -378,7 +402,15 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
             )
             return one, one_consts
 
-        outs = mcm.run_one_shot(trace_one_shot, bind, shots, seed, output["kinds"])
+        one_shot_kinds = output["kinds"]
+
+        def bind_one_shot(jaxpr, consts, shots, seed):
+            kinds = one_shot_kinds + (("other",) if output["pads"] else ())
+            return bind(jaxpr, consts, shots, seed, kinds=kinds)
+
+        outs = mcm.run_one_shot(
+            trace_one_shot, bind_one_shot, shots, seed, one_shot_kinds, lambda: output["pads"]
+        )
     else:
         outs = bind(jaxpr, consts, shots, seed)
     if output["places"] is None:
@@ -623,7 +655,7 @@ def _emit_measurement(mp: MeasurementProcess, scope: QuantumScope):
     if num_wires == 0:
         return _measure_no_wires(mp, scope)
     if not all(isinstance(w, int) for w in wires):
-        raise UnsupportedError("measuring wires computed at run time is not supported yet")
+        return _on_run_time_wires(mp, wires, scope)
     if isinstance(mp, ProbabilityMP):
         if shots is None:
             return probs_p.bind(wires=wires)
@@ -643,6 +675,56 @@ def _emit_measurement(mp: MeasurementProcess, scope: QuantumScope):
     if isinstance(mp, StateMP) and type(mp).__name__ == "StateMP":
         return state_p.bind(num_wires=num_wires)
     raise UnsupportedError(f"kvant does not support the measurement {type(mp).__name__} yet")
+
+
+def _on_run_time_wires(mp, wires, scope: QuantumScope):
+    """probs, sample or counts of wires known only at run time (Catalyst's dynamic wires): the
+    whole register measured, the wires' bits selected by the run-time indices. An index outside
+    the register, or two equal ones, gives NaN probabilities (samples: -1)."""
+    num_wires, shots = len(scope.wire_labels), scope.shots
+    if not isinstance(mp, (ProbabilityMP, SampleMP, CountsMP)):
+        raise UnsupportedError(
+            f"kvant cannot measure {type(mp).__name__} on wires computed at run time"
+        )
+    index = jnp.stack([jnp.asarray(w, jnp.int64) for w in wires])
+    k = len(wires)
+    valid = jnp.all((index >= 0) & (index < num_wires))
+    valid &= jnp.all(jnp.sum(index[:, None] == index[None, :], axis=1) == 1)
+    safe = jnp.clip(index, 0, num_wires - 1)
+    whole = tuple(range(num_wires))
+    if isinstance(mp, ProbabilityMP) and shots is None:
+        # the register's distribution is the QNode's output (so its derivative rules apply);
+        # the caller sums it over the other wires with the run-time indices
+        def marginal(measured, safe_and_valid):
+            safe, valid = safe_and_valid[:-1], safe_and_valid[-1]
+            # wire 0 is the most significant bit of an outcome, as in PennyLane
+            outcomes = jnp.arange(2**num_wires, dtype=jnp.int64)
+            bits = (outcomes[:, None] >> (num_wires - 1 - safe)[None, :]) & 1
+            selected = jnp.sum(bits << jnp.arange(k - 1, -1, -1, dtype=jnp.int64), axis=1)
+            summed = jnp.zeros(2**k, measured[0].dtype).at[selected].add(measured[0])
+            return jnp.where(valid == 1, summed, jnp.nan)
+
+        return trainable_observables.Deferred(
+            [probs_p.bind(wires=whole)],
+            jnp.concatenate([safe, valid.astype(jnp.int64)[None]]),
+            marginal,
+            null=np.zeros(2**k),
+            kind="probs",
+        )
+    if shots is None:
+        raise ValueError(
+            f"{type(mp).__name__[:-2].lower()} needs shots: decorate the QNode with "
+            f"@qml.set_shots(n) (QNode '{scope.name}')"
+        )
+    samples = sample_p.bind(wires=whole, shots=shots)[:, safe]
+    if isinstance(mp, SampleMP):
+        return jnp.where(valid, samples, -1)
+    selected = jnp.sum(samples << jnp.arange(k - 1, -1, -1, dtype=samples.dtype), axis=1)
+    counts = jnp.zeros(2**k, jnp.int64).at[selected].add(1)
+    if isinstance(mp, ProbabilityMP):
+        return jnp.where(valid, counts.astype(jnp.float64) / shots, jnp.nan)
+    counts = jnp.where(valid, counts, 0)
+    return {format(j, f"0{k}b"): counts[j] for j in range(2**k)}
 
 
 def _measure_no_wires(mp, scope: QuantumScope):
@@ -726,11 +808,20 @@ def measure(wires, reset=False, postselect=None):
     scope.postselects |= postselect is not None
     wire = scope.wire_index(wires[0])
     dynamic = [] if isinstance(wire, int) else [jnp.asarray(wire, dtype=jnp.int64)]
+    free = scope.pad_invalid and postselect is not None
+    if free and len(scope._queues) > 1:
+        raise UnsupportedError(
+            f"QNode '{scope.name}': a postselecting measurement inside a loop or cond under "
+            "mcm_method='one-shot' with postselect_mode='hw-like' (the default); use "
+            "postselect_mode='fill-shots' (every shot postselected)"
+        )
     outcome = measure_p.bind(
         *dynamic,
         wire=wire if isinstance(wire, int) else None,
         reset=bool(reset),
-        postselect=None if postselect is None else int(postselect),
+        postselect=None if postselect is None or free else int(postselect),
     )
+    if free:
+        scope.valid.append(outcome == bool(postselect))
     scope.outcomes.append(outcome)
     return outcome

@@ -124,7 +124,10 @@ def expand(obs, wire_labels) -> list[tuple]:
         return [(obs.scalar * c, t) for c, t in expand(obs.base, wire_labels)]
     if isinstance(obs, qml.ops.Prod) and (
         has_run_time_wires(obs)
-        or any(isinstance(f, _linear_types() + (qml.ops.Prod,)) for f in obs.operands)
+        or any(
+            isinstance(f, _linear_types() + (qml.ops.Prod,)) or has_traced_coefficients(f)
+            for f in obs.operands
+        )
     ):
         pairs = []
         for combination in itertools.product(*(expand(f, wire_labels) for f in obs.operands)):
@@ -148,8 +151,8 @@ def expand(obs, wire_labels) -> list[tuple]:
         return _pauli_terms_of_matrix(obs)
     if _is_traced(obs.data):
         raise UnsupportedError(
-            f"kvant cannot measure {obs.name} with parameters that depend on the arguments inside "
-            "a sum with coefficients that depend on them"
+            f"kvant cannot measure {obs.name} with parameters computed from the arguments; "
+            "it measures Hermitian matrices and coefficients of sums computed from them"
         )
     return [(1.0, obs)]
 
@@ -199,10 +202,13 @@ class Deferred:
     with ``measured`` the expectation values the circuit returns and ``coefficients`` a traced
     array (the coefficient vector)."""
 
-    def __init__(self, measured, coefficients, combine, null=0.0):
+    def __init__(self, measured, coefficients, combine, null=0.0, kind="expval"):
         self.measured = list(measured)
         self.coefficients = coefficients
         self.combine = combine
+        #: what the measured values are (qnode_p's measurement kinds): expectation values, or
+        #: "probs" for a distribution completed by the caller
+        self.kind = kind
         # null.qubit's value (device_support); None: combine's value (nothing is measured)
         self.null = None if null is None else np.asarray(null, np.float64)
 

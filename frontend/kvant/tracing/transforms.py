@@ -155,6 +155,13 @@ def capture_transformed_call(qnode, args, kwargs, capture, capture_rewritten):
 
     name = getattr(qnode.func, "__name__", "qnode")
     pipeline = qnode.compile_pipeline
+    if any(_transform_name(bound) == "defer_measurements" for bound in pipeline):
+        # what kvant's mcm_method="deferred" computes (outcomes held on ancilla wires,
+        # everything that depends on them controlled on them), so the QNode runs that way
+        qnode = _deferred(qnode, name)
+        if not qnode.compile_pipeline:
+            return capture_rewritten(qnode, args, kwargs, None)
+        pipeline = qnode.compile_pipeline
     _check(pipeline, name)
     rewrite = segment_rewriter(pipeline)
     if rewrite is not None:
@@ -172,6 +179,19 @@ def capture_transformed_call(qnode, args, kwargs, capture, capture_rewritten):
         return postprocess(tapes)[0]
     results = tuple(_capture_tape(t, qnode, name, capture) for t in tapes)
     return postprocess(results)[0]
+
+
+def _deferred(qnode, name):
+    """``qnode`` with mcm_method="deferred" in place of its defer_measurements transform."""
+    asked = (getattr(qnode, "execute_kwargs", {}) or {}).get("mcm_method")
+    if asked not in (None, "deferred"):
+        raise UnsupportedError(
+            f"QNode '{name}' is transformed by defer_measurements but asks for mcm_method={asked!r}"
+        )
+    deferred = qnode.update(mcm_method="deferred")
+    kept = [b for b in qnode.compile_pipeline if _transform_name(b) != "defer_measurements"]
+    deferred._compile_pipeline = type(qnode.compile_pipeline)(kept)
+    return deferred
 
 
 def _capture_tape(tape, qnode, name, capture):

@@ -417,3 +417,43 @@ func.func @grad_with_state_aux(%x: tensor<f64>) -> (tensor<f64>, tensor<2xcomple
   %v, %st, %g = gradient.grad "auto" @cost_with_state(%x) {diffArgIndices = array<i64: 0>, numDiffResults = 1, withValues} : (tensor<f64>) -> (tensor<f64>, tensor<2xcomplex<f64>>, tensor<f64>)
   return %v, %st, %g : tensor<f64>, tensor<2xcomplex<f64>>, tensor<f64>
 }
+
+// -----
+
+// Parameter-shift: @qs.with_jacobian.parameter_shift evaluates the circuit at p (every
+// process), then its shifted evaluations form one batch (docs/distributed.md): each is guarded
+// by quantum.owns_shift (zero where not owned) and the Jacobian, built from them, goes through
+// quantum.combine_shifts before it is transposed. Without MPI in shift mode these ops change
+// nothing.
+func.func private @qs(%x: tensor<f64>) -> tensor<f64> attributes {quantum.node = #quantum.node<diffMethod = "parameter-shift">} {
+  %r = quantum.alloc(1)
+  %s = tensor.extract %x[] : tensor<f64>
+  %q0 = quantum.extract %r[0]
+  %q1 = quantum.custom "RX"(%s) %q0 : !quantum.bit
+  %z = quantum.namedobs "PauliZ" %q1
+  %e = quantum.expval %z
+  %et = tensor.from_elements %e : tensor<f64>
+  %r1 = quantum.insert %r[0], %q1
+  quantum.dealloc %r1
+  return %et : tensor<f64>
+}
+// CHECK-LABEL: func.func private @qs.with_jacobian.parameter_shift(
+// CHECK-SAME: %[[P:.*]]: tensor<1xf64>
+// CHECK: call @qs.of_params(%[[P]]
+// CHECK: quantum.shifts_begin
+// CHECK: %[[LOOP:.*]] = scf.for
+// CHECK:   %[[OWNS:.*]] = quantum.owns_shift
+// CHECK:   scf.if %[[OWNS]] -> (tensor<1xf64>)
+// CHECK:     call @qs.of_params(
+// CHECK:   } else {
+// CHECK:     arith.constant dense<0.000000e+00> : tensor<1xf64>
+// CHECK:   %[[OWNS2:.*]] = quantum.owns_shift
+// CHECK:   scf.if %[[OWNS2]] -> (tensor<1xf64>)
+// CHECK:     call @qs.of_params(
+// CHECK:   arith.subf
+// CHECK: %[[SUM:.*]] = quantum.combine_shifts %[[LOOP]] : tensor<?x1xf64> -> tensor<?x1xf64>
+// CHECK: linalg.transpose ins(%[[SUM]]
+func.func @grad_of_shifted(%x: tensor<f64>) -> tensor<f64> {
+  %g = gradient.grad "auto" @qs(%x) {diffArgIndices = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
+  return %g : tensor<f64>
+}

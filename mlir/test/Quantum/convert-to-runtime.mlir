@@ -302,3 +302,36 @@ func.func @recorded_loop(%t: f64, %g: index) -> tensor<1x?xf64> {
   quantum.dealloc %r
   return %j : tensor<1x?xf64>
 }
+
+// -----
+
+// A parameter-shift batch (ShiftCircuits.cpp): begin, an owned-or-zero evaluation, and the
+// partial Jacobian copied into a contiguous buffer that the runtime sums over MPI ranks in
+// place (shift mode) and tensor-land adopts.
+// CHECK-DAG: func.func private @kvant_rt_shifts_begin()
+// CHECK-DAG: func.func private @kvant_rt_owns_shift() -> i8
+// CHECK-DAG: func.func private @kvant_rt_combine_shifts(!llvm.ptr, i64)
+// CHECK-LABEL: func.func @shift_batch(
+// CHECK-SAME: %[[P:.*]]: tensor<?x3xf64>)
+func.func @shift_batch(%partial: tensor<?x3xf64>) -> (i1, tensor<?x3xf64>) {
+  // CHECK: call @kvant_rt_shifts_begin() : () -> ()
+  quantum.shifts_begin
+  // CHECK: %[[O:.*]] = call @kvant_rt_owns_shift() : () -> i8
+  // CHECK: %[[Z:.*]] = arith.constant 0 : i8
+  // CHECK: %[[OWNS:.*]] = arith.cmpi ne, %[[O]], %[[Z]] : i8
+  %owns = quantum.owns_shift
+  // CHECK: %[[D0:.*]] = tensor.dim %[[P]], %{{.*}} : tensor<?x3xf64>
+  // CHECK: %[[BUF:.*]] = memref.alloc(%[[D0]]) : memref<?x3xf64>
+  // CHECK: scf.for
+  // CHECK: scf.for
+  // CHECK: tensor.extract %[[P]]
+  // CHECK: memref.store %{{.*}}, %[[BUF]]
+  // CHECK: memref.extract_aligned_pointer_as_index %[[BUF]]
+  // CHECK: %[[PTR:.*]] = llvm.inttoptr
+  // CHECK: %[[N:.*]] = arith.index_cast %{{.*}} : index to i64
+  // CHECK: call @kvant_rt_combine_shifts(%[[PTR]], %[[N]]) : (!llvm.ptr, i64) -> ()
+  // CHECK: %[[T:.*]] = bufferization.to_tensor %[[BUF]] restrict writable : memref<?x3xf64> to tensor<?x3xf64>
+  %sum = quantum.combine_shifts %partial : tensor<?x3xf64> -> tensor<?x3xf64>
+  // CHECK: return %[[OWNS]], %[[T]]
+  return %owns, %sum : i1, tensor<?x3xf64>
+}

@@ -374,3 +374,11 @@ func.func private @node_measurement_count(%x: tensor<f64>) -> tensor<f64>
 
 // expected-error @+1 {{unknown attribute 'quantum.nod' of the quantum dialect}}
 func.func private @node_misspelt() attributes {quantum.nod = #quantum.node<>}
+
+// -----
+
+func.func @combine_shifts_type(%partial: tensor<2x3xf64>) -> tensor<3x2xf64> {
+  // expected-error @+1 {{result type 'tensor<3x2xf64>' must equal the partial result's type 'tensor<2x3xf64>'}}
+  %sum = quantum.combine_shifts %partial : tensor<2x3xf64> -> tensor<3x2xf64>
+  return %sum : tensor<3x2xf64>
+}

@@ -126,3 +126,15 @@ func.func private @qnode_sampled(tensor<f64>) -> (tensor<f64>, tensor<4xf64>)
     attributes {quantum.node = #quantum.node<device = "kvant.qubit", diffMethod = "parameter-shift", measurements = ["expval", "probs"], shots = 100>}
 // CHECK: func.func private @qnode_defaults(tensor<f64>) -> tensor<f64> attributes {quantum.node = #quantum.node<>}
 func.func private @qnode_defaults(tensor<f64>) -> tensor<f64> attributes {quantum.node = #quantum.node<diffMethod = "best">}
+
+// A parameter-shift batch's ops.
+// CHECK-LABEL: func.func @shift_batch(
+func.func @shift_batch(%partial: tensor<?x2xf64>) -> (i1, tensor<?x2xf64>) {
+  // CHECK: quantum.shifts_begin
+  quantum.shifts_begin
+  // CHECK: %{{.*}} = quantum.owns_shift
+  %owns = quantum.owns_shift
+  // CHECK: quantum.combine_shifts %{{.*}} : tensor<?x2xf64> -> tensor<?x2xf64>
+  %sum = quantum.combine_shifts %partial : tensor<?x2xf64> -> tensor<?x2xf64>
+  return %owns, %sum : i1, tensor<?x2xf64>
+}

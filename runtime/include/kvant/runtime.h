@@ -291,10 +291,30 @@ void _mlir_ciface_kvant_rt_qr_c128(kvant_rt_qr_result_t *out, const kvant_rt_mem
  * parts, random draws are made on rank 0 and broadcast. kvant_rt_set_distributed(0): later
  * registers are ordinary again. */
 void kvant_rt_set_distributed(int8_t enable);
+/* kvant_rt_set_distributed(2), "shift mode": registers stay whole on every rank; instead the
+ * shifted-circuit evaluations of each parameter-shift batch are dealt out over the ranks (any
+ * number of them). It also makes every rank's random generator rank 0's.
+ * A batch (ShiftCircuits.cpp) is: kvant_rt_shifts_begin(); for each shifted evaluation
+ * `if (kvant_rt_owns_shift()) evaluate, else zeros`; then kvant_rt_combine_shifts(data, n) on
+ * the linear combination of the evaluations. In shift mode the i-th evaluation of the outermost
+ * open batch is this rank's when i mod P == rank, and its random draws come from a generator
+ * seeded from (a seed drawn at the batch's start, i), so they do not depend on P;
+ * combine_shifts sums `data` over the ranks (one allreduce), making every rank's result the
+ * same, and moves the generator on identically on every rank. Batches opened inside an
+ * evaluation are evaluated whole by its rank. Outside shift mode (every program that does not
+ * ask for it) kvant_rt_owns_shift is always 1, combine_shifts only closes the batch, and the
+ * generator is not touched: the same compiled code serves both. A rank that failed still joins
+ * the allreduce and passes its failure on, so the other ranks report an error instead of
+ * waiting. */
+void kvant_rt_shifts_begin(void);
+int8_t kvant_rt_owns_shift(void);
+void kvant_rt_combine_shifts(double *data, int64_t n);
 /* Facts about the active register's distribution, for benchmarks: up to num_out of
  * {ranks, global qubits k, wire swaps (per vector swapped), bytes this rank sent in them,
  * point-to-point messages, collective calls, exchange buffer bytes, this rank, nanoseconds
- * spent in the swaps' exchanges}; returns how
+ * spent in the swaps' exchanges, shifted circuits this thread evaluated in the batches of
+ * kvant_rt_owns_shift (cumulative), shifted evaluations dealt out (cumulative, all ranks')};
+ * returns how
  * many were written. An ordinary register reports 1 rank and zeros; with no active register,
  * the last distributed register freed on this thread is reported. */
 int64_t kvant_rt_distributed_stats(int64_t *out, int64_t num_out);

@@ -677,21 +677,51 @@ def _convert_element_type(ctx, x, *, new_dtype, weak_type=False, sharding=None):
 
 @register("bitcast_convert_type")
 def _bitcast_convert_type(ctx, x, *, new_dtype):
-    """Reinterpret the bits of each element (``jnp.signbit``, ``jnp.copysign``, ``jnp.frexp``)
-    between dtypes of one width; changing widths would change the shape."""
+    """Reinterprets the bits of each element (``jnp.signbit``, ``jnp.frexp``, byte views).
+
+    Between widths the shape changes as in XLA: a wide element becomes a new last axis of
+    narrow ones, and a last axis of narrow ones becomes one wide element, in the byte order of
+    the machine (little-endian here, as on the hosts JAX runs on: part 0 holds the low bits)."""
     src, dst = _dtype(ctx), np.dtype(new_dtype)
-    if (
-        src.itemsize != dst.itemsize
-        or types.is_complex(src)
-        or types.is_complex(dst)
-        or types.is_bool(src)
-        or types.is_bool(dst)
-    ):
-        raise UnsupportedError(f"bitcast_convert_type from {src} to {dst} is not supported")
+    if types.is_complex(src) or types.is_complex(dst) or types.is_bool(src) or types.is_bool(dst):
+        raise UnsupportedError(
+            f"bitcast_convert_type from {src} to {dst} is not supported{ctx.where}"
+        )
     if src == dst:
         return x
+    if src.itemsize != dst.itemsize:
+        return ctx.inline(lambda v: _resize_bits(v, src, dst), [x])
     t = _out_type(ctx)
     return b.elementwise(t, [x], lambda v: arith.BitcastOp(t.element_type, v).result)
+
+
+def _resize_bits(x, src, dst):
+    """A width-changing bitcast as shifts and masks of unsigned integers (JAX code; its
+    bitcasts keep the width)."""
+    from jax import lax
+
+    src_bits, dst_bits = 8 * src.itemsize, 8 * dst.itemsize
+    src_u, dst_u = np.dtype(f"uint{src_bits}"), np.dtype(f"uint{dst_bits}")
+    bits = lax.bitcast_convert_type(x, src_u) if src != src_u else x
+    if src_bits > dst_bits:  # each element splits into a last axis of src_bits / dst_bits parts
+        ratio = src_bits // dst_bits
+        shifts = np.arange(ratio, dtype=src_u) * src_u.type(dst_bits)
+        parts = lax.shift_right_logical(
+            lax.broadcast_in_dim(bits, (*bits.shape, ratio), tuple(range(bits.ndim))),
+            lax.broadcast_in_dim(shifts, (*bits.shape, ratio), (bits.ndim,)),
+        )
+        out = lax.convert_element_type(parts, dst_u)  # keeps the low dst_bits of each
+    else:  # the last axis (of dst_bits / src_bits parts) joins into one element
+        ratio = dst_bits // src_bits
+        wide = lax.convert_element_type(bits, dst_u)
+        out = None
+        for k in range(ratio):
+            part = lax.shift_left(
+                lax.index_in_dim(wide, k, axis=bits.ndim - 1, keepdims=False),
+                dst_u.type(k * src_bits),
+            )
+            out = part if out is None else lax.bitwise_or(out, part)
+    return lax.bitcast_convert_type(out, dst) if dst != dst_u else out
 
 
 @register("population_count")

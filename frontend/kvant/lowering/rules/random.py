@@ -154,10 +154,7 @@ def _key_impl(aval):
 
 def _expand(ctx, fn, operands, in_avals):
     """Lowers ``fn`` (lax code on key data) applied to ``operands`` inline."""
-    specs = [jax.ShapeDtypeStruct(a.shape, a.dtype) for a in in_avals]
-    closed = jax.make_jaxpr(fn)(*specs)
-    outs = ctx.lowering.lower_jaxpr(closed.jaxpr, closed.consts, list(operands), ctx.quantum)
-    return outs[0] if len(outs) == 1 else outs
+    return ctx.inline(fn, operands, in_avals)
 
 
 def _over_keys(fn, key_ndim):

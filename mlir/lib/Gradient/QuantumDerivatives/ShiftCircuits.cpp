@@ -54,6 +54,25 @@ Value shiftedColumn(OpBuilder &b, Location loc, Value k, Value rules, Type colum
   return branch.getResult(0);
 }
 
+/// `evaluate(b)` when this process owns the next shifted evaluation of the open batch
+/// (quantum.owns_shift), else zeros of the same type: the batch's linear combination then holds
+/// this process's share, and quantum.combine_shifts adds the shares up.
+Value ownedOrZero(OpBuilder &b, Location loc, function_ref<Value(OpBuilder &)> evaluate) {
+  Value owns = quantum::OwnsShiftOp::create(b, loc, b.getI1Type());
+  Type type;
+  auto branch = scf::IfOp::create(
+      b, loc, owns,
+      [&](OpBuilder &tb, Location tl) {
+        Value value = evaluate(tb);
+        type = value.getType();
+        scf::YieldOp::create(tb, tl, value);
+      },
+      [&](OpBuilder &eb, Location el) {
+        scf::YieldOp::create(eb, el, ValueRange{constantOf(eb, el, type, 0.0)});
+      });
+  return branch.getResult(0);
+}
+
 /// p with p[k] shifted by `shift`.
 Value shiftedParams(OpBuilder &b, Location loc, Value params, Value k, double shift) {
   Value pk = tensor::ExtractOp::create(b, loc, params, ValueRange{k});
@@ -172,6 +191,10 @@ FailureOr<func::FuncOp> shiftCircuit(func::FuncOp qnode, const Circuit &circuit,
     return failure();
   }
 
+  // The shifted evaluations form one batch: under MPI in shift mode each rank runs its share
+  // of them (the others are zero in its Jacobian) and combine_shifts sums the Jacobian over the
+  // ranks; otherwise the batch ops change nothing. The evaluation at p is every rank's.
+  quantum::ShiftsBeginOp::create(b, loc);
   auto columnType = RankedTensorType::get({m}, f64);
   Value g = tensor::DimOp::create(b, loc, params, 0);
   Value transposedInit =
@@ -180,8 +203,10 @@ FailureOr<func::FuncOp> shiftCircuit(func::FuncOp qnode, const Circuit &circuit,
       b, loc, indexConstant(b, loc, 0), g, indexConstant(b, loc, 1), ValueRange{transposedInit},
       [&](OpBuilder &lb, Location l, Value k, ValueRange acc) {
         Value column = shiftedColumn(lb, l, k, *rules, columnType, [&](OpBuilder &ob, double s) {
-          return shiftableValues(ob, l,
-                                 evaluate(ob, shiftedParams(ob, l, params, k, s)).getResults());
+          return ownedOrZero(ob, l, [&](OpBuilder &tb) {
+            return shiftableValues(tb, l,
+                                   evaluate(tb, shiftedParams(tb, l, params, k, s)).getResults());
+          });
         });
         SmallVector<OpFoldResult> offsets{k, lb.getIndexAttr(0)};
         SmallVector<OpFoldResult> sizes{lb.getIndexAttr(1), lb.getIndexAttr(m)};
@@ -190,11 +215,12 @@ FailureOr<func::FuncOp> shiftCircuit(func::FuncOp qnode, const Circuit &circuit,
                              ValueRange{tensor::InsertSliceOp::create(lb, l, column, acc[0],
                                                                       offsets, sizes, strides)});
       });
+  Value transposed =
+      quantum::CombineShiftsOp::create(b, loc, loop.getResult(0).getType(), loop.getResult(0));
   Value jacobian =
       tensor::EmptyOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(m), g}, f64);
-  jacobian =
-      linalg::TransposeOp::create(b, loc, loop.getResult(0), jacobian, ArrayRef<int64_t>{1, 0})
-          .getResult()[0];
+  jacobian = linalg::TransposeOp::create(b, loc, transposed, jacobian, ArrayRef<int64_t>{1, 0})
+                 .getResult()[0];
   if (shiftable) {
     SmallVector<Value> shiftableResults(values.getResults().drop_front(numResults));
     shiftableResults.push_back(

@@ -375,3 +375,11 @@ LogicalResult CountsOp::verify() {
     return failure();
   return verifyBasisVector(*this, getCounts().getType(), getQubits().size(), "counts");
 }
+
+LogicalResult CombineShiftsOp::verify() {
+  if (getPartial().getType() != getCombined().getType())
+    return emitOpError("result type ")
+           << getCombined().getType() << " must equal the partial result's type "
+           << getPartial().getType();
+  return success();
+}

@@ -604,6 +604,72 @@ struct SetSeedLowering : OpConversionPattern<SetSeedOp> {
   }
 };
 
+/// The parameter-shift batch calls (runtime.h, "shift mode"): the same code whether or not
+/// the program is run with its batches dealt out over MPI ranks.
+struct ShiftsBeginLowering : OpConversionPattern<ShiftsBeginOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(ShiftsBeginOp op, OpAdaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    // void kvant_rt_shifts_begin(void)
+    auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_shifts_begin", {}, {});
+    func::CallOp::create(rewriter, op.getLoc(), fn, ValueRange{});
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct OwnsShiftLowering : OpConversionPattern<OwnsShiftOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(OwnsShiftOp op, OpAdaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    // int8_t kvant_rt_owns_shift(void)
+    auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_owns_shift", {}, {i8Type(getContext())});
+    Value owns = func::CallOp::create(rewriter, loc, fn, ValueRange{}).getResult(0);
+    rewriter.replaceOpWithNewOp<arith::CmpIOp>(op, arith::CmpIPredicate::ne, owns,
+                                               constI8(rewriter, loc, 0));
+    return success();
+  }
+};
+
+/// The partial result is copied into a fresh contiguous buffer, which the runtime sums over
+/// the ranks in place and tensor-land adopts as the result (a Jacobian: small).
+struct CombineShiftsLowering : OpConversionPattern<CombineShiftsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(CombineShiftsOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Type i64 = i64Type(getContext()), ptr = ptrType(getContext());
+    Location loc = op.getLoc();
+    // void kvant_rt_combine_shifts(double *data, int64_t n)
+    auto fn = getRuntimeFunc(rewriter, op, "kvant_rt_combine_shifts", {ptr, i64}, {});
+    auto type = cast<RankedTensorType>(op.getType());
+    Value source = adaptor.getPartial();
+    SmallVector<Value> dims, dynamicDims, lbs, steps;
+    Value count = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    for (int64_t d = 0; d < type.getRank(); ++d) {
+      Value dim = tensor::DimOp::create(rewriter, loc, source, d);
+      if (type.isDynamicDim(d))
+        dynamicDims.push_back(dim);
+      dims.push_back(dim);
+      count = arith::MulIOp::create(rewriter, loc, count, dim);
+      lbs.push_back(arith::ConstantIndexOp::create(rewriter, loc, 0));
+      steps.push_back(arith::ConstantIndexOp::create(rewriter, loc, 1));
+    }
+    Value buffer = memref::AllocOp::create(
+        rewriter, loc, MemRefType::get(type.getShape(), type.getElementType()), dynamicDims);
+    scf::buildLoopNest(rewriter, loc, lbs, dims, steps,
+                       [&](OpBuilder &nb, Location l, ValueRange ivs) {
+                         Value element = tensor::ExtractOp::create(nb, l, source, ivs);
+                         memref::StoreOp::create(nb, l, element, buffer, ivs);
+                       });
+    func::CallOp::create(rewriter, loc, fn,
+                         ValueRange{pointerTo(rewriter, loc, buffer),
+                                    arith::IndexCastOp::create(rewriter, loc, i64, count)});
+    rewriter.replaceOp(op, adoptBuffer(rewriter, loc, type, buffer));
+    return success();
+  }
+};
+
 struct BasisStateLowering : OpConversionPattern<BasisStateOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(BasisStateOp op, OpAdaptor adaptor,
@@ -719,7 +785,8 @@ struct ConvertQuantumToRuntimePass
                  UnitaryLowering, NamedObsLowering, TensorObsLowering, HermitianLowering,
                  HamiltonianLowering, ProbsLowering, StateLowering, AdjointJacobianLowering,
                  AdjointVJPLowering, SetSeedLowering, BasisStateLowering, StatePrepLowering,
-                 MeasureLowering>(converter, ctx);
+                 MeasureLowering, ShiftsBeginLowering, OwnsShiftLowering, CombineShiftsLowering>(
+        converter, ctx);
     patterns.add<ShotsMeasurementLowering<SampleOp>>(converter, ctx, "kvant_rt_sample");
     patterns.add<ShotsMeasurementLowering<CountsOp>>(converter, ctx, "kvant_rt_counts");
     patterns.add<ScalarMeasurementLowering<ExpvalOp>>(converter, ctx, "kvant_rt_expval");

@@ -301,4 +301,45 @@ def Quantum_CountsOp : Quantum_Op<"counts"> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------------------===//
+// Parameter-shift batches (docs/distributed.md, "Parameter-shift batches over ranks")
+//===----------------------------------------------------------------------------------===//
+
+def Quantum_ShiftsBeginOp : Quantum_Op<"shifts_begin"> {
+  let summary = "Open a batch of shifted-circuit evaluations";
+  let description = [{
+    Opens a parameter-shift batch: the shifted evaluations of one Jacobian, each guarded by
+    `quantum.owns_shift`, closed by the `quantum.combine_shifts` of their linear combination.
+    A program run with MPI in shift mode deals the evaluations of the outermost open batch out
+    over the ranks; otherwise every evaluation is this process's. A batch opened inside an
+    evaluation belongs wholly to the rank evaluating it.
+  }];
+  let assemblyFormat = "attr-dict";
+}
+
+def Quantum_OwnsShiftOp : Quantum_Op<"owns_shift"> {
+  let summary = "Whether this process evaluates the next shifted circuit of the open batch";
+  let description = [{
+    Always true outside shift mode. In shift mode, evaluation i of the outermost batch is rank
+    (i mod P)'s, and the runtime seeds the random draws of an owned evaluation from (batch, i).
+    Each call counts one evaluation, so it must be called once per evaluation in the same order
+    on every rank.
+  }];
+  let results = (outs I1:$owns);
+  let assemblyFormat = "attr-dict";
+}
+
+def Quantum_CombineShiftsOp : Quantum_Op<"combine_shifts"> {
+  let summary = "Close the open batch: its partial result summed over the ranks";
+  let description = [{
+    `partial` is a linear combination of the batch's evaluations in which the evaluations this
+    process did not own are zero; the result is the sum of `partial` over the ranks (one
+    allreduce) in shift mode, `partial` itself otherwise.
+  }];
+  let arguments = (ins RankedTensorOf<[F64]>:$partial);
+  let results = (outs RankedTensorOf<[F64]>:$combined);
+  let assemblyFormat = "$partial attr-dict `:` type($partial) `->` type($combined)";
+  let hasVerifier = 1;
+}
+
 #endif // KVANT_QUANTUM_OPS_TD
