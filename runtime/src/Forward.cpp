@@ -23,8 +23,11 @@ namespace {
 // for such measurements.
 constexpr unsigned kDefaultBlockQubits = 16;
 constexpr unsigned kMinQubits = 18;
-// 2^11 amplitudes = 32 KiB, an L1 data cache.
-constexpr unsigned kDefaultInnerQubits = 11;
+// Sub-runs in L1-sized blocks inside each block (see SubRun): off by default. Measured on the
+// 2-core Xeon (2 MiB L2) with blocks of 2^11 amplitudes (32 KiB): the kernels ran ~20% faster
+// on the small blocks, and the copies into them cost the same again (perf stat task-clock of
+// layered:24 and layered:20, one thread: 7.96 / 7.88 s without, 7.89 / 8.35 s with).
+constexpr unsigned kDefaultInnerQubits = 0;
 // Blocks are copied back with streaming stores when the state is larger than this (it goes
 // back to memory anyway; a plain store would first read every line it writes); a smaller
 // state stays in L3 for the next run.
@@ -46,7 +49,8 @@ unsigned fusionSetting() {
 }
 
 unsigned innerSetting() {
-  // KVANT_RT_FORWARD_INNER_QUBITS: the small blocks inside a block (0: none). Read once.
+  // KVANT_RT_FORWARD_INNER_QUBITS: the small blocks inside a block (0: none; tests and
+  // measurement). Read once.
   static const unsigned value = static_cast<unsigned>(
       envSetting("KVANT_RT_FORWARD_INNER_QUBITS", kDefaultInnerQubits, 0, 24));
   return value;
@@ -208,11 +212,10 @@ void fuseOneQubit(std::vector<PendingGate> &gates, std::size_t numQubits) {
   gates = std::move(out);
 }
 
-// Inside a block (a B-qubit state in L2) the gates of a run go through the state once each;
-// at L2 bandwidth that is most of a run's time (measured, layered circuit at 24 qubits: ~0.3
-// of a full in-place sweep per gate, against ~1 sweep per run for the copies). So the run is
-// planned again in smaller blocks of B1 bits that stay in L1, and each sub-run of two or more
-// gates is applied on a copy of each small block: one pass over the L2 block per sub-run.
+// Inside a block (a B-qubit state in L2) the gates of a run go through the block once each.
+// With KVANT_RT_FORWARD_INNER_QUBITS = B1 the run is planned again in smaller blocks of B1
+// bits, and each sub-run of two or more gates is applied on a copy of each small block (one
+// pass over the L2 block per sub-run), for caches where an L2 pass per gate is the limit.
 struct SubRun {
   std::vector<PendingGate> gates;       // wires of the B1-qubit view (or of the B-qubit view)
   std::optional<blocks::Layout> layout; // empty: the gate is applied to the block directly
