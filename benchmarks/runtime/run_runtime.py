@@ -279,7 +279,30 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="fewer sizes (smoke test of the runner)")
     ap.add_argument("--build-dir", default=str(ROOT / "build" / "runtime-dev"))
     ap.add_argument("--tag", default="", help="suffix for the result files (runtime-TAG.md, ...)")
+    ap.add_argument(
+        "--sweeps-only",
+        action="store_true",
+        help="only the sweep-equivalents table (kvant alone), written to runtime-sweeps.md",
+    )
     args = ap.parse_args(argv)
+    if args.sweeps_only:
+        exe = find_bench(Path(args.build_dir))
+        rows = {"sweeps": sweep_equivalents(exe, [16] if args.quick else SWEEP_NS)}
+        stem = "runtime-sweeps" + (f"-{args.tag}" if args.tag else "")
+        cmd = "python benchmarks/runtime/run_runtime.py --sweeps-only" + (
+            " --quick" if args.quick else ""
+        )
+        L = [
+            "# kvant runtime: sweep-equivalents",
+            "",
+            f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d %H:%M')}. Command: `{cmd}`.",
+            "",
+            *sweeps_section(rows["sweeps"]),
+        ]
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / f"{stem}.md").write_text("\n".join(L) + "\n")
+        print("\n".join(L))
+        return 0
 
     gate_ns = [12, 16] if args.quick else [12, 16, 20, 24]
     layered_ns = [16] if args.quick else [20, 24]
@@ -343,8 +366,63 @@ def main(argv=None):
     sweep = kval("sweep", rx_n)["seconds"]
     rows["rx"] = dict(n=rx_n, sweep=sweep, kvant=rx_k, lightning=rx_l, qulacs=rx_q)
 
+    rows["sweeps"] = sweep_equivalents(exe, [16] if args.quick else SWEEP_NS)
     write_report(rows, args)
     return 0
+
+
+# Registers of the sweep-equivalents table and the ansatz layers of its gradient.
+SWEEP_NS = [20, 24]
+SWEEP_LAYERS = {16: 4, 20: 4, 24: 2}
+
+
+def sweep_equivalents(exe: Path, ns) -> list[dict]:
+    """Each size's layered circuit and ansatz forward/gradient in units of one in-place sweep
+    over the same state, all from one kvant_rt_bench process (so the ratios share its load)."""
+    cases = []
+    for n in ns:
+        cases += [f"sweep:{n}", f"layered:{n}", f"adjoint:{n}:{SWEEP_LAYERS[n]}", f"sweep:{n}"]
+    kv = run_kvant(exe, cases)
+    out = []
+    for n in ns:
+        sweeps = [r["seconds"] for r in kv if r["case"] == "sweep" and r["n"] == n]
+        lay = next(r for r in kv if r["case"] == "layered200" and r["n"] == n)
+        adj = next(r for r in kv if r["case"] == "adjoint" and r["n"] == n)
+        out.append(
+            dict(
+                n=n,
+                sweep=min(sweeps),
+                sweep_max=max(sweeps),
+                layered=lay["seconds"],
+                layers=adj["layers"],
+                forward=adj["forward"],
+                grad=adj["seconds"],
+            )
+        )
+    return out
+
+
+def sweeps_section(rows) -> list[str]:
+    L = [
+        "## Sweep-equivalents (issue 15: fewer sweeps than gates)",
+        "",
+        "Sweep: one in-place read-modify-write pass over a state of the same size with all threads "
+        "(the faster of the two measured before and after the size's cases; the other in brackets). "
+        "Layered: the 200-gate layered circuit. Ansatz: the hardware-efficient ansatz of the adjoint "
+        "table; grad = forward run with the tape on + kvant_rt_adjoint_jacobian.",
+        "",
+        "| qubits | sweep | layered | layered / sweep | ansatz layers | fwd | grad | grad / fwd | "
+        "fwd / sweep | grad / sweep |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        L.append(
+            f"| {r['n']} | {fmt_t(r['sweep'])} ({fmt_t(r['sweep_max'])}) | {fmt_t(r['layered'])} | "
+            f"{r['layered'] / r['sweep']:.1f} | {r['layers']} | {fmt_t(r['forward'])} | "
+            f"{fmt_t(r['grad'])} | {r['grad'] / r['forward']:.2f} | {r['forward'] / r['sweep']:.1f} | "
+            f"{r['grad'] / r['sweep']:.1f} |"
+        )
+    return L
 
 
 def write_report(rows, args):
@@ -431,6 +509,7 @@ def write_report(rows, args):
             if rx[name]
         )
     )
+    L += ["", *sweeps_section(rows["sweeps"])]
     (RESULTS / f"{stem}.md").write_text("\n".join(L) + "\n")
     (RESULTS / f"{stem}.json").write_text(json.dumps(rows, indent=1))
     print("\n".join(L))

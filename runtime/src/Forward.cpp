@@ -6,19 +6,28 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <new>
+#include <optional>
 
 namespace kvant::rt {
 namespace {
 
-// 2^16 amplitudes = 1 MiB, a Zen 4 core's L2. Registers below kMinQubits (64 MiB) are not
-// queued: a state that fits the L3 gains little from L2 blocks, and the copies in and out (in
-// pieces of 8+ amplitudes scattered over the state) cost more. Measured, 200-gate layered
-// circuit, one thread, same-load interleaved: 20 qubits 49-50 ms gate by gate vs 73-83 ms
-// blocked (B = 14..16); 24 qubits (2 threads) 2.27-2.34 s vs 1.43-1.52 s with B = 16.
+// 2^16 amplitudes = 1 MiB, a Zen 4 core's L2. Registers below kMinQubits (4 MiB) are not
+// queued: there a state stays in the caches and the copies cost what the blocks save.
+// Measured, 200-gate layered circuit, one thread (perf stat task-clock of kvant_rt_bench
+// layered:N, gates taken ahead as below): 16 qubits 91 ms either way, 18 qubits 517 ms gate by
+// gate vs 427 ms blocked, 20 qubits 1.27 s vs 0.84 s. (Before runs took gates ahead, 20 qubits
+// was faster gate by gate, and the threshold was 22.) KVANT_RT_FORWARD_MIN_QUBITS overrides it
+// for such measurements.
 constexpr unsigned kDefaultBlockQubits = 16;
-constexpr unsigned kMinQubits = 22;
+constexpr unsigned kMinQubits = 18;
+// Sub-runs in L1-sized blocks inside each block (see SubRun): off by default. Measured on the
+// 2-core Xeon (2 MiB L2) with blocks of 2^11 amplitudes (32 KiB): the kernels ran ~20% faster
+// on the small blocks, and the copies into them cost the same again (perf stat task-clock of
+// layered:24 and layered:20, one thread: 7.96 / 7.88 s without, 7.89 / 8.35 s with).
+constexpr unsigned kDefaultInnerQubits = 0;
 // Blocks are copied back with streaming stores when the state is larger than this (it goes
 // back to memory anyway; a plain store would first read every line it writes); a smaller
 // state stays in L3 for the next run.
@@ -32,20 +41,188 @@ unsigned blockSetting() {
   return value;
 }
 
+unsigned fusionSetting() {
+  // KVANT_RT_FORWARD_FUSION: 0 applies the gates of a run one by one (tests, measurement).
+  static const unsigned value =
+      static_cast<unsigned>(envSetting("KVANT_RT_FORWARD_FUSION", 1, 0, 1));
+  return value;
+}
+
+unsigned innerSetting() {
+  // KVANT_RT_FORWARD_INNER_QUBITS: the small blocks inside a block (0: none; tests and
+  // measurement). Read once.
+  static const unsigned value = static_cast<unsigned>(
+      envSetting("KVANT_RT_FORWARD_INNER_QUBITS", kDefaultInnerQubits, 0, 24));
+  return value;
+}
+
 // Index bits an op reads or writes (targets and controls).
-std::uint64_t opBits(const StateVector &sv, const PendingGate &g) {
+std::uint64_t opBits(std::size_t numQubits, const PendingGate &g) {
+  auto bitOf = [numQubits](std::size_t w) { return numQubits - 1 - w; };
   std::uint64_t m = 0;
   for (std::size_t w : g.op.targets)
-    m |= std::uint64_t{1} << sv.bitOf(w);
+    m |= std::uint64_t{1} << bitOf(w);
   for (std::size_t w : g.op.builtinCtrls)
-    m |= std::uint64_t{1} << sv.bitOf(w);
+    m |= std::uint64_t{1} << bitOf(w);
   for (std::size_t w : g.ctrls.wires)
-    m |= std::uint64_t{1} << sv.bitOf(w);
+    m |= std::uint64_t{1} << bitOf(w);
   return m;
 }
 
+// One run of a plan: gates (indices into the planned list, in the order they are applied)
+// that together touch the bits in `mask`; blocked when there are two or more of them.
+struct PlannedRun {
+  std::vector<std::size_t> gates;
+  std::uint64_t mask = 0;
+};
+
+// Splits gates with index bits `bits` (in their order) into runs of at most B bits each
+// (forcedLow counted in). A run takes the first gate not yet planned and then every later one
+// that fits and shares no bit with a gate it passed over: gates on disjoint bits commute, so
+// taking a gate ahead of the ones passed over changes nothing but rounding. Without this, a
+// layer of gates on all n > B bits ends a run after B bits and every later gate waits for the
+// next pass over the state (the 200-gate layered circuit at 24 qubits with B = 16: 21 runs in
+// order, 4 with gates taken ahead).
+std::vector<PlannedRun> planRuns(const std::vector<std::uint64_t> &bits, unsigned n, unsigned B,
+                                 std::uint64_t forcedLow) {
+  std::vector<PlannedRun> runs;
+  std::vector<char> done(bits.size(), 0);
+  const std::uint64_t all = n >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << n) - 1;
+  // Looking further costs little (no state is touched) and finds more gates that commute
+  // past the ones that did not fit.
+  const std::size_t lookahead = 4 * std::size_t{n} + 16;
+  auto fits = [B](std::uint64_t m) { return static_cast<unsigned>(__builtin_popcountll(m)) <= B; };
+  for (std::size_t first = 0; first < bits.size();) {
+    PlannedRun run;
+    run.mask = forcedLow;
+    std::uint64_t passed = 0;
+    std::size_t scanned = 0;
+    for (std::size_t j = first; j < bits.size() && scanned < lookahead && passed != all; ++j) {
+      if (done[j])
+        continue;
+      ++scanned;
+      if ((bits[j] & passed) == 0 && fits(run.mask | bits[j])) {
+        run.mask |= bits[j];
+        run.gates.push_back(j);
+        done[j] = 1;
+      } else {
+        if (j == first) { // too wide for any block: applied on its own
+          run.gates.push_back(j);
+          done[j] = 1;
+          break;
+        }
+        passed |= bits[j];
+      }
+    }
+    runs.push_back(std::move(run));
+    while (first < bits.size() && done[first])
+      ++first;
+  }
+  return runs;
+}
+
+// Gates renumbered to a B-qubit view of one block of `layout`; the view's bitOf is B - 1 -
+// wire.
+std::vector<PendingGate> toView(std::size_t numQubits, const blocks::Layout &layout,
+                                std::vector<PendingGate> &gates,
+                                const std::vector<std::size_t> &which, bool move) {
+  const unsigned B = layout.B;
+  auto wire = [&](std::size_t w) -> std::size_t { return B - 1 - layout.local[numQubits - 1 - w]; };
+  std::vector<PendingGate> out;
+  out.reserve(which.size());
+  for (std::size_t k : which) {
+    PendingGate g = move ? std::move(gates[k]) : gates[k];
+    for (std::size_t &w : g.op.targets)
+      w = wire(w);
+    for (std::size_t &w : g.op.builtinCtrls)
+      w = wire(w);
+    for (std::size_t &w : g.ctrls.wires)
+      w = wire(w);
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+// Gate fusion. Within a run, a one-qubit gate without controls that follows another one on
+// the same wire (nothing in between touching that wire) is multiplied into it: one pass
+// instead of two, for the arithmetic of one 2x2 matrix. Only one-qubit blocks are formed:
+// measured in L1 on this machine (kvant_rt_bench, 11 qubits), a one-qubit rotation costs
+// ~0.4 ns per amplitude and CNOT ~0.26, so a dense 4x4 block (four complex products per
+// amplitude against two for a one-qubit gate) would have to replace more than two rotations
+// and a CNOT to pay; in a rotation/CNOT brick it replaces exactly that.
+bool fusable(const PendingGate &g) {
+  return g.ctrls.wires.empty() && g.op.builtinCtrls.empty() && g.op.targets.size() == 1 &&
+         (g.op.kind == Op::PauliX || g.op.kind == Op::Diagonal1 ||
+          (g.op.kind == Op::Matrix && g.op.m.size() == 4));
+}
+
+// The 2x2 matrix (row-major) of a fusable gate.
+void matrixOf(const Op &op, Complex *m) {
+  switch (op.kind) {
+  case Op::PauliX:
+    m[0] = 0.0, m[1] = 1.0, m[2] = 1.0, m[3] = 0.0;
+    return;
+  case Op::Diagonal1:
+    m[0] = op.m[0], m[1] = 0.0, m[2] = 0.0, m[3] = op.m[1];
+    return;
+  default:
+    std::copy(op.m.begin(), op.m.begin() + 4, m);
+  }
+}
+
+// Fuses `later` into `earlier` (both fusable, same wire): earlier becomes later * earlier.
+void fuseInto(Op &earlier, const Op &later) {
+  if (earlier.kind == Op::Diagonal1 && later.kind == Op::Diagonal1) {
+    earlier.m = {cmul(later.m[0], earlier.m[0]), cmul(later.m[1], earlier.m[1])};
+    return;
+  }
+  Complex a[4], b[4];
+  matrixOf(earlier, a);
+  matrixOf(later, b);
+  earlier.kind = Op::Matrix;
+  earlier.m = {cmul(b[0], a[0]) + cmul(b[1], a[2]), cmul(b[0], a[1]) + cmul(b[1], a[3]),
+               cmul(b[2], a[0]) + cmul(b[3], a[2]), cmul(b[2], a[1]) + cmul(b[3], a[3])};
+}
+
+// Fuses runs of one-qubit gates in `gates` (wires of a numQubits-qubit view), in place.
+void fuseOneQubit(std::vector<PendingGate> &gates, std::size_t numQubits) {
+  if (fusionSetting() == 0)
+    return;
+  std::vector<std::size_t> last(numQubits, SIZE_MAX); // the latest kept gate on each wire
+  std::vector<PendingGate> out;
+  out.reserve(gates.size());
+  for (PendingGate &g : gates) {
+    if (fusable(g)) {
+      const std::size_t w = g.op.targets[0], k = last[w];
+      if (k != SIZE_MAX && fusable(out[k])) {
+        fuseInto(out[k].op, g.op);
+        continue;
+      }
+    }
+    const std::size_t idx = out.size();
+    out.push_back(std::move(g));
+    const PendingGate &kept = out.back();
+    for (std::size_t w : kept.op.targets)
+      last[w] = idx;
+    for (std::size_t w : kept.op.builtinCtrls)
+      last[w] = idx;
+    for (std::size_t w : kept.ctrls.wires)
+      last[w] = idx;
+  }
+  gates = std::move(out);
+}
+
+// Inside a block (a B-qubit state in L2) the gates of a run go through the block once each.
+// With KVANT_RT_FORWARD_INNER_QUBITS = B1 the run is planned again in smaller blocks of B1
+// bits, and each sub-run of two or more gates is applied on a copy of each small block (one
+// pass over the L2 block per sub-run), for caches where an L2 pass per gate is the limit.
+struct SubRun {
+  std::vector<PendingGate> gates;       // wires of the B1-qubit view (or of the B-qubit view)
+  std::optional<blocks::Layout> layout; // empty: the gate is applied to the block directly
+};
+
 struct Run {
-  std::vector<PendingGate> gates; // wires renumbered to a B-qubit view of one block
+  std::vector<SubRun> subRuns;
   blocks::Layout layout;
   Complex *state = nullptr;
   bool stream = false;
@@ -62,34 +239,62 @@ struct Run {
   }
 
   void apply(std::size_t b) {
-    thread_local blocks::Buffer buffer;
+    thread_local blocks::Buffer buffer, inner;
     Complex *buf = buffer.get(layout.blockSize());
     const std::uint64_t base = layout.base(b);
     layout.gather(buf, state, base);
     StateVector view = StateVector::view(buf, layout.B);
-    for (const PendingGate &g : gates)
-      execute(view, g.op, g.ctrls);
+    for (const SubRun &s : subRuns) {
+      if (!s.layout) {
+        for (const PendingGate &g : s.gates)
+          execute(view, g.op, g.ctrls);
+        continue;
+      }
+      const blocks::Layout &l = *s.layout;
+      Complex *small = inner.get(l.blockSize());
+      const std::size_t numSmall = std::size_t{1} << (layout.B - l.B);
+      for (std::size_t c = 0; c < numSmall; ++c) {
+        const std::uint64_t smallBase = l.base(c);
+        l.gather(small, buf, smallBase);
+        StateVector v = StateVector::view(small, l.B);
+        for (const PendingGate &g : s.gates)
+          execute(v, g.op, g.ctrls);
+        l.scatter(buf, small, smallBase, /*stream=*/false);
+      }
+    }
     layout.scatter(state, buf, base, stream);
   }
 };
 
-// Applies gates[i, j) (together touching the bits in `mask`, at most B of them) block by block.
-void blockedRun(StateVector &sv, std::vector<PendingGate> &gates, std::size_t i, std::size_t j,
-                std::uint64_t mask, unsigned B) {
+// Applies the gates of `planned` (together touching the bits in its mask, at most B of them)
+// block by block.
+void blockedRun(StateVector &sv, std::vector<PendingGate> &gates, const PlannedRun &planned,
+                unsigned B) {
   const unsigned n = static_cast<unsigned>(sv.numQubits());
-  Run run{blocks::Layout(mask, n, B)};
-  // Global wire -> wire of the B-qubit view (whose bitOf is B - 1 - wire).
-  auto toView = [&](std::size_t w) -> std::size_t { return B - 1 - run.layout.local[sv.bitOf(w)]; };
-  run.gates.reserve(j - i);
-  for (std::size_t k = i; k < j; ++k) {
-    PendingGate g = std::move(gates[k]);
-    for (std::size_t &w : g.op.targets)
-      w = toView(w);
-    for (std::size_t &w : g.op.builtinCtrls)
-      w = toView(w);
-    for (std::size_t &w : g.ctrls.wires)
-      w = toView(w);
-    run.gates.push_back(std::move(g));
+  Run run{blocks::Layout(planned.mask, n, B)};
+  std::vector<PendingGate> viewGates = toView(n, run.layout, gates, planned.gates, true);
+  const unsigned B1 = innerSetting();
+  if (B1 >= 3 && B1 < B) {
+    std::vector<std::uint64_t> bits(viewGates.size());
+    for (std::size_t k = 0; k < viewGates.size(); ++k)
+      bits[k] = opBits(B, viewGates[k]);
+    for (const PlannedRun &p : planRuns(bits, B, B1, B1 >= 8 ? 0x7 : 0)) {
+      SubRun s;
+      if (p.gates.size() >= 2 && static_cast<unsigned>(__builtin_popcountll(p.mask)) <= B1) {
+        s.layout.emplace(p.mask, B, B1);
+        s.gates = toView(B, *s.layout, viewGates, p.gates, false);
+        fuseOneQubit(s.gates, B1);
+      } else {
+        for (std::size_t k : p.gates)
+          s.gates.push_back(viewGates[k]);
+      }
+      run.subRuns.push_back(std::move(s));
+    }
+  } else {
+    SubRun s;
+    s.gates = std::move(viewGates);
+    fuseOneQubit(s.gates, B);
+    run.subRuns.push_back(std::move(s));
   }
   run.state = sv.data();
   run.stream = sv.size() * sizeof(Complex) > kStreamBytes && run.layout.lowRun >= 2;
@@ -110,40 +315,39 @@ unsigned forwardBlockQubits(std::size_t numQubits) {
   const unsigned B = blockSetting();
   if (B == 0 || numQubits <= B)
     return 0;
-  if (B >= 12 && numQubits < kMinQubits)
+  static const unsigned minQubits =
+      static_cast<unsigned>(envSetting("KVANT_RT_FORWARD_MIN_QUBITS", kMinQubits, 1, 30));
+  if (B >= 12 && numQubits < minQubits)
     return 0;
   return B;
 }
 
 void applyPending(StateVector &sv, std::vector<PendingGate> &gates) {
   const unsigned B = forwardBlockQubits(sv.numQubits());
-  std::size_t i = 0;
   // On failure the rest is dropped with the list; the error is sticky anyway.
   struct Clear {
     std::vector<PendingGate> &g;
     ~Clear() { g.clear(); }
   } clear{gates};
-  while (i < gates.size()) {
-    std::size_t j = i + 1;
-    // The 3 lowest bits are always in the block, so that it is copied in runs of at least 8
-    // amplitudes (two cache lines), not single amplitudes from every line.
-    const std::uint64_t forcedLow = B >= 8 ? 0x7 : 0;
-    std::uint64_t mask = opBits(sv, gates[i]) | forcedLow;
-    if (B > 0 && static_cast<unsigned>(__builtin_popcountll(mask)) <= B) {
-      // The longest run of consecutive gates whose bits fit in a block.
-      for (; j < gates.size(); ++j) {
-        const std::uint64_t m = mask | opBits(sv, gates[j]);
-        if (static_cast<unsigned>(__builtin_popcountll(m)) > B)
-          break;
-        mask = m;
-      }
+  if (B == 0) {
+    for (const PendingGate &g : gates)
+      execute(sv, g.op, g.ctrls);
+    return;
+  }
+  std::vector<std::uint64_t> bits(gates.size());
+  for (std::size_t k = 0; k < gates.size(); ++k)
+    bits[k] = opBits(sv.numQubits(), gates[k]);
+  // The 3 lowest bits are always in the block, so that it is copied in runs of at least 8
+  // amplitudes (two cache lines), not single amplitudes from every line.
+  const std::uint64_t forcedLow = B >= 8 ? 0x7 : 0;
+  for (const PlannedRun &run :
+       planRuns(bits, static_cast<unsigned>(sv.numQubits()), B, forcedLow)) {
+    if (run.gates.size() >= 2 && static_cast<unsigned>(__builtin_popcountll(run.mask)) <= B) {
+      blockedRun(sv, gates, run, B);
+    } else { // a single gate gains nothing from the copies
+      for (std::size_t k : run.gates)
+        execute(sv, gates[k].op, gates[k].ctrls);
     }
-    if (j - i >= 2 && static_cast<unsigned>(__builtin_popcountll(mask)) <= B) {
-      blockedRun(sv, gates, i, j, mask, B); // a single gate gains nothing from the copies
-    } else {
-      execute(sv, gates[i].op, gates[i].ctrls);
-    }
-    i = j;
   }
 }
 

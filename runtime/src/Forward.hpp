@@ -1,13 +1,16 @@
 // Forward gates on large registers, applied in cache-sized blocks.
 //
 // The C API queues the (already validated) gates of a large register and applies them here
-// when something needs the state (any other API call on the register). A run of consecutive
-// gates that together touch at most B index bits acts separately on each block of 2^B
-// amplitudes (the indices that agree on every other bit), so each block is copied into an
-// L2-sized buffer, the whole run is applied there by the ordinary kernels, and the block is
-// copied back: one pass over the state per run instead of one per gate. Every amplitude goes
-// through exactly the same arithmetic in the same order as gate by gate, so results are
-// bit-for-bit identical (tests check this with KVANT_RT_FORWARD_BLOCK_QUBITS).
+// when something needs the state (any other API call on the register). A run of gates that
+// together touch at most B index bits acts separately on each block of 2^B amplitudes (the
+// indices that agree on every other bit), so each block is copied into an L2-sized buffer, the
+// whole run is applied there by the ordinary kernels, and the block is copied back: one pass
+// over the state per run instead of one per gate. A run also takes later gates ahead of
+// earlier ones it passed over when they share no bit (they commute), so a layer of gates on
+// more than B bits does not end it (optionally, inside the L2 block the run is split the same
+// way into sub-runs on L1-sized blocks). One-qubit gates on one wire are fused. Results equal
+// gate-by-gate application up to rounding (a few ulp: commuting gates are multiplied in another
+// order); tests compare the two with KVANT_RT_FORWARD_BLOCK_QUBITS / KVANT_RT_FORWARD_INNER_QUBITS.
 #pragma once
 
 #include "Gates.hpp"

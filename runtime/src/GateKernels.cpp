@@ -155,6 +155,31 @@ void forPairs(const par::GroupSpace &g, Complex *const *states, unsigned bit, co
       return;
     }
     const std::uint64_t low = s - 1;
+    if (bit >= 2) {
+      // Two v4d per half in each iteration (pairs j .. j + 3 share the block): the index
+      // arithmetic, as many instructions as the rotation itself, is paid once per 8 amplitudes
+      // (measured on a cached register: ~15% less time per gate). Same arithmetic per
+      // amplitude.
+      par::launch(
+          [=](std::uint64_t lo, std::uint64_t hi) KVANT_INLINE {
+            for (std::uint64_t u = lo; u < hi; ++u) {
+              const std::uint64_t j = 4 * u;
+              const std::uint64_t i = ((j & ~low) << 1) | (j & low);
+              for (std::size_t k = 0; k < NS; ++k) {
+                Complex *p = d.p[k] + i;
+                v4d x0 = ld2(p), x1 = ld2(p + 2), y0 = ld2(p + s), y1 = ld2(p + s + 2);
+                op.two(x0, y0);
+                op.two(x1, y1);
+                st2(p, x0);
+                st2(p + 2, x1);
+                st2(p + s, y0);
+                st2(p + s + 2, y1);
+              }
+            }
+          },
+          amps / 8, amps);
+      return;
+    }
     par::launch(
         [=](std::uint64_t lo, std::uint64_t hi) KVANT_INLINE {
           for (std::uint64_t u = lo; u < hi; ++u) {
