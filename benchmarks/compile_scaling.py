@@ -17,8 +17,10 @@ a small program compiled first in the same process (it starts the compiler worke
 the compiler's modules, which a size-independent first compilation pays). The process reports
 ``CompiledProgram.timings``: trace, lower (JAXPR -> MLIR), bytecode, then the worker's parse,
 each stage of the pass pipeline (``kvant.compiler.pipeline.STAGES``), LLVM codegen and link;
-``total`` is the client's whole compilation (trace to library). The per-gate ratio is
-total(N) / N over total(1000) / 1000, measured in the same run.
+``total`` is the client's whole compilation (trace to library), wall time; ``cpu`` the processor
+time of the client and the compiler worker for it (the linker excluded), which other work on
+the machine's cores changes less. The per-gate ratios are total(N) / N over total(1000) / 1000
+and the same of cpu, measured in the same run.
 
 Results go to ``--out`` (Markdown) and the same name with ``.json``.
 """
@@ -126,11 +128,13 @@ def measure_here(name: str, n: int) -> dict:
 
     function, shape = program(name, n)
     compiled = kvant.qjit(function)
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     result = compiled.compile(jax.ShapeDtypeStruct(shape, np.float64))
     total = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0 + result.timings["worker_cpu"]
     assert not result.from_cache
-    return {**result.timings, "total": total}
+    return {**result.timings, "total": total, "cpu": cpu}
 
 
 def measure(name: str, n: int) -> dict:
@@ -155,31 +159,32 @@ def table(results: dict, sizes) -> list[str]:
         lines += [
             f"### {name}",
             "",
-            "| gates | " + " | ".join(STAGES) + " | total | per gate |",
-            "|---" * (len(STAGES) + 3) + "|",
+            "| gates | " + " | ".join(STAGES) + " | total | per gate | cpu | cpu per gate |",
+            "|---" * (len(STAGES) + 5) + "|",
         ]
         for n in sizes:
             t = by_size.get(str(n))
             if t is None:
                 continue
             cells = [f"{t.get(stage, 0.0):.3f}" for stage in STAGES]
-            per_gate = t["total"] / n * 1e6
+            per_gate, cpu_per_gate = t["total"] / n * 1e6, t["cpu"] / n * 1e6
             lines.append(
-                f"| {n} | " + " | ".join(cells) + f" | {t['total']:.3f} | {per_gate:.0f} µs |"
+                f"| {n} | " + " | ".join(cells) + f" | {t['total']:.3f} | {per_gate:.0f} µs | "
+                f"{t['cpu']:.3f} | {cpu_per_gate:.0f} µs |"
             )
         lines.append("")
     return lines
 
 
-def ratios(results: dict, sizes) -> dict:
-    """Per-gate total time at each size over that at 1000 gates."""
+def ratios(results: dict, sizes, measure: str = "total") -> dict:
+    """Per-gate time (``measure``) at each size over that at 1000 gates."""
     out = {}
     for name, by_size in results.items():
         base = by_size.get("1000")
         if base is None:
             continue
         out[name] = {
-            str(n): (by_size[str(n)]["total"] / n) / (base["total"] / 1000)
+            str(n): (by_size[str(n)][measure] / n) / (base[measure] / 1000)
             for n in sizes
             if str(n) in by_size
         }
@@ -212,12 +217,14 @@ def main(argv=None) -> int:
             results.setdefault(name, {})[str(n)] = timings
             print(
                 f"{name:14s} {n:6d} gates: total {timings['total']:7.3f} s "
+                f"cpu {timings['cpu']:7.3f} s "
                 + " ".join(f"{s}={timings.get(s, 0.0):.3f}" for s in STAGES)
                 + f" (load {os.getloadavg()[0]:.2f})",
                 flush=True,
             )
     load_at_end = os.getloadavg()
     per_gate = ratios(results, sizes)
+    per_gate_cpu = ratios(results, sizes, "cpu")
 
     lines = [
         "# Compile time against program size",
@@ -231,19 +238,20 @@ def main(argv=None) -> int:
         "Stages: trace (JAX + PennyLane), lower (JAXPR -> MLIR), bytecode; in the compiler "
         "worker: parse, the pass pipeline's stages (gradient, quantum, host, bufferize, llvm; "
         "`kvant pipeline`), codegen (LLVM, -O2), link; total: the whole compilation as the "
-        "caller waits for it.",
+        "caller waits for it; cpu: the processor time of the caller and the worker for it.",
         "",
         "## Per-gate time relative to 1000 gates",
         "",
-        "| program | " + " | ".join(str(n) for n in sizes) + " |",
-        "|---" * (len(sizes) + 1) + "|",
+        "| program | time | " + " | ".join(str(n) for n in sizes) + " |",
+        "|---" * (len(sizes) + 2) + "|",
     ]
-    for name, by_size in per_gate.items():
-        lines.append(
-            f"| {name} | "
-            + " | ".join(f"{by_size.get(str(n), float('nan')):.2f}" for n in sizes)
-            + " |"
-        )
+    for kind, by_program in (("wall", per_gate), ("cpu", per_gate_cpu)):
+        for name, by_size in by_program.items():
+            lines.append(
+                f"| {name} | {kind} | "
+                + " | ".join(f"{by_size.get(str(n), float('nan')):.2f}" for n in sizes)
+                + " |"
+            )
     lines += ["", "## Stages", ""] + table(results, sizes)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -258,6 +266,7 @@ def main(argv=None) -> int:
                 "load_at_end": load_at_end,
                 "results": results,
                 "per_gate_ratio_to_1000": per_gate,
+                "per_gate_cpu_ratio_to_1000": per_gate_cpu,
             },
             indent=1,
         )

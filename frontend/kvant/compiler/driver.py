@@ -508,7 +508,8 @@ class CompiledArtifact:
     from_cache: bool
     #: seconds: the worker's parse, each stage of the pipeline (``pipeline.STAGES``; one entry
     #: ``passes`` for another pipeline), codegen, link (and worker_start when this compilation
-    #: started it); empty for a cached library
+    #: started it), worker_cpu (the worker's processor time for all of it); empty for a
+    #: cached library
     timings: dict = field(default_factory=dict)
 
 
