@@ -85,6 +85,7 @@ bench: install
 	$(PIP) install -q "pennylane-catalyst==0.15.0" qulacs matplotlib
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/first_call.py
+	$(PY) benchmarks/compile_scaling.py
 	$(PY) benchmarks/runtime/run_runtime.py --build-dir $(BUILD_DIR)/runtime
 	$(PY) benchmarks/mpi/run_mpi.py --build-dir $(BUILD_DIR)/runtime
 

@@ -111,8 +111,10 @@ times["lower"] = t() - t0
 t0 = t()
 artifact = driver.compile_mlir(bytecode, while_waiting=jax_cpu_device)  # as qjit does
 compile_total = t() - t0
+from kvant.compiler.pipeline import STAGES
 for name in ("worker_start", "parse", "passes", "codegen", "link"):
     times[name] = artifact.timings.get(name, 0.0)
+times["passes"] += sum(artifact.timings.get(stage, 0.0) for stage in STAGES)
 times["compile (client's wait)"] = compile_total
 t0 = t()
 library = CompiledLibrary(artifact.library, "jit_circuit", [v.aval for v in closed.jaxpr.invars],

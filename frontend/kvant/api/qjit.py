@@ -6,9 +6,10 @@ import functools
 import inspect
 import operator
 import threading
+import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jax
@@ -36,6 +37,11 @@ class CompiledProgram:
     library: Any
     out_tree: Any
     from_cache: bool
+    #: seconds spent in each stage of this program's compilation: trace, lower (to MLIR),
+    #: bytecode, then the compiler worker's (``driver.CompiledArtifact.timings``: parse, one
+    #: entry per stage of the pass pipeline, codegen, link) and ``compile``, the client's wait
+    #: for the worker; only the first three for a library from the disk cache
+    timings: dict = field(default_factory=dict)
 
     @functools.cached_property
     def mlir(self) -> str:
@@ -489,6 +495,8 @@ class QJIT:
             out_tree_box.append(out_tree)
             return leaves
 
+        timings = {}
+        t0 = time.perf_counter()
         try:
             with TracingContext.tracing(), distributed.collect() as mpi_requests:
                 closed_jaxpr = jax.make_jaxpr(flat_fn)(*specs)
@@ -505,8 +513,14 @@ class QJIT:
         name = "jit_" + function_name
         entry = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
         host_functions = []  # the Python functions the program calls back
+        t1 = time.perf_counter()
+        timings["trace"] = t1 - t0
         module = lower_program(closed_jaxpr, entry, _mlir.shared_context(), host_functions)
+        t0 = time.perf_counter()
+        timings["lower"] = t0 - t1
         bytecode = _mlir.to_bytecode(module)
+        t1 = time.perf_counter()
+        timings["bytecode"] = t1 - t0
         artifact = driver.compile_mlir(
             bytecode,
             keep_stages=self.keep_intermediate,
@@ -516,6 +530,9 @@ class QJIT:
             # process) while the worker compiles rather than after
             while_waiting=jax_cpu_device,
         )
+        timings.update(artifact.timings)
+        if not artifact.from_cache:
+            timings["compile"] = time.perf_counter() - t1
         library = CompiledLibrary(
             artifact.library,
             entry,
@@ -536,6 +553,7 @@ class QJIT:
             library,
             out_tree_box[0],
             artifact.from_cache,
+            timings,
         )
 
 

@@ -506,8 +506,10 @@ class CompiledArtifact:
     mlir_lowered: str | None
     llvm_ir: str | None
     from_cache: bool
-    #: seconds: the worker's parse, passes, codegen, link (and worker_start when this
-    #: compilation started it); empty for a cached library
+    #: seconds: the worker's parse, each stage of the pipeline (``pipeline.STAGES``; one entry
+    #: ``passes`` for another pipeline), codegen, link (and worker_start when this compilation
+    #: started it), worker_cpu (the worker's processor time for all of it); empty for a
+    #: cached library
     timings: dict = field(default_factory=dict)
 
 
@@ -550,7 +552,7 @@ def compile_mlir(
         reply = _worker.request(
             {
                 "mlir": module,
-                "pipeline": pipeline,
+                "pipeline": pipelines.staged(pipeline),
                 "workdir": str(workdir),
                 "keep_stages": keep_stages,
                 "opt_level": opt_level,

@@ -22,6 +22,9 @@ STAGES: dict[str, list[str]] = {
         "kvant-scalarize-rank0",
         "canonicalize",
         "func.func(convert-elementwise-to-linalg)",
+        # a QNode reads its N gate parameters with N tensor.extract ops of one tensor, which
+        # one-shot-bufferize's analysis compares pairwise: they read a buffer instead
+        "kvant-load-tensor-elements",
         # loops may yield fresh tensors each iteration (scf.while bodies do)
         "one-shot-bufferize{bufferize-function-boundaries allow-return-allocs-from-loops "
         "function-boundary-type-conversion=identity-layout-map}",
@@ -61,3 +64,12 @@ STAGES: dict[str, list[str]] = {
 def pipeline(stages=tuple(STAGES)) -> str:
     passes = [p for stage in stages for p in STAGES[stage]]
     return "builtin.module(" + ",".join(passes) + ")"
+
+
+def staged(text: str) -> list[list[str]]:
+    """``text`` as the worker runs it: ``[[stage, pipeline of the stage], ...]`` when it is
+    the full pipeline (the passes of each stage then run, and are timed, by themselves), else
+    one stage ``passes``."""
+    if text != pipeline():
+        return [["passes", text]]
+    return [[stage, pipeline((stage,))] for stage in STAGES]

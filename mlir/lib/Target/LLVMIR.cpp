@@ -136,9 +136,22 @@ bool isLargeLoopFreeKernel(const llvm::Function &function) {
   return runtimeCalls >= kLargeKernelMinRuntimeCalls && !hasLoops(function);
 }
 
+/// A function with a basic block of at least this many instructions is not optimised either,
+/// loops or not: such a block is straight-line code the program generator unrolled (the
+/// derivative of an N-gate circuit reads and writes N parameters one by one), which runs once
+/// per entry, while -O2's middle end and instruction selection take time growing faster than
+/// the block (gradient of a 4,000-gate circuit: 18 s of codegen, 6x the time at 1,000 gates).
+constexpr size_t kLargeBlockMinInstructions = 2048;
+
+bool hasLargeBlock(const llvm::Function &function) {
+  return llvm::any_of(function, [](const llvm::BasicBlock &block) {
+    return block.size() >= kLargeBlockMinInstructions;
+  });
+}
+
 void markLargeLoopFreeKernelsUnoptimised(llvm::Module &module) {
   for (llvm::Function &function : module)
-    if (isLargeLoopFreeKernel(function)) {
+    if (isLargeLoopFreeKernel(function) || hasLargeBlock(function)) {
       function.removeFnAttr(llvm::Attribute::AlwaysInline);
       function.addFnAttr(llvm::Attribute::NoInline); // optnone requires it
       function.addFnAttr(llvm::Attribute::OptimizeNone);

@@ -45,3 +45,51 @@ func.func @shared_operand(%a: tensor<f64>) -> tensor<f64> {
   %s = arith.addf %m, %c : tensor<f64>
   return %s : tensor<f64>
 }
+
+// JAX's p[k] (slice + squeeze) read by a gate: the element is read from p itself, the slice
+// and the squeeze are dead. A slice of a slice composes its offsets and strides.
+// CHECK-LABEL: func.func @element_of_slice
+// CHECK-SAME: (%[[P:.*]]: tensor<8xf64>, %[[Q:.*]]: tensor<4x6xf64>)
+// CHECK-DAG: %[[C3:.*]] = arith.constant 3 : index
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
+// CHECK-DAG: %[[C5:.*]] = arith.constant 5 : index
+// CHECK-DAG: %[[X:.*]] = tensor.extract %[[P]][%[[C3]]] : tensor<8xf64>
+// CHECK-DAG: %[[Y:.*]] = tensor.extract %[[Q]][%[[C2]], %[[C5]]] : tensor<4x6xf64>
+// CHECK-NOT: tensor.extract_slice
+// CHECK-NOT: tensor.collapse_shape
+// CHECK: return %[[X]], %[[Y]]
+func.func @element_of_slice(%p: tensor<8xf64>, %q: tensor<4x6xf64>) -> (f64, f64) {
+  %s = tensor.extract_slice %p[3] [1] [1] : tensor<8xf64> to tensor<1xf64>
+  %c = tensor.collapse_shape %s [] : tensor<1xf64> into tensor<f64>
+  %x = tensor.extract %c[] : tensor<f64>
+  // rows 0, 2 (stride 2) of q, columns 1..5; then its row 1, element 4: q[2, 5]
+  %c1 = arith.constant 1 : index
+  %r = tensor.extract_slice %q[0, 1] [2, 5] [2, 1] : tensor<4x6xf64> to tensor<2x5xf64>
+  %row = tensor.extract_slice %r[1, 0] [1, 5] [1, 1] : tensor<2x5xf64> to tensor<5xf64>
+  %c4 = arith.constant 4 : index
+  %y = tensor.extract %row[%c4] : tensor<5xf64>
+  return %x, %y : f64, f64
+}
+
+// A dynamic row (p[i, k] in a loop): index arithmetic on the row, the column constant.
+// CHECK-LABEL: func.func @dynamic_row
+// CHECK-SAME: (%[[P:.*]]: tensor<2x6xf64>, %[[I:.*]]: index)
+// CHECK: %[[C4:.*]] = arith.constant 4 : index
+// CHECK: %[[X:.*]] = tensor.extract %[[P]][%[[I]], %[[C4]]] : tensor<2x6xf64>
+// CHECK: return %[[X]]
+func.func @dynamic_row(%p: tensor<2x6xf64>, %i: index) -> f64 {
+  %s = tensor.extract_slice %p[%i, 4] [1, 1] [1, 1] : tensor<2x6xf64> to tensor<1x1xf64>
+  %c = tensor.collapse_shape %s [] : tensor<1x1xf64> into tensor<f64>
+  %x = tensor.extract %c[] : tensor<f64>
+  return %x : f64
+}
+
+// A reshape that merges dimensions of more than one element is left alone.
+// CHECK-LABEL: func.func @merging_reshape
+// CHECK: tensor.collapse_shape
+// CHECK: tensor.extract %{{.*}}[%{{.*}}] : tensor<6xf64>
+func.func @merging_reshape(%p: tensor<2x3xf64>, %i: index) -> f64 {
+  %c = tensor.collapse_shape %p [[0, 1]] : tensor<2x3xf64> into tensor<6xf64>
+  %x = tensor.extract %c[%i] : tensor<6xf64>
+  return %x : f64
+}

@@ -23,8 +23,30 @@ def ScalarizeRankZeroPass : Pass<"kvant-scalarize-rank0"> {
     and results are all rank-0 tensors becomes tensor.extract -> scalar op -> tensor.from_elements,
     so that canonicalization removes the tensors between scalar computations before
     bufferization.
+
+    A tensor.extract of a tensor.extract_slice, or of a tensor.collapse_shape that only drops
+    unit dimensions, reads its source at the corresponding index instead (JAX's `p[k]` is
+    slice + squeeze): thousands of slices of one tensor made one-shot-bufferize's alias analysis
+    quadratic in the length of the program.
   }];
-  let dependentDialects = ["mlir::tensor::TensorDialect"];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::tensor::TensorDialect"];
+}
+
+def LoadTensorElementsPass : Pass<"kvant-load-tensor-elements"> {
+  let summary = "Read tensors read only by many tensor.extract ops from a buffer";
+  let description = [{
+    One-shot-bufferize's analysis looks, for every use of a tensor, at every other use of it
+    and of its aliases: a tensor read by N tensor.extract ops (a QNode's gate parameters, one
+    per gate) costs O(N^2), 3 s of a 4,000-gate program. A tensor whose uses are only
+    tensor.extract, at least 16 of them, is read instead through one
+    `bufferization.to_buffer ... read_only` and memref.load ops, which the analysis does not
+    visit. That is safe where nothing can write the buffer while the loads run: a function's
+    argument or the result of tensor.from_elements, with no other uses. Any other such tensor
+    defined in a function's entry block is first copied (bufferization.alloc_tensor), once per
+    call, and the copy is read.
+  }];
+  let dependentDialects = ["mlir::bufferization::BufferizationDialect",
+                           "mlir::memref::MemRefDialect"];
 }
 
 def DistinctReturnedBuffersPass : Pass<"kvant-distinct-returned-buffers"> {

@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 
 using namespace mlir;
 using namespace kvant::gradient;
@@ -98,17 +99,61 @@ FailureOr<Value> emitParameterVector(
   Value empty = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{ShapedType::kDynamic},
                                         elementType, ValueRange{count[0]});
   SmallVector<Value> state{indexConstant(b, loc, 0), empty};
+  SmallVector<tensor::InsertOp> inserts; // in the order they were made
   ThreadedClone filler(/*keepQuantum=*/false, [&](OpBuilder &at, quantum::DifferentiableGate gate,
                                                   Operation *, IRMapping &m,
                                                   SmallVectorImpl<Value> &st) {
     for (unsigned i = 0, n = gate.getDiffParams().size(); i < n; ++i) {
-      st[1] = tensor::InsertOp::create(at, loc, element(at, gate, i, m), st[1], ValueRange{st[0]});
+      inserts.push_back(
+          tensor::InsertOp::create(at, loc, element(at, gate, i, m), st[1], ValueRange{st[0]}));
+      st[1] = inserts.back();
       st[0] = arith::AddIOp::create(at, loc, st[0], indexConstant(at, loc, 1));
     }
   });
   if (failed(filler.cloneOps(body, b, mapping, state)))
     return failure();
+  batchInserts(inserts);
   return state[1];
+}
+
+/// Runs of inserts of this many elements or more become one insert_slice.
+constexpr size_t kMinBatchedInserts = 16;
+
+void batchInserts(ArrayRef<tensor::InsertOp> inserts) {
+  // A run: each insert writes the result of the one before (its only use) at the next index,
+  // i.e. the gates of a stretch of straight-line code between control-flow ops.
+  auto continues = [](tensor::InsertOp previous, tensor::InsertOp next) {
+    if (next.getDest() != previous.getResult() || !previous.getResult().hasOneUse() ||
+        next->getBlock() != previous->getBlock())
+      return false;
+    auto step = next.getIndices()[0].getDefiningOp<arith::AddIOp>();
+    return step && step.getLhs() == previous.getIndices()[0] &&
+           getConstantIntValue(step.getRhs()) == 1;
+  };
+  size_t start = 0;
+  for (size_t end = 1; end <= inserts.size(); ++end) {
+    if (end < inserts.size() && continues(inserts[end - 1], inserts[end]))
+      continue;
+    ArrayRef<tensor::InsertOp> run = inserts.slice(start, end - start);
+    start = end;
+    if (run.size() < kMinBatchedInserts)
+      continue;
+    tensor::InsertOp first = run.front(), last = run.back();
+    OpBuilder b(last);
+    Location loc = last.getLoc();
+    SmallVector<Value> elements;
+    for (tensor::InsertOp insert : run)
+      elements.push_back(insert.getScalar());
+    auto type = RankedTensorType::get({int64_t(run.size())}, elements[0].getType());
+    Value block = tensor::FromElementsOp::create(b, loc, type, elements);
+    SmallVector<OpFoldResult> offsets{first.getIndices()[0]};
+    SmallVector<OpFoldResult> sizes{b.getIndexAttr(run.size())}, strides{b.getIndexAttr(1)};
+    Value filled =
+        tensor::InsertSliceOp::create(b, loc, block, first.getDest(), offsets, sizes, strides);
+    last.getResult().replaceAllUsesWith(filled);
+    for (tensor::InsertOp insert : llvm::reverse(run))
+      insert.erase();
+  }
 }
 
 FailureOr<SmallVector<Value>> cloneCircuitOfP(func::FuncOp qnode, func::FuncOp fn, OpBuilder &b,

@@ -14,6 +14,7 @@
 #include "QNodeAnalysis.h"
 #include "kvant/Gradient/IR/GradientDialect.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 
@@ -39,6 +40,12 @@ void markCircuit(mlir::func::FuncOp fn, mlir::func::FuncOp qnode, CircuitRole ro
 /// element(b, gate, i, mapping) for parameter i of `gate` (mapping: QNode values to clones).
 /// Emitted at the builder from the QNode's classical ops; with gates in control flow, a first
 /// pass counts the parameters and a second fills a vector of that size.
+/// Replaces each long run of `inserts` (in the order made) in which every insert writes the
+/// previous one's result at the next index by one tensor.insert_slice of a tensor.from_elements:
+/// one op for bufferization, whose analysis of a chain of G inserts takes O(G^2) or worse, and
+/// for reverse mode.
+void batchInserts(llvm::ArrayRef<mlir::tensor::InsertOp> inserts);
+
 mlir::FailureOr<mlir::Value>
 emitParameterVector(mlir::OpBuilder &b, mlir::Location loc, mlir::func::FuncOp qnode,
                     mlir::ValueRange args, const Circuit &circuit, mlir::Type elementType,

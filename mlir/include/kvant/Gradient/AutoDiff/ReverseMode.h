@@ -133,10 +133,11 @@ public:
                        llvm::ArrayRef<mlir::OpFoldResult> offsets,
                        llvm::ArrayRef<mlir::OpFoldResult> sizes,
                        llvm::ArrayRef<mlir::OpFoldResult> strides);
-  /// Adds the scalar `ct` to the element of `value`'s cotangent at `indices`. With constant
-  /// indices into a small static tensor the element waits until the cotangent is read, which
-  /// then builds it in one tensor.from_elements: the reverse of G reads x[i] (a QNode's gate
-  /// parameters) is not a chain of G inserts, whose bufferization takes O(G^2).
+  /// Adds the scalar `ct` to the element of `value`'s cotangent at `indices`. The element
+  /// waits until the cotangent is read: with constant indices into a small static tensor, all
+  /// are then built in one tensor.from_elements; other indices, when there are many, are added
+  /// by one loop over a table of them. Either way the reverse of G reads x[i] (a QNode's gate
+  /// parameters) is not a chain of G inserts, whose bufferization takes O(G^2) or worse.
   void accumulateElement(mlir::Value value, mlir::Value ct, mlir::ValueRange indices);
   /// The cotangent accumulated for `value`; null when none (zero).
   mlir::Value cotangent(mlir::Value value);
@@ -154,12 +155,18 @@ public:
 private:
   /// Adds the elements waiting for `value` into its cotangent.
   void flushElements(mlir::Value value);
+  void flushConstantElements(mlir::Value value);
+  void flushIndexedElements(mlir::Value value);
 
   mlir::OpBuilder &b;
   const RuleTable &table;
   llvm::DenseMap<mlir::Value, mlir::Value> cotangents;
   /// Per tensor: (linear index, scalar cotangent) contributions not yet in `cotangents`.
   llvm::DenseMap<mlir::Value, llvm::SmallVector<std::pair<int64_t, mlir::Value>>> elements;
+  /// Per tensor: (indices, scalar cotangent) contributions at other indices, in order.
+  llvm::DenseMap<mlir::Value,
+                 llvm::SmallVector<std::pair<llvm::SmallVector<mlir::Value>, mlir::Value>>>
+      indexedElements;
 };
 
 /// Cotangents out of a reversed block (null = zero).
