@@ -194,7 +194,7 @@ def test_one_shot_postselection_pads_the_shots_that_fail_as_pennylane_under_jit(
     assert np.all(np.isin(np.asarray(ref_samples)[:, 0], [1, np.iinfo(np.int32).min]))
 
 
-def test_one_shot_postselection_inside_a_loop_with_hw_like_is_refused():
+def test_one_shot_postselection_inside_a_loop_is_refused():
     def fn(x):
         qml.RX(x, wires=0)
 
@@ -205,7 +205,7 @@ def test_one_shot_postselection_inside_a_loop_with_hw_like_is_refused():
         loop()
         return qml.sample(wires=[0])
 
-    with pytest.raises(kvant.UnsupportedError, match="fill-shots"):
+    with pytest.raises(kvant.UnsupportedError, match="inside a loop or cond"):
         _compiled("one-shot", fn=fn, device=qml.device("lightning.qubit", wires=1))(0.9)
 
 
@@ -613,3 +613,44 @@ def test_too_many_unrolled_measurements_are_refused():
 
     with pytest.raises(kvant.UnsupportedError, match="more than 16 ancilla wires"):
         kvant.qjit(qml.QNode(fn, qml.device("kvant.qubit", wires=1)))(0.3, 0)
+
+
+@pytest.mark.parametrize("mode", ["fill-shots", "hw-like"])
+def test_one_shot_postselection_conditions_earlier_outcomes(mode):
+    """Found by the fuzzer (one_shot_postselect): under 'fill-shots' kvant forced the
+    postselected outcome in every shot, so an outcome measured before it kept its
+    unconditioned distribution, P(m1 = 1) = 0.087 instead of P(m1 = 1 | m2 = 1) = 0.0365. A
+    failed shot now runs again until it passes; 'hw-like' keeps only the shots that pass."""
+
+    def circuit(a):
+        qml.RY(a, wires=0)
+        m1 = qml.measure(0)
+        qml.RX(2.018, wires=0)  # P(m2 = 1) depends on m1
+        qml.measure(0, postselect=1)
+        return qml.expval(m1), qml.probs(op=m1), qml.expval(qml.PauliZ(0))
+
+    a, shots = 0.6, 20000
+    exact = qml.QNode(circuit, qml.device("default.qubit", wires=3), mcm_method="deferred")(a)
+    ours = qml.QNode(
+        circuit, qml.device("kvant.qubit", wires=1), mcm_method="one-shot", postselect_mode=mode
+    )
+    got = qml.qjit(qml.set_shots(ours, shots), compiler="kvant", seed=5)(a)
+    p1 = float(exact[0])
+    kept = shots if mode == "fill-shots" else shots * 0.5  # about half pass here
+    _close(got[0], p1, p1 * (1 - p1), shots=kept)
+    _close(got[1], exact[1], exact[1] * (1 - exact[1]), shots=kept)
+    _close(got[2], exact[2], 1 - float(exact[2]) ** 2, shots=kept)
+
+
+def test_fill_shots_with_an_impossible_postselection_is_nan():
+    def circuit():
+        qml.measure(0, postselect=1)  # |0>: never 1
+        return qml.expval(qml.PauliZ(0))
+
+    ours = qml.QNode(
+        circuit,
+        qml.device("kvant.qubit", wires=1),
+        mcm_method="one-shot",
+        postselect_mode="fill-shots",
+    )
+    assert np.isnan(qml.qjit(qml.set_shots(ours, 5), compiler="kvant")())

@@ -102,7 +102,12 @@ def method(qnode, jaxpr, shots, kinds, requested=None) -> str | None:
 INVALID_SAMPLE = np.iinfo(np.int32).min
 
 
-def run_one_shot(trace_one_shot, bind, shots: int, seed, kinds, pads=lambda: False):
+#: attempts at a shot that must pass its postselections ('fill-shots'); a shot failing them
+#: all counts as invalid (statistics over no shot are NaN, as for an impossible postselection)
+MAX_ATTEMPTS = 1000
+
+
+def run_one_shot(trace_one_shot, bind, shots: int, seed, kinds, pads=lambda: False, refill=False):
     """Execute the one-shot circuit ``shots`` times and reduce each output over the shots.
 
     ``trace_one_shot()`` traces one execution (measurements recorded per shot: expectation
@@ -111,16 +116,33 @@ def run_one_shot(trace_one_shot, bind, shots: int, seed, kinds, pads=lambda: Fal
     binds a QNode call. A seeded device seeds the first shot only, so the shots differ and the
     run is still reproducible.
     """
-    from kvant.tracing.control_flow import trace_for
+    from kvant.tracing.control_flow import trace_for, trace_while
 
     jaxpr, consts = trace_one_shot()
     out_avals = jaxpr.out_avals
     first_jaxpr, first_consts = (jaxpr, consts) if seed is None else trace_one_shot()
-    first = bind(first_jaxpr, first_consts, 1, seed)
+
+    def execute(jaxpr, consts, seed):
+        values = bind(jaxpr, consts, 1, seed)
+        if not (refill and pads()):
+            return values
+
+        # the shot again until it passes its postselections (the last value: whether it did)
+        def again(attempts, *values):
+            return (attempts + 1, *bind(jaxpr, consts, 1, None))
+
+        state = trace_while(
+            lambda attempts, *values: jnp.logical_and(~values[-1], attempts < MAX_ATTEMPTS),
+            again,
+            (jnp.asarray(1), *values),
+        )
+        return list(state[1:])
+
+    first = execute(first_jaxpr, first_consts, seed)
     buffers = [jnp.zeros((shots, *a.shape), a.dtype).at[0].set(v) for a, v in zip(out_avals, first)]
 
     def shot(i, *rows):
-        values = bind(jaxpr, consts, 1, None)
+        values = execute(jaxpr, consts, None)
         out = tuple(r.at[i].set(v) for r, v in zip(rows, values))
         return out[0] if len(out) == 1 else out  # trace_for's loop-state convention
 

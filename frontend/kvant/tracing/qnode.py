@@ -109,10 +109,11 @@ class QuantumScope:
         # Whether a mid-circuit measurement postselects: statistics are then conditioned
         # (tracing.deferred), which takes a variance of a sum as expectation values
         self.postselects = False
-        # One execution of a one-shot QNode under postselect_mode 'hw-like' (or none):
-        # postselecting measurements measure freely and record whether the shot passed
-        # (``valid``), as PennyLane pads the invalid samples under jax.jit
-        self.pad_invalid = False
+        # One execution of a one-shot QNode: postselecting measurements measure freely and
+        # record whether the shot passed (``valid``); mcm.run_one_shot keeps the shots that
+        # pass ('hw-like') or runs a failed shot again until it passes ('fill-shots'), so
+        # outcomes measured before a postselection are conditioned on it
+        self.free_postselection = False
         self.valid: list = []
 
     @property
@@ -264,11 +265,9 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
     output = {}
     requested = mcm.requested_method(qnode, shots)
     total_shots = shots
-    # one-shot postselection without 'fill-shots': invalid shots padded (mcm.run_one_shot)
-    pad_invalid = (getattr(qnode, "execute_kwargs", {}) or {}).get("postselect_mode") in (
-        None,
-        "hw-like",
-    )
+    # one-shot postselection: failed shots padded ('hw-like', PennyLane's default) or run
+    # again until they pass ('fill-shots'), mcm.run_one_shot
+    refill = (getattr(qnode, "execute_kwargs", {}) or {}).get("postselect_mode") == "fill-shots"
 
     def circuit(*flat, shots=shots, one_shot=False):
         operands = iter(flat)
@@ -284,7 +283,7 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
             rewrite=rewrite,
             mcm_method=requested,
         )
-        scope.pad_invalid = one_shot and pad_invalid
+        scope.free_postselection = one_shot
         with _entered(scope), scope.region() as queue:
             result = qnode.func(*call_args, **call_kwargs)
             scope.flush()
@@ -409,7 +408,13 @@ def capture_rewritten_call(qnode: qml.QNode, args, kwargs, rewrite):
             return bind(jaxpr, consts, shots, seed, kinds=kinds)
 
         outs = mcm.run_one_shot(
-            trace_one_shot, bind_one_shot, shots, seed, one_shot_kinds, lambda: output["pads"]
+            trace_one_shot,
+            bind_one_shot,
+            shots,
+            seed,
+            one_shot_kinds,
+            lambda: output["pads"],
+            refill=refill,
         )
     else:
         outs = bind(jaxpr, consts, shots, seed)
@@ -808,12 +813,12 @@ def measure(wires, reset=False, postselect=None):
     scope.postselects |= postselect is not None
     wire = scope.wire_index(wires[0])
     dynamic = [] if isinstance(wire, int) else [jnp.asarray(wire, dtype=jnp.int64)]
-    free = scope.pad_invalid and postselect is not None
+    free = scope.free_postselection and postselect is not None
     if free and len(scope._queues) > 1:
         raise UnsupportedError(
             f"QNode '{scope.name}': a postselecting measurement inside a loop or cond under "
-            "mcm_method='one-shot' with postselect_mode='hw-like' (the default); use "
-            "postselect_mode='fill-shots' (every shot postselected)"
+            "mcm_method='one-shot' (whether a shot passes is decided at the QNode's top level); "
+            "postselect outside the region, or use mcm_method='deferred' without shots"
         )
     outcome = measure_p.bind(
         *dynamic,
