@@ -187,6 +187,8 @@ def _without_measure(p, name):
     """``p`` without the mid-circuit measurement ``name`` and what conditions on it."""
 
     def fn(node):
+        if isinstance(node, Measurement) and node.op is not None and name in node.op.names:
+            return Measurement("expval", PauliWord([("Z", Wire(0))]))
         for field in OP_LISTS:
             ops = getattr(node, field, None)
             if isinstance(ops, list) and any(isinstance(o, (Measure, MeasCond)) for o in ops):
