@@ -725,7 +725,8 @@ def measurements_only(estimate_outcomes, reference):
             is_leaf = lambda v: isinstance(v, (MeasurementProcess, MeasurementValue))
             leaves, box["tree"] = jax.tree_util.tree_flatten(qnode.func(*args), is_leaf=is_leaf)
             box["leaves"] = leaves
-            mps = []
+            # the program's measurements first, in the order they were made (PennyLane checks)
+            mps = [leaf for leaf in leaves if isinstance(leaf, MeasurementProcess)]
             for leaf in leaves:
                 if isinstance(leaf, MeasurementValue):
                     if estimate_outcomes:
@@ -733,22 +734,20 @@ def measurements_only(estimate_outcomes, reference):
                     else:
                         bits = [bool(mp.postselect) for mp in leaf.measurements]
                         box[id(leaf)] = jnp.asarray(leaf.processing_fn(*bits))
-                elif isinstance(leaf, MeasurementProcess):
-                    mps.append(leaf)
             return tuple(mps)
 
         inner = qnode.update(func=quantum)
 
         def run(*args):
-            results = iter(inner(*args))
+            results = list(inner(*args))
+            count = sum(isinstance(leaf, MeasurementProcess) for leaf in box["leaves"])
+            measured, estimated = iter(results[:count]), iter(results[count:])
             out = []
             for leaf in box["leaves"]:
-                if isinstance(leaf, MeasurementProcess) or (
-                    isinstance(leaf, MeasurementValue) and estimate_outcomes
-                ):
-                    out.append(next(results))
+                if isinstance(leaf, MeasurementProcess):
+                    out.append(next(measured))
                 elif isinstance(leaf, MeasurementValue):
-                    out.append(box[id(leaf)])
+                    out.append(next(estimated) if estimate_outcomes else box[id(leaf)])
                 else:
                     out.append(leaf)
             return jax.tree_util.tree_unflatten(box["tree"], out)
