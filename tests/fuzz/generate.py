@@ -746,8 +746,9 @@ class Generator:
     def python_control_flow(self, body):
         """autograph: some loops and conds of ``body`` as Python ``for``/``while``/``if``.
         AutoGraph (PennyLane's, kvant's and Catalyst's alike) cannot convert a Python loop
-        whose index or carried value a nested function (a region, a lambda) reads ("the
-        variable 'i' is potentially uninitialized"): such loops stay ``for_loop``/``while_loop``.
+        whose index, carried value or a value assigned in its body a nested function (a region,
+        a lambda) reads ("the variable 'i' is potentially uninitialized"): such loops stay
+        ``for_loop``/``while_loop``.
         """
         ops = list(walk_ops(body))
         for op in ops:
@@ -758,6 +759,14 @@ class Generator:
         for op in reversed(ops):  # inner loops first: whether they are functions is decided
             if isinstance(op, (ForLoop, WhileLoop)) and op.python:
                 names = {op.var, op.carry} if isinstance(op, ForLoop) else {op.var}
+                # and every value assigned in the body (cond values, inner loops' carries)
+                for inner in walk_ops(op.body):
+                    if isinstance(inner, CondValue):
+                        names.add(inner.name)
+                    elif isinstance(inner, ForLoop):
+                        names |= {inner.var, inner.carry}
+                    elif isinstance(inner, WhileLoop):
+                        names.add(inner.var)
                 if names & _names_in_closures(op.body):
                     op.python = False
 
