@@ -767,9 +767,13 @@ def render_make(p: Program) -> str:
         for op in list(walk_ops(p.stmts)) + [o for q in p.qnodes for o in walk_ops(q.body)]
     ):
         w.emit(1, "def promoted(value, a, b):")
-        w.emit(2, "# a cond whose branches have different dtypes: kvant's gives the promoted dtype;")
+        w.emit(
+            2, "# a cond whose branches have different dtypes: kvant's gives the promoted dtype;"
+        )
         w.emit(2, "# the reference chose a branch in Python, and casts the value to that dtype")
-        w.emit(2, "return jnp.asarray(value, dtype=jnp.promote_types(a, b)) if reference else value")
+        w.emit(
+            2, "return jnp.asarray(value, dtype=jnp.promote_types(a, b)) if reference else value"
+        )
         w.emit(0, "")
     if any(q.has_classical_returns() for q in p.qnodes):
         w.lines += ["    " + line for line in MEASUREMENTS_ONLY.splitlines()]

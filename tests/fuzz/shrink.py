@@ -430,7 +430,9 @@ def _sampled_checks(p, tol):
             elif m.kind == "outcome":
                 # once per shot; the reference has its exact mean
                 lines.append(f"assert np.shape(got{at}) == ({q.shots},)")
-                lines.append(f"assert abs(np.mean(np.asarray(got{at}, dtype=float)) - want{at}) < 0.15")
+                lines.append(
+                    f"assert abs(np.mean(np.asarray(got{at}, dtype=float)) - want{at}) < 0.15"
+                )
             elif m.kind == "counts":
                 lines.append(f"assert sum(int(v) for v in got{at}.values()) == {q.shots}")
             elif m.kind == "sample":
