@@ -731,6 +731,19 @@ class Generator:
         top_mcms = [
             op.name for op in body if isinstance(op, Measure)
         ]  # measured at the top of the body: their outcomes are in scope at the return
+        if q.one_shot and self.late_on("mcm_stats", 0.4):
+            # a postselected outcome under one-shot: every shot postselected (fill-shots), the
+            # estimates those of the conditional distribution the reference computes exactly
+            with self.late():
+                wire, name = self.rng.randrange(W), self.fresh("m")
+                at = self.rng.randint(0, len(body))
+                angle = Const(round(self.rng.uniform(0.4, 2.7), 3))
+                body[at:at] = [
+                    Gate("RX", [angle], [Wire(wire)]),
+                    Measure(name, wire, postselect=self.rng.randint(0, 1)),
+                ]
+                q.fill_shots = True
+                top_mcms.append(name)
         if top_mcms and self.late_on("mcm_stats", 0.6):
             with self.late():
                 q.measurements += [

@@ -433,6 +433,8 @@ class QNode:
     single_branch: bool = False
     #: the results as ``{"k0": ..., "k1": ...}`` rather than a tuple (qnode_classical_returns)
     returns_dict: bool = False
+    #: postselect_mode="fill-shots": under one-shot, every shot is postselected
+    fill_shots: bool = False
 
     def has_mcm(self):
         return any(isinstance(op, Measure) for op in walk_ops(self.body))
@@ -686,6 +688,8 @@ def render_qnode(w: _Writer, ind: int, q: QNode):
     if q.has_mcm():
         if q.one_shot:
             options += ', mcm_method="one-shot" if shots_on else "deferred"'
+            if q.fill_shots:
+                options += ', postselect_mode="fill-shots"'
         elif q.single_branch:
             options += ', mcm_method="deferred" if reference else "single-branch-statistics"'
         else:
