@@ -758,10 +758,10 @@ class Generator:
 
     def python_control_flow(self, body):
         """autograph: some loops and conds of ``body`` as Python ``for``/``while``/``if``.
-        AutoGraph (PennyLane's, kvant's and Catalyst's alike) cannot convert a Python loop
-        whose index, carried value or a value assigned in its body a nested function (a region,
-        a lambda) reads ("the variable 'i' is potentially uninitialized"): such loops stay
-        ``for_loop``/``while_loop``.
+        AutoGraph (PennyLane's and so kvant's) cannot convert a Python loop or ``if`` when a
+        nested function (a region, a lambda) reads its index, carried value or a value assigned
+        in its body ("the variable 'i' is potentially uninitialized", "some branches did not
+        define a value for variable 'v'"): those stay ``for_loop``/``while_loop``/``cond``.
         """
         ops = list(walk_ops(body))
         for op in ops:
@@ -769,18 +769,23 @@ class Generator:
                 op.python = self.late_rng.random() < 0.6
             if isinstance(op, WhileLoop):
                 op.named_cond = True  # AutoGraph refuses lambdas as while conditions
-        for op in reversed(ops):  # inner loops first: whether they are functions is decided
-            if isinstance(op, (ForLoop, WhileLoop)) and op.python:
-                names = {op.var, op.carry} if isinstance(op, ForLoop) else {op.var}
+        for op in reversed(ops):  # inner ones first: whether they are functions is decided
+            if isinstance(op, (ForLoop, WhileLoop, If)) and op.python:
+                names = set()
+                if isinstance(op, ForLoop):
+                    names = {op.var, op.carry}
+                elif isinstance(op, WhileLoop):
+                    names = {op.var}
                 # and every value assigned in the body (cond values, inner loops' carries)
-                for inner in walk_ops(op.body):
+                bodies = child_bodies(op)
+                for inner in walk_ops([o for b in bodies for o in b]):
                     if isinstance(inner, CondValue):
                         names.add(inner.name)
                     elif isinstance(inner, ForLoop):
                         names |= {inner.var, inner.carry}
                     elif isinstance(inner, WhileLoop):
                         names.add(inner.var)
-                if names & _names_in_closures(op.body):
+                if any(names & _names_in_closures(b) for b in bodies):
                     op.python = False
 
     def mcm_value(self, names, kinds):
