@@ -19,6 +19,7 @@ within what PennyLane ``default.qubit`` runs:
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import numpy as np
@@ -37,6 +38,7 @@ from tests.fuzz.program import (
     Hermitian,
     If,
     Index,
+    McmValue,
     MeasCond,
     Measure,
     Measurement,
@@ -49,6 +51,7 @@ from tests.fuzz.program import (
     Var,
     WhileLoop,
     Wire,
+    child_bodies,
     walk_ops,
 )
 
@@ -114,6 +117,22 @@ FEATURES = {
     "obs_runtime_wire": "an observable on a wire computed at run time (R3)",
     "one_shot": 'mcm_method="one-shot" with shots (W3)',
     "transforms": "PennyLane compilation transforms applied to a QNode (W6)",
+    "mcm_stats": "statistics of mid-circuit outcomes as QNode results: expval/var of an outcome "
+    "and of arithmetic on outcomes (2 * m0 + m1, m0 - m1, 3.5 * m0 - m1, m0 & m1, m0 | m1, ~m0), "
+    "probs(op=m) and probs(op=[m0, m1]); with one-shot also sample and counts of outcomes "
+    "(issue 14)",
+    "qnode_classical_returns": "QNodes returning classical values beside measurements, in tuples "
+    "and dicts: values and arrays computed from the arguments, and outcomes themselves under "
+    "single-branch-statistics (the branch the reference postselects) and one-shot (once per "
+    "shot) (issue 14)",
+    "cond_dtypes": "cond with branches of different dtypes (bool/int32/int64/float32/float64, "
+    "Python numbers): kvant promotes them, the reference casts the chosen value to "
+    "jnp.promote_types of both (issue 14)",
+    "one_shot_postselect": 'a postselected outcome under mcm_method="one-shot" with '
+    'postselect_mode="fill-shots" (every shot postselected): the statistics of the conditional '
+    "distribution, which the reference computes exactly (issue 14)",
+    "autograph": "loops and conds written as Python for/while/if, compiled with autograph=True; "
+    "the reference runs the same Python on concrete values (issue 14)",
 }
 
 #: features that still give mismatches or crashes, with why; the CI slice leaves them out
@@ -121,6 +140,11 @@ FEATURES = {
 #: fuzzer's B1-B3 are fixed: everything else is fuzzed in CI.)
 KNOWN_BROKEN: dict[str, str] = {
     # feature -> why it is left out of CI (a bug being fixed); empty: everything is fuzzed in CI
+    "one_shot_postselect": "kvant's one-shot with postselect_mode='fill-shots' forces the "
+    "postselected outcome in every shot without conditioning what was measured before it: "
+    "P(m1 = 1 | m2 = 1) comes out as the unconditioned P(m1 = 1) (seeds 7118, 7180 of "
+    "mcm,mcm_reset,shots,one_shot,mcm_stats,qnode_classical_returns,multi_qnode,"
+    "one_shot_postselect; /work/notes/fuzz14/test_one_shot_fill_shots.py)",
 }
 
 DIFF_METHODS = ("adjoint", "parameter-shift", "best")
@@ -131,6 +155,53 @@ TRANSFORMS = ("merge_rotations", "commute_controlled", "single_qubit_fusion")
 SHOTS = 3000
 NUM_X = 4
 SMOOTH = ("sin", "cos", "tanh")
+
+
+def _names_in(node) -> set:
+    """Every ``Var``/``Index`` name in ``node`` (an operation, expression or list)."""
+    out = set()
+    if isinstance(node, list):
+        for x in node:
+            out |= _names_in(x)
+    elif isinstance(node, Var):
+        out.add(node.name)
+    elif isinstance(node, Index):
+        out.add(node.base)
+    elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+        for f in dataclasses.fields(node):
+            out |= _names_in(getattr(node, f.name))
+    return out
+
+
+def _names_in_closures(ops) -> set:
+    """The names read inside the functions ``ops`` render (regions, loop bodies, lambdas)."""
+    out = set()
+    for op in ops:
+        python = getattr(op, "python", False)
+        gate_form = getattr(op, "as_gate", False) and len(getattr(op, "body", [])) == 1
+        if isinstance(op, CondValue):
+            if not python:
+                out |= _names_in([op.a, op.b])
+        elif isinstance(op, (ForLoop, WhileLoop, If, Adjoint, Ctrl, MeasCond)):
+            if python or gate_form:
+                for body in child_bodies(op):
+                    out |= _names_in_closures(body)
+                # the bound, predicate, carry are read outside any function
+            else:
+                out |= _names_in(child_bodies(op))
+                if isinstance(op, WhileLoop):
+                    out |= _names_in(op.bound)  # in the condition function
+                if isinstance(op, ForLoop) and op.carry:
+                    out |= _names_in(op.carry_update)
+    return out
+
+
+def _int_valued(expr) -> bool:
+    return isinstance(expr, Binary) and isinstance(expr.a, Var) and expr.a.name == "n"
+
+
+def _is_array(expr) -> bool:
+    return isinstance(expr, Binary) and isinstance(expr.a, Unary) and expr.a.a == Var("p")
 
 
 def _constant(expr) -> bool:
@@ -196,6 +267,23 @@ class Generator:
         self.extra_budget = 0
 
     # -- helpers ------------------------------------------------------------------------------
+    def late(self):
+        """Draw from ``late_rng`` inside the block: constructs of features added later, so the
+        programs of the other features stay as they were."""
+        gen = self
+
+        class _Late:
+            def __enter__(self):
+                gen.rng, self.saved = gen.late_rng, gen.rng
+
+            def __exit__(self, *exc):
+                gen.rng = self.saved
+
+        return _Late()
+
+    def late_on(self, feature, p=1.0):
+        return feature in self.features and self.late_rng.random() < p
+
     def on(self, feature, p=1.0):
         return feature in self.features and self.rng.random() < p
 
@@ -428,8 +516,37 @@ class Generator:
             self.float_expr(scope.floats),
             self.float_expr(scope.floats),
         )
-        scope.floats.append(Var(name))
+        if self.late_on("cond_dtypes", 0.5):
+            with self.late():
+                op = self.typed_cond_value(name, op.pred, scope.floats, scope.ints)
+            scope.floats.append(Cast("float64", Var(name)))
+        else:
+            scope.floats.append(Var(name))
         return op
+
+    def typed_value(self, floats, ints):
+        """``(expression, dtype name)``: a value of a random dtype (cond_dtypes); Python numbers
+        are weakly typed (int64 / float64 under x64)."""
+        kinds = ["bool", "int32", "int64", "py_int", "float64", "py_float"]
+        if self.mode == "forward":  # float32 rounding: no derivatives through it
+            kinds.append("float32")
+        kind = self.rng.choice(kinds)
+        if kind == "bool":
+            return Binary(">", self.float_expr(floats), Const(self.const().value)), "bool_"
+        if kind in ("int32", "int64"):
+            base = self.rng.choice(ints) if ints else Const(self.rng.randint(-3, 3))
+            return Cast(kind, Binary("+", base, Const(self.rng.randint(-3, 3)))), kind
+        if kind == "py_int":
+            return Const(self.rng.randint(-3, 5)), "int64"
+        if kind == "float32":
+            return Cast("float32", self.float_expr(floats)), "float32"
+        if kind == "py_float":
+            return self.const(), "float64"
+        return Cast("float64", self.float_expr(floats)), "float64"
+
+    def typed_cond_value(self, name, pred, floats, ints):
+        (a, da), (b, db) = self.typed_value(floats, ints), self.typed_value(floats, ints)
+        return CondValue(name, pred, a, b, dtypes=(da, db))
 
     def _measure(self, scope, postselect, free):
         multiplicity = MAX_TRIPS**scope.loops
@@ -618,17 +735,131 @@ class Generator:
             ]
         if self.on("transforms", 0.1):
             q.transform = self.rng.choice(TRANSFORMS)
+        # features added later (late_rng)
+        top_mcms = [
+            op.name for op in body if isinstance(op, Measure)
+        ]  # measured at the top of the body: their outcomes are in scope at the return
+        if q.one_shot and self.late_on("one_shot_postselect", 0.4):
+            # a postselected outcome under one-shot: every shot postselected (fill-shots), the
+            # estimates those of the conditional distribution the reference computes exactly
+            with self.late():
+                wire, name = self.rng.randrange(W), self.fresh("m")
+                at = self.rng.randint(0, len(body))
+                angle = Const(round(self.rng.uniform(0.4, 2.7), 3))
+                body[at:at] = [
+                    Gate("RX", [angle], [Wire(wire)]),
+                    Measure(name, wire, postselect=self.rng.randint(0, 1)),
+                ]
+                q.fill_shots = True
+                top_mcms.append(name)
+        if top_mcms and self.late_on("mcm_stats", 0.6):
+            with self.late():
+                q.measurements += [
+                    self.mcm_statistic(top_mcms, q) for _ in range(self.rng.randint(1, 2))
+                ]
+        if not q.transform and self.late_on("qnode_classical_returns", 0.35):
+            with self.late():
+                self.classical_returns(q, top_mcms)
+        if "autograph" in self.features:
+            self.python_control_flow(q.body)
         return q
+
+    def python_control_flow(self, body):
+        """autograph: some loops and conds of ``body`` as Python ``for``/``while``/``if``.
+        AutoGraph (PennyLane's and so kvant's) cannot convert a Python loop or ``if`` when a
+        nested function (a region, a lambda) reads its index, carried value or a value assigned
+        in its body ("the variable 'i' is potentially uninitialized", "some branches did not
+        define a value for variable 'v'"): those stay ``for_loop``/``while_loop``/``cond``.
+        """
+        ops = list(walk_ops(body))
+        for op in ops:
+            if isinstance(op, (ForLoop, WhileLoop, If, CondValue)):
+                op.python = self.late_rng.random() < 0.6
+            if isinstance(op, WhileLoop):
+                op.named_cond = True  # AutoGraph refuses lambdas as while conditions
+        for op in reversed(ops):  # inner ones first: whether they are functions is decided
+            if isinstance(op, (ForLoop, WhileLoop, If)) and op.python:
+                names = set()
+                if isinstance(op, ForLoop):
+                    names = {op.var, op.carry}
+                elif isinstance(op, WhileLoop):
+                    names = {op.var}
+                # and every value assigned in the body (cond values, inner loops' carries)
+                bodies = child_bodies(op)
+                for inner in walk_ops([o for b in bodies for o in b]):
+                    if isinstance(inner, CondValue):
+                        names.add(inner.name)
+                    elif isinstance(inner, ForLoop):
+                        names |= {inner.var, inner.carry}
+                    elif isinstance(inner, WhileLoop):
+                        names.add(inner.var)
+                if any(names & _names_in_closures(b) for b in bodies):
+                    op.python = False
+
+    def mcm_value(self, names, kinds):
+        kind = self.rng.choice(kinds if len(names) > 1 else [k for k in kinds if k in ("m", "not")])
+        count = {"m": 1, "not": 1}.get(kind, 2)
+        return McmValue(kind, self.rng.sample(names, count))
+
+    def mcm_statistic(self, names, q):
+        """A statistic of outcomes measured at the top of ``q``'s body (mcm_stats)."""
+        kinds = ["expval", "expval", "var", "probs"]
+        if q.one_shot:
+            kinds += ["sample", "counts"]
+        kind = self.rng.choice(kinds)
+        if kind in ("expval", "var"):
+            values = ["m", "not", "affine", "diff", "scaled", "and", "or"]
+            return Measurement(kind, op=self.mcm_value(names, values))
+        if len(names) > 1 and self.rng.random() < 0.5:
+            op = McmValue("list", self.rng.sample(names, self.rng.randint(2, min(3, len(names)))))
+        else:
+            op = McmValue("m", [self.rng.choice(names)])
+        return Measurement(kind, op=op)
+
+    def classical_returns(self, q, names):
+        """Classical values beside ``q``'s measurements (qnode_classical_returns): values of the
+        arguments; outcomes where kvant returns them (single-branch-statistics: the branch's,
+        one-shot: once per shot; the exact statistics have no single outcome to return)."""
+        if q.shots and not q.one_shot:
+            return  # with shots only one-shot QNodes (per-shot values)
+        p = [Index("p", i) for i in range(q.num_params)]
+        extra = []
+        for _ in range(self.rng.randint(1, 2)):
+            r = self.rng.random()
+            if names and (q.single_branch or q.one_shot) and r < 0.4:
+                extra.append(
+                    Measurement(
+                        "outcome",
+                        op=self.mcm_value(names, ["m", "not", "affine", "diff", "and", "or"]),
+                    )
+                )
+            elif r < 0.6:
+                extra.append(Measurement("classical", value=self.float_expr(p)))
+            elif r < 0.85:
+                fn = self.rng.choice(SMOOTH)
+                array = Binary("*", Unary(fn, Var("p")), self.const())
+                extra.append(Measurement("classical", value=array))
+            else:
+                value = Binary("+", Var("n"), Const(self.rng.randint(0, 3)))
+                extra.append(Measurement("classical", value=value))
+        ms = q.measurements + extra
+        self.rng.shuffle(ms)
+        q.measurements = ms
+        q.returns_dict = self.rng.random() < 0.4
 
     def scalars(self, k, q):
         """Float scalar expressions of QNode k's results (for chaining and post-processing)."""
         out = []
         for j, m in enumerate(q.measurements):
-            base = f"r{k}" if len(q.measurements) == 1 else f"r{k}[{j}]"
-            if m.kind in ("expval", "var"):
+            base = q.result_name(k, j)
+            if m.kind in ("classical", "outcome"):
+                # values of the arguments (differentiated by classical AD); not outcomes
+                if m.kind == "classical" and not _int_valued(m.value):
+                    out.append(Index(base, 0) if _is_array(m.value) else Var(base))
+            elif m.kind in ("expval", "var"):
                 out.append(Var(base))
             elif m.kind == "probs":
-                size = 2 ** (q.num_wires if m.wires is None else len(m.wires))
+                size = m.num_values(q.num_wires)
                 out.append(Index(base, self.rng.randrange(size)))
             elif m.kind == "state":
                 i = self.rng.randrange(2**q.num_wires)
@@ -650,9 +881,20 @@ class Generator:
         n = self.rng.randint(1, 3)
         count = self.rng.randint(1, 3) if "multi_qnode" in self.features else 1
         qnodes, pre, available = [], [], []
+        stmts, typed = [], []
+        if self.late_on("cond_dtypes", 0.4):
+            # classical conds of mixed dtypes in the program itself, before the QNodes
+            with self.late():
+                for _ in range(self.rng.randint(1, 2)):
+                    name = self.fresh("d")
+                    xs = [Index("x", i) for i in range(NUM_X)]
+                    pred = Binary(self.rng.choice([">", "<"]), self.rng.choice(xs), self.const())
+                    stmts.append(self.typed_cond_value(name, pred, xs, [Var("n")]))
+                    stmts[-1].python = self.late_on("autograph", 0.6)
+                    typed.append(Cast("float64", Var(name)))
         for k in range(count):
             q = self.qnode(k, available)
-            leaves = [Index("x", i) for i in range(NUM_X)]
+            leaves = [Index("x", i) for i in range(NUM_X)] + typed
             if "chain" in self.features:
                 leaves += available
             pre.append([self.float_expr(leaves) for _ in range(q.num_params)])
@@ -663,9 +905,16 @@ class Generator:
         p = Program(self.seed, self.mode, qnodes, pre, [], x, n, features=sorted(self.features))
         p.via = self.rng.choice(["qml", "kvant"])
         p.device = self.rng.choice(["kvant.qubit", "lightning.qubit", "default.qubit"])
+        p.stmts = stmts
+        p.autograph = any(
+            getattr(op, "python", False)
+            for op in list(walk_ops(stmts)) + [o for q in qnodes for o in walk_ops(q.body)]
+        )
         if self.mode == "forward":
             if available:
                 p.post = [self.float_expr(available + xs) for _ in range(self.rng.randint(1, 2))]
+            # the mixed-dtype values themselves: their promoted dtype is compared
+            p.post += [Var(op.name) for op in stmts]
             return p
         p.derivative = self.rng.choice(DERIVATIVES)
         p.method = self.method

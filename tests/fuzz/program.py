@@ -91,6 +91,42 @@ class Cast:
         return f"jnp.asarray({self.a.render()}, dtype=jnp.{self.dtype})"
 
 
+@dataclass
+class McmValue:
+    """A value of mid-circuit measurement outcomes as PennyLane's ``MeasurementValue`` defines
+    it: ``m`` (an outcome), ``affine`` (``2 * m0 + m1``), ``diff`` (``m0 - m1``), ``scaled``
+    (``3.5 * m0 - m1``), ``and``/``or`` (``m0 & m1``, ``m0 | m1``: logical), ``not`` (``~m0``),
+    ``list`` (``[m0, m1]``, for ``probs``/``sample``/``counts`` of several outcomes)."""
+
+    kind: str
+    names: list
+
+    def render(self):
+        n = self.names
+        if self.kind == "m":
+            return n[0]
+        if self.kind == "list":
+            return "[" + ", ".join(n) + "]"
+        if self.kind == "not":
+            return f"(~{n[0]})"
+        if self.kind == "affine":
+            return f"(2 * {n[0]} + {n[1]})"
+        if self.kind == "scaled":
+            return f"(3.5 * {n[0]} - {n[1]})"
+        op = {"diff": "-", "and": "&", "or": "|"}[self.kind]
+        return f"({n[0]} {op} {n[1]})"
+
+    def norm(self):
+        """The largest |value| the outcomes give (for statistical bounds)."""
+        return {"affine": 3.0, "scaled": 3.5}.get(self.kind, 1.0)
+
+    def dtype(self):
+        """The dtype of the value of one execution (kvant's and PennyLane's)."""
+        if self.kind in ("m", "not", "and", "or"):
+            return "bool"
+        return "float64" if self.kind == "scaled" else "int64"
+
+
 FLOAT_LEAVES = (Const, Var, Index)
 
 
@@ -184,6 +220,7 @@ class ForLoop:
     carry: str | None = None  # name of a float carried value
     carry_init: object = None
     carry_update: object = None
+    python: bool = False  # ``for var in range(lo, hi)`` (converted by AutoGraph on kvant's side)
 
 
 @dataclass
@@ -191,6 +228,8 @@ class WhileLoop:
     var: str
     bound: object  # int expression: iterate var = 0, 1, ... while var < bound
     body: list
+    python: bool = False  # a Python ``while`` (AutoGraph)
+    named_cond: bool = False  # the condition a named function, not a lambda (AutoGraph)
 
 
 @dataclass
@@ -198,6 +237,7 @@ class If:
     pred: object  # classical boolean expression
     then: list
     orelse: list | None = None
+    python: bool = False  # a Python ``if`` (AutoGraph)
 
 
 @dataclass
@@ -209,6 +249,10 @@ class CondValue:
     pred: object
     a: object
     b: object
+    python: bool = False  # ``if pred: name = a else: name = b`` (AutoGraph)
+    #: the dtypes of ``a`` and ``b`` when they differ (cond_dtypes): kvant's cond gives their
+    #: ``jnp.promote_types``; the reference (Python's ``if``) casts the chosen value to it
+    dtypes: tuple | None = None
 
 
 @dataclass
@@ -321,11 +365,33 @@ class Hamiltonian:
 
 @dataclass
 class Measurement:
-    kind: str  # expval var probs state sample counts
+    """``kind``: expval var probs state sample counts — of ``obs`` / ``wires``, or of
+    mid-circuit outcomes ``op`` (a ``McmValue``: ``qml.expval(2 * m0 + m1)``,
+    ``qml.probs(op=[m0, m1])``, ``qml.sample(m0)``); or a classical value returned beside the
+    measurements: ``classical`` (``value``, an expression of the QNode's arguments) and
+    ``outcome`` (the ``McmValue`` ``op`` itself)."""
+
+    kind: str
     obs: object = None
     wires: list | None = None  # probs/sample/counts; None: all wires
+    op: McmValue | None = None
+    value: object = None
 
     def render(self, shots_on_name="shots_on"):
+        if self.kind == "classical":
+            return self.value.render()
+        if self.kind == "outcome":
+            return self.op.render()
+        if self.op is not None:
+            if self.kind in ("expval", "var"):
+                return f"qml.{self.kind}({self.op.render()})"
+            if self.kind == "probs":
+                return f"qml.probs(op={self.op.render()})"
+            # sample/counts: probabilities of the same outcomes for the analytic reference
+            return (
+                f"(qml.{self.kind}({self.op.render()}) if {shots_on_name} "
+                f"else qml.probs(op={self.op.render()}))"
+            )
         if self.kind in ("expval", "var"):
             return f"qml.{self.kind}({self.obs.render()})"
         if self.kind == "state":
@@ -339,6 +405,12 @@ class Measurement:
             return f"qml.probs({wires})"
         # sample/counts: probabilities on the same wires for the analytic reference
         return f"(qml.{self.kind}({wires}) if {shots_on_name} else qml.probs({wires}))"
+
+    def num_values(self, num_wires):
+        """The number of outcomes of ``probs``/``sample``/``counts``."""
+        if self.op is not None:
+            return 2 ** len(self.op.names)
+        return 2 ** (num_wires if self.wires is None else len(self.wires))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -359,9 +431,22 @@ class QNode:
     #: mcm_method="single-branch-statistics" on the kvant side: each execution follows one
     #: sampled outcome; the reference enumerates the outcomes (see ``Measure.branch``)
     single_branch: bool = False
+    #: the results as ``{"k0": ..., "k1": ...}`` rather than a tuple (qnode_classical_returns)
+    returns_dict: bool = False
+    #: postselect_mode="fill-shots": under one-shot, every shot is postselected
+    fill_shots: bool = False
 
     def has_mcm(self):
         return any(isinstance(op, Measure) for op in walk_ops(self.body))
+
+    def has_classical_returns(self):
+        return any(m.kind in ("classical", "outcome") for m in self.measurements)
+
+    def result_name(self, k, j):
+        """The name of measurement ``j``'s result in ``program`` (QNode ``k``)."""
+        if self.returns_dict:
+            return f"r{k}['k{j}']"
+        return f"r{k}" if len(self.measurements) == 1 else f"r{k}[{j}]"
 
     def extra_wires(self):
         """Wires deferred measurement adds on the reference side: one per measurement executed
@@ -407,6 +492,9 @@ class Program:
     )
     device: str = "kvant.qubit"  # the compiled side's device
     vector: list | None = None  # cotangent (vjp) or tangent (jvp)
+    #: classical statements of ``program`` before the QNodes (``CondValue``s, cond_dtypes)
+    stmts: list = field(default_factory=list)
+    autograph: bool = False  # the compiled side uses qjit(autograph=True)
 
     def free_measures(self):
         return [
@@ -502,6 +590,24 @@ def _render_op(w: _Writer, ind: int, op):
         else:
             name = _region(w, ind, op.body, "region")
             w.emit(ind, f"qml.ctrl({name}, {options})()")
+    elif isinstance(op, ForLoop) and op.python:
+        if op.carry:
+            w.emit(ind, f"{op.carry} = {op.carry_init.render()}")
+        w.emit(ind, f"for {op.var} in range({op.lo.render()}, {op.hi.render()}):")
+        _render_body(w, ind + 1, op.body)
+        if op.carry:
+            w.emit(ind + 1, f"{op.carry} = {op.carry_update.render()}")
+    elif isinstance(op, WhileLoop) and op.python:
+        w.emit(ind, f"{op.var} = 0")
+        w.emit(ind, f"while {op.var} < {op.bound.render()}:")
+        _render_body(w, ind + 1, op.body)
+        w.emit(ind + 1, f"{op.var} = {op.var} + 1")
+    elif isinstance(op, If) and op.python:
+        w.emit(ind, f"if {op.pred.render()}:")
+        _render_body(w, ind + 1, op.then)
+        if op.orelse is not None:
+            w.emit(ind, "else:")
+            _render_body(w, ind + 1, op.orelse)
     elif isinstance(op, ForLoop):
         name = w.fresh("loop")
         w.emit(ind, f"@cf.for_loop({op.lo.render()}, {op.hi.render()}, {op.step})")
@@ -514,6 +620,16 @@ def _render_op(w: _Writer, ind: int, op):
             w.emit(ind, f"def {name}({op.var}):")
             _render_body(w, ind + 1, op.body)
             w.emit(ind, f"{name}()")
+    elif isinstance(op, WhileLoop) and op.named_cond:
+        name, cond = w.fresh("loop"), w.fresh("cond")
+        # AutoGraph does not convert a function with a lambda as a while loop's condition
+        w.emit(ind, f"def {cond}({op.var}):")
+        w.emit(ind + 1, f"return {op.var} < {op.bound.render()}")
+        w.emit(ind, f"@cf.while_loop({cond})")
+        w.emit(ind, f"def {name}({op.var}):")
+        _render_body(w, ind + 1, op.body)
+        w.emit(ind + 1, f"return {op.var} + 1")
+        w.emit(ind, f"{name}(0)")
     elif isinstance(op, WhileLoop):
         name = w.fresh("loop")
         w.emit(ind, f"@cf.while_loop(lambda {op.var}: {op.var} < {op.bound.render()})")
@@ -529,10 +645,24 @@ def _render_op(w: _Writer, ind: int, op):
         else:
             w.emit(ind, f"cf.cond({op.pred.render()}, {then})()")
     elif isinstance(op, CondValue):
-        w.emit(
-            ind,
-            f"{op.name} = cf.cond({op.pred.render()}, lambda: {op.a.render()}, lambda: {op.b.render()})()",
-        )
+        # with dtypes: the chosen value under a name of its own (AutoGraph cannot convert a
+        # loop whose body reassigns a variable it first assigned there)
+        name = op.name + "_" if op.dtypes else op.name
+        if op.python:
+            w.emit(ind, f"if {op.pred.render()}:")
+            w.emit(ind + 1, f"{name} = {op.a.render()}")
+            w.emit(ind, "else:")
+            w.emit(ind + 1, f"{name} = {op.b.render()}")
+        else:
+            w.emit(
+                ind,
+                f"{name} = cf.cond({op.pred.render()}, lambda: {op.a.render()}, lambda: {op.b.render()})()",
+            )
+        if op.dtypes:
+            # kvant's cond promotes the branches' dtypes (jnp.promote_types); the reference
+            # chose one branch in Python, so it casts the chosen value to the same dtype
+            a, b = (f"jnp.{d}" for d in op.dtypes)
+            w.emit(ind, f"{op.name} = promoted({name}, {a}, {b})")
     elif isinstance(op, Measure):
         options = [f"reset={op.reset}"] if op.reset else []
         if op.postselect is not None:
@@ -558,10 +688,14 @@ def render_qnode(w: _Writer, ind: int, q: QNode):
     if q.has_mcm():
         if q.one_shot:
             options += ', mcm_method="one-shot" if shots_on else "deferred"'
+            if q.fill_shots:
+                options += ', postselect_mode="fill-shots"'
         elif q.single_branch:
             options += ', mcm_method="deferred" if reference else "single-branch-statistics"'
         else:
             options += ', **({"mcm_method": "deferred"} if reference else {})'
+    if q.has_classical_returns():
+        w.emit(ind, f"@measurements_only(estimate_outcomes={q.one_shot}, reference=reference)")
     if q.transform:
         w.emit(ind, f"@qml.transforms.{q.transform}")
     if q.shots:
@@ -570,17 +704,90 @@ def render_qnode(w: _Writer, ind: int, q: QNode):
     w.emit(ind, f"def {q.name}(p, n):")
     _render_body(w, ind + 1, q.body)
     ms = [m.render() for m in q.measurements]
-    w.emit(ind + 1, "return " + (ms[0] if len(ms) == 1 else "(" + ", ".join(ms) + ")"))
+    if q.returns_dict:
+        w.emit(ind + 1, "return {" + ", ".join(f'"k{j}": {m}' for j, m in enumerate(ms)) + "}")
+    else:
+        w.emit(ind + 1, "return " + (ms[0] if len(ms) == 1 else "(" + ", ".join(ms) + ")"))
+
+
+#: The reference side of a QNode returning classical values beside its measurements
+#: (qnode_classical_returns): default.qubit's QNodes return measurement processes only, so the
+#: same function runs as a QNode returning just those, and the values beside them are put back
+#: in place after the execution. An outcome ``m`` (a MeasurementValue) is, in a branch the
+#: reference postselects, the value of its postselected outcomes; under one-shot, where kvant
+#: returns it once per shot, its exact mean ``qml.expval(m)`` (compared statistically).
+MEASUREMENTS_ONLY = """\
+def measurements_only(estimate_outcomes, reference):
+    from pennylane.measurements import MeasurementProcess, MeasurementValue
+
+    def wrap(qnode):
+        if not reference:
+            return qnode
+        box = {}
+
+        def quantum(*args):
+            is_leaf = lambda v: isinstance(v, (MeasurementProcess, MeasurementValue))
+            leaves, box["tree"] = jax.tree_util.tree_flatten(qnode.func(*args), is_leaf=is_leaf)
+            box["leaves"] = leaves
+            # the program's measurements first, in the order they were made (PennyLane checks)
+            mps = [leaf for leaf in leaves if isinstance(leaf, MeasurementProcess)]
+            for leaf in leaves:
+                if isinstance(leaf, MeasurementValue):
+                    if estimate_outcomes:
+                        mps.append(qml.expval(leaf))
+                    else:
+                        bits = [bool(mp.postselect) for mp in leaf.measurements]
+                        box[id(leaf)] = jnp.asarray(leaf.processing_fn(*bits))
+            return tuple(mps)
+
+        inner = qnode.update(func=quantum)
+
+        def run(*args):
+            results = list(inner(*args))
+            count = sum(isinstance(leaf, MeasurementProcess) for leaf in box["leaves"])
+            measured, estimated = iter(results[:count]), iter(results[count:])
+            out = []
+            for leaf in box["leaves"]:
+                if isinstance(leaf, MeasurementProcess):
+                    out.append(next(measured))
+                elif isinstance(leaf, MeasurementValue):
+                    out.append(next(estimated) if estimate_outcomes else box[id(leaf)])
+                else:
+                    out.append(leaf)
+            return jax.tree_util.tree_unflatten(box["tree"], out)
+
+        return run
+
+    return wrap
+"""
 
 
 def render_make(p: Program) -> str:
     """The source of ``make(device, diff_method, cf, reference=False, shots_on=True)``."""
     w = _Writer()
     w.emit(0, "def make(device, diff_method, cf, reference=False, shots_on=True, BRANCH={}):")
+    if any(
+        isinstance(op, CondValue) and op.dtypes
+        for op in list(walk_ops(p.stmts)) + [o for q in p.qnodes for o in walk_ops(q.body)]
+    ):
+        w.emit(1, "def promoted(value, a, b):")
+        w.emit(
+            2, "# a cond whose branches have different dtypes: kvant's gives the promoted dtype;"
+        )
+        w.emit(2, "# the reference chose a branch in Python, and casts the value to that dtype")
+        w.emit(
+            2, "return jnp.asarray(value, dtype=jnp.promote_types(a, b)) if reference else value"
+        )
+        w.emit(0, "")
+    if any(q.has_classical_returns() for q in p.qnodes):
+        w.lines += ["    " + line for line in MEASUREMENTS_ONLY.splitlines()]
+        w.emit(0, "")
     for q in p.qnodes:
         render_qnode(w, 1, q)
         w.emit(0, "")
     w.emit(1, "def program(x, n):")
+    for op in p.stmts:
+        _render_op(w, 2, op)
     for k, (q, params) in enumerate(zip(p.qnodes, p.pre)):
         stack = ", ".join(f"jnp.asarray({e.render()}, dtype=jnp.float64)" for e in params) or ""
         w.emit(2, f"p{k} = jnp.stack([{stack}])" if params else f"p{k} = jnp.zeros(1)")
@@ -606,6 +813,10 @@ def render_harness(p: Program) -> str:
     JAX, eager: PennyLane runs ``for_loop``/``cond`` as Python there) for ``p``'s mode."""
     cf = "kvant" if p.via == "kvant" else "qml"
     qjit = "kvant.qjit({})" if p.via == "kvant" else 'qml.qjit({}, compiler="kvant")'
+    if p.autograph:
+        # Python control flow in the program: AutoGraph makes it compiled control flow; the
+        # reference runs the same Python on concrete values
+        qjit = qjit[:-1] + ", autograph=True)"
     method = f", method={p.method!r}"
     lines = ["def compiled(make, x, n):", f"    fn = make({p.device!r}, {p.diff_method!r}, {cf})"]
     ref = [

@@ -28,9 +28,12 @@ and kvant's values must equal those of some branch with nonzero probability.
 from __future__ import annotations
 
 import itertools
+import linecache
 import math
 import re
+import sys
 import traceback
+import types
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,10 +95,25 @@ def _gate_names():
     return sorted(set(DECOMPOSED_GATES) | set(RUNTIME_GATES), key=len, reverse=True)
 
 
+_LOADED = []
+
+
 def load(p: Program):
-    namespace = {"__name__": f"fuzz_seed_{p.seed}"}
-    exec(compile(render_program(p), f"<fuzz seed {p.seed}>", "exec"), namespace)
-    return namespace
+    """The rendered module of ``p``, executed as a module of its own: its text is registered
+    with ``linecache`` and the module in ``sys.modules``, so ``inspect.getsource`` and
+    ``inspect.getmodule`` find them (AutoGraph reads the source of the functions it converts)."""
+    text = render_program(p)
+    filename = f"<fuzz seed {p.seed} #{len(_LOADED)}>"
+    name = f"fuzz_seed_{p.seed}_{len(_LOADED)}"
+    for old_file, old_name in _LOADED[-3:-2]:  # keep the last programs only
+        linecache.cache.pop(old_file, None)
+        sys.modules.pop(old_name, None)
+    _LOADED.append((filename, name))
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    module = types.ModuleType(name)
+    sys.modules[name] = module
+    exec(compile(text, filename, "exec"), module.__dict__)
+    return module.__dict__
 
 
 # ---------------------------------------------------------------------------------------------
@@ -185,6 +203,10 @@ def _close(got, want, atol, rtol, where, phase_free=False):
         k = int(np.argmax(np.abs(want)))
         if abs(got.flat[k]) > 1e-9:
             got = got * (want.flat[k] / got.flat[k]) / abs(want.flat[k] / got.flat[k])
+    if got.dtype == bool:  # outcomes and conditions
+        if np.any(got != want):
+            raise Mismatch(f"{where}: got {got} want {want}")
+        return
     both_nan = (
         np.isnan(got) & np.isnan(want) if got.dtype.kind in "fc" else np.zeros(got.shape, bool)
     )
@@ -252,10 +274,14 @@ def _compare_tree(got, want, where, leaf):
 def sampled_shape(q, m):
     """Shape and dtype PennyLane gives a measurement with shots (``sample``: one row per shot,
     one column per wire, also for a single wire; estimates: as without shots)."""
+    if m.kind == "sample" and m.op is not None:
+        # of outcomes: one value per shot for one outcome, a row per shot for a list
+        names = len(m.op.names)
+        return ((q.shots,) if m.op.kind == "m" else (q.shots, names)), np.dtype("int64")
     if m.kind == "sample":
         return (q.shots, q.num_wires if m.wires is None else len(m.wires)), np.dtype("int64")
     if m.kind == "probs":
-        return (2 ** (q.num_wires if m.wires is None else len(m.wires)),), np.dtype("float64")
+        return (m.num_values(q.num_wires),), np.dtype("float64")
     return (), np.dtype("float64")
 
 
@@ -267,12 +293,20 @@ def compare_forward_with_shots(p: Program, got, exact):
     _structure(got, exact, "output")
     for k, q in enumerate(p.qnodes):
         g, e = got[k], exact[k]
-        if len(q.measurements) == 1:
+        if q.returns_dict:
+            _structure(g, e, f"r{k}")
+            if set(g) != set(e):
+                raise Mismatch(f"r{k}: keys {sorted(g)} != {sorted(e)}")
+            g, e = [g[f"k{j}"] for j in range(len(e))], [e[f"k{j}"] for j in range(len(e))]
+        elif len(q.measurements) == 1:
             g, e = (g,), (e,)
         else:
             _structure(g, e, f"r{k}")
         for j, m in enumerate(q.measurements):
             where = f"r{k}[{j}] ({m.kind})"
+            if q.shots and m.kind in ("classical", "outcome"):
+                _check_per_shot(q, m, g[j], e[j], where)
+                continue
             if not q.shots:
                 _compare_tree(
                     g[j],
@@ -285,6 +319,24 @@ def compare_forward_with_shots(p: Program, got, exact):
     for k in range(len(p.qnodes), len(exact)):
         # post-processed values of sampled QNodes are random: only shapes and dtypes
         _close_shape(got[k], exact[k], f"output[{k}]")
+
+
+def _check_per_shot(q, m, got, exact, where):
+    """A classical value returned by a one-shot QNode: once per shot. A value of the arguments
+    is the same in every shot; an outcome (``exact``: its exact mean) is estimated by the mean
+    over shots."""
+    got = np.asarray(got)
+    if m.kind == "classical":
+        want = np.broadcast_to(np.asarray(exact), (q.shots,) + np.shape(exact))
+        _close(got, want, EXACT_ATOL, EXACT_RTOL, where)
+        return
+    _close_shape(got, ((q.shots,), np.dtype(m.op.dtype())), where)
+    mean = float(np.mean(got.astype(np.float64)))
+    bound = Z * m.op.norm() / math.sqrt(q.shots) + 1e-9
+    if abs(mean - float(exact)) > bound:
+        raise Mismatch(
+            f"{where}: sampled mean {mean:.4f}, exact {float(exact):.4f} (bound {bound:.3f})"
+        )
 
 
 def _close_shape(got, want, where):
@@ -317,6 +369,14 @@ def _check_sampled(q, m, got, exact, shaped, where):
         if total != shots:
             raise Mismatch(f"{where}: counts total {total} != shots {shots}")
         freq = np.zeros(len(np.asarray(exact)))
+        if m.op is not None and m.op.kind == "m":
+            # of one outcome: keyed by its value (floats under one-shot, as PennyLane's)
+            for key, v in got.items():
+                if isinstance(key, str) or float(key) not in (0.0, 1.0):
+                    raise Mismatch(f"{where}: counts key {key!r} is not an outcome value")
+                freq[int(key)] += int(v) / shots
+            _statistical(freq, np.asarray(exact), shots, where)
+            return
         for key, v in got.items():
             if not (isinstance(key, str) and len(key) == width and set(key) <= {"0", "1"}):
                 raise Mismatch(f"{where}: counts key {key!r} is not a {width}-bit string")
@@ -324,10 +384,10 @@ def _check_sampled(q, m, got, exact, shaped, where):
         _statistical(freq, np.asarray(exact), shots, where)
     else:
         _close_shape(got, shaped, where)
-        if m.kind == "probs" or (m.kind == "expval" and m.obs is None):
+        if m.kind == "probs":
             _statistical(np.asarray(got), np.asarray(exact), shots, where)
         else:
-            scale = m.obs.norm()
+            scale = m.obs.norm() if m.op is None else m.op.norm()
             if m.kind == "var":
                 scale = 2 * scale**2
             bound = Z * scale / math.sqrt(shots) + 1e-9

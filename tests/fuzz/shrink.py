@@ -187,6 +187,8 @@ def _without_measure(p, name):
     """``p`` without the mid-circuit measurement ``name`` and what conditions on it."""
 
     def fn(node):
+        if isinstance(node, Measurement) and node.op is not None and name in node.op.names:
+            return Measurement("expval", PauliWord([("Z", Wire(0))]))
         for field in OP_LISTS:
             ops = getattr(node, field, None)
             if isinstance(ops, list) and any(isinstance(o, (Measure, MeasCond)) for o in ops):
@@ -223,6 +225,15 @@ def candidates(p: Program):
         q = copy.deepcopy(p)
         q.derivative, q.post, q.vector = "grad", q.post[:1], None
         yield "grad instead", q
+    for k, q in enumerate(p.qnodes):
+        if q.returns_dict:
+            # a tuple: its entries named as the other QNodes' results (and shrunk as those)
+            tupled = put(p, _path_of(p, q) + ("returns_dict",), False)
+            mapping = {
+                f"r{k}['k{j}']": (f"r{k}" if len(q.measurements) == 1 else f"r{k}[{j}]")
+                for j in range(len(q.measurements))
+            }
+            yield "tuple instead of dict", substitute_names(tupled, mapping)
     for q in p.qnodes:
         if q.transform:
             yield "no transform", put(p, _path_of(p, q) + ("transform",), None)
@@ -410,14 +421,28 @@ def _sampled_checks(p, tol):
     lines = []
     for k, q in enumerate(p.qnodes):
         for j, m in enumerate(q.measurements):
-            at = f"[{k}]" + ("" if len(q.measurements) == 1 else f"[{j}]")
+            if q.returns_dict:
+                at = f"[{k}]['k{j}']"
+            else:
+                at = f"[{k}]" + ("" if len(q.measurements) == 1 else f"[{j}]")
             if not q.shots:
                 lines.append(f"np.testing.assert_allclose(got{at}, want{at}, {tol})")
+            elif m.kind == "outcome":
+                # once per shot; the reference has its exact mean
+                lines.append(f"assert np.shape(got{at}) == ({q.shots},)")
+                lines.append(
+                    f"assert abs(np.mean(np.asarray(got{at}, dtype=float)) - want{at}) < 0.15"
+                )
             elif m.kind == "counts":
                 lines.append(f"assert sum(int(v) for v in got{at}.values()) == {q.shots}")
             elif m.kind == "sample":
                 shape = sampled_shape(q, m)[0]
                 lines.append(f"assert np.shape(got{at}) == {shape}")
+                if len(shape) == 1:  # of one outcome
+                    lines.append(
+                        f"np.testing.assert_allclose(np.mean(got{at}), want{at}[1], atol=0.1)"
+                    )
+                    continue
                 weights = "2 ** np.arange(np.shape(got" + at + ")[1])[::-1]"
                 lines.append(
                     f"np.testing.assert_allclose(np.bincount(np.asarray(got{at}) @ {weights}, "
