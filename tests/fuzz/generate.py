@@ -140,11 +140,6 @@ FEATURES = {
 #: fuzzer's B1-B3 are fixed: everything else is fuzzed in CI.)
 KNOWN_BROKEN: dict[str, str] = {
     # feature -> why it is left out of CI (a bug being fixed); empty: everything is fuzzed in CI
-    "one_shot_postselect": "kvant's one-shot with postselect_mode='fill-shots' forces the "
-    "postselected outcome in every shot without conditioning what was measured before it: "
-    "P(m1 = 1 | m2 = 1) comes out as the unconditioned P(m1 = 1) (seeds 7118, 7180 of "
-    "mcm,mcm_reset,shots,one_shot,mcm_stats,qnode_classical_returns,multi_qnode,"
-    "one_shot_postselect; /work/notes/fuzz14/test_one_shot_fill_shots.py)",
 }
 
 DIFF_METHODS = ("adjoint", "parameter-shift", "best")
