@@ -358,3 +358,28 @@ def test_break_on_a_traced_value_becomes_a_compiled_while_loop(x):
 
     qnode, reference = both(make)
     np.testing.assert_allclose(qnode(x), reference(x), atol=ATOL)
+
+
+def test_a_refusal_under_autograph_names_the_users_line():
+    """Found by the fuzzer: diagnostics named the line of AutoGraph's generated file
+    (/tmp/__autograph_generated_file....py) instead of the user's."""
+
+    @qml.qnode(qml.device("kvant.qubit", wires=1), mcm_method="single-branch-statistics")
+    def circuit(x, n):
+        for _ in range(n):
+            qml.RX(x, wires=0)
+        qml.measure(0)
+        return qml.expval(qml.PauliZ(0))
+
+    def cost(x, n):
+        return circuit(x, n) * 2.0
+
+    def g(x, n):
+        return qml.grad(cost, argnums=0)(x, n)
+
+    with pytest.raises(kvant.CompileError) as info:
+        qml.qjit(g, compiler="kvant", autograph=True)(0.3, 2)
+    message = str(info.value)
+    assert "not differentiable" in message
+    assert "__autograph_generated" not in message, message
+    assert "test_autograph.py:" in message, message

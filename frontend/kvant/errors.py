@@ -23,6 +23,17 @@ class CacheWarning(UserWarning):
     """kvant's disk cache held something it will not load, or could not be used as configured."""
 
 
+#: lines of code AutoGraph generated -> the user's lines they were converted from:
+#: (generated file, line) -> (file, line, column); filled by tracing.autograph
+CONVERTED_LINES: dict = {}
+
+
+def source_position(file_name: str, line: int, column: int = 0) -> tuple[str, int, int]:
+    """The user's position of a frame: a line AutoGraph generated maps to the line it was
+    converted from."""
+    return CONVERTED_LINES.get((file_name, line), (file_name, line, column))
+
+
 def user_location(source_info) -> str:
     """'file:line' of the user's code that created a JAX equation, or '' if unknown."""
     from jax._src import source_info_util
@@ -30,7 +41,8 @@ def user_location(source_info) -> str:
     frame = source_info_util.user_frame(source_info.traceback) if source_info else None
     if frame is None:
         return ""
-    return f"{frame.file_name}:{frame.start_line}"
+    file_name, line, _ = source_position(frame.file_name, frame.start_line)
+    return f"{file_name}:{line}"
 
 
 def describe_value(value) -> str:

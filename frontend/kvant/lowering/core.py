@@ -18,7 +18,7 @@ from jax.extend import core as jex_core
 from mlir import ir
 from mlir.dialects import arith, func
 
-from kvant.errors import KvantError, UnsupportedError, user_location
+from kvant.errors import KvantError, UnsupportedError, source_position, user_location
 from kvant.lowering import types
 from kvant.lowering.registry import RULES
 
@@ -78,7 +78,10 @@ def location(eqn) -> ir.Location:
     frame = source_info_util.user_frame(eqn.source_info.traceback) if eqn.source_info else None
     if frame is None:
         return ir.Location.name(eqn.primitive.name)
-    inner = ir.Location.file(frame.file_name, frame.start_line, max(frame.start_column, 0))
+    file_name, line, column = source_position(
+        frame.file_name, frame.start_line, max(frame.start_column, 0)
+    )
+    inner = ir.Location.file(file_name, line, column)
     return ir.Location.name(eqn.primitive.name, childLoc=inner)
 
 

@@ -148,6 +148,16 @@ def _install(ag_primitives) -> None:
     # ag_primitives once, at its first conversion, which may have happened before this.
     from pennylane.capture.autograph.transformer import TRANSFORMER
 
+    # diagnostics name the user's lines, not the converted code's (errors.source_position)
+    pennylane_transform = TRANSFORMER.transform
+
+    @functools.wraps(pennylane_transform)
+    def transform(obj, user_context):
+        new_obj, module, source_map = pennylane_transform(obj, user_context)
+        _record_lines(source_map)
+        return new_obj, module, source_map
+
+    TRANSFORMER.transform = transform
     if TRANSFORMER._extra_locals is not None:
         TRANSFORMER._extra_locals["ag__"].__dict__["converted_call"] = converted_call
         TRANSFORMER._extra_locals["ag__"].__dict__["for_stmt"] = ag_primitives.for_stmt
@@ -258,6 +268,19 @@ def _for_with_break(ag_primitives, items, extra_test, body_fn, get_state, set_st
 def _short(value) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _record_lines(source_map) -> None:
+    from kvant.errors import CONVERTED_LINES
+
+    for generated, origin in (source_map or {}).items():
+        loc = getattr(origin, "loc", None)
+        if loc is not None:
+            CONVERTED_LINES[(generated.filename, generated.lineno)] = (
+                loc.filename,
+                loc.lineno,
+                max(loc.col_offset, 0),
+            )
 
 
 def _takes_a_function(fn) -> bool:
