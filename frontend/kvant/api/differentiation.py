@@ -112,17 +112,7 @@ class _Derivative:
         selected = self._selected(len(args))
         leaves_per_arg = [tree_flatten(a)[0] for a in args]
         flat_args, in_tree = tree_flatten((args, kwargs))
-        offsets = np.cumsum([0] + [len(leaves) for leaves in leaves_per_arg])
-        diff_leaves = []
-        for i in selected:
-            for j, leaf in enumerate(leaves_per_arg[i]):
-                dtype = jnp.result_type(leaf)
-                if not jnp.issubdtype(dtype, jnp.floating):
-                    raise TypeError(
-                        f"{self.kind}: argument {i} has dtype {dtype}; only floating-point "
-                        "arguments are differentiable"
-                    )
-                diff_leaves.append(int(offsets[i]) + j)
+        diff_leaves = _differentiated_leaves(self.kind, leaves_per_arg, selected)
         flat_args = [jnp.asarray(x) for x in flat_args]
         out_tree_box, aux_tree_box = [], []
 
@@ -503,30 +493,33 @@ def _refuse_missing_tangents(jaxpr, diff_positions):
     """Raises UnsupportedError naming the first primitive without a tangent rule that a value
     computed from the differentiated inputs reaches (inside calls and control flow every input
     counts as differentiated)."""
-    from jax.extend import core as jex_core
+    from kvant.lowering.rules.linalg import dependent_equations
 
-    from kvant.lowering.rules.linalg import _sub_jaxprs
+    for eqn in dependent_equations(jaxpr, diff_positions):
+        what = _NO_TANGENT_RULE.get(eqn.primitive.name)
+        if eqn.primitive is grad_p and next(_qnode_equations(eqn.params["jaxpr"].jaxpr), None):
+            what = "a derivative of a QNode (second-order quantum derivatives)"
+        if what:
+            raise UnsupportedError(
+                f"jvp: kvant's forward mode has no tangent rule for {what} yet; "
+                "kvant.jacobian (reverse mode) differentiates it, or jvp with method='fd'"
+            )
 
-    def walk(inner, dependent):
-        dep = {v for v, d in zip(inner.invars, dependent) if d}
-        for eqn in inner.eqns:
-            if not any(not isinstance(v, jex_core.Literal) and v in dep for v in eqn.invars):
-                continue
-            what = _NO_TANGENT_RULE.get(eqn.primitive.name)
-            if eqn.primitive is grad_p and next(_qnode_equations(eqn.params["jaxpr"].jaxpr), None):
-                what = "a derivative of a QNode (second-order quantum derivatives)"
-            if what:
-                raise UnsupportedError(
-                    f"jvp: kvant's forward mode has no tangent rule for {what} yet; "
-                    "kvant.jacobian (reverse mode) differentiates it, or jvp with method='fd'"
+
+def _differentiated_leaves(kind, leaves_per_arg, selected) -> list[int]:
+    """The flat positions of the leaves of the selected arguments (each must be floating)."""
+    offsets = np.cumsum([0] + [len(leaves) for leaves in leaves_per_arg])
+    positions = []
+    for i in selected:
+        for j, leaf in enumerate(leaves_per_arg[i]):
+            dtype = jnp.result_type(leaf)
+            if not jnp.issubdtype(dtype, jnp.floating):
+                raise TypeError(
+                    f"{kind}: argument {i} has dtype {dtype}; only floating-point arguments are "
+                    "differentiable"
                 )
-            for sub in _sub_jaxprs(eqn.params):
-                walk(sub, [True] * len(sub.invars))
-            dep.update(eqn.outvars)
-
-    inner = jaxpr.jaxpr if hasattr(jaxpr, "jaxpr") else jaxpr
-    positions = set(diff_positions)
-    walk(inner, [i in positions for i in range(len(inner.invars))])
+            positions.append(int(offsets[i]) + j)
+    return positions
 
 
 def _has_complex_values(jaxpr) -> bool:
@@ -549,18 +542,12 @@ def _forward_jvp(derivative, params, selected, tangents):
     kind = "jvp"
     leaves_per_arg = [tree_flatten(a)[0] for a in params]
     flat_args, in_tree = tree_flatten((tuple(params), {}))
-    offsets = np.cumsum([0] + [len(leaves) for leaves in leaves_per_arg])
-    diff_leaves, flat_tangents = [], []
-    for i, t in zip(selected, tangents):
-        for j, (leaf, t_leaf) in enumerate(zip(leaves_per_arg[i], tree_flatten(t)[0])):
-            dtype = jnp.result_type(leaf)
-            if not jnp.issubdtype(dtype, jnp.floating):
-                raise TypeError(
-                    f"{kind}: argument {i} has dtype {dtype}; only floating-point arguments are "
-                    "differentiable"
-                )
-            diff_leaves.append(int(offsets[i]) + j)
-            flat_tangents.append(jnp.asarray(t_leaf, dtype).reshape(jnp.shape(leaf)))
+    diff_leaves = _differentiated_leaves(kind, leaves_per_arg, selected)
+    flat_tangents = [
+        jnp.asarray(t_leaf, jnp.result_type(leaf)).reshape(jnp.shape(leaf))
+        for i, t in zip(selected, tangents)
+        for leaf, t_leaf in zip(leaves_per_arg[i], tree_flatten(t)[0])
+    ]
     flat_args = [jnp.asarray(x) for x in flat_args]
     out_tree_box = []
 

@@ -682,25 +682,32 @@ def _sub_jaxprs(params):
                 yield inner
 
 
-def refuse_missing_derivatives(jaxpr, diff_positions, kind: str) -> None:
-    """Raises UnsupportedError, naming the primitive, when a value computed from the
-    differentiated inputs of ``jaxpr`` (a closed JAXPR) passes through a linear-algebra
-    primitive that has no derivative rule (``_no_derivative``): method="auto" would otherwise
-    fail in the compiler on the runtime call. Inside calls and control flow every input counts
-    as differentiated."""
+def dependent_equations(jaxpr, diff_positions):
+    """The equations of ``jaxpr`` (a closed JAXPR or a JAXPR) that a value computed from the
+    inputs at ``diff_positions`` reaches, in program order; inside calls and control flow every
+    input counts as differentiated (each equation is followed by those of its sub-JAXPRs)."""
 
     def walk(jaxpr, dependent):
         dep = {v for v, d in zip(jaxpr.invars, dependent) if d}
         for eqn in jaxpr.eqns:
             if not any(not isinstance(v, jex_core.Literal) and v in dep for v in eqn.invars):
                 continue
-            reason = _no_derivative(eqn)
-            if reason:
-                raise UnsupportedError(f"{kind}: kvant cannot differentiate {reason}")
+            yield eqn
             for sub in _sub_jaxprs(eqn.params):
-                walk(sub, [True] * len(sub.invars))
+                yield from walk(sub, [True] * len(sub.invars))
             dep.update(eqn.outvars)
 
     inner = jaxpr.jaxpr if hasattr(jaxpr, "jaxpr") else jaxpr
     positions = set(diff_positions)
-    walk(inner, [i in positions for i in range(len(inner.invars))])
+    yield from walk(inner, [i in positions for i in range(len(inner.invars))])
+
+
+def refuse_missing_derivatives(jaxpr, diff_positions, kind: str) -> None:
+    """Raises UnsupportedError, naming the primitive, when a value computed from the
+    differentiated inputs of ``jaxpr`` (a closed JAXPR) passes through a linear-algebra
+    primitive that has no derivative rule (``_no_derivative``): method="auto" would otherwise
+    fail in the compiler on the runtime call."""
+    for eqn in dependent_equations(jaxpr, diff_positions):
+        reason = _no_derivative(eqn)
+        if reason:
+            raise UnsupportedError(f"{kind}: kvant cannot differentiate {reason}")
