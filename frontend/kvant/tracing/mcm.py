@@ -149,10 +149,10 @@ def run_one_shot(trace_one_shot, bind, shots: int, seed, kinds, pads=lambda: Fal
     state = trace_for(1, shots, 1, shot, tuple(buffers))
     stacked = [state] if len(buffers) == 1 else list(state or ())
     valid = stacked.pop() if pads() else None  # the traced execution recorded validity
-    return [_reduce(kind, rows, valid) for kind, rows in zip(kinds, stacked)]
+    return [_reduce(kind, rows, valid, refill) for kind, rows in zip(kinds, stacked)]
 
 
-def _reduce(kind: str, rows, valid=None):
+def _reduce(kind: str, rows, valid=None, refill=False):
     """The statistic of one output over the shots (``rows[k]`` is shot k's record); ``valid``:
     which shots passed their postselections (statistics over those; the samples of the others
     are INVALID_SAMPLE, as PennyLane pads them under jax.jit), None for all."""
@@ -173,6 +173,15 @@ def _reduce(kind: str, rows, valid=None):
         return rows.reshape((rows.shape[0] * rows.shape[1], *rows.shape[2:]))
     if kind == "counts":
         return jnp.sum(rows if valid is None else jnp.where(mask, rows, 0), axis=0)
+    if kind == "other" and valid is not None and not refill:
+        # one per shot, the failed ones too ('hw-like'; 'fill-shots' ran them until they
+        # passed): no value marks a failed shot's classical value
+        raise UnsupportedError(
+            "a QNode under mcm_method='one-shot' with a postselection under postselect_mode="
+            "'hw-like' returns classical values (outcomes, numbers computed in it) once per "
+            "shot, including the shots that fail the postselection; return statistics "
+            "(qml.sample(m), qml.expval(m), ...) or use postselect_mode='fill-shots'"
+        )
     if kind == "other":  # a classical value the QNode returns: one per shot, as Catalyst does
         return rows
     raise UnsupportedError(f"the measurement '{kind}' is not supported with mcm_method='one-shot'")
