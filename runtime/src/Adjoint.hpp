@@ -24,9 +24,19 @@ struct TapeEntry {
   ControlWires ctrls; // user-level controls
 };
 
+// The state before entry `begin`, copied while recording (AdjointSegments.hpp): entries
+// [begin, end) are a segment of one-qubit gates that the sweep differentiates without stepping
+// phi back through them.
+struct Checkpoint {
+  std::size_t begin = 0, end = 0;
+  StateVector state;
+};
+
 struct Tape {
   std::vector<TapeEntry> entries;
   std::size_t numParams = 0;
+  std::vector<Checkpoint> checkpoints; // ascending, disjoint; may be empty
+  std::size_t checkpointBytes = 0;
   // Set when something the backward sweep cannot undo happened while recording (a mid-circuit
   // measurement, a state preparation after gates); reported by the Jacobian/VJP calls.
   std::string invalidReason;
@@ -34,6 +44,8 @@ struct Tape {
   void clear() {
     entries.clear();
     numParams = 0;
+    checkpoints.clear();
+    checkpointBytes = 0;
     invalidReason.clear();
   }
   // Room for one more entry, so that recording after the gate ran cannot fail half-way.
@@ -49,5 +61,9 @@ struct Tape {
 // Hermitian A_k. phi and lambdas are consumed (their contents afterwards are unspecified).
 std::vector<double> adjointSweep(const Tape &tape, StateVector &phi,
                                  std::vector<StateVector> &lambdas);
+// The same with phi left unchanged: a working copy of it is made only if the sweep needs one
+// (checkpointed tapes often do not, see AdjointSegments.hpp).
+std::vector<double> adjointSweepFrom(const Tape &tape, const StateVector &phi,
+                                     std::vector<StateVector> &lambdas);
 
 } // namespace kvant::rt

@@ -68,11 +68,10 @@ std::size_t lambdasPerSweep(const StateVector &sv) {
 
 void adjointJacobian(const Tape &tape, const StateVector &phi,
                      const std::vector<ObservablePtr> &observables, double *jacOut) {
-  StateVector psi = phi;
   std::vector<StateVector> lambdas;
   for (const ObservablePtr &o : observables)
     lambdas.push_back(o->applied(phi));
-  const std::vector<double> j = adjointSweep(tape, psi, lambdas);
+  const std::vector<double> j = adjointSweepFrom(tape, phi, lambdas);
   std::copy(j.begin(), j.end(), jacOut);
 }
 
@@ -106,8 +105,7 @@ void adjointJacobian(const Tape &tape, const StateVector &phi, const Measurement
     std::vector<StateVector> lambdas;
     for (std::int64_t row = first; row < last; ++row)
       lambdas.push_back(lambdaOf(row));
-    StateVector psi = phi;
-    const std::vector<double> j = adjointSweep(tape, psi, lambdas);
+    const std::vector<double> j = adjointSweepFrom(tape, phi, lambdas);
     std::copy(j.begin(), j.end(), jacOut + static_cast<std::size_t>(first) * P);
   }
 }
@@ -128,10 +126,9 @@ void adjointVjp(const Tape &tape, const StateVector &phi, const MeasurementList 
     else
       addProbsCotangent(lambda, phi, x.wires, cotangent + x.entry);
   }
-  StateVector psi = phi;
   std::vector<StateVector> lambdas;
   lambdas.push_back(std::move(lambda));
-  const std::vector<double> g = adjointSweep(tape, psi, lambdas);
+  const std::vector<double> g = adjointSweepFrom(tape, phi, lambdas);
   std::copy(g.begin(), g.end(), gradOut);
 }
 

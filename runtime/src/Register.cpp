@@ -1,7 +1,10 @@
 #include "Register.hpp"
+#include "AdjointSegments.hpp"
 #include "Measurements.hpp"
 
 #include <algorithm>
+#include <iterator>
+#include <new>
 #include <string>
 #include <utility>
 
@@ -26,6 +29,8 @@ Register::Register(std::int64_t id, std::size_t numQubits, std::shared_ptr<Commu
       dist_(std::make_unique<DistributedState>(std::move(comm), numQubits)), queueGates_(false) {}
 
 void Register::sync() {
+  if (recording_)
+    closeSegment(); // the queue is applied below: the segment's start state is gone after it
   if (dist_)
     dist_->flush();
   if (!pending_.empty())
@@ -48,8 +53,13 @@ void Register::applyGate(std::int64_t gate, const std::vector<double> &params,
   if (dist_) {
     dist_->apply(op, ctrls);
   } else if (queueGates_) {
-    if (pending_.size() >= kMaxPendingGates)
+    if (pending_.size() >= kMaxPendingGates) {
+      if (recording_)
+        closeSegment();
       applyPending(sv_, pending_);
+    }
+    if (recording_)
+      noteSegmentGate(op, ctrls, params.size());
     if (recording_)
       pending_.push_back(PendingGate{op, ctrls}); // the tape keeps its own copy below
     else
@@ -148,6 +158,7 @@ const ObservablePtr &Register::observable(std::int64_t handle) const {
 
 void Register::beginTape() {
   tape_.clear();
+  segOpen_ = false;
   recording_ = true;
   hasTape_ = true;
 }
@@ -155,8 +166,45 @@ void Register::beginTape() {
 void Register::endTape() {
   if (!recording_)
     throw Error("tape_end without tape_begin");
+  closeSegment();
   recording_ = false;
   tapeVersion_ = version_;
+}
+
+void Register::noteSegmentGate(const Op &op, const ControlWires &ctrls, std::size_t numParams) {
+  if (!segmentGate(op, ctrls)) {
+    closeSegment();
+    return;
+  }
+  if (!segOpen_) {
+    segOpen_ = true;
+    segBegin_ = tape_.entries.size(); // the entry this gate is about to get
+    segPending_ = pending_.size();
+    segParams_ = 0;
+  }
+  segParams_ += numParams;
+}
+
+void Register::closeSegment() {
+  if (!segOpen_)
+    return;
+  segOpen_ = false;
+  const std::size_t bytes = sv_.size() * sizeof(Complex);
+  if (segParams_ < segmentMinParams() || segPending_ > pending_.size() ||
+      tape_.checkpointBytes + bytes > checkpointBudgetBytes())
+    return;
+  // The state before the segment: the queued gates ahead of its first one, applied now (the
+  // rest stays queued).
+  std::vector<PendingGate> head(std::make_move_iterator(pending_.begin()),
+                                std::make_move_iterator(pending_.begin() + segPending_));
+  pending_.erase(pending_.begin(), pending_.begin() + segPending_);
+  applyPending(sv_, head);
+  try {
+    tape_.checkpoints.push_back(Checkpoint{segBegin_, tape_.entries.size(), StateVector(sv_)});
+    tape_.checkpointBytes += bytes;
+  } catch (const std::bad_alloc &) {
+    // Short of memory: this segment takes the plain sweep, which needs no checkpoint.
+  }
 }
 
 std::size_t Register::tapeNumParams() const {

@@ -74,6 +74,11 @@ private:
   // Called after every successful state change. A change the backward sweep cannot undo
   // (measurement, state preparation after gates) poisons a tape being recorded.
   void changed(const char *irreversible = nullptr);
+  // Segments of one-qubit gates while recording (AdjointSegments.hpp): a queued gate opens or
+  // extends one, any other gate or a flush of the queue ends it; closeSegment() then copies
+  // the state before it into the tape when the segment is worth a checkpoint.
+  void noteSegmentGate(const Op &op, const ControlWires &ctrls, std::size_t numParams);
+  void closeSegment();
 
   std::int64_t id_;
   // A distributed register's sv_ is a view without amplitudes: only its size is used (to
@@ -86,6 +91,9 @@ private:
 
   Tape tape_;
   bool recording_ = false;
+  bool segOpen_ = false;
+  // The open segment's first tape entry, the index of its first gate in pending_, parameters.
+  std::size_t segBegin_ = 0, segPending_ = 0, segParams_ = 0;
   bool hasTape_ = false;
   // `version_` counts state changes; `tapeVersion_` is its value when the tape ended.
   std::uint64_t version_ = 0, tapeVersion_ = 0;

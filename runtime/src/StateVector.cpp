@@ -22,8 +22,13 @@ constexpr std::size_t kHugePage = std::size_t{2} << 20;
 // faults and the kernel's zeroing again on first touch. At most kCacheBytes stay cached. Plain
 // arrays (trivially destructible), so frees during thread exit, after `cacheOwner` is gone,
 // still find them; the owner only frees what is cached when the thread ends.
-constexpr std::size_t kCacheBytes = std::size_t{64} << 20;
-constexpr int kCacheSlots = 4;
+//
+// The budget holds a 24-qubit gradient's buffers (register, lambda, two checkpoints of
+// AdjointSegments.hpp: 4 x 256 MiB) with room to spare: measured on the 2-core Xeon VM, first
+// touches of fresh memory (kernel page zeroing, clear_page_erms) were a third of the CPU time
+// of adjoint:24:2 and more than the whole forward run with the 64 MiB budget of before.
+constexpr std::size_t kCacheBytes = std::size_t{1536} << 20;
+constexpr int kCacheSlots = 8;
 thread_local void *cachedPtr[kCacheSlots];
 thread_local std::size_t cachedSize[kCacheSlots];
 thread_local bool cacheClosed = false;

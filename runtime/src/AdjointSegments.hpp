@@ -1,0 +1,66 @@
+// Segments of one-qubit gates in the adjoint sweep: checkpoints of phi taken while recording,
+// so that the sweep steps only the lambdas back through such a segment.
+//
+// Why: the plain sweep (Adjoint.cpp) steps phi and every lambda back through every gate and
+// reads both at each parametrised gate, about three forward runs' work for one gradient. In a
+// segment of uncontrolled one-qubit gates (an ansatz layer of RY, RZ on every wire), gates on
+// different wires commute, so every derivative in it is <lambda_end| A |phi_end> with A a 2x2
+// operator on one wire (for gate j on wire q with the later gates W on q:
+// A = W (dU_j) U_j^dag W^dag), and all of them follow from the 2x2 "cross reduced matrices"
+// M_q[a][b] = sum over the other bits of conj(lambda[q=a]) phi[q=b], one read of both vectors.
+// The lambdas are then stepped back through one fused 2x2 per wire, and phi at the segment's
+// start is copied from the checkpoint instead of being computed. Where there is no checkpoint
+// (budget, small registers, a flush mid-segment) the plain sweep runs.
+#pragma once
+
+#include "Adjoint.hpp"
+#include "Forward.hpp"
+#include "Gates.hpp"
+
+#include <array>
+
+#include <cstddef>
+#include <vector>
+
+namespace kvant::rt {
+
+// Whether a recorded gate may be part of a segment: one target wire, no controls of any kind,
+// an operation with a 2x2 form (None, one-target Matrix, Diagonal1, PauliX).
+bool segmentGate(const Op &op, const ControlWires &ctrls);
+
+// Recording policy: a finished segment with at least segmentMinParams() parameters gets a
+// checkpoint while the tape's checkpoints stay within checkpointBudgetBytes().
+std::size_t segmentMinParams();
+std::size_t checkpointBudgetBytes();
+
+// A checkpointed segment prepared for the sweep. Its derivatives are taken at the segment's
+// START, where phi is the checkpoint itself (read, never copied or changed): with P the gates
+// before gate j on its wire q and V the whole segment, lambda_start = V^dag lambda_end and
+//   <lambda_end| (dU_j P)_q (other wires' gates) |phi_start> = <lambda_start| A |phi_start>,
+//   A = P^dag U_j^dag dU_j P  on wire q.
+// So the sweep steps only the lambdas back (through the segment: one fused 2x2 per wire, and
+// through the parameter-free gates after it, all in one blocked forward-style pass) and reads
+// phi from checkpoints.
+using Mat2 = std::array<Complex, 4>; // row-major; index 0 = the wire's bit is 0
+
+struct SegmentTerm {
+  std::size_t param; // the tape's parameter index
+  std::size_t wire;  // index into SegmentPlan::bits
+  Mat2 a;            // derivative = 2 Re sum_ab a[a][b] M[a][b]
+};
+
+struct SegmentPlan {
+  std::vector<SegmentTerm> terms;
+  std::vector<unsigned> bits;     // index bits of the wires with parameters
+  std::vector<PendingGate> undo;  // lambda <- V^dag lambda: one fused 2x2 per wire
+  std::size_t numParams = 0;
+};
+
+// false when [c.begin, c.end) cannot be handled this way (the plain sweep takes it then).
+bool planSegment(const Tape &tape, const Checkpoint &c, std::size_t numQubits, SegmentPlan &plan);
+
+// out[k * P + term.param] for every term, from phi and the lambdas at the segment's start.
+void segmentDerivatives(const SegmentPlan &plan, const StateVector &phiStart,
+                        const std::vector<StateVector> &lambdas, double *out, std::size_t P);
+
+} // namespace kvant::rt
