@@ -71,68 +71,90 @@ bool matrixOf(const Op &op, Mat2 &out) {
   }
 }
 
-// M_q for every bit in `bits`, for phi against each lambda: out[(k * bits.size() + t)] =
-// {sum conj(l[q=0]) phi[q=0], sum conj(l[q=0]) phi[q=1], sum conj(l[q=1]) phi[q=0],
-//  sum conj(l[q=1]) phi[q=1]} over the other bits, q = bits[t].
+// What the derivatives need of M_q for every bit q in `bits`, for phi against each lambda.
+// Every A = P^dag U^dag dU P is anti-Hermitian (U(theta) is unitary for all theta, so
+// U^dag dU = -(dU^dag U)), so with a00, a11 imaginary and a10 = -conj(a01):
+//   Re sum_ab a_ab M_ab = -Im(a00) Im(M00) - Im(a11) Im(M11) + Re(a01 K),  K = M01 - conj(M10),
+// and Im(M00) = Im(T) - Im(M11) with T = <lambda|phi>. Per bit that is K and Im(M11): three
+// sums, five multiply-adds per pair instead of eight for the whole M.
 //
 // Pairs i, i + 2^q are in one block when q is one of the block's bits, so the bits are covered
 // by block layouts (Blocks.hpp) of at most B bits each: the low bits by contiguous blocks, the
 // high ones by gathered blocks filled up with low bits. Each layout is one read of phi and the
 // lambdas; per-block sums are added in block order, so the result does not depend on threads.
+struct Reduced {
+  double kr = 0, ki = 0, q = 0, imT = 0; // Re K, Im K, Im M11, Im T
+};
+
 KVANT_SIMD_INLINE double alternating(v4d a) { return (a[0] - a[1]) + (a[2] - a[3]); }
 
-// conj(l) x summed over a block: lane-wise l * x gives the real part's terms, l * swap(x)
-// (lr xi, li xr) the imaginary part's with alternating signs.
-KVANT_MULTIVERSION Complex blockProduct(const Complex *x, const Complex *l, std::size_t len) {
+// Im <l|x> over a block: lane-wise l * swap(x) = (lr xi, li xr), with alternating signs.
+KVANT_MULTIVERSION double blockImProduct(const Complex *x, const Complex *l, std::size_t len) {
   if (len < 2)
-    return cmulConj(l[0], x[0]);
-  v4d a{}, b{};
-  for (std::size_t i = 0; i < len; i += 2) {
-    const v4d xv = ld2(x + i), lv = ld2(l + i);
-    a += lv * xv;
-    b += lv * swapReIm(xv);
-  }
-  return {sum(a), alternating(b)};
+    return cmulConj(l[0], x[0]).imag();
+  v4d b{};
+  for (std::size_t i = 0; i < len; i += 2)
+    b += ld2(l + i) * swapReIm(ld2(x + i));
+  return alternating(b);
 }
 
-// M for one bit of a block, given the block's total conj(l) x: M01, M10, M11 summed over the
-// pairs, M00 = total - M11.
-KVANT_MULTIVERSION void reduceBit(const Complex *x, const Complex *l, std::size_t len,
-                                  unsigned bit, Complex total, Complex *out) {
-  const std::size_t s = std::size_t{1} << bit;
-  v4d a01{}, b01{}, a10{}, b10{}, a11{}, b11{};
-  if (s == 1) {
-    // Both members of a pair in one v4d: (x0, x1) and (l0, l1).
-    v4d a{}, b{}, d{}, e{};
-    for (std::size_t i = 0; i < len; i += 2) {
-      const v4d xv = ld2(x + i), lv = ld2(l + i), hx = swapHalves(xv);
-      a += lv * hx;            // (l0 x1 | l1 x0) real terms
-      b += lv * swapReIm(hx);  // their imaginary terms
-      d += lv * xv;            // (l0 x0 | l1 x1)
-      e += lv * swapReIm(xv);
-    }
-    out[0] = {d[0] + d[1], e[0] - e[1]};
-    out[1] = {a[0] + a[1], b[0] - b[1]};
-    out[2] = {a[2] + a[3], b[2] - b[3]};
-    out[3] = {d[2] + d[3], e[2] - e[3]};
-    return;
+// The three sums of one pair (u: the bit is 0, v: it is 1), in vector form: Re K from r,
+// Im K from i, Im M11 from q (alternating lane sums for i and q).
+KVANT_SIMD_INLINE void pairTerms(v4d xu, v4d xv, v4d lu, v4d lv, v4d &r, v4d &i, v4d &q) {
+  const v4d sxu = swapReIm(xu), sxv = swapReIm(xv);
+  r += lu * xv - lv * xu;
+  i += lu * sxv + lv * sxu;
+  q += lv * sxv;
+}
+
+// Bit 0: both members of a pair in one v4d, (x0, x1) and (l0, l1).
+KVANT_MULTIVERSION Reduced reduceBit0(const Complex *x, const Complex *l, std::size_t len) {
+  v4d a{}, b{}, e{};
+  for (std::size_t i = 0; i < len; i += 2) {
+    const v4d xv = ld2(x + i), lv = ld2(l + i), hx = swapHalves(xv);
+    a += lv * hx;           // (l0 x1 | l1 x0) real-part terms
+    b += lv * swapReIm(hx); // their imaginary-part terms
+    e += lv * swapReIm(xv); // (l0 x0 | l1 x1)
   }
+  // M01 = (a0 + a1, b0 - b1), M10 = (a2 + a3, b2 - b3), Im M11 = e2 - e3.
+  Reduced r;
+  r.kr = (a[0] + a[1]) - (a[2] + a[3]);
+  r.ki = (b[0] - b[1]) + (b[2] - b[3]);
+  r.q = e[2] - e[3];
+  return r;
+}
+
+// One bit with pairs 2^bit >= 2 apart.
+KVANT_MULTIVERSION Reduced reduceBit(const Complex *x, const Complex *l, std::size_t len,
+                                     unsigned bit) {
+  const std::size_t s = std::size_t{1} << bit;
+  v4d r{}, i{}, q{};
   for (std::size_t base = 0; base < len; base += 2 * s)
-    for (std::size_t j = 0; j < s; j += 2) {
-      const std::size_t i = base + j;
-      const v4d x0 = ld2(x + i), x1 = ld2(x + i + s), l0 = ld2(l + i), l1 = ld2(l + i + s);
-      const v4d sx0 = swapReIm(x0), sx1 = swapReIm(x1);
-      a01 += l0 * x1;
-      b01 += l0 * sx1;
-      a10 += l1 * x0;
-      b10 += l1 * sx0;
-      a11 += l1 * x1;
-      b11 += l1 * sx1;
-    }
-  out[1] = {sum(a01), alternating(b01)};
-  out[2] = {sum(a10), alternating(b10)};
-  out[3] = {sum(a11), alternating(b11)};
-  out[0] = total - out[3];
+    for (std::size_t j = base; j < base + s; j += 2)
+      pairTerms(ld2(x + j), ld2(x + j + s), ld2(l + j), ld2(l + j + s), r, i, q);
+  return {sum(r), alternating(i), alternating(q), 0.0};
+}
+
+// Two bits b1 < b2 (both >= 1) in one pass: each group of four amplitudes is read once for both,
+// which halves the reads from L2 (the pass is bound by them, not by the arithmetic).
+KVANT_MULTIVERSION void reduceBits2(const Complex *x, const Complex *l, std::size_t len,
+                                    unsigned b1, unsigned b2, Reduced &o1, Reduced &o2) {
+  const std::size_t s1 = std::size_t{1} << b1, s2 = std::size_t{1} << b2;
+  v4d r1{}, i1{}, q1{}, r2{}, i2{}, q2{};
+  for (std::size_t hi = 0; hi < len; hi += 2 * s2)
+    for (std::size_t mid = hi; mid < hi + s2; mid += 2 * s1)
+      for (std::size_t j = mid; j < mid + s1; j += 2) {
+        const v4d x0 = ld2(x + j), x1 = ld2(x + j + s1), x2 = ld2(x + j + s2),
+                  x3 = ld2(x + j + s1 + s2);
+        const v4d l0 = ld2(l + j), l1 = ld2(l + j + s1), l2 = ld2(l + j + s2),
+                  l3 = ld2(l + j + s1 + s2);
+        pairTerms(x0, x1, l0, l1, r1, i1, q1);
+        pairTerms(x2, x3, l2, l3, r1, i1, q1);
+        pairTerms(x0, x2, l0, l2, r2, i2, q2);
+        pairTerms(x1, x3, l1, l3, r2, i2, q2);
+      }
+  o1 = {sum(r1), alternating(i1), alternating(q1), 0.0};
+  o2 = {sum(r2), alternating(i2), alternating(q2), 0.0};
 }
 
 struct ReducePass {
@@ -141,7 +163,7 @@ struct ReducePass {
   std::vector<std::size_t> slot; // their index in `bits`
   const Complex *phi = nullptr;
   std::vector<const Complex *> lam;
-  std::vector<Complex> partial; // [block][lambda][bit][4]
+  std::vector<Reduced> partial; // [block][lambda][bit]
   std::atomic<bool> failed{false};
 
   void block(std::size_t b) noexcept {
@@ -164,25 +186,35 @@ struct ReducePass {
       layout->gather(buf, phi, base);
       x = buf;
     }
-    Complex *out = partial.data() + b * m * nb * 4;
+    Reduced *out = partial.data() + b * m * nb;
     for (std::size_t k = 0; k < m; ++k) {
       const Complex *l = lam[k] + base;
       if (!contiguous) {
         layout->gather(buf + (k + 1) * len, lam[k], base);
         l = buf + (k + 1) * len;
       }
-      const Complex total = blockProduct(x, l, len);
-      for (std::size_t t = 0; t < nb; ++t)
-        reduceBit(x, l, len, local[t], total, out + (k * nb + t) * 4);
+      Reduced *o = out + k * nb;
+      const double imT = blockImProduct(x, l, len);
+      // `local` is ascending (crossReduced sorts the bits): bit 0 first, then pairs.
+      std::size_t t = 0;
+      if (local[0] == 0)
+        o[t++] = reduceBit0(x, l, len);
+      for (; t + 1 < nb; t += 2)
+        reduceBits2(x, l, len, local[t], local[t + 1], o[t], o[t + 1]);
+      if (t < nb)
+        o[t] = reduceBit(x, l, len, local[t]);
+      for (std::size_t u = 0; u < nb; ++u)
+        o[u].imT = imT;
     }
   }
 };
 
-std::vector<Mat2> crossReduced(const StateVector &phi, const std::vector<StateVector> &lambdas,
-                               const std::vector<unsigned> &bits) {
+std::vector<Reduced> crossReduced(const StateVector &phi,
+                                  const std::vector<StateVector> &lambdas,
+                                  const std::vector<unsigned> &bits) {
   const unsigned n = static_cast<unsigned>(phi.numQubits());
   const std::size_t m = lambdas.size(), nb = bits.size();
-  std::vector<Mat2> out(m * nb, Mat2{});
+  std::vector<Reduced> out(m * nb);
   const unsigned B = std::min(n, reduceQubits());
   // Low bits together; then the others in groups that leave >= 3 low bits in each block (runs
   // of at least 8 amplitudes when gathering).
@@ -201,12 +233,15 @@ std::vector<Mat2> crossReduced(const StateVector &phi, const std::vector<StateVe
   for (const std::vector<std::size_t> &g : groups) {
     if (g.empty())
       continue;
+    std::vector<std::size_t> order = g; // ascending bits, as ReducePass::run needs them
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t a, std::size_t b) { return bits[a] < bits[b]; });
     ReducePass pass;
     std::uint64_t mask = 0;
     for (std::size_t t : g)
       mask |= std::uint64_t{1} << bits[t];
     pass.layout.emplace(mask, n, B);
-    for (std::size_t t : g) {
+    for (std::size_t t : order) {
       pass.local.push_back(pass.layout->local[bits[t]]);
       pass.slot.push_back(t);
     }
@@ -214,7 +249,7 @@ std::vector<Mat2> crossReduced(const StateVector &phi, const std::vector<StateVe
     for (const StateVector &l : lambdas)
       pass.lam.push_back(l.data());
     const std::size_t numBlocks = std::size_t{1} << (n - B);
-    pass.partial.assign(numBlocks * m * g.size() * 4, Complex{0.0, 0.0});
+    pass.partial.assign(numBlocks * m * g.size(), Reduced{});
     par::runChunks(
         numBlocks, par::useThreads(phi.size()),
         [](const void *ctx, std::size_t b) {
@@ -225,9 +260,14 @@ std::vector<Mat2> crossReduced(const StateVector &phi, const std::vector<StateVe
       throw Error("internal: a segment reduction failed (out of memory?)");
     for (std::size_t b = 0; b < numBlocks; ++b)
       for (std::size_t k = 0; k < m; ++k)
-        for (std::size_t t = 0; t < g.size(); ++t)
-          for (std::size_t e = 0; e < 4; ++e)
-            out[k * nb + pass.slot[t]][e] += pass.partial[((b * m + k) * g.size() + t) * 4 + e];
+        for (std::size_t t = 0; t < g.size(); ++t) {
+          const Reduced &x = pass.partial[(b * m + k) * g.size() + t];
+          Reduced &o = out[k * nb + pass.slot[t]];
+          o.kr += x.kr;
+          o.ki += x.ki;
+          o.q += x.q;
+          o.imT += x.imT;
+        }
   }
   return out;
 }
@@ -310,7 +350,11 @@ bool planSegment(const Tape &tape, const Checkpoint &c, std::size_t numQubits, S
     for (const Gate &g : gates) {
       const Mat2 pd = dagger(before), ud = dagger(g.u);
       for (const Mat2 &d : g.d) {
-        const Mat2 a = mul(pd, mul(ud, mul(d, before)));
+        Mat2 a = mul(pd, mul(ud, mul(d, before)));
+        // Anti-Hermitian up to rounding; made exactly so for the reduced form of M.
+        const Mat2 ad = dagger(a);
+        for (std::size_t e = 0; e < 4; ++e)
+          a[e] = 0.5 * (a[e] - ad[e]);
         plan.terms.push_back({g.param + static_cast<std::size_t>(&d - g.d.data()), slot, a});
         any = true;
       }
@@ -332,14 +376,14 @@ void segmentDerivatives(const SegmentPlan &plan, const StateVector &phiStart,
                         const std::vector<StateVector> &lambdas, double *out, std::size_t P) {
   if (plan.terms.empty())
     return;
-  const std::vector<Mat2> red = crossReduced(phiStart, lambdas, plan.bits);
+  const std::vector<Reduced> red = crossReduced(phiStart, lambdas, plan.bits);
   for (std::size_t k = 0; k < lambdas.size(); ++k)
     for (const SegmentTerm &t : plan.terms) {
-      const Mat2 &mq = red[k * plan.bits.size() + t.wire];
-      Complex s{0.0, 0.0};
-      for (std::size_t e = 0; e < 4; ++e)
-        s += cmul(t.a[e], mq[e]);
-      out[k * P + t.param] = 2.0 * s.real();
+      const Reduced &r = red[k * plan.bits.size() + t.wire];
+      // 2 Re sum_ab a_ab M_ab for the anti-Hermitian a (see Reduced).
+      const double im00 = r.imT - r.q;
+      out[k * P + t.param] = 2.0 * (-t.a[0].imag() * im00 - t.a[3].imag() * r.q +
+                                    t.a[1].real() * r.kr - t.a[1].imag() * r.ki);
     }
 }
 
