@@ -562,8 +562,8 @@ namespace {
 
 // The sweep; `finalState` is the state the tape ended in, `consumable` either the same vector
 // (which the sweep may then change) or nullptr (a working copy is made if phi is needed).
-std::vector<double> sweep(const Tape &tape, const StateVector &finalState,
-                          StateVector *consumable, std::vector<StateVector> &lambdas) {
+std::vector<double> sweep(const Tape &tape, const StateVector &finalState, StateVector *consumable,
+                          std::vector<StateVector> &lambdas) {
   const std::size_t m = lambdas.size(), P = tape.numParams;
   std::vector<double> out(m * P, 0.0);
   if (m == 0 || P == 0)

@@ -18,7 +18,6 @@ namespace {
 
 using namespace simd;
 
-
 // Defaults. A segment below this many parameters is left to the plain sweep: the checkpoint
 // copy and the extra read of phi and lambda cost about what stepping phi back through a few
 // gates does.
@@ -159,7 +158,7 @@ KVANT_MULTIVERSION void reduceBits2(const Complex *x, const Complex *l, std::siz
 
 struct ReducePass {
   std::optional<blocks::Layout> layout;
-  std::vector<unsigned> local;  // the layout's bits to reduce, renumbered to the block
+  std::vector<unsigned> local;   // the layout's bits to reduce, renumbered to the block
   std::vector<std::size_t> slot; // their index in `bits`
   const Complex *phi = nullptr;
   std::vector<const Complex *> lam;
@@ -209,8 +208,7 @@ struct ReducePass {
   }
 };
 
-std::vector<Reduced> crossReduced(const StateVector &phi,
-                                  const std::vector<StateVector> &lambdas,
+std::vector<Reduced> crossReduced(const StateVector &phi, const std::vector<StateVector> &lambdas,
                                   const std::vector<unsigned> &bits) {
   const unsigned n = static_cast<unsigned>(phi.numQubits());
   const std::size_t m = lambdas.size(), nb = bits.size();

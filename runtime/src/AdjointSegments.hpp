@@ -1,16 +1,14 @@
 // Segments of one-qubit gates in the adjoint sweep: checkpoints of phi taken while recording,
-// so that the sweep steps only the lambdas back through such a segment.
+// so that the sweep steps only the lambdas back through such a segment (docs/gradients.md,
+// "Checkpointed segments of one-qubit gates").
 //
 // Why: the plain sweep (Adjoint.cpp) steps phi and every lambda back through every gate and
-// reads both at each parametrised gate, about three forward runs' work for one gradient. In a
-// segment of uncontrolled one-qubit gates (an ansatz layer of RY, RZ on every wire), gates on
-// different wires commute, so every derivative in it is <lambda_end| A |phi_end> with A a 2x2
-// operator on one wire (for gate j on wire q with the later gates W on q:
-// A = W (dU_j) U_j^dag W^dag), and all of them follow from the 2x2 "cross reduced matrices"
-// M_q[a][b] = sum over the other bits of conj(lambda[q=a]) phi[q=b], one read of both vectors.
-// The lambdas are then stepped back through one fused 2x2 per wire, and phi at the segment's
-// start is copied from the checkpoint instead of being computed. Where there is no checkpoint
-// (budget, small registers, a flush mid-segment) the plain sweep runs.
+// reads both at each parametrised gate, about three forward runs' work for one gradient, and
+// phi's half only recomputes states the forward run had. In a segment of uncontrolled
+// one-qubit gates (an ansatz layer of RY, RZ on every wire) gates on different wires commute,
+// so all its derivatives follow from 2x2 "cross reduced matrices" of phi and lambda taken at
+// one point (below), one read of both vectors; phi there is the checkpoint. Where there is no
+// checkpoint (budget, registers that do not queue, a flush mid-segment) the plain sweep runs.
 #pragma once
 
 #include "Adjoint.hpp"
@@ -51,8 +49,8 @@ struct SegmentTerm {
 
 struct SegmentPlan {
   std::vector<SegmentTerm> terms;
-  std::vector<unsigned> bits;     // index bits of the wires with parameters
-  std::vector<PendingGate> undo;  // lambda <- V^dag lambda: one fused 2x2 per wire
+  std::vector<unsigned> bits;    // index bits of the wires with parameters
+  std::vector<PendingGate> undo; // lambda <- V^dag lambda: one fused 2x2 per wire
   std::size_t numParams = 0;
 };
 
