@@ -183,3 +183,11 @@ def test_without_checkpoints_the_plain_sweep_runs_and_agrees(n, seed):
     assert used == [0, 0], used
     seg, _ = _run(n, seed, SEGMENTS)
     np.testing.assert_allclose(_check(plain), _check(seg), atol=1e-12)
+
+
+def test_default_settings_at_18_qubits_take_segments():
+    """No forced settings: an 18-qubit register queues its gates and checkpoints segments of 4+
+    parameters by default."""
+    r, used = _run(18, 6, {"KVANT_RT_ADJOINT_TRACE": "1"})
+    _check(r)
+    assert len(used) == 2 and min(used) > 0, used
