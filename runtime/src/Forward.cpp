@@ -222,8 +222,9 @@ void fuseOneQubit(std::vector<PendingGate> &gates, std::size_t numQubits) {
 // arithmetic rather than a dense 4x4, which costs several rotations' arithmetic (see above).
 // A one-qubit gate moves forward to the CNOT only if nothing in between touches its wire.
 struct Brick {
-  std::size_t control = 0, target = 0; // view wires of the CNOT
+  std::size_t control = 0, target = 0; // view wires of the CNOT (or of the two gates)
   bool hasC = false, hasT = false;     // a one-qubit gate on the control / target wire
+  bool cnot = true;                    // false: just the two one-qubit gates
   Complex mc[4], mt[4];
 };
 
@@ -285,11 +286,48 @@ std::vector<Step> formBricks(std::vector<PendingGate> &gates, std::size_t numQub
     if (fusable(kept))
       open[kept.op.targets[0]] = idx;
   }
+  // One-qubit gates left alone (their wire's CNOT is in another run, or there is none) go in
+  // twos: the later one moves back to the earlier when nothing in between touches its wire.
   std::vector<Step> out;
   out.reserve(steps.size());
-  for (std::size_t k = 0; k < steps.size(); ++k)
-    if (!taken[k])
-      out.push_back(std::move(steps[k]));
+  std::vector<std::size_t> touched(numQubits, 0); // 1 + the latest out step on each wire
+  std::size_t single = SIZE_MAX; // an out step holding a lone one-qubit gate
+  for (std::size_t k = 0; k < steps.size(); ++k) {
+    if (taken[k])
+      continue;
+    Step &s = steps[k];
+    if (!s.brick && fusable(s.gate)) {
+      const std::size_t w = s.gate.op.targets[0];
+      if (single != SIZE_MAX && out[single].gate.op.targets[0] != w && touched[w] <= single) {
+        Step &first = out[single];
+        Brick b;
+        b.control = first.gate.op.targets[0];
+        b.target = w;
+        b.hasC = b.hasT = true;
+        b.cnot = false;
+        matrixOf(first.gate.op, b.mc);
+        matrixOf(s.gate.op, b.mt);
+        first.brick = b;
+        touched[w] = single + 1;
+        single = SIZE_MAX;
+        continue;
+      }
+      single = out.size();
+    }
+    const std::size_t idx = out.size();
+    out.push_back(std::move(s));
+    const Step &kept = out.back();
+    if (kept.brick) {
+      touched[kept.brick->control] = touched[kept.brick->target] = idx + 1;
+    } else {
+      for (std::size_t w : kept.gate.op.targets)
+        touched[w] = idx + 1;
+      for (std::size_t w : kept.gate.op.builtinCtrls)
+        touched[w] = idx + 1;
+      for (std::size_t w : kept.gate.ctrls.wires)
+        touched[w] = idx + 1;
+    }
+  }
   return out;
 }
 
@@ -298,7 +336,7 @@ void executeStep(StateVector &view, const Step &s) {
     return execute(view, s.gate.op, s.gate.ctrls);
   const Brick &b = *s.brick;
   kernels::applyBrick2(view, view.bitOf(b.control), b.hasC ? b.mc : nullptr,
-                       view.bitOf(b.target), b.hasT ? b.mt : nullptr, 1);
+                       view.bitOf(b.target), b.hasT ? b.mt : nullptr, b.cnot ? 1 : 0);
 }
 
 // Inside a block (a B-qubit state in L2) the gates of a run go through the block once each.
