@@ -291,7 +291,7 @@ std::vector<Step> formBricks(std::vector<PendingGate> &gates, std::size_t numQub
   std::vector<Step> out;
   out.reserve(steps.size());
   std::vector<std::size_t> touched(numQubits, 0); // 1 + the latest out step on each wire
-  std::size_t single = SIZE_MAX; // an out step holding a lone one-qubit gate
+  std::size_t single = SIZE_MAX;                  // an out step holding a lone one-qubit gate
   for (std::size_t k = 0; k < steps.size(); ++k) {
     if (taken[k])
       continue;
@@ -335,8 +335,8 @@ void executeStep(StateVector &view, const Step &s) {
   if (!s.brick)
     return execute(view, s.gate.op, s.gate.ctrls);
   const Brick &b = *s.brick;
-  kernels::applyBrick2(view, view.bitOf(b.control), b.hasC ? b.mc : nullptr,
-                       view.bitOf(b.target), b.hasT ? b.mt : nullptr, b.cnot ? 1 : 0);
+  kernels::applyBrick2(view, view.bitOf(b.control), b.hasC ? b.mc : nullptr, view.bitOf(b.target),
+                       b.hasT ? b.mt : nullptr, b.cnot ? 1 : 0);
 }
 
 // Inside a block (a B-qubit state in L2) the gates of a run go through the block once each.

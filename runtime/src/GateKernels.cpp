@@ -286,7 +286,7 @@ void brickPairs(Complex *d, std::uint64_t amps, unsigned hi, unsigned lo, const 
             x = ol.adjacent(x);
             y = ol.adjacent(y);
             if (CX == 1) {
-              y = swapHalves(y); // a10 <-> a11
+              y = swapHalves(y);  // a10 <-> a11
             } else if (CX == 2) { // a01 <-> a11
               const v4d nx = __builtin_shuffle(x, y, v4i{0, 1, 6, 7});
               y = __builtin_shuffle(x, y, v4i{4, 5, 2, 3});

@@ -94,17 +94,18 @@ std::vector<double> runBrickCircuit() {
   Reg reg(n);
   std::mt19937_64 rng(4321);
   std::uniform_real_distribution<double> angle(-3.0, 3.0);
-  const kvant_gate_t one[] = {KVANT_GATE_RX,     KVANT_GATE_RY,     KVANT_GATE_RZ,
-                              KVANT_GATE_Hadamard, KVANT_GATE_S,   KVANT_GATE_T,
-                              KVANT_GATE_PauliX, KVANT_GATE_PauliY, KVANT_GATE_PauliZ,
-                              KVANT_GATE_SX,     KVANT_GATE_PhaseShift, KVANT_GATE_Rot};
+  const kvant_gate_t one[] = {KVANT_GATE_RX,       KVANT_GATE_RY,         KVANT_GATE_RZ,
+                              KVANT_GATE_Hadamard, KVANT_GATE_S,          KVANT_GATE_T,
+                              KVANT_GATE_PauliX,   KVANT_GATE_PauliY,     KVANT_GATE_PauliZ,
+                              KVANT_GATE_SX,       KVANT_GATE_PhaseShift, KVANT_GATE_Rot};
   auto gate1 = [&](kvant_gate_t g, int64_t w) {
     double p[3] = {angle(rng), angle(rng), angle(rng)};
-    const int np = g == KVANT_GATE_Rot                                          ? 3
-                   : g == KVANT_GATE_RX || g == KVANT_GATE_RY || g == KVANT_GATE_RZ ||
-                           g == KVANT_GATE_PhaseShift
-                       ? 1
-                       : 0;
+    int np = 0;
+    if (g == KVANT_GATE_Rot)
+      np = 3;
+    else if (g == KVANT_GATE_RX || g == KVANT_GATE_RY || g == KVANT_GATE_RZ ||
+             g == KVANT_GATE_PhaseShift)
+      np = 1;
     kvant_rt_gate(g, p, np, &w, 1, nullptr, nullptr, 0, static_cast<int8_t>(rng() % 2));
   };
   for (int layer = 0; layer < 40; ++layer) {
