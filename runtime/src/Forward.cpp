@@ -85,8 +85,13 @@ struct PlannedRun {
 // layer of gates on all n > B bits ends a run after B bits and every later gate waits for the
 // next pass over the state (the 200-gate layered circuit at 24 qubits with B = 16: 21 runs in
 // order, 4 with gates taken ahead).
+//
+// joins (optional): for a one-qubit gate whose next op on its wire is a CNOT, that CNOT's index
+// (else SIZE_MAX). Such a gate is left for a later run when its CNOT is not in this one, so
+// that the two meet in a brick there (see Brick) instead of costing a pass of their own here.
 std::vector<PlannedRun> planRuns(const std::vector<std::uint64_t> &bits, unsigned n, unsigned B,
-                                 std::uint64_t forcedLow) {
+                                 std::uint64_t forcedLow,
+                                 const std::vector<std::size_t> *joins = nullptr) {
   std::vector<PlannedRun> runs;
   std::vector<char> done(bits.size(), 0);
   const std::uint64_t all = n >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << n) - 1;
@@ -115,6 +120,22 @@ std::vector<PlannedRun> planRuns(const std::vector<std::uint64_t> &bits, unsigne
         }
         passed |= bits[j];
       }
+    }
+    if (joins && run.gates.size() > 2) {
+      // Never the run's first gate (every run makes progress); keep at least two gates.
+      std::vector<std::size_t> kept;
+      kept.reserve(run.gates.size());
+      std::size_t left = run.gates.size();
+      for (std::size_t j : run.gates) {
+        const std::size_t c = (*joins)[j];
+        if (j != first && c != SIZE_MAX && !done[c] && left > 2) {
+          done[j] = 0;
+          --left;
+          continue;
+        }
+        kept.push_back(j);
+      }
+      run.gates = std::move(kept);
     }
     runs.push_back(std::move(run));
     while (first < bits.size() && done[first])
@@ -468,8 +489,27 @@ void applyPending(StateVector &sv, std::vector<PendingGate> &gates) {
   // The 3 lowest bits are always in the block, so that it is copied in runs of at least 8
   // amplitudes (two cache lines), not single amplitudes from every line.
   const std::uint64_t forcedLow = B >= 8 ? 0x7 : 0;
-  for (const PlannedRun &run :
-       planRuns(bits, static_cast<unsigned>(sv.numQubits()), B, forcedLow)) {
+  std::vector<std::size_t> joins;
+  if (fusionSetting() >= 2) {
+    joins.assign(gates.size(), SIZE_MAX);
+    std::vector<std::size_t> next(sv.numQubits(), SIZE_MAX); // the next op on each wire
+    for (std::size_t k = gates.size(); k-- > 0;) {
+      const PendingGate &g = gates[k];
+      if (fusable(g)) {
+        const std::size_t c = next[g.op.targets[0]];
+        if (c != SIZE_MAX && isCnot(gates[c]))
+          joins[k] = c;
+      }
+      for (std::size_t w : g.op.targets)
+        next[w] = k;
+      for (std::size_t w : g.op.builtinCtrls)
+        next[w] = k;
+      for (std::size_t w : g.ctrls.wires)
+        next[w] = k;
+    }
+  }
+  for (const PlannedRun &run : planRuns(bits, static_cast<unsigned>(sv.numQubits()), B, forcedLow,
+                                        joins.empty() ? nullptr : &joins)) {
     if (run.gates.size() >= 2 && static_cast<unsigned>(__builtin_popcountll(run.mask)) <= B) {
       blockedRun(sv, gates, run, B);
     } else { // a single gate gains nothing from the copies
