@@ -242,6 +242,10 @@ void fuseOneQubit(std::vector<PendingGate> &gates, std::size_t numQubits) {
 // wires of a CNOT together with it in one pass, keeping each gate's own (structured)
 // arithmetic rather than a dense 4x4, which costs several rotations' arithmetic (see above).
 // A one-qubit gate moves forward to the CNOT only if nothing in between touches its wire.
+// Measured (perf stat task-clock of kvant_rt_bench layered:24, one thread, 6 circuits, busy
+// machine): 7.5-8.2 s with one-qubit fusion only, 5.8 s with bricks, 5.1-5.4 s with lone
+// gates paired as well; the 4x4-free form keeps a brick of two rotations and a CNOT at ~0.5 ns
+// per amplitude against ~0.9 for the three gates one by one (kernel loops on a 16-qubit state).
 struct Brick {
   std::size_t control = 0, target = 0; // view wires of the CNOT (or of the two gates)
   bool hasC = false, hasT = false;     // a one-qubit gate on the control / target wire
