@@ -29,6 +29,7 @@
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/OptimizationLevel.h"
 #include "llvm/Passes/PassBuilder.h"
+#include "llvm/Passes/StandardInstrumentations.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
@@ -228,11 +229,17 @@ bool kvant::emitObjectFile(Operation *module, const std::string &path, int optLe
 
   // Middle end: the new pass manager's default pipeline for the level.
   {
+    // The new pass manager honours optnone only through this instrumentation: without it,
+    // every pass of the level still runs on the functions marked optnone above.
+    llvm::PassInstrumentationCallbacks instrumentation;
+    llvm::OptNoneInstrumentation skipOptNone(/*DebugLogging=*/false);
+    skipOptNone.registerCallbacks(instrumentation);
     llvm::LoopAnalysisManager lam;
     llvm::FunctionAnalysisManager fam;
     llvm::CGSCCAnalysisManager cgam;
     llvm::ModuleAnalysisManager mam;
-    llvm::PassBuilder builder(machine.get());
+    llvm::PassBuilder builder(machine.get(), llvm::PipelineTuningOptions(), std::nullopt,
+                              &instrumentation);
     builder.registerModuleAnalyses(mam);
     builder.registerCGSCCAnalyses(cgam);
     builder.registerFunctionAnalyses(fam);
