@@ -14,7 +14,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 BUILD_DIR := build/py
-export CCACHE_DIR ?= $(CURDIR)/.cache/ccache
+# pytest runs in this many processes (pytest-xdist). A test spends most of its time in one
+# Python process and its compiler worker, so a serial run keeps about one of the CI machine's
+# two cores busy; two processes use both. Each has its own program cache (tests/conftest.py), so
+# they are independent (PYTEST_WORKERS=0 runs the tests in one process, one after another).
+PYTEST_WORKERS ?= 2
+# ccache keeps its objects where it keeps them by default (~/.cache/ccache), outside the checkout,
+# so a fresh clone (CI) reuses what an earlier build of any clone compiled; paths are hashed
+# relative to the checkout and without the working directory, so clones at other paths hit too.
+export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_NOHASHDIR ?= 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 # Build-time packages (an editable install builds without isolation, against these).
@@ -40,7 +49,7 @@ $(VENV)/.deps-stamp: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q $(BUILD_DEPS) $(LINT_DEPS) $(MPI_DEPS)
-	$(PIP) install -q "jax==0.7.1" "jaxlib==0.7.1" "pennylane>=0.45,<0.46" numpy pytest lit filecheck
+	$(PIP) install -q "jax==0.7.1" "jaxlib==0.7.1" "pennylane>=0.45,<0.46" numpy pytest pytest-xdist==3.8.0 lit filecheck
 	touch $@
 
 venv: $(VENV)/.deps-stamp
@@ -66,7 +75,7 @@ test-cpp: install
 	$(VENV)/bin/ctest --test-dir $(BUILD_DIR) --output-on-failure
 
 test-python: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS)
 
 # The runtime's C++ tests again under AddressSanitizer + UndefinedBehaviorSanitizer (a build of
 # runtime/ alone, in build/asan).
@@ -78,7 +87,7 @@ test-asan: venv
 
 test: lint install test-asan
 	$(VENV)/bin/ctest --test-dir $(BUILD_DIR) --output-on-failure
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS)
 
 # Peers measured beside kvant when installed: Catalyst (same jax/PennyLane pins), qulacs.
 bench: install

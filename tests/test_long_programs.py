@@ -101,3 +101,67 @@ def test_long_loop_body_value_and_gradient(share):
     if share is not None:
         assert np.count_nonzero(want) == iterations * share  # shared parameters accumulate
     np.testing.assert_allclose(kvant.qjit(kvant.grad(ours))(params), want, atol=1e-10)
+
+
+def _reference_expval(params, n):
+    """<Z_0 Z_{W-1}> after layers(params, n), by an independent NumPy state vector (wire 0 the
+    most significant bit, as in PennyLane)."""
+    state = np.zeros(2**WIRES, complex)
+    state[0] = 1.0
+    state = state.reshape((2,) * WIRES)
+
+    def apply(matrix, wires):
+        nonlocal state
+        k = len(wires)
+        moved = np.moveaxis(state, wires, range(k))
+        shaped = matrix.reshape((2,) * (2 * k))
+        moved = np.tensordot(shaped, moved, axes=(range(k, 2 * k), range(k)))
+        state = np.moveaxis(moved, range(k), wires)
+
+    def rx(t):
+        c, s = np.cos(t / 2), np.sin(t / 2)
+        return np.array([[c, -1j * s], [-1j * s, c]])
+
+    def ry(t):
+        c, s = np.cos(t / 2), np.sin(t / 2)
+        return np.array([[c, -s], [s, c]])
+
+    cnot = np.eye(4)[[0, 1, 3, 2]]
+    k = layer = r = 0
+    while k < n:
+        rotation = rx if layer % 2 == 0 else ry
+        for w in range(WIRES):
+            if k < n:
+                apply(rotation(params[r]), [w])
+                k += 1
+                r += 1
+        for w in range(WIRES - 1):
+            if k < n:
+                apply(cnot, [w, w + 1])
+                k += 1
+        layer += 1
+    probs = np.abs(state.reshape(-1)) ** 2
+    signs = np.array([(-1) ** ((i >> (WIRES - 1)) + (i & 1)) for i in range(2**WIRES)])
+    return float(probs @ signs)
+
+
+def test_huge_straight_line_functions_match_a_reference():
+    """6000 gates: the circuit functions are single blocks of thousands of instructions, which
+    codegen compiles without optimisation, split into blocks of at most 1024 instructions
+    (mlir/lib/Target/LLVMIR.cpp). The value, and gradient entries spread over the whole circuit,
+    against an independent NumPy simulation (central differences for the gradient)."""
+    n = 6000
+    params = np.random.default_rng(7).uniform(-np.pi, np.pi, n)
+    circuit = straight(qml.device("kvant.qubit", wires=WIRES), n)
+    assert kvant.qjit(circuit)(params) == pytest.approx(_reference_expval(params, n), abs=1e-10)
+    value, grad = kvant.qjit(kvant.value_and_grad(circuit))(params)
+    assert value == pytest.approx(_reference_expval(params, n), abs=1e-10)
+    h = 1e-5
+    rotations = 3 * (n // 5) + min(n % 5, 3)  # parameters the gates read
+    for r in (0, 1, 2, 1000, 2501, rotations // 2, rotations - 2, rotations - 1):
+        up, down = params.copy(), params.copy()
+        up[r] += h
+        down[r] -= h
+        want = (_reference_expval(up, n) - _reference_expval(down, n)) / (2 * h)
+        assert grad[r] == pytest.approx(want, abs=1e-7), r
+    np.testing.assert_array_equal(grad[rotations:], 0.0)  # parameters no gate reads

@@ -1,13 +1,12 @@
 """The runtime's cache-blocked forward pass and adjoint sweep (runtime/src/Forward.cpp and
 Adjoint.cpp) on random circuits, against lightning.qubit and default.qubit.
 
-By default only registers of 22+ qubits (forward) or working sets of 16+ MiB (adjoint) are
-blocked, too large for a test. The runtime reads its block sizes from the environment once, so
-each case runs in a child process with small blocks forced: blocks of 6 qubits applied in small
-blocks of 3 (forward: runs that take gates ahead of earlier ones on other bits, sub-runs inside
-each block) and 4-qubit blocks for the adjoint sweep, on 10 qubits, where every run has more
-bits than a block.
-"""
+By default only registers of 18+ qubits (forward) or working sets of 16+ MiB (adjoint) are
+blocked. The runtime reads its block sizes from the environment once, so each case runs in a
+child process. Most force small blocks: blocks of 6 qubits applied in small blocks of 3
+(forward: runs that take gates ahead of earlier ones on other bits, sub-runs inside each block)
+and 4-qubit blocks for the adjoint sweep, on 10 qubits, where every run has more bits than a
+block. The brick cases at the end run 18 and 20 qubits with the default settings."""
 
 import json
 import os
@@ -119,3 +118,101 @@ def test_blocked_and_unblocked_runtime_agree():
     )
     np.testing.assert_allclose(blocked["state"], plain["state"], atol=1e-12)
     np.testing.assert_allclose(blocked["grad"], plain["grad"], atol=1e-12)
+
+
+# Bricks (runtime/src/Forward.cpp: one-qubit gates fused into the CNOT after them, applied by
+# kernels::applyBrick2) at register sizes where the default settings block (18+ qubits, blocks
+# of 16): layers of one-qubit gates of every kind the brick kernel tells apart (real, RX-like,
+# diagonal, general; two on one wire fuse into a general matrix; a wire left out is the
+# identity), then CNOTs on neighbouring and distant pairs in both directions, so bricks land on
+# every bit of a block and on wires outside the first block; now and then a CNOT or rotation
+# with a user control (qml.ctrl, value 0 or 1) or a CRX, which must stay out of bricks.
+_BRICKS_CHILD = textwrap.dedent(
+    """
+    import json, sys
+    import jax, numpy as np, pennylane as qml
+    import kvant
+    jax.config.update("jax_enable_x64", True)
+
+    n, seed, refs = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == 'refs'
+    rng = np.random.default_rng(seed)
+    ONE = ["RX", "RY", "RZ", "PhaseShift", "Hadamard", "S", "T", "PauliX", "PauliY", "SX",
+           "Rot"]
+    NPAR = {"RX": 1, "RY": 1, "RZ": 1, "PhaseShift": 1, "Rot": 3}
+    ops = []  # (name, wires, angles, user control wire, control value)
+    for layer in range(6):
+        for w in range(n):
+            r = rng.random()
+            if r < 0.15:
+                continue
+            for _ in range(2 if r > 0.85 else 1):
+                name = ONE[rng.integers(len(ONE))]
+                ops.append((name, [w], list(rng.uniform(-3, 3, NPAR.get(name, 0))), None, 1))
+        for start in (layer % 2, 1 - layer % 2):
+            for w in range(start, n - 1, 2):
+                a, b = (w, w + 1) if rng.random() < 0.7 else (w, int(rng.integers(n)))
+                if a == b:
+                    continue
+                if rng.random() < 0.5:
+                    a, b = b, a
+                r = rng.random()
+                if r < 0.06:
+                    c = next(x for x in range(n) if x not in (a, b))
+                    ops.append(("CNOT", [a, b], [], c, int(rng.integers(2))))
+                elif r < 0.1:
+                    ops.append(("CRX", [a, b], [float(rng.uniform(-3, 3))], None, 1))
+                elif r < 0.13:
+                    ops.append(("RY", [b], [float(rng.uniform(-3, 3))], a, 0))
+                else:
+                    ops.append(("CNOT", [a, b], [], None, 1))
+
+    def circuit():
+        for name, wires, angles, c, v in ops:
+            g = getattr(qml, name)
+            if c is None:
+                g(*angles, wires=wires)
+            else:
+                qml.ctrl(g, control=c, control_values=v)(*angles, wires=wires)
+        return qml.state()
+
+    out = {"state": np.asarray(kvant.qjit(qml.QNode(circuit, qml.device("kvant.qubit",
+                                                                          wires=n)))())}
+    if refs:
+        out["lightning"] = np.asarray(qml.QNode(circuit, qml.device("lightning.qubit",
+                                                                      wires=n))())
+        out["default"] = np.asarray(qml.QNode(circuit, qml.device("default.qubit", wires=n))())
+    np.save(sys.argv[4], np.stack([out[k] for k in sorted(out)]))
+    print(json.dumps(sorted(out)))
+    """
+)
+
+
+def _run_bricks(n, seed, env_extra, tmp_path, refs=True):
+    path = tmp_path / f"bricks-{n}-{seed}-{len(env_extra)}.npy"
+    done = subprocess.run(
+        [sys.executable, "-c", _BRICKS_CHILD, str(n), str(seed), "refs" if refs else "-", path],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, **env_extra),
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    keys = json.loads(done.stdout.strip().splitlines()[-1])
+    return dict(zip(keys, np.load(path)))
+
+
+@pytest.mark.parametrize("n", [18, 20])
+def test_bricks_at_blocked_sizes_match_lightning_default_and_unfused(n, tmp_path):
+    # Default settings: blocked with bricks. The references: lightning.qubit, default.qubit, and
+    # kvant itself with fusion off (KVANT_RT_FORWARD_FUSION=0: every gate on its own, blocked)
+    # and with blocking off (gate by gate, no queue).
+    env = {"OMP_NUM_THREADS": "2"}
+    r = _run_bricks(n, 7 + n, env, tmp_path)
+    np.testing.assert_allclose(r["state"], r["lightning"], atol=1e-12)
+    np.testing.assert_allclose(r["state"], r["default"], atol=1e-12)
+    unfused = _run_bricks(n, 7 + n, dict(env, KVANT_RT_FORWARD_FUSION="0"), tmp_path, refs=False)
+    np.testing.assert_allclose(r["state"], unfused["state"], atol=1e-13)
+    plain = _run_bricks(
+        n, 7 + n, dict(env, KVANT_RT_FORWARD_BLOCK_QUBITS="0"), tmp_path, refs=False
+    )
+    np.testing.assert_allclose(r["state"], plain["state"], atol=1e-13)

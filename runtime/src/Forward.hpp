@@ -8,7 +8,9 @@
 // over the state per run instead of one per gate. A run also takes later gates ahead of
 // earlier ones it passed over when they share no bit (they commute), so a layer of gates on
 // more than B bits does not end it (optionally, inside the L2 block the run is split the same
-// way into sub-runs on L1-sized blocks). One-qubit gates on one wire are fused. Results equal
+// way into sub-runs on L1-sized blocks). One-qubit gates on one wire are fused, and inside a
+// block the one-qubit gates before a CNOT are applied together with it (bricks; a one-qubit
+// gate whose CNOT misses a run waits for the run that has it). Results equal
 // gate-by-gate application up to rounding (a few ulp: commuting gates are multiplied in another
 // order); tests compare the two with KVANT_RT_FORWARD_BLOCK_QUBITS / KVANT_RT_FORWARD_INNER_QUBITS.
 #pragma once

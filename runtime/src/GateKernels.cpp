@@ -124,6 +124,12 @@ struct DiagOp {
   KVANT_SIMD_INLINE v4d adjacent(v4d v) const { return a(v); }
 };
 
+struct IdentityOp {
+  KVANT_SIMD_INLINE void pair(v2d &, v2d &) const {}
+  KVANT_SIMD_INLINE void two(v4d &, v4d &) const {}
+  KVANT_SIMD_INLINE v4d adjacent(v4d v) const { return v; }
+};
+
 struct SwapOp {
   KVANT_SIMD_INLINE void pair(v2d &x, v2d &y) const { std::swap(x, y); }
   KVANT_SIMD_INLINE void two(v4d &x, v4d &y) const { std::swap(x, y); }
@@ -258,6 +264,83 @@ void scaleGroups(const par::GroupSpace &g, Complex *const *states, Complex m) {
       });
 }
 
+// The brick of applyBrick2 on bits hi > lo: oh on hi, ol on lo, then X on lo controlled by hi
+// (CX = 1), X on hi controlled by lo (CX = 2) or nothing (CX = 0). The four amplitudes of a
+// group (a00, a01, a10, a11; first index bit hi) are loaded once, every gate of the brick is
+// applied in registers, and the CNOT is a renaming of registers. Inside a forward block (an L2
+// resident state) a one-qubit gate costs about one L2 round trip per amplitude, close to its
+// arithmetic, so three passes become one and the arithmetic stays the same.
+template <int CX, class OpH, class OpL>
+void brickPairs(Complex *d, std::uint64_t amps, unsigned hi, unsigned lo, const OpH &oh,
+                const OpL &ol) {
+  const std::uint64_t sh = std::uint64_t{1} << hi, sl = std::uint64_t{1} << lo;
+  if (lo == 0) {
+    // (a00, a01) is one v4d at i, (a10, a11) one at i + sh; i has bits 0 and hi clear.
+    const std::uint64_t low = (sh >> 1) - 1; // bits below hi in the index without bit 0
+    par::launch(
+        [=](std::uint64_t b, std::uint64_t e) KVANT_INLINE {
+          for (std::uint64_t j = b; j < e; ++j) {
+            const std::uint64_t i = (((j & ~low) << 1) | (j & low)) << 1;
+            v4d x = ld2(d + i), y = ld2(d + i + sh);
+            oh.two(x, y);
+            x = ol.adjacent(x);
+            y = ol.adjacent(y);
+            if (CX == 1) {
+              y = swapHalves(y);  // a10 <-> a11
+            } else if (CX == 2) { // a01 <-> a11
+              const v4d nx = __builtin_shuffle(x, y, v4i{0, 1, 6, 7});
+              y = __builtin_shuffle(x, y, v4i{4, 5, 2, 3});
+              x = nx;
+            }
+            st2(d + i, x);
+            st2(d + i + sh, y);
+          }
+        },
+        amps / 4, amps);
+    return;
+  }
+  // lo >= 1: groups i and i + 1 side by side, one v4d per group member.
+  const std::uint64_t lowL = sl - 1, lowH = sh - 1;
+  par::launch(
+      [=](std::uint64_t b, std::uint64_t e) KVANT_INLINE {
+        for (std::uint64_t u = b; u < e; ++u) {
+          std::uint64_t i = 2 * u;
+          i = ((i & ~lowL) << 1) | (i & lowL);
+          i = ((i & ~lowH) << 1) | (i & lowH);
+          Complex *p = d + i;
+          v4d x00 = ld2(p), x01 = ld2(p + sl), x10 = ld2(p + sh), x11 = ld2(p + sh + sl);
+          oh.two(x00, x10);
+          oh.two(x01, x11);
+          ol.two(x00, x01);
+          ol.two(x10, x11);
+          if (CX == 1)
+            std::swap(x10, x11);
+          else if (CX == 2)
+            std::swap(x01, x11);
+          st2(p, x00);
+          st2(p + sl, x01);
+          st2(p + sh, x10);
+          st2(p + sh + sl, x11);
+        }
+      },
+      amps / 8, amps);
+}
+
+// f(op) with the cheapest op kind that represents the 2x2 matrix m (nullptr: identity). The
+// kinds are the ones the one-qubit kernels use; each brick is compiled for every pair of them.
+template <class F> void withOneQubitOp(const Complex *m, const F &f) {
+  if (!m)
+    return f(IdentityOp{});
+  if (m[1] == Complex{} && m[2] == Complex{})
+    return f(DiagOp(m[0], m[3]));
+  if (m[0].imag() == 0 && m[1].imag() == 0 && m[2].imag() == 0 && m[3].imag() == 0)
+    return f(RealOp(m));
+  if (m[0].imag() == 0 && m[3].imag() == 0 && m[0].real() == m[3].real() && m[1].real() == 0 &&
+      m[2].real() == 0)
+    return f(RxOp(m));
+  f(GeneralOp(m));
+}
+
 } // namespace
 
 void applyMatrix1(StateVector &sv, unsigned bit, const Complex *m, const Controls &c,
@@ -292,6 +375,27 @@ void applyDiagonal1(StateVector &sv, unsigned bit, Complex d0, Complex d1, const
 
 void applyPauliX(StateVector &sv, unsigned bit, const Controls &c, StateVector *also) {
   onePairs(sv, also, bit, c, SwapOp{});
+}
+
+void applyBrick2(StateVector &sv, unsigned a, const Complex *ma, unsigned b, const Complex *mb,
+                 int cx) {
+  const bool aHigh = a > b;
+  const unsigned hi = aHigh ? a : b, lo = aHigh ? b : a;
+  const Complex *mh = aHigh ? ma : mb, *ml = aHigh ? mb : ma;
+  // Control a, target b: with a the high bit X acts on lo (CX = 1), else on hi (CX = 2).
+  const int kind = cx == 0 ? 0 : aHigh ? 1 : 2;
+  Complex *d = sv.data();
+  const std::uint64_t amps = sv.size();
+  withOneQubitOp(mh, [&](const auto &oh) {
+    withOneQubitOp(ml, [&](const auto &ol) {
+      if (kind == 1)
+        brickPairs<1>(d, amps, hi, lo, oh, ol);
+      else if (kind == 2)
+        brickPairs<2>(d, amps, hi, lo, oh, ol);
+      else
+        brickPairs<0>(d, amps, hi, lo, oh, ol);
+    });
+  });
 }
 
 void applySwap(StateVector &sv, unsigned a, unsigned b, const Controls &c, StateVector *also) {

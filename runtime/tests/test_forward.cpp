@@ -83,12 +83,76 @@ std::vector<double> runCircuit() {
   return raw;
 }
 
-} // namespace
+// Bricks (Forward.cpp: one-qubit gates fused into the CNOT after them): layers of one-qubit
+// gates of every kind the brick kernel tells apart (real, RX-like, diagonal, general, products
+// of two on one wire, identity where a wire is left out) followed by CNOTs on random pairs in
+// both directions, near and far apart, so that bricks land on every bit position of a block
+// (bit 0 and higher, control above and below the target); now and then a controlled gate or a
+// CNOT with a user control, which must not be taken into a brick.
+std::vector<double> runBrickCircuit() {
+  const int64_t n = 9;
+  Reg reg(n);
+  std::mt19937_64 rng(4321);
+  std::uniform_real_distribution<double> angle(-3.0, 3.0);
+  const kvant_gate_t one[] = {KVANT_GATE_RX,       KVANT_GATE_RY,         KVANT_GATE_RZ,
+                              KVANT_GATE_Hadamard, KVANT_GATE_S,          KVANT_GATE_T,
+                              KVANT_GATE_PauliX,   KVANT_GATE_PauliY,     KVANT_GATE_PauliZ,
+                              KVANT_GATE_SX,       KVANT_GATE_PhaseShift, KVANT_GATE_Rot};
+  auto gate1 = [&](kvant_gate_t g, int64_t w) {
+    double p[3] = {angle(rng), angle(rng), angle(rng)};
+    int np = 0;
+    if (g == KVANT_GATE_Rot)
+      np = 3;
+    else if (g == KVANT_GATE_RX || g == KVANT_GATE_RY || g == KVANT_GATE_RZ ||
+             g == KVANT_GATE_PhaseShift)
+      np = 1;
+    kvant_rt_gate(g, p, np, &w, 1, nullptr, nullptr, 0, static_cast<int8_t>(rng() % 2));
+  };
+  for (int layer = 0; layer < 40; ++layer) {
+    for (int64_t w = 0; w < n; ++w) {
+      const unsigned r = rng() % 8;
+      if (r == 0)
+        continue; // this wire's side of a brick is the identity
+      gate1(one[rng() % (sizeof one / sizeof one[0])], w);
+      if (r == 1) // two on one wire: a fused, general matrix
+        gate1(one[rng() % (sizeof one / sizeof one[0])], w);
+    }
+    for (int k = 0; k < 5; ++k) {
+      int64_t w[2] = {static_cast<int64_t>(rng() % n), 0};
+      w[1] = rng() % 2 ? (w[0] + 1) % n : static_cast<int64_t>(rng() % n);
+      if (w[1] == w[0])
+        w[1] = (w[0] + n - 1) % n;
+      if (rng() % 2)
+        std::swap(w[0], w[1]);
+      const unsigned r = rng() % 10;
+      if (r == 0) { // a CNOT with a user control (value 0 or 1): not a brick
+        int64_t c = (std::max(w[0], w[1]) + 1) % n;
+        while (c == w[0] || c == w[1])
+          c = (c + 1) % n;
+        const int8_t v = static_cast<int8_t>(rng() % 2);
+        kvant_rt_gate(KVANT_GATE_CNOT, nullptr, 0, w, 2, &c, &v, 1, 0);
+      } else if (r == 1) {
+        double p = angle(rng);
+        kvant_rt_gate(KVANT_GATE_CRX, &p, 1, w, 2, nullptr, nullptr, 0, 0);
+      } else {
+        kvant_rt_gate(KVANT_GATE_CNOT, nullptr, 0, w, 2, nullptr, nullptr, 0, 0);
+      }
+    }
+  }
+  std::vector<double> raw(2 * (std::size_t{1} << n));
+  kvant_rt_state(raw.data(), static_cast<int64_t>(std::size_t{1} << n));
+  return raw;
+}
 
-TEST(forward, blocked_gates_match_gate_by_gate) {
-  const std::vector<double> mine = runCircuit();
+// Runs `circuit` here and in a child process that applies gates one by one
+// (KVANT_RT_FORWARD_BLOCK_QUBITS=0, no queue, no fusion) and compares the two states.
+void compareWithGateByGate(const char *name, std::vector<double> (*circuit)()) {
+  const std::vector<double> mine = circuit();
   CHECK(kvant_rt_error() == nullptr);
-  if (std::getenv("KVANT_RT_TEST_DUMP_FORWARD")) { // the child: print the state, bit-exact
+  const char *dump = std::getenv("KVANT_RT_TEST_DUMP_FORWARD");
+  if (dump) { // the child: print the state, bit-exact
+    if (std::strcmp(dump, name) != 0)
+      return;
     for (double x : mine) {
       std::uint64_t u;
       std::memcpy(&u, &x, sizeof u);
@@ -101,10 +165,9 @@ TEST(forward, blocked_gates_match_gate_by_gate) {
   CHECK(len > 0);
   if (len <= 0)
     return;
-  const std::string cmd =
-      std::string("KVANT_RT_TEST_DUMP_FORWARD=1 KVANT_RT_FORWARD_BLOCK_QUBITS=0 "
-                  "ASAN_OPTIONS=detect_leaks=0 '") +
-      exe + "' forward";
+  const std::string cmd = std::string("KVANT_RT_TEST_DUMP_FORWARD=") + name +
+                          " KVANT_RT_FORWARD_BLOCK_QUBITS=0 ASAN_OPTIONS=detect_leaks=0 '" + exe +
+                          "' forward";
   FILE *child = popen(cmd.c_str(), "r");
   CHECK(child != nullptr);
   if (!child)
@@ -129,9 +192,15 @@ TEST(forward, blocked_gates_match_gate_by_gate) {
   pclose(child);
   CHECK(i == mine.size());
   CHECK(mismatches == 0);
-  std::printf("forward: %zu of %zu doubles bit-identical, max |difference| %.3g\n", bitwiseEqual, i,
-              maxDiff);
+  std::printf("forward (%s): %zu of %zu doubles bit-identical, max |difference| %.3g\n", name,
+              bitwiseEqual, i, maxDiff);
 }
+
+} // namespace
+
+TEST(forward, blocked_gates_match_gate_by_gate) { compareWithGateByGate("random", runCircuit); }
+
+TEST(forward, bricks_match_gate_by_gate) { compareWithGateByGate("bricks", runBrickCircuit); }
 
 // Gates queued on an inactive register are applied when it is active and read again.
 TEST(forward, queue_survives_nested_registers) {

@@ -21,6 +21,9 @@ STAGES: dict[str, list[str]] = {
         # scalar JAX values are rank-0 tensors: compute them as scalars before bufferizing
         "kvant-scalarize-rank0",
         "canonicalize",
+        # a differentiated QNode's gate parameters, packed and unpacked one element at a time:
+        # one loop (or nothing) instead of a load and a store per gate
+        "kvant-gather-elements",
         "func.func(convert-elementwise-to-linalg)",
         # a QNode reads its N gate parameters with N tensor.extract ops of one tensor, which
         # one-shot-bufferize's analysis compares pairwise: they read a buffer instead

@@ -29,6 +29,7 @@
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/OptimizationLevel.h"
 #include "llvm/Passes/PassBuilder.h"
+#include "llvm/Passes/StandardInstrumentations.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
@@ -149,13 +150,54 @@ bool hasLargeBlock(const llvm::Function &function) {
   });
 }
 
-void markLargeLoopFreeKernelsUnoptimised(llvm::Module &module) {
-  for (llvm::Function &function : module)
-    if (isLargeLoopFreeKernel(function) || hasLargeBlock(function)) {
+/// Marks them optnone; returns whether one of them has a large block.
+bool markLargeLoopFreeKernelsUnoptimised(llvm::Module &module) {
+  bool largeBlock = false;
+  for (llvm::Function &function : module) {
+    bool large = hasLargeBlock(function);
+    if (isLargeLoopFreeKernel(function) || large) {
       function.removeFnAttr(llvm::Attribute::AlwaysInline);
       function.addFnAttr(llvm::Attribute::NoInline); // optnone requires it
       function.addFnAttr(llvm::Attribute::OptimizeNone);
     }
+    largeBlock |= large;
+  }
+  return largeBlock;
+}
+
+/// Machine code without optimisation (CodeGenOptLevel::None: FastISel and the fast register
+/// allocator) is made for blocks of at most this many instructions: longer blocks are split
+/// (an unconditional branch to the rest). The fast allocator's time grows with the square of
+/// a block's length: the adjoint circuit function of a 20,000-gate gradient (one block of
+/// 43,000 instructions) took 1.1 s in it, 0.09 s split into blocks of 1,000 (0.7 s of the
+/// whole codegen of its module, split at 250 or at 4,000 instructions alike). Entry-block
+/// allocas stay in the entry block, where they are static.
+constexpr size_t kCodegenBlockInstructions = 1024;
+
+void splitLongBlocks(llvm::Function &function) {
+  llvm::SmallVector<llvm::BasicBlock *> work;
+  for (llvm::BasicBlock &block : function)
+    work.push_back(&block);
+  while (!work.empty()) {
+    llvm::BasicBlock *block = work.pop_back_val();
+    if (block->size() <= kCodegenBlockInstructions)
+      continue;
+    size_t position = 0, lastAlloca = 0;
+    for (const llvm::Instruction &inst : *block) {
+      ++position;
+      if (llvm::isa<llvm::AllocaInst>(inst))
+        lastAlloca = position;
+    }
+    position = 0;
+    for (llvm::Instruction &inst : *block) {
+      ++position;
+      if (position > kCodegenBlockInstructions && position > lastAlloca &&
+          !llvm::isa<llvm::PHINode>(inst) && !inst.isEHPad() && !inst.isTerminator()) {
+        work.push_back(block->splitBasicBlock(&inst, block->getName() + ".part"));
+        break;
+      }
+    }
+  }
 }
 
 } // namespace
@@ -181,10 +223,18 @@ bool kvant::emitObjectFile(Operation *module, const std::string &path, int optLe
   if (!llvmModule)
     return false;
 
+  // The machine code of a module with a large block is not optimised either: the register
+  // allocator is chosen for the whole module, and the greedy one's live-interval analyses of a
+  // huge block (whose instructions FastISel selects already, optnone) cost more than the rest
+  // of codegen together (1.9 s of machine code for the adjoint circuit of a 20,000-gate
+  // gradient, 0.6 s with the fast one and splitLongBlocks). The module's other functions still
+  // get the middle end of the requested level (inlining, loop and vector optimisations).
+  // Smaller modules, with at most large loop-free kernels, keep optimised machine code.
+  bool optimisedMachineCode = optLevel > 0;
   if (optLevel > 0 && !moduleHasLoops(*llvmModule))
-    optLevel = 0;
-  else if (optLevel > 0)
-    markLargeLoopFreeKernelsUnoptimised(*llvmModule);
+    optLevel = 0, optimisedMachineCode = false;
+  else if (optLevel > 0 && markLargeLoopFreeKernelsUnoptimised(*llvmModule))
+    optimisedMachineCode = false;
 
   // Code for the host's architecture; for its very CPU when `cpu` is "native" (objects the JIT
   // caches locally), else for the named CPU (ahead-of-time libraries that run elsewhere).
@@ -216,9 +266,9 @@ bool kvant::emitObjectFile(Operation *module, const std::string &path, int optLe
       llvm::CodeGenOptLevel::None, llvm::CodeGenOptLevel::Less, llvm::CodeGenOptLevel::Default,
       llvm::CodeGenOptLevel::Aggressive};
   // PIC: the object is linked into a shared library together with the runtime.
-  std::unique_ptr<llvm::TargetMachine> machine(
-      target->createTargetMachine(triple, cpuName, features, llvm::TargetOptions(),
-                                  llvm::Reloc::PIC_, std::nullopt, codegenLevels[optLevel]));
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      triple, cpuName, features, llvm::TargetOptions(), llvm::Reloc::PIC_, std::nullopt,
+      codegenLevels[optimisedMachineCode ? optLevel : 0]));
   if (!machine) {
     error = "cannot create a target machine for " + triple.str();
     return false;
@@ -228,11 +278,17 @@ bool kvant::emitObjectFile(Operation *module, const std::string &path, int optLe
 
   // Middle end: the new pass manager's default pipeline for the level.
   {
+    // The new pass manager honours optnone only through this instrumentation: without it,
+    // every pass of the level still runs on the functions marked optnone above.
+    llvm::PassInstrumentationCallbacks instrumentation;
+    llvm::OptNoneInstrumentation skipOptNone(/*DebugLogging=*/false);
+    skipOptNone.registerCallbacks(instrumentation);
     llvm::LoopAnalysisManager lam;
     llvm::FunctionAnalysisManager fam;
     llvm::CGSCCAnalysisManager cgam;
     llvm::ModuleAnalysisManager mam;
-    llvm::PassBuilder builder(machine.get());
+    llvm::PassBuilder builder(machine.get(), llvm::PipelineTuningOptions(), std::nullopt,
+                              &instrumentation);
     builder.registerModuleAnalyses(mam);
     builder.registerCGSCCAnalyses(cgam);
     builder.registerFunctionAnalyses(fam);
@@ -246,6 +302,10 @@ bool kvant::emitObjectFile(Operation *module, const std::string &path, int optLe
                                          : builder.buildPerModuleDefaultPipeline(levels[optLevel]);
     passes.run(*llvmModule, mam);
   }
+
+  if (!optimisedMachineCode)
+    for (llvm::Function &function : *llvmModule)
+      splitLongBlocks(function);
 
   // Back end: code generation still goes through the legacy pass manager.
   std::error_code ec;

@@ -32,6 +32,20 @@ def ScalarizeRankZeroPass : Pass<"kvant-scalarize-rank0"> {
   let dependentDialects = ["mlir::arith::ArithDialect", "mlir::tensor::TensorDialect"];
 }
 
+def GatherElementsPass : Pass<"kvant-gather-elements"> {
+  let summary = "Turn tensor.from_elements of elements of one tensor into that tensor or a loop";
+  let description = [{
+    A tensor.from_elements of at least 16 scalars, all tensor.extract ops of one tensor at
+    constant indices, is replaced by that tensor when it reads all of it in its own order and
+    shape, else (one-dimensional results) by a tensor.generate that reads the source at a
+    constant table of the indices. Differentiated QNodes pack their gate parameters this way
+    (p[k] = x[i_k]) and put the parameters' cotangents back together element by element: one
+    load and one store per gate in straight-line code for every later stage, where one loop
+    (or nothing) does.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::tensor::TensorDialect"];
+}
+
 def LoadTensorElementsPass : Pass<"kvant-load-tensor-elements"> {
   let summary = "Read tensors read only by many tensor.extract ops from a buffer";
   let description = [{

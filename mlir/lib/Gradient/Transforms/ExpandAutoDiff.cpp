@@ -679,10 +679,14 @@ struct ExpandAutoDiffPass
       });
       if (pending.empty()) {
         inlineDynamicallyShapedCircuits(getOperation());
-        // Every derivative is built: the derivative functions the marks name are needed no
-        // more where no derivative calls them (symbol-dce then removes them).
-        getOperation().walk(
-            [](func::FuncOp fn) { fn->removeAttr(GradientDialect::getCustomVjpAttrName()); });
+        // Every derivative is built: the functions the marks name are needed no more where
+        // nothing calls them (symbol-dce then removes them). A circuit function's role names
+        // its QNode, which the derivatives no longer call: without the mark, the QNode's body
+        // (every gate of the circuit) would be lowered and compiled once more for nothing.
+        getOperation().walk([](func::FuncOp fn) {
+          fn->removeAttr(GradientDialect::getCustomVjpAttrName());
+          fn->removeAttr(GradientDialect::getCircuitAttrName());
+        });
         return;
       }
       bool progress = false;

@@ -25,8 +25,10 @@ def Gradient_CircuitAttr : AttrDef<Gradient_Dialect, "Circuit"> {
     Set as the discardable attribute `gradient.circuit` (the name
     `GradientDialect::getCircuitAttrName()`) on each function `gradient-expand-auto` builds from
     the QNode `qnode` for the reverse sweep to call; the rule of a call of such a function is
-    chosen by its role. With p the vector of the QNode's gate parameters (in the order the
-    gates run) and `args` the QNode's arguments:
+    chosen by its role. The pass drops the marks once every derivative is built: they name the
+    QNode, which would otherwise stay alive for symbol-dce though nothing calls it. With p the
+    vector of the QNode's gate parameters (in the order the gates run) and `args` the QNode's
+    arguments:
 
     - `jacobian`: (p, args) -> (the QNode's results, J), J the Jacobian of the results'
       elements (flattened in order) with respect to p;
