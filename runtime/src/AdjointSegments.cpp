@@ -28,12 +28,23 @@ constexpr long kDefaultBudgetMiB = 2048;
 // Blocks of the cross-reduced-matrix pass: phi and one lambda of 2^14 amplitudes are 512 KiB,
 // well inside a 1-2 MiB L2.
 constexpr unsigned kDefaultReduceQubits = 14;
+// Tiles of a block for its lowest bits: phi and one lambda of 2^10 amplitudes are 32 KiB, inside
+// a 48 KiB L1 (the reduction of one bit or two is one pass, bound by reads).
+constexpr unsigned kDefaultTileQubits = 10;
 
 unsigned reduceQubits() {
   // KVANT_RT_ADJOINT_REDUCE_QUBITS: small values let tests run several block layouts on small
   // registers. Read once.
   static const unsigned v = static_cast<unsigned>(
       envSetting("KVANT_RT_ADJOINT_REDUCE_QUBITS", kDefaultReduceQubits, 2, 24));
+  return v;
+}
+
+unsigned tileQubits() {
+  // KVANT_RT_ADJOINT_TILE_QUBITS: small values let tests run several tiles per block on small
+  // registers. Read once.
+  static const unsigned v =
+      static_cast<unsigned>(envSetting("KVANT_RT_ADJOINT_TILE_QUBITS", kDefaultTileQubits, 1, 24));
   return v;
 }
 
@@ -120,6 +131,7 @@ KVANT_MULTIVERSION Reduced reduceBit0(const Complex *x, const Complex *l, std::s
   r.kr = (a[0] + a[1]) - (a[2] + a[3]);
   r.ki = (b[0] - b[1]) + (b[2] - b[3]);
   r.q = e[2] - e[3];
+  r.imT = alternating(e); // (e0 - e1) + (e2 - e3): Im <l|x> over the block, for free
   return r;
 }
 
@@ -156,6 +168,13 @@ KVANT_MULTIVERSION void reduceBits2(const Complex *x, const Complex *l, std::siz
   o2 = {sum(r2), alternating(i2), alternating(q2), 0.0};
 }
 
+void add(Reduced &a, const Reduced &b) {
+  a.kr += b.kr;
+  a.ki += b.ki;
+  a.q += b.q;
+  a.imT += b.imT;
+}
+
 struct ReducePass {
   std::optional<blocks::Layout> layout;
   std::vector<unsigned> local;   // the layout's bits to reduce, renumbered to the block
@@ -163,6 +182,10 @@ struct ReducePass {
   const Complex *phi = nullptr;
   std::vector<const Complex *> lam;
   std::vector<Reduced> partial; // [block][lambda][bit]
+  // Im T = Im <lambda|phi> is one number per lambda, not per bit: only the first pass computes
+  // it (from reduceBit0's sums when bit 0 is in it, else with one more read of the block), in
+  // partial[..][..][0].imT.
+  bool withT = false;
   std::atomic<bool> failed{false};
 
   void block(std::size_t b) noexcept {
@@ -193,17 +216,41 @@ struct ReducePass {
         l = buf + (k + 1) * len;
       }
       Reduced *o = out + k * nb;
-      const double imT = blockImProduct(x, l, len);
-      // `local` is ascending (crossReduced sorts the bits): bit 0 first, then pairs.
-      std::size_t t = 0;
-      if (local[0] == 0)
-        o[t++] = reduceBit0(x, l, len);
+      std::fill(o, o + nb, Reduced{});
+      // `local` is ascending (crossReduced sorts the bits): bit 0 first, then pairs. Bits whose
+      // pairs lie within a tile are reduced tile by tile, so their several passes read phi and
+      // lambda from L1 rather than L2; the rest read the whole block.
+      const unsigned tq = std::min(tileQubits(), layout->B);
+      const std::size_t tile = std::size_t{1} << tq;
+      std::size_t inTile = 0;
+      while (inTile < nb && local[inTile] < tq)
+        ++inTile;
+      for (std::size_t off = 0; off < len; off += tile) {
+        const Complex *xt = x + off, *lt = l + off;
+        std::size_t t = 0;
+        if (local[0] == 0)
+          add(o[t++], reduceBit0(xt, lt, tile));
+        for (; t + 1 < inTile; t += 2) {
+          Reduced r1, r2;
+          reduceBits2(xt, lt, tile, local[t], local[t + 1], r1, r2);
+          add(o[t], r1);
+          add(o[t + 1], r2);
+        }
+        if (t < inTile)
+          add(o[t], reduceBit(xt, lt, tile, local[t]));
+      }
+      // Only reduceBit0 sums Im T; kept in slot 0 when this pass provides Im T.
+      double imT = local[0] == 0 ? o[0].imT : 0.0;
+      if (withT && local[0] != 0)
+        imT = blockImProduct(x, l, len);
+      std::size_t t = inTile;
       for (; t + 1 < nb; t += 2)
         reduceBits2(x, l, len, local[t], local[t + 1], o[t], o[t + 1]);
       if (t < nb)
         o[t] = reduceBit(x, l, len, local[t]);
       for (std::size_t u = 0; u < nb; ++u)
-        o[u].imT = imT;
+        o[u].imT = 0.0;
+      o[0].imT = withT ? imT : 0.0;
     }
   }
 };
@@ -228,6 +275,8 @@ std::vector<Reduced> crossReduced(const StateVector &phi, const std::vector<Stat
       groups.emplace_back();
     groups.back().push_back(t);
   }
+  std::vector<double> imT(m, 0.0); // Im <lambda_k|phi>, from the first pass
+  bool firstPass = true;
   for (const std::vector<std::size_t> &g : groups) {
     if (g.empty())
       continue;
@@ -243,6 +292,8 @@ std::vector<Reduced> crossReduced(const StateVector &phi, const std::vector<Stat
       pass.local.push_back(pass.layout->local[bits[t]]);
       pass.slot.push_back(t);
     }
+    pass.withT = firstPass;
+    firstPass = false;
     pass.phi = phi.data();
     for (const StateVector &l : lambdas)
       pass.lam.push_back(l.data());
@@ -264,9 +315,12 @@ std::vector<Reduced> crossReduced(const StateVector &phi, const std::vector<Stat
           o.kr += x.kr;
           o.ki += x.ki;
           o.q += x.q;
-          o.imT += x.imT;
+          imT[k] += x.imT; // zero but in the first pass's first slot
         }
   }
+  for (std::size_t k = 0; k < m; ++k)
+    for (std::size_t t = 0; t < nb; ++t)
+      out[k * nb + t].imT = imT[k];
   return out;
 }
 
