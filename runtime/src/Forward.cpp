@@ -58,16 +58,21 @@ unsigned innerSetting() {
   return value;
 }
 
+// Calls f(w) for every wire an op reads or writes: its targets, its built-in controls (CNOT's
+// control) and the controls the program added.
+template <class F> void forEachWire(const PendingGate &g, F f) {
+  for (std::size_t w : g.op.targets)
+    f(w);
+  for (std::size_t w : g.op.builtinCtrls)
+    f(w);
+  for (std::size_t w : g.ctrls.wires)
+    f(w);
+}
+
 // Index bits an op reads or writes (targets and controls).
 std::uint64_t opBits(std::size_t numQubits, const PendingGate &g) {
-  auto bitOf = [numQubits](std::size_t w) { return numQubits - 1 - w; };
   std::uint64_t m = 0;
-  for (std::size_t w : g.op.targets)
-    m |= std::uint64_t{1} << bitOf(w);
-  for (std::size_t w : g.op.builtinCtrls)
-    m |= std::uint64_t{1} << bitOf(w);
-  for (std::size_t w : g.ctrls.wires)
-    m |= std::uint64_t{1} << bitOf(w);
+  forEachWire(g, [&](std::size_t w) { m |= std::uint64_t{1} << (numQubits - 1 - w); });
   return m;
 }
 
@@ -225,12 +230,7 @@ void fuseOneQubit(std::vector<PendingGate> &gates, std::size_t numQubits) {
     const std::size_t idx = out.size();
     out.push_back(std::move(g));
     const PendingGate &kept = out.back();
-    for (std::size_t w : kept.op.targets)
-      last[w] = idx;
-    for (std::size_t w : kept.op.builtinCtrls)
-      last[w] = idx;
-    for (std::size_t w : kept.ctrls.wires)
-      last[w] = idx;
+    forEachWire(kept, [&](std::size_t w) { last[w] = idx; });
   }
   gates = std::move(out);
 }
@@ -302,12 +302,7 @@ std::vector<Step> formBricks(std::vector<PendingGate> &gates, std::size_t numQub
     const std::size_t idx = steps.size();
     steps.push_back(Step{std::move(g), std::nullopt});
     const PendingGate &kept = steps.back().gate;
-    for (std::size_t w : kept.op.targets)
-      open[w] = SIZE_MAX;
-    for (std::size_t w : kept.op.builtinCtrls)
-      open[w] = SIZE_MAX;
-    for (std::size_t w : kept.ctrls.wires)
-      open[w] = SIZE_MAX;
+    forEachWire(kept, [&](std::size_t w) { open[w] = SIZE_MAX; });
     if (fusable(kept))
       open[kept.op.targets[0]] = idx;
   }
@@ -345,12 +340,7 @@ std::vector<Step> formBricks(std::vector<PendingGate> &gates, std::size_t numQub
     if (kept.brick) {
       touched[kept.brick->control] = touched[kept.brick->target] = idx + 1;
     } else {
-      for (std::size_t w : kept.gate.op.targets)
-        touched[w] = idx + 1;
-      for (std::size_t w : kept.gate.op.builtinCtrls)
-        touched[w] = idx + 1;
-      for (std::size_t w : kept.gate.ctrls.wires)
-        touched[w] = idx + 1;
+      forEachWire(kept.gate, [&](std::size_t w) { touched[w] = idx + 1; });
     }
   }
   return out;
@@ -504,12 +494,7 @@ void applyPending(StateVector &sv, std::vector<PendingGate> &gates) {
         if (c != SIZE_MAX && isCnot(gates[c]))
           joins[k] = c;
       }
-      for (std::size_t w : g.op.targets)
-        next[w] = k;
-      for (std::size_t w : g.op.builtinCtrls)
-        next[w] = k;
-      for (std::size_t w : g.ctrls.wires)
-        next[w] = k;
+      forEachWire(g, [&](std::size_t w) { next[w] = k; });
     }
   }
   for (const PlannedRun &run : planRuns(bits, static_cast<unsigned>(sv.numQubits()), B, forcedLow,
