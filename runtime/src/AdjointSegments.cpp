@@ -324,6 +324,31 @@ std::vector<Reduced> crossReduced(const StateVector &phi, const std::vector<Stat
   return out;
 }
 
+// The same for phi = phase * |index>: M[a][b] = sum over pairs (u, v) of conj(lambda at the
+// member with bit value a) * (phi at the member with bit value b), and the only non-zero phi
+// is at `index`. So M[a][c] = conj(lambda[index with the bit set to a]) * phase for c the
+// index's own bit value, and M[a][1 - c] = 0.
+std::vector<Reduced> basisReduced(std::uint64_t index, Complex phase,
+                                  const std::vector<StateVector> &lambdas,
+                                  const std::vector<unsigned> &bits) {
+  const std::size_t m = lambdas.size(), nb = bits.size();
+  std::vector<Reduced> out(m * nb);
+  for (std::size_t k = 0; k < m; ++k) {
+    const Complex *l = lambdas[k].data();
+    const double imT = (std::conj(l[index]) * phase).imag();
+    for (std::size_t t = 0; t < nb; ++t) {
+      const std::uint64_t s = std::uint64_t{1} << bits[t];
+      const unsigned c = (index & s) ? 1 : 0;
+      Complex M[2][2] = {};
+      M[0][c] = std::conj(l[index & ~s]) * phase;
+      M[1][c] = std::conj(l[index | s]) * phase;
+      const Complex K = M[0][1] - std::conj(M[1][0]);
+      out[k * nb + t] = {K.real(), K.imag(), M[1][1].imag(), imT};
+    }
+  }
+  return out;
+}
+
 } // namespace
 
 bool segmentGate(const Op &op, const ControlWires &ctrls) {
@@ -424,11 +449,13 @@ bool planSegment(const Tape &tape, const Checkpoint &c, std::size_t numQubits, S
   return true;
 }
 
-void segmentDerivatives(const SegmentPlan &plan, const StateVector &phiStart,
+void segmentDerivatives(const SegmentPlan &plan, const Checkpoint &start,
                         const std::vector<StateVector> &lambdas, double *out, std::size_t P) {
   if (plan.terms.empty())
     return;
-  const std::vector<Reduced> red = crossReduced(phiStart, lambdas, plan.bits);
+  const std::vector<Reduced> red = start.basis
+                                       ? basisReduced(start.index, start.phase, lambdas, plan.bits)
+                                       : crossReduced(start.state, lambdas, plan.bits);
   for (std::size_t k = 0; k < lambdas.size(); ++k)
     for (const SegmentTerm &t : plan.terms) {
       const Reduced &r = red[k * plan.bits.size() + t.wire];

@@ -57,8 +57,10 @@ struct SegmentPlan {
 // false when [c.begin, c.end) cannot be handled this way (the plain sweep takes it then).
 bool planSegment(const Tape &tape, const Checkpoint &c, std::size_t numQubits, SegmentPlan &plan);
 
-// out[k * P + term.param] for every term, from phi and the lambdas at the segment's start.
-void segmentDerivatives(const SegmentPlan &plan, const StateVector &phiStart,
+// out[k * P + term.param] for every term, from phi (the checkpoint) and the lambdas at the
+// segment's start. A basis-state checkpoint reads n + 1 amplitudes of each lambda instead of
+// passes over both vectors.
+void segmentDerivatives(const SegmentPlan &plan, const Checkpoint &start,
                         const std::vector<StateVector> &lambdas, double *out, std::size_t P);
 
 } // namespace kvant::rt
