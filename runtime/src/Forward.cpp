@@ -266,6 +266,7 @@ struct Brick {
   std::size_t control = 0, target = 0; // view wires of the CNOT (or of the two gates)
   bool hasC = false, hasT = false;     // a one-qubit gate on the control / target wire
   bool cnot = true;                    // false: just the two one-qubit gates
+  bool post = false;                   // the one-qubit gates come after the CNOT
   Complex mc[4], mt[4];
 };
 
@@ -322,6 +323,41 @@ std::vector<Step> formBricks(std::vector<PendingGate> &gates, std::size_t numQub
     if (fusable(kept))
       open[kept.op.targets[0]] = idx;
   }
+  // A one-qubit gate left alone right after a CNOT without gates before it (nothing in between
+  // on its wire) joins that CNOT, applied after it in the same pass: the adjoint sweep's undo
+  // lists (a CNOT ring undone, then the segment's one-qubit gates) have them in this order.
+  std::vector<std::size_t> latest(numQubits, SIZE_MAX); // the latest step on each wire
+  for (std::size_t k = 0; k < steps.size(); ++k) {
+    if (taken[k])
+      continue;
+    Step &s = steps[k];
+    if (!s.brick && fusable(s.gate)) {
+      const std::size_t w = s.gate.op.targets[0], j = latest[w];
+      Step *c = j == SIZE_MAX ? nullptr : &steps[j];
+      if (c && !c->brick && isCnot(c->gate)) {
+        Brick b;
+        b.control = c->gate.op.builtinCtrls[0];
+        b.target = c->gate.op.targets[0];
+        b.post = true;
+        c->brick = b;
+      }
+      if (c && c->brick && c->brick->post) {
+        Brick &b = *c->brick;
+        const bool onControl = w == b.control;
+        bool &has = onControl ? b.hasC : b.hasT;
+        if (!has) {
+          has = true;
+          matrixOf(s.gate.op, onControl ? b.mc : b.mt);
+          taken[k] = 1;
+          continue; // the wire's latest step is still the brick
+        }
+      }
+    }
+    if (s.brick)
+      latest[s.brick->control] = latest[s.brick->target] = k;
+    else
+      forEachWire(s.gate, [&](std::size_t w) { latest[w] = k; });
+  }
   // One-qubit gates left alone (their wire's CNOT is in another run, or there is none) go in
   // twos: the later one moves back to the earlier when nothing in between touches its wire.
   std::vector<Step> out;
@@ -367,7 +403,7 @@ void executeStep(StateVector &view, const Step &s) {
     return execute(view, s.gate.op, s.gate.ctrls);
   const Brick &b = *s.brick;
   kernels::applyBrick2(view, view.bitOf(b.control), b.hasC ? b.mc : nullptr, view.bitOf(b.target),
-                       b.hasT ? b.mt : nullptr, b.cnot ? 1 : 0);
+                       b.hasT ? b.mt : nullptr, b.cnot ? 1 : 0, b.post);
 }
 
 // Inside a block (a B-qubit state in L2) the gates of a run go through the block once each.
