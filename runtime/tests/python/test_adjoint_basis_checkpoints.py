@@ -75,6 +75,23 @@ _CHILD = textwrap.dedent(
                 bits[a], bits[b] = bits[b], bits[a]
         # A controlled rotation whose control value is not met: still a basis state.
         add("RY", [1], 1, ctrls=[0], values=[1 - bits[0]])
+    if prefix in ("perm", "perm-cz"):
+        # Parameter-free basis-keeping gates only, so that nothing before the first layer has
+        # parameters; after the first layer a gap of X, CNOT and SWAP (plus a CZ, which is
+        # not a permutation, in "perm-cz"), which the sweep contracts through.
+        for _ in range(int(rng.integers(0, 5))):
+            name, k = [("PauliX", 1), ("CNOT", 2), ("SWAP", 2), ("Toffoli", 3), ("CZ", 2)][
+                rng.integers(5)]
+            add(name, rng.choice(n, k, replace=False), 0)
+        for w in range(n):
+            for name in ("RY", "RZ") if rng.random() < 0.7 else ("Rot",):
+                add(name, [w], 3 if name == "Rot" else 1, adjoint=rng.random() < 0.2)
+        gap = [("PauliX", 1), ("CNOT", 2), ("SWAP", 2)]
+        for _ in range(2 * n):
+            name, k = gap[rng.integers(len(gap))]
+            add(name, rng.choice(n, k, replace=False), 0)
+        if prefix == "perm-cz":
+            add("CZ", rng.choice(n, 2, replace=False), 0)
     if prefix == "broken":
         # A superposition from a gate that is not part of a segment: no basis checkpoint. (A
         # Hadamard would not do: it opens the first segment, which then starts on a basis
@@ -155,7 +172,8 @@ def _run(n, seed, prefix, env_extra, reference="lightning"):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     trace = re.findall(
-        r"(\d+) checkpointed segment\(s\) used, (\d+) recorded, (\d+) on basis states",
+        r"(\d+) checkpointed segment\(s\) used, (\d+) recorded, (\d+) on basis states, "
+        r"(\d+) through a permutation",
         done.stderr,
     )
     r = json.loads(done.stdout.strip().splitlines()[-1])
@@ -166,12 +184,27 @@ def _run(n, seed, prefix, env_extra, reference="lightning"):
 
 @pytest.mark.parametrize(
     ("n", "seed", "prefix"),
-    [(5, 0, "none"), (6, 1, "basis"), (7, 2, "basis"), (6, 3, "broken"), (8, 4, "basis")],
+    [
+        (5, 0, "none"),
+        (6, 1, "basis"),
+        (7, 2, "basis"),
+        (6, 3, "broken"),
+        (8, 4, "basis"),
+        (6, 5, "perm"),
+        (7, 6, "perm"),
+        (6, 7, "perm-cz"),
+    ],
 )
 def test_basis_checkpoints_match_references(n, seed, prefix):
     trace = _run(n, seed, prefix, SEGMENTS, "default" if prefix == "none" else "lightning")
     assert len(trace) == 1, trace
-    used, recorded, basis = trace[0]
+    used, recorded, basis, through = trace[0]
+    # The first layer is contracted through the permutation after it only when nothing before
+    # it has parameters and the gap is X, CNOT and SWAP alone.
+    if prefix == "perm":
+        assert through == 1, trace
+    elif prefix in ("perm-cz", "broken"):
+        assert through == 0, trace
     assert used >= 3 and recorded >= 3, trace  # three layers, each a checkpointed segment
     if prefix == "broken":
         assert basis == 0, trace  # IsingXX made a superposition before the first layer
@@ -183,4 +216,4 @@ def test_basis_checkpoints_match_references(n, seed, prefix):
 
 def test_without_checkpoints_the_same_circuits_agree():
     trace = _run(6, 1, "basis", dict(SEGMENTS, KVANT_RT_ADJOINT_CHECKPOINT_MIB="0"))
-    assert trace == [(0, 0, 0)], trace
+    assert trace == [(0, 0, 0, 0)], trace
