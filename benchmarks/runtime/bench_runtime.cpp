@@ -1,6 +1,7 @@
 // kvant runtime micro-benchmarks, driven by benchmarks/runtime/run_runtime.py.
 //
 //   kvant_rt_bench CASE [CASE ...]      CASE: gate1:N gate2:N layered:N adjoint:N:L rx:N sweep:N
+//                                            layout:N
 //
 // Prints one JSON object per line: {"case": ..., "n": ..., "seconds": ..., ...}. Everything
 // goes through the public C API, exactly as compiled programs call it; the circuits are the
@@ -166,6 +167,29 @@ void adjoint(int n, int L) {
   emit("adjoint", n, extra, grad);
 }
 
+// The same blocked run on two block layouts: 13 wires get RY and, unless `light`, a CNOT chain
+// (two rounds, 50 gates; light: 13 RY), one run of the forward pass with 16-qubit blocks, once
+// on the wires of index bits 3-15 (with the three lowest bits, always in a block, a contiguous
+// block) and once on the wires of bits 11-23 (blocks gathered from 2^13 runs of 8 amplitudes).
+// What the gathered run costs more is all that renumbering the qubits so that the run is
+// contiguous (itself a permutation pass over the state) could save.
+double layoutRun(int n, int lowestBit, bool light) {
+  const int64_t reg = kvant_rt_qalloc(n);
+  auto wire = [&](int k) { return static_cast<int64_t>(n - 1 - (lowestBit + k)); };
+  const double t = median(repeatsFor(n), [&] {
+    for (int round = 0; round < (light ? 1 : 2); ++round) {
+      for (int k = 0; k < 13; ++k)
+        g1(KVANT_GATE_RY, 0.1 + 0.01 * k + 0.2 * round, wire(k));
+      for (int k = 0; k + 1 < 13 && !light; ++k)
+        g2(KVANT_GATE_CNOT, wire(k), wire(k + 1));
+    }
+    kvant_rt_sync();
+  });
+  fail("layout");
+  kvant_rt_qdealloc(reg);
+  return t;
+}
+
 // One in-place read-modify-write pass over a 2^n-amplitude state with all threads: the
 // memory-bound floor for any gate that touches every amplitude.
 double sweep(int n) {
@@ -224,6 +248,11 @@ int main(int argc, char **argv) {
       }
       fail("rx");
       kvant_rt_qdealloc(reg);
+    } else if (std::sscanf(c.c_str(), "layout:%d", &n) == 1) {
+      emit("layout_contiguous", n, "", layoutRun(n, 3, false));
+      emit("layout_gathered", n, "", layoutRun(n, n - 13, false));
+      emit("layout_contiguous_light", n, "", layoutRun(n, 3, true));
+      emit("layout_gathered_light", n, "", layoutRun(n, n - 13, true));
     } else if (std::sscanf(c.c_str(), "sweep:%d", &n) == 1) {
       emit("sweep", n, "", sweep(n));
     } else {

@@ -382,6 +382,8 @@ def sweep_equivalents(exe: Path, ns) -> list[dict]:
     cases = []
     for n in ns:
         cases += [f"sweep:{n}", f"layered:{n}", f"adjoint:{n}:{SWEEP_LAYERS[n]}", f"sweep:{n}"]
+        if n >= 18:  # registers that queue and block their gates
+            cases.append(f"layout:{n}")
     kv = run_kvant(exe, cases)
     out = []
     for n in ns:
@@ -397,6 +399,11 @@ def sweep_equivalents(exe: Path, ns) -> list[dict]:
                 layers=adj["layers"],
                 forward=adj["forward"],
                 grad=adj["seconds"],
+                layout={
+                    r["case"][len("layout_") :]: r["seconds"]
+                    for r in kv
+                    if r["case"].startswith("layout_") and r["n"] == n
+                },
             )
         )
     return out
@@ -422,6 +429,28 @@ def sweeps_section(rows) -> list[str]:
             f"{fmt_t(r['grad'])} | {r['grad'] / r['forward']:.2f} | {r['forward'] / r['sweep']:.1f} | "
             f"{r['grad'] / r['sweep']:.1f} |"
         )
+    lay = [r for r in rows if r.get("layout")]
+    if lay:
+        L += [
+            "",
+            "Block layouts: one run of the forward pass (16-qubit blocks) on the wires of index bits "
+            "3-15 (a contiguous block) and of bits 11-23 (gathered from runs of 8 amplitudes); heavy: "
+            "RY and a CNOT chain on 13 wires, two rounds (50 gates); light: 13 RY. The difference is "
+            "the most that renumbering qubits (a permutation pass, itself about one sweep) could "
+            "save on such a run.",
+            "",
+            "| qubits | heavy contiguous | heavy gathered | difference / sweep | light contiguous | "
+            "light gathered | difference / sweep |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in lay:
+            t = r["layout"]
+            L.append(
+                f"| {r['n']} | {fmt_t(t['contiguous'])} | {fmt_t(t['gathered'])} | "
+                f"{(t['gathered'] - t['contiguous']) / r['sweep']:.2f} | "
+                f"{fmt_t(t['contiguous_light'])} | {fmt_t(t['gathered_light'])} | "
+                f"{(t['gathered_light'] - t['contiguous_light']) / r['sweep']:.2f} |"
+            )
     return L
 
 

@@ -588,7 +588,7 @@ std::vector<double> sweep(const Tape &tape, const StateVector &finalState, State
   // it from the later segment's checkpoint. A gap without parameters needs no phi: the lambdas
   // are stepped back through it and through the segment before it in one forward-style blocked
   // pass (Forward.hpp), and the segment's derivatives read its checkpoint.
-  std::size_t hi = entries.size(), phiAt = entries.size(), used = 0;
+  std::size_t hi = entries.size(), phiAt = entries.size(), used = 0, usedBasis = 0, usedGap = 0;
   auto gapParams = [&](std::size_t lo, std::size_t to) {
     std::size_t n = 0;
     for (std::size_t i = lo; i < to; ++i)
@@ -610,7 +610,12 @@ std::vector<double> sweep(const Tape &tape, const StateVector &finalState, State
     }
     for (const Checkpoint *c : segs)
       if (c->begin == pos) {
-        phi->copyFrom(c->state);
+        if (c->basis) {
+          phi->zero();
+          phi->data()[c->index] = c->phase;
+        } else {
+          phi->copyFrom(c->state);
+        }
         phiAt = pos;
         return;
       }
@@ -618,6 +623,19 @@ std::vector<double> sweep(const Tape &tape, const StateVector &finalState, State
   };
   for (std::size_t s = segs.size(); s-- > 0 && sw.remaining > 0;) {
     const Checkpoint &c = *segs[s];
+    const SegmentPlan &plan = plans[s];
+    // The last derivatives the sweep needs, from a segment on a basis state behind a
+    // permutation (an ansatz's first layer and its CNOT ring): one read of each lambda, no
+    // steps back (AdjointSegments.hpp).
+    if (c.basis && sw.remaining == plan.numParams && gapParams(c.end, hi) == 0 &&
+        permutationGap(tape, sw.done, c.end, hi)) {
+      segmentDerivativesThroughGap(tape, plan, c, hi, sw.done, lambdas, out.data(), P);
+      ++used;
+      ++usedBasis;
+      ++usedGap;
+      sw.remaining = 0;
+      break;
+    }
     std::vector<PendingGate> undo;
     if (gapParams(c.end, hi) > 0) {
       phiTo(hi);
@@ -638,14 +656,14 @@ std::vector<double> sweep(const Tape &tape, const StateVector &finalState, State
     }
     if (sw.remaining == 0)
       break;
-    const SegmentPlan &plan = plans[s];
     undo.insert(undo.end(), plan.undo.begin(), plan.undo.end());
     for (StateVector &l : lambdas) {
       std::vector<PendingGate> gates = undo; // applyPending consumes its list
       applyPending(l, gates);
     }
-    segmentDerivatives(plan, c.state, lambdas, out.data(), P);
+    segmentDerivatives(plan, c, lambdas, out.data(), P);
     ++used;
+    usedBasis += c.basis ? 1 : 0;
     for (std::size_t i = c.begin; i < c.end; ++i)
       sw.done[i] = 1;
     sw.remaining -= plan.numParams;
@@ -660,8 +678,10 @@ std::vector<double> sweep(const Tape &tape, const StateVector &finalState, State
   // rule ran (or, with the checkpoint budget at 0, did not).
   static const bool trace = envSetting("KVANT_RT_ADJOINT_TRACE", 0, 0, 1) == 1;
   if (trace)
-    std::fprintf(stderr, "kvant adjoint sweep: %zu checkpointed segment(s) used, %zu recorded\n",
-                 used, tape.checkpoints.size());
+    std::fprintf(stderr,
+                 "kvant adjoint sweep: %zu checkpointed segment(s) used, %zu recorded, %zu on "
+                 "basis states, %zu through a permutation\n",
+                 used, tape.checkpoints.size(), usedBasis, usedGap);
   return out;
 }
 

@@ -24,12 +24,17 @@ struct TapeEntry {
   ControlWires ctrls; // user-level controls
 };
 
-// The state before entry `begin`, copied while recording (AdjointSegments.hpp): entries
+// The state before entry `begin`, kept while recording (AdjointSegments.hpp): entries
 // [begin, end) are a segment of one-qubit gates that the sweep differentiates without stepping
-// phi back through them.
+// phi back through them. Either a copy of the state, or, when the register knew its state to
+// be a basis state there (the usual first layer of a circuit, on |0...0>), just that:
+// phase * |index>, and `state` is a view without amplitudes that only carries the size.
 struct Checkpoint {
   std::size_t begin = 0, end = 0;
   StateVector state;
+  bool basis = false;
+  std::uint64_t index = 0;
+  Complex phase{1.0, 0.0};
 };
 
 struct Tape {

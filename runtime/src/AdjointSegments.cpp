@@ -324,6 +324,139 @@ std::vector<Reduced> crossReduced(const StateVector &phi, const std::vector<Stat
   return out;
 }
 
+// The same for phi = phase * |index>: M[a][b] = sum over pairs (u, v) of conj(lambda at the
+// member with bit value a) * (phi at the member with bit value b), and the only non-zero phi
+// is at `index`. So M[a][c] = conj(lambda[index with the bit set to a]) * phase for c the
+// index's own bit value, and M[a][1 - c] = 0.
+// lambdaAt(k, i): amplitude i of lambda k at the segment's start, for i = index and index with
+// one of `bits` flipped.
+template <class F>
+std::vector<Reduced> basisReduced(std::uint64_t index, Complex phase, std::size_t m,
+                                  const std::vector<unsigned> &bits, const F &lambdaAt) {
+  const std::size_t nb = bits.size();
+  std::vector<Reduced> out(m * nb);
+  for (std::size_t k = 0; k < m; ++k) {
+    const double imT = (std::conj(lambdaAt(k, index)) * phase).imag();
+    for (std::size_t t = 0; t < nb; ++t) {
+      const std::uint64_t s = std::uint64_t{1} << bits[t];
+      const unsigned c = (index & s) ? 1 : 0;
+      Complex M[2][2] = {};
+      M[0][c] = std::conj(lambdaAt(k, index & ~s)) * phase;
+      M[1][c] = std::conj(lambdaAt(k, index | s)) * phase;
+      const Complex K = M[0][1] - std::conj(M[1][0]);
+      out[k * nb + t] = {K.real(), K.imag(), M[1][1].imag(), imT};
+    }
+  }
+  return out;
+}
+
+void derivativesFrom(const SegmentPlan &plan, const std::vector<Reduced> &red, std::size_t m,
+                     double *out, std::size_t P) {
+  for (std::size_t k = 0; k < m; ++k)
+    for (const SegmentTerm &t : plan.terms) {
+      const Reduced &r = red[k * plan.bits.size() + t.wire];
+      // 2 Re sum_ab a_ab M_ab for the anti-Hermitian a (see Reduced).
+      const double im00 = r.imT - r.q;
+      out[k * P + t.param] = 2.0 * (-t.a[0].imag() * im00 - t.a[3].imag() * r.q +
+                                    t.a[1].real() * r.kr - t.a[1].imag() * r.ki);
+    }
+}
+
+// ---- the first segment through a permutation gap
+//
+// With lambda at hi, G the gap's permutation (G|i> = |pi(i)>) and V = (x)_q V_q the segment,
+// lambda_start = V^dag G^dag lambda_hi, so
+//   lambda_start[k] = sum_j lambda_hi[j] prod_q Vd_q[k_q][i_q],   i = pi^-1(j), Vd_q = V_q^dag.
+// The basis rule needs k = index and index with one bit q flipped: products over all bits with
+// one factor swapped ("leave one out"). Split the index bits into a low half L and a high half
+// H: one pass over lambda_hi accumulates
+//   AL[l] = sum_{j: i = (h, l)} lambda_hi[j] wH[h],   AH[h] = sum_{j: i = (h, l)} lambda_hi[j]
+//   wL[l]
+// with wH, wL the products of the factors for k = index; then lambda_start[index] =
+// sum_l AL[l] wL[l], and for q in L (H) the same sum with q's factor swapped, over 2^|L| (2^|H|)
+// terms. pi^-1 is affine over GF(2) (X, CNOT, SWAP), evaluated from byte tables.
+
+struct AffineMap { // i = T[0][j & 255] ^ T[1][(j >> 8) & 255] ^ ... ^ c
+  std::vector<std::array<std::uint64_t, 256>> T;
+  std::uint64_t c = 0;
+};
+
+// pi^-1 of the gap's gates (each its own inverse), as rows: bit p of i is
+// parity(row[p] & j) ^ cst[p].
+AffineMap inverseGapMap(const Tape &tape, const std::vector<char> &done, std::size_t lo,
+                        std::size_t hi, unsigned n) {
+  std::vector<std::uint64_t> row(n);
+  std::vector<unsigned> cst(n, 0);
+  for (unsigned p = 0; p < n; ++p)
+    row[p] = std::uint64_t{1} << p;
+  auto bitOf = [n](std::size_t w) { return static_cast<unsigned>(n - 1 - w); };
+  // i = g_lo(... g_{hi-1}(j)): the latest gate acts on j first.
+  for (std::size_t e = hi; e-- > lo;) {
+    if (done[e])
+      continue;
+    const Op &op = tape.entries[e].op;
+    if (op.kind == Op::PauliX) {
+      const unsigned t = bitOf(op.targets[0]);
+      if (op.builtinCtrls.empty()) {
+        cst[t] ^= 1;
+      } else {
+        const unsigned c = bitOf(op.builtinCtrls[0]);
+        row[t] ^= row[c];
+        cst[t] ^= cst[c];
+      }
+    } else if (op.kind == Op::Swap) {
+      const unsigned a = bitOf(op.targets[0]), b = bitOf(op.targets[1]);
+      std::swap(row[a], row[b]);
+      std::swap(cst[a], cst[b]);
+    }
+  }
+  AffineMap m;
+  std::vector<std::uint64_t> col(n, 0); // image of bit b of j
+  for (unsigned p = 0; p < n; ++p) {
+    m.c |= std::uint64_t{cst[p]} << p;
+    for (unsigned b = 0; b < n; ++b)
+      col[b] |= ((row[p] >> b) & 1) << p;
+  }
+  m.T.resize((n + 7) / 8);
+  for (std::size_t t = 0; t < m.T.size(); ++t)
+    for (unsigned v = 0; v < 256; ++v) {
+      std::uint64_t x = 0;
+      for (unsigned b = 0; b < 8 && 8 * t + b < n; ++b)
+        if (v >> b & 1)
+          x ^= col[8 * t + b];
+      m.T[t][v] = x;
+    }
+  return m;
+}
+
+struct GapPass {
+  const AffineMap *map = nullptr;
+  const Complex *lambda = nullptr;
+  const Complex *wH = nullptr, *wL = nullptr;
+  unsigned nl = 0;
+  std::size_t chunkLen = 0, lenL = 0, lenH = 0;
+  std::vector<Complex> partial; // per chunk: AL (lenL) then AH (lenH)
+
+  void chunk(std::size_t c) {
+    Complex *AL = partial.data() + c * (lenL + lenH), *AH = AL + lenL;
+    const std::uint64_t maskL = lenL - 1;
+    const std::size_t tables = map->T.size();
+    for (std::uint64_t j0 = c * chunkLen; j0 < (c + 1) * chunkLen; j0 += 256) {
+      std::uint64_t base = map->c; // the bits above the lowest byte are fixed in this run
+      for (std::size_t t = 1; t < tables; ++t)
+        base ^= map->T[t][(j0 >> (8 * t)) & 255];
+      const std::uint64_t end = std::min<std::uint64_t>(256, chunkLen);
+      for (std::uint64_t v = 0; v < end; ++v) {
+        const std::uint64_t i = base ^ map->T[0][v];
+        const Complex a = lambda[j0 + v];
+        const std::uint64_t l = i & maskL, h = i >> nl;
+        AL[l] += a * wH[h];
+        AH[h] += a * wL[l];
+      }
+    }
+  }
+};
+
 } // namespace
 
 bool segmentGate(const Op &op, const ControlWires &ctrls) {
@@ -424,19 +557,112 @@ bool planSegment(const Tape &tape, const Checkpoint &c, std::size_t numQubits, S
   return true;
 }
 
-void segmentDerivatives(const SegmentPlan &plan, const StateVector &phiStart,
+void segmentDerivatives(const SegmentPlan &plan, const Checkpoint &start,
                         const std::vector<StateVector> &lambdas, double *out, std::size_t P) {
   if (plan.terms.empty())
     return;
-  const std::vector<Reduced> red = crossReduced(phiStart, lambdas, plan.bits);
-  for (std::size_t k = 0; k < lambdas.size(); ++k)
-    for (const SegmentTerm &t : plan.terms) {
-      const Reduced &r = red[k * plan.bits.size() + t.wire];
-      // 2 Re sum_ab a_ab M_ab for the anti-Hermitian a (see Reduced).
-      const double im00 = r.imT - r.q;
-      out[k * P + t.param] = 2.0 * (-t.a[0].imag() * im00 - t.a[3].imag() * r.q +
-                                    t.a[1].real() * r.kr - t.a[1].imag() * r.ki);
+  const std::vector<Reduced> red =
+      start.basis
+          ? basisReduced(start.index, start.phase, lambdas.size(), plan.bits,
+                         [&](std::size_t k, std::uint64_t i) { return lambdas[k].data()[i]; })
+          : crossReduced(start.state, lambdas, plan.bits);
+  derivativesFrom(plan, red, lambdas.size(), out, P);
+}
+
+bool permutationGap(const Tape &tape, const std::vector<char> &done, std::size_t lo,
+                    std::size_t hi) {
+  for (std::size_t e = lo; e < hi; ++e) {
+    if (done[e])
+      continue;
+    const TapeEntry &t = tape.entries[e];
+    if (t.numParams || !t.ctrls.wires.empty())
+      return false;
+    const Op &op = t.op;
+    const bool x = op.kind == Op::PauliX && op.targets.size() == 1 && op.builtinCtrls.size() <= 1;
+    const bool swap = op.kind == Op::Swap && op.targets.size() == 2 && op.builtinCtrls.empty();
+    if (!x && !swap && op.kind != Op::None)
+      return false;
+  }
+  return true;
+}
+
+void segmentDerivativesThroughGap(const Tape &tape, const SegmentPlan &plan,
+                                  const Checkpoint &start, std::size_t hi,
+                                  const std::vector<char> &done,
+                                  const std::vector<StateVector> &lambdas, double *out,
+                                  std::size_t P) {
+  if (plan.terms.empty())
+    return;
+  const unsigned n = static_cast<unsigned>(start.state.numQubits());
+  const AffineMap map = inverseGapMap(tape, done, start.end, hi, n);
+  // Vd_p for every bit p (the identity where the segment has no gate).
+  std::vector<Mat2> vd(n, kIdentity);
+  for (const PendingGate &g : plan.undo)
+    std::copy(g.op.m.begin(), g.op.m.end(), vd[n - 1 - g.op.targets[0]].begin());
+  const unsigned nl = n / 2, nh = n - nl;
+  const std::size_t lenL = std::size_t{1} << nl, lenH = std::size_t{1} << nh;
+  const std::uint64_t index = start.index;
+  auto bitOfIndex = [&](unsigned p) { return static_cast<unsigned>(index >> p & 1); };
+  // Products over the bits [from, from + count) of Vd_p[k_p][x_p] for x = 0 .. 2^count - 1; with
+  // flip < count, that bit's factor uses the other row (k with bit `flip` flipped).
+  auto products = [&](unsigned from, unsigned count, unsigned flip) {
+    std::vector<Complex> w(std::size_t{1} << count);
+    for (std::size_t x = 0; x < w.size(); ++x) {
+      Complex v{1.0, 0.0};
+      for (unsigned b = 0; b < count; ++b) {
+        const unsigned p = from + b, row = bitOfIndex(p) ^ (b == flip ? 1 : 0);
+        v *= vd[p][2 * row + (x >> b & 1)];
+      }
+      w[x] = v;
     }
+    return w;
+  };
+  const std::vector<Complex> wL = products(0, nl, ~0u), wH = products(nl, nh, ~0u);
+  // Fixed chunks (never the thread count), added in chunk order: the same result on any
+  // number of threads.
+  const std::size_t len = std::size_t{1} << n;
+  const std::size_t numChunks = std::max<std::size_t>(1, std::min<std::size_t>(64, len / 256));
+  std::vector<std::map<std::uint64_t, Complex>> at(lambdas.size());
+  for (std::size_t k = 0; k < lambdas.size(); ++k) {
+    GapPass pass;
+    pass.map = &map;
+    pass.lambda = lambdas[k].data();
+    pass.wH = wH.data();
+    pass.wL = wL.data();
+    pass.nl = nl;
+    pass.chunkLen = len / numChunks;
+    pass.lenL = lenL;
+    pass.lenH = lenH;
+    pass.partial.assign(numChunks * (lenL + lenH), Complex{});
+    par::runChunks(
+        numChunks, par::useThreads(len),
+        [](const void *ctx, std::size_t c) {
+          const_cast<GapPass *>(static_cast<const GapPass *>(ctx))->chunk(c);
+        },
+        &pass);
+    std::vector<Complex> AL(lenL), AH(lenH);
+    for (std::size_t c = 0; c < numChunks; ++c) {
+      const Complex *p = pass.partial.data() + c * (lenL + lenH);
+      for (std::size_t x = 0; x < lenL; ++x)
+        AL[x] += p[x];
+      for (std::size_t x = 0; x < lenH; ++x)
+        AH[x] += p[lenL + x];
+    }
+    auto contract = [](const std::vector<Complex> &a, const std::vector<Complex> &w) {
+      Complex s{};
+      for (std::size_t x = 0; x < a.size(); ++x)
+        s += a[x] * w[x];
+      return s;
+    };
+    at[k][index] = contract(AL, wL);
+    for (unsigned p : plan.bits)
+      at[k][index ^ (std::uint64_t{1} << p)] =
+          p < nl ? contract(AL, products(0, nl, p)) : contract(AH, products(nl, nh, p - nl));
+  }
+  const std::vector<Reduced> red =
+      basisReduced(index, start.phase, lambdas.size(), plan.bits,
+                   [&](std::size_t k, std::uint64_t i) { return at[k].at(i); });
+  derivativesFrom(plan, red, lambdas.size(), out, P);
 }
 
 } // namespace kvant::rt

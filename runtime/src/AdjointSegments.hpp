@@ -57,8 +57,28 @@ struct SegmentPlan {
 // false when [c.begin, c.end) cannot be handled this way (the plain sweep takes it then).
 bool planSegment(const Tape &tape, const Checkpoint &c, std::size_t numQubits, SegmentPlan &plan);
 
-// out[k * P + term.param] for every term, from phi and the lambdas at the segment's start.
-void segmentDerivatives(const SegmentPlan &plan, const StateVector &phiStart,
+// out[k * P + term.param] for every term, from phi (the checkpoint) and the lambdas at the
+// segment's start. A basis-state checkpoint reads n + 1 amplitudes of each lambda instead of
+// passes over both vectors.
+void segmentDerivatives(const SegmentPlan &plan, const Checkpoint &start,
                         const std::vector<StateVector> &lambdas, double *out, std::size_t P);
+
+// Whether the entries [lo, hi) of the tape that are not yet done can all be contracted
+// through as an index permutation: no parameters, only X, CNOT and SWAP (no added controls),
+// which map basis state i to M i + c over GF(2).
+bool permutationGap(const Tape &tape, const std::vector<char> &done, std::size_t lo,
+                    std::size_t hi);
+
+// The derivatives of a segment that starts on a basis state (start.basis) when only a
+// permutation gap (above) lies between its end and hi, the tape position the lambdas are at,
+// and nothing before the segment needs the lambdas any more: the n + 1 amplitudes of lambda at
+// the segment's start that the basis rule reads are contractions of lambda_hi with the product
+// states V^dag |k>, permuted, all from one read of each lambda and without stepping it back
+// (AdjointSegments.cpp, docs/gradients.md).
+void segmentDerivativesThroughGap(const Tape &tape, const SegmentPlan &plan,
+                                  const Checkpoint &start, std::size_t hi,
+                                  const std::vector<char> &done,
+                                  const std::vector<StateVector> &lambdas, double *out,
+                                  std::size_t P);
 
 } // namespace kvant::rt

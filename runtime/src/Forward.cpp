@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <new>
 #include <optional>
@@ -91,30 +92,55 @@ struct PlannedRun {
 // next pass over the state (the 200-gate layered circuit at 24 qubits with B = 16: 21 runs in
 // order, 4 with gates taken ahead).
 //
-// joins (optional): for a one-qubit gate whose next op on its wire is a CNOT, that CNOT's index
-// (else SIZE_MAX). Such a gate is left for a later run when its CNOT is not in this one, so
-// that the two meet in a brick there (see Brick) instead of costing a pass of their own here.
+// joins (optional): for a one-qubit gate whose next ops on its wire are one-qubit gates and
+// then a CNOT, that CNOT's index (else SIZE_MAX). Such a gate is not taken on its own: it goes
+// with its CNOT, right before it, when the CNOT is taken (nothing between them touches its
+// wire, so moving it there is exact), and stays for a later run when the CNOT is not, so that
+// the two meet in a brick (see Brick) instead of costing a pass of their own. Its bits are the
+// CNOT's, so waiting claims no room in the block. (Deciding this after choosing a run's bits
+// instead left runs whose bits were claimed by gates that then waited: at 24 qubits a two-layer
+// ansatz with a CNOT ring took 11 runs, 7 of them of 2 to 4 gates; it takes 4 now.)
 std::vector<PlannedRun> planRuns(const std::vector<std::uint64_t> &bits, unsigned n, unsigned B,
                                  std::uint64_t forcedLow,
                                  const std::vector<std::size_t> *joins = nullptr) {
   std::vector<PlannedRun> runs;
-  std::vector<char> done(bits.size(), 0);
+  const std::size_t count = bits.size();
+  std::vector<char> done(count, 0);
+  // The gates waiting for each CNOT, in ascending order: a list through nextJoiner.
+  std::vector<std::size_t> firstJoiner, nextJoiner;
+  if (joins) {
+    firstJoiner.assign(count, SIZE_MAX);
+    nextJoiner.assign(count, SIZE_MAX);
+    for (std::size_t i = count; i-- > 0;)
+      if (const std::size_t c = (*joins)[i]; c != SIZE_MAX) {
+        nextJoiner[i] = firstJoiner[c];
+        firstJoiner[c] = i;
+      }
+  }
   const std::uint64_t all = n >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << n) - 1;
   // Looking further costs little (no state is touched) and finds more gates that commute
   // past the ones that did not fit.
   const std::size_t lookahead = 4 * std::size_t{n} + 16;
   auto fits = [B](std::uint64_t m) { return static_cast<unsigned>(__builtin_popcountll(m)) <= B; };
-  for (std::size_t first = 0; first < bits.size();) {
+  auto scan = [&](std::size_t first, bool wait) {
     PlannedRun run;
     run.mask = forcedLow;
     std::uint64_t passed = 0;
     std::size_t scanned = 0;
-    for (std::size_t j = first; j < bits.size() && scanned < lookahead && passed != all; ++j) {
+    for (std::size_t j = first; j < count && scanned < lookahead && passed != all; ++j) {
       if (done[j])
         continue;
       ++scanned;
+      if (wait && (*joins)[j] != SIZE_MAX)
+        continue; // goes with its CNOT
       if ((bits[j] & passed) == 0 && fits(run.mask | bits[j])) {
         run.mask |= bits[j];
+        if (wait)
+          for (std::size_t i = firstJoiner[j]; i != SIZE_MAX; i = nextJoiner[i])
+            if (!done[i]) {
+              run.gates.push_back(i);
+              done[i] = 1;
+            }
         run.gates.push_back(j);
         done[j] = 1;
       } else {
@@ -126,24 +152,14 @@ std::vector<PlannedRun> planRuns(const std::vector<std::uint64_t> &bits, unsigne
         passed |= bits[j];
       }
     }
-    if (joins && run.gates.size() > 2) {
-      // Never the run's first gate (every run makes progress); keep at least two gates.
-      std::vector<std::size_t> kept;
-      kept.reserve(run.gates.size());
-      std::size_t left = run.gates.size();
-      for (std::size_t j : run.gates) {
-        const std::size_t c = (*joins)[j];
-        if (j != first && c != SIZE_MAX && !done[c] && left > 2) {
-          done[j] = 0;
-          --left;
-          continue;
-        }
-        kept.push_back(j);
-      }
-      run.gates = std::move(kept);
-    }
+    return run;
+  };
+  for (std::size_t first = 0; first < count;) {
+    PlannedRun run = scan(first, joins != nullptr);
+    if (run.gates.empty()) // only waiting gates in reach: take them as they come
+      run = scan(first, false);
     runs.push_back(std::move(run));
-    while (first < bits.size() && done[first])
+    while (first < count && done[first])
       ++first;
   }
   return runs;
@@ -250,6 +266,7 @@ struct Brick {
   std::size_t control = 0, target = 0; // view wires of the CNOT (or of the two gates)
   bool hasC = false, hasT = false;     // a one-qubit gate on the control / target wire
   bool cnot = true;                    // false: just the two one-qubit gates
+  bool post = false;                   // the one-qubit gates come after the CNOT
   Complex mc[4], mt[4];
 };
 
@@ -306,6 +323,41 @@ std::vector<Step> formBricks(std::vector<PendingGate> &gates, std::size_t numQub
     if (fusable(kept))
       open[kept.op.targets[0]] = idx;
   }
+  // A one-qubit gate left alone right after a CNOT without gates before it (nothing in between
+  // on its wire) joins that CNOT, applied after it in the same pass: the adjoint sweep's undo
+  // lists (a CNOT ring undone, then the segment's one-qubit gates) have them in this order.
+  std::vector<std::size_t> latest(numQubits, SIZE_MAX); // the latest step on each wire
+  for (std::size_t k = 0; k < steps.size(); ++k) {
+    if (taken[k])
+      continue;
+    Step &s = steps[k];
+    if (!s.brick && fusable(s.gate)) {
+      const std::size_t w = s.gate.op.targets[0], j = latest[w];
+      Step *c = j == SIZE_MAX ? nullptr : &steps[j];
+      if (c && !c->brick && isCnot(c->gate)) {
+        Brick b;
+        b.control = c->gate.op.builtinCtrls[0];
+        b.target = c->gate.op.targets[0];
+        b.post = true;
+        c->brick = b;
+      }
+      if (c && c->brick && c->brick->post) {
+        Brick &b = *c->brick;
+        const bool onControl = w == b.control;
+        bool &has = onControl ? b.hasC : b.hasT;
+        if (!has) {
+          has = true;
+          matrixOf(s.gate.op, onControl ? b.mc : b.mt);
+          taken[k] = 1;
+          continue; // the wire's latest step is still the brick
+        }
+      }
+    }
+    if (s.brick)
+      latest[s.brick->control] = latest[s.brick->target] = k;
+    else
+      forEachWire(s.gate, [&](std::size_t w) { latest[w] = k; });
+  }
   // One-qubit gates left alone (their wire's CNOT is in another run, or there is none) go in
   // twos: the later one moves back to the earlier when nothing in between touches its wire.
   std::vector<Step> out;
@@ -351,7 +403,7 @@ void executeStep(StateVector &view, const Step &s) {
     return execute(view, s.gate.op, s.gate.ctrls);
   const Brick &b = *s.brick;
   kernels::applyBrick2(view, view.bitOf(b.control), b.hasC ? b.mc : nullptr, view.bitOf(b.target),
-                       b.hasT ? b.mt : nullptr, b.cnot ? 1 : 0);
+                       b.hasT ? b.mt : nullptr, b.cnot ? 1 : 0, b.post);
 }
 
 // Inside a block (a B-qubit state in L2) the gates of a run go through the block once each.
@@ -493,12 +545,20 @@ void applyPending(StateVector &sv, std::vector<PendingGate> &gates) {
         const std::size_t c = next[g.op.targets[0]];
         if (c != SIZE_MAX && isCnot(gates[c]))
           joins[k] = c;
+        else if (c != SIZE_MAX && fusable(gates[c]))
+          joins[k] = joins[c]; // fused with the next one-qubit gate, then joins its CNOT
       }
       forEachWire(g, [&](std::size_t w) { next[w] = k; });
     }
   }
-  for (const PlannedRun &run : planRuns(bits, static_cast<unsigned>(sv.numQubits()), B, forcedLow,
-                                        joins.empty() ? nullptr : &joins)) {
+  const std::vector<PlannedRun> runs = planRuns(bits, static_cast<unsigned>(sv.numQubits()), B,
+                                                forcedLow, joins.empty() ? nullptr : &joins);
+  // KVANT_RT_FORWARD_TRACE=1: one line per flush on stderr, so tests can check the plan.
+  static const bool trace = envSetting("KVANT_RT_FORWARD_TRACE", 0, 0, 1) == 1;
+  if (trace && !gates.empty())
+    std::fprintf(stderr, "kvant forward: %zu gate(s) in %zu run(s) on %zu qubits\n", gates.size(),
+                 runs.size(), sv.numQubits());
+  for (const PlannedRun &run : runs) {
     if (run.gates.size() >= 2 && static_cast<unsigned>(__builtin_popcountll(run.mask)) <= B) {
       blockedRun(sv, gates, run, B);
     } else { // a single gate gains nothing from the copies

@@ -265,12 +265,13 @@ void scaleGroups(const par::GroupSpace &g, Complex *const *states, Complex m) {
 }
 
 // The brick of applyBrick2 on bits hi > lo: oh on hi, ol on lo, then X on lo controlled by hi
-// (CX = 1), X on hi controlled by lo (CX = 2) or nothing (CX = 0). The four amplitudes of a
+// (CX = 1), X on hi controlled by lo (CX = 2) or nothing (CX = 0); with Post the X first and
+// then the one-qubit gates. The four amplitudes of a
 // group (a00, a01, a10, a11; first index bit hi) are loaded once, every gate of the brick is
 // applied in registers, and the CNOT is a renaming of registers. Inside a forward block (an L2
 // resident state) a one-qubit gate costs about one L2 round trip per amplitude, close to its
 // arithmetic, so three passes become one and the arithmetic stays the same.
-template <int CX, class OpH, class OpL>
+template <int CX, bool Post, class OpH, class OpL>
 void brickPairs(Complex *d, std::uint64_t amps, unsigned hi, unsigned lo, const OpH &oh,
                 const OpL &ol) {
   const std::uint64_t sh = std::uint64_t{1} << hi, sl = std::uint64_t{1} << lo;
@@ -282,9 +283,13 @@ void brickPairs(Complex *d, std::uint64_t amps, unsigned hi, unsigned lo, const 
           for (std::uint64_t j = b; j < e; ++j) {
             const std::uint64_t i = (((j & ~low) << 1) | (j & low)) << 1;
             v4d x = ld2(d + i), y = ld2(d + i + sh);
-            oh.two(x, y);
-            x = ol.adjacent(x);
-            y = ol.adjacent(y);
+            auto ones = [&] {
+              oh.two(x, y);
+              x = ol.adjacent(x);
+              y = ol.adjacent(y);
+            };
+            if (!Post)
+              ones();
             if (CX == 1) {
               y = swapHalves(y);  // a10 <-> a11
             } else if (CX == 2) { // a01 <-> a11
@@ -292,6 +297,8 @@ void brickPairs(Complex *d, std::uint64_t amps, unsigned hi, unsigned lo, const 
               y = __builtin_shuffle(x, y, v4i{4, 5, 2, 3});
               x = nx;
             }
+            if (Post)
+              ones();
             st2(d + i, x);
             st2(d + i + sh, y);
           }
@@ -309,14 +316,20 @@ void brickPairs(Complex *d, std::uint64_t amps, unsigned hi, unsigned lo, const 
           i = ((i & ~lowH) << 1) | (i & lowH);
           Complex *p = d + i;
           v4d x00 = ld2(p), x01 = ld2(p + sl), x10 = ld2(p + sh), x11 = ld2(p + sh + sl);
-          oh.two(x00, x10);
-          oh.two(x01, x11);
-          ol.two(x00, x01);
-          ol.two(x10, x11);
+          auto ones = [&] {
+            oh.two(x00, x10);
+            oh.two(x01, x11);
+            ol.two(x00, x01);
+            ol.two(x10, x11);
+          };
+          if (!Post)
+            ones();
           if (CX == 1)
             std::swap(x10, x11);
           else if (CX == 2)
             std::swap(x01, x11);
+          if (Post)
+            ones();
           st2(p, x00);
           st2(p + sl, x01);
           st2(p + sh, x10);
@@ -378,7 +391,7 @@ void applyPauliX(StateVector &sv, unsigned bit, const Controls &c, StateVector *
 }
 
 void applyBrick2(StateVector &sv, unsigned a, const Complex *ma, unsigned b, const Complex *mb,
-                 int cx) {
+                 int cx, bool post) {
   const bool aHigh = a > b;
   const unsigned hi = aHigh ? a : b, lo = aHigh ? b : a;
   const Complex *mh = aHigh ? ma : mb, *ml = aHigh ? mb : ma;
@@ -388,12 +401,16 @@ void applyBrick2(StateVector &sv, unsigned a, const Complex *ma, unsigned b, con
   const std::uint64_t amps = sv.size();
   withOneQubitOp(mh, [&](const auto &oh) {
     withOneQubitOp(ml, [&](const auto &ol) {
-      if (kind == 1)
-        brickPairs<1>(d, amps, hi, lo, oh, ol);
+      if (kind == 1 && post)
+        brickPairs<1, true>(d, amps, hi, lo, oh, ol);
+      else if (kind == 1)
+        brickPairs<1, false>(d, amps, hi, lo, oh, ol);
+      else if (kind == 2 && post)
+        brickPairs<2, true>(d, amps, hi, lo, oh, ol);
       else if (kind == 2)
-        brickPairs<2>(d, amps, hi, lo, oh, ol);
+        brickPairs<2, false>(d, amps, hi, lo, oh, ol);
       else
-        brickPairs<0>(d, amps, hi, lo, oh, ol);
+        brickPairs<0, false>(d, amps, hi, lo, oh, ol);
     });
   });
 }

@@ -31,10 +31,11 @@ void applyPauliX(StateVector &sv, unsigned bit, const Controls &c, StateVector *
 
 // A two-qubit brick in one pass over memory: the 2x2 matrix ma (row-major; nullptr: identity)
 // on bit a and mb on bit b (a != b; they commute), then, with cx = 1, X on b controlled by a
-// (a CNOT), with cx = 0 nothing more. The forward pass fuses the one-qubit gates before a
-// CNOT into it this way (Forward.cpp): one pass instead of three, the arithmetic unchanged.
+// (a CNOT), with cx = 0 nothing more; with `post` the CNOT comes first and the two matrices
+// after it. The forward pass fuses the one-qubit gates next to a CNOT into it this way
+// (Forward.cpp): one pass instead of three, the arithmetic unchanged.
 void applyBrick2(StateVector &sv, unsigned a, const Complex *ma, unsigned b, const Complex *mb,
-                 int cx);
+                 int cx, bool post = false);
 
 // m: row-major 4x4; `hi` is the most significant bit of the matrix index.
 void applyMatrix2(StateVector &sv, unsigned hi, unsigned lo, const Complex *m, const Controls &c);

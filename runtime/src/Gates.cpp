@@ -279,6 +279,73 @@ void execute(StateVector &sv, const Op &op, const ControlWires &user) {
   }
 }
 
+bool applyToBasisState(const Op &op, const ControlWires &user, std::size_t numQubits,
+                       std::uint64_t &index, Complex &phase) {
+  auto bit = [&](std::size_t w) { return (index >> (numQubits - 1 - w)) & 1; };
+  auto flip = [&](std::size_t w) { index ^= std::uint64_t{1} << (numQubits - 1 - w); };
+  for (std::size_t w : op.builtinCtrls)
+    if (!bit(w))
+      return true;
+  for (std::size_t k = 0; k < user.wires.size(); ++k)
+    if (bit(user.wires[k]) != static_cast<std::uint64_t>(user.values[k]))
+      return true;
+  // The targets' part of the index, targets[0] the most significant bit (the matrix order).
+  std::uint64_t local = 0;
+  for (std::size_t w : op.targets)
+    local = (local << 1) | bit(w);
+  auto setLocal = [&](std::uint64_t r) {
+    for (std::size_t t = op.targets.size(); t-- > 0; r >>= 1)
+      if (bit(op.targets[t]) != (r & 1))
+        flip(op.targets[t]);
+  };
+  switch (op.kind) {
+  case Op::None:
+    return true;
+  case Op::PauliX:
+    flip(op.targets[0]);
+    return true;
+  case Op::Swap:
+    if (bit(op.targets[0]) != bit(op.targets[1])) {
+      flip(op.targets[0]);
+      flip(op.targets[1]);
+    }
+    return true;
+  case Op::Diagonal1:
+    phase *= op.m[bit(op.targets[0])];
+    return true;
+  case Op::Parity:
+    phase *= op.m[__builtin_popcountll(local) & 1];
+    return true;
+  case Op::Scalar:
+    phase *= op.m[0];
+    return true;
+  case Op::Matrix:
+  case Op::TwoLevel: {
+    // The column of the current local index must have exactly one non-zero entry.
+    const std::uint64_t dim = op.kind == Op::Matrix ? std::uint64_t{1} << op.targets.size() : 2;
+    std::uint64_t col = local;
+    if (op.kind == Op::TwoLevel) {
+      if (local != op.r0 && local != op.r1)
+        return true; // the identity outside the two coupled states
+      col = local == op.r0 ? 0 : 1;
+    }
+    std::uint64_t row = dim;
+    for (std::uint64_t r = 0; r < dim; ++r)
+      if (op.m[r * dim + col] != Complex{}) {
+        if (row != dim)
+          return false;
+        row = r;
+      }
+    if (row == dim)
+      return false; // a zero column: not unitary, not a basis state afterwards
+    phase *= op.m[row * dim + col];
+    setLocal(op.kind == Op::Matrix ? row : (row == 0 ? op.r0 : op.r1));
+    return true;
+  }
+  }
+  return false;
+}
+
 namespace {
 
 void checkTargetsAndControls(const StateVector &sv, const std::vector<std::size_t> &wires,

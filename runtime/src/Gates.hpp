@@ -56,4 +56,12 @@ void applyUnitary(StateVector &sv, const std::vector<Complex> &matrix,
 
 kernels::Controls opControls(const StateVector &sv, const Op &op, const ControlWires &user);
 
+// The op applied to the basis state phase * |index> of a numQubits-qubit register, when the
+// result is again a basis state times a phase (permutations, diagonal and monomial gates, and
+// any gate whose controls are not all met): updates index and phase and returns true. Returns
+// false (index and phase unspecified) when the result is a superposition. Exact: a matrix
+// column counts as a single entry only if the others are exactly zero.
+bool applyToBasisState(const Op &op, const ControlWires &user, std::size_t numQubits,
+                       std::uint64_t &index, Complex &phase);
+
 } // namespace kvant::rt

@@ -26,7 +26,8 @@ Register::Register(std::int64_t id, std::size_t numQubits)
 
 Register::Register(std::int64_t id, std::size_t numQubits, std::shared_ptr<Communicator> comm)
     : id_(id), sv_(StateVector::view(nullptr, numQubits)),
-      dist_(std::make_unique<DistributedState>(std::move(comm), numQubits)), queueGates_(false) {}
+      dist_(std::make_unique<DistributedState>(std::move(comm), numQubits)), queueGates_(false),
+      basisKnown_(false) {}
 
 void Register::sync() {
   if (recording_)
@@ -50,6 +51,10 @@ void Register::applyGate(std::int64_t gate, const std::vector<double> &params,
   Op op = gateOp(gate, params, wires, adjoint);
   if (recording_)
     tape_.reserveOne(); // before the state changes: what can fail, fails first
+  // Worked out before the op is moved into the queue or the tape, kept once the gate is in.
+  std::uint64_t index = basisIndex_;
+  Complex phase = basisPhase_;
+  const bool known = basisKnown_ && applyToBasisState(op, ctrls, numQubits(), index, phase);
   if (dist_) {
     dist_->apply(op, ctrls);
   } else if (queueGates_) {
@@ -78,6 +83,9 @@ void Register::applyGate(std::int64_t gate, const std::vector<double> &params,
     tape_.entries.push_back(std::move(e)); // no allocation: room was reserved
     tape_.numParams += params.size();
   }
+  basisKnown_ = known;
+  basisIndex_ = index;
+  basisPhase_ = phase;
   changed();
 }
 
@@ -85,6 +93,7 @@ void Register::applyUnitary(const std::vector<Complex> &matrix,
                             const std::vector<std::size_t> &wires, ControlWires ctrls,
                             bool adjoint) {
   sync();
+  basisKnown_ = false;
   if (dist_) {
     // What rt::applyUnitary checks before it touches a state.
     if (wires.empty())
@@ -125,6 +134,7 @@ void Register::applyUnitary(const std::vector<Complex> &matrix,
 void Register::prepareState(const std::vector<Complex> &amps, const std::vector<std::size_t> &wires,
                             const char *what) {
   sync();
+  basisKnown_ = false;
   if (dist_)
     dist_->prepare(amps, wires, what);
   else
@@ -134,6 +144,7 @@ void Register::prepareState(const std::vector<Complex> &amps, const std::vector<
 
 int Register::measure(std::size_t wire, bool reset, int postselect) {
   sync();
+  basisKnown_ = false;
   const int outcome =
       dist_ ? dist_->measure(wire, reset, postselect) : rt::measure(sv_, wire, reset, postselect);
   changed("a mid-circuit measurement");
@@ -181,6 +192,9 @@ void Register::noteSegmentGate(const Op &op, const ControlWires &ctrls, std::siz
     segBegin_ = tape_.entries.size(); // the entry this gate is about to get
     segPending_ = pending_.size();
     segParams_ = 0;
+    segBasisKnown_ = basisKnown_; // applyGate updates it after this gate is queued
+    segBasisIndex_ = basisIndex_;
+    segBasisPhase_ = basisPhase_;
   }
   segParams_ += numParams;
 }
@@ -189,9 +203,19 @@ void Register::closeSegment() {
   if (!segOpen_)
     return;
   segOpen_ = false;
-  const std::size_t bytes = sv_.size() * sizeof(Complex);
   if (segParams_ < segmentMinParams() || segPending_ > pending_.size() ||
-      tape_.checkpointBytes + bytes > checkpointBudgetBytes())
+      checkpointBudgetBytes() == 0)
+    return;
+  if (segBasisKnown_) { // nothing to copy, and the queue need not be applied
+    Checkpoint c{segBegin_, tape_.entries.size(), StateVector::view(nullptr, numQubits())};
+    c.basis = true;
+    c.index = segBasisIndex_;
+    c.phase = segBasisPhase_;
+    tape_.checkpoints.push_back(std::move(c));
+    return;
+  }
+  const std::size_t bytes = sv_.size() * sizeof(Complex);
+  if (tape_.checkpointBytes + bytes > checkpointBudgetBytes())
     return;
   // The state before the segment: the queued gates ahead of its first one, applied now (the
   // rest stays queued).

@@ -95,6 +95,13 @@ private:
   // The open segment's first tape entry, the index of its first gate in pending_, parameters.
   std::size_t segBegin_ = 0, segPending_ = 0, segParams_ = 0;
   bool hasTape_ = false;
+  // Whether the state is known to be the basis state basisPhase_ * |basisIndex_> (it is after
+  // allocation; gates that map basis states to basis states keep it known, see
+  // applyToBasisState), and the same at the start of the open segment. A segment that starts
+  // on a known basis state needs no copy of the state as its checkpoint.
+  bool basisKnown_ = true, segBasisKnown_ = false;
+  std::uint64_t basisIndex_ = 0, segBasisIndex_ = 0;
+  Complex basisPhase_{1.0, 0.0}, segBasisPhase_{1.0, 0.0};
   // `version_` counts state changes; `tapeVersion_` is its value when the tape ended.
   std::uint64_t version_ = 0, tapeVersion_ = 0;
 };

@@ -144,9 +144,60 @@ std::vector<double> runBrickCircuit() {
   return raw;
 }
 
+// Ansatz layers with CNOT chains: one-qubit gates (one to three per wire, of mixed kinds) and
+// then a CNOT ring in either direction, now and then interrupted by a gate that is not a
+// CNOT (CZ, CRX) or a CNOT with a user control. A one-qubit gate waits for the CNOT it joins
+// (Forward.cpp, planRuns), so the runs of a chain move gates forward past others: this circuit
+// checks that the order they are applied in is still exact.
+std::vector<double> runRingCircuit() {
+  const int64_t n = 9;
+  Reg reg(n);
+  std::mt19937_64 rng(97);
+  std::uniform_real_distribution<double> angle(-3.0, 3.0);
+  const kvant_gate_t one[] = {KVANT_GATE_RX, KVANT_GATE_RY, KVANT_GATE_RZ, KVANT_GATE_Hadamard,
+                              KVANT_GATE_T};
+  for (int layer = 0; layer < 12; ++layer) {
+    for (int64_t w = 0; w < n; ++w)
+      for (unsigned k = rng() % 4; k > 0; --k) {
+        const kvant_gate_t g = one[rng() % 5];
+        const double p = angle(rng);
+        const int np = g == KVANT_GATE_Hadamard || g == KVANT_GATE_T ? 0 : 1;
+        kvant_rt_gate(g, &p, np, &w, 1, nullptr, nullptr, 0, 0);
+      }
+    const bool down = rng() % 2;
+    for (int64_t k = 0; k < n; ++k) {
+      int64_t w[2] = {k, (k + 1) % n};
+      if (down)
+        std::swap(w[0], w[1]);
+      const unsigned r = rng() % 12;
+      if (r == 0) {
+        kvant_rt_gate(KVANT_GATE_CZ, nullptr, 0, w, 2, nullptr, nullptr, 0, 0);
+      } else if (r == 1) {
+        const double p = angle(rng);
+        kvant_rt_gate(KVANT_GATE_CRX, &p, 1, w, 2, nullptr, nullptr, 0, 0);
+      } else if (r == 2) {
+        const int64_t c = (k + 4) % n;
+        const int8_t v = 1;
+        kvant_rt_gate(KVANT_GATE_CNOT, nullptr, 0, w, 2, &c, &v, 1, 0);
+      } else {
+        kvant_rt_gate(KVANT_GATE_CNOT, nullptr, 0, w, 2, nullptr, nullptr, 0, 0);
+      }
+      if (rng() % 6 == 0) { // a one-qubit gate inside the chain
+        const double p = angle(rng);
+        kvant_rt_gate(KVANT_GATE_RY, &p, 1, &w[rng() % 2], 1, nullptr, nullptr, 0, 0);
+      }
+    }
+  }
+  std::vector<double> raw(2 * (std::size_t{1} << n));
+  kvant_rt_state(raw.data(), static_cast<int64_t>(std::size_t{1} << n));
+  return raw;
+}
+
 // Runs `circuit` here and in a child process that applies gates one by one
 // (KVANT_RT_FORWARD_BLOCK_QUBITS=0, no queue, no fusion) and compares the two states.
 void compareWithGateByGate(const char *name, std::vector<double> (*circuit)()) {
+  if (std::getenv("KVANT_RT_TEST_PLAN"))
+    return; // the child of ansatz_ring_takes_few_runs
   const std::vector<double> mine = circuit();
   CHECK(kvant_rt_error() == nullptr);
   const char *dump = std::getenv("KVANT_RT_TEST_DUMP_FORWARD");
@@ -201,6 +252,66 @@ void compareWithGateByGate(const char *name, std::vector<double> (*circuit)()) {
 TEST(forward, blocked_gates_match_gate_by_gate) { compareWithGateByGate("random", runCircuit); }
 
 TEST(forward, bricks_match_gate_by_gate) { compareWithGateByGate("bricks", runBrickCircuit); }
+
+TEST(forward, rings_match_gate_by_gate) { compareWithGateByGate("rings", runRingCircuit); }
+
+// The plan of a hardware-efficient ansatz (RY and RZ on every wire, then a CNOT ring; two
+// layers) on 14 qubits in blocks of 8 (3 of them the lowest bits, always in): the ring is a
+// chain, each CNOT waiting for the one before it, so a run can advance it only over the wires
+// in its block, and the one-qubit gates must not take the block's room from it. A child process
+// prints the plan (KVANT_RT_FORWARD_TRACE=1). The planner that chose a run's bits first and
+// only then let one-qubit gates wait for their CNOTs needed 18 runs here (this one 6), most of them
+// of two or three gates, each a pass over the state.
+TEST(forward, ansatz_ring_takes_few_runs) {
+  const int64_t n = 14;
+  if (std::getenv("KVANT_RT_TEST_PLAN")) { // the child
+    Reg reg(n);
+    for (int layer = 0; layer < 2; ++layer) {
+      for (int64_t w = 0; w < n; ++w) {
+        const double a = 0.1 + 0.1 * w, b = 0.2 + 0.1 * w;
+        kvant_rt_gate(KVANT_GATE_RY, &a, 1, &w, 1, nullptr, nullptr, 0, 0);
+        kvant_rt_gate(KVANT_GATE_RZ, &b, 1, &w, 1, nullptr, nullptr, 0, 0);
+      }
+      for (int64_t w = 0; w < n; ++w) {
+        const int64_t ws[2] = {w, (w + 1) % n};
+        kvant_rt_gate(KVANT_GATE_CNOT, nullptr, 0, ws, 2, nullptr, nullptr, 0, 0);
+      }
+    }
+    kvant_rt_sync();
+    return;
+  }
+  if (std::getenv("KVANT_RT_TEST_DUMP_FORWARD"))
+    return; // a child of another test of this suite
+  char exe[4096] = {};
+  const ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  CHECK(len > 0);
+  if (len <= 0)
+    return;
+  const std::string cmd =
+      std::string("KVANT_RT_TEST_PLAN=1 KVANT_RT_FORWARD_TRACE=1 KVANT_RT_FORWARD_BLOCK_QUBITS=8 "
+                  "KVANT_RT_FORWARD_INNER_QUBITS=0 KVANT_RT_FORWARD_FUSION=2 "
+                  "ASAN_OPTIONS=detect_leaks=0 '") +
+      exe + "' forward 2>&1";
+  FILE *child = popen(cmd.c_str(), "r");
+  CHECK(child != nullptr);
+  if (!child)
+    return;
+  std::size_t gates = 0, runs = 0;
+  char line[256];
+  while (std::fgets(line, sizeof line, child)) {
+    std::size_t g = 0, r = 0, q = 0; // other tests of the suite run in the child too
+    if (std::sscanf(line, "kvant forward: %zu gate(s) in %zu run(s) on %zu qubits", &g, &r, &q) ==
+            3 &&
+        q == static_cast<std::size_t>(n)) {
+      gates += g;
+      runs += r;
+    }
+  }
+  pclose(child);
+  CHECK(gates == 2 * 3 * n);
+  std::printf("forward plan of the 14-qubit ansatz: %zu gates in %zu runs\n", gates, runs);
+  CHECK(runs <= 8);
+}
 
 // Gates queued on an inactive register are applied when it is active and read again.
 TEST(forward, queue_survives_nested_registers) {
