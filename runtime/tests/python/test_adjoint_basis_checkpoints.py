@@ -8,10 +8,13 @@ PauliY, and gates whose controls are not met), each with its phase.
 Random circuits start with such a prefix (or with none, or with a two-qubit gate that makes a
 superposition, so that no basis checkpoint may be taken), then layers of one-qubit gates and
 entangling gates; the adjoint Jacobian is compared with PennyLane default.qubit differentiated
-by JAX (the first case) or, three times faster, with lightning.qubit's adjoint Jacobian (the
-others; the two references agree to 1e-11 on every case here, checked when this was written),
-with checkpoints on (KVANT_RT_ADJOINT_TRACE must report basis checkpoints where the prefix
-allows them, and none otherwise) and off.
+by JAX (the first case) or with lightning.qubit's adjoint Jacobian (the others; the two
+references agree to 1e-11 on every case here, checked when this was written; test_adjoint_
+segments.py checks Lightning against default.qubit + JAX on every gate kind), with checkpoints
+on (KVANT_RT_ADJOINT_TRACE must report basis checkpoints where the prefix allows them, and none
+otherwise) and off. The circuits are drawn and the references computed here; kvant runs in a
+child process (its settings are read once from the environment) that only drives libkvant_rt
+through ctypes (rt_ctypes.py), so it starts without importing PennyLane or JAX.
 
     .venv/bin/python -m pytest runtime/tests/python/test_adjoint_basis_checkpoints.py
 """
@@ -29,37 +32,61 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("pennylane")
-pytest.importorskip("jax")
+qml = pytest.importorskip("pennylane")
+jax = pytest.importorskip("jax")
 pytest.importorskip("pennylane_lightning")
+jax.config.update("jax_enable_x64", True)
+
+from rt_ctypes import LIB_PATH  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
-_CHILD = textwrap.dedent(
-    """
-    import json, sys
-    sys.path.insert(0, sys.argv[1])
-    import numpy as np
-    import jax, jax.numpy as jnp
-    import pennylane as qml
-    import test_adjoint_reference as ref
-    jax.config.update("jax_enable_x64", True)
 
-    n, seed, prefix, reference = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+class _Ops(list):
+    """(gate name, parameter indices, wires, control wires, control values, adjoint) entries;
+    the parameters are indices into one trainable vector, so one list drives every simulator."""
+
+    num_params = 0
+
+    def add(self, name, wires, k, ctrls=(), values=(), adjoint=False):
+        self.append(
+            (
+                name,
+                list(range(self.num_params, self.num_params + k)),
+                [int(w) for w in wires],
+                [int(c) for c in ctrls],
+                [int(v) for v in values],
+                bool(adjoint),
+            )
+        )
+        self.num_params += k
+
+
+def _random_circuit(n, seed, prefix):
+    """The circuit of one case and its parameters."""
     rng = np.random.default_rng(seed)
-    ops, num_params = [], 0
-
-    def add(name, wires, k, ctrls=(), values=(), adjoint=False):
-        global num_params
-        ops.append((name, list(range(num_params, num_params + k)), [int(w) for w in wires],
-                    [int(c) for c in ctrls], [int(v) for v in values], bool(adjoint)))
-        num_params += k
+    ops = _Ops()
+    add = ops.add
 
     # Gates that keep a basis state a basis state (name, wires, parameters).
-    KEEP = [("PauliX", 1, 0), ("PauliY", 1, 0), ("PauliZ", 1, 0), ("S", 1, 0), ("T", 1, 0),
-            ("RZ", 1, 1), ("PhaseShift", 1, 1), ("CNOT", 2, 0), ("CZ", 2, 0), ("SWAP", 2, 0),
-            ("IsingZZ", 2, 1), ("ControlledPhaseShift", 2, 1), ("CRZ", 2, 1),
-            ("Toffoli", 3, 0), ("CSWAP", 3, 0), ("MultiRZ", 3, 1)]
+    KEEP = [
+        ("PauliX", 1, 0),
+        ("PauliY", 1, 0),
+        ("PauliZ", 1, 0),
+        ("S", 1, 0),
+        ("T", 1, 0),
+        ("RZ", 1, 1),
+        ("PhaseShift", 1, 1),
+        ("CNOT", 2, 0),
+        ("CZ", 2, 0),
+        ("SWAP", 2, 0),
+        ("IsingZZ", 2, 1),
+        ("ControlledPhaseShift", 2, 1),
+        ("CRZ", 2, 1),
+        ("Toffoli", 3, 0),
+        ("CSWAP", 3, 0),
+        ("MultiRZ", 3, 1),
+    ]
     bits = [0] * n  # the basis state the prefix leads to, followed classically
     if prefix in ("basis", "broken"):
         for _ in range(int(rng.integers(3, 9))):
@@ -81,7 +108,8 @@ _CHILD = textwrap.dedent(
         # not a permutation, in "perm-cz"), which the sweep contracts through.
         for _ in range(int(rng.integers(0, 5))):
             name, k = [("PauliX", 1), ("CNOT", 2), ("SWAP", 2), ("Toffoli", 3), ("CZ", 2)][
-                rng.integers(5)]
+                rng.integers(5)
+            ]
             add(name, rng.choice(n, k, replace=False), 0)
         for w in range(n):
             for name in ("RY", "RZ") if rng.random() < 0.7 else ("Rot",):
@@ -97,7 +125,7 @@ _CHILD = textwrap.dedent(
         # Hadamard would not do: it opens the first segment, which then starts on a basis
         # state.)
         add("IsingXX", rng.choice(n, 2, replace=False), 1)
-    for layer in range(3):
+    for _layer in range(3):
         for w in range(n):
             for name in ("RY", "RZ") if rng.random() < 0.7 else ("Rot",):
                 add(name, [w], 3 if name == "Rot" else 1, adjoint=rng.random() < 0.2)
@@ -108,30 +136,51 @@ _CHILD = textwrap.dedent(
                 add("CRX", [w, (w + 1) % n], 1)
         if rng.random() < 0.5:
             add("IsingXX", rng.choice(n, 2, replace=False), 1)
-    params = rng.uniform(-np.pi, np.pi, num_params)
+    return ops, rng.uniform(-np.pi, np.pi, ops.num_params)
 
-    h = np.array([[0.5, 0.1 + 0.2j], [0.1 - 0.2j, -1.0]])
-    obs_pl = [qml.PauliZ(0), qml.PauliX(1) @ qml.PauliY(n - 1), qml.Hermitian(h, wires=2)]
+
+HERMITIAN = np.array([[0.5, 0.1 + 0.2j], [0.1 - 0.2j, -1.0]])
+
+
+def _jacobian_reference(ops, params, n, reference):
+    """<Z0>, <X1 Y(n-1)>, <H on wire 2> differentiated by default.qubit + JAX or Lightning."""
+    obs = [qml.PauliZ(0), qml.PauliX(1) @ qml.PauliY(n - 1), qml.Hermitian(HERMITIAN, wires=2)]
 
     def circuit(p):
         for name, pidx, wires, ctrls, values, adjoint in ops:
-            fn = lambda *a, c=getattr(qml, name), w=wires: c(*a, wires=w)
+            op_class = getattr(qml, name)
+            fn = lambda *a, c=op_class, w=wires: c(*a, wires=w)
             if adjoint:
                 fn = qml.adjoint(fn)
             if ctrls:
                 fn = qml.ctrl(fn, control=ctrls, control_values=values)
             fn(*[p[i] for i in pidx])
-        return [qml.expval(o) for o in obs_pl]
+        return [qml.expval(o) for o in obs]
 
     if reference == "default":
-        qnode = qml.QNode(circuit, qml.device("default.qubit", wires=n), interface="jax")
-        want = np.asarray(jax.jacobian(lambda p: jnp.stack(qnode(p)))(jnp.asarray(params)))
-    else:  # Lightning's own adjoint Jacobian, a few times faster to get here
-        qnode = qml.QNode(circuit, qml.device("lightning.qubit", wires=n),
-                          diff_method="adjoint")
-        want = np.asarray(qml.jacobian(lambda p: qml.math.stack(qnode(p)))(
-            qml.numpy.array(params, requires_grad=True)))
+        jnp = jax.numpy
+        qnode = qml.QNode(
+            circuit, qml.device("default.qubit", wires=n), interface="jax", diff_method="backprop"
+        )
+        # One XLA compilation, in forward mode at optimisation level 0 (the program runs once):
+        # op-by-op dispatch compiled every primitive of the passes on its own.
+        jac = jax.jit(jax.jacfwd(lambda p: jnp.stack(qnode(p))))
+        x = jnp.asarray(params)
+        compiled = jac.lower(x).compile(compiler_options={"xla_backend_optimization_level": 0})
+        return np.asarray(compiled(x))
+    qnode = qml.QNode(circuit, qml.device("lightning.qubit", wires=n), diff_method="adjoint")
+    p = qml.numpy.array(params, requires_grad=True)
+    return np.asarray(qml.jacobian(lambda x: qml.math.stack(qnode(x)))(p))
 
+
+_CHILD = textwrap.dedent(
+    """
+    import json, sys
+    sys.path.insert(0, sys.argv[1])
+    import rt_ctypes as ref
+
+    case = json.load(sys.stdin)
+    n, ops, num_params, params = case["n"], case["ops"], case["num_params"], case["params"]
     lib, arr, i64, f64, i8 = ref.RT.lib, ref.arr, ref.i64, ref.f64, ref.i8
     reg = lib.kvant_rt_qalloc(n)
     lib.kvant_rt_tape_begin()
@@ -149,7 +198,7 @@ _CHILD = textwrap.dedent(
     lib.kvant_rt_adjoint_jacobian(arr(i64, obs), len(obs), jac, num_params)
     ref.RT.check()
     lib.kvant_rt_qdealloc(reg)
-    print(json.dumps({"jac": list(jac), "want": want.tolist()}))
+    print(json.dumps({"jac": list(jac)}))
     """
 )
 
@@ -162,9 +211,14 @@ SEGMENTS = {
 
 
 def _run(n, seed, prefix, env_extra, reference="lightning"):
-    env = dict(os.environ, **env_extra)
+    ops, params = _random_circuit(n, seed, prefix)
+    want = _jacobian_reference(ops, params, n, reference)
+    # The library found here, so the child need not import kvant (and with it JAX) to find it.
+    env = dict(os.environ, KVANT_RT_LIB=str(LIB_PATH), **env_extra)
+    case = {"n": n, "ops": ops, "num_params": ops.num_params, "params": params.tolist()}
     done = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(HERE), str(n), str(seed), prefix, reference],
+        [sys.executable, "-c", _CHILD, str(HERE)],
+        input=json.dumps(case),
         capture_output=True,
         text=True,
         env=env,
@@ -177,7 +231,7 @@ def _run(n, seed, prefix, env_extra, reference="lightning"):
         done.stderr,
     )
     r = json.loads(done.stdout.strip().splitlines()[-1])
-    want = np.asarray(r["want"])
+    assert want.shape == (3, ops.num_params)
     np.testing.assert_allclose(np.asarray(r["jac"]).reshape(want.shape), want, atol=1e-11)
     return [tuple(int(x) for x in t) for t in trace]
 
