@@ -2,8 +2,9 @@
 one-qubit gates that starts while the register is known to hold phase * |index> keeps just
 that, and its derivatives read n + 1 amplitudes of each lambda. The register knows its state
 after allocation and through every gate that maps basis states to basis states (X, CNOT,
-SWAP, Toffoli, CSWAP, diagonal gates such as RZ, S, T, CZ, IsingZZ, MultiRZ, the monomial
-PauliY, and gates whose controls are not met), each with its phase.
+SWAP, Toffoli, CSWAP, diagonal gates such as RZ, S, T, CZ, IsingZZ, MultiRZ, GlobalPhase, the
+monomial PauliY, CY and ISWAP, X under added controls, and gates whose controls are not met),
+each with its phase.
 
 Random circuits start with such a prefix (or with none, or with a two-qubit gate that makes a
 superposition, so that no basis checkpoint may be taken), then layers of one-qubit gates and
@@ -86,18 +87,28 @@ def _random_circuit(n, seed, prefix):
         ("Toffoli", 3, 0),
         ("CSWAP", 3, 0),
         ("MultiRZ", 3, 1),
+        ("ISWAP", 2, 0),  # monomial with phases: |01> -> i|10>
+        ("CY", 2, 0),
+        ("GlobalPhase", 1, 1),
+        ("Identity", 1, 0),
+        ("XCTRL", 2, 0),  # PauliX under an added control, value 0 or 1
     ]
     bits = [0] * n  # the basis state the prefix leads to, followed classically
     if prefix in ("basis", "broken"):
         for _ in range(int(rng.integers(3, 9))):
             name, k, npar = KEEP[rng.integers(len(KEEP))]
             wires = [int(w) for w in rng.choice(n, k, replace=False)]
+            if name == "XCTRL":
+                value = int(rng.integers(2))
+                add("PauliX", wires[1:], 0, ctrls=wires[:1], values=[value])
+                bits[wires[1]] ^= int(bits[wires[0]] == value)
+                continue
             add(name, wires, npar, adjoint=rng.random() < 0.3)
             if name in ("PauliX", "PauliY"):
                 bits[wires[0]] ^= 1
-            elif name == "CNOT" or (name == "Toffoli" and bits[wires[1]]):
+            elif name in ("CNOT", "CY") or (name == "Toffoli" and bits[wires[1]]):
                 bits[wires[-1]] ^= bits[wires[-2]]
-            elif name == "SWAP" or (name == "CSWAP" and bits[wires[0]]):
+            elif name in ("SWAP", "ISWAP") or (name == "CSWAP" and bits[wires[0]]):
                 a, b = wires[-2:]
                 bits[a], bits[b] = bits[b], bits[a]
         # A controlled rotation whose control value is not met: still a basis state.
@@ -247,6 +258,9 @@ def _run(n, seed, prefix, env_extra, reference="lightning"):
         (6, 5, "perm"),
         (7, 6, "perm"),
         (6, 7, "perm-cz"),
+        (6, 8, "basis"),
+        (7, 9, "basis"),
+        (5, 10, "basis"),
     ],
 )
 def test_basis_checkpoints_match_references(n, seed, prefix):
