@@ -8,27 +8,17 @@ each with its phase.
 
 Random circuits start with such a prefix (or with none, or with a two-qubit gate that makes a
 superposition, so that no basis checkpoint may be taken), then layers of one-qubit gates and
-entangling gates; the adjoint Jacobian is compared with PennyLane default.qubit differentiated
-by JAX (the first case) or with lightning.qubit's adjoint Jacobian (the others; the two
-references agree to 1e-11 on every case here, checked when this was written; test_adjoint_
-segments.py checks Lightning against default.qubit + JAX on every gate kind), with checkpoints
-on (KVANT_RT_ADJOINT_TRACE must report basis checkpoints where the prefix allows them, and none
-otherwise) and off. The circuits are drawn and the references computed here; kvant runs in a
-child process (its settings are read once from the environment) that only drives libkvant_rt
-through ctypes (rt_ctypes.py), so it starts without importing PennyLane or JAX.
+entangling gates; the adjoint Jacobian and a VJP are compared with PennyLane default.qubit
+differentiated by JAX (the first case) or with lightning.qubit's adjoint Jacobian (the others;
+test_adjoint_segments.py checks Lightning against default.qubit + JAX on every gate kind), with
+checkpoints on (KVANT_RT_ADJOINT_TRACE must report basis checkpoints where the prefix allows
+them, and none otherwise) and off. The circuits are drawn and the references computed here;
+kvant runs in a child process (adjoint_harness.py).
 
     .venv/bin/python -m pytest runtime/tests/python/test_adjoint_basis_checkpoints.py
 """
 
 from __future__ import annotations
-
-import json
-import os
-import re
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,37 +26,21 @@ import pytest
 qml = pytest.importorskip("pennylane")
 jax = pytest.importorskip("jax")
 pytest.importorskip("pennylane_lightning")
-jax.config.update("jax_enable_x64", True)
 
-from rt_ctypes import LIB_PATH  # noqa: E402
-
-HERE = Path(__file__).resolve().parent
-
-
-class _Ops(list):
-    """(gate name, parameter indices, wires, control wires, control values, adjoint) entries;
-    the parameters are indices into one trainable vector, so one list drives every simulator."""
-
-    num_params = 0
-
-    def add(self, name, wires, k, ctrls=(), values=(), adjoint=False):
-        self.append(
-            (
-                name,
-                list(range(self.num_params, self.num_params + k)),
-                [int(w) for w in wires],
-                [int(c) for c in ctrls],
-                [int(v) for v in values],
-                bool(adjoint),
-            )
-        )
-        self.num_params += k
+from adjoint_harness import (  # noqa: E402
+    NUM_OBS,
+    Ops,
+    check,
+    default_qubit_jax_jacobian,
+    lightning_jacobian,
+    run_kvant,
+)
 
 
 def _random_circuit(n, seed, prefix):
     """The circuit of one case and its parameters."""
     rng = np.random.default_rng(seed)
-    ops = _Ops()
+    ops = Ops()
     add = ops.add
 
     # Gates that keep a basis state a basis state (name, wires, parameters).
@@ -150,69 +124,6 @@ def _random_circuit(n, seed, prefix):
     return ops, rng.uniform(-np.pi, np.pi, ops.num_params)
 
 
-HERMITIAN = np.array([[0.5, 0.1 + 0.2j], [0.1 - 0.2j, -1.0]])
-
-
-def _jacobian_reference(ops, params, n, reference):
-    """<Z0>, <X1 Y(n-1)>, <H on wire 2> differentiated by default.qubit + JAX or Lightning."""
-    obs = [qml.PauliZ(0), qml.PauliX(1) @ qml.PauliY(n - 1), qml.Hermitian(HERMITIAN, wires=2)]
-
-    def circuit(p):
-        for name, pidx, wires, ctrls, values, adjoint in ops:
-            op_class = getattr(qml, name)
-            fn = lambda *a, c=op_class, w=wires: c(*a, wires=w)
-            if adjoint:
-                fn = qml.adjoint(fn)
-            if ctrls:
-                fn = qml.ctrl(fn, control=ctrls, control_values=values)
-            fn(*[p[i] for i in pidx])
-        return [qml.expval(o) for o in obs]
-
-    if reference == "default":
-        jnp = jax.numpy
-        qnode = qml.QNode(
-            circuit, qml.device("default.qubit", wires=n), interface="jax", diff_method="backprop"
-        )
-        # One XLA compilation, in forward mode at optimisation level 0 (the program runs once):
-        # op-by-op dispatch compiled every primitive of the passes on its own.
-        jac = jax.jit(jax.jacfwd(lambda p: jnp.stack(qnode(p))))
-        x = jnp.asarray(params)
-        compiled = jac.lower(x).compile(compiler_options={"xla_backend_optimization_level": 0})
-        return np.asarray(compiled(x))
-    qnode = qml.QNode(circuit, qml.device("lightning.qubit", wires=n), diff_method="adjoint")
-    p = qml.numpy.array(params, requires_grad=True)
-    return np.asarray(qml.jacobian(lambda x: qml.math.stack(qnode(x)))(p))
-
-
-_CHILD = textwrap.dedent(
-    """
-    import json, sys
-    sys.path.insert(0, sys.argv[1])
-    import rt_ctypes as ref
-
-    case = json.load(sys.stdin)
-    n, ops, num_params, params = case["n"], case["ops"], case["num_params"], case["params"]
-    lib, arr, i64, f64, i8 = ref.RT.lib, ref.arr, ref.i64, ref.f64, ref.i8
-    reg = lib.kvant_rt_qalloc(n)
-    lib.kvant_rt_tape_begin()
-    for name, pidx, wires, ctrls, values, adjoint in ops:
-        p = [float(params[i]) for i in pidx]
-        lib.kvant_rt_gate(ref.GATE[name], arr(f64, p), len(p), arr(i64, wires), len(wires),
-                          arr(i64, ctrls), arr(i8, values), len(ctrls), 1 if adjoint else 0)
-    lib.kvant_rt_tape_end()
-    named = lambda kind, w: lib.kvant_rt_obs_named(ref.OBS[kind], w)
-    tensor = lambda *hs: lib.kvant_rt_obs_tensor(arr(i64, hs), len(hs))
-    herm = lib.kvant_rt_obs_hermitian(
-        arr(f64, [0.5, 0, 0.1, 0.2, 0.1, -0.2, -1.0, 0]), arr(i64, [2]), 1)
-    obs = [named("PauliZ", 0), tensor(named("PauliX", 1), named("PauliY", n - 1)), herm]
-    jac = (f64 * (len(obs) * num_params))()
-    lib.kvant_rt_adjoint_jacobian(arr(i64, obs), len(obs), jac, num_params)
-    ref.RT.check()
-    lib.kvant_rt_qdealloc(reg)
-    print(json.dumps({"jac": list(jac)}))
-    """
-)
-
 SEGMENTS = {
     "KVANT_RT_FORWARD_BLOCK_QUBITS": "3",
     "KVANT_RT_ADJOINT_SEGMENT_MIN_PARAMS": "1",
@@ -222,29 +133,17 @@ SEGMENTS = {
 
 
 def _run(n, seed, prefix, env_extra, reference="lightning"):
+    """Checks kvant's Jacobian and VJP against the reference; returns the sweeps' trace."""
     ops, params = _random_circuit(n, seed, prefix)
-    want = _jacobian_reference(ops, params, n, reference)
-    # The library found here, so the child need not import kvant (and with it JAX) to find it.
-    env = dict(os.environ, KVANT_RT_LIB=str(LIB_PATH), **env_extra)
-    case = {"n": n, "ops": ops, "num_params": ops.num_params, "params": params.tolist()}
-    done = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(HERE)],
-        input=json.dumps(case),
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    trace = re.findall(
-        r"(\d+) checkpointed segment\(s\) used, (\d+) recorded, (\d+) on basis states, "
-        r"(\d+) through a permutation",
-        done.stderr,
-    )
-    r = json.loads(done.stdout.strip().splitlines()[-1])
-    assert want.shape == (3, ops.num_params)
-    np.testing.assert_allclose(np.asarray(r["jac"]).reshape(want.shape), want, atol=1e-11)
-    return [tuple(int(x) for x in t) for t in trace]
+    ct = np.random.default_rng(1000 + seed).normal(size=NUM_OBS)
+    if reference == "default":
+        want = default_qubit_jax_jacobian(ops, params, n)
+    else:
+        want = lightning_jacobian(ops, params, n)
+    assert want.shape == (NUM_OBS, ops.num_params)
+    jac, vjp, trace = run_kvant(n, ops, params, ct, env_extra)
+    check(jac, vjp, ct, want)
+    return trace
 
 
 @pytest.mark.parametrize(
@@ -265,7 +164,8 @@ def _run(n, seed, prefix, env_extra, reference="lightning"):
 )
 def test_basis_checkpoints_match_references(n, seed, prefix):
     trace = _run(n, seed, prefix, SEGMENTS, "default" if prefix == "none" else "lightning")
-    assert len(trace) == 1, trace
+    # Two sweeps over the same tape (Jacobian, VJP), which take the same rules.
+    assert len(trace) == 2 and trace[0] == trace[1], trace
     used, recorded, basis, through = trace[0]
     # The first layer is contracted through the permutation after it only when nothing before
     # it has parameters and the gap is X, CNOT and SWAP alone.
@@ -284,4 +184,4 @@ def test_basis_checkpoints_match_references(n, seed, prefix):
 
 def test_without_checkpoints_the_same_circuits_agree():
     trace = _run(6, 1, "basis", dict(SEGMENTS, KVANT_RT_ADJOINT_CHECKPOINT_MIB="0"))
-    assert trace == [(0, 0, 0, 0)], trace
+    assert trace == [(0, 0, 0, 0)] * 2, trace

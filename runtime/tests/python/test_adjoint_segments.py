@@ -25,24 +25,21 @@ parameters and cotangents are drawn here and sent to it on stdin.
 from __future__ import annotations
 
 import functools
-import json
-import os
-import re
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 qml = pytest.importorskip("pennylane")
 jax = pytest.importorskip("jax")
-jax.config.update("jax_enable_x64", True)
 
-from rt_ctypes import LIB_PATH  # noqa: E402
-
-HERE = Path(__file__).resolve().parent
+from adjoint_harness import (  # noqa: E402
+    NUM_OBS,
+    Ops,
+    check,
+    default_qubit_jax_jacobian,
+    lightning_jacobian,
+    run_kvant,
+)
 
 ONE_PARAM = ["RX", "RY", "RZ", "PhaseShift", "Rot"]
 ONE_FIXED = ["Hadamard", "S", "T", "SX", "PauliX", "PauliY", "PauliZ"]
@@ -66,33 +63,12 @@ MULTI = [
     ("DoubleExcitation", 4, 1),
 ]
 NPAR = {"Rot": 3}
-NUM_OBS = 4
-
-
-class _Ops(list):
-    """(gate name, parameter indices, wires, control wires, control values, adjoint) entries;
-    the parameters are indices into one trainable vector, so one list drives every simulator."""
-
-    num_params = 0
-
-    def add(self, name, wires, k, ctrls=(), values=(), adjoint=False):
-        self.append(
-            (
-                name,
-                list(range(self.num_params, self.num_params + k)),
-                [int(w) for w in wires],
-                [int(c) for c in ctrls],
-                [int(v) for v in values],
-                bool(adjoint),
-            )
-        )
-        self.num_params += k
 
 
 def _random_circuit(n, seed):
     """A random circuit on n wires, its parameters and a cotangent for the VJP."""
     rng = np.random.default_rng(seed)
-    ops = _Ops()
+    ops = Ops()
     for _layer in range(4 if n <= 8 else 3):
         # A layer of one-qubit gates (a segment), sometimes interrupted by a controlled
         # one-qubit gate, which ends it.
@@ -128,7 +104,7 @@ def _every_kind_circuit(n=5, seed=11):
     RY on control values 0 and 1, and each multi-qubit gate plain, adjoint, controlled on 0, and
     adjoint controlled on 1; Hadamards first so no derivative vanishes by symmetry."""
     rng = np.random.default_rng(seed)
-    ops = _Ops()
+    ops = Ops()
     for w in range(n):
         ops.add("Hadamard", [w], 0)
     for name in ONE_PARAM + ONE_FIXED:
@@ -149,105 +125,12 @@ def _every_kind_circuit(n=5, seed=11):
     return ops, rng.uniform(-np.pi, np.pi, ops.num_params), rng.normal(size=NUM_OBS)
 
 
-HERMITIAN = np.array([[0.5, 0.1 + 0.2j], [0.1 - 0.2j, -1.0]])
-
-
-def _qnode(ops, n, device, **kwargs):
-    """The circuit returning <Z0>, <X1 Y(n-1)>, <H on wire 2> and <Hamiltonian>."""
-    obs = [
-        qml.PauliZ(0),
-        qml.PauliX(1) @ qml.PauliY(n - 1),
-        qml.Hermitian(HERMITIAN, wires=2),
-        qml.Hamiltonian(
-            [0.3, -1.2, 0.5], [qml.PauliZ(0) @ qml.PauliZ(2), qml.PauliX(n - 1), qml.PauliY(1)]
-        ),
-    ]
-
-    def circuit(p):
-        for name, pidx, wires, ctrls, values, adjoint in ops:
-            op_class = getattr(qml, name)
-            fn = lambda *a, c=op_class, w=wires: c(*a, wires=w)
-            if adjoint:
-                fn = qml.adjoint(fn)
-            if ctrls:
-                fn = qml.ctrl(fn, control=ctrls, control_values=values)
-            fn(*[p[i] for i in pidx])
-        return [qml.expval(o) for o in obs]
-
-    return qml.QNode(circuit, device, **kwargs)
-
-
-@functools.cache
-def _lightning_device(n):
-    return qml.device("lightning.qubit", wires=n)
-
-
-def _lightning_jacobian(ops, params, n):
-    qnode = _qnode(ops, n, _lightning_device(n), diff_method="adjoint")
-    p = qml.numpy.array(params, requires_grad=True)
-    return np.asarray(qml.jacobian(lambda x: qml.math.stack(qnode(x)))(p))
-
-
-def _default_qubit_jax_jacobian(ops, params, n):
-    jnp = jax.numpy
-    qnode = _qnode(
-        ops, n, qml.device("default.qubit", wires=n), interface="jax", diff_method="backprop"
-    )
-    # Compiled as one XLA program: op-by-op dispatch compiles every primitive of the passes on
-    # its own (~20 s here). Forward mode (72 parameters, 5 qubits) and XLA's backend at
-    # optimisation level 0 compile fastest (~5 s, against ~13 s for jacrev at the default
-    # level); the program runs once, so its speed does not matter.
-    jac = jax.jit(jax.jacfwd(lambda p: jnp.stack(qnode(p))))
-    x = jnp.asarray(params)
-    compiled = jac.lower(x).compile(compiler_options={"xla_backend_optimization_level": 0})
-    return np.asarray(compiled(x))
-
-
 @functools.cache
 def _case(n, seed):
     """A random circuit with its reference Jacobian (computed once, for every test using it)."""
     ops, params, ct = _random_circuit(n, seed)
-    return ops, params, ct, _lightning_jacobian(ops, params, n)
+    return ops, params, ct, lightning_jacobian(ops, params, n)
 
-
-_CHILD = textwrap.dedent(
-    """
-    import json, sys
-    sys.path.insert(0, sys.argv[1])
-    import rt_ctypes as ref
-
-    case = json.load(sys.stdin)
-    n, ops, num_params = case["n"], case["ops"], case["num_params"]
-    params, ct = case["params"], case["ct"]
-    lib, arr, i64, f64, i8 = ref.RT.lib, ref.arr, ref.i64, ref.f64, ref.i8
-    reg = lib.kvant_rt_qalloc(n)
-    lib.kvant_rt_tape_begin()
-    for name, pidx, wires, ctrls, values, adjoint in ops:
-        p = [float(params[i]) for i in pidx]
-        lib.kvant_rt_gate(ref.GATE[name], arr(f64, p), len(p), arr(i64, wires), len(wires),
-                          arr(i64, ctrls), arr(i8, values), len(ctrls), 1 if adjoint else 0)
-    lib.kvant_rt_tape_end()
-    named = lambda kind, w: lib.kvant_rt_obs_named(ref.OBS[kind], w)
-    tensor = lambda *hs: lib.kvant_rt_obs_tensor(arr(i64, hs), len(hs))
-    herm = lib.kvant_rt_obs_hermitian(
-        arr(f64, [0.5, 0, 0.1, 0.2, 0.1, -0.2, -1.0, 0]), arr(i64, [2]), 1)
-    ham = lib.kvant_rt_obs_hamiltonian(
-        arr(f64, [0.3, -1.2, 0.5]),
-        arr(i64, [tensor(named("PauliZ", 0), named("PauliZ", 2)), named("PauliX", n - 1),
-                  named("PauliY", 1)]), 3)
-    obs = [named("PauliZ", 0), tensor(named("PauliX", 1), named("PauliY", n - 1)), herm, ham]
-    jac = (f64 * (len(obs) * num_params))()
-    lib.kvant_rt_adjoint_jacobian(arr(i64, obs), len(obs), jac, num_params)
-    # One weighted sweep (the VJP entry point) over the same tape.
-    vjp = (f64 * num_params)()
-    lib.kvant_rt_adjoint_vjp_mixed(arr(i64, [0] * len(obs)), arr(i64, obs),
-                                   arr(i64, [0] * len(obs)), len(obs), arr(i64, []), 0,
-                                   arr(f64, list(ct)), len(obs), vjp, num_params)
-    ref.RT.check()
-    lib.kvant_rt_qdealloc(reg)
-    print(json.dumps({"jac": list(jac), "vjp": list(vjp)}))
-    """
-)
 
 SEGMENTS = {
     "KVANT_RT_FORWARD_BLOCK_QUBITS": "3",
@@ -262,46 +145,21 @@ PLAIN = dict(SEGMENTS, KVANT_RT_ADJOINT_CHECKPOINT_MIB="0")
 
 
 def _run_kvant(n, ops, params, ct, env_extra):
-    """kvant's Jacobian (NUM_OBS x parameters) and VJP of the circuit, run in a child with
-    env_extra; also the checkpointed segments each sweep used, from the trace."""
-    # The library found here, so the child need not import kvant (and with it JAX) to find it.
-    env = dict(os.environ, KVANT_RT_LIB=str(LIB_PATH), **env_extra)
-    case = {
-        "n": n,
-        "ops": ops,
-        "num_params": ops.num_params,
-        "params": [float(x) for x in params],
-        "ct": [float(x) for x in ct],
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(HERE)],
-        input=json.dumps(case),
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    used = [int(x) for x in re.findall(r"(\d+) checkpointed segment\(s\) used", done.stderr)]
-    r = json.loads(done.stdout.strip().splitlines()[-1])
-    return np.asarray(r["jac"]).reshape(NUM_OBS, ops.num_params), np.asarray(r["vjp"]), used
-
-
-def _check(jac, vjp, ct, want):
-    np.testing.assert_allclose(jac, want, atol=1e-11)
-    np.testing.assert_allclose(vjp, ct @ want, atol=1e-11)
+    """kvant's Jacobian and VJP, and the checkpointed segments each sweep used (trace)."""
+    jac, vjp, trace = run_kvant(n, ops, params, ct, env_extra)
+    return jac, vjp, [t[0] for t in trace]
 
 
 def test_lightning_reference_matches_default_qubit_jax_on_every_gate_kind():
     n = 5
     ops, params, ct = _every_kind_circuit(n)
     assert {op[0] for op in ops} == set(ONE_PARAM + ONE_FIXED + [m[0] for m in MULTI])
-    want = _default_qubit_jax_jacobian(ops, params, n)
+    want = default_qubit_jax_jacobian(ops, params, n)
     # A reference that vanished or lost parameters would agree with anything.
     assert want.shape == (NUM_OBS, ops.num_params) and np.count_nonzero(np.abs(want) > 1e-3) > 100
-    np.testing.assert_allclose(_lightning_jacobian(ops, params, n), want, atol=1e-11)
+    np.testing.assert_allclose(lightning_jacobian(ops, params, n), want, atol=1e-11)
     jac, vjp, used = _run_kvant(n, ops, params, ct, SEGMENTS)
-    _check(jac, vjp, ct, want)
+    check(jac, vjp, ct, want)
     assert len(used) == 2 and min(used) > 0, used
 
 
@@ -309,7 +167,7 @@ def test_lightning_reference_matches_default_qubit_jax_on_every_gate_kind():
 def test_segment_rule_matches_reference(n, seed):
     ops, params, ct, want = _case(n, seed)
     jac, vjp, used = _run_kvant(n, ops, params, ct, SEGMENTS)
-    _check(jac, vjp, ct, want)
+    check(jac, vjp, ct, want)
     # Two sweeps (Jacobian, VJP); each took segments.
     assert len(used) == 2 and min(used) > 0, used
 
@@ -319,9 +177,9 @@ def test_without_checkpoints_the_plain_sweep_runs_and_agrees(n, seed):
     ops, params, ct, want = _case(n, seed)
     jac_plain, vjp_plain, used = _run_kvant(n, ops, params, ct, PLAIN)
     assert used == [0, 0], used
-    _check(jac_plain, vjp_plain, ct, want)
+    check(jac_plain, vjp_plain, ct, want)
     jac_seg, vjp_seg, _ = _run_kvant(n, ops, params, ct, SEGMENTS)
-    _check(jac_seg, vjp_seg, ct, want)
+    check(jac_seg, vjp_seg, ct, want)
     np.testing.assert_allclose(jac_plain, jac_seg, atol=1e-12)
 
 
@@ -330,5 +188,5 @@ def test_default_settings_at_18_qubits_take_segments():
     parameters by default."""
     ops, params, ct, want = _case(18, 6)
     jac, vjp, used = _run_kvant(18, ops, params, ct, {"KVANT_RT_ADJOINT_TRACE": "1"})
-    _check(jac, vjp, ct, want)
+    check(jac, vjp, ct, want)
     assert len(used) == 2 and min(used) > 0, used
