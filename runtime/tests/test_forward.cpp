@@ -193,17 +193,40 @@ std::vector<double> runRingCircuit() {
   return raw;
 }
 
+// A test that needs runtime settings other than its own process's (they are read once, from the
+// environment) runs this binary's forward suite again as a child with KVANT_RT_TEST_CHILD=name
+// and the settings in `env`; in the child every other test that uses a child returns at once
+// (childRole). With `withStderr` the child's stderr comes through the pipe too.
+FILE *openChild(const char *name, const std::string &env, bool withStderr) {
+  char exe[4096] = {};
+  const ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  CHECK(len > 0);
+  if (len <= 0)
+    return nullptr;
+  const std::string cmd = std::string("KVANT_RT_TEST_CHILD=") + name + " " + env +
+                          " ASAN_OPTIONS=detect_leaks=0 '" + exe + "' forward" +
+                          (withStderr ? " 2>&1" : "");
+  FILE *child = popen(cmd.c_str(), "r");
+  CHECK(child != nullptr);
+  return child;
+}
+
+// In a child (KVANT_RT_TEST_CHILD set): 1 if it runs for test `name`, -1 if for another one.
+// 0 in the parent.
+int childRole(const char *name) {
+  const char *c = std::getenv("KVANT_RT_TEST_CHILD");
+  return !c ? 0 : std::strcmp(c, name) == 0 ? 1 : -1;
+}
+
 // Runs `circuit` here and in a child process that applies gates one by one
 // (KVANT_RT_FORWARD_BLOCK_QUBITS=0, no queue, no fusion) and compares the two states.
 void compareWithGateByGate(const char *name, std::vector<double> (*circuit)()) {
-  if (std::getenv("KVANT_RT_TEST_PLAN"))
-    return; // the child of ansatz_ring_takes_few_runs
+  const int role = childRole(name);
+  if (role < 0)
+    return;
   const std::vector<double> mine = circuit();
   CHECK(kvant_rt_error() == nullptr);
-  const char *dump = std::getenv("KVANT_RT_TEST_DUMP_FORWARD");
-  if (dump) { // the child: print the state, bit-exact
-    if (std::strcmp(dump, name) != 0)
-      return;
+  if (role > 0) { // the child: print the state, bit-exact
     for (double x : mine) {
       std::uint64_t u;
       std::memcpy(&u, &x, sizeof u);
@@ -211,16 +234,7 @@ void compareWithGateByGate(const char *name, std::vector<double> (*circuit)()) {
     }
     return;
   }
-  char exe[4096] = {};
-  const ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  CHECK(len > 0);
-  if (len <= 0)
-    return;
-  const std::string cmd = std::string("KVANT_RT_TEST_DUMP_FORWARD=") + name +
-                          " KVANT_RT_FORWARD_BLOCK_QUBITS=0 ASAN_OPTIONS=detect_leaks=0 '" + exe +
-                          "' forward";
-  FILE *child = popen(cmd.c_str(), "r");
-  CHECK(child != nullptr);
+  FILE *child = openChild(name, "KVANT_RT_FORWARD_BLOCK_QUBITS=0", false);
   if (!child)
     return;
   std::size_t i = 0, mismatches = 0, bitwiseEqual = 0;
@@ -264,7 +278,10 @@ TEST(forward, rings_match_gate_by_gate) { compareWithGateByGate("rings", runRing
 // of two or three gates, each a pass over the state.
 TEST(forward, ansatz_ring_takes_few_runs) {
   const int64_t n = 14;
-  if (std::getenv("KVANT_RT_TEST_PLAN")) { // the child
+  const int role = childRole("plan");
+  if (role < 0)
+    return;
+  if (role > 0) {
     Reg reg(n);
     for (int layer = 0; layer < 2; ++layer) {
       for (int64_t w = 0; w < n; ++w) {
@@ -280,26 +297,16 @@ TEST(forward, ansatz_ring_takes_few_runs) {
     kvant_rt_sync();
     return;
   }
-  if (std::getenv("KVANT_RT_TEST_DUMP_FORWARD"))
-    return; // a child of another test of this suite
-  char exe[4096] = {};
-  const ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  CHECK(len > 0);
-  if (len <= 0)
-    return;
-  const std::string cmd =
-      std::string("KVANT_RT_TEST_PLAN=1 KVANT_RT_FORWARD_TRACE=1 KVANT_RT_FORWARD_BLOCK_QUBITS=8 "
-                  "KVANT_RT_FORWARD_INNER_QUBITS=0 KVANT_RT_FORWARD_FUSION=2 "
-                  "ASAN_OPTIONS=detect_leaks=0 '") +
-      exe + "' forward 2>&1";
-  FILE *child = popen(cmd.c_str(), "r");
-  CHECK(child != nullptr);
+  FILE *child = openChild("plan",
+                          "KVANT_RT_FORWARD_TRACE=1 KVANT_RT_FORWARD_BLOCK_QUBITS=8 "
+                          "KVANT_RT_FORWARD_INNER_QUBITS=0 KVANT_RT_FORWARD_FUSION=2",
+                          true);
   if (!child)
     return;
   std::size_t gates = 0, runs = 0;
   char line[256];
   while (std::fgets(line, sizeof line, child)) {
-    std::size_t g = 0, r = 0, q = 0; // other tests of the suite run in the child too
+    std::size_t g = 0, r = 0, q = 0; // tests without a child run in the child too
     if (std::sscanf(line, "kvant forward: %zu gate(s) in %zu run(s) on %zu qubits", &g, &r, &q) ==
             3 &&
         q == static_cast<std::size_t>(n)) {
