@@ -146,46 +146,52 @@ KVANT_MULTIVERSION Reduced reduceBit(const Complex *x, const Complex *l, std::si
   return {sum(r), alternating(i), alternating(q), 0.0};
 }
 
-// Five sums per bit, each taking one fused multiply-add per pair and nothing else: Re K from
-// a - b, Im K from c + d, Im M11 from e (alternating lane sums for c, d, e).
-struct Sums5 {
-  v4d a{}, b{}, c{}, d{}, e{};
-  KVANT_SIMD_INLINE void pair(v4d xu, v4d xv, v4d sxu, v4d sxv, v4d lu, v4d lv) {
-    a += lu * xv;
-    b += lv * xu;
-    c += lu * sxv;
-    d += lv * sxu;
-    e += lv * sxv;
-  }
-  Reduced reduced() const {
-    return {sum(a) - sum(b), alternating(c) + alternating(d), alternating(e), 0.0};
-  }
-};
-
-// Two bits b1 < b2 (both >= 1) in one pass: each group of four amplitudes is read once for both,
-// which halves the reads from L2. Five multiply-adds per pair and bit (Sums5) instead of seven
-// operations (a product, a multiply-add and an addition for each of Re K and Im K): measured
-// 5-10 % faster gradients at 24 qubits (kvant_rt_bench adjoint:24:2), no change beyond noise at
-// 20. The loop holds 22 vectors; an AVX-512 clone has 32 registers, AVX2 16.
-KVANT_MULTIVERSION_AVX512 void reduceBits2(const Complex *x, const Complex *l, std::size_t len,
-                                           unsigned b1, unsigned b2, Reduced &o1, Reduced &o2) {
+// Two bits b1 < b2 (both >= 1) in one pass: each group of four amplitudes x0..x3 (offsets 0,
+// 2^b1, 2^b2, both) is read once for both bits, which halves the reads.
+//
+// What bounds this loop is the chain of additions into each running sum, not the arithmetic:
+// with ten sums fed by one multiply-add per product, AVX2's 16 registers do not hold the sums
+// and the twelve loaded or swapped vectors, and gcc keeps some sums on the stack, so every
+// iteration waits for a store and a reload (measured on the 2-core AMD EPYC: 1.5-1.9 cycles
+// of the time-stamp counter per pair and bit, whatever the data size). Here the six sums take
+// one addition each per iteration, the products being added up first off the chain, and
+// lambda's swapped halves (m = swapReIm(l)) are made one at a time, after the Re K terms, so
+// that fewer vectors are live: 1.1-1.2 cycles per pair and bit on the same machine.
+//   Re K  = sum over pairs (u, v) of  Re(conj(l_u) x_v) - Re(conj(l_v) x_u): lane sum of l_u x_v
+//           - l_v x_u;
+//   Im K  = sum of Im(conj(l_u) x_v) + Im(conj(l_v) x_u) = -(alternating lane sum of m_u x_v +
+//           m_v x_u), since m x = (l_im x_re, l_re x_im);
+//   Im M11 = -(alternating lane sum of m_v x_v).
+KVANT_MULTIVERSION void reduceBits2(const Complex *x, const Complex *l, std::size_t len,
+                                    unsigned b1, unsigned b2, Reduced &o1, Reduced &o2) {
   const std::size_t s1 = std::size_t{1} << b1, s2 = std::size_t{1} << b2;
-  Sums5 u, v;
+  v4d Ru{}, Iu{}, Eu{}, Rv{}, Iv{}, Ev{}; // bit b1 (pairs x0-x1, x2-x3); bit b2 (x0-x2, x1-x3)
   for (std::size_t hi = 0; hi < len; hi += 2 * s2)
     for (std::size_t mid = hi; mid < hi + s2; mid += 2 * s1)
       for (std::size_t j = mid; j < mid + s1; j += 2) {
-        const v4d x0 = ld2(x + j), x1 = ld2(x + j + s1), x2 = ld2(x + j + s2),
-                  x3 = ld2(x + j + s1 + s2);
-        const v4d l0 = ld2(l + j), l1 = ld2(l + j + s1), l2 = ld2(l + j + s2),
-                  l3 = ld2(l + j + s1 + s2);
-        const v4d y0 = swapReIm(x0), y1 = swapReIm(x1), y2 = swapReIm(x2), y3 = swapReIm(x3);
-        u.pair(x0, x1, y0, y1, l0, l1);
-        u.pair(x2, x3, y2, y3, l2, l3);
-        v.pair(x0, x2, y0, y2, l0, l2);
-        v.pair(x1, x3, y1, y3, l1, l3);
+        const Complex *xp = x + j, *lp = l + j;
+        const v4d x0 = ld2(xp), x1 = ld2(xp + s1), x2 = ld2(xp + s2), x3 = ld2(xp + s1 + s2);
+        const v4d l0 = ld2(lp), l1 = ld2(lp + s1), l2 = ld2(lp + s2), l3 = ld2(lp + s1 + s2);
+        Ru += (l0 * x1 - l1 * x0) + (l2 * x3 - l3 * x2);
+        Rv += (l0 * x2 - l2 * x0) + (l1 * x3 - l3 * x1);
+        const v4d m0 = swapReIm(l0);
+        v4d iu = m0 * x1, iv = m0 * x2;
+        const v4d m1 = swapReIm(l1);
+        iu += m1 * x0;
+        iv += m1 * x3;
+        const v4d eu = m1 * x1;
+        const v4d m2 = swapReIm(l2);
+        iu += m2 * x3;
+        iv += m2 * x0;
+        const v4d ev = m2 * x2;
+        const v4d m3 = swapReIm(l3), e3 = m3 * x3;
+        Iu += iu + m3 * x2;
+        Iv += iv + m3 * x1;
+        Eu += eu + e3;
+        Ev += ev + e3;
       }
-  o1 = u.reduced();
-  o2 = v.reduced();
+  o1 = {sum(Ru), -alternating(Iu), -alternating(Eu), 0.0};
+  o2 = {sum(Rv), -alternating(Iv), -alternating(Ev), 0.0};
 }
 
 void add(Reduced &a, const Reduced &b) {

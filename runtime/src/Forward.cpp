@@ -434,9 +434,14 @@ struct Run {
 
   void apply(std::size_t b) {
     thread_local blocks::Buffer buffer, inner;
-    Complex *buf = buffer.get(layout.blockSize());
     const std::uint64_t base = layout.base(b);
-    layout.gather(buf, state, base);
+    // A block of the lowest bits is one contiguous stretch of the state: the gates run on it
+    // in place. Copying it to a buffer and back would add two passes over it through the core
+    // for nothing (the first gate brings it into L2 as the copy would).
+    const bool contiguous = layout.lowRun == layout.B;
+    Complex *buf = contiguous ? state + base : buffer.get(layout.blockSize());
+    if (!contiguous)
+      layout.gather(buf, state, base);
     StateVector view = StateVector::view(buf, layout.B);
     for (const SubRun &s : subRuns) {
       if (!s.layout) {
@@ -456,7 +461,8 @@ struct Run {
         l.scatter(buf, small, smallBase, /*stream=*/false);
       }
     }
-    layout.scatter(state, buf, base, stream);
+    if (!contiguous)
+      layout.scatter(state, buf, base, stream);
   }
 };
 

@@ -22,12 +22,8 @@
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&                             \
     !defined(__SANITIZE_ADDRESS__)
 #define KVANT_MULTIVERSION __attribute__((target_clones("arch=x86-64-v3", "default")))
-// With an x86-64-v4 (AVX-512) clone as well, for loops that need more than 16 vector registers.
-#define KVANT_MULTIVERSION_AVX512                                                                  \
-  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define KVANT_MULTIVERSION
-#define KVANT_MULTIVERSION_AVX512
 #endif
 #define KVANT_INLINE __attribute__((always_inline))
 
