@@ -9,8 +9,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <new>
 #include <optional>
+#include <string>
+#include <utility>
 
 namespace kvant::rt {
 namespace {
@@ -100,9 +103,15 @@ struct PlannedRun {
 // CNOT's, so waiting claims no room in the block. (Deciding this after choosing a run's bits
 // instead left runs whose bits were claimed by gates that then waited: at 24 qubits a two-layer
 // ansatz with a CNOT ring took 11 runs, 7 of them of 2 to 4 gates; it takes 4 now.)
+//
+// barriers (optional, ascending): positions p at which the state must be taken between gates
+// [0, p) and the rest (snapshots, see applyPending). A run takes a gate at or after p only
+// when every gate before p is done (in an earlier run or earlier in this one), so there is a
+// moment, possibly inside a run, where exactly the gates before p have been applied.
 std::vector<PlannedRun> planRuns(const std::vector<std::uint64_t> &bits, unsigned n, unsigned B,
                                  std::uint64_t forcedLow,
-                                 const std::vector<std::size_t> *joins = nullptr) {
+                                 const std::vector<std::size_t> *joins = nullptr,
+                                 const std::vector<std::size_t> *barriers = nullptr) {
   std::vector<PlannedRun> runs;
   const std::size_t count = bits.size();
   std::vector<char> done(count, 0);
@@ -127,7 +136,27 @@ std::vector<PlannedRun> planRuns(const std::vector<std::uint64_t> &bits, unsigne
     run.mask = forcedLow;
     std::uint64_t passed = 0;
     std::size_t scanned = 0;
+    // The next barrier after `first` (those at or before it are open: all gates before
+    // `first` are done).
+    std::size_t nextBarrier = SIZE_MAX;
+    std::vector<std::size_t>::const_iterator barrier;
+    if (barriers) {
+      barrier = std::upper_bound(barriers->begin(), barriers->end(), first);
+      nextBarrier = barrier == barriers->end() ? SIZE_MAX : *barrier;
+    }
     for (std::size_t j = first; j < count && scanned < lookahead && passed != all; ++j) {
+      bool closed = false;
+      while (j >= nextBarrier && !closed) {
+        // Gates before the barrier can no longer join this run (joins do not cross barriers,
+        // applyPending), so whether they are all done is settled here.
+        closed = std::find(done.begin() + static_cast<std::ptrdiff_t>(first),
+                           done.begin() + static_cast<std::ptrdiff_t>(nextBarrier),
+                           0) != done.begin() + static_cast<std::ptrdiff_t>(nextBarrier);
+        ++barrier;
+        nextBarrier = barrier == barriers->end() ? SIZE_MAX : *barrier;
+      }
+      if (closed)
+        break;
       if (done[j])
         continue;
       ++scanned;
@@ -155,6 +184,7 @@ std::vector<PlannedRun> planRuns(const std::vector<std::uint64_t> &bits, unsigne
     return run;
   };
   for (std::size_t first = 0; first < count;) {
+    // (Gate `first` is before every closed barrier, so each scan takes at least one gate.)
     PlannedRun run = scan(first, joins != nullptr);
     if (run.gates.empty()) // only waiting gates in reach: take them as they come
       run = scan(first, false);
@@ -413,6 +443,7 @@ void executeStep(StateVector &view, const Step &s) {
 struct SubRun {
   std::vector<Step> steps;              // wires of the B1-qubit view (or of the B-qubit view)
   std::optional<blocks::Layout> layout; // empty: the gate is applied to the block directly
+  StateVector *snapshot = nullptr;      // set (and no steps): write the block there
 };
 
 struct Run {
@@ -444,6 +475,10 @@ struct Run {
       layout.gather(buf, state, base);
     StateVector view = StateVector::view(buf, layout.B);
     for (const SubRun &s : subRuns) {
+      if (s.snapshot) {
+        layout.scatter(s.snapshot->data(), buf, base, stream);
+        continue;
+      }
       if (!s.layout) {
         for (const Step &step : s.steps)
           executeStep(view, step);
@@ -466,13 +501,8 @@ struct Run {
   }
 };
 
-// Applies the gates of `planned` (together touching the bits in its mask, at most B of them)
-// block by block.
-void blockedRun(StateVector &sv, std::vector<PendingGate> &gates, const PlannedRun &planned,
-                unsigned B) {
-  const unsigned n = static_cast<unsigned>(sv.numQubits());
-  Run run{blocks::Layout(planned.mask, n, B)};
-  std::vector<PendingGate> viewGates = toView(n, run.layout, gates, planned.gates, true);
+// The sub-runs of one part of a run (view gates, in order) inside a block of B qubits.
+void addSubRuns(Run &run, std::vector<PendingGate> viewGates, unsigned B) {
   const unsigned B1 = innerSetting();
   if (B1 >= 3 && B1 < B) {
     std::vector<std::uint64_t> bits(viewGates.size());
@@ -496,6 +526,37 @@ void blockedRun(StateVector &sv, std::vector<PendingGate> &gates, const PlannedR
     fuseOneQubit(viewGates, B);
     s.steps = formBricks(viewGates, B);
     run.subRuns.push_back(std::move(s));
+  }
+}
+
+// Applies the gates of `planned` (together touching the bits in its mask, at most B of them)
+// block by block. cuts: (k, dest) pairs, k ascending: after the first k gates of the run, each
+// block is also written to dest (a snapshot); gates are neither fused nor bricked across a
+// cut.
+void blockedRun(StateVector &sv, std::vector<PendingGate> &gates, const PlannedRun &planned,
+                unsigned B, const std::vector<std::pair<std::size_t, StateVector *>> &cuts = {}) {
+  const unsigned n = static_cast<unsigned>(sv.numQubits());
+  Run run{blocks::Layout(planned.mask, n, B)};
+  std::vector<PendingGate> viewGates = toView(n, run.layout, gates, planned.gates, true);
+  std::size_t from = 0;
+  for (const auto &[k, dest] : cuts) {
+    if (k > from)
+      addSubRuns(run,
+                 std::vector<PendingGate>(std::make_move_iterator(viewGates.begin() + from),
+                                          std::make_move_iterator(viewGates.begin() + k)),
+                 B);
+    SubRun marker;
+    marker.snapshot = dest;
+    run.subRuns.push_back(std::move(marker));
+    from = std::max(from, k);
+  }
+  if (from == 0) {
+    addSubRuns(run, std::move(viewGates), B);
+  } else if (from < viewGates.size()) {
+    addSubRuns(run,
+               std::vector<PendingGate>(std::make_move_iterator(viewGates.begin() + from),
+                                        std::make_move_iterator(viewGates.end())),
+               B);
   }
   run.state = sv.data();
   run.stream = sv.size() * sizeof(Complex) > kStreamBytes && run.layout.lowRun >= 2;
@@ -523,29 +584,50 @@ unsigned forwardBlockQubits(std::size_t numQubits) {
   return B;
 }
 
-void applyPending(StateVector &sv, std::vector<PendingGate> &gates) {
+void applyPending(StateVector &sv, std::vector<PendingGate> &gates,
+                  const std::vector<Snapshot> &snapshots) {
   const unsigned B = forwardBlockQubits(sv.numQubits());
   // On failure the rest is dropped with the list; the error is sticky anyway.
   struct Clear {
     std::vector<PendingGate> &g;
     ~Clear() { g.clear(); }
   } clear{gates};
+  const std::size_t count = gates.size();
+  std::vector<std::size_t> barriers;
+  for (const Snapshot &snap : snapshots) {
+    if (snap.position > count || (!barriers.empty() && snap.position < barriers.back()))
+      throw Error("internal: snapshots out of order or beyond the queue");
+    barriers.push_back(snap.position);
+  }
+  auto copyAt = [&](std::size_t position) { // snapshots at `position`, taken by copying
+    for (const Snapshot &snap : snapshots)
+      if (snap.position == position)
+        snap.dest->copyFrom(sv);
+  };
   if (B == 0) {
-    for (const PendingGate &g : gates)
-      execute(sv, g.op, g.ctrls);
+    for (std::size_t k = 0; k < count; ++k) {
+      copyAt(k);
+      execute(sv, gates[k].op, gates[k].ctrls);
+    }
+    copyAt(count);
     return;
   }
-  std::vector<std::uint64_t> bits(gates.size());
-  for (std::size_t k = 0; k < gates.size(); ++k)
+  std::vector<std::uint64_t> bits(count);
+  for (std::size_t k = 0; k < count; ++k)
     bits[k] = opBits(sv.numQubits(), gates[k]);
   // The 3 lowest bits are always in the block, so that it is copied in runs of at least 8
   // amplitudes (two cache lines), not single amplitudes from every line.
   const std::uint64_t forcedLow = B >= 8 ? 0x7 : 0;
+  // Whether a barrier lies between gates a < b: a < p <= b.
+  auto crosses = [&](std::size_t a, std::size_t b) {
+    const auto it = std::upper_bound(barriers.begin(), barriers.end(), a);
+    return it != barriers.end() && *it <= b;
+  };
   std::vector<std::size_t> joins;
   if (fusionSetting() >= 2) {
-    joins.assign(gates.size(), SIZE_MAX);
+    joins.assign(count, SIZE_MAX);
     std::vector<std::size_t> next(sv.numQubits(), SIZE_MAX); // the next op on each wire
-    for (std::size_t k = gates.size(); k-- > 0;) {
+    for (std::size_t k = count; k-- > 0;) {
       const PendingGate &g = gates[k];
       if (fusable(g)) {
         const std::size_t c = next[g.op.targets[0]];
@@ -553,24 +635,72 @@ void applyPending(StateVector &sv, std::vector<PendingGate> &gates) {
           joins[k] = c;
         else if (c != SIZE_MAX && fusable(gates[c]))
           joins[k] = joins[c]; // fused with the next one-qubit gate, then joins its CNOT
+        if (joins[k] != SIZE_MAX && crosses(k, joins[k]))
+          joins[k] = SIZE_MAX; // waiting past a barrier would hold it closed (planRuns): runs
+                               // would end early for it instead of going on past the barrier
       }
       forEachWire(g, [&](std::size_t w) { next[w] = k; });
     }
   }
-  const std::vector<PlannedRun> runs = planRuns(bits, static_cast<unsigned>(sv.numQubits()), B,
-                                                forcedLow, joins.empty() ? nullptr : &joins);
+  const std::vector<PlannedRun> runs =
+      planRuns(bits, static_cast<unsigned>(sv.numQubits()), B, forcedLow,
+               joins.empty() ? nullptr : &joins, barriers.empty() ? nullptr : &barriers);
   // KVANT_RT_FORWARD_TRACE=1: one line per flush on stderr, so tests can check the plan.
   static const bool trace = envSetting("KVANT_RT_FORWARD_TRACE", 0, 0, 1) == 1;
-  if (trace && !gates.empty())
-    std::fprintf(stderr, "kvant forward: %zu gate(s) in %zu run(s) on %zu qubits\n", gates.size(),
-                 runs.size(), sv.numQubits());
-  for (const PlannedRun &run : runs) {
+  // Where each snapshot is taken: inside the run that applies the last gate before it (when
+  // that run goes on with later gates), else by a copy after that run.
+  std::vector<std::size_t> runOf(count), lastRunBefore(count + 1, SIZE_MAX);
+  for (std::size_t r = 0; r < runs.size(); ++r)
+    for (std::size_t k : runs[r].gates)
+      runOf[k] = r;
+  for (std::size_t k = 0; k < count; ++k)
+    lastRunBefore[k + 1] =
+        lastRunBefore[k] == SIZE_MAX ? runOf[k] : std::max(lastRunBefore[k], runOf[k]);
+  std::size_t inRun = 0;
+  // cuts[r]: (gates of run r before the snapshot, destination); copies[r + 1]: snapshots copied
+  // after run r (copies[0]: before any run).
+  std::vector<std::vector<std::pair<std::size_t, StateVector *>>> cuts(runs.size());
+  std::vector<std::vector<StateVector *>> copies(runs.size() + 1);
+  for (const Snapshot &snap : snapshots) {
+    const std::size_t r = lastRunBefore[snap.position];
+    if (r == SIZE_MAX) {
+      copies[0].push_back(snap.dest);
+      continue;
+    }
+    const std::vector<std::size_t> &g = runs[r].gates;
+    std::size_t before = 0;
+    while (before < g.size() && g[before] < snap.position)
+      ++before;
+    for (std::size_t i = before; i < g.size(); ++i)
+      if (g[i] < snap.position) // the planner keeps a run's gates ordered around a barrier
+        throw Error("internal: a run of gates crosses a snapshot");
+    if (before == g.size()) {
+      copies[r + 1].push_back(snap.dest);
+    } else {
+      cuts[r].emplace_back(before, snap.dest);
+      ++inRun;
+    }
+  }
+  if (trace && count > 0) {
+    std::string snaps;
+    if (!snapshots.empty())
+      snaps = ", " + std::to_string(snapshots.size()) + " snapshot(s), " + std::to_string(inRun) +
+              " inside a run";
+    std::fprintf(stderr, "kvant forward: %zu gate(s) in %zu run(s) on %zu qubits%s\n", count,
+                 runs.size(), sv.numQubits(), snaps.c_str());
+  }
+  for (StateVector *dest : copies[0])
+    dest->copyFrom(sv);
+  for (std::size_t r = 0; r < runs.size(); ++r) {
+    const PlannedRun &run = runs[r];
     if (run.gates.size() >= 2 && static_cast<unsigned>(__builtin_popcountll(run.mask)) <= B) {
-      blockedRun(sv, gates, run, B);
-    } else { // a single gate gains nothing from the copies
+      blockedRun(sv, gates, run, B, cuts[r]);
+    } else { // a single gate gains nothing from the copies (and cannot hold a cut)
       for (std::size_t k : run.gates)
         execute(sv, gates[k].op, gates[k].ctrls);
     }
+    for (StateVector *dest : copies[r + 1])
+      dest->copyFrom(sv);
   }
 }
 

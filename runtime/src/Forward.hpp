@@ -32,7 +32,17 @@ struct PendingGate {
 // one as they come (small registers, where a gate is cheaper than the queueing).
 unsigned forwardBlockQubits(std::size_t numQubits);
 
-// Applies `gates` in order to sv (blocked where that helps) and clears the list.
-void applyPending(StateVector &sv, std::vector<PendingGate> &gates);
+// A copy of the state between two queued gates: after the first `position` of them.
+struct Snapshot {
+  std::size_t position;
+  StateVector *dest; // same size as the state
+};
+
+// Applies `gates` in order to sv (blocked where that helps) and clears the list. Snapshots
+// (ascending positions) are written while the gates are applied: where a blocked run goes on
+// past a snapshot's position, each block is written out at that point of the run (no extra
+// pass over the state, no run ended early); otherwise the state is copied between runs.
+void applyPending(StateVector &sv, std::vector<PendingGate> &gates,
+                  const std::vector<Snapshot> &snapshots = {});
 
 } // namespace kvant::rt

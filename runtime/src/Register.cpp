@@ -34,8 +34,18 @@ void Register::sync() {
     closeSegment(); // the queue is applied below: the segment's start state is gone after it
   if (dist_)
     dist_->flush();
-  if (!pending_.empty())
-    applyPending(sv_, pending_);
+  flushPending();
+}
+
+void Register::flushPending() {
+  if (pending_.empty() && snapshots_.empty())
+    return;
+  std::vector<Snapshot> snaps;
+  snaps.reserve(snapshots_.size());
+  for (const auto &[position, checkpoint] : snapshots_)
+    snaps.push_back(Snapshot{position, &tape_.checkpoints[checkpoint].state});
+  snapshots_.clear(); // taken now, or lost with a failed flush (the error is sticky)
+  applyPending(sv_, pending_, snaps);
 }
 
 void Register::changed(const char *irreversible) {
@@ -61,7 +71,7 @@ void Register::applyGate(std::int64_t gate, const std::vector<double> &params,
     if (pending_.size() >= kMaxPendingGates) {
       if (recording_)
         closeSegment();
-      applyPending(sv_, pending_);
+      flushPending();
     }
     if (recording_)
       noteSegmentGate(op, ctrls, params.size());
@@ -168,6 +178,7 @@ const ObservablePtr &Register::observable(std::int64_t handle) const {
 }
 
 void Register::beginTape() {
+  flushPending(); // the queue may still owe the old tape's checkpoints their states
   tape_.clear();
   segOpen_ = false;
   recording_ = true;
@@ -217,15 +228,14 @@ void Register::closeSegment() {
   const std::size_t bytes = sv_.size() * sizeof(Complex);
   if (tape_.checkpointBytes + bytes > checkpointBudgetBytes())
     return;
-  // The state before the segment: the queued gates ahead of its first one, applied now (the
-  // rest stays queued).
-  std::vector<PendingGate> head(std::make_move_iterator(pending_.begin()),
-                                std::make_move_iterator(pending_.begin() + segPending_));
-  pending_.erase(pending_.begin(), pending_.begin() + segPending_);
-  applyPending(sv_, head);
+  // The state before the segment, i.e. after the queued gates ahead of its first one: written
+  // when the queue is applied (a snapshot, Forward.hpp), usually from inside the run that
+  // applies those gates, so the run need not end there and no copy pass is needed.
   try {
-    tape_.checkpoints.push_back(Checkpoint{segBegin_, tape_.entries.size(), StateVector(sv_)});
+    tape_.checkpoints.push_back(
+        Checkpoint{segBegin_, tape_.entries.size(), StateVector::uninitialized(numQubits())});
     tape_.checkpointBytes += bytes;
+    snapshots_.emplace_back(segPending_, tape_.checkpoints.size() - 1);
   } catch (const std::bad_alloc &) {
     // Short of memory: this segment takes the plain sweep, which needs no checkpoint.
   }
@@ -250,6 +260,7 @@ const Tape &Register::tapeToDifferentiate(const char *what, std::int64_t numPara
   if (numParams != static_cast<std::int64_t>(tape_.numParams))
     throw Error(std::string(what) + ": the tape has " + std::to_string(tape_.numParams) +
                 " parameter(s), num_params is " + std::to_string(numParams));
+  flushPending(); // the checkpoints get their states from the queue
   return tape_;
 }
 

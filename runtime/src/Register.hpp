@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace kvant::rt {
@@ -79,6 +80,8 @@ private:
   // the state before it into the tape when the segment is worth a checkpoint.
   void noteSegmentGate(const Op &op, const ControlWires &ctrls, std::size_t numParams);
   void closeSegment();
+  // Applies the queue, writing the checkpoints that wait for a state inside it.
+  void flushPending();
 
   std::int64_t id_;
   // A distributed register's sv_ is a view without amplitudes: only its size is used (to
@@ -87,6 +90,9 @@ private:
   std::unique_ptr<DistributedState> dist_;
   bool queueGates_;
   std::vector<PendingGate> pending_;
+  // Checkpoints whose state is the state after the first `position` queued gates: (position,
+  // index into tape_.checkpoints), ascending; written by the next flush.
+  std::vector<std::pair<std::size_t, std::size_t>> snapshots_;
   std::vector<ObservablePtr> observables_;
 
   Tape tape_;

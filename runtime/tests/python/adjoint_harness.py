@@ -147,11 +147,11 @@ _TRACE = re.compile(
 )
 
 
-def run_kvant(n, ops, params, ct, env_extra):
+def run_kvant(n, ops, params, ct, env_extra, stderr_out=None):
     """kvant's Jacobian (NUM_OBS x parameters) and VJP of the circuit, run in a child with
     env_extra; and, with KVANT_RT_ADJOINT_TRACE=1 there, one tuple per sweep (Jacobian, then
     VJP): segments used, checkpoints recorded, used segments on basis states, segments
-    contracted through a permutation."""
+    contracted through a permutation. The child's stderr is appended to stderr_out (a list)."""
     # The library found here, so the child need not import kvant (and with it JAX) to find it.
     env = dict(os.environ, KVANT_RT_LIB=str(LIB_PATH), **env_extra)
     case = {
@@ -170,6 +170,8 @@ def run_kvant(n, ops, params, ct, env_extra):
         timeout=900,
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    if stderr_out is not None:
+        stderr_out.append(done.stderr)
     trace = [tuple(int(x) for x in t) for t in _TRACE.findall(done.stderr)]
     r = json.loads(done.stdout.strip().splitlines()[-1])
     return np.asarray(r["jac"]).reshape(NUM_OBS, ops.num_params), np.asarray(r["vjp"]), trace
