@@ -47,10 +47,12 @@ def _random_circuit(n, seed):
         for w in range(n):
             for name in ("RY", "RZ") if rng.random() < 0.7 else ("Rot",):
                 add(name, [w], 3 if name == "Rot" else 1, adjoint=rng.random() < 0.2)
+        # Half the rings have no parameters (gaps the sweep steps back through on lambda alone).
+        plain = rng.random() < 0.5
         for w in range(n):
             r = rng.random()
             pair = [w, (w + 1) % n] if rng.random() < 0.7 else [(w + 1) % n, w]
-            if r < 0.75:
+            if r < 0.75 or (plain and r < 0.9):
                 add("CNOT", pair, 0)
             elif r < 0.9:
                 add("CRX", pair, 1)
@@ -61,7 +63,7 @@ def _random_circuit(n, seed):
                 # of its own; without, no checkpoint, and the gate then waits in the queue to be
                 # fused with the next layer's gate on its wire -- across that layer's boundary,
                 # which the planner must not allow.
-                name = ["RX", "Hadamard", "S", "T"][int(rng.integers(4))]
+                name = ["RX", "Hadamard", "S", "T"][int(rng.integers(1 if plain else 0, 4))]
                 add(name, [pair[int(rng.integers(2))]], 1 if name == "RX" else 0)
         if rng.random() < 0.3:  # ends the next segment's start early
             add("IsingYY", rng.choice(n, 2, replace=False), 1)
@@ -81,7 +83,7 @@ BASE = {
     ("n", "seed", "block", "extra"),
     [
         (7, 0, 4, {}),
-        (8, 1, 5, {}),
+        (8, 11, 5, {}),
         (9, 2, 6, {}),
         (8, 3, 4, {"KVANT_RT_FORWARD_FUSION": "1"}),
         (9, 4, 6, {"KVANT_RT_FORWARD_INNER_QUBITS": "3"}),
