@@ -168,7 +168,8 @@ void adjoint(int n, int L) {
 }
 
 // The same blocked run on two block layouts: 13 wires get RY and, unless `light`, a CNOT chain
-// (two rounds, 50 gates; light: 13 RY), one run of the forward pass with 16-qubit blocks, once
+// (two rounds, 50 gates; light: 13 RY), one run of the forward pass with 16-qubit blocks (run
+// with KVANT_RT_FORWARD_BLOCK_QUBITS=16: the default depends on the machine), once
 // on the wires of index bits 3-15 (with the three lowest bits, always in a block, a contiguous
 // block) and once on the wires of bits 11-23 (blocks gathered from 2^13 runs of 8 amplitudes).
 // What the gathered run costs more is all that renumbering the qubits so that the run is

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -75,8 +76,14 @@ def find_bench(build_dir: Path) -> Path:
     return exe
 
 
-def run_kvant(exe: Path, cases: list[str]) -> list[dict]:
-    out = subprocess.run([str(exe), *cases], check=True, capture_output=True, text=True).stdout
+def run_kvant(exe: Path, cases: list[str], env: dict | None = None) -> list[dict]:
+    out = subprocess.run(
+        [str(exe), *cases],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=None if env is None else dict(os.environ, **env),
+    ).stdout
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
@@ -382,9 +389,12 @@ def sweep_equivalents(exe: Path, ns) -> list[dict]:
     cases = []
     for n in ns:
         cases += [f"sweep:{n}", f"layered:{n}", f"adjoint:{n}:{SWEEP_LAYERS[n]}", f"sweep:{n}"]
-        if n >= 18:  # registers that queue and block their gates
-            cases.append(f"layout:{n}")
     kv = run_kvant(exe, cases)
+    # The layout cases are one run each only in 16-qubit blocks (the default block size
+    # depends on the machine's L2 and the register): their own process, blocks set.
+    kv += run_kvant(
+        exe, [f"layout:{n}" for n in ns if n >= 18], {"KVANT_RT_FORWARD_BLOCK_QUBITS": "16"}
+    )
     out = []
     for n in ns:
         sweeps = [r["seconds"] for r in kv if r["case"] == "sweep" and r["n"] == n]

@@ -15,17 +15,37 @@
 #include <string>
 #include <utility>
 
+#include <unistd.h>
+
 namespace kvant::rt {
 namespace {
 
-// 2^16 amplitudes = 1 MiB, a Zen 4 core's L2. Registers below kMinQubits (4 MiB) are not
-// queued: there a state stays in the caches and the copies cost what the blocks save.
-// Measured, 200-gate layered circuit, one thread (perf stat task-clock of kvant_rt_bench
-// layered:N, gates taken ahead as below): 16 qubits 91 ms either way, 18 qubits 517 ms gate by
-// gate vs 427 ms blocked, 20 qubits 1.27 s vs 0.84 s. (Before runs took gates ahead, 20 qubits
-// was faster gate by gate, and the threshold was 22.) KVANT_RT_FORWARD_MIN_QUBITS overrides it
-// for such measurements.
-constexpr unsigned kDefaultBlockQubits = 16;
+// Block qubits by default: blocks of at most half the L2 (measured, kvant_rt_bench layered:N and
+// adjoint:N:L, two threads, interleaved, 2026-12-07): on the 2-core AMD EPYC VM (512 KiB L2)
+// 2^14-amplitude blocks (256 KiB) against 2^16 ran the layered circuit 1.3-1.5x faster at 20 to
+// 22 qubits (20: 19-25 vs 26-42 ms; 22: 78-82 vs 112-118 ms) and 1.1x at 23, and the ansatz's
+// forward run and gradient as fast or faster; 2^15 was no better than 2^16. On the 2-core Xeon
+// (2 MiB L2) the rule gives 2^16, which was measured best there. From 24 qubits 2^16: on the
+// EPYC the layered circuit was then 1.1-1.2x faster with the larger blocks (fewer runs over a
+// state far beyond the L3: 486-674 vs 590-650 ms). Unknown L2: 2^16.
+unsigned defaultBlockQubits(std::size_t numQubits) {
+  static const unsigned halfL2 = [] {
+    const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    if (l2 <= 0)
+      return 16u;
+    unsigned b = 0;
+    while ((std::size_t{16} << (b + 1)) <= static_cast<std::size_t>(l2) / 2)
+      ++b;
+    return std::clamp(b, 12u, 16u);
+  }();
+  return numQubits >= 24 ? 16u : halfL2;
+}
+// Registers below kMinQubits (4 MiB) are not queued: there a state stays in the caches and the
+// copies cost what the blocks save. Measured, 200-gate layered circuit, one thread (perf stat
+// task-clock of kvant_rt_bench layered:N, gates taken ahead as below): 16 qubits 91 ms either
+// way, 18 qubits 517 ms gate by gate vs 427 ms blocked, 20 qubits 1.27 s vs 0.84 s. (Before runs
+// took gates ahead, 20 qubits was faster gate by gate, and the threshold was 22.)
+// KVANT_RT_FORWARD_MIN_QUBITS overrides it for such measurements.
 constexpr unsigned kMinQubits = 18;
 // Sub-runs in L1-sized blocks inside each block (see SubRun): off by default. Measured on the
 // 2-core Xeon (2 MiB L2) with blocks of 2^11 amplitudes (32 KiB): the kernels ran ~20% faster
@@ -37,11 +57,11 @@ constexpr unsigned kDefaultInnerQubits = 0;
 // state stays in L3 for the next run.
 constexpr std::size_t kStreamBytes = std::size_t{32} << 20;
 
-unsigned blockSetting() {
+// -1 when unset (the default then depends on the register, defaultBlockQubits).
+long blockSetting() {
   // KVANT_RT_FORWARD_BLOCK_QUBITS: 0 disables queueing and blocking; a small value (>= 1)
   // blocks registers of any size with blocks of that many qubits (tests). Read once.
-  static const unsigned value = static_cast<unsigned>(
-      envSetting("KVANT_RT_FORWARD_BLOCK_QUBITS", kDefaultBlockQubits, 0, 24));
+  static const long value = envSetting("KVANT_RT_FORWARD_BLOCK_QUBITS", -1, 0, 24);
   return value;
 }
 
@@ -574,7 +594,9 @@ void blockedRun(StateVector &sv, std::vector<PendingGate> &gates, const PlannedR
 } // namespace
 
 unsigned forwardBlockQubits(std::size_t numQubits) {
-  const unsigned B = blockSetting();
+  const long setting = blockSetting();
+  const unsigned B =
+      setting >= 0 ? static_cast<unsigned>(setting) : defaultBlockQubits(numQubits);
   if (B == 0 || numQubits <= B)
     return 0;
   static const unsigned minQubits =
