@@ -595,8 +595,7 @@ void blockedRun(StateVector &sv, std::vector<PendingGate> &gates, const PlannedR
 
 unsigned forwardBlockQubits(std::size_t numQubits) {
   const long setting = blockSetting();
-  const unsigned B =
-      setting >= 0 ? static_cast<unsigned>(setting) : defaultBlockQubits(numQubits);
+  const unsigned B = setting >= 0 ? static_cast<unsigned>(setting) : defaultBlockQubits(numQubits);
   if (B == 0 || numQubits <= B)
     return 0;
   static const unsigned minQubits =
