@@ -33,7 +33,9 @@ HERMITIAN = np.array([[0.5, 0.1 + 0.2j], [0.1 - 0.2j, -1.0]])
 
 class Ops(list):
     """(gate name, parameter indices, wires, control wires, control values, adjoint) entries;
-    the parameters are indices into one trainable vector, so one list drives every simulator."""
+    the parameters are indices into one trainable vector, so one list drives every simulator.
+    The name "SYNC" is no gate: kvant's child applies its queued gates there (kvant_rt_sync),
+    the references skip it."""
 
     num_params = 0
 
@@ -64,6 +66,8 @@ def qnode(ops, n, device, **kwargs):
 
     def circuit(p):
         for name, pidx, wires, ctrls, values, adjoint in ops:
+            if name == "SYNC":  # kvant only: applies the register's queue (no gate)
+                continue
             op_class = getattr(qml, name)
             fn = lambda *a, c=op_class, w=wires: c(*a, wires=w)
             if adjoint:
@@ -115,6 +119,9 @@ _CHILD = textwrap.dedent(
     reg = lib.kvant_rt_qalloc(n)
     lib.kvant_rt_tape_begin()
     for name, pidx, wires, ctrls, values, adjoint in ops:
+        if name == "SYNC":
+            lib.kvant_rt_sync()
+            continue
         p = [float(params[i]) for i in pidx]
         lib.kvant_rt_gate(ref.GATE[name], arr(f64, p), len(p), arr(i64, wires), len(wires),
                           arr(i64, ctrls), arr(i8, values), len(ctrls), 1 if adjoint else 0)

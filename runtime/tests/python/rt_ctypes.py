@@ -68,6 +68,7 @@ class Runtime:
             "kvant_rt_obs_hermitian": (i64, [P(f64), P(i64), i64]),
             "kvant_rt_obs_hamiltonian": (i64, [P(f64), P(i64), i64]),
             "kvant_rt_expval": (f64, [i64]),
+            "kvant_rt_sync": (None, []),
             "kvant_rt_tape_begin": (None, []),
             "kvant_rt_tape_end": (None, []),
             "kvant_rt_tape_num_params": (i64, []),

@@ -12,7 +12,9 @@ ends a segment early) on 7 to 9 qubits, with blocks of 4 to 6 qubits so that run
 boundaries: KVANT_RT_FORWARD_TRACE must report snapshots taken inside runs, and the adjoint
 Jacobian and a VJP must match lightning.qubit's adjoint Jacobian (test_adjoint_segments.py
 checks Lightning against default.qubit + JAX). The same with the inner sub-blocks and with
-two threads.
+two threads; and with the queue applied right after some rings (kvant_rt_sync), so that those
+snapshots are copies taken at the start of the next flush (a mutation that skips that copy
+fails these cases).
 
     .venv/bin/python -m pytest runtime/tests/python/test_adjoint_snapshots.py
 """
@@ -36,7 +38,7 @@ _PLAN = re.compile(
 )
 
 
-def _random_circuit(n, seed):
+def _random_circuit(n, seed, syncs=False):
     rng = np.random.default_rng(seed)
     ops = Ops()
     add = ops.add
@@ -65,6 +67,10 @@ def _random_circuit(n, seed):
                 # which the planner must not allow.
                 name = ["RX", "Hadamard", "S", "T"][int(rng.integers(1 if plain else 0, 4))]
                 add(name, [pair[int(rng.integers(2))]], 1 if name == "RX" else 0)
+        if syncs and rng.random() < 0.5:
+            # The queue applied right after the ring: the next segment's snapshot is then at
+            # the queue's start, a copy before any run.
+            add("SYNC", [], 0)
         if rng.random() < 0.3:  # ends the next segment's start early
             add("IsingYY", rng.choice(n, 2, replace=False), 1)
     return ops, rng.uniform(-np.pi, np.pi, ops.num_params)
@@ -92,7 +98,16 @@ BASE = {
     ],
 )
 def test_snapshots_inside_runs_match_lightning(n, seed, block, extra):
-    ops, params = _random_circuit(n, seed)
+    _check(n, seed, block, extra, syncs=False)
+
+
+@pytest.mark.parametrize(("n", "seed", "block"), [(8, 20, 5), (9, 21, 4), (7, 22, 6)])
+def test_snapshots_at_the_start_of_a_flush_match_lightning(n, seed, block):
+    _check(n, seed, block, {}, syncs=True)
+
+
+def _check(n, seed, block, extra, syncs):
+    ops, params = _random_circuit(n, seed, syncs)
     ct = np.random.default_rng(2000 + seed).normal(size=NUM_OBS)
     want = lightning_jacobian(ops, params, n)
     env = dict(BASE, KVANT_RT_FORWARD_BLOCK_QUBITS=str(block), **extra)
@@ -106,3 +121,5 @@ def test_snapshots_inside_runs_match_lightning(n, seed, block, extra):
     # Every checkpoint recorded is a snapshot (none is a basis state after the Hadamards).
     assert trace and trace[0][1] == snapshots and trace[0][2] == 0, (trace, plans)
     assert snapshots >= 2 and inside >= 1, plans
+    if syncs:  # some snapshots taken by a copy at the start of a flush
+        assert snapshots > inside, plans
