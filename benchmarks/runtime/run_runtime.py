@@ -392,9 +392,9 @@ def sweep_equivalents(exe: Path, ns) -> list[dict]:
     kv = run_kvant(exe, cases)
     # The layout cases are one run each only in 16-qubit blocks (the default block size
     # depends on the machine's L2 and the register): their own process, blocks set.
-    kv += run_kvant(
-        exe, [f"layout:{n}" for n in ns if n >= 18], {"KVANT_RT_FORWARD_BLOCK_QUBITS": "16"}
-    )
+    layouts = [f"layout:{n}" for n in ns if n >= 18]  # registers that queue and block
+    if layouts:
+        kv += run_kvant(exe, layouts, {"KVANT_RT_FORWARD_BLOCK_QUBITS": "16"})
     out = []
     for n in ns:
         sweeps = [r["seconds"] for r in kv if r["case"] == "sweep" and r["n"] == n]

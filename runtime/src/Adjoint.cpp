@@ -627,8 +627,7 @@ std::vector<double> sweep(const Tape &tape, const StateVector &finalState, State
     // The last derivatives the sweep needs, from a segment on a basis state behind a
     // permutation (an ansatz's first layer and its CNOT ring): one read of each lambda, no
     // steps back (AdjointSegments.hpp).
-    if (c.basis && sw.remaining == plan.numParams && gapParams(c.end, hi) == 0 &&
-        permutationGap(tape, sw.done, c.end, hi)) {
+    if (c.basis && sw.remaining == plan.numParams && permutationGap(tape, sw.done, c.end, hi)) {
       segmentDerivativesThroughGap(tape, plan, c, hi, sw.done, lambdas, out.data(), P);
       ++used;
       ++usedBasis;

@@ -23,11 +23,12 @@ namespace {
 // Block qubits by default: blocks of at most half the L2 (measured, kvant_rt_bench layered:N and
 // adjoint:N:L, two threads, interleaved, 2026-12-07): on the 2-core AMD EPYC VM (512 KiB L2)
 // 2^14-amplitude blocks (256 KiB) against 2^16 ran the layered circuit 1.3-1.5x faster at 20 to
-// 22 qubits (20: 19-25 vs 26-42 ms; 22: 78-82 vs 112-118 ms) and 1.1x at 23, and the ansatz's
-// forward run and gradient as fast or faster; 2^15 was no better than 2^16. On the 2-core Xeon
-// (2 MiB L2) the rule gives 2^16, which was measured best there. From 24 qubits 2^16: on the
-// EPYC the layered circuit was then 1.1-1.2x faster with the larger blocks (fewer runs over a
-// state far beyond the L3: 486-674 vs 590-650 ms). Unknown L2: 2^16.
+// 22 qubits (20: 19-25 vs 26-42 ms; 22: 78-82 vs 112-118 ms) and 1.1-1.3x at 23, and the
+// ansatz's forward run and gradient as fast or faster; 2^15 was no better than 2^16 at 20 and 22
+// qubits. On a 2 MiB L2 (the 2-core Xeon of the other measurements here) the rule gives 2^16,
+// the fixed default before. From 24 qubits 2^16: on the EPYC the layered circuit was then faster
+// with the larger blocks in 3 of 4 interleaved pairs (fewer runs over a state far beyond the L3:
+// 486-674 vs 590-650 ms). Unknown L2: 2^16.
 unsigned defaultBlockQubits(std::size_t numQubits) {
   static const unsigned halfL2 = [] {
     const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
@@ -558,26 +559,22 @@ void blockedRun(StateVector &sv, std::vector<PendingGate> &gates, const PlannedR
   const unsigned n = static_cast<unsigned>(sv.numQubits());
   Run run{blocks::Layout(planned.mask, n, B)};
   std::vector<PendingGate> viewGates = toView(n, run.layout, gates, planned.gates, true);
+  auto addPart = [&](std::size_t lo, std::size_t hi) { // view gates [lo, hi), if any
+    if (hi > lo)
+      addSubRuns(run,
+                 std::vector<PendingGate>(std::make_move_iterator(viewGates.begin() + lo),
+                                          std::make_move_iterator(viewGates.begin() + hi)),
+                 B);
+  };
   std::size_t from = 0;
   for (const auto &[k, dest] : cuts) {
-    if (k > from)
-      addSubRuns(run,
-                 std::vector<PendingGate>(std::make_move_iterator(viewGates.begin() + from),
-                                          std::make_move_iterator(viewGates.begin() + k)),
-                 B);
+    addPart(from, k);
     SubRun marker;
     marker.snapshot = dest;
     run.subRuns.push_back(std::move(marker));
-    from = std::max(from, k);
+    from = k;
   }
-  if (from == 0) {
-    addSubRuns(run, std::move(viewGates), B);
-  } else if (from < viewGates.size()) {
-    addSubRuns(run,
-               std::vector<PendingGate>(std::make_move_iterator(viewGates.begin() + from),
-                                        std::make_move_iterator(viewGates.end())),
-               B);
-  }
+  addPart(from, viewGates.size());
   run.state = sv.data();
   run.stream = sv.size() * sizeof(Complex) > kStreamBytes && run.layout.lowRun >= 2;
   const std::size_t numBlocks = std::size_t{1} << (n - B);

@@ -44,8 +44,16 @@ void Register::flushPending() {
   snaps.reserve(snapshots_.size());
   for (const auto &[position, checkpoint] : snapshots_)
     snaps.push_back(Snapshot{position, &tape_.checkpoints[checkpoint].state});
-  snapshots_.clear(); // taken now, or lost with a failed flush (the error is sticky)
-  applyPending(sv_, pending_, snaps);
+  snapshots_.clear();
+  try {
+    applyPending(sv_, pending_, snaps);
+  } catch (...) {
+    // The state and the checkpoints waiting for it are now unknown: a later Jacobian of this
+    // tape (after the error is cleared) must refuse rather than read them.
+    if (hasTape_ && tape_.invalidReason.empty())
+      tape_.invalidReason = "gates whose application failed";
+    throw;
+  }
 }
 
 void Register::changed(const char *irreversible) {

@@ -76,8 +76,9 @@ private:
   // (measurement, state preparation after gates) poisons a tape being recorded.
   void changed(const char *irreversible = nullptr);
   // Segments of one-qubit gates while recording (AdjointSegments.hpp): a queued gate opens or
-  // extends one, any other gate or a flush of the queue ends it; closeSegment() then copies
-  // the state before it into the tape when the segment is worth a checkpoint.
+  // extends one, any other gate or a flush of the queue ends it; closeSegment() then gives the
+  // tape a checkpoint of the state before it, when the segment is worth one, which the next
+  // flush of the queue writes (a snapshot, Forward.hpp).
   void noteSegmentGate(const Op &op, const ControlWires &ctrls, std::size_t numParams);
   void closeSegment();
   // Applies the queue, writing the checkpoints that wait for a state inside it.

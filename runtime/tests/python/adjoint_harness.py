@@ -52,6 +52,12 @@ class Ops(list):
         )
         self.num_params += k
 
+    def rotation_layer(self, n, rng):
+        """A segment of one-qubit gates: RY and RZ (or Rot) on every wire, some adjoint."""
+        for w in range(n):
+            for name in ("RY", "RZ") if rng.random() < 0.7 else ("Rot",):
+                self.add(name, [w], 3 if name == "Rot" else 1, adjoint=rng.random() < 0.2)
+
 
 def qnode(ops, n, device, **kwargs):
     """The circuit returning <Z0>, <X1 Y(n-1)>, <H on wire 2> and <Hamiltonian>."""

@@ -96,9 +96,7 @@ def _random_circuit(n, seed, prefix):
                 rng.integers(5)
             ]
             add(name, rng.choice(n, k, replace=False), 0)
-        for w in range(n):
-            for name in ("RY", "RZ") if rng.random() < 0.7 else ("Rot",):
-                add(name, [w], 3 if name == "Rot" else 1, adjoint=rng.random() < 0.2)
+        ops.rotation_layer(n, rng)
         gap = [("PauliX", 1), ("CNOT", 2), ("SWAP", 2)]
         for _ in range(2 * n):
             name, k = gap[rng.integers(len(gap))]
@@ -111,9 +109,7 @@ def _random_circuit(n, seed, prefix):
         # state.)
         add("IsingXX", rng.choice(n, 2, replace=False), 1)
     for _layer in range(3):
-        for w in range(n):
-            for name in ("RY", "RZ") if rng.random() < 0.7 else ("Rot",):
-                add(name, [w], 3 if name == "Rot" else 1, adjoint=rng.random() < 0.2)
+        ops.rotation_layer(n, rng)
         for w in range(n):
             if rng.random() < 0.8:
                 add("CNOT", [w, (w + 1) % n], 0)

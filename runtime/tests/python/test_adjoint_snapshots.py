@@ -46,9 +46,7 @@ def _random_circuit(n, seed, syncs=False):
         add("Hadamard", [w], 0)
     add("IsingXX", [0, n - 1], 1)
     for _layer in range(int(rng.integers(3, 6))):
-        for w in range(n):
-            for name in ("RY", "RZ") if rng.random() < 0.7 else ("Rot",):
-                add(name, [w], 3 if name == "Rot" else 1, adjoint=rng.random() < 0.2)
+        ops.rotation_layer(n, rng)
         # Half the rings have no parameters (gaps the sweep steps back through on lambda alone).
         plain = rng.random() < 0.5
         for w in range(n):
