@@ -19,6 +19,15 @@ BUILD_DIR := build/py
 # two cores busy; two processes use both. Each has its own program cache (tests/conftest.py), so
 # they are independent (PYTEST_WORKERS=0 runs the tests in one process, one after another).
 PYTEST_WORKERS ?= 2
+# CI stops the whole job at 90 minutes and shows only the tail of its output. pytest (about 15
+# minutes on the 2-core machine) is interrupted at PYTEST_LIMIT instead, so that its summary --
+# failures, the tests still running, the slowest tests -- ends the output; a single test that
+# hangs is stopped earlier, with its stacks, by tests/watchdog.py (KVANT_TEST_TIMEOUT).
+PYTEST_LIMIT ?= 50m
+PYTEST = timeout --foreground --signal=INT --kill-after=120 $(PYTEST_LIMIT) \
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --durations=15
+# A C++ test that hangs fails after this many seconds (the slowest takes ~2 s, ~10 s under ASan).
+CTEST = $(VENV)/bin/ctest --output-on-failure --timeout 600
 # ccache keeps its objects where it keeps them by default (~/.cache/ccache), outside the checkout,
 # so a fresh clone (CI) reuses what an earlier build of any clone compiled; paths are hashed
 # relative to the checkout and without the working directory, so clones at other paths hit too.
@@ -72,10 +81,10 @@ format: venv
 	$(VENV)/bin/clang-format -i $(CXX_SOURCES)
 
 test-cpp: install
-	$(VENV)/bin/ctest --test-dir $(BUILD_DIR) --output-on-failure
+	$(CTEST) --test-dir $(BUILD_DIR)
 
 test-python: install
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS)
+	$(PYTEST)
 
 # The runtime's C++ tests again under AddressSanitizer + UndefinedBehaviorSanitizer (a build of
 # runtime/ alone, in build/asan).
@@ -83,11 +92,11 @@ test-asan: venv
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/cmake -S runtime -B build/asan -G Ninja \
 	  -DKVANT_ENABLE_SANITIZERS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
 	$(VENV)/bin/cmake --build build/asan
-	$(VENV)/bin/ctest --test-dir build/asan --output-on-failure
+	$(CTEST) --test-dir build/asan
 
 test: lint install test-asan
-	$(VENV)/bin/ctest --test-dir $(BUILD_DIR) --output-on-failure
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS)
+	$(CTEST) --test-dir $(BUILD_DIR)
+	$(PYTEST)
 
 # Peers measured beside kvant when installed: Catalyst (same jax/PennyLane pins), qulacs.
 bench: install
