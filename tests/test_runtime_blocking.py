@@ -126,9 +126,10 @@ def test_blocked_and_unblocked_runtime_agree():
 # kernels::applyBrick2) at register sizes where the default settings block (18+ qubits, blocks
 # of at most half the L2: 2^12 to 2^16 amplitudes): layers of one-qubit gates of every kind the
 # brick kernel tells apart (real, RX-like, diagonal, general; two on one wire fuse into a
-# general matrix; a wire left out is the identity), then CNOTs on neighbouring and distant pairs in both directions, so bricks land on
-# every bit of a block and on wires outside the first block; now and then a CNOT or rotation
-# with a user control (qml.ctrl, value 0 or 1) or a CRX, which must stay out of bricks.
+# general matrix; a wire left out is the identity), then CNOTs on neighbouring and distant
+# pairs in both directions, so bricks land on every bit of a block and on wires outside the
+# first block; now and then a CNOT or rotation with a user control (qml.ctrl, value 0 or 1) or
+# a CRX, which must stay out of bricks.
 _BRICKS_CHILD = textwrap.dedent(
     """
     import json, sys
