@@ -2,7 +2,7 @@
 
 CI stops the whole run at a hard limit. A test that never returns (a deadlock in the runtime's
 thread pool, a child process waiting for a message that never comes) would use all of it and
-leave no trace of where it stopped. After ``KVANT_TEST_TIMEOUT`` seconds (default 900; the
+leave no trace of where it stopped. After ``KVANT_TEST_TIMEOUT`` seconds (default 300; the
 slowest test takes ~30 s on the 2-core CI machine) in one test -- setup, call and teardown
 together -- the watchdog prints the test's id, the Python stack of every thread, and the native
 stacks of this process and of every process it started (gdb, when installed), and ends this
@@ -27,7 +27,7 @@ import threading
 
 import pytest
 
-_DEFAULT_SECONDS = 900.0
+_DEFAULT_SECONDS = 300.0
 _SECONDS = pytest.StashKey[float]()
 _REPORTS = pytest.StashKey[str]()
 
