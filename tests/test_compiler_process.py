@@ -105,9 +105,13 @@ def test_interrupted_compile_discards_the_worker_and_the_next_compile_works(how)
     timer = threading.Timer(1.0, interrupt)
     timer.start()
     started = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        driver.compile_mlir(long_program)
-    timer.join()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            driver.compile_mlir(long_program)
+    finally:
+        # Should the compilation end first (the test then fails), the interrupt must not land
+        # in a later test: under pytest-xdist it would end the worker's whole session.
+        timer.cancel()
     assert time.monotonic() - started < 5, "the interrupt was not acted on while waiting"
     # the worker that was busy with the interrupted program is dead, its build folder removed
     assert gone(pid)
@@ -134,6 +138,8 @@ def test_a_stopped_worker_ends_in_a_timeout_error(monkeypatch):
         assert time.monotonic() - started < 10
     finally:
         release.cancel()
+        if not gone(pid):  # the test failed: a stopped worker must not stall later tests
+            os.kill(pid, signal.SIGKILL)
     assert gone(pid)
     monkeypatch.delenv("KVANT_COMPILE_TIMEOUT")
     check_small_compile()
