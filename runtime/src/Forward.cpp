@@ -497,7 +497,10 @@ struct Run {
     StateVector view = StateVector::view(buf, layout.B);
     for (const SubRun &s : subRuns) {
       if (s.snapshot) {
-        layout.scatter(s.snapshot->data(), buf, base, stream);
+        // Streaming stores whatever the state's size: a checkpoint is read only in the adjoint
+        // sweep, after the rest of the forward run has passed through the caches, so a plain
+        // store would read every line before writing it and then evict the state's own lines.
+        layout.scatter(s.snapshot->data(), buf, base, layout.lowRun >= 2);
         continue;
       }
       if (!s.layout) {
