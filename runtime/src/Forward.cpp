@@ -319,6 +319,8 @@ struct Brick {
   bool cnot = true;                    // false: just the two one-qubit gates
   bool post = false;                   // the one-qubit gates come after the CNOT
   Complex mc[4], mt[4];
+  // A CNOT (sel, selX) merged in before the brick (absorbLoneCnots); selX is control or target.
+  std::size_t sel = SIZE_MAX, selX = SIZE_MAX;
 };
 
 // One step of a run inside a block: a gate, or a brick (when `brick` is set).
@@ -330,6 +332,62 @@ struct Step {
 bool isCnot(const PendingGate &g) {
   return g.op.kind == Op::PauliX && g.op.targets.size() == 1 && g.op.builtinCtrls.size() == 1 &&
          g.ctrls.wires.empty();
+}
+
+bool touches(const Step &s, std::size_t w) {
+  if (s.brick)
+    return w == s.brick->control || w == s.brick->target || w == s.brick->sel;
+  bool found = false;
+  forEachWire(s.gate, [&](std::size_t x) { found = found || x == w; });
+  return found;
+}
+
+// A CNOT (c, t) left without one-qubit gates (in brickwork circuits, the second CNOT layer of
+// every round: the first layer's bricks took the rotations) costs a pass over the block of its
+// own. It goes into the next brick on t instead, when that brick's other wire is not c: the
+// brick kernel with a selector (applyBrick2) swaps the t pairs where c is 1 in registers before
+// the brick's gates, so both cost one pass and the brick's arithmetic. The merged step goes after
+// the last step between the two that touches the brick's other wire (the brick moves up past the
+// others, none of which touches its wires), provided the CNOT moves down past no step that
+// touches c (by the choice of the brick, none in between touches t). From the last CNOT to the
+// first, so that a round's bricks, each reading the wire the next one changes, line up.
+// c must not be the view's bit 0 (the brick kernel handles two groups differing in it at once).
+void absorbLoneCnots(std::vector<Step> &steps, std::size_t numQubits) {
+  for (std::size_t k = steps.size(); k-- > 0;) {
+    if (steps[k].brick || !isCnot(steps[k].gate))
+      continue;
+    const std::size_t c = steps[k].gate.op.builtinCtrls[0], t = steps[k].gate.op.targets[0];
+    if (c == numQubits - 1) // bit 0 of the view
+      continue;
+    std::size_t m = k + 1;
+    while (m < steps.size() && !touches(steps[m], t))
+      ++m;
+    if (m == steps.size() || !steps[m].brick)
+      continue;
+    const Brick &b = *steps[m].brick;
+    if (b.post || b.sel != SIZE_MAX || b.control == c || b.target == c)
+      continue;
+    const std::size_t x = b.control == t ? b.target : b.control;
+    std::size_t p = k; // the merged step goes right after step p (at k itself when p == k)
+    for (std::size_t j = k + 1; j < m; ++j)
+      if (touches(steps[j], x))
+        p = j;
+    bool blocked = false;
+    for (std::size_t j = k + 1; j <= p && !blocked; ++j)
+      blocked = touches(steps[j], c);
+    if (blocked)
+      continue;
+    Step merged = std::move(steps[m]);
+    merged.brick->sel = c;
+    merged.brick->selX = t;
+    steps.erase(steps.begin() + static_cast<std::ptrdiff_t>(m));
+    if (p == k) {
+      steps[k] = std::move(merged);
+    } else {
+      steps.insert(steps.begin() + static_cast<std::ptrdiff_t>(p) + 1, std::move(merged));
+      steps.erase(steps.begin() + static_cast<std::ptrdiff_t>(k));
+    }
+  }
 }
 
 // The steps of `gates` (wires of a numQubits-qubit view, one-qubit gates already fused):
@@ -446,6 +504,7 @@ std::vector<Step> formBricks(std::vector<PendingGate> &gates, std::size_t numQub
       forEachWire(kept.gate, [&](std::size_t w) { touched[w] = idx + 1; });
     }
   }
+  absorbLoneCnots(out, numQubits);
   return out;
 }
 
@@ -453,8 +512,11 @@ void executeStep(StateVector &view, const Step &s) {
   if (!s.brick)
     return execute(view, s.gate.op, s.gate.ctrls);
   const Brick &b = *s.brick;
-  kernels::applyBrick2(view, view.bitOf(b.control), b.hasC ? b.mc : nullptr, view.bitOf(b.target),
-                       b.hasT ? b.mt : nullptr, b.cnot ? 1 : 0, b.post);
+  const Complex *mc = b.hasC ? b.mc : nullptr, *mt = b.hasT ? b.mt : nullptr;
+  const unsigned c = view.bitOf(b.control), t = view.bitOf(b.target), cx = b.cnot ? 1 : 0;
+  if (b.sel == SIZE_MAX)
+    return kernels::applyBrick2(view, c, mc, t, mt, cx, b.post);
+  kernels::applyBrick2(view, c, mc, t, mt, cx, false, view.bitOf(b.sel), view.bitOf(b.selX));
 }
 
 // Inside a block (a B-qubit state in L2) the gates of a run go through the block once each.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 namespace kvant::rt::kernels {
 
@@ -271,18 +272,42 @@ void scaleGroups(const par::GroupSpace &g, Complex *const *states, Complex m) {
 // applied in registers, and the CNOT is a renaming of registers. Inside a forward block (an L2
 // resident state) a one-qubit gate costs about one L2 round trip per amplitude, close to its
 // arithmetic, so three passes become one and the arithmetic stays the same.
-template <int CX, bool Post, class OpH, class OpL>
+//
+// Sel: only the half of the groups whose bit `sel` (not 0, hi or lo) equals selOne; the brick
+// then costs half a pass, and two calls with different matrices make a brick whose gates
+// depend on a third bit (a CNOT on sel before it, see applyBrick2).
+// PreX: X on hi (1) or lo (2) before everything else (a register renaming, the selector's CNOT).
+template <int CX, bool Post, bool Sel, int PreX, class OpH, class OpL>
 void brickPairs(Complex *d, std::uint64_t amps, unsigned hi, unsigned lo, const OpH &oh,
-                const OpL &ol) {
+                const OpL &ol, unsigned sel, bool selOne) {
   const std::uint64_t sh = std::uint64_t{1} << hi, sl = std::uint64_t{1} << lo;
+  // With Sel, bit sel is inserted into the group index as well (at its place among the
+  // others) and set to selOne.
+  const std::uint64_t ss = Sel ? std::uint64_t{1} << sel : 0, selValue = Sel && selOne ? ss : 0;
+  const std::uint64_t groups = Sel ? amps / 2 : amps;
   if (lo == 0) {
     // (a00, a01) is one v4d at i, (a10, a11) one at i + sh; i has bits 0 and hi clear.
     const std::uint64_t low = (sh >> 1) - 1; // bits below hi in the index without bit 0
+    // The selector's place in the index without bit 0, below or above hi's.
+    const std::uint64_t lowS = (ss >> 1) - 1;
+    const bool selBelow = sel < hi;
     par::launch(
         [=](std::uint64_t b, std::uint64_t e) KVANT_INLINE {
           for (std::uint64_t j = b; j < e; ++j) {
-            const std::uint64_t i = (((j & ~low) << 1) | (j & low)) << 1;
+            std::uint64_t k = j;
+            if (Sel && selBelow)
+              k = ((k & ~lowS) << 1) | (k & lowS);
+            k = ((k & ~low) << 1) | (k & low);
+            if (Sel && !selBelow)
+              k = ((k & ~lowS) << 1) | (k & lowS);
+            const std::uint64_t i = (k << 1) | selValue;
             v4d x = ld2(d + i), y = ld2(d + i + sh);
+            if (PreX == 1) {
+              std::swap(x, y);
+            } else if (PreX == 2) {
+              x = swapHalves(x);
+              y = swapHalves(y);
+            }
             auto ones = [&] {
               oh.two(x, y);
               x = ol.adjacent(x);
@@ -303,19 +328,34 @@ void brickPairs(Complex *d, std::uint64_t amps, unsigned hi, unsigned lo, const 
             st2(d + i + sh, y);
           }
         },
-        amps / 4, amps);
+        groups / 4, groups);
     return;
   }
   // lo >= 1: groups i and i + 1 side by side, one v4d per group member.
-  const std::uint64_t lowL = sl - 1, lowH = sh - 1;
+  const std::uint64_t lowL = sl - 1, lowH = sh - 1, lowS = ss - 1;
+  const unsigned selRank = Sel ? (sel > lo) + (sel > hi) : 3; // inserted after this many
   par::launch(
       [=](std::uint64_t b, std::uint64_t e) KVANT_INLINE {
         for (std::uint64_t u = b; u < e; ++u) {
           std::uint64_t i = 2 * u;
+          if (Sel && selRank == 0)
+            i = ((i & ~lowS) << 1) | (i & lowS);
           i = ((i & ~lowL) << 1) | (i & lowL);
+          if (Sel && selRank == 1)
+            i = ((i & ~lowS) << 1) | (i & lowS);
           i = ((i & ~lowH) << 1) | (i & lowH);
+          if (Sel && selRank == 2)
+            i = ((i & ~lowS) << 1) | (i & lowS);
+          i |= selValue;
           Complex *p = d + i;
           v4d x00 = ld2(p), x01 = ld2(p + sl), x10 = ld2(p + sh), x11 = ld2(p + sh + sl);
+          if (PreX == 1) {
+            std::swap(x00, x10);
+            std::swap(x01, x11);
+          } else if (PreX == 2) {
+            std::swap(x00, x01);
+            std::swap(x10, x11);
+          }
           auto ones = [&] {
             oh.two(x00, x10);
             oh.two(x01, x11);
@@ -336,7 +376,7 @@ void brickPairs(Complex *d, std::uint64_t amps, unsigned hi, unsigned lo, const 
           st2(p + sh + sl, x11);
         }
       },
-      amps / 8, amps);
+      groups / 8, groups);
 }
 
 // f(op) with the cheapest op kind that represents the 2x2 matrix m (nullptr: identity). The
@@ -391,26 +431,48 @@ void applyPauliX(StateVector &sv, unsigned bit, const Controls &c, StateVector *
 }
 
 void applyBrick2(StateVector &sv, unsigned a, const Complex *ma, unsigned b, const Complex *mb,
-                 int cx, bool post) {
+                 int cx, bool post, unsigned sel, unsigned selX) {
   const bool aHigh = a > b;
   const unsigned hi = aHigh ? a : b, lo = aHigh ? b : a;
   const Complex *mh = aHigh ? ma : mb, *ml = aHigh ? mb : ma;
   // Control a, target b: with a the high bit X acts on lo (CX = 1), else on hi (CX = 2).
   const int kind = cx == 0 ? 0 : aHigh ? 1 : 2;
+  const bool half = sel != kNoSelector;
+  if (half && (post || sel == 0 || sel == a || sel == b || sel >= sv.numQubits() ||
+               (selX != a && selX != b)))
+    throw Error("internal: a brick's selector must be another bit than 0 and its own, before "
+                "its gates, with X on one of its bits");
+  const bool xHigh = selX == hi;
   Complex *d = sv.data();
   const std::uint64_t amps = sv.size();
   withOneQubitOp(mh, [&](const auto &oh) {
     withOneQubitOp(ml, [&](const auto &ol) {
-      if (kind == 1 && post)
-        brickPairs<1, true>(d, amps, hi, lo, oh, ol);
-      else if (kind == 1)
-        brickPairs<1, false>(d, amps, hi, lo, oh, ol);
-      else if (kind == 2 && post)
-        brickPairs<2, true>(d, amps, hi, lo, oh, ol);
-      else if (kind == 2)
-        brickPairs<2, false>(d, amps, hi, lo, oh, ol);
-      else
-        brickPairs<0, false>(d, amps, hi, lo, oh, ol);
+      if (half) { // where sel is 0 the brick alone, where it is 1 X on selX first
+        auto both = [&](auto kindC) {
+          constexpr int K = decltype(kindC)::value;
+          brickPairs<K, false, true, 0>(d, amps, hi, lo, oh, ol, sel, false);
+          if (xHigh)
+            brickPairs<K, false, true, 1>(d, amps, hi, lo, oh, ol, sel, true);
+          else
+            brickPairs<K, false, true, 2>(d, amps, hi, lo, oh, ol, sel, true);
+        };
+        if (kind == 1)
+          both(std::integral_constant<int, 1>{});
+        else if (kind == 2)
+          both(std::integral_constant<int, 2>{});
+        else
+          both(std::integral_constant<int, 0>{});
+      } else if (kind == 1 && post) {
+        brickPairs<1, true, false, 0>(d, amps, hi, lo, oh, ol, 0, false);
+      } else if (kind == 1) {
+        brickPairs<1, false, false, 0>(d, amps, hi, lo, oh, ol, 0, false);
+      } else if (kind == 2 && post) {
+        brickPairs<2, true, false, 0>(d, amps, hi, lo, oh, ol, 0, false);
+      } else if (kind == 2) {
+        brickPairs<2, false, false, 0>(d, amps, hi, lo, oh, ol, 0, false);
+      } else {
+        brickPairs<0, false, false, 0>(d, amps, hi, lo, oh, ol, 0, false);
+      }
     });
   });
 }

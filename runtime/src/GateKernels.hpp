@@ -34,8 +34,15 @@ void applyPauliX(StateVector &sv, unsigned bit, const Controls &c, StateVector *
 // (a CNOT), with cx = 0 nothing more; with `post` the CNOT comes first and the two matrices
 // after it. The forward pass fuses the one-qubit gates next to a CNOT into it this way
 // (Forward.cpp): one pass instead of three, the arithmetic unchanged.
+//
+// With a selector bit sel (not 0, a or b; not with `post`) and selX (a or b): where sel is 1,
+// X on selX first -- a CNOT (sel, selX) before the brick, in the same pass (the forward pass
+// merges a CNOT without one-qubit gates of its own into the next brick on its target this
+// way); the X is a renaming of registers, so the brick's arithmetic stays what it was.
+constexpr unsigned kNoSelector = ~0u;
 void applyBrick2(StateVector &sv, unsigned a, const Complex *ma, unsigned b, const Complex *mb,
-                 int cx, bool post = false);
+                 int cx, bool post = false, unsigned sel = kNoSelector,
+                 unsigned selX = kNoSelector);
 
 // m: row-major 4x4; `hi` is the most significant bit of the matrix index.
 void applyMatrix2(StateVector &sv, unsigned hi, unsigned lo, const Complex *m, const Controls &c);

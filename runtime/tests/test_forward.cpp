@@ -193,6 +193,44 @@ std::vector<double> runRingCircuit() {
   return raw;
 }
 
+// Brickwork rounds: one-qubit gates (some wires left out), then CNOTs on the even pairs and
+// then on the odd pairs, each in either direction, now and then a pair far apart. The second
+// layer's CNOTs have no one-qubit gates before them, so each is merged into the next brick on
+// its target (Forward.cpp, absorbLoneCnots), with the brick's other wire above and below it,
+// the selector wire above and below the brick, and the brick on the view's bit 0.
+std::vector<double> runBrickworkCircuit() {
+  const int64_t n = 9;
+  Reg reg(n);
+  std::mt19937_64 rng(2468);
+  std::uniform_real_distribution<double> angle(-3.0, 3.0);
+  const kvant_gate_t one[] = {KVANT_GATE_RX, KVANT_GATE_RY, KVANT_GATE_RZ, KVANT_GATE_Hadamard,
+                              KVANT_GATE_T};
+  for (int round = 0; round < 16; ++round) {
+    for (int64_t w = 0; w < n; ++w) {
+      if (rng() % 6 == 0)
+        continue;
+      const kvant_gate_t g = one[rng() % 5];
+      const double p = angle(rng);
+      const int np = g == KVANT_GATE_Hadamard || g == KVANT_GATE_T ? 0 : 1;
+      kvant_rt_gate(g, &p, np, &w, 1, nullptr, nullptr, 0, 0);
+    }
+    for (int64_t start = 0; start < 2; ++start)
+      for (int64_t a = start; a + 1 < n; a += 2) {
+        int64_t w[2] = {a, a + 1};
+        if (rng() % 8 == 0)
+          w[1] = (a + 2 + static_cast<int64_t>(rng() % (n - 2))) % n;
+        if (w[1] == w[0])
+          continue;
+        if (rng() % 2)
+          std::swap(w[0], w[1]);
+        kvant_rt_gate(KVANT_GATE_CNOT, nullptr, 0, w, 2, nullptr, nullptr, 0, 0);
+      }
+  }
+  std::vector<double> raw(2 * (std::size_t{1} << n));
+  kvant_rt_state(raw.data(), static_cast<int64_t>(std::size_t{1} << n));
+  return raw;
+}
+
 // A test that needs runtime settings other than its own process's (they are read once, from the
 // environment) runs this binary's forward suite again as a child with KVANT_RT_TEST_CHILD=name
 // and the settings in `env`; in the child every other test that uses a child returns at once
@@ -268,6 +306,10 @@ TEST(forward, blocked_gates_match_gate_by_gate) { compareWithGateByGate("random"
 TEST(forward, bricks_match_gate_by_gate) { compareWithGateByGate("bricks", runBrickCircuit); }
 
 TEST(forward, rings_match_gate_by_gate) { compareWithGateByGate("rings", runRingCircuit); }
+
+TEST(forward, brickwork_matches_gate_by_gate) {
+  compareWithGateByGate("brickwork", runBrickworkCircuit);
+}
 
 // The plan of a hardware-efficient ansatz (RY and RZ on every wire, then a CNOT ring; two
 // layers) on 14 qubits in blocks of 8 (3 of them the lowest bits, always in): the ring is a
