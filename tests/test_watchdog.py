@@ -26,7 +26,18 @@ def wait_for_a_child_that_never_ends():
     child.wait()
 
 
+def deep(n, until):
+    return deep(n - 1, until) if n else until.wait()
+
+
 def test_hangs():
+    # Threads with deep stacks: gdb's report of this process is far longer than a pipe holds
+    # (the watchdog once waited on gdb, which waited for the watchdog to read its output).
+    import threading
+
+    until = threading.Event()
+    for _ in range(60):
+        threading.Thread(target=deep, args=(30, until), daemon=True).start()
     wait_for_a_child_that_never_ends()
 
 

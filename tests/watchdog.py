@@ -103,25 +103,35 @@ _INTERPRETER_FRAMES = (
 
 
 def _native_stacks(pid: int) -> str:
-    gdb = shutil.which("gdb")
-    if gdb is None:
+    """gdb's backtrace of every thread of `pid`, which may be this very process.
+
+    gdb stops every thread of the process it attaches to, the watchdog's own included when it
+    is this process, so nothing here may wait on gdb from inside: gdb writes to a file (a pipe
+    fills and then gdb waits for a reader it stopped), a separate shell bounds it with
+    `timeout` and sends SIGCONT afterwards (a tracer killed while attached leaves the process
+    stopped), and only kvant's libraries get their symbols loaded (all of them, jaxlib's
+    included, take gdb minutes)."""
+    gdb, sh = shutil.which("gdb"), shutil.which("sh")
+    if gdb is None or sh is None:
         return f"(no gdb: no native stack for process {pid})"
-    try:
-        done = subprocess.run(
-            [gdb, "-nx", "-batch", "-p", str(pid), "-ex", "thread apply all bt 40"],
-            capture_output=True,
-            text=True,
-            timeout=120,
+    with tempfile.NamedTemporaryFile("w+", prefix="kvant-gdb-", suffix=".txt") as out:
+        command = (
+            f"timeout -s KILL 60 {gdb} -nx -batch -iex 'set auto-solib-add off' -p {pid} "
+            f"-ex 'sharedlibrary kvant' -ex 'thread apply all bt 40' >{out.name} 2>&1; "
+            f"kill -CONT {pid}"
         )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"(gdb on process {pid}: {exc})"
+        try:
+            subprocess.run([sh, "-c", command], stdin=subprocess.DEVNULL, timeout=180)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"(gdb on process {pid}: {exc})"
+        text = out.read()
     lines = [
-        ln
-        for ln in done.stdout.splitlines()
+        ln[:240]
+        for ln in text.splitlines()
         if ln.startswith("Thread ")
         or (ln.startswith("#") and not any(f in ln for f in _INTERPRETER_FRAMES))
     ]
-    return "\n".join(lines) or f"(gdb printed no stack: {done.stderr.strip()[-300:]})"
+    return "\n".join(lines) or f"(gdb printed no stack: {text.strip()[-300:]})"
 
 
 def _release_captured_output(config) -> str:
