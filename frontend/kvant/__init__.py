@@ -53,6 +53,9 @@ with _long_lived_imports():
         UnsupportedError,
     )
     from kvant.tracing import batching as _batching  # noqa: F401  (vmap rules)
+    from kvant.tracing import queuing_threads as _queuing_threads
+
+    _queuing_threads.install()  # PennyLane's recording, per thread (compilation in threads)
 
     vmap = _jax.vmap  # QNode calls inside are batched by a compiled loop (tracing.batching)
 
