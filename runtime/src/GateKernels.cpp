@@ -265,6 +265,12 @@ void scaleGroups(const par::GroupSpace &g, Complex *const *states, Complex m) {
       });
 }
 
+// k with a zero bit inserted just above the bits of `low` (a mask 2^p - 1): group index ->
+// amplitude index, one fixed bit at a time, lowest first.
+KVANT_INLINE inline std::uint64_t insertZero(std::uint64_t k, std::uint64_t low) {
+  return ((k & ~low) << 1) | (k & low);
+}
+
 // The brick of applyBrick2 on bits hi > lo: oh on hi, ol on lo, then X on lo controlled by hi
 // (CX = 1), X on hi controlled by lo (CX = 2) or nothing (CX = 0); with Post the X first and
 // then the one-qubit gates. The four amplitudes of a
@@ -273,9 +279,8 @@ void scaleGroups(const par::GroupSpace &g, Complex *const *states, Complex m) {
 // resident state) a one-qubit gate costs about one L2 round trip per amplitude, close to its
 // arithmetic, so three passes become one and the arithmetic stays the same.
 //
-// Sel: only the half of the groups whose bit `sel` (not 0, hi or lo) equals selOne; the brick
-// then costs half a pass, and two calls with different matrices make a brick whose gates
-// depend on a third bit (a CNOT on sel before it, see applyBrick2).
+// Sel: only the half of the groups whose bit `sel` (not 0, hi or lo) equals selOne; two calls,
+// the second with PreX, apply a CNOT from sel onto hi or lo before the brick (applyBrick2).
 // PreX: X on hi (1) or lo (2) before everything else (a register renaming, the selector's CNOT).
 template <int CX, bool Post, bool Sel, int PreX, class OpH, class OpL>
 void brickPairs(Complex *d, std::uint64_t amps, unsigned hi, unsigned lo, const OpH &oh,
@@ -296,10 +301,10 @@ void brickPairs(Complex *d, std::uint64_t amps, unsigned hi, unsigned lo, const 
           for (std::uint64_t j = b; j < e; ++j) {
             std::uint64_t k = j;
             if (Sel && selBelow)
-              k = ((k & ~lowS) << 1) | (k & lowS);
-            k = ((k & ~low) << 1) | (k & low);
+              k = insertZero(k, lowS);
+            k = insertZero(k, low);
             if (Sel && !selBelow)
-              k = ((k & ~lowS) << 1) | (k & lowS);
+              k = insertZero(k, lowS);
             const std::uint64_t i = (k << 1) | selValue;
             v4d x = ld2(d + i), y = ld2(d + i + sh);
             if (PreX == 1) {
@@ -339,13 +344,13 @@ void brickPairs(Complex *d, std::uint64_t amps, unsigned hi, unsigned lo, const 
         for (std::uint64_t u = b; u < e; ++u) {
           std::uint64_t i = 2 * u;
           if (Sel && selRank == 0)
-            i = ((i & ~lowS) << 1) | (i & lowS);
-          i = ((i & ~lowL) << 1) | (i & lowL);
+            i = insertZero(i, lowS);
+          i = insertZero(i, lowL);
           if (Sel && selRank == 1)
-            i = ((i & ~lowS) << 1) | (i & lowS);
-          i = ((i & ~lowH) << 1) | (i & lowH);
+            i = insertZero(i, lowS);
+          i = insertZero(i, lowH);
           if (Sel && selRank == 2)
-            i = ((i & ~lowS) << 1) | (i & lowS);
+            i = insertZero(i, lowS);
           i |= selValue;
           Complex *p = d + i;
           v4d x00 = ld2(p), x01 = ld2(p + sl), x10 = ld2(p + sh), x11 = ld2(p + sh + sl);

@@ -144,6 +144,16 @@ std::vector<double> runBrickCircuit() {
   return raw;
 }
 
+// One of RX, RY, RZ (a random angle), Hadamard or T on wire w.
+void randomRotationOrFixed(std::mt19937_64 &rng, int64_t w) {
+  const kvant_gate_t one[] = {KVANT_GATE_RX, KVANT_GATE_RY, KVANT_GATE_RZ, KVANT_GATE_Hadamard,
+                              KVANT_GATE_T};
+  const kvant_gate_t g = one[rng() % 5];
+  const double p = std::uniform_real_distribution<double>(-3.0, 3.0)(rng);
+  const int np = g == KVANT_GATE_Hadamard || g == KVANT_GATE_T ? 0 : 1;
+  kvant_rt_gate(g, &p, np, &w, 1, nullptr, nullptr, 0, 0);
+}
+
 // Ansatz layers with CNOT chains: one-qubit gates (one to three per wire, of mixed kinds) and
 // then a CNOT ring in either direction, now and then interrupted by a gate that is not a
 // CNOT (CZ, CRX) or a CNOT with a user control. A one-qubit gate waits for the CNOT it joins
@@ -154,16 +164,10 @@ std::vector<double> runRingCircuit() {
   Reg reg(n);
   std::mt19937_64 rng(97);
   std::uniform_real_distribution<double> angle(-3.0, 3.0);
-  const kvant_gate_t one[] = {KVANT_GATE_RX, KVANT_GATE_RY, KVANT_GATE_RZ, KVANT_GATE_Hadamard,
-                              KVANT_GATE_T};
   for (int layer = 0; layer < 12; ++layer) {
     for (int64_t w = 0; w < n; ++w)
-      for (unsigned k = rng() % 4; k > 0; --k) {
-        const kvant_gate_t g = one[rng() % 5];
-        const double p = angle(rng);
-        const int np = g == KVANT_GATE_Hadamard || g == KVANT_GATE_T ? 0 : 1;
-        kvant_rt_gate(g, &p, np, &w, 1, nullptr, nullptr, 0, 0);
-      }
+      for (unsigned k = rng() % 4; k > 0; --k)
+        randomRotationOrFixed(rng, w);
     const bool down = rng() % 2;
     for (int64_t k = 0; k < n; ++k) {
       int64_t w[2] = {k, (k + 1) % n};
@@ -202,18 +206,10 @@ std::vector<double> runBrickworkCircuit() {
   const int64_t n = 9;
   Reg reg(n);
   std::mt19937_64 rng(2468);
-  std::uniform_real_distribution<double> angle(-3.0, 3.0);
-  const kvant_gate_t one[] = {KVANT_GATE_RX, KVANT_GATE_RY, KVANT_GATE_RZ, KVANT_GATE_Hadamard,
-                              KVANT_GATE_T};
   for (int round = 0; round < 16; ++round) {
-    for (int64_t w = 0; w < n; ++w) {
-      if (rng() % 6 == 0)
-        continue;
-      const kvant_gate_t g = one[rng() % 5];
-      const double p = angle(rng);
-      const int np = g == KVANT_GATE_Hadamard || g == KVANT_GATE_T ? 0 : 1;
-      kvant_rt_gate(g, &p, np, &w, 1, nullptr, nullptr, 0, 0);
-    }
+    for (int64_t w = 0; w < n; ++w)
+      if (rng() % 6 != 0)
+        randomRotationOrFixed(rng, w);
     for (int64_t start = 0; start < 2; ++start)
       for (int64_t a = start; a + 1 < n; a += 2) {
         int64_t w[2] = {a, a + 1};
